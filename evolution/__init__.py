@@ -1,0 +1,20 @@
+"""How the population moves: the spec, DEAP selection, the campaign loop and its observers."""
+
+from evolution.api import CampaignResult, run
+from evolution.campaign import Campaign, candidate_seed, load_task, make_evaluator
+from evolution.observers import CampaignObserver, GenerationSummary
+from evolution.spec import CampaignSpec, load_spec, parse_spec
+
+__all__ = [
+    "Campaign",
+    "CampaignObserver",
+    "CampaignResult",
+    "CampaignSpec",
+    "GenerationSummary",
+    "candidate_seed",
+    "load_spec",
+    "load_task",
+    "make_evaluator",
+    "parse_spec",
+    "run",
+]

@@ -1,0 +1,45 @@
+"""Campaign lifecycle hooks: subclass :class:`CampaignObserver` and override what you need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from workers.records import Evaluation
+
+if TYPE_CHECKING:
+    from evolution.campaign import Campaign
+
+
+@dataclass(frozen=True)
+class GenerationSummary:
+    """What one finished generation looks like from outside."""
+
+    generation: int
+    evaluations: int             # candidates evaluated in this generation
+    candidates_done: int         # candidates evaluated since the campaign started
+    candidates_total: int        # candidates the whole campaign will evaluate
+    best_val_accuracy: float | None
+    front_size: int
+    hypervolume: float
+    population: list[str] = field(default_factory=list)
+    failed: int = 0
+
+
+class CampaignObserver:
+    """Do-nothing base class; the campaign calls each hook at the matching point of its loop."""
+
+    def on_start(self, campaign: Campaign) -> None:
+        """The campaign row exists and the first generation is about to be evaluated."""
+
+    def on_generation_start(self, campaign: Campaign, generation: int, size: int) -> None:
+        """``size`` candidates of ``generation`` are about to be evaluated."""
+
+    def on_evaluations(self, campaign: Campaign, evaluations: list[Evaluation]) -> None:
+        """Some candidates finished (called as chunks come back)."""
+
+    def on_generation_end(self, campaign: Campaign, summary: GenerationSummary, rows: list[dict[str, Any]], checkpoint: dict[str, Any]) -> None:
+        """A generation is complete: its candidate rows and the checkpoint to resume from."""
+
+    def on_finish(self, campaign: Campaign, status: str, error: str | None) -> None:
+        """The campaign ended with ``status`` ("finished", "failed" or "stopped")."""

@@ -1,0 +1,213 @@
+"""The campaign spec: validated at the edge (pydantic, unknown keys rejected), from TOML or JSON."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from connevo.errors import SpecError
+from search_space.genome import ACTIVATIONS
+from search_space.operators import HIDDEN_ACTIVATIONS
+from workers.tasks import BUILTIN_DATASETS
+
+COST_OBJECTIVES = ("connections", "params", "flops", "wiring_length")
+ACCURACY_OBJECTIVES = ("val_accuracy",)
+FILE_SUFFIXES = (".csv", ".npz", ".parquet")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class TaskSpec(_Strict):
+    """The data: a built-in data set or a user file, and how it is split."""
+
+    dataset: str
+    target: str = "label"
+    validation_fraction: float = Field(0.2, gt=0, lt=1)
+    test_fraction: float = Field(0.2, gt=0, lt=1)
+    samples: int | None = Field(None, gt=0, description="rows to generate (generated data sets)")
+    noise: float | None = Field(None, ge=0, description="noise level (generated data sets)")
+    bits: int | None = Field(None, ge=2, le=16, description="input bits (parity)")
+
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, value: str) -> str:
+        if value in BUILTIN_DATASETS or value.lower().endswith(FILE_SUFFIXES):
+            return value
+        raise ValueError(
+            f"{value!r} is neither a built-in data set ({', '.join(BUILTIN_DATASETS)}) "
+            f"nor a file ending in {', '.join(FILE_SUFFIXES)}"
+        )
+
+    @model_validator(mode="after")
+    def _fractions(self) -> TaskSpec:
+        if self.validation_fraction + self.test_fraction >= 1:
+            raise ValueError(
+                "validation_fraction + test_fraction must be < 1, got "
+                f"{self.validation_fraction} + {self.test_fraction}"
+            )
+        return self
+
+
+class MutationSpec(_Strict):
+    """Probability that each operator is applied to a child (each drawn independently)."""
+
+    add_connection: float = Field(0.5, ge=0, le=1)
+    remove_connection: float = Field(0.5, ge=0, le=1)
+    add_node: float = Field(0.2, ge=0, le=1)
+    change_activation: float = Field(0.1, ge=0, le=1)
+
+
+class EvolutionSpec(_Strict):
+    """How the population moves."""
+
+    algorithm: Literal["nsga2", "weighted"] = "nsga2"
+    population: int = Field(24, gt=0, le=100_000)
+    generations: int = Field(8, ge=0, le=100_000)
+    cost_weight: float = Field(
+        0.1, ge=0, description="lambda of the weighted fitness val_accuracy - lambda * cost / reference cost"
+    )
+    crossover_rate: float = Field(0.25, ge=0, le=1)
+    mutation: MutationSpec = MutationSpec()
+
+
+class ObjectivesSpec(_Strict):
+    maximize: list[Literal["val_accuracy"]] = ["val_accuracy"]
+    minimize: list[Literal["connections", "params", "flops", "wiring_length"]] = ["connections"]
+
+    @model_validator(mode="after")
+    def _some(self) -> ObjectivesSpec:
+        if not self.maximize:
+            raise ValueError("objectives.maximize must name val_accuracy")
+        if len(set(self.minimize)) != len(self.minimize):
+            raise ValueError(f"objectives.minimize has duplicates: {self.minimize}")
+        return self
+
+    @property
+    def names(self) -> list[str]:
+        return [*self.maximize, *self.minimize]
+
+    @property
+    def senses(self) -> list[str]:
+        return ["max"] * len(self.maximize) + ["min"] * len(self.minimize)
+
+
+class SearchSpaceSpec(_Strict):
+    """Limits of the search space and how the first generation starts."""
+
+    max_hidden_nodes: int = Field(32, ge=0)
+    max_connections: int | None = Field(None, gt=0)
+    activations: list[str] = list(HIDDEN_ACTIVATIONS)
+    initial_density: tuple[float, float] = (0.05, 1.0)
+
+    @field_validator("activations")
+    @classmethod
+    def _activations(cls, value: list[str]) -> list[str]:
+        unknown = [a for a in value if a not in ACTIVATIONS]
+        if unknown or not value:
+            raise ValueError(f"unknown activation(s) {unknown or value}; choose from {', '.join(ACTIVATIONS)}")
+        return value
+
+    @field_validator("initial_density")
+    @classmethod
+    def _density(cls, value: tuple[float, float]) -> tuple[float, float]:
+        low, high = value
+        if not 0 < low <= high <= 1:
+            raise ValueError(f"initial_density must be [low, high] with 0 < low <= high <= 1, got {list(value)}")
+        return value
+
+
+class TrainingSpec(_Strict):
+    epochs: int = Field(10, gt=0, le=100_000)
+    batch_size: int = Field(128, gt=0)
+    learning_rate: float = Field(0.01, gt=0, lt=1e3)
+    patience: int | None = Field(None, gt=0, description="early stopping on validation loss")
+    time_limit: float = Field(300.0, gt=0, description="seconds per candidate")
+
+
+class WorkersSpec(_Strict):
+    count: int = Field(2, gt=0, le=4096)
+    backend: Literal["ray", "local"] = "ray"
+    ray_address: str = ""
+    gpus_per_worker: float = Field(0.0, ge=0)
+    chunk_size: int | None = Field(None, gt=0)
+    max_retries: int = Field(2, ge=0)
+
+
+class CampaignSpec(_Strict):
+    """Everything that defines a campaign; with ``seed``, it fixes the campaign's result."""
+
+    name: str = Field(min_length=1, max_length=200)
+    seed: int = Field(0, ge=0, lt=2**32)
+    task: TaskSpec
+    evolution: EvolutionSpec = EvolutionSpec()
+    objectives: ObjectivesSpec = ObjectivesSpec()
+    search_space: SearchSpaceSpec = SearchSpaceSpec()
+    training: TrainingSpec = TrainingSpec()
+    workers: WorkersSpec = WorkersSpec()
+    base_dir: str | None = Field(
+        None, description="folder that relative data paths are resolved against (the spec file's folder)"
+    )
+
+    def with_overrides(self, **changes: Any) -> CampaignSpec:
+        """A copy with dotted-key changes, validated again (``{"workers.count": 1}``)."""
+        data = self.model_dump()
+        for dotted, value in changes.items():
+            node = data
+            *parents, leaf = dotted.split(".")
+            for part in parents:
+                node = node[part]
+            node[leaf] = value
+        return parse_spec(data)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    location = ".".join(str(p) for p in error["loc"]) or "spec"
+    if error["type"] == "extra_forbidden":
+        return f"unknown key '{location}'"
+    if error["type"] == "missing":
+        return f"'{location}' is required"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"'{location}': {message} (got {error.get('input')!r})"
+
+
+def parse_spec(data: Any) -> CampaignSpec:
+    """Validate a spec given as a dict; :class:`SpecError` names every bad field and value."""
+    if not isinstance(data, dict):
+        raise SpecError(f"a spec must be a table/object, got {type(data).__name__}")
+    try:
+        return CampaignSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(e) for e in exc.errors())
+        raise SpecError(f"invalid spec: {problems}") from None
+
+
+def load_spec(source: str | Path | dict[str, Any]) -> CampaignSpec:
+    """Load a spec from a TOML or JSON file (by suffix), or validate a dict.
+
+    Relative data paths in a file's spec are resolved against the file's folder.
+    """
+    if isinstance(source, dict):
+        return parse_spec(source)
+    path = Path(source)
+    if not path.is_file():
+        raise SpecError(f"spec file {str(path)!r} does not exist")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read spec file {str(path)!r}: {exc}") from None
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            data = tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SpecError(f"spec file {str(path)!r} is not valid {path.suffix.lstrip('.').upper() or 'TOML'}: {exc}") from None
+    if isinstance(data, dict) and "base_dir" not in data:
+        data["base_dir"] = str(path.resolve().parent)
+    return parse_spec(data)

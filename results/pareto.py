@@ -1,0 +1,204 @@
+"""Pareto fronts and hypervolume as pure functions over arrays and DataFrames.
+
+Everything here works in the *minimisation* space internally: a column to maximise is negated.
+No database, no plotting, no state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import moocore
+import numpy as np
+import pandas as pd
+
+from connevo.errors import SpecError
+
+OBJECTIVE_SENSES: dict[str, str] = {
+    "val_accuracy": "max",
+    "test_accuracy": "max",
+    "train_accuracy": "max",
+    "connections": "min",
+    "params": "min",
+    "flops": "min",
+    "wiring_length": "min",
+    "depth": "min",
+    "hidden_nodes": "min",
+    "seconds": "min",
+}
+
+_SENSES = ("max", "min")
+# Rows compared at once in pareto_mask: bounds memory to about _CHUNK_ELEMENTS booleans.
+_CHUNK_ELEMENTS = 4_000_000
+
+
+def _check_senses(senses: Sequence[str], k: int) -> np.ndarray:
+    """Return a boolean array, True where the column is maximised."""
+    senses = list(senses)
+    if len(senses) != k:
+        raise SpecError(f"got {len(senses)} senses for {k} objectives: {senses!r}")
+    bad = [s for s in senses if s not in _SENSES]
+    if bad:
+        raise SpecError(f"an objective sense must be 'max' or 'min', got {bad!r}")
+    return np.array([s == "max" for s in senses], dtype=bool)
+
+
+def _as_matrix(values: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim == 1 and arr.size == 0:
+        arr = arr.reshape(0, 0)
+    if arr.ndim != 2:
+        raise ValueError(f"values must be a 2-D array (n points, k objectives), got shape {arr.shape}")
+    return arr
+
+
+def _to_minimisation(values: np.ndarray, maximise: np.ndarray) -> np.ndarray:
+    return np.where(maximise, -values, values)
+
+
+def pareto_mask(values: np.ndarray, senses: Sequence[str]) -> np.ndarray:
+    """Boolean mask of the non-dominated rows of ``values`` (shape ``(n, k)``).
+
+    ``senses[j]`` is ``"max"`` or ``"min"`` for column ``j``. A row dominates another when it is
+    at least as good in every objective and strictly better in one, so identical rows are all
+    kept. A row with NaN in any objective is never on the front and dominates nothing.
+    """
+    arr = _as_matrix(values)
+    n, k = arr.shape
+    maximise = _check_senses(senses, k)
+    mask = np.zeros(n, dtype=bool)
+    if n == 0:
+        return mask
+    valid = ~np.isnan(arr).any(axis=1)
+    pts = _to_minimisation(arr[valid], maximise)
+    m = len(pts)
+    on_front = np.ones(m, dtype=bool)
+    chunk = max(1, _CHUNK_ELEMENTS // max(1, m * max(k, 1)))
+    for start in range(0, m, chunk):
+        block = pts[start : start + chunk]  # (c, k): the rows we test
+        # other[j] <= block[i] everywhere and < somewhere  ->  block[i] is dominated
+        le = (pts[None, :, :] <= block[:, None, :]).all(axis=2)
+        lt = (pts[None, :, :] < block[:, None, :]).any(axis=2)
+        on_front[start : start + chunk] = ~(le & lt).any(axis=1)
+    mask[np.flatnonzero(valid)] = on_front
+    return mask
+
+
+def _resolve_senses(objectives: Sequence[str], senses: Sequence[str] | None) -> list[str]:
+    objectives = list(objectives)
+    if not objectives:
+        raise SpecError("at least one objective is needed")
+    if senses is not None:
+        _check_senses(senses, len(objectives))
+        return list(senses)
+    unknown = [o for o in objectives if o not in OBJECTIVE_SENSES]
+    if unknown:
+        known = ", ".join(OBJECTIVE_SENSES)
+        raise SpecError(
+            f"no known sense for objective(s) {unknown!r}; give senses explicitly or use one of: {known}"
+        )
+    return [OBJECTIVE_SENSES[o] for o in objectives]
+
+
+def _objective_matrix(df: pd.DataFrame, objectives: Sequence[str]) -> np.ndarray:
+    missing = [o for o in objectives if o not in df.columns]
+    if missing:
+        raise SpecError(f"objective column(s) {missing!r} not in the table; columns are {list(df.columns)!r}")
+    try:
+        return df[list(objectives)].to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"objective columns {list(objectives)!r} must be numeric: {exc}") from exc
+
+
+def pareto_front(
+    df: pd.DataFrame, objectives: Sequence[str], senses: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Rows of ``df`` on the Pareto front of ``objectives``.
+
+    Senses default to :data:`OBJECTIVE_SENSES`. The result (with a fresh index) is sorted by the
+    first minimised objective ascending, then the first maximised one descending.
+    """
+    senses = _resolve_senses(objectives, senses)
+    mask = pareto_mask(_objective_matrix(df, objectives), senses)
+    front = df.loc[mask]
+    keys: list[str] = []
+    ascending: list[bool] = []
+    for sense in ("min", "max"):
+        for obj, s in zip(objectives, senses):
+            if s == sense and obj not in keys:
+                keys.append(obj)
+                ascending.append(sense == "min")
+                break
+    if keys and len(front) > 1:
+        front = front.sort_values(keys, ascending=ascending, kind="mergesort")
+    return front.reset_index(drop=True)
+
+
+def hypervolume(
+    values: np.ndarray | Sequence[Sequence[float]], senses: Sequence[str], reference: Sequence[float]
+) -> float:
+    """Hypervolume dominated by ``values`` and bounded by ``reference`` (moocore's engine).
+
+    Maximised columns (and their reference coordinate) are negated into a minimisation problem.
+    Points not strictly better than the reference in every objective, and rows with NaN, add
+    nothing and are dropped. Returns 0.0 when no point remains.
+    """
+    arr = _as_matrix(values)
+    ref = np.asarray(reference, dtype=float)
+    k = arr.shape[1] if arr.shape[0] else len(ref)
+    maximise = _check_senses(senses, k)
+    if ref.shape != (k,):
+        raise SpecError(f"the reference point needs {k} coordinates, got {list(reference)!r}")
+    if np.isnan(ref).any():
+        raise SpecError(f"the reference point must not contain NaN, got {list(reference)!r}")
+    if arr.shape[0] == 0:
+        return 0.0
+    pts = _to_minimisation(arr, maximise)
+    r = _to_minimisation(ref, maximise)
+    keep = (pts < r).all(axis=1)  # NaN compares False: dropped too
+    pts = pts[keep]
+    if len(pts) == 0:
+        return 0.0
+    return float(moocore.hypervolume(pts, ref=r))
+
+
+def normalized_hypervolume(
+    df: pd.DataFrame,
+    objectives: Sequence[str],
+    reference: Mapping[str, float],
+    ideal: Mapping[str, float],
+    senses: Sequence[str] | None = None,
+) -> float:
+    """Hypervolume in [0, 1] after mapping each objective linearly so ``ideal -> 0``, ``reference -> 1``.
+
+    Example: ``val_accuracy`` with ideal 1.0 and reference 0.0, ``connections`` with ideal 0 and
+    reference 1280. Values better than the ideal count as the ideal.
+    """
+    objectives = list(objectives)
+    senses = _resolve_senses(objectives, senses)
+    for name, table in (("reference", reference), ("ideal", ideal)):
+        missing = [o for o in objectives if o not in table]
+        if missing:
+            raise SpecError(f"{name} point lacks objective(s) {missing!r}; it has {sorted(table)!r}")
+    ref = np.array([float(reference[o]) for o in objectives])
+    best = np.array([float(ideal[o]) for o in objectives])
+    for obj, s, r, b in zip(objectives, senses, ref, best):
+        if not (b > r if s == "max" else b < r):
+            raise SpecError(
+                f"objective {obj!r} ({s}): the ideal ({b}) must be strictly better than the reference ({r})"
+            )
+    if len(df) == 0:
+        return 0.0
+    arr = _objective_matrix(df, objectives)
+    # One formula for both senses: (x - ideal) / (reference - ideal) is 0 at the ideal, 1 at the reference.
+    scaled = np.clip((arr - best) / (ref - best), 0.0, None)
+    return hypervolume(scaled, ["min"] * len(objectives), [1.0] * len(objectives))
+
+
+__all__ = [
+    "OBJECTIVE_SENSES",
+    "hypervolume",
+    "normalized_hypervolume",
+    "pareto_front",
+    "pareto_mask",
+]

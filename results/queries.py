@@ -1,0 +1,122 @@
+"""Queries over a :class:`~results.store.Store` that return pandas DataFrames."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from connevo.errors import SpecError
+from results.pareto import pareto_front
+from results.store import Store
+
+DEFAULT_OBJECTIVES: tuple[str, str] = ("val_accuracy", "connections")
+
+FRONT_LEADING_COLUMNS: tuple[str, ...] = (
+    "candidate_id",
+    "generation",
+    "val_accuracy",
+    "test_accuracy",
+    "train_accuracy",
+    "connections",
+    "params",
+    "flops",
+    "wiring_length",
+    "status",
+)
+
+
+def _with_extra_objectives(df: pd.DataFrame, objectives: Sequence[str]) -> pd.DataFrame:
+    """Lift objectives that are not columns out of the ``extra`` JSON column, when present there."""
+    lifted = [o for o in objectives if o not in df.columns]
+    if not lifted:
+        return df
+    extras = df["extra"] if "extra" in df.columns else pd.Series([{}] * len(df), index=df.index)
+    unknown = [o for o in lifted if not any(isinstance(e, dict) and o in e for e in extras)]
+    if unknown and len(df):
+        raise SpecError(
+            f"objective(s) {unknown!r} are neither candidate columns nor keys of 'extra'; "
+            f"columns are {list(df.columns)!r}"
+        )
+    df = df.copy()
+    for obj in lifted:
+        df[obj] = pd.to_numeric(
+            pd.Series([e.get(obj) if isinstance(e, dict) else None for e in extras], index=df.index, dtype=object),
+            errors="coerce",
+        ).astype("float64")
+    return df
+
+
+def front(
+    store: Store,
+    campaign: str,
+    objectives: Sequence[str] = DEFAULT_OBJECTIVES,
+    *,
+    max_connections: int | None = None,
+    include_failed: bool = False,
+    senses: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The Pareto front of a campaign (id or name) over ``objectives``.
+
+    Only ``ok`` candidates unless ``include_failed``; with ``max_connections`` only candidates
+    with at most that many connections. Columns start with :data:`FRONT_LEADING_COLUMNS`.
+    An objective that is not a column is read from each candidate's ``extra`` metrics.
+    """
+    df = store.candidates(campaign)
+    if not include_failed:
+        df = df[df["status"] == "ok"]
+    if max_connections is not None:
+        df = df[df["connections"].le(max_connections).fillna(False).astype(bool)]
+    df = _with_extra_objectives(df, objectives)
+    result = pareto_front(df, objectives, senses).rename(columns={"id": "candidate_id"})
+    lead = [c for c in FRONT_LEADING_COLUMNS if c in result.columns]
+    return result[lead + [c for c in result.columns if c not in lead]]
+
+
+def hypervolume_history(store: Store, campaign: str) -> pd.DataFrame:
+    """Per generation: generation, hypervolume, front_size, best_val_accuracy, evaluations and
+    cumulative_evaluations (to plot hypervolume against the number of evaluations)."""
+    gens = store.generations(campaign)
+    out = gens[["generation", "hypervolume", "front_size", "best_val_accuracy", "evaluations"]].copy()
+    out["cumulative_evaluations"] = out["evaluations"].cumsum().astype("int64")
+    return out.reset_index(drop=True)
+
+
+def compare_campaigns(
+    store: Store, campaigns: Sequence[str], objectives: Sequence[str] = DEFAULT_OBJECTIVES
+) -> pd.DataFrame:
+    """One row per campaign (id or name): id, name, status, generations_done, candidates,
+    front_size (of its ok candidates over ``objectives``), best_val_accuracy, last_hypervolume."""
+    rows = []
+    for ref in campaigns:
+        info = store.get_campaign(ref)
+        cands = store.candidates(info["id"], status="ok")
+        gens = store.generations(info["id"])
+        best = cands["val_accuracy"].max() if len(cands) else np.nan
+        rows.append(
+            {
+                "id": info["id"],
+                "name": info["name"],
+                "status": info["status"],
+                "generations_done": info["generations_done"],
+                "candidates": info["candidates"],
+                "front_size": len(pareto_front(_with_extra_objectives(cands, objectives), objectives)),
+                "best_val_accuracy": float(best) if pd.notna(best) else np.nan,
+                "last_hypervolume": float(gens["hypervolume"].iloc[-1]) if len(gens) else np.nan,
+            }
+        )
+    columns = [
+        "id",
+        "name",
+        "status",
+        "generations_done",
+        "candidates",
+        "front_size",
+        "best_val_accuracy",
+        "last_hypervolume",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+__all__ = ["DEFAULT_OBJECTIVES", "FRONT_LEADING_COLUMNS", "compare_campaigns", "front", "hypervolume_history"]

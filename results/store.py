@@ -1,0 +1,705 @@
+"""The campaign store: campaigns, candidates and generations over SQLAlchemy.
+
+An SQLite file by default (WAL mode, foreign keys on), any SQLAlchemy URL otherwise (PostgreSQL).
+Every method returns plain Python values or pandas DataFrames, never ORM objects. The store is
+thread-safe within one process: each call checks a connection out of the engine's pool.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import urllib.parse
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from connevo.errors import NotFoundError, StoreError
+
+DEFAULT_STORE = "connevo.db"
+STORE_ENV = "CONNEVO_STORE"
+SCHEMA_VERSION = 1
+
+CAMPAIGN_STATUSES = ("running", "finished", "failed", "stopped")
+CANDIDATE_STATUSES = ("ok", "failed", "diverged", "timeout")
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+# --------------------------------------------------------------------------------------------
+# Column types
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A datetime stored as naive UTC and always read back timezone-aware (UTC)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise StoreError(f"naive datetime {value!r}: connevo stores timezone-aware UTC datetimes")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --------------------------------------------------------------------------------------------
+# Schema
+
+metadata = sa.MetaData()
+
+meta_table = sa.Table(
+    "connevo_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+campaigns_table = sa.Table(
+    "campaigns",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, index=True),
+    sa.Column("spec", sa.JSON, nullable=False),
+    sa.Column("seed", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("generations_done", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+candidates_table = sa.Table(
+    "candidates",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("campaign_id", sa.String(16), sa.ForeignKey("campaigns.id"), nullable=False, index=True),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("generation", sa.Integer, nullable=False),
+    sa.Column("parents", sa.JSON, nullable=False),
+    sa.Column("genome", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("seed", sa.BigInteger, nullable=False),
+    sa.Column("train_accuracy", sa.Float, nullable=True),
+    sa.Column("val_accuracy", sa.Float, nullable=True),
+    sa.Column("test_accuracy", sa.Float, nullable=True),
+    sa.Column("train_loss", sa.Float, nullable=True),
+    sa.Column("val_loss", sa.Float, nullable=True),
+    sa.Column("test_loss", sa.Float, nullable=True),
+    sa.Column("connections", sa.Integer, nullable=True),
+    sa.Column("params", sa.BigInteger, nullable=True),
+    sa.Column("flops", sa.BigInteger, nullable=True),
+    sa.Column("depth", sa.Integer, nullable=True),
+    sa.Column("hidden_nodes", sa.Integer, nullable=True),
+    sa.Column("wiring_length", sa.Float, nullable=True),
+    sa.Column("epochs", sa.Integer, nullable=True),
+    sa.Column("seconds", sa.Float, nullable=True),
+    sa.Column("extra", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("campaign_id", "number", name="uq_candidates_campaign_number"),
+)
+
+generations_table = sa.Table(
+    "generations",
+    metadata,
+    sa.Column("campaign_id", sa.String(16), sa.ForeignKey("campaigns.id"), primary_key=True),
+    sa.Column("generation", sa.Integer, primary_key=True),
+    sa.Column("population", sa.JSON, nullable=False),
+    sa.Column("front_size", sa.Integer, nullable=False),
+    sa.Column("hypervolume", sa.Float, nullable=False),
+    sa.Column("best_val_accuracy", sa.Float, nullable=True),
+    sa.Column("evaluations", sa.Integer, nullable=False),
+    sa.Column("checkpoint", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+CAMPAIGN_COLUMNS = tuple(c.name for c in campaigns_table.columns)
+CANDIDATE_COLUMNS = tuple(c.name for c in candidates_table.columns)
+GENERATION_COLUMNS = tuple(c.name for c in generations_table.columns)
+
+_FLOAT_COLUMNS = frozenset(
+    c.name for c in candidates_table.columns if isinstance(c.type, sa.Float)
+) | {"hypervolume", "best_val_accuracy"}
+_NULLABLE_INT_COLUMNS = frozenset(
+    c.name
+    for c in candidates_table.columns
+    if isinstance(c.type, sa.Integer) and c.nullable
+)
+_REQUIRED_CANDIDATE_KEYS = ("number", "generation", "genome", "status", "seed")
+_SUMMARY_KEYS = ("population", "front_size", "hypervolume", "best_val_accuracy", "evaluations")
+
+
+# --------------------------------------------------------------------------------------------
+# URLs and opening
+
+
+def resolve_store_url(url_or_path: str | os.PathLike[str] | None) -> str:
+    """Turn a store argument into an SQLAlchemy URL.
+
+    ``None`` or ``""``: the ``CONNEVO_STORE`` environment variable, else ``./connevo.db``. A value
+    containing ``://`` is used as is; anything else is a file path, made ``sqlite:///<absolute>``.
+    """
+    value = os.fspath(url_or_path) if url_or_path is not None else ""
+    if not value:
+        value = os.environ.get(STORE_ENV, "") or DEFAULT_STORE
+    if "://" in value:
+        return value
+    path = Path(value).expanduser().absolute()
+    return f"sqlite:///{path}"
+
+
+def open_store(url_or_path: str | os.PathLike[str] | None = None) -> Store:
+    """Open (creating if new) the store at ``url_or_path``; see :func:`resolve_store_url`."""
+    return Store(url_or_path)
+
+
+def _sqlite_file(url: sa.URL) -> Path | None:
+    """The database file of an SQLite URL, or None for in-memory or non-SQLite URLs."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    db = url.database
+    if not db or db == ":memory:" or db.startswith("file:"):
+        return None
+    return Path(db)
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse files that are not connevo stores, without writing a byte to them."""
+    if not path.parent.is_dir():
+        raise StoreError(f"cannot create store {str(path)!r}: directory {str(path.parent)!r} does not exist")
+    if not path.exists():
+        return
+    if path.is_dir():
+        raise StoreError(f"{str(path)!r} is a directory, not a connevo database")
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(100)
+    except OSError as exc:
+        raise StoreError(f"cannot read store {str(path)!r}: {exc}") from exc
+    if not header:
+        return  # an empty file: a new store
+    if not header.startswith(_SQLITE_MAGIC):
+        raise StoreError(f"{str(path)!r} is not a connevo database (not an SQLite file)")
+    # Bytes 18-19 are 2 in WAL mode. Without a -wal file the main file holds everything, so an
+    # immutable read is exact and creates no -wal/-shm files next to somebody else's database.
+    wal_mode = len(header) >= 20 and header[18] == 2
+    immutable = wal_mode and not Path(f"{path}-wal").exists()
+    uri = f"file:{urllib.parse.quote(str(path))}?mode=ro" + ("&immutable=1" if immutable else "")
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            version = None
+            if "connevo_meta" in tables:
+                row = conn.execute("SELECT value FROM connevo_meta WHERE key = 'schema_version'").fetchone()
+                version = row[0] if row else None
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"{str(path)!r} is not a readable SQLite database: {exc}") from exc
+    if tables and "connevo_meta" not in tables:
+        raise StoreError(
+            f"{str(path)!r} is an SQLite database but not a connevo store "
+            f"(it has tables {sorted(tables)!r} and no connevo_meta)"
+        )
+    if "connevo_meta" in tables:
+        _check_version(str(path), version)
+
+
+def _check_version(where: str, version: Any) -> None:
+    if version is None:
+        raise StoreError(f"{where!r} has a connevo_meta table without a schema_version")
+    if str(version) != str(SCHEMA_VERSION):
+        raise StoreError(
+            f"{where!r} has connevo schema version {version}, but this connevo reads schema version "
+            f"{SCHEMA_VERSION}"
+        )
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cur.close()
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def _json_dumps(obj: Any) -> str:
+    return json.dumps(obj, default=_json_default)
+
+
+# --------------------------------------------------------------------------------------------
+# Value coercion
+
+
+def _scalar(column: str, value: Any) -> Any:
+    """Plain Python value for a numeric column: numpy scalars unwrapped, NaN/NA made NULL."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, (np.generic,)):
+        value = value.item()
+    if column in _FLOAT_COLUMNS:
+        value = float(value)
+        return None if math.isnan(value) else value
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if not value.is_integer():
+            raise StoreError(f"column {column!r} takes an integer, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise StoreError(f"column {column!r} takes an integer, got {value!r}")
+    return int(value)
+
+
+_INT_COLUMNS = frozenset(
+    c.name for c in candidates_table.columns if isinstance(c.type, sa.Integer)
+)
+
+
+class Store:
+    """Campaigns, candidates and generations in one SQLAlchemy database.
+
+    Open with :func:`open_store`. Writes that belong together (a generation) are one transaction.
+    Reads accept a campaign id or name; writes take the id. Use as a context manager or call
+    :meth:`close`.
+    """
+
+    def __init__(self, url_or_path: str | os.PathLike[str] | None = None) -> None:
+        self._url = resolve_store_url(url_or_path)
+        try:
+            url = make_url(self._url)
+        except sa.exc.ArgumentError as exc:
+            raise StoreError(f"invalid store URL {self._url!r}: {exc}") from exc
+        path = _sqlite_file(url)
+        if path is not None:
+            _check_sqlite_file(path)
+        self._engine = self._create_engine(url)
+        try:
+            self._prepare_schema()
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    @staticmethod
+    def _create_engine(url: sa.URL) -> Engine:
+        kwargs: dict[str, Any] = {"json_serializer": _json_dumps}
+        is_sqlite = url.get_backend_name() == "sqlite"
+        if is_sqlite:
+            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+            if _sqlite_file(url) is None:  # in memory: one shared connection
+                kwargs["poolclass"] = sa.pool.StaticPool
+        try:
+            engine = sa.create_engine(url, **kwargs)
+        except (SQLAlchemyError, ImportError) as exc:
+            raise StoreError(f"cannot open store {url.render_as_string()!r}: {exc}") from exc
+        if is_sqlite:
+            sa.event.listen(engine, "connect", _sqlite_on_connect)
+        return engine
+
+    def _prepare_schema(self) -> None:
+        where = self._display_url
+        try:
+            with self._engine.begin() as conn:
+                tables = set(sa.inspect(conn).get_table_names())
+                if "connevo_meta" in tables:
+                    row = conn.execute(
+                        sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+                    ).first()
+                    _check_version(where, row[0] if row else None)
+                    return
+                if tables:
+                    raise StoreError(
+                        f"{where!r} is a database but not a connevo store "
+                        f"(it has tables {sorted(tables)!r} and no connevo_meta)"
+                    )
+                metadata.create_all(conn)
+                conn.execute(sa.insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION)))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open store {where!r}: {exc}") from exc
+
+    # ---------------------------------------------------------------------------------------
+    # Housekeeping
+
+    @property
+    def url(self) -> str:
+        """The SQLAlchemy URL of this store."""
+        return self._url
+
+    @property
+    def _display_url(self) -> str:
+        return make_url(self._url).render_as_string(hide_password=True)
+
+    def __repr__(self) -> str:
+        return f"Store({self._display_url!r})"
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------------------------------
+    # Campaigns
+
+    def create_campaign(self, name: str, spec: Mapping[str, Any], seed: int) -> str:
+        """Insert a campaign with status ``running``; return its new 8-character id."""
+        now = _utcnow()
+        campaign_id = uuid.uuid4().hex[:8]
+        with self._write() as conn:
+            conn.execute(
+                sa.insert(campaigns_table).values(
+                    id=campaign_id,
+                    name=str(name),
+                    spec=dict(spec),
+                    seed=int(seed),
+                    status="running",
+                    error=None,
+                    generations_done=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        return campaign_id
+
+    def set_campaign_status(self, campaign_id: str, status: str, error: str | None = None) -> None:
+        """Set a campaign's status (running, finished, failed, stopped) and error text."""
+        if status not in CAMPAIGN_STATUSES:
+            raise StoreError(f"campaign status must be one of {CAMPAIGN_STATUSES}, got {status!r}")
+        with self._write() as conn:
+            result = conn.execute(
+                sa.update(campaigns_table)
+                .where(campaigns_table.c.id == campaign_id)
+                .values(status=status, error=error, updated_at=_utcnow())
+            )
+            if result.rowcount == 0:
+                raise NotFoundError(f"no campaign with id {campaign_id!r}")
+
+    def get_campaign(self, id_or_name: str) -> dict[str, Any]:
+        """A campaign by id, else the most recent one with that name, plus its ``candidates`` count."""
+        with self._engine.connect() as conn:
+            row = self._find_campaign(conn, id_or_name)
+            count = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(candidates_table)
+                .where(candidates_table.c.campaign_id == row["id"])
+            ).scalar_one()
+        return {**row, "candidates": int(count)}
+
+    def list_campaigns(self) -> pd.DataFrame:
+        """All campaigns, newest first: id, name, status, generations_done, candidates, created_at."""
+        counts = (
+            sa.select(candidates_table.c.campaign_id, sa.func.count().label("n"))
+            .group_by(candidates_table.c.campaign_id)
+            .subquery()
+        )
+        c = campaigns_table.c
+        query = (
+            sa.select(
+                c.id,
+                c.name,
+                c.status,
+                c.generations_done,
+                sa.func.coalesce(counts.c.n, 0).label("candidates"),
+                c.created_at,
+            )
+            .select_from(campaigns_table.outerjoin(counts, counts.c.campaign_id == c.id))
+            .order_by(c.created_at.desc(), c.id)
+        )
+        with self._engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(query)]
+        columns = ["id", "name", "status", "generations_done", "candidates", "created_at"]
+        return _frame(rows, columns)
+
+    def _find_campaign(self, conn: Connection, id_or_name: str) -> dict[str, Any]:
+        c = campaigns_table.c
+        row = conn.execute(sa.select(campaigns_table).where(c.id == id_or_name)).first()
+        if row is None:
+            row = conn.execute(
+                sa.select(campaigns_table)
+                .where(c.name == id_or_name)
+                .order_by(c.created_at.desc(), c.id.desc())
+                .limit(1)
+            ).first()
+        if row is None:
+            raise NotFoundError(f"no campaign with id or name {id_or_name!r}")
+        return dict(row._mapping)
+
+    def _campaign_id(self, conn: Connection, id_or_name: str) -> str:
+        return str(self._find_campaign(conn, id_or_name)["id"])
+
+    # ---------------------------------------------------------------------------------------
+    # Candidates and generations
+
+    def commit_generation(
+        self,
+        campaign_id: str,
+        generation: int,
+        candidates: list[Mapping[str, Any]],
+        summary: Mapping[str, Any],
+        checkpoint: Mapping[str, Any],
+    ) -> None:
+        """Write one generation atomically: its candidates, its summary row and the checkpoint.
+
+        ``summary`` holds population, front_size, hypervolume, best_val_accuracy, evaluations.
+        The campaign's ``generations_done`` becomes ``generation + 1``. All or nothing.
+        """
+        generation = int(generation)
+        unknown = sorted(set(summary) - set(_SUMMARY_KEYS))
+        missing = [k for k in _SUMMARY_KEYS if k not in summary and k != "best_val_accuracy"]
+        if unknown or missing:
+            raise StoreError(
+                f"generation summary: unknown keys {unknown!r}, missing keys {missing!r}; "
+                f"expected {list(_SUMMARY_KEYS)!r}"
+            )
+        now = _utcnow()
+        rows = [self._candidate_row(campaign_id, cand, now) for cand in candidates]
+        gen_row = {
+            "campaign_id": campaign_id,
+            "generation": generation,
+            "population": [str(p) for p in summary["population"]],
+            "front_size": _scalar("front_size", summary["front_size"]),
+            "hypervolume": _scalar("hypervolume", summary["hypervolume"]),
+            "best_val_accuracy": _scalar("best_val_accuracy", summary.get("best_val_accuracy")),
+            "evaluations": _scalar("evaluations", summary["evaluations"]),
+            "checkpoint": dict(checkpoint),
+            "created_at": now,
+        }
+        if gen_row["hypervolume"] is None:
+            gen_row["hypervolume"] = 0.0
+        with self._write(f"generation {generation} of campaign {campaign_id!r}") as conn:
+            self._require_campaign(conn, campaign_id)
+            if rows:
+                conn.execute(sa.insert(candidates_table), rows)
+            conn.execute(sa.insert(generations_table).values(**gen_row))
+            conn.execute(
+                sa.update(campaigns_table)
+                .where(campaigns_table.c.id == campaign_id)
+                .values(generations_done=generation + 1, updated_at=now)
+            )
+
+    def add_candidates(self, campaign_id: str, candidates: list[Mapping[str, Any]]) -> None:
+        """Insert candidates outside a generation commit (e.g. compressed variants), atomically."""
+        now = _utcnow()
+        rows = [self._candidate_row(campaign_id, cand, now) for cand in candidates]
+        with self._write(f"candidates of campaign {campaign_id!r}") as conn:
+            self._require_campaign(conn, campaign_id)
+            if rows:
+                conn.execute(sa.insert(candidates_table), rows)
+            conn.execute(
+                sa.update(campaigns_table)
+                .where(campaigns_table.c.id == campaign_id)
+                .values(updated_at=now)
+            )
+
+    def candidates(self, campaign_id: str, *, status: str | None = None) -> pd.DataFrame:
+        """All candidates of a campaign (id or name) ordered by number, optionally of one status."""
+        with self._engine.connect() as conn:
+            cid = self._campaign_id(conn, campaign_id)
+            query = sa.select(candidates_table).where(candidates_table.c.campaign_id == cid)
+            if status is not None:
+                if status not in CANDIDATE_STATUSES:
+                    raise StoreError(f"candidate status must be one of {CANDIDATE_STATUSES}, got {status!r}")
+                query = query.where(candidates_table.c.status == status)
+            rows = [dict(r._mapping) for r in conn.execute(query.order_by(candidates_table.c.number))]
+        return _frame(rows, list(CANDIDATE_COLUMNS))
+
+    def candidate(self, candidate_id: str) -> dict[str, Any]:
+        """One candidate as a dict (parents a list, genome and extra dicts)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                sa.select(candidates_table).where(candidates_table.c.id == candidate_id)
+            ).first()
+        if row is None:
+            raise NotFoundError(f"no candidate with id {candidate_id!r}")
+        return dict(row._mapping)
+
+    def generations(self, campaign_id: str) -> pd.DataFrame:
+        """Generation rows of a campaign (id or name), ordered by generation."""
+        with self._engine.connect() as conn:
+            cid = self._campaign_id(conn, campaign_id)
+            rows = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    sa.select(generations_table)
+                    .where(generations_table.c.campaign_id == cid)
+                    .order_by(generations_table.c.generation)
+                )
+            ]
+        return _frame(rows, list(GENERATION_COLUMNS))
+
+    def latest_checkpoint(self, campaign_id: str) -> dict[str, Any] | None:
+        """``{"generation", "population", "checkpoint"}`` of the highest generation, or None."""
+        with self._engine.connect() as conn:
+            cid = self._campaign_id(conn, campaign_id)
+            row = conn.execute(
+                sa.select(
+                    generations_table.c.generation,
+                    generations_table.c.population,
+                    generations_table.c.checkpoint,
+                )
+                .where(generations_table.c.campaign_id == cid)
+                .order_by(generations_table.c.generation.desc())
+                .limit(1)
+            ).first()
+        if row is None:
+            return None
+        return {"generation": int(row.generation), "population": list(row.population), "checkpoint": dict(row.checkpoint)}
+
+    # ---------------------------------------------------------------------------------------
+    # Internals
+
+    def _write(self, what: str | None = None) -> _WriteTransaction:
+        return _WriteTransaction(self._engine, what or self._display_url)
+
+    @staticmethod
+    def _require_campaign(conn: Connection, campaign_id: str) -> None:
+        found = conn.execute(
+            sa.select(campaigns_table.c.id).where(campaigns_table.c.id == campaign_id)
+        ).first()
+        if found is None:
+            raise NotFoundError(f"no campaign with id {campaign_id!r}")
+
+    @staticmethod
+    def _candidate_row(campaign_id: str, cand: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+        unknown = sorted(set(cand) - set(CANDIDATE_COLUMNS))
+        if unknown:
+            raise StoreError(
+                f"unknown candidate field(s) {unknown!r}; put new metrics under 'extra'"
+            )
+        missing = [k for k in _REQUIRED_CANDIDATE_KEYS if cand.get(k) is None]
+        if missing:
+            raise StoreError(f"candidate {cand.get('id', cand.get('number'))!r} lacks {missing!r}")
+        if cand.get("campaign_id", campaign_id) != campaign_id:
+            raise StoreError(
+                f"candidate of campaign {cand['campaign_id']!r} given to campaign {campaign_id!r}"
+            )
+        if cand["status"] not in CANDIDATE_STATUSES:
+            raise StoreError(
+                f"candidate status must be one of {CANDIDATE_STATUSES}, got {cand['status']!r}"
+            )
+        row: dict[str, Any] = {name: None for name in CANDIDATE_COLUMNS}
+        for key, value in cand.items():
+            if key in _FLOAT_COLUMNS or key in _INT_COLUMNS:
+                row[key] = _scalar(key, value)
+            else:
+                row[key] = value
+        row["campaign_id"] = campaign_id
+        if not row["id"]:
+            row["id"] = f"{campaign_id}-{row['number']}"
+        row["id"] = str(row["id"])
+        row["parents"] = [str(p) for p in (row["parents"] or [])]
+        row["genome"] = dict(row["genome"])
+        row["extra"] = dict(row["extra"] or {})
+        row["created_at"] = row["created_at"] or now
+        return row
+
+
+class _WriteTransaction:
+    """``engine.begin()`` that turns database errors into :class:`StoreError`."""
+
+    def __init__(self, engine: Engine, what: str) -> None:
+        self._engine = engine
+        self._what = what
+        self._ctx: Any = None
+
+    def __enter__(self) -> Connection:
+        self._ctx = self._engine.begin()
+        try:
+            return self._ctx.__enter__()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot write {self._what}: {exc}") from exc
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        try:
+            self._ctx.__exit__(exc_type, exc, tb)
+        except IntegrityError as err:
+            raise StoreError(f"cannot write {self._what}: {err.orig}") from err
+        except SQLAlchemyError as err:
+            raise StoreError(f"cannot write {self._what}: {err}") from err
+        if isinstance(exc, IntegrityError):
+            raise StoreError(f"cannot write {self._what}: {exc.orig}") from exc
+        if isinstance(exc, SQLAlchemyError):
+            raise StoreError(f"cannot write {self._what}: {exc}") from exc
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+# DataFrames
+
+
+def _frame(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> pd.DataFrame:
+    """A DataFrame with the given columns (even when empty) and stable dtypes.
+
+    Timestamps become ``datetime64[UTC]``; nullable integer metrics become ``Int64``; float
+    metrics ``float64``; JSON columns stay Python objects.
+    """
+    rows = list(rows)
+    df = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(
+        {c: pd.Series(dtype=object) for c in columns}
+    )
+    for col in columns:
+        if col in ("created_at", "updated_at"):
+            df[col] = pd.to_datetime(df[col], utc=True)
+        elif col in _FLOAT_COLUMNS:
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+        elif col in _NULLABLE_INT_COLUMNS:
+            df[col] = df[col].astype("Int64")
+        elif col in ("number", "generation", "seed", "generations_done", "candidates", "front_size", "evaluations"):
+            df[col] = df[col].astype("int64")
+    return df
+
+
+__all__ = [
+    "CAMPAIGN_STATUSES",
+    "CANDIDATE_STATUSES",
+    "DEFAULT_STORE",
+    "SCHEMA_VERSION",
+    "STORE_ENV",
+    "Store",
+    "open_store",
+    "resolve_store_url",
+]

@@ -1,0 +1,46 @@
+"""What a candidate is: genomes, variation operators, compilation to torch, exact costs."""
+
+from search_space.cost import COST_METRICS, CostMetrics, measure
+from search_space.genome import (
+    ACTIVATIONS,
+    GENOME_FORMAT,
+    GENOME_VERSION,
+    ConnectionGene,
+    Genome,
+    NodeGene,
+)
+from search_space.innovation import InnovationTracker
+from search_space.layout import Layout, layered_layout
+from search_space.operators import (
+    MUTATIONS,
+    Limits,
+    add_connection,
+    add_node,
+    change_activation,
+    crossover,
+    minimal_genome,
+    remove_connection,
+)
+
+__all__ = [
+    "ACTIVATIONS",
+    "COST_METRICS",
+    "GENOME_FORMAT",
+    "GENOME_VERSION",
+    "MUTATIONS",
+    "ConnectionGene",
+    "CostMetrics",
+    "Genome",
+    "InnovationTracker",
+    "Layout",
+    "Limits",
+    "NodeGene",
+    "add_connection",
+    "add_node",
+    "change_activation",
+    "crossover",
+    "layered_layout",
+    "measure",
+    "minimal_genome",
+    "remove_connection",
+]

@@ -1,0 +1,53 @@
+"""Exact cost of a genome: connections, parameters, forward FLOPs, wiring length, depth.
+
+Counts cover the live network, the part that computes the outputs:
+- ``connections``: enabled connections whose target can reach an output (one weight each);
+- ``params``: those weights plus one bias per live non-input node (hidden and output);
+- ``flops``: forward multiply-adds x 2 per sample, i.e. ``2 * connections``;
+- ``wiring_length``: sum over those connections of the squared Euclidean distance between the
+  two neurons' layered coordinates (:mod:`search_space.layout`);
+- ``depth``: layers of computation; ``hidden_nodes``: live hidden nodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from search_space.genome import Genome
+from search_space.layout import layered_layout
+
+COST_METRICS: tuple[str, ...] = ("connections", "params", "flops", "wiring_length")
+
+
+@dataclass(frozen=True)
+class CostMetrics:
+    connections: int
+    params: int
+    flops: int
+    wiring_length: float
+    depth: int
+    hidden_nodes: int
+
+    def as_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def measure(genome: Genome) -> CostMetrics:
+    """Count the costs of ``genome`` exactly."""
+    effective = genome.effective_connections
+    live = genome.live_nodes
+    layout = layered_layout(genome)
+    coords = layout.coordinates
+    wiring = 0.0
+    for c in effective:
+        (x0, y0), (x1, y1) = coords[c.source], coords[c.target]
+        wiring += (x1 - x0) ** 2 + (y1 - y0) ** 2
+    hidden = sum(1 for n in genome.hidden_ids if n in live)
+    return CostMetrics(
+        connections=len(effective),
+        params=len(effective) + len(live),
+        flops=2 * len(effective),
+        wiring_length=wiring,
+        depth=layout.n_layers,
+        hidden_nodes=hidden,
+    )

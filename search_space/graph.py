@@ -1,0 +1,93 @@
+"""Pure helpers over a directed acyclic graph given as (source, target) edges. No torch here."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterable
+
+
+def creates_cycle(edges: Iterable[tuple[int, int]], new_edge: tuple[int, int]) -> bool:
+    """True if adding ``new_edge`` to the acyclic ``edges`` would create a cycle."""
+    source, target = new_edge
+    if source == target:
+        return True
+    successors: dict[int, list[int]] = defaultdict(list)
+    for a, b in edges:
+        successors[a].append(b)
+    # A cycle appears iff source is reachable from target.
+    seen = {target}
+    frontier = [target]
+    while frontier:
+        node = frontier.pop()
+        for nxt in successors.get(node, ()):
+            if nxt == source:
+                return True
+            if nxt not in seen:
+                seen.add(nxt)
+                frontier.append(nxt)
+    return False
+
+
+def topological_order(nodes: Iterable[int], edges: Iterable[tuple[int, int]]) -> list[int] | None:
+    """Kahn's algorithm; ties broken by node id so the order is deterministic. None on a cycle."""
+    nodes = list(nodes)
+    indegree = {n: 0 for n in nodes}
+    successors: dict[int, list[int]] = defaultdict(list)
+    for a, b in edges:
+        successors[a].append(b)
+        indegree[b] = indegree.get(b, 0) + 1
+        indegree.setdefault(a, 0)
+    ready = deque(sorted(n for n, d in indegree.items() if d == 0))
+    order: list[int] = []
+    while ready:
+        node = ready.popleft()
+        order.append(node)
+        released = []
+        for nxt in successors.get(node, ()):
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                released.append(nxt)
+        for nxt in sorted(released):
+            ready.append(nxt)
+    return order if len(order) == len(indegree) else None
+
+
+def required_for_output(
+    outputs: Iterable[int], edges: Iterable[tuple[int, int]]
+) -> set[int]:
+    """Nodes from which some output can be reached (outputs included), as neat-python defines it."""
+    predecessors: dict[int, list[int]] = defaultdict(list)
+    for a, b in edges:
+        predecessors[b].append(a)
+    required = set(outputs)
+    frontier = list(required)
+    while frontier:
+        node = frontier.pop()
+        for prev in predecessors.get(node, ()):
+            if prev not in required:
+                required.add(prev)
+                frontier.append(prev)
+    return required
+
+
+def longest_path_depths(
+    nodes: Iterable[int], edges: Iterable[tuple[int, int]], sources: Iterable[int]
+) -> dict[int, int]:
+    """Depth of each node: 0 for ``sources`` and nodes without inputs, else 1 + max depth of inputs."""
+    nodes = list(nodes)
+    edges = list(edges)
+    order = topological_order(nodes, edges)
+    if order is None:
+        raise ValueError("graph has a cycle")
+    predecessors: dict[int, list[int]] = defaultdict(list)
+    for a, b in edges:
+        predecessors[b].append(a)
+    source_set = set(sources)
+    depth: dict[int, int] = {}
+    for node in order:
+        prev = predecessors.get(node, ())
+        if node in source_set or not prev:
+            depth[node] = 0
+        else:
+            depth[node] = 1 + max(depth[p] for p in prev)
+    return depth

@@ -1,0 +1,1 @@
+"""How people use connevo: the ``connevo`` command line (and, later, the HTTP API)."""

@@ -1,0 +1,293 @@
+"""The ``connevo`` command line: thin commands over evolution and results.
+
+Every command takes ``--store`` (default ``$CONNEVO_STORE``, else ``./connevo.db``): a file path
+or an SQLAlchemy URL. A :class:`connevo.errors.ConnevoError` prints one line on stderr and
+exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from connevo.errors import ConnevoError
+
+FRONT_COLUMNS = ["candidate_id", "generation", "val_accuracy", "test_accuracy", "train_accuracy",
+                 "connections", "params", "flops", "wiring_length", "status"]
+METRICS = ["status", "error", "generation", "seed", "train_accuracy", "val_accuracy", "test_accuracy",
+           "train_loss", "val_loss", "test_loss", "connections", "params", "flops", "wiring_length",
+           "depth", "hidden_nodes", "epochs", "seconds"]
+
+
+def _out() -> Console:
+    return Console(soft_wrap=False, width=200 if not sys.stdout.isatty() else None)
+
+
+# ----- commands ------------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    from evolution.api import run
+    from evolution.spec import load_spec
+    from results.store import open_store
+    from service.progress import RichProgress
+
+    spec = load_spec(args.spec)
+    overrides: dict[str, Any] = {}
+    if args.workers is not None:
+        overrides["workers.count"] = args.workers
+    if args.ray_address is not None:
+        overrides["workers.ray_address"] = args.ray_address
+    if args.backend is not None:
+        overrides["workers.backend"] = args.backend
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    if overrides:
+        spec = spec.with_overrides(**overrides)
+    store = open_store(args.store)
+    console = _out()
+    result = run(spec, store, observers=[RichProgress(id_console=console)])
+    objectives = [*spec.objectives.maximize, *spec.objectives.minimize]
+    front = result.front(objectives)
+    console.print(f"\nPareto front of campaign {result.campaign_id} ({len(front)} candidates):", highlight=False)
+    _print_frame(console, _front_view(front, objectives))
+    return 0
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    from results.store import open_store
+
+    store = open_store(args.store)
+    frame = store.list_campaigns()
+    _emit(frame, args.format, empty="no campaigns in this store")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from results.store import open_store
+
+    store = open_store(args.store)
+    info = store.get_campaign(args.campaign)
+    generations = store.generations(info["id"])
+    if args.format == "json":
+        payload = {k: v for k, v in info.items() if k != "spec"}
+        payload["spec"] = info["spec"]
+        payload["generations"] = _records(generations.drop(columns=["population", "checkpoint"], errors="ignore"))
+        print(json.dumps(payload, default=str, indent=2))
+        return 0
+    console = _out()
+    console.print(
+        f"campaign {info['id']} '{info['name']}'  status {info['status']}  generations done "
+        f"{info['generations_done']}/{info['spec']['evolution']['generations'] + 1}  candidates {info['candidates']}",
+        highlight=False,
+    )
+    if info.get("error"):
+        console.print(f"error: {info['error']}", highlight=False)
+    if len(generations):
+        _print_frame(console, generations[["generation", "evaluations", "best_val_accuracy", "front_size", "hypervolume"]])
+    return 0
+
+
+def cmd_front(args: argparse.Namespace) -> int:
+    from results import queries
+    from results.store import open_store
+
+    store = open_store(args.store)
+    info = store.get_campaign(args.campaign)
+    if args.objectives:
+        objectives = [o.strip() for o in args.objectives.split(",") if o.strip()]
+    else:
+        objectives = [*info["spec"]["objectives"]["maximize"], *info["spec"]["objectives"]["minimize"]]
+    front = queries.front(store, info["id"], objectives, max_connections=args.max_connections,
+                          include_failed=args.include_failed)
+    _emit(_front_view(front, objectives), args.format, empty="no candidate matches")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from results.store import open_store
+
+    store = open_store(args.store)
+    row = store.candidate(args.candidate)
+    if args.format == "json":
+        print(json.dumps(_jsonable(row), indent=2))
+        return 0
+    console = _out()
+    console.print(f"candidate {row['id']}  (campaign {row['campaign_id']}, generation {row['generation']})", highlight=False)
+    console.print(f"parents: {', '.join(row['parents']) or '(none: initial population)'}", highlight=False)
+    table = Table(show_header=False, box=None)
+    for key in METRICS:
+        if key in row and row[key] is not None:
+            table.add_row(key, _fmt(row[key]))
+    if row.get("train_accuracy") is not None and row.get("val_accuracy") is not None:
+        table.add_row("train-val gap", _fmt(row["train_accuracy"] - row["val_accuracy"]))
+    console.print(table)
+    genome = row["genome"]
+    nodes = genome["nodes"]
+    inputs = [n["id"] for n in nodes if n["role"] == "input"]
+    outputs = [n for n in nodes if n["role"] == "output"]
+    hidden = [n for n in nodes if n["role"] == "hidden"]
+    console.print(f"nodes: {len(inputs)} inputs (ids {inputs[0]}..{inputs[-1]}), {len(hidden)} hidden, {len(outputs)} outputs", highlight=False)
+    for n in hidden + outputs:
+        console.print(f"  node {n['id']:>4} {n['role']:<6} {n['activation']:<10} bias {n['bias']:+.4f}", highlight=False)
+    enabled = [c for c in genome["connections"] if c["enabled"]]
+    console.print(f"connections: {len(enabled)} enabled of {len(genome['connections'])} genes", highlight=False)
+    for c in genome["connections"]:
+        weight = "" if c["weight"] is None else f" w={c['weight']:+.4f}"
+        flag = "" if c["enabled"] else " (disabled)"
+        console.print(f"  #{c['innovation']:<5} {c['source']:>4} -> {c['target']:<4}{weight}{flag}", highlight=False)
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from results import plots
+    from results.store import open_store
+
+    store = open_store(args.store)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.candidate:
+        row = store.candidate(args.campaign)
+        print(plots.plot_network(row["genome"], out / f"network-{row['id']}.png"))
+        return 0
+    info = store.get_campaign(args.campaign)
+    objectives = [info["spec"]["objectives"]["maximize"][0], info["spec"]["objectives"]["minimize"][0]]
+    print(plots.plot_front(store.candidates(info["id"]), objectives, out / f"front-{info['id']}.png"))
+    print(plots.plot_hypervolume(store.generations(info["id"]), out / f"hypervolume-{info['id']}.png"))
+    return 0
+
+
+# ----- output helpers ------------------------------------------------------------------------
+def _front_view(front: pd.DataFrame, objectives: Sequence[str]) -> pd.DataFrame:
+    columns = [c for c in FRONT_COLUMNS if c in front.columns]
+    columns += [o for o in objectives if o in front.columns and o not in columns]
+    return front[columns]
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.4g}"
+    return str(value)
+
+
+def _print_frame(console: Console, frame: pd.DataFrame) -> None:
+    table = Table()
+    for column in frame.columns:
+        table.add_column(str(column), justify="right" if pd.api.types.is_numeric_dtype(frame[column]) else "left")
+    for record in frame.itertuples(index=False):
+        table.add_row(*(_fmt(v) for v in record))
+    console.print(table)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return _jsonable(value.item())
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [_jsonable(dict(zip(frame.columns, row))) for row in frame.itertuples(index=False)]
+
+
+def _emit(frame: pd.DataFrame, fmt: str, empty: str) -> None:
+    if fmt == "json":
+        print(json.dumps(_records(frame), indent=2))
+    elif fmt == "csv":
+        sys.stdout.write(frame.to_csv(index=False))
+    elif frame.empty:
+        print(empty)
+    else:
+        _print_frame(_out(), frame)
+
+
+# ----- parser --------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="connevo",
+        description="Evolve the connection topology of neural networks; query the accuracy/cost Pareto front.",
+    )
+    parser.add_argument("--version", action="version", version=f"connevo {_version()}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--store", default=None,
+                        help="file path or SQLAlchemy URL (default: $CONNEVO_STORE, else ./connevo.db)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", parents=[common], help="run a campaign from a TOML/JSON spec in the foreground")
+    p.add_argument("spec", help="path to the campaign spec (.toml or .json)")
+    p.add_argument("--workers", type=int, default=None, help="number of workers (overrides workers.count)")
+    p.add_argument("--ray-address", default=None, help="Ray cluster address ('' starts a local Ray in-process)")
+    p.add_argument("--backend", choices=["ray", "local"], default=None, help="evaluate on Ray (default) or in-process")
+    p.add_argument("--seed", type=int, default=None, help="override the spec's seed")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("ls", parents=[common], help="list campaigns")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.set_defaults(func=cmd_ls)
+
+    p = sub.add_parser("status", parents=[common], help="status and per-generation progress of one campaign")
+    p.add_argument("campaign", help="campaign id or name")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("front", parents=[common], help="the Pareto front of a campaign")
+    p.add_argument("campaign", help="campaign id or name")
+    p.add_argument("--objectives", default=None,
+                   help="comma-separated, e.g. val_accuracy,connections (default: the campaign's objectives)")
+    p.add_argument("--max-connections", type=int, default=None, help="keep candidates with at most N connections")
+    p.add_argument("--include-failed", action="store_true", help="also list failed/diverged/timeout candidates")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.set_defaults(func=cmd_front)
+
+    p = sub.add_parser("show", parents=[common], help="one candidate: metrics, parents, topology")
+    p.add_argument("candidate", help="candidate id, e.g. 3f2a9c1d-17")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("plot", parents=[common], help="plot a campaign's front and hypervolume, or one network")
+    p.add_argument("campaign", help="campaign id or name (a candidate id with --candidate)")
+    p.add_argument("--candidate", action="store_true", help="draw the network of candidate CAMPAIGN instead")
+    p.add_argument("--out", default=".", help="folder for the PNG files (default: .)")
+    p.set_defaults(func=cmd_plot)
+    return parser
+
+
+def _version() -> str:
+    from connevo import __version__
+
+    return __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "max_connections", None) is not None and args.max_connections < 0:
+        parser.error(f"--max-connections must be >= 0, got {args.max_connections}")
+    if getattr(args, "workers", None) is not None and args.workers < 1:
+        parser.error(f"--workers must be >= 1, got {args.workers}")
+    try:
+        return args.func(args)
+    except ConnevoError as exc:
+        print(f"connevo: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("connevo: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Progress display for a running campaign, as a campaign observer (rich)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from evolution.observers import CampaignObserver, GenerationSummary
+
+
+class RichProgress(CampaignObserver):
+    """A progress bar over all candidates of the campaign and one line per finished generation."""
+
+    def __init__(self, console: Console | None = None, id_console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self.id_console = id_console or Console()
+        self.progress: Progress | None = None
+        self.task = None
+
+    def on_start(self, campaign) -> None:
+        self.id_console.print(f"campaign {campaign.id}", highlight=False)
+        self.id_console.file.flush()
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("candidates"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task(f"{campaign.spec.name} gen 0", total=campaign.candidates_total)
+
+    def on_generation_start(self, campaign, generation, size) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, description=f"{campaign.spec.name} gen {generation}/{campaign.spec.evolution.generations}")
+
+    def on_evaluations(self, campaign, evaluations) -> None:
+        if self.progress is not None:
+            self.progress.advance(self.task, len(evaluations))
+
+    def on_generation_end(self, campaign, summary: GenerationSummary, rows, checkpoint) -> None:
+        if self.progress is None:
+            return
+        best = "n/a" if summary.best_val_accuracy is None else f"{summary.best_val_accuracy:.3f}"
+        failed = f"  failed {summary.failed}" if summary.failed else ""
+        self.progress.console.print(
+            f"gen {summary.generation:>3}  candidates {summary.candidates_done}/{summary.candidates_total}"
+            f"  best val acc {best}  front {summary.front_size}  hypervolume {summary.hypervolume:.4f}{failed}",
+            highlight=False,
+        )
+
+    def on_finish(self, campaign, status, error) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None

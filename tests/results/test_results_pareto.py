@@ -1,0 +1,249 @@
+"""Pareto masks, fronts and hypervolume on small tables checked by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from connevo.errors import ConnevoError, SpecError
+from results.pareto import (
+    OBJECTIVE_SENSES,
+    hypervolume,
+    normalized_hypervolume,
+    pareto_front,
+    pareto_mask,
+)
+
+ACC_CONN = ["max", "min"]
+
+
+def test_objective_senses_maximise_accuracies_and_minimise_costs() -> None:
+    assert {k for k, v in OBJECTIVE_SENSES.items() if v == "max"} == {
+        "val_accuracy",
+        "test_accuracy",
+        "train_accuracy",
+    }
+    assert OBJECTIVE_SENSES["connections"] == "min"
+    assert OBJECTIVE_SENSES["wiring_length"] == "min"
+
+
+def test_mask_keeps_the_trade_off_and_drops_dominated_rows() -> None:
+    values = np.array(
+        [
+            [0.90, 10],  # front: most accurate
+            [0.80, 4],  # front
+            [0.70, 6],  # dominated by row 1
+            [0.50, 1],  # front: cheapest
+            [0.85, 12],  # dominated by row 0
+        ]
+    )
+    assert pareto_mask(values, ACC_CONN).tolist() == [True, True, False, True, False]
+
+
+def test_a_tie_in_one_objective_is_broken_by_the_other() -> None:
+    values = np.array([[0.8, 5], [0.8, 3], [0.6, 3]])
+    assert pareto_mask(values, ACC_CONN).tolist() == [False, True, False]
+
+
+def test_identical_rows_are_all_kept() -> None:
+    values = np.array([[0.8, 3], [0.8, 3], [0.9, 9], [0.5, 9]])
+    assert pareto_mask(values, ACC_CONN).tolist() == [True, True, True, False]
+
+
+def test_senses_decide_the_direction() -> None:
+    values = np.array([[1.0, 1.0], [2.0, 2.0]])
+    assert pareto_mask(values, ["min", "min"]).tolist() == [True, False]
+    assert pareto_mask(values, ["max", "max"]).tolist() == [False, True]
+    assert pareto_mask(values, ["max", "min"]).tolist() == [True, True]
+
+
+def test_rows_with_nan_are_never_on_the_front_and_dominate_nothing() -> None:
+    values = np.array([[np.nan, 0], [0.7, 5], [0.9, np.nan], [0.6, 8]])
+    assert pareto_mask(values, ACC_CONN).tolist() == [False, True, False, False]
+    assert pareto_mask(np.full((2, 2), np.nan), ACC_CONN).tolist() == [False, False]
+
+
+def test_three_objectives() -> None:
+    # accuracy (max), connections (min), flops (min)
+    values = np.array(
+        [
+            [0.9, 10, 100],  # front
+            [0.9, 10, 50],  # front: dominates row 0? yes -> row 0 off
+            [0.8, 5, 500],  # front: fewest connections among accurate ones
+            [0.8, 6, 500],  # dominated by row 2
+            [0.1, 20, 10],  # front: fewest flops
+        ]
+    )
+    assert pareto_mask(values, ["max", "min", "min"]).tolist() == [False, True, True, False, True]
+
+
+def test_empty_input_gives_an_empty_mask() -> None:
+    assert pareto_mask(np.empty((0, 2)), ACC_CONN).shape == (0,)
+    assert pareto_mask(np.empty((0, 2)), ACC_CONN).dtype == bool
+
+
+def test_bad_senses_are_spec_errors_naming_the_value() -> None:
+    with pytest.raises(SpecError, match="'maximize'"):
+        pareto_mask(np.zeros((2, 2)), ["maximize", "min"])
+    with pytest.raises(SpecError, match="1 senses for 2 objectives"):
+        pareto_mask(np.zeros((2, 2)), ["min"])
+
+
+def _naive_mask(values: np.ndarray, senses: list[str]) -> list[bool]:
+    sign = np.array([-1.0 if s == "max" else 1.0 for s in senses])
+    pts = values * sign
+    out = []
+    for i, p in enumerate(pts):
+        if np.isnan(p).any():
+            out.append(False)
+            continue
+        dominated = any(
+            not np.isnan(q).any() and (q <= p).all() and (q < p).any() for j, q in enumerate(pts) if j != i
+        )
+        out.append(not dominated)
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=arrays(
+        np.float64,
+        st.tuples(st.integers(0, 12), st.integers(1, 3)),
+        elements=st.one_of(st.integers(0, 4).map(float), st.just(float("nan"))),
+    ),
+    data=st.data(),
+)
+def test_mask_agrees_with_the_definition_of_dominance(values: np.ndarray, data: st.DataObject) -> None:
+    senses = data.draw(st.lists(st.sampled_from(["max", "min"]), min_size=values.shape[1], max_size=values.shape[1]))
+    assert pareto_mask(values, senses).tolist() == _naive_mask(values, senses)
+
+
+def _table() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d", "e"],
+            "val_accuracy": [0.90, 0.80, 0.70, 0.50, np.nan],
+            "connections": [10, 4, 6, 1, 0],
+            "params": [30, 12, 9, 3, 2],
+        }
+    )
+
+
+def test_front_returns_rows_sorted_by_cost_then_accuracy() -> None:
+    front = pareto_front(_table(), ["val_accuracy", "connections"])
+    assert front["id"].tolist() == ["d", "b", "a"]
+    assert front.index.tolist() == [0, 1, 2]
+    assert list(front.columns) == list(_table().columns)
+
+
+def test_front_with_only_maximised_objectives_sorts_by_accuracy_descending() -> None:
+    df = pd.DataFrame({"val_accuracy": [0.5, 0.9, 0.7], "test_accuracy": [0.9, 0.5, 0.7]})
+    front = pareto_front(df, ["val_accuracy", "test_accuracy"])
+    assert front["val_accuracy"].tolist() == [0.9, 0.7, 0.5]
+
+
+def test_front_accepts_explicit_senses_for_unknown_objectives() -> None:
+    df = _table().rename(columns={"params": "energy"})
+    front = pareto_front(df, ["val_accuracy", "energy"], ["max", "min"])
+    assert front["id"].tolist() == ["d", "c", "b", "a"]
+
+
+def test_front_of_an_unknown_objective_names_it_and_the_known_ones() -> None:
+    with pytest.raises(SpecError, match=r"'energy'.*val_accuracy, test_accuracy") as info:
+        pareto_front(_table(), ["val_accuracy", "energy"])
+    assert isinstance(info.value, ConnevoError)
+
+
+def test_front_of_a_missing_column_is_a_spec_error() -> None:
+    with pytest.raises(SpecError, match="'flops'"):
+        pareto_front(_table(), ["val_accuracy", "flops"])
+
+
+def test_front_of_an_empty_table_keeps_the_columns() -> None:
+    empty = _table().iloc[0:0]
+    front = pareto_front(empty, ["val_accuracy", "connections"])
+    assert front.empty and list(front.columns) == list(empty.columns)
+
+
+def test_front_handles_nullable_integer_columns() -> None:
+    df = pd.DataFrame(
+        {"val_accuracy": [0.9, 0.8, 0.95], "connections": pd.array([3, 1, None], dtype="Int64")}
+    )
+    assert pareto_front(df, ["val_accuracy", "connections"])["connections"].tolist() == [1, 3]
+
+
+def test_hypervolume_of_two_points_in_two_dimensions() -> None:
+    # min/min: boxes [1,3]x[2,3] and [2,3]x[1,3] -> 2 + 2 - 1 = 3
+    assert hypervolume(np.array([[1.0, 2.0], [2.0, 1.0]]), ["min", "min"], [3.0, 3.0]) == pytest.approx(3.0)
+
+
+def test_hypervolume_with_accuracy_maximised_and_connections_minimised() -> None:
+    # (acc 0.9, 10 conns) -> box 0.9 x 10 = 9; (0.5, 2) -> 0.5 x 18 = 9; overlap 0.5 x 10 = 5
+    values = np.array([[0.9, 10], [0.5, 2]])
+    assert hypervolume(values, ACC_CONN, [0.0, 20.0]) == pytest.approx(13.0)
+
+
+def test_dominated_points_add_nothing_to_the_hypervolume() -> None:
+    base = hypervolume(np.array([[0.9, 10], [0.5, 2]]), ACC_CONN, [0.0, 20.0])
+    more = hypervolume(np.array([[0.9, 10], [0.5, 2], [0.4, 15]]), ACC_CONN, [0.0, 20.0])
+    assert more == pytest.approx(base)
+
+
+def test_points_not_strictly_better_than_the_reference_are_dropped() -> None:
+    assert hypervolume(np.array([[0.0, 5.0]]), ACC_CONN, [0.0, 20.0]) == 0.0  # accuracy at the reference
+    assert hypervolume(np.array([[0.9, 25.0]]), ACC_CONN, [0.0, 20.0]) == 0.0  # beyond the budget
+    assert hypervolume(np.array([[np.nan, 5.0], [0.5, 10.0]]), ACC_CONN, [0.0, 20.0]) == pytest.approx(5.0)
+
+
+def test_hypervolume_of_nothing_is_zero() -> None:
+    assert hypervolume(np.empty((0, 2)), ACC_CONN, [0.0, 20.0]) == 0.0
+
+
+def test_hypervolume_in_three_dimensions() -> None:
+    assert hypervolume(np.array([[1.0, 1.0, 1.0]]), ["min"] * 3, [2.0, 3.0, 4.0]) == pytest.approx(6.0)
+    # second point adds the slab [2,3] x [1,3] x [1,4] minus nothing it shares beyond x in [1,2]
+    two = hypervolume(np.array([[1.0, 1.0, 1.0], [0.0, 2.0, 3.0]]), ["min"] * 3, [2.0, 3.0, 4.0])
+    # union: box A [1,2]x[1,3]x[1,4] = 6, box B [0,2]x[2,3]x[3,4] = 2, overlap [1,2]x[2,3]x[3,4] = 1
+    assert two == pytest.approx(7.0)
+
+
+def test_reference_of_the_wrong_length_is_a_spec_error() -> None:
+    with pytest.raises(SpecError, match="2 coordinates"):
+        hypervolume(np.array([[1.0, 1.0]]), ["min", "min"], [3.0])
+
+
+IDEAL = {"val_accuracy": 1.0, "connections": 0}
+REFERENCE = {"val_accuracy": 0.0, "connections": 1280}
+
+
+def test_normalized_hypervolume_of_the_ideal_point_is_one() -> None:
+    df = pd.DataFrame({"val_accuracy": [1.0], "connections": [0]})
+    assert normalized_hypervolume(df, ["val_accuracy", "connections"], REFERENCE, IDEAL) == pytest.approx(1.0)
+
+
+def test_normalized_hypervolume_by_hand() -> None:
+    one = pd.DataFrame({"val_accuracy": [0.5], "connections": [640]})
+    assert normalized_hypervolume(one, ["val_accuracy", "connections"], REFERENCE, IDEAL) == pytest.approx(0.25)
+    # scaled points (0.2, 0.5) and (0.5, 0.25): 0.8*0.5 + 0.5*0.75 - 0.5*0.5 = 0.525
+    two = pd.DataFrame({"val_accuracy": [0.8, 0.5], "connections": [640, 320]})
+    assert normalized_hypervolume(two, ["val_accuracy", "connections"], REFERENCE, IDEAL) == pytest.approx(0.525)
+
+
+def test_normalized_hypervolume_stays_in_the_unit_interval() -> None:
+    df = pd.DataFrame({"val_accuracy": [1.0, -0.5, 0.5], "connections": [-10, 5000, 640]})
+    hv = normalized_hypervolume(df, ["val_accuracy", "connections"], REFERENCE, IDEAL)
+    assert hv == pytest.approx(1.0)
+    empty = df.iloc[0:0]
+    assert normalized_hypervolume(empty, ["val_accuracy", "connections"], REFERENCE, IDEAL) == 0.0
+
+
+def test_normalized_hypervolume_rejects_an_ideal_worse_than_the_reference() -> None:
+    df = pd.DataFrame({"val_accuracy": [0.5], "connections": [640]})
+    with pytest.raises(SpecError, match="'connections'"):
+        normalized_hypervolume(df, ["val_accuracy", "connections"], REFERENCE, {"val_accuracy": 1.0, "connections": 2000})
+    with pytest.raises(SpecError, match="lacks"):
+        normalized_hypervolume(df, ["val_accuracy", "connections"], {"val_accuracy": 0.0}, IDEAL)

@@ -1,0 +1,110 @@
+"""Costs are counted exactly and agree with the compiled torch module."""
+
+import numpy as np
+import pytest
+import torch
+
+from search_space import (
+    ConnectionGene,
+    Genome,
+    InnovationTracker,
+    NodeGene,
+    layered_layout,
+    measure,
+    minimal_genome,
+)
+from search_space.compile import compile_genome
+from search_space.operators import MUTATIONS
+
+
+def mlp(m: int, n: int, k: int) -> Genome:
+    """A fully connected m-n-k network as a genome."""
+    nodes = [NodeGene(i, "input") for i in range(m)]
+    nodes += [NodeGene(m + j, "output") for j in range(k)]
+    hidden = [m + k + h for h in range(n)]
+    nodes += [NodeGene(h, "hidden", "relu") for h in hidden]
+    conns, innov = [], 0
+    for i in range(m):
+        for h in hidden:
+            conns.append(ConnectionGene(innov, i, h)); innov += 1
+    for h in hidden:
+        for j in range(k):
+            conns.append(ConnectionGene(innov, h, m + j)); innov += 1
+    return Genome(tuple(nodes), tuple(conns)).validate()
+
+
+def test_fully_connected_mlp_costs_follow_the_essays_formulas():
+    m, n, k = 5, 4, 3
+    cost = measure(mlp(m, n, k))
+    assert cost.connections == m * n + n * k
+    assert cost.params == m * n + n * k + n + k
+    assert cost.flops == 2 * (m * n + n * k)
+    assert cost.depth == 2 and cost.hidden_nodes == n
+
+
+def random_genome(seed: int, steps: int = 40) -> Genome:
+    rng = np.random.default_rng(seed)
+    tracker = InnovationTracker()
+    genome = minimal_genome(6, 3, rng, tracker, density=0.5)
+    ops = list(MUTATIONS.values())
+    for _ in range(steps):
+        genome = ops[int(rng.integers(len(ops)))](genome, rng, tracker)
+    return genome.validate()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_params_equal_the_compiled_modules_unmasked_parameter_count(seed):
+    genome = random_genome(seed)
+    net = compile_genome(genome, seed=seed)
+    masked_weights = sum(int(m.sum()) for m in net.masks())
+    biases = sum(b.numel() for b in net.biases)
+    assert measure(genome).params == masked_weights + biases == net.effective_parameter_count()
+    assert measure(genome).connections == masked_weights
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_forward_pass_honours_exactly_the_enabled_connections(seed):
+    genome = random_genome(seed)
+    net = compile_genome(genome, seed=seed)
+    x = torch.randn(16, genome.n_inputs, requires_grad=True)
+    net(x).sum().backward()
+    # every weight gradient outside the mask is zero
+    for weight, mask in zip(net.weights, net.masks()):
+        assert torch.all(weight.grad[mask == 0] == 0)
+    # an input with no path to an output does not influence any output
+    reaching = {c.source for c in genome.effective_connections}
+    for i, node in enumerate(genome.input_ids):
+        if node not in reaching:
+            assert torch.all(x.grad[:, i] == 0)
+
+
+def test_forward_pass_computes_the_hand_written_network():
+    nodes = (NodeGene(0, "input"), NodeGene(1, "input"), NodeGene(2, "output", bias=0.5),
+             NodeGene(3, "hidden", "tanh", bias=-0.25))
+    conns = (ConnectionGene(0, 0, 3, weight=2.0), ConnectionGene(1, 3, 2, weight=-1.5),
+             ConnectionGene(2, 1, 2, weight=0.75), ConnectionGene(3, 0, 2, enabled=False, weight=9.0))
+    genome = Genome(nodes, conns).validate()
+    net = compile_genome(genome, use_genome_weights=True)
+    x = torch.tensor([[0.3, -1.2], [1.0, 2.0]])
+    expected = -1.5 * torch.tanh(2.0 * x[:, 0] - 0.25) + 0.75 * x[:, 1] + 0.5
+    assert torch.allclose(net(x)[:, 0], expected)
+
+
+def test_exported_weights_rebuild_the_same_function():
+    genome = random_genome(3)
+    net = compile_genome(genome, seed=1)
+    trained = net.export_weights(genome)
+    again = compile_genome(Genome.from_json(trained.to_json()), use_genome_weights=True)
+    x = torch.randn(8, genome.n_inputs)
+    assert torch.allclose(net(x), again(x), atol=1e-6)
+
+
+def test_wiring_length_is_the_sum_of_squared_distances_in_the_layered_layout():
+    # inputs at x = -0.5, 0.5 (y 0); hidden at x = 0 (y 1); output at x = 0 (y 2)
+    nodes = (NodeGene(0, "input"), NodeGene(1, "input"), NodeGene(2, "output"), NodeGene(3, "hidden"))
+    conns = (ConnectionGene(0, 0, 3), ConnectionGene(1, 3, 2), ConnectionGene(2, 1, 2))
+    genome = Genome(nodes, conns).validate()
+    layout = layered_layout(genome)
+    assert layout.coordinates == {0: (-0.5, 0.0), 1: (0.5, 0.0), 3: (0.0, 1.0), 2: (0.0, 2.0)}
+    expected = (0.5**2 + 1) + (0 + 1) + (0.5**2 + 4)
+    assert measure(genome).wiring_length == pytest.approx(expected)

@@ -1,0 +1,78 @@
+"""A genome is plain data that validates itself and round-trips through versioned JSON."""
+
+import json
+
+import numpy as np
+import pytest
+
+from connevo.errors import GenomeError
+from search_space import ConnectionGene, Genome, InnovationTracker, NodeGene, minimal_genome
+
+
+def tiny() -> Genome:
+    nodes = (NodeGene(0, "input"), NodeGene(1, "input"), NodeGene(2, "output"), NodeGene(3, "hidden", "relu"))
+    conns = (ConnectionGene(0, 0, 3), ConnectionGene(1, 3, 2), ConnectionGene(2, 1, 2, enabled=False))
+    return Genome(nodes, conns).validate()
+
+
+def test_json_round_trip_keeps_every_gene():
+    genome = tiny()
+    again = Genome.from_json(genome.to_json())
+    assert again == genome
+    data = json.loads(genome.to_json())
+    assert data["format"] == "connevo.genome" and data["version"] == 1
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: d["nodes"].append(dict(d["nodes"][0])), "node ids must be unique"),
+        (lambda d: d["connections"].append({"innovation": 9, "source": 2, "target": 0}), "into input node"),
+        (lambda d: d["connections"].append({"innovation": 9, "source": 3, "target": 99}), "unknown node"),
+        (lambda d: d["connections"].append({"innovation": 0, "source": 1, "target": 3}), "innovation numbers must be unique"),
+        (lambda d: d["connections"].append({"innovation": 9, "source": 0, "target": 3}), "duplicate connection"),
+        (lambda d: d["connections"].append({"innovation": 9, "source": 2, "target": 3}), "leaves output node"),
+        (lambda d: d.update(version=99), "version"),
+        (lambda d: d["nodes"][3].update(activation="swish"), "activation 'swish'"),
+        (lambda d: d.update(nodes=[n for n in d["nodes"] if n["role"] != "output"], connections=[]), "at least one output"),
+    ],
+)
+def test_invalid_genomes_are_rejected_with_the_reason(mutate, message):
+    data = tiny().to_dict()
+    mutate(data)
+    with pytest.raises(GenomeError, match=message):
+        Genome.from_dict(data)
+
+
+def test_a_cycle_is_rejected():
+    nodes = (NodeGene(0, "input"), NodeGene(1, "output"), NodeGene(2, "hidden"), NodeGene(3, "hidden"))
+    conns = (ConnectionGene(0, 0, 2), ConnectionGene(1, 2, 3), ConnectionGene(2, 3, 2), ConnectionGene(3, 3, 1))
+    with pytest.raises(GenomeError, match="cycle"):
+        Genome(nodes, conns).validate()
+
+
+@pytest.mark.parametrize("text", ["", "[", "[]", '{"format": "other"}', "3"])
+def test_garbage_json_is_a_genome_error(text):
+    with pytest.raises(GenomeError):
+        Genome.from_json(text)
+
+
+def test_minimal_genome_wires_inputs_to_outputs():
+    tracker = InnovationTracker()
+    genome = minimal_genome(4, 3, np.random.default_rng(0), tracker, density=1.0)
+    assert genome.n_inputs == 4 and genome.n_outputs == 3
+    assert {(c.source, c.target) for c in genome.connections} == {(i, 4 + o) for i in range(4) for o in range(3)}
+    sparse = minimal_genome(4, 3, np.random.default_rng(0), tracker, density=0.25)
+    assert len(sparse.connections) == 3
+    # The same input-output pair carries the same innovation number in every genome.
+    numbers = {(c.source, c.target): c.innovation for c in genome.connections}
+    assert all(numbers[(c.source, c.target)] == c.innovation for c in sparse.connections)
+
+
+def test_live_nodes_and_effective_connections_ignore_dead_ends():
+    nodes = (NodeGene(0, "input"), NodeGene(1, "output"), NodeGene(2, "hidden"), NodeGene(3, "hidden"))
+    # node 3 receives input but reaches no output: its connection is not effective
+    conns = (ConnectionGene(0, 0, 1), ConnectionGene(1, 0, 2), ConnectionGene(2, 2, 1), ConnectionGene(3, 0, 3))
+    genome = Genome(nodes, conns).validate()
+    assert genome.live_nodes == frozenset({1, 2})
+    assert [c.innovation for c in genome.effective_connections] == [0, 1, 2]

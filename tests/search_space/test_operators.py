@@ -1,0 +1,119 @@
+"""Variation operators are pure, seeded and always return valid genomes."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from search_space import (
+    Genome,
+    InnovationTracker,
+    Limits,
+    add_connection,
+    add_node,
+    change_activation,
+    crossover,
+    measure,
+    minimal_genome,
+    remove_connection,
+)
+from search_space.compile import compile_genome
+from search_space.operators import MUTATIONS
+
+
+def start(seed=0, density=0.5) -> tuple[Genome, np.random.Generator, InnovationTracker]:
+    rng = np.random.default_rng(seed)
+    tracker = InnovationTracker()
+    return minimal_genome(5, 3, rng, tracker, density=density), rng, tracker
+
+
+def test_add_node_splits_a_connection_and_disables_it():
+    genome, rng, tracker = start()
+    child = add_node(genome, rng, tracker)
+    assert len(child.hidden_ids) == 1
+    new = child.hidden_ids[0]
+    disabled = [c for c in child.connections if not c.enabled]
+    assert len(disabled) == 1
+    into = [c for c in child.connections if c.target == new]
+    out = [c for c in child.connections if c.source == new]
+    assert (into[0].source, out[0].target) == (disabled[0].source, disabled[0].target)
+    assert into[0].innovation not in {c.innovation for c in genome.connections}
+
+
+def test_same_split_in_one_generation_gets_the_same_numbers():
+    tracker = InnovationTracker()
+    genome = minimal_genome(2, 1, np.random.default_rng(0), tracker, density=1.0)
+    a = add_node(genome, np.random.default_rng(5), tracker)
+    b = add_node(genome, np.random.default_rng(5), tracker)
+    assert a == b
+    tracker.next_generation()
+    c = add_node(genome, np.random.default_rng(5), tracker)
+    assert c.hidden_ids != a.hidden_ids
+
+
+def test_add_and_remove_connection_change_the_count_by_one():
+    genome, rng, tracker = start(density=0.3)
+    grown = add_connection(genome, rng, tracker)
+    assert len(grown.enabled_connections) == len(genome.enabled_connections) + 1
+    shrunk = remove_connection(grown, rng, tracker)
+    assert len(shrunk.enabled_connections) == len(genome.enabled_connections)
+
+
+def test_limits_are_respected():
+    genome, rng, tracker = start(density=1.0)
+    limits = Limits(max_hidden_nodes=2, max_connections=16)
+    for _ in range(50):
+        genome = add_node(genome, rng, tracker, limits)
+        genome = add_connection(genome, rng, tracker, limits)
+    assert len(genome.hidden_ids) <= 2
+    assert len(genome.enabled_connections) <= 16
+
+
+def test_change_activation_picks_another_allowed_activation():
+    genome, rng, tracker = start()
+    genome = add_node(genome, rng, tracker)
+    before = genome.node_by_id[genome.hidden_ids[0]].activation
+    after = change_activation(genome, rng, tracker).node_by_id[genome.hidden_ids[0]].activation
+    assert after != before
+
+
+def test_operators_are_deterministic_given_the_generator():
+    results = []
+    for _ in range(2):
+        genome, rng, tracker = start(seed=7)
+        for name in ["add_node", "add_connection", "remove_connection", "change_activation"] * 5:
+            genome = MUTATIONS[name](genome, rng, tracker)
+        results.append(genome)
+    assert results[0] == results[1]
+
+
+def test_crossover_takes_disjoint_genes_from_the_fitter_parent():
+    genome, rng, tracker = start(density=1.0)
+    fitter = add_node(genome, rng, tracker)
+    other = remove_connection(genome, rng, tracker)
+    child = crossover(fitter, other, np.random.default_rng(1))
+    assert {c.innovation for c in child.connections} == {c.innovation for c in fitter.connections}
+    assert child.nodes == fitter.nodes
+    child.validate()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    ops=st.lists(st.sampled_from(sorted(MUTATIONS) + ["crossover"]), min_size=1, max_size=40),
+    density=st.floats(0.05, 1.0),
+)
+def test_any_sequence_of_operators_yields_a_valid_genome_with_consistent_costs(seed, ops, density):
+    rng = np.random.default_rng(seed)
+    tracker = InnovationTracker()
+    genome = minimal_genome(4, 2, rng, tracker, density=density)
+    partner = genome
+    for i, name in enumerate(ops):
+        if name == "crossover":
+            genome = crossover(genome, partner, rng)
+        else:
+            partner, genome = genome, MUTATIONS[name](genome, rng, tracker)
+        if i % 7 == 0:
+            tracker.next_generation()
+        Genome.from_json(genome.to_json())  # validates
+    net = compile_genome(genome)
+    assert measure(genome).params == net.effective_parameter_count()

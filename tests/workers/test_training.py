@@ -1,0 +1,68 @@
+"""Training is real, seeded and turns every failure into a status."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from search_space import InnovationTracker, minimal_genome
+from workers import EvaluationRequest, Status, TrainingSettings, load_dataset, train
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_dataset("iris", seed=0)
+
+
+def request(dataset, seed=0, density=1.0, cid="c-0"):
+    genome = minimal_genome(dataset.n_features, dataset.n_classes, np.random.default_rng(seed), InnovationTracker(), density)
+    return EvaluationRequest(cid, genome, seed)
+
+
+def test_a_linear_network_learns_iris(iris):
+    [result] = train([request(iris)], iris, TrainingSettings(epochs=40, batch_size=32, learning_rate=0.05))
+    assert result.status is Status.OK
+    assert result.val_accuracy > 0.8 and result.test_accuracy > 0.8
+    assert result.costs["connections"] == 12 and result.costs["params"] == 15
+    assert result.epochs == 40
+    # the trained weights come back on the genome
+    assert all(c.weight is not None for c in result.trained_genome.connections)
+
+
+def test_training_is_reproducible_from_the_seed(iris):
+    settings = TrainingSettings(epochs=5, batch_size=16)
+    a = train([request(iris, seed=1)], iris, settings)[0]
+    b = train([request(iris, seed=1)], iris, settings)[0]
+    assert dataclasses.replace(a, seconds=0) == dataclasses.replace(b, seconds=0)
+
+
+def test_a_nan_loss_is_reported_as_diverged_not_raised(iris):
+    poisoned = iris.x_train.copy()
+    poisoned[3, 0] = np.nan
+    dataset = dataclasses.replace(iris, x_train=poisoned)
+    [result] = train([request(iris)], dataset, TrainingSettings(epochs=3, batch_size=16))
+    assert result.status is Status.DIVERGED
+    assert "loss" in result.error and result.val_accuracy is None
+    assert result.costs["connections"] == 12
+
+
+def test_a_candidate_past_its_time_limit_is_a_timeout(iris):
+    [result] = train([request(iris)], iris, TrainingSettings(epochs=1000, batch_size=1, time_limit=0.05))
+    assert result.status is Status.TIMEOUT and "time limit" in result.error
+
+
+def test_a_candidate_that_raises_is_failed_and_the_others_still_train(iris):
+    bad = request(iris, cid="bad")
+    # a genome for another input width makes the forward pass raise inside the worker
+    wrong = minimal_genome(7, 3, np.random.default_rng(0), InnovationTracker(), 1.0)
+    bad = dataclasses.replace(bad, genome=wrong)
+    results = train([bad, request(iris, cid="good")], iris, TrainingSettings(epochs=2))
+    assert [r.candidate_id for r in results] == ["bad", "good"]
+    assert results[0].status is Status.FAILED and "RuntimeError" in results[0].error
+    assert results[1].status is Status.OK
+
+
+def test_early_stopping_stops_before_the_last_epoch(iris):
+    settings = TrainingSettings(epochs=500, batch_size=32, learning_rate=0.1, patience=3)
+    [result] = train([request(iris)], iris, settings)
+    assert result.status is Status.OK and result.epochs < 500

@@ -1,0 +1,550 @@
+"""The data sets of connevo's training tasks.
+
+A task's data is either a built-in data set (generated from a seed, or shipped with scikit-learn)
+or a user file (``.csv``, ``.npz``, ``.parquet``) with a named target column. :func:`load_dataset`
+turns either into a :class:`Dataset`: a seeded stratified train/validation/test split whose
+features are standardized with the training part's statistics only.
+
+Every bad input (unknown name, missing or unreadable file, missing column, non-numeric or NaN
+features, too few classes or rows, bad fractions) raises :class:`connevo.errors.DataError` with a
+message that names the offending field, column or file.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import zipfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn import datasets as sk_datasets
+from sklearn.model_selection import train_test_split
+
+from connevo.errors import DataError
+
+__all__ = [
+    "BUILTIN_DATASETS",
+    "FILE_EXTENSIONS",
+    "Dataset",
+    "is_builtin",
+    "load_dataset",
+]
+
+BUILTIN_DATASETS: tuple[str, ...] = (
+    "xor",
+    "parity",
+    "moons",
+    "circles",
+    "spirals",
+    "digits",
+    "iris",
+    "wine",
+    "breast_cancer",
+)
+"""Names accepted by :func:`load_dataset` without a file."""
+
+FILE_EXTENSIONS: tuple[str, ...] = (".csv", ".npz", ".parquet")
+"""File extensions accepted by :func:`load_dataset` (case-insensitive)."""
+
+_NPZ_FEATURE_NAMES: tuple[str, ...] = ("X", "x", "features")
+_MAX_SEED = 2**32 - 1  # what sklearn's random_state accepts
+
+# Defaults of the generated sets: (samples, noise).
+_GENERATED_DEFAULTS: dict[str, tuple[int, float]] = {
+    "xor": (400, 0.05),
+    "parity": (512, 0.0),
+    "moons": (500, 0.1),
+    "circles": (500, 0.05),
+    "spirals": (500, 0.1),
+}
+_DEFAULT_PARITY_BITS = 6
+_SKLEARN_LOADERS: dict[str, Callable[..., Any]] = {
+    "digits": sk_datasets.load_digits,
+    "iris": sk_datasets.load_iris,
+    "wine": sk_datasets.load_wine,
+    "breast_cancer": sk_datasets.load_breast_cancer,
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A task's data, split into train/validation/test and standardized.
+
+    Features are float32 of shape ``(n, n_features)``, standardized with the training part's
+    ``mean`` and ``std``; targets are int64 class indices ``0..n_classes-1``, where class ``i`` is
+    the ``i``-th of the sorted distinct target values and ``class_names[i]`` is its ``str()``.
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    feature_names: tuple[str, ...]
+    class_names: tuple[str, ...]
+    mean: np.ndarray
+    std: np.ndarray
+
+    @property
+    def n_features(self) -> int:
+        """Number of input features."""
+        return len(self.feature_names)
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes."""
+        return len(self.class_names)
+
+    def summary(self) -> dict[str, Any]:
+        """Name, feature and class counts, and the size of each part, as plain Python values."""
+        return {
+            "name": self.name,
+            "n_features": self.n_features,
+            "n_classes": self.n_classes,
+            "n_train": int(self.x_train.shape[0]),
+            "n_val": int(self.x_val.shape[0]),
+            "n_test": int(self.x_test.shape[0]),
+        }
+
+
+def is_builtin(name: str) -> bool:
+    """True when ``name`` is one of :data:`BUILTIN_DATASETS`."""
+    return isinstance(name, str) and name in BUILTIN_DATASETS
+
+
+def load_dataset(
+    dataset: str | os.PathLike[str],
+    *,
+    target: str | None = "label",
+    validation_fraction: float = 0.2,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    samples: int | None = None,
+    noise: float | None = None,
+    bits: int | None = None,
+    base_dir: str | Path | None = None,
+) -> Dataset:
+    """Load a built-in data set or a ``.csv``/``.npz``/``.parquet`` file as a split :class:`Dataset`.
+
+    ``dataset`` is a built-in name or a file path (relative paths are resolved against
+    ``base_dir`` when given, else the current directory). ``target`` names the class column (or
+    NPZ array) of a file and is ignored for built-ins. ``samples``, ``noise`` and ``bits`` tune the
+    generated sets (``bits`` only ``parity``) and are ignored by the others. The split is
+    stratified and seeded: the test part (``test_fraction`` of all rows) first, then the
+    validation part (``validation_fraction`` of all rows) from the rest. Raises
+    :class:`DataError` for any bad input.
+    """
+    _check_fractions(validation_fraction, test_fraction)
+    seed = _check_seed(seed)
+
+    if isinstance(dataset, str) and dataset in BUILTIN_DATASETS:
+        name = dataset
+        x, y_raw, feature_names = _load_builtin(dataset, seed=seed, samples=samples, noise=noise, bits=bits)
+        source = f"built-in data set {dataset!r}"
+    else:
+        path = _resolve_file(dataset, base_dir)
+        name = path.name
+        if target is None or not isinstance(target, str) or not target:
+            raise DataError(
+                f"target: a file data set needs the name of its class column, got {target!r} "
+                f"for {str(path)!r}"
+            )
+        suffix = path.suffix.lower()
+        if suffix == ".npz":
+            x, y_raw, feature_names = _read_npz(path, target)
+        else:
+            x, y_raw, feature_names = _read_table(path, target, suffix)
+        source = f"target {target!r} of {str(path)!r}"
+
+    y, class_names = _encode_classes(y_raw, source)
+    return _split_and_standardize(
+        name,
+        x,
+        y,
+        feature_names=feature_names,
+        class_names=class_names,
+        validation_fraction=float(validation_fraction),
+        test_fraction=float(test_fraction),
+        seed=seed,
+        source=source,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Argument checks
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _check_fractions(validation_fraction: object, test_fraction: object) -> None:
+    for field, value in (("validation_fraction", validation_fraction), ("test_fraction", test_fraction)):
+        if not _is_real(value) or not (0.0 < float(value) < 1.0):  # type: ignore[arg-type]
+            raise DataError(f"{field} must be a number strictly between 0 and 1, got {value!r}")
+    total = float(validation_fraction) + float(test_fraction)  # type: ignore[arg-type]
+    if total >= 1.0:
+        raise DataError(
+            f"validation_fraction + test_fraction must be below 1 to leave rows for training, got "
+            f"validation_fraction={validation_fraction!r} + test_fraction={test_fraction!r} = {total:g}"
+        )
+
+
+def _check_seed(seed: object) -> int:
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or not 0 <= int(seed) <= _MAX_SEED:
+        raise DataError(f"seed must be an integer between 0 and {_MAX_SEED}, got {seed!r}")
+    return int(seed)
+
+
+def _check_samples(samples: object, default: int, dataset: str, minimum: int) -> int:
+    if samples is None:
+        return default
+    if not isinstance(samples, numbers.Integral) or isinstance(samples, bool) or int(samples) < minimum:
+        raise DataError(
+            f"samples must be an integer of at least {minimum} for data set {dataset!r}, got {samples!r}"
+        )
+    return int(samples)
+
+
+def _check_noise(noise: object, default: float, dataset: str) -> float:
+    if noise is None:
+        return default
+    if not _is_real(noise) or not math.isfinite(float(noise)) or float(noise) < 0:  # type: ignore[arg-type]
+        raise DataError(f"noise must be a finite number >= 0 for data set {dataset!r}, got {noise!r}")
+    return float(noise)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------
+# Built-in data sets
+
+
+def _load_builtin(
+    dataset: str, *, seed: int, samples: int | None, noise: float | None, bits: int | None
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Features (float64, 2-D), raw targets and feature names of a built-in data set."""
+    if dataset in _SKLEARN_LOADERS:
+        bunch = _SKLEARN_LOADERS[dataset]()
+        x = np.asarray(bunch.data, dtype=np.float64)
+        names = tuple(str(n) for n in bunch.feature_names)
+        return x, np.asarray(bunch.target), names
+
+    default_samples, default_noise = _GENERATED_DEFAULTS[dataset]
+    n = _check_samples(samples, default_samples, dataset, minimum=2)
+    rng = np.random.default_rng(seed)
+    if dataset == "parity":
+        if bits is None:
+            n_bits = _DEFAULT_PARITY_BITS
+        elif isinstance(bits, numbers.Integral) and not isinstance(bits, bool) and 1 <= int(bits) <= 1024:
+            n_bits = int(bits)
+        else:
+            raise DataError(f"bits must be an integer between 1 and 1024 for data set 'parity', got {bits!r}")
+        if noise is not None:
+            _check_noise(noise, 0.0, dataset)  # accepted for uniformity, not used
+        x = rng.choice(np.array([-1.0, 1.0]), size=(n, n_bits))
+        y = ((x > 0).sum(axis=1) % 2).astype(np.int64)
+    else:
+        sigma = _check_noise(noise, default_noise, dataset)
+        if dataset == "xor":
+            clean = rng.uniform(-1.0, 1.0, size=(n, 2))
+            y = (clean[:, 0] * clean[:, 1] > 0).astype(np.int64)
+            x = clean + rng.normal(0.0, sigma, size=(n, 2))
+        elif dataset == "moons":
+            x, y = sk_datasets.make_moons(n_samples=n, noise=sigma, random_state=seed)
+        elif dataset == "circles":
+            x, y = sk_datasets.make_circles(n_samples=n, noise=sigma, factor=0.5, random_state=seed)
+        else:  # spirals
+            x, y = _spirals(n, sigma, rng)
+    x = np.asarray(x, dtype=np.float64)
+    return x, np.asarray(y, dtype=np.int64), tuple(f"x{i}" for i in range(x.shape[1]))
+
+
+def _spirals(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaved spirals of 1.5 turns in the unit disk; class 1 is class 0 turned by pi."""
+    n0 = n // 2
+    counts = (n0, n - n0)
+    xs, ys = [], []
+    for label, count in enumerate(counts):
+        # sqrt spreads points evenly along the arc length rather than bunching them at the centre
+        t = np.sqrt(rng.uniform(0.0, 1.0, size=count)) * 3.0 * np.pi
+        r = t / (3.0 * np.pi)
+        angle = t + label * np.pi
+        pts = np.column_stack([r * np.cos(angle), r * np.sin(angle)])
+        xs.append(pts + rng.normal(0.0, noise, size=pts.shape))
+        ys.append(np.full(count, label, dtype=np.int64))
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+
+
+def _unknown_dataset(dataset: object) -> DataError:
+    return DataError(
+        f"unknown data set {dataset!r}: expected a built-in name ({', '.join(BUILTIN_DATASETS)}) "
+        f"or a path to a file with extension {', '.join(FILE_EXTENSIONS)}"
+    )
+
+
+def _resolve_file(dataset: object, base_dir: str | Path | None) -> Path:
+    if not isinstance(dataset, (str, os.PathLike)) or not os.fspath(dataset):
+        raise _unknown_dataset(dataset)
+    path = Path(os.fspath(dataset)).expanduser()
+    if path.suffix.lower() not in FILE_EXTENSIONS:
+        raise _unknown_dataset(dataset)
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir).expanduser() / path
+    if not path.exists():
+        raise DataError(f"data file not found: {os.fspath(dataset)!r} (looked for {str(path.absolute())!r})")
+    if not path.is_file():
+        raise DataError(f"data file {str(path)!r} is not a regular file")
+    if path.stat().st_size == 0:
+        raise DataError(f"data file {str(path)!r} is empty (0 bytes)")
+    return path
+
+
+# Exceptions the readers raise for empty, unparseable or truncated files.
+_READ_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,  # pandas ParserError/EmptyDataError, pyarrow ArrowInvalid, numpy format errors
+    OSError,  # pyarrow ArrowIOError, truncated reads
+    EOFError,
+    KeyError,
+    TypeError,
+    UnicodeDecodeError,
+    zipfile.BadZipFile,
+    zlib.error,
+)
+
+
+def _read_table(path: Path, target: str, suffix: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Features, raw targets and feature names of a CSV or Parquet file."""
+    kind = "CSV" if suffix == ".csv" else "Parquet"
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(path, low_memory=False)
+        else:
+            frame = pd.read_parquet(path)
+    except Exception as exc:  # ParserError, EmptyDataError, ArrowInvalid, OSError, UnicodeDecodeError...
+        raise DataError(f"cannot read {kind} file {str(path)!r}: {type(exc).__name__}: {exc}") from exc
+
+    columns = [str(c) for c in frame.columns]
+    frame.columns = columns
+    if len(set(columns)) != len(columns):
+        dupes = sorted({c for c in columns if columns.count(c) > 1})
+        raise DataError(f"{kind} file {str(path)!r} has duplicate column names: {dupes}")
+    if target not in columns:
+        raise DataError(
+            f"target column {target!r} not found in {str(path)!r}; available columns: {columns}"
+        )
+    if len(frame) == 0:
+        raise DataError(f"{kind} file {str(path)!r} has no data rows")
+    feature_cols = [c for c in columns if c != target]
+    if not feature_cols:
+        raise DataError(f"{kind} file {str(path)!r} has no feature columns besides target {target!r}")
+
+    blocks = []
+    for col in feature_cols:
+        series = frame[col]
+        if not (pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype)):
+            raise DataError(
+                f"feature column {col!r} of {str(path)!r} is not numeric "
+                f"(dtype {series.dtype}); example bad value: {_example_non_numeric(series)!r}"
+            )
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        _check_finite(values, col, str(path))
+        blocks.append(values)
+    x = np.column_stack(blocks)
+
+    y_series = frame[target]
+    n_missing = int(y_series.isna().sum())
+    if n_missing:
+        raise DataError(f"target column {target!r} of {str(path)!r} has {n_missing} missing value(s)")
+    return x, y_series.to_numpy(), tuple(feature_cols)
+
+
+def _example_non_numeric(series: pd.Series) -> object:
+    """The first non-missing value of ``series`` that does not parse as a number."""
+    non_null = series.dropna()
+    if non_null.empty:
+        return None
+    parsed = pd.to_numeric(non_null.astype(str), errors="coerce")
+    bad = non_null[parsed.isna().to_numpy()]
+    value = bad.iloc[0] if not bad.empty else non_null.iloc[0]
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _check_finite(values: np.ndarray, column: str, file: str) -> None:
+    n_nan = int(np.isnan(values).sum())
+    if n_nan:
+        raise DataError(f"feature column {column!r} of {file!r} has {n_nan} missing (NaN) value(s)")
+    n_inf = int(np.isinf(values).sum())
+    if n_inf:
+        raise DataError(f"feature column {column!r} of {file!r} has {n_inf} infinite value(s)")
+
+
+def _read_npz(path: Path, target: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Features, raw targets and feature names of an NPZ file."""
+    # Open the file ourselves: np.load leaks its handle when the archive is corrupt.
+    with open(path, "rb") as handle:
+        try:
+            loaded = np.load(handle, allow_pickle=False)
+        except _READ_ERRORS as exc:
+            raise DataError(f"cannot read NPZ file {str(path)!r}: {type(exc).__name__}: {exc}") from exc
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise DataError(f"NPZ file {str(path)!r} is not an .npz archive (it holds a single bare array)")
+        try:
+            with loaded as archive:
+                arrays = {name: archive[name] for name in archive.files}
+        except _READ_ERRORS as exc:  # a truncated or corrupt member
+            raise DataError(f"cannot read NPZ file {str(path)!r}: {type(exc).__name__}: {exc}") from exc
+
+    names = sorted(arrays)
+    if target not in arrays:
+        raise DataError(f"target array {target!r} not found in {str(path)!r}; available arrays: {names}")
+    others = [n for n in names if n != target]
+    if len(others) == 1:
+        feature_key = others[0]
+    else:
+        found = [n for n in _NPZ_FEATURE_NAMES if n in arrays and n != target]
+        if not found:
+            raise DataError(
+                f"cannot tell the feature array of {str(path)!r}: expected exactly one array besides "
+                f"target {target!r}, or one named {' / '.join(_NPZ_FEATURE_NAMES)}; arrays: {names}"
+            )
+        feature_key = found[0]
+
+    x = arrays[feature_key]
+    if x.ndim == 1:
+        x = x.reshape(-1, 1)
+    if x.ndim != 2:
+        raise DataError(
+            f"feature array {feature_key!r} of {str(path)!r} must be 1-D or 2-D, got shape {x.shape}"
+        )
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_) or np.iscomplexobj(x):
+        raise DataError(
+            f"feature array {feature_key!r} of {str(path)!r} is not numeric (dtype {x.dtype}); "
+            f"example bad value: {x.flat[0].item() if x.size else None!r}"
+        )
+    x = x.astype(np.float64)
+    feature_names = tuple(f"x{i}" for i in range(x.shape[1]))
+    for i, col in enumerate(feature_names):
+        _check_finite(x[:, i], col, str(path))
+
+    y = arrays[target]
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    if y.ndim != 1:
+        raise DataError(f"target array {target!r} of {str(path)!r} must be 1-D, got shape {y.shape}")
+    if y.shape[0] != x.shape[0]:
+        raise DataError(
+            f"target array {target!r} of {str(path)!r} has {y.shape[0]} rows but feature array "
+            f"{feature_key!r} has {x.shape[0]}"
+        )
+    if x.shape[0] == 0:
+        raise DataError(f"NPZ file {str(path)!r} has no data rows")
+    if x.shape[1] == 0:
+        raise DataError(f"feature array {feature_key!r} of {str(path)!r} has no feature columns")
+    if y.dtype.kind == "f" and np.isnan(y).any():
+        raise DataError(
+            f"target array {target!r} of {str(path)!r} has {int(np.isnan(y).sum())} missing (NaN) value(s)"
+        )
+    return x, y, feature_names
+
+
+# --------------------------------------------------------------------------------------------
+# Classes, split, standardization
+
+
+def _encode_classes(values: np.ndarray, source: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Class indices by the sorted distinct values, and the values' ``str()`` as class names."""
+    values = np.asarray(values)
+    if values.dtype.kind == "f" and np.all(np.mod(values, 1) == 0):
+        values = values.astype(np.int64)  # 1.0/2.0 read from a float column name classes "1"/"2"
+    try:
+        distinct, y = np.unique(values, return_inverse=True)
+        names = tuple(str(v.item() if isinstance(v, np.generic) else v) for v in distinct)
+    except TypeError:  # mixed types (e.g. ints and strings in one object column): order as str
+        as_str = np.array([str(v) for v in values.tolist()], dtype=object)
+        distinct, y = np.unique(as_str, return_inverse=True)
+        names = tuple(str(v) for v in distinct)
+    if len(set(names)) != len(names):
+        raise DataError(f"{source}: distinct class values {list(distinct)} have the same str() names")
+    if len(names) < 2:
+        raise DataError(
+            f"{source}: needs at least 2 classes, found {len(names)}"
+            + (f" (every row is {names[0]!r})" if names else "")
+        )
+    return np.asarray(y, dtype=np.int64).reshape(-1), names
+
+
+def _split_and_standardize(
+    name: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    feature_names: tuple[str, ...],
+    class_names: tuple[str, ...],
+    validation_fraction: float,
+    test_fraction: float,
+    seed: int,
+    source: str,
+) -> Dataset:
+    n = x.shape[0]
+    n_classes = len(class_names)
+    counts = np.bincount(y, minlength=n_classes)
+    smallest = int(np.argmin(counts))
+    if counts[smallest] < 3:
+        raise DataError(
+            f"{source}: class {class_names[smallest]!r} has only {int(counts[smallest])} row(s); a "
+            f"stratified train/validation/test split needs at least 3 rows of every class"
+        )
+    n_test = round(test_fraction * n)
+    n_val = round(validation_fraction * n)
+    n_train = n - n_test - n_val
+    for part, size, field in (
+        ("test", n_test, "test_fraction"),
+        ("validation", n_val, "validation_fraction"),
+        ("training", n_train, "validation_fraction + test_fraction"),
+    ):
+        if size < n_classes:
+            raise DataError(
+                f"{source}: the {part} part would have {size} of {n} rows, fewer than the "
+                f"{n_classes} classes; change {field} or add rows"
+            )
+
+    index = np.arange(n)
+    try:
+        rest, test_idx = train_test_split(index, test_size=n_test, stratify=y, random_state=seed)
+        train_idx, val_idx = train_test_split(rest, test_size=n_val, stratify=y[rest], random_state=seed)
+    except ValueError as exc:
+        raise DataError(f"{source}: cannot make a stratified split: {exc}") from exc
+
+    x_train = x[train_idx]
+    mean = x_train.mean(axis=0)
+    std = x_train.std(axis=0)
+    std[(std.astype(np.float32) == 0) | ~np.isfinite(std)] = 1.0  # constant feature: leave it centred
+
+    def standardize(part: np.ndarray) -> np.ndarray:
+        return ((part - mean) / std).astype(np.float32)
+
+    return Dataset(
+        name=name,
+        x_train=standardize(x_train),
+        y_train=y[train_idx].astype(np.int64),
+        x_val=standardize(x[val_idx]),
+        y_val=y[val_idx].astype(np.int64),
+        x_test=standardize(x[test_idx]),
+        y_test=y[test_idx].astype(np.int64),
+        feature_names=tuple(feature_names),
+        class_names=tuple(class_names),
+        mean=mean.astype(np.float32),
+        std=std.astype(np.float32),
+    )
