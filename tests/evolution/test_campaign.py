@@ -1,0 +1,148 @@
+"""The campaign loop: seeded, persisted generation by generation, robust to failing candidates."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import connevo
+from evolution import Campaign, CampaignObserver, candidate_seed, parse_spec, run
+from results.store import open_store
+from tests.conftest import small_spec
+
+COMPARED = ["number", "generation", "parents", "genome", "status", "seed", "train_accuracy",
+            "val_accuracy", "test_accuracy", "connections", "params", "flops", "wiring_length"]
+
+
+def comparable(frame: pd.DataFrame, campaign_id: str) -> list[dict]:
+    rows = frame[COMPARED].to_dict("records")
+    for row in rows:  # candidate ids embed the campaign id; compare by number
+        row["parents"] = [p.split("-")[-1] for p in row["parents"]]
+    return rows
+
+
+def test_a_campaign_stores_every_candidate_and_generation(store_path):
+    result = run(small_spec(), str(store_path))
+    info = result.info()
+    assert info["status"] == "finished" and info["generations_done"] == 3
+    candidates = result.candidates()
+    assert len(candidates) == 6 * 3
+    assert list(candidates["number"]) == list(range(18))
+    assert set(candidates["status"]) == {"ok"}
+    generations = result.generations()
+    assert list(generations["generation"]) == [0, 1, 2]
+    # the archive's hypervolume with a fixed reference point never decreases
+    assert generations["hypervolume"].is_monotonic_increasing
+    assert (generations["hypervolume"] > 0).all()
+    # children name their parents, which exist
+    ids = set(candidates["id"])
+    later = candidates[candidates["generation"] > 0]
+    assert all(1 <= len(p) <= 2 and set(p) <= ids for p in later["parents"])
+    # seeds derive from (campaign seed, candidate number) only
+    assert list(candidates["seed"]) == [candidate_seed(3, n) for n in range(18)]
+
+
+def test_the_front_is_nondominated_and_covers_the_best_accuracy(store_path):
+    result = run(small_spec(**{"evolution.generations": 1}), str(store_path))
+    front = result.front()
+    everything = result.candidates()
+    assert front["val_accuracy"].max() == everything["val_accuracy"].max()
+    for _, a in front.iterrows():
+        dominated = everything[(everything["val_accuracy"] >= a["val_accuracy"]) & (everything["connections"] <= a["connections"])
+                               & ((everything["val_accuracy"] > a["val_accuracy"]) | (everything["connections"] < a["connections"]))]
+        assert dominated.empty
+
+
+def test_the_python_api_returns_dataframes(store_path):
+    result = connevo.run(connevo.load_spec(small_spec(**{"evolution.generations": 0})), str(store_path))
+    assert isinstance(result.front(), pd.DataFrame) and isinstance(result.candidates(), pd.DataFrame)
+    assert {"candidate_id", "val_accuracy", "connections"} <= set(result.front().columns)
+
+
+def test_same_seed_same_result_other_seed_other_result(tmp_path):
+    a = run(small_spec(), str(tmp_path / "a.db"))
+    b = run(small_spec(), str(tmp_path / "b.db"))
+    c = run(small_spec(seed=4), str(tmp_path / "c.db"))
+    assert comparable(a.candidates(), a.campaign_id) == comparable(b.candidates(), b.campaign_id)
+    assert comparable(a.candidates(), a.campaign_id) != comparable(c.candidates(), c.campaign_id)
+
+
+@pytest.mark.slow
+def test_one_ray_worker_or_two_give_the_same_candidates_and_front(tmp_path, ray_session):
+    spec = small_spec(**{"workers.backend": "ray", "workers.count": 1})
+    one = run(spec, str(tmp_path / "one.db"))
+    two = run(small_spec(**{"workers.backend": "ray", "workers.count": 2, "workers.chunk_size": 1}), str(tmp_path / "two.db"))
+    local = run(small_spec(**{"workers.backend": "local"}), str(tmp_path / "local.db"))
+    rows = comparable(one.candidates(), one.campaign_id)
+    assert rows == comparable(two.candidates(), two.campaign_id)
+    assert rows == comparable(local.candidates(), local.campaign_id)
+    assert list(one.front()["val_accuracy"]) == list(two.front()["val_accuracy"])
+
+
+def test_weighted_selection_keeps_the_best_scalar_fitness(store_path):
+    spec = small_spec(**{"evolution.algorithm": "weighted", "evolution.cost_weight": 0.5})
+    result = run(spec, str(store_path))
+    candidates = result.candidates().set_index("id")
+    last = result.generations().iloc[-1]
+    fitness = candidates["val_accuracy"] - 0.5 * candidates["connections"] / 4  # xor: 2 inputs x 2 outputs
+    survivors = set(last["population"])
+    assert len(survivors) == 6
+    # no candidate outside the survivors is strictly better than the worst survivor
+    assert fitness.drop(list(survivors)).max() <= fitness[list(survivors)].min() + 1e-12
+
+
+def test_failing_candidates_do_not_stop_the_campaign(store_path):
+    spec = small_spec(**{"training.time_limit": 1e-4, "training.epochs": 50, "training.batch_size": 1})
+    result = run(spec, str(store_path))
+    candidates = result.candidates()
+    assert result.info()["status"] == "finished"
+    assert set(candidates["status"]) == {"timeout"}
+    assert candidates["error"].str.contains("time limit").all()
+    assert candidates["connections"].notna().all()  # costs are known even without training
+    assert result.front().empty
+
+
+class Recorder(CampaignObserver):
+    def __init__(self):
+        self.events = []
+
+    def on_start(self, campaign):
+        self.events.append("start")
+
+    def on_generation_start(self, campaign, generation, size):
+        self.events.append(f"gen{generation}:{size}")
+
+    def on_evaluations(self, campaign, evaluations):
+        self.events.append(len(evaluations))
+
+    def on_generation_end(self, campaign, summary, rows, checkpoint):
+        self.events.append(f"end{summary.generation}")
+        assert {"rng", "innovations", "next_number"} <= set(checkpoint)
+
+    def on_finish(self, campaign, status, error):
+        self.events.append(status)
+
+
+def test_observers_see_the_lifecycle_in_order(store_path):
+    recorder = Recorder()
+    run(small_spec(**{"evolution.generations": 1, "workers.chunk_size": 4}), str(store_path), observers=[recorder])
+    assert recorder.events == ["start", "gen0:6", 4, 2, "end0", "gen1:6", 4, 2, "end1", "finished"]
+
+
+def test_bad_data_writes_no_campaign_row(tmp_path):
+    csv = tmp_path / "d.csv"
+    csv.write_text("a,b,label\n1,2,x\n3,4,y\n")
+    store = open_store(str(tmp_path / "s.db"))
+    with pytest.raises(connevo.DataError, match="'klass'"):
+        Campaign(parse_spec(small_spec(**{"task.dataset": str(csv), "task.target": "klass"})), store)
+    assert store.list_campaigns().empty
+
+
+def test_the_checkpoint_holds_the_generator_state_and_innovation_counter(store_path):
+    result = run(small_spec(**{"evolution.generations": 1}), str(store_path))
+    latest = result.store.latest_checkpoint(result.campaign_id)
+    assert latest["generation"] == 1
+    state = latest["checkpoint"]
+    assert state["next_number"] == 12
+    rng = np.random.default_rng()
+    rng.bit_generator.state = state["rng"]  # restorable
+    assert state["innovations"]["next_innovation"] >= 4

@@ -1,0 +1,138 @@
+"""The CLI as a user runs it: a real subprocess, a real SQLite file, real training."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, small_spec
+
+
+def connevo(*args: str, store: Path | None = None, env: dict | None = None, timeout: int = 240) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "service.cli", *args]
+    if store is not None:
+        command += ["--store", str(store)]
+    full_env = {**os.environ, "RAY_DISABLE_USAGE_STATS": "1", **(env or {})}
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=full_env)
+
+
+def write_spec(tmp_path: Path, **overrides) -> Path:
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(small_spec(**overrides)))
+    return path
+
+
+@pytest.mark.slow
+def test_run_ls_front_show_end_to_end_on_embedded_ray(tmp_path):
+    store = tmp_path / "runs.db"
+    spec = write_spec(tmp_path, **{"workers.backend": "ray"})
+    done = connevo("run", str(spec), "--workers", "2", store=store)
+    assert done.returncode == 0, done.stderr
+    first_line = done.stdout.splitlines()[0]
+    assert first_line.startswith("campaign ")
+    campaign_id = first_line.split()[1]
+    assert "Pareto front of campaign" in done.stdout
+    assert "hypervolume" in done.stderr  # per-generation progress lines
+
+    listing = connevo("ls", "--format", "json", store=store)
+    [row] = json.loads(listing.stdout)
+    assert row["id"] == campaign_id and row["status"] == "finished"
+    assert row["generations_done"] == 3 and row["candidates"] == 18
+
+    front = connevo("front", "tiny-xor", "--format", "json", store=store)  # by name
+    assert front.returncode == 0, front.stderr
+    members = json.loads(front.stdout)
+    assert members
+    for key in ["candidate_id", "generation", "val_accuracy", "test_accuracy", "train_accuracy",
+                "connections", "params", "flops", "status"]:
+        assert key in members[0]
+    budget = min(m["connections"] for m in members)
+    capped = json.loads(connevo("front", campaign_id, "--format", "json", "--max-connections", str(budget), store=store).stdout)
+    assert capped and all(m["connections"] <= budget for m in capped)
+    csv = connevo("front", campaign_id, "--format", "csv", store=store).stdout
+    assert csv.splitlines()[0].startswith("candidate_id,generation,val_accuracy")
+
+    best = max(members, key=lambda m: m["val_accuracy"])["candidate_id"]
+    shown = json.loads(connevo("show", best, "--format", "json", store=store).stdout)
+    assert shown["id"] == best and shown["status"] == "ok"
+    assert shown["genome"]["nodes"] and shown["genome"]["connections"]
+    text = connevo("show", best, store=store)
+    assert text.returncode == 0 and "connections:" in text.stdout and "parents:" in text.stdout
+
+    status = connevo("status", campaign_id, store=store)
+    assert status.returncode == 0 and "finished" in status.stdout
+
+
+def test_store_defaults_to_the_environment_variable(tmp_path):
+    store = tmp_path / "env.db"
+    spec = write_spec(tmp_path, **{"evolution.generations": 0})
+    done = connevo("run", str(spec), "--backend", "local", env={"CONNEVO_STORE": str(store)})
+    assert done.returncode == 0, done.stderr
+    assert store.exists()
+    assert "tiny-xor" in connevo("ls", env={"CONNEVO_STORE": str(store)}).stdout
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"evolution.population": 0}, "evolution.population"),
+        ({"evolution.popsize": 3}, "unknown key 'evolution.popsize'"),
+        ({"objectives.minimize": ["latency"]}, "latency"),
+        ({"task.dataset": "imagenet"}, "imagenet"),
+        ({"task.dataset": "missing.csv"}, "missing.csv"),
+    ],
+)
+def test_bad_specs_exit_2_with_one_message_and_store_nothing(tmp_path, overrides, message):
+    store = tmp_path / "s.db"
+    done = connevo("run", str(write_spec(tmp_path, **overrides)), store=store)
+    assert done.returncode == 2
+    assert message in done.stderr and done.stderr.count("error:") == 1
+    assert "Traceback" not in done.stderr
+    assert connevo("ls", "--format", "json", store=store).stdout.strip() in ("[]", "")
+
+
+def test_bad_data_files_exit_2(tmp_path):
+    csv = tmp_path / "d.csv"
+    csv.write_text("a,b,label\n1,2,x\n3,oops,y\n" + "".join(f"{i},{i},{'xy'[i % 2]}\n" for i in range(20)))
+    store = tmp_path / "s.db"
+    done = connevo("run", str(write_spec(tmp_path, **{"task.dataset": str(csv)})), store=store)
+    assert done.returncode == 2 and "'b'" in done.stderr
+    missing_target = connevo("run", str(write_spec(tmp_path, **{"task.dataset": str(csv), "task.target": "klass"})), store=store)
+    assert missing_target.returncode == 2 and "klass" in missing_target.stderr
+    assert json.loads(connevo("ls", "--format", "json", store=store).stdout) == []
+
+
+def test_unknown_ids_exit_2(tmp_path):
+    store = tmp_path / "s.db"
+    for args in (["front", "nope"], ["show", "nope-1"], ["status", "nope"]):
+        done = connevo(*args, store=store)
+        assert done.returncode == 2 and "nope" in done.stderr, args
+
+
+def test_a_file_that_is_not_a_connevo_store_is_refused_and_left_untouched(tmp_path):
+    other = tmp_path / "notes.db"
+    other.write_bytes(b"these are my notes, not a database\n")
+    done = connevo("ls", store=other)
+    assert done.returncode == 2 and "not a connevo database" in done.stderr
+    assert other.read_bytes() == b"these are my notes, not a database\n"
+
+
+def test_help_lists_every_command():
+    done = connevo("--help")
+    for command in ["run", "ls", "status", "front", "show", "plot"]:
+        assert command in done.stdout
+
+
+def test_plot_writes_pngs(tmp_path):
+    store = tmp_path / "s.db"
+    run = connevo("run", str(write_spec(tmp_path, **{"evolution.generations": 1})), "--backend", "local", store=store)
+    campaign_id = run.stdout.splitlines()[0].split()[1]
+    done = connevo("plot", campaign_id, "--out", str(tmp_path / "plots"), store=store)
+    assert done.returncode == 0, done.stderr
+    files = sorted(p.name for p in (tmp_path / "plots").iterdir())
+    assert files == [f"front-{campaign_id}.png", f"hypervolume-{campaign_id}.png"]
+    net = connevo("plot", f"{campaign_id}-0", "--candidate", "--out", str(tmp_path / "plots"), store=store)
+    assert net.returncode == 0 and (tmp_path / "plots" / f"network-{campaign_id}-0.png").read_bytes()[:4] == b"\x89PNG"
