@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -20,7 +21,8 @@ from evolution.selection import (
     nsga2_survivors,
     weighted_fitness,
 )
-from evolution.spec import CampaignSpec
+from connevo.errors import ConnevoError
+from evolution.spec import CampaignSpec, parse_spec
 from results.pareto import normalized_hypervolume, pareto_mask
 from results.store import Store
 from search_space.cost import measure
@@ -95,6 +97,7 @@ def make_evaluator(spec: CampaignSpec, dataset: Dataset) -> Evaluator:
         workers=w.count,
         ray_address=w.ray_address,
         gpus_per_worker=w.gpus_per_worker,
+        cpus_per_worker=w.cpus_per_worker,
         chunk_size=w.chunk_size,
         max_retries=w.max_retries,
     )
@@ -105,6 +108,10 @@ class StoreRecorder(CampaignObserver):
 
     def __init__(self, store: Store) -> None:
         self.store = store
+
+    def on_evaluations(self, campaign, evaluations) -> None:
+        generation = campaign._next_generation
+        self.store.add_pending(campaign.id, generation, campaign.rows_for(evaluations))
 
     def on_generation_end(self, campaign, summary, rows, checkpoint) -> None:
         self.store.commit_generation(
@@ -123,6 +130,10 @@ class StoreRecorder(CampaignObserver):
 
     def on_finish(self, campaign, status, error) -> None:
         self.store.set_campaign_status(campaign.id, status, error)
+
+
+class StopRequested(Exception):
+    """Raised inside the loop when :meth:`Campaign.request_stop` was called."""
 
 
 class Campaign:
@@ -167,6 +178,10 @@ class Campaign:
         self.population: list[Candidate] = []
         self.next_number = 0
         self.candidates_total = spec.evolution.population * (spec.evolution.generations + 1)
+        self._stop = threading.Event()
+        self._next_generation = 0
+        self._pending: dict[int, dict[str, Any]] = {}
+        self._in_flight: dict[str, Candidate] = {}
 
     # ----- helpers -----------------------------------------------------------------------
     def candidate_id(self, number: int) -> str:
@@ -191,18 +206,45 @@ class Campaign:
         return weighted_fitness(accuracy, cost, 1.0, self.spec.evolution.cost_weight)
 
     # ----- the loop ----------------------------------------------------------------------
+    def create(self) -> str:
+        """Write the campaign row (status "running") and return its id; idempotent."""
+        if not self.id:
+            self.id = self.store.create_campaign(self.spec.name, self.spec.model_dump(mode="json"), self.spec.seed)
+        return self.id
+
+    def request_stop(self) -> None:
+        """Ask the loop to stop at the next chunk boundary; the campaign ends as "stopped".
+
+        Thread-safe: meant to be called from another thread (a server, a signal handler).
+        """
+        self._stop.set()
+
+    def _check_stop(self) -> None:
+        if self._stop.is_set():
+            raise StopRequested("stop requested")
+
     def run(self) -> str:
-        """Run every generation; returns the campaign id. The campaign row is written first."""
-        self.id = self.store.create_campaign(self.spec.name, self.spec.model_dump(mode="json"), self.spec.seed)
+        """Run (or, after :meth:`from_store`, continue) to the last generation; returns the id.
+
+        The campaign row is written first; each generation is committed in one transaction.
+        """
+        self.create()
         evaluator = self._evaluator or make_evaluator(self.spec, self.dataset)
         owns_evaluator = self._evaluator is None
         try:
             for observer in self.observers:
                 observer.on_start(self)
-            self._generation(0, self._initial_population(), evaluator)
-            for generation in range(1, self.spec.evolution.generations + 1):
+            if self._next_generation == 0:
+                self._generation(0, self._initial_population(), evaluator)
+                self._next_generation = 1
+            for generation in range(self._next_generation, self.spec.evolution.generations + 1):
                 self.innovations.next_generation()
                 self._generation(generation, self._offspring(generation), evaluator)
+                self._next_generation = generation + 1
+        except StopRequested:
+            for observer in self.observers:
+                observer.on_finish(self, "stopped", "stop requested")
+            return self.id
         except BaseException as exc:
             status = "stopped" if isinstance(exc, KeyboardInterrupt) else "failed"
             for observer in self.observers:
@@ -215,6 +257,44 @@ class Campaign:
             observer.on_finish(self, "finished", None)
         return self.id
 
+    @classmethod
+    def from_store(
+        cls,
+        store: Store,
+        id_or_name: str,
+        *,
+        evaluator: Evaluator | None = None,
+        observers: Sequence[CampaignObserver] = (),
+    ) -> Campaign:
+        """Rebuild a stopped, failed or killed campaign from its last committed generation.
+
+        :meth:`run` then continues with the next generation. The driver's state (population,
+        archive, generator state, innovation counter, next candidate number) comes from the
+        store, so the resumed campaign produces exactly what an uninterrupted one would have.
+        A generation that was cut short is evaluated again from its start.
+        """
+        info = store.get_campaign(id_or_name)
+        if info["status"] == "finished":
+            raise ConnevoError(f"campaign {info['id']} ({info['name']!r}) is already finished")
+        spec = parse_spec(info["spec"])
+        campaign = cls(spec, store, evaluator=evaluator, observers=observers)
+        campaign.id = info["id"]
+        latest = store.latest_checkpoint(campaign.id)
+        if latest is not None:
+            state = latest["checkpoint"]
+            campaign.rng.bit_generator.state = state["rng"]
+            campaign.innovations = InnovationTracker.from_state(state["innovations"])
+            campaign.next_number = int(state["next_number"])
+            rows = store.candidates(campaign.id)
+            rows = rows[rows["generation"] <= latest["generation"]]
+            campaign.archive = [_candidate_from_row(row) for row in rows.to_dict("records")]
+            survivors = set(latest["population"])
+            campaign.population = [c for c in campaign.archive if campaign.candidate_id(c.number) in survivors]
+            campaign._next_generation = latest["generation"] + 1
+        campaign._pending = store.pending(campaign.id)
+        store.set_campaign_status(campaign.id, "running", None)
+        return campaign
+
     def _initial_population(self) -> list[Candidate]:
         low, high = self.spec.search_space.initial_density
         out = []
@@ -225,16 +305,28 @@ class Campaign:
         return out
 
     def _generation(self, generation: int, children: list[Candidate], evaluator: Evaluator) -> None:
+        self._check_stop()
         for observer in self.observers:
             observer.on_generation_start(self, generation, len(children))
-        requests = [EvaluationRequest(self.candidate_id(c.number), c.genome, c.seed) for c in children]
+        todo = []
+        for child in children:  # after a resume: reuse evaluations finished before the cut
+            row = self._pending.pop(child.number, None)
+            if row is not None and strip_weights(Genome.from_dict(row["genome"])) == child.genome:
+                child.evaluation = _candidate_from_row(row, keep_weights=True).evaluation
+            else:
+                todo.append(child)
+        self._in_flight = {self.candidate_id(c.number): c for c in todo}
+        requests = [EvaluationRequest(self.candidate_id(c.number), c.genome, c.seed) for c in todo]
 
         def progress(done: list[Evaluation]) -> None:
+            for evaluation in done:
+                self._in_flight[evaluation.candidate_id].evaluation = evaluation
             for observer in self.observers:
                 observer.on_evaluations(self, done)
+            self._check_stop()
 
-        for child, evaluation in zip(children, evaluator.evaluate(requests, progress)):
-            child.evaluation = evaluation
+        evaluator.evaluate(requests, progress)
+        self._in_flight = {}
         self.archive.extend(children)
         self.population = self._survivors(self.population + children)
         summary = self._summary(generation, children)
@@ -246,6 +338,10 @@ class Campaign:
         }
         for observer in self.observers:
             observer.on_generation_end(self, summary, rows, checkpoint)
+
+    def rows_for(self, evaluations: list[Evaluation]) -> list[dict[str, Any]]:
+        """Store rows of candidates of the running generation that just finished."""
+        return [self._row(self._in_flight[e.candidate_id]) for e in evaluations if e.candidate_id in self._in_flight]
 
     def _survivors(self, pool: list[Candidate]) -> list[Candidate]:
         k = self.spec.evolution.population
@@ -332,6 +428,39 @@ class Campaign:
         if not e.costs:
             row.update(measure(c.genome).as_dict())
         return row
+
+
+_COST_COLUMNS = ("connections", "params", "flops", "wiring_length", "depth", "hidden_nodes")
+_METRIC_COLUMNS = ("train_accuracy", "val_accuracy", "test_accuracy", "train_loss", "val_loss", "test_loss")
+
+
+def _candidate_from_row(row: dict[str, Any], keep_weights: bool = False) -> Candidate:
+    """A stored candidate back as the driver's record (structure without trained weights; the
+    evaluation keeps the trained genome when ``keep_weights``)."""
+    def value(name: str) -> Any:
+        v = row.get(name)
+        return None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else v
+
+    stored = Genome.from_dict(row["genome"])
+    genome = strip_weights(stored)
+    evaluation = Evaluation(
+        candidate_id=row["id"],
+        status=Status(row["status"]),
+        error=value("error"),
+        **{name: (None if value(name) is None else float(value(name))) for name in _METRIC_COLUMNS},
+        epochs=int(value("epochs") or 0),
+        seconds=float(value("seconds") or 0.0),
+        costs={name: value(name) for name in _COST_COLUMNS},
+        trained_genome=stored if keep_weights and row["status"] == "ok" else None,
+    )
+    return Candidate(
+        number=int(row["number"]),
+        generation=int(row["generation"]),
+        genome=genome,
+        parents=list(row["parents"]),
+        seed=int(row["seed"]),
+        evaluation=evaluation,
+    )
 
 
 def strip_weights(genome: Genome) -> Genome:

@@ -135,6 +135,7 @@ class WorkersSpec(_Strict):
     backend: Literal["ray", "local"] = "ray"
     ray_address: str = ""
     gpus_per_worker: float = Field(0.0, ge=0)
+    cpus_per_worker: float = Field(1.0, gt=0, description="Ray CPUs each worker reserves (fractional allowed)")
     chunk_size: int | None = Field(None, gt=0)
     max_retries: int = Field(2, ge=0)
 

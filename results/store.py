@@ -136,6 +136,18 @@ generations_table = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
+pending_table = sa.Table(
+    "pending_evaluations",
+    metadata,
+    sa.Column("campaign_id", sa.String(16), sa.ForeignKey("campaigns.id"), primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("generation", sa.Integer, nullable=False),
+    sa.Column("row", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+"""Finished evaluations of a generation not yet committed: a resumed driver reuses them, so no
+finished evaluation is lost or repeated. The generation's commit deletes them atomically."""
+
 CAMPAIGN_COLUMNS = tuple(c.name for c in campaigns_table.columns)
 CANDIDATE_COLUMNS = tuple(c.name for c in candidates_table.columns)
 GENERATION_COLUMNS = tuple(c.name for c in generations_table.columns)
@@ -516,10 +528,48 @@ class Store:
                 conn.execute(sa.insert(candidates_table), rows)
             conn.execute(sa.insert(generations_table).values(**gen_row))
             conn.execute(
+                sa.delete(pending_table).where(
+                    pending_table.c.campaign_id == campaign_id,
+                    pending_table.c.generation <= generation,
+                )
+            )
+            conn.execute(
                 sa.update(campaigns_table)
                 .where(campaigns_table.c.id == campaign_id)
                 .values(generations_done=generation + 1, updated_at=now)
             )
+
+    def add_pending(self, campaign_id: str, generation: int, rows: list[Mapping[str, Any]]) -> None:
+        """Keep finished evaluations of an uncommitted generation (candidate rows, by number)."""
+        if not rows:
+            return
+        now = _utcnow()
+        values = [
+            {
+                "campaign_id": campaign_id,
+                "number": int(row["number"]),
+                "generation": int(generation),
+                "row": json.loads(_json_dumps(dict(row))),
+                "created_at": now,
+            }
+            for row in rows
+        ]
+        with self._write(f"pending evaluations of campaign {campaign_id!r}") as conn:
+            self._require_campaign(conn, campaign_id)
+            conn.execute(
+                sa.delete(pending_table).where(
+                    pending_table.c.campaign_id == campaign_id,
+                    pending_table.c.number.in_([v["number"] for v in values]),
+                )
+            )
+            conn.execute(sa.insert(pending_table), values)
+
+    def pending(self, campaign_id: str) -> dict[int, dict[str, Any]]:
+        """Finished-but-uncommitted candidate rows of a campaign, by candidate number."""
+        with self._engine.connect() as conn:
+            cid = self._campaign_id(conn, campaign_id)
+            result = conn.execute(sa.select(pending_table.c.number, pending_table.c.row).where(pending_table.c.campaign_id == cid))
+            return {int(r.number): dict(r.row) for r in result}
 
     def add_candidates(self, campaign_id: str, candidates: list[Mapping[str, Any]]) -> None:
         """Insert candidates outside a generation commit (e.g. compressed variants), atomically."""

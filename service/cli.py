@@ -61,6 +61,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_resume(args: argparse.Namespace) -> int:
+    from evolution.api import CampaignResult
+    from evolution.campaign import Campaign
+    from results.store import open_store
+    from service.progress import RichProgress
+
+    store = open_store(args.store)
+    console = _out()
+    campaign = Campaign.from_store(store, args.campaign, observers=[RichProgress(id_console=console)])
+    campaign.run()
+    objectives = campaign.objectives
+    front = CampaignResult(campaign.id, store).front(objectives)
+    console.print(f"\nPareto front of campaign {campaign.id} ({len(front)} candidates):", highlight=False)
+    _print_frame(console, _front_view(front, objectives))
+    return 0
+
+
 def cmd_ls(args: argparse.Namespace) -> int:
     from results.store import open_store
 
@@ -234,6 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=["ray", "local"], default=None, help="evaluate on Ray (default) or in-process")
     p.add_argument("--seed", type=int, default=None, help="override the spec's seed")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("resume", parents=[common], help="continue a stopped, failed or killed campaign")
+    p.add_argument("campaign", help="campaign id or name")
+    p.set_defaults(func=cmd_resume)
 
     p = sub.add_parser("ls", parents=[common], help="list campaigns")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")

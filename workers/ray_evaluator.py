@@ -59,6 +59,7 @@ class RayEvaluator(Evaluator):
         workers: int = 2,
         ray_address: str = "",
         gpus_per_worker: float = 0.0,
+        cpus_per_worker: float = 1.0,
         chunk_size: int | None = None,
         max_retries: int = 2,
     ) -> None:
@@ -71,7 +72,7 @@ class RayEvaluator(Evaluator):
         self.max_retries = max_retries
         self._dataset_ref = ray.put(dataset)
         self._actor_class = ray.remote(_Trainer).options(
-            num_cpus=1,
+            num_cpus=cpus_per_worker,
             num_gpus=gpus_per_worker,
             max_restarts=max_retries,
             max_task_retries=max_retries,

@@ -1,0 +1,81 @@
+"""A campaign cut short resumes from its last committed generation and ends exactly as an
+uninterrupted run with the same seed would."""
+
+import pytest
+
+from connevo.errors import ConnevoError
+from evolution import Campaign, CampaignObserver, parse_spec, run
+from results.store import open_store
+from tests.conftest import small_spec
+from tests.evolution.test_campaign import comparable
+
+
+class Crash(Exception):
+    pass
+
+
+class CrashAfter(CampaignObserver):
+    """Simulates a driver dying right after generation ``n`` was committed."""
+
+    def __init__(self, generation: int):
+        self.generation = generation
+
+    def on_generation_end(self, campaign, summary, rows, checkpoint):
+        if summary.generation == self.generation:
+            raise Crash(f"killed after generation {summary.generation}")
+
+
+class StopDuring(CampaignObserver):
+    def __init__(self, generation: int):
+        self.generation = generation
+
+    def on_generation_start(self, campaign, generation, size):
+        if generation == self.generation:
+            campaign.request_stop()
+
+
+SPEC = small_spec(**{"evolution.generations": 3, "evolution.crossover_rate": 0.5})
+
+
+def test_resume_after_a_crash_gives_the_uninterrupted_result(tmp_path):
+    reference = run(SPEC, str(tmp_path / "ref.db"))
+    store = open_store(str(tmp_path / "cut.db"))
+    campaign = Campaign(parse_spec(SPEC), store, observers=[CrashAfter(1)])
+    with pytest.raises(Crash):
+        campaign.run()
+    assert store.get_campaign(campaign.id)["status"] == "failed"
+    assert store.get_campaign(campaign.id)["generations_done"] == 2
+
+    resumed = Campaign.from_store(store, campaign.id)
+    assert resumed.run() == campaign.id
+    info = store.get_campaign(campaign.id)
+    assert info["status"] == "finished" and info["generations_done"] == 4
+    assert comparable(store.candidates(campaign.id), campaign.id) == comparable(reference.candidates(), reference.campaign_id)
+    assert list(store.generations(campaign.id)["hypervolume"]) == list(reference.generations()["hypervolume"])
+
+
+def test_a_stopped_campaign_stops_cleanly_and_resumes(tmp_path):
+    store = open_store(str(tmp_path / "s.db"))
+    campaign = Campaign(parse_spec(SPEC), store, observers=[StopDuring(2)])
+    campaign.run()
+    info = store.get_campaign(campaign.id)
+    assert info["status"] == "stopped" and info["generations_done"] == 2
+    Campaign.from_store(store, campaign.id).run()
+    assert store.get_campaign(campaign.id)["status"] == "finished"
+    assert len(store.candidates(campaign.id)) == 6 * 4
+
+
+def test_a_campaign_killed_before_its_first_generation_restarts_from_scratch(tmp_path):
+    store = open_store(str(tmp_path / "s.db"))
+    campaign = Campaign(parse_spec(SPEC), store, observers=[StopDuring(0)])
+    campaign.run()
+    assert store.get_campaign(campaign.id)["generations_done"] == 0
+    Campaign.from_store(store, campaign.id).run()
+    reference = run(SPEC, str(tmp_path / "ref.db"))
+    assert comparable(store.candidates(campaign.id), campaign.id) == comparable(reference.candidates(), reference.campaign_id)
+
+
+def test_a_finished_campaign_cannot_be_resumed(tmp_path):
+    result = run(small_spec(**{"evolution.generations": 0}), str(tmp_path / "s.db"))
+    with pytest.raises(ConnevoError, match="already finished"):
+        Campaign.from_store(result.store, result.campaign_id)

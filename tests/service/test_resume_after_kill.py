@@ -1,0 +1,71 @@
+"""A driver killed with SIGKILL mid-generation resumes to the uninterrupted result, and the
+evaluations it had finished are reused, not repeated."""
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from evolution import run
+from tests.conftest import ROOT, small_spec
+from tests.evolution.test_campaign import comparable
+from tests.service.test_cli import connevo
+
+SPEC = small_spec(**{
+    "name": "killed",
+    "evolution.population": 8,
+    "evolution.generations": 3,
+    "training.epochs": 60,
+    "workers.backend": "local",
+    "workers.chunk_size": 1,
+})
+
+
+def pending_rows(db) -> list[tuple[int, int, float]]:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            return [(n, g, json.loads(r)["seconds"]) for n, g, r in
+                    conn.execute("select number, generation, row from pending_evaluations")]
+    except sqlite3.OperationalError:
+        return []
+
+
+@pytest.mark.slow
+def test_sigkill_mid_generation_then_resume(tmp_path):
+    db = tmp_path / "k.db"
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(json.dumps(SPEC))
+    driver = subprocess.Popen([sys.executable, "-m", "service.cli", "run", str(spec_path), "--store", str(db)],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    deadline = time.monotonic() + 120
+    before = []
+    while time.monotonic() < deadline:
+        before = [row for row in pending_rows(db) if row[1] == 2]
+        if len(before) >= 3:
+            break
+        time.sleep(0.02)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    campaign_id = driver.stdout.readline().split()[1]
+    assert len(before) >= 3, "the driver never reached generation 2"
+    before = [row for row in pending_rows(db) if row[1] == 2]  # what survived the kill
+
+    done = connevo("resume", campaign_id, store=db)
+    assert done.returncode == 0, done.stderr
+
+    reference = run(SPEC, str(tmp_path / "ref.db"))
+    from results.store import open_store
+
+    store = open_store(str(db))
+    assert store.get_campaign(campaign_id)["status"] == "finished"
+    resumed = store.candidates(campaign_id)
+    assert comparable(resumed, campaign_id) == comparable(reference.candidates(), reference.campaign_id)
+    # every evaluation finished before the kill was kept as it was, not trained again
+    seconds = dict(zip(resumed["number"], resumed["seconds"]))
+    assert all(seconds[number] == secs for number, _, secs in before)
+    assert pending_rows(db) == []
+    assert len(resumed) == 8 * 4 and resumed["number"].is_unique
