@@ -47,6 +47,13 @@ class GenomeNetwork(nn.Module):
         # Column of each node in the running activation matrix: inputs first, then layer by layer.
         column = {node: i for i, node in enumerate(self.input_ids)}
         width = len(self.input_ids)
+        groups_used = genome.shared_groups
+        group_slot = {g: i for i, g in enumerate(groups_used)}
+        group_init: dict[int, float] = {}
+        self.dropout = float(genome.regularization.dropout)
+        self.weight_decay = float(genome.regularization.weight_decay)
+        self.l1_ratio = float(genome.regularization.l1_ratio)
+        self.n_shared = len(groups_used)
         self.layer_nodes: list[list[int]] = []
         self.layer_groups: list[list[tuple[str, int, int]]] = []
         self.weights = nn.ParameterList()
@@ -57,17 +64,22 @@ class GenomeNetwork(nn.Module):
             mask = torch.zeros(len(ordered), width)
             weight = torch.zeros(len(ordered), width)
             bias = torch.zeros(len(ordered))
+            group_mask = torch.zeros(len(ordered), width)
+            group_index = torch.zeros(len(ordered), width, dtype=torch.long)
             for row, node in enumerate(ordered):
                 genes = incoming.get(node, [])
                 bound = 1.0 / math.sqrt(max(1, len(genes)))
                 init = torch.empty(len(genes)).uniform_(-bound, bound, generator=generator)
                 for k, gene in enumerate(genes):
                     col = column[gene.source]
-                    mask[row, col] = 1.0
-                    if use_genome_weights and gene.weight is not None:
-                        weight[row, col] = gene.weight
+                    value = gene.weight if use_genome_weights and gene.weight is not None else float(init[k])
+                    if gene.group is not None:
+                        group_mask[row, col] = 1.0
+                        group_index[row, col] = group_slot[gene.group]
+                        group_init.setdefault(gene.group, value)
                     else:
-                        weight[row, col] = init[k]
+                        mask[row, col] = 1.0
+                        weight[row, col] = value
                 if use_genome_weights:
                     bias[row] = nodes[node].bias
             groups: list[tuple[str, int, int]] = []
@@ -83,24 +95,54 @@ class GenomeNetwork(nn.Module):
             self.weights.append(nn.Parameter(weight))
             self.biases.append(nn.Parameter(bias))
             self.register_buffer(f"mask_{index}", mask)
+            self.register_buffer(f"group_mask_{index}", group_mask)
+            self.register_buffer(f"group_index_{index}", group_index)
             width += len(ordered)
+        # One trained weight per sharing group, started from its first connection's value.
+        self.shared = nn.Parameter(torch.tensor([group_init[g] for g in groups_used], dtype=torch.float32))
         self.output_columns = [column[o] for o in self.output_ids]
         self._column = column
 
     def masks(self) -> list[torch.Tensor]:
+        """Per layer, 1 where a connection has a weight of its own."""
         return [getattr(self, f"mask_{i}") for i in range(1, len(self.weights) + 1)]
+
+    def effective_weights(self) -> list[torch.Tensor]:
+        """Per layer, the weight matrix the forward pass uses (own and shared weights)."""
+        out = []
+        for i, (weight, mask) in enumerate(zip(self.weights, self.masks()), start=1):
+            w = weight * mask
+            if self.n_shared:
+                w = w + self.shared[getattr(self, f"group_index_{i}")] * getattr(self, f"group_mask_{i}")
+            out.append(w)
+        return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         acts = x
-        for weight, bias, mask, groups in zip(self.weights, self.biases, self.masks(), self.layer_groups):
-            z = torch.nn.functional.linear(acts, weight * mask, bias)
+        last = len(self.weights) - 1
+        for i, (weight, bias, groups) in enumerate(zip(self.effective_weights(), self.biases, self.layer_groups)):
+            z = torch.nn.functional.linear(acts, weight, bias)
             parts = [ACTIVATION_FUNCTIONS[act](z[:, start:end]) for act, start, end in groups]
-            acts = torch.cat([acts, *parts], dim=1)
+            new = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+            if self.dropout > 0 and i < last:  # hidden layers only
+                new = torch.nn.functional.dropout(new, self.dropout, self.training)
+            acts = torch.cat([acts, new], dim=1)
         return acts[:, self.output_columns]
 
+    def penalty(self) -> torch.Tensor:
+        """The elastic-net penalty of the regularization genes over every trained weight."""
+        if self.weight_decay == 0:
+            return torch.zeros((), device=self.shared.device)
+        own = [w[m.bool()] for w, m in zip(self.weights, self.masks())]
+        flat = torch.cat([*own, self.shared])
+        l1 = flat.abs().sum()
+        l2 = flat.pow(2).sum()
+        return self.weight_decay * (self.l1_ratio * l1 + (1.0 - self.l1_ratio) * 0.5 * l2)
+
     def effective_parameter_count(self) -> int:
-        """Trainable entries that reach the output: unmasked weights plus biases."""
-        return int(sum(m.sum().item() for m in self.masks()) + sum(b.numel() for b in self.biases))
+        """Trained numbers that reach the output: own weights, shared weights, biases."""
+        own = sum(m.sum().item() for m in self.masks())
+        return int(own + self.shared.numel() + sum(b.numel() for b in self.biases))
 
     def export_weights(self, genome: Genome) -> Genome:
         """A copy of ``genome`` carrying this module's weights on its effective connections and
@@ -110,7 +152,7 @@ class GenomeNetwork(nn.Module):
             for layer, nodes in enumerate(self.layer_nodes)
             for row, node in enumerate(nodes)
         }
-        weights = [w.detach().cpu() for w in self.weights]
+        weights = [w.detach().cpu() for w in self.effective_weights()]
         biases = [b.detach().cpu() for b in self.biases]
         effective = {c.innovation for c in genome.effective_connections}
         connections = []

@@ -2,7 +2,8 @@
 
 Counts cover the live network, the part that computes the outputs:
 - ``connections``: enabled connections whose target can reach an output (one weight each);
-- ``params``: those weights plus one bias per live non-input node (hidden and output);
+- ``params``: trained numbers: one weight per connection without a sharing group, one per
+  weight-sharing group, plus one bias per live non-input node (hidden and output);
 - ``flops``: forward multiply-adds x 2 per sample, i.e. ``2 * connections``;
 - ``wiring_length``: sum over those connections of the squared Euclidean distance between the
   two neurons' layered coordinates (:mod:`search_space.layout`);
@@ -43,9 +44,10 @@ def measure(genome: Genome) -> CostMetrics:
         (x0, y0), (x1, y1) = coords[c.source], coords[c.target]
         wiring += (x1 - x0) ** 2 + (y1 - y0) ** 2
     hidden = sum(1 for n in genome.hidden_ids if n in live)
+    private = sum(1 for c in effective if c.group is None)
     return CostMetrics(
         connections=len(effective),
-        params=len(effective) + len(live),
+        params=private + len(genome.shared_groups) + len(live),
         flops=2 * len(effective),
         wiring_length=wiring,
         depth=layout.n_layers,

@@ -25,23 +25,55 @@ ROLES: tuple[str, ...] = ("input", "hidden", "output")
 
 @dataclass(frozen=True)
 class NodeGene:
-    """One neuron. Inputs carry no bias or activation of their own (kept as ``identity``/0)."""
+    """One neuron. Inputs carry no bias or activation of their own (kept as ``identity``/0).
+
+    ``x``/``y`` pin the neuron to fixed coordinates (fixed layouts such as the retina network);
+    when any live node lacks them, coordinates come from the layered layout instead.
+    """
 
     id: int
     role: Role
     activation: str = "identity"
     bias: float = 0.0
+    x: float | None = None
+    y: float | None = None
 
 
 @dataclass(frozen=True)
 class ConnectionGene:
-    """One connection, one weight. ``weight`` is None until the genome has been trained."""
+    """One connection. ``weight`` is None until the genome has been trained.
+
+    Connections with the same ``group`` share one trained weight (weight sharing); a connection
+    without a group has a weight of its own.
+    """
 
     innovation: int
     source: int
     target: int
     enabled: bool = True
     weight: float | None = None
+    group: int | None = None
+
+
+@dataclass(frozen=True)
+class Regularization:
+    """Regularization genes, applied in training.
+
+    The penalty added to the loss is ``weight_decay * (l1_ratio * sum|w| + (1 - l1_ratio) / 2 *
+    sum w^2)`` over the network's weights (elastic net; ``l1_ratio`` 1 is L1, 0 is L2), and
+    ``dropout`` is the drop probability of every hidden neuron's output during training.
+    """
+
+    weight_decay: float = 0.0
+    l1_ratio: float = 0.0
+    dropout: float = 0.0
+
+    def validate(self) -> Regularization:
+        for name, low, high in (("weight_decay", 0.0, 10.0), ("l1_ratio", 0.0, 1.0), ("dropout", 0.0, 0.95)):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
+                raise GenomeError(f"regularization {name} must be in [{low}, {high}], got {value!r}")
+        return self
 
 
 @dataclass(frozen=True)
@@ -50,6 +82,7 @@ class Genome:
 
     nodes: tuple[NodeGene, ...]
     connections: tuple[ConnectionGene, ...] = field(default=())
+    regularization: Regularization = field(default_factory=Regularization)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "nodes", tuple(sorted(self.nodes, key=lambda n: n.id)))
@@ -111,6 +144,14 @@ class Genome:
     def with_connections(self, connections: tuple[ConnectionGene, ...] | list[ConnectionGene]) -> Genome:
         return replace(self, connections=tuple(connections))
 
+    def with_nodes(self, nodes: tuple[NodeGene, ...] | list[NodeGene]) -> Genome:
+        return replace(self, nodes=tuple(nodes))
+
+    @cached_property
+    def shared_groups(self) -> tuple[int, ...]:
+        """Weight-sharing groups used by effective connections: one trained weight each."""
+        return tuple(sorted({c.group for c in self.effective_connections if c.group is not None}))
+
     # ----- validation --------------------------------------------------------------------
     def validate(self) -> Genome:
         """Raise :class:`GenomeError` unless the genome is a valid feed-forward network."""
@@ -126,6 +167,10 @@ class Genome:
                 )
             if not math.isfinite(node.bias):
                 raise GenomeError(f"node {node.id}: bias must be finite, got {node.bias!r}")
+            for axis in ("x", "y"):
+                value = getattr(node, axis)
+                if value is not None and not math.isfinite(value):
+                    raise GenomeError(f"node {node.id}: {axis} must be finite, got {value!r}")
         if not self.input_ids:
             raise GenomeError("a genome needs at least one input node")
         if not self.output_ids:
@@ -150,6 +195,9 @@ class Genome:
                 raise GenomeError(f"connection {c.innovation} leaves output node {c.source}")
             if c.weight is not None and not math.isfinite(c.weight):
                 raise GenomeError(f"connection {c.innovation}: weight must be finite, got {c.weight!r}")
+            if c.group is not None and c.group < 0:
+                raise GenomeError(f"connection {c.innovation}: group must be >= 0, got {c.group!r}")
+        self.regularization.validate()
         if graph.topological_order(ids, pairs) is None:
             raise GenomeError("connections form a cycle; a genome must be acyclic")
         return self
@@ -159,10 +207,7 @@ class Genome:
         return {
             "format": GENOME_FORMAT,
             "version": GENOME_VERSION,
-            "nodes": [
-                {"id": n.id, "role": n.role, "activation": n.activation, "bias": n.bias}
-                for n in self.nodes
-            ],
+            "nodes": [_node_dict(n) for n in self.nodes],
             "connections": [
                 {
                     "innovation": c.innovation,
@@ -170,9 +215,15 @@ class Genome:
                     "target": c.target,
                     "enabled": c.enabled,
                     "weight": c.weight,
+                    **({"group": c.group} if c.group is not None else {}),
                 }
                 for c in self.connections
             ],
+            "regularization": {
+                "weight_decay": self.regularization.weight_decay,
+                "l1_ratio": self.regularization.l1_ratio,
+                "dropout": self.regularization.dropout,
+            },
         }
 
     def to_json(self) -> str:
@@ -196,6 +247,8 @@ class Genome:
                     role=n["role"],
                     activation=n.get("activation", "identity"),
                     bias=float(n.get("bias", 0.0)),
+                    x=None if n.get("x") is None else float(n["x"]),
+                    y=None if n.get("y") is None else float(n["y"]),
                 )
                 for n in _list(data, "nodes")
             )
@@ -206,12 +259,20 @@ class Genome:
                     target=_int(c["target"], "target"),
                     enabled=_bool(c.get("enabled", True)),
                     weight=None if c.get("weight") is None else float(c["weight"]),
+                    group=None if c.get("group") is None else _int(c["group"], "group"),
                 )
                 for c in _list(data, "connections")
             )
+            reg = data.get("regularization") or {}
+            if not isinstance(reg, dict):
+                raise GenomeError(f"genome 'regularization' must be an object, got {type(reg).__name__}")
+            unknown = set(reg) - {"weight_decay", "l1_ratio", "dropout"}
+            if unknown:
+                raise GenomeError(f"unknown regularization gene(s) {sorted(unknown)}")
+            regularization = Regularization(**{k: float(v) for k, v in reg.items()})
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise GenomeError(f"malformed genome JSON: {exc!r}") from exc
-        return cls(nodes=nodes, connections=connections).validate()
+        return cls(nodes=nodes, connections=connections, regularization=regularization).validate()
 
     @classmethod
     def from_json(cls, text: str) -> Genome:
@@ -220,6 +281,13 @@ class Genome:
         except (json.JSONDecodeError, TypeError) as exc:
             raise GenomeError(f"genome is not valid JSON: {exc}") from exc
         return cls.from_dict(data)
+
+
+def _node_dict(n: NodeGene) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": n.id, "role": n.role, "activation": n.activation, "bias": n.bias}
+    if n.x is not None or n.y is not None:
+        out["x"], out["y"] = n.x, n.y
+    return out
 
 
 def _dupes(items: list[Any]) -> set[Any]:

@@ -3,7 +3,8 @@
 Only the live part of the network is laid out (inputs, and the nodes that can reach an output).
 Inputs sit on layer 0; a hidden node sits one layer above its deepest input (layer 1 if it has
 none); every output sits on the top layer, so the forward pass can run layer by layer.
-Within a layer, nodes are ordered by id and centred on x = 0 with unit spacing.
+Within a layer, nodes are ordered by id and centred on x = 0 with unit spacing. A genome whose
+nodes all carry fixed coordinates (``NodeGene.x``/``y``) keeps them instead.
 """
 
 from __future__ import annotations
@@ -60,9 +61,13 @@ def _layout(genome: Genome) -> Layout:
     for node, d in depth.items():
         layers[d].append(node)
     layer_tuples = tuple(tuple(sorted(layer)) for layer in layers)
-    coordinates = {
-        node: (i - (len(layer) - 1) / 2.0, float(y))
-        for y, layer in enumerate(layer_tuples)
-        for i, node in enumerate(layer)
-    }
+    pinned = genome.node_by_id
+    if all(pinned[n].x is not None and pinned[n].y is not None for n in depth):
+        coordinates = {n: (float(pinned[n].x), float(pinned[n].y)) for n in depth}  # fixed layout
+    else:
+        coordinates = {
+            node: (i - (len(layer) - 1) / 2.0, float(y))
+            for y, layer in enumerate(layer_tuples)
+            for i, node in enumerate(layer)
+        }
     return Layout(depth=depth, layers=layer_tuples, coordinates=coordinates)

@@ -105,8 +105,9 @@ def train_one(
             for begin in range(0, n, settings.batch_size):
                 index = order[begin : begin + settings.batch_size]
                 loss = nn.functional.cross_entropy(net(data.x_train[index]), data.y_train[index])
+                objective = loss + net.penalty() if net.weight_decay > 0 else loss
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                objective.backward()
                 optimizer.step()
                 epoch_loss += loss.detach()
                 if time.perf_counter() - start > settings.time_limit:

@@ -108,3 +108,72 @@ def test_wiring_length_is_the_sum_of_squared_distances_in_the_layered_layout():
     assert layout.coordinates == {0: (-0.5, 0.0), 1: (0.5, 0.0), 3: (0.0, 1.0), 2: (0.0, 2.0)}
     expected = (0.5**2 + 1) + (0 + 1) + (0.5**2 + 4)
     assert measure(genome).wiring_length == pytest.approx(expected)
+
+
+def shared_genome() -> Genome:
+    """3 inputs -> 2 outputs, four connections in one sharing group, one connection alone."""
+    nodes = tuple(NodeGene(i, "input") for i in range(3)) + (NodeGene(3, "output"), NodeGene(4, "output"))
+    conns = (
+        ConnectionGene(0, 0, 3, group=7), ConnectionGene(1, 1, 3, group=7),
+        ConnectionGene(2, 0, 4, group=7), ConnectionGene(3, 2, 4, group=7),
+        ConnectionGene(4, 1, 4),
+    )
+    return Genome(nodes, conns).validate()
+
+
+def test_a_shared_weight_counts_once_in_params_and_every_connection_counts():
+    genome = shared_genome()
+    cost = measure(genome)
+    assert cost.connections == 5
+    assert cost.params == 1 + 1 + 2  # one shared weight, one own weight, two biases
+    net = compile_genome(genome, seed=0)
+    assert net.effective_parameter_count() == cost.params
+    assert sum(p.numel() for p in [net.shared]) == 1
+
+
+def test_shared_connections_carry_one_trained_value():
+    genome = shared_genome()
+    net = compile_genome(genome, seed=0)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+    x = torch.randn(32, 3)
+    for _ in range(5):
+        optimizer.zero_grad()
+        net(x).pow(2).mean().backward()
+        optimizer.step()
+    trained = net.export_weights(genome)
+    shared = {c.weight for c in trained.connections if c.group == 7}
+    assert len(shared) == 1
+    again = compile_genome(trained, use_genome_weights=True)
+    assert torch.allclose(net(x), again(x), atol=1e-6)
+
+
+def test_regularization_genes_round_trip_and_define_the_penalty():
+    from search_space.genome import Regularization
+
+    genome = Genome(shared_genome().nodes, shared_genome().connections, Regularization(0.5, 0.25, 0.1)).validate()
+    assert Genome.from_json(genome.to_json()).regularization == Regularization(0.5, 0.25, 0.1)
+    net = compile_genome(genome, use_genome_weights=False, seed=0)
+    weights = torch.cat([net.weights[0][net.masks()[0].bool()], net.shared])
+    expected = 0.5 * (0.25 * weights.abs().sum() + 0.75 * 0.5 * weights.pow(2).sum())
+    assert torch.allclose(net.penalty(), expected)
+
+
+def test_dropout_acts_only_in_training_mode_and_only_on_hidden_neurons():
+    from search_space.genome import Regularization
+
+    genome = mlp(4, 16, 2)
+    genome = Genome(genome.nodes, genome.connections, Regularization(dropout=0.5)).validate()
+    net = compile_genome(genome, seed=0)
+    x = torch.randn(64, 4)
+    net.eval()
+    assert torch.equal(net(x), net(x))
+    net.train()
+    torch.manual_seed(0)
+    assert not torch.equal(net(x), net(x))
+
+
+def test_fixed_coordinates_define_the_wiring_length():
+    nodes = (NodeGene(0, "input", x=0.0, y=0.0), NodeGene(1, "input", x=3.0, y=0.0), NodeGene(2, "output", x=0.0, y=4.0))
+    conns = (ConnectionGene(0, 0, 2), ConnectionGene(1, 1, 2))
+    genome = Genome(nodes, conns).validate()
+    assert measure(genome).wiring_length == pytest.approx(16 + 25)
