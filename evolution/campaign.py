@@ -28,7 +28,9 @@ from results.store import Store
 from search_space.cost import measure
 from search_space.genome import Genome
 from search_space.innovation import InnovationTracker
-from search_space.operators import MUTATIONS, Limits, crossover, minimal_genome
+from search_space.fixed_layouts import fixed_layout_genome
+from search_space.genome import Regularization
+from search_space.operators import MUTATIONS, Limits, crossover, minimal_genome, repair, within_limits
 from workers.evaluator import Evaluator, LocalEvaluator
 from workers.records import Evaluation, EvaluationRequest, Status, TrainingSettings
 from workers.tasks import Dataset, load_dataset
@@ -69,6 +71,7 @@ def load_task(spec: CampaignSpec) -> Dataset:
         noise=task.noise,
         bits=task.bits,
         base_dir=spec.base_dir,
+        retina_goal=task.retina_goal,
     )
 
 
@@ -160,10 +163,11 @@ class Campaign:
         self.observers: list[CampaignObserver] = [StoreRecorder(store), *observers]
         self.objectives = spec.objectives.names
         self.senses = spec.objectives.senses
-        self.limits = Limits(
-            max_hidden_nodes=spec.search_space.max_hidden_nodes,
-            max_connections=spec.search_space.max_connections,
-            activations=tuple(spec.search_space.activations),
+        self.limits = self._limits(0)
+        self.initial_regularization = Regularization(
+            weight_decay=spec.regularization.weight_decay,
+            l1_ratio=spec.regularization.l1_ratio,
+            dropout=spec.regularization.dropout,
         )
         self.rng = np.random.default_rng(np.random.SeedSequence([spec.seed, 0x5EED]))
         self.innovations = InnovationTracker()
@@ -184,6 +188,16 @@ class Campaign:
         self._in_flight: dict[str, Candidate] = {}
 
     # ----- helpers -----------------------------------------------------------------------
+    def _limits(self, generation: int) -> Limits:
+        """Search-space limits of ``generation``, the growth schedule's budget included."""
+        space = self.spec.search_space
+        return Limits(
+            max_hidden_nodes=space.max_hidden_nodes,
+            max_connections=space.connection_budget(generation, self.spec.evolution.generations),
+            activations=tuple(space.activations),
+            fixed_layout=space.layout != "evolved",
+        )
+
     def candidate_id(self, number: int) -> str:
         return f"{self.id}-{number}"
 
@@ -296,11 +310,26 @@ class Campaign:
         return campaign
 
     def _initial_population(self) -> list[Candidate]:
-        low, high = self.spec.search_space.initial_density
+        """Minimal networks (inputs wired to outputs, a random share kept) or, with
+        ``start = "random"``, minimal networks after a few random structural mutations."""
+        space = self.spec.search_space
+        low, high = space.initial_density
+        self.limits = self._limits(0)
         out = []
         for _ in range(self.spec.evolution.population):
             density = float(np.exp(self.rng.uniform(np.log(low), np.log(high))))
-            genome = minimal_genome(self.dataset.n_features, self.dataset.n_classes, self.rng, self.innovations, density)
+            if space.layout != "evolved":
+                genome = fixed_layout_genome(space.layout, self.rng, self.innovations, density,
+                                             activation=space.activations[0], regularization=self.initial_regularization)
+            else:
+                genome = minimal_genome(self.dataset.n_features, self.dataset.n_classes, self.rng, self.innovations,
+                                        density, regularization=self.initial_regularization)
+            if space.start == "random":
+                growth = (MUTATIONS["add_node"], MUTATIONS["add_connection"], MUTATIONS["change_activation"])
+                for _step in range(space.random_start_steps):
+                    genome = growth[int(self.rng.integers(len(growth)))](genome, self.rng, self.innovations, self.limits)
+            if not within_limits(genome, self.limits):
+                genome = repair(genome, self.rng, self.limits)
             out.append(self._new_candidate(genome, 0, []))
         return out
 
@@ -350,19 +379,24 @@ class Campaign:
         if self.spec.evolution.algorithm == "weighted":
             return sorted(pool, key=lambda c: (-self._weighted(c), c.number))[:k]
         by_number = {c.number: c for c in pool}
-        keys = nsga2_survivors([Scored(c.number, self._values(c)) for c in pool], self.senses, k)
+        keys = nsga2_survivors([Scored(c.number, self._values(c)) for c in pool], self.senses, k,
+                               self.spec.objectives.probabilities, self.rng)
         return sorted((by_number[n] for n in keys), key=lambda c: c.number)
 
     def _offspring(self, generation: int) -> list[Candidate]:
+        self.limits = self._limits(generation)
         parents = self.population
         keys = [c.number for c in parents]
         by_number = {c.number: c for c in parents}
         if self.spec.evolution.algorithm == "weighted":
             better = {c.number: (self._weighted(c), -c.number) for c in parents}
         else:
-            ranking = nsga2_ranking([Scored(c.number, self._values(c)) for c in parents], self.senses)
+            ranking = nsga2_ranking([Scored(c.number, self._values(c)) for c in parents], self.senses,
+                                    self.spec.objectives.probabilities, self.rng)
             better = {n: (-rank, crowding, -n) for n, (rank, crowding) in ranking.items()}
         rates = self.spec.evolution.mutation.model_dump()
+        if not self.spec.regularization.evolve:
+            rates["mutate_regularization"] = 0.0
         children = []
         for _ in range(self.spec.evolution.population):
             first = by_number[binary_tournament(keys, better, self.rng)]
@@ -375,6 +409,8 @@ class Campaign:
                     genome = crossover(fitter.genome, other.genome, self.rng)
                     parent_ids = [self.candidate_id(fitter.number), self.candidate_id(other.number)]
             genome = self._mutate(genome, rates)
+            if not within_limits(genome, self.limits):  # a child beyond a limit is repaired
+                genome = repair(genome, self.rng, self.limits)
             children.append(self._new_candidate(genome, generation, parent_ids))
         return children
 
@@ -427,10 +463,13 @@ class Campaign:
         row.pop("device", None)
         if not e.costs:
             row.update(measure(c.genome).as_dict())
+        if e.train_accuracy is not None and e.val_accuracy is not None and e.test_accuracy is not None:
+            row["train_val_gap"] = e.train_accuracy - e.val_accuracy
+            row["train_test_gap"] = e.train_accuracy - e.test_accuracy
         return row
 
 
-_COST_COLUMNS = ("connections", "params", "flops", "wiring_length", "depth", "hidden_nodes")
+_COST_COLUMNS = ("connections", "params", "flops", "wiring_length", "depth", "hidden_nodes", "modularity")
 _METRIC_COLUMNS = ("train_accuracy", "val_accuracy", "test_accuracy", "train_loss", "val_loss", "test_loss")
 
 
@@ -468,6 +507,7 @@ def strip_weights(genome: Genome) -> Genome:
     return Genome(
         tuple(replace(n, bias=0.0) for n in genome.nodes),
         tuple(replace(c, weight=None) for c in genome.connections),
+        genome.regularization,
     )
 
 

@@ -35,13 +35,46 @@ class _Individual:
         self.rank = 0
 
 
-def _fitness_class(senses: Sequence[str]) -> type[base.Fitness]:
+def _fitness_class(
+    senses: Sequence[str],
+    probabilities: Sequence[float] | None = None,
+    rng: np.random.Generator | None = None,
+) -> type[base.Fitness]:
+    """A DEAP Fitness class for these senses, local to the caller (no ``creator`` global).
+
+    With ``probabilities`` (stochastic Pareto dominance, Clune et al. 2013), each objective takes
+    part in each dominance comparison only with its probability, drawn from ``rng``.
+    """
     weights = tuple(1.0 if s == "max" else -1.0 for s in senses)
-    return type("CampaignFitness", (base.Fitness,), {"weights": weights})
+    namespace: dict[str, Any] = {"weights": weights}
+    if probabilities is not None and any(p < 1.0 for p in probabilities):
+        if rng is None:
+            raise ValueError("stochastic dominance needs a random generator")
+        probs = np.asarray(probabilities, dtype=float)
+
+        def dominates(self: base.Fitness, other: base.Fitness, obj: slice = slice(None)) -> bool:
+            used = rng.random(len(probs)) < probs
+            better = False
+            for take, mine, theirs in zip(used, self.wvalues, other.wvalues):
+                if not take:
+                    continue
+                if mine > theirs:
+                    better = True
+                elif mine < theirs:
+                    return False
+            return better
+
+        namespace["dominates"] = dominates
+    return type("CampaignFitness", (base.Fitness,), namespace)
 
 
-def _individuals(scored: Sequence[Scored], senses: Sequence[str]) -> list[_Individual]:
-    fitness_class = _fitness_class(senses)
+def _individuals(
+    scored: Sequence[Scored],
+    senses: Sequence[str],
+    probabilities: Sequence[float] | None = None,
+    rng: np.random.Generator | None = None,
+) -> list[_Individual]:
+    fitness_class = _fitness_class(senses, probabilities, rng)
     out = []
     for s in scored:
         fitness = fitness_class()
@@ -50,15 +83,26 @@ def _individuals(scored: Sequence[Scored], senses: Sequence[str]) -> list[_Indiv
     return out
 
 
-def nsga2_survivors(scored: Sequence[Scored], senses: Sequence[str], k: int) -> list[Any]:
+def nsga2_survivors(
+    scored: Sequence[Scored],
+    senses: Sequence[str],
+    k: int,
+    probabilities: Sequence[float] | None = None,
+    rng: np.random.Generator | None = None,
+) -> list[Any]:
     """Keys of the ``k`` survivors by NSGA-II (non-dominated rank, then crowding distance)."""
-    individuals = _individuals(scored, senses)
+    individuals = _individuals(scored, senses, probabilities, rng)
     return [ind.key for ind in tools.selNSGA2(individuals, k)]
 
 
-def nsga2_ranking(scored: Sequence[Scored], senses: Sequence[str]) -> dict[Any, tuple[int, float]]:
+def nsga2_ranking(
+    scored: Sequence[Scored],
+    senses: Sequence[str],
+    probabilities: Sequence[float] | None = None,
+    rng: np.random.Generator | None = None,
+) -> dict[Any, tuple[int, float]]:
     """(front rank, crowding distance) of each key; rank 0 is the non-dominated front."""
-    individuals = _individuals(scored, senses)
+    individuals = _individuals(scored, senses, probabilities, rng)
     ranking: dict[Any, tuple[int, float]] = {}
     for rank, front in enumerate(tools.sortNondominated(individuals, len(individuals))):
         tools.emo.assignCrowdingDist(front)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +34,7 @@ class TaskSpec(_Strict):
     samples: int | None = Field(None, gt=0, description="rows to generate (generated data sets)")
     noise: float | None = Field(None, ge=0, description="noise level (generated data sets)")
     bits: int | None = Field(None, ge=2, le=16, description="input bits (parity)")
+    retina_goal: Literal["and", "or"] = "and"
 
     @field_validator("dataset")
     @classmethod
@@ -60,7 +62,12 @@ class MutationSpec(_Strict):
     add_connection: float = Field(0.5, ge=0, le=1)
     remove_connection: float = Field(0.5, ge=0, le=1)
     add_node: float = Field(0.2, ge=0, le=1)
+    remove_node: float = Field(0.05, ge=0, le=1)
     change_activation: float = Field(0.1, ge=0, le=1)
+    toggle_connection: float = Field(0.05, ge=0, le=1)
+    mutate_regularization: float = Field(0.2, ge=0, le=1, description="used when regularization.evolve")
+    share_weights: float = Field(0.0, ge=0, le=1)
+    unshare_weights: float = Field(0.0, ge=0, le=1)
 
 
 class EvolutionSpec(_Strict):
@@ -79,6 +86,10 @@ class EvolutionSpec(_Strict):
 class ObjectivesSpec(_Strict):
     maximize: list[Literal["val_accuracy"]] = ["val_accuracy"]
     minimize: list[Literal["connections", "params", "flops", "wiring_length"]] = ["connections"]
+    probability: dict[str, float] = Field(
+        default_factory=dict,
+        description="stochastic Pareto dominance: objective -> probability it takes part in a comparison",
+    )
 
     @model_validator(mode="after")
     def _some(self) -> ObjectivesSpec:
@@ -86,7 +97,16 @@ class ObjectivesSpec(_Strict):
             raise ValueError("objectives.maximize must name val_accuracy")
         if len(set(self.minimize)) != len(self.minimize):
             raise ValueError(f"objectives.minimize has duplicates: {self.minimize}")
+        for name, p in self.probability.items():
+            if name not in self.names:
+                raise ValueError(f"objectives.probability names {name!r}, which is not an objective of this spec ({', '.join(self.names)})")
+            if not 0 < p <= 1:
+                raise ValueError(f"objectives.probability[{name!r}] must be in (0, 1], got {p}")
         return self
+
+    @property
+    def probabilities(self) -> list[float]:
+        return [self.probability.get(name, 1.0) for name in self.names]
 
     @property
     def names(self) -> list[str]:
@@ -98,12 +118,41 @@ class ObjectivesSpec(_Strict):
 
 
 class SearchSpaceSpec(_Strict):
-    """Limits of the search space and how the first generation starts."""
+    """Limits of the search space, how the first generation starts and how it may grow."""
 
     max_hidden_nodes: int = Field(32, ge=0)
     max_connections: int | None = Field(None, gt=0)
     activations: list[str] = list(HIDDEN_ACTIVATIONS)
     initial_density: tuple[float, float] = (0.05, 1.0)
+    start: Literal["minimal", "random"] = "minimal"
+    random_start_steps: int = Field(5, ge=0, le=1000, description="mutations applied to each 'random' start")
+    layout: Literal["evolved", "retina"] = "evolved"
+    growth: Literal["none", "linear", "log", "exp"] = "none"
+    growth_start: int | None = Field(None, gt=0, description="connection budget of generation 0")
+    growth_end: int | None = Field(None, gt=0, description="connection budget of the last generation")
+
+    @model_validator(mode="after")
+    def _growth(self) -> SearchSpaceSpec:
+        if self.growth != "none" and (self.growth_start is None or self.growth_end is None):
+            raise ValueError(f"growth = {self.growth!r} needs growth_start and growth_end (connection budgets)")
+        return self
+
+    def connection_budget(self, generation: int, generations: int) -> int | None:
+        """The most connections a genome may have in ``generation`` (None: unlimited)."""
+        cap = self.max_connections
+        if self.growth != "none":
+            start, end = float(self.growth_start), float(self.growth_end)  # type: ignore[arg-type]
+            t = generation / generations if generations else 1.0
+            if self.growth == "linear":
+                budget = start + (end - start) * t
+            elif self.growth == "log":
+                budget = start + (end - start) * math.log1p(generation) / math.log1p(max(generations, 1))
+            else:  # exp: geometric interpolation
+                budget = start * (end / start) ** t
+            budget_int = max(1, int(round(budget)))
+            cap = budget_int if cap is None else min(cap, budget_int)
+        return cap
+
 
     @field_validator("activations")
     @classmethod
@@ -121,6 +170,14 @@ class SearchSpaceSpec(_Strict):
             raise ValueError(f"initial_density must be [low, high] with 0 < low <= high <= 1, got {list(value)}")
         return value
 
+
+class RegularizationSpec(_Strict):
+    """Regularization genes of every genome: fixed at these values, or evolving from them."""
+
+    evolve: bool = False
+    weight_decay: float = Field(0.0, ge=0, le=10, description="strength of the elastic-net penalty")
+    l1_ratio: float = Field(0.0, ge=0, le=1, description="1: L1 (lasso), 0: L2 (ridge), between: elastic net")
+    dropout: float = Field(0.0, ge=0, le=0.95, description="drop probability of hidden neurons in training")
 
 class TrainingSpec(_Strict):
     epochs: int = Field(10, gt=0, le=100_000)
@@ -149,11 +206,18 @@ class CampaignSpec(_Strict):
     evolution: EvolutionSpec = EvolutionSpec()
     objectives: ObjectivesSpec = ObjectivesSpec()
     search_space: SearchSpaceSpec = SearchSpaceSpec()
+    regularization: RegularizationSpec = RegularizationSpec()
     training: TrainingSpec = TrainingSpec()
     workers: WorkersSpec = WorkersSpec()
     base_dir: str | None = Field(
         None, description="folder that relative data paths are resolved against (the spec file's folder)"
     )
+
+    @model_validator(mode="after")
+    def _layout_needs_its_task(self) -> CampaignSpec:
+        if self.search_space.layout == "retina" and self.task.dataset != "retina":
+            raise ValueError(f"search_space.layout = 'retina' needs task.dataset = 'retina', got {self.task.dataset!r}")
+        return self
 
     def with_overrides(self, **changes: Any) -> CampaignSpec:
         """A copy with dotted-key changes, validated again (``{"workers.count": 1}``)."""

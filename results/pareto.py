@@ -25,6 +25,8 @@ OBJECTIVE_SENSES: dict[str, str] = {
     "depth": "min",
     "hidden_nodes": "min",
     "seconds": "min",
+    "modularity": "max",
+    "train_val_gap": "min",
 }
 
 _SENSES = ("max", "min")

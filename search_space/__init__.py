@@ -8,6 +8,7 @@ from search_space.genome import (
     ConnectionGene,
     Genome,
     NodeGene,
+    Regularization,
 )
 from search_space.innovation import InnovationTracker
 from search_space.layout import Layout, layered_layout
@@ -19,7 +20,14 @@ from search_space.operators import (
     change_activation,
     crossover,
     minimal_genome,
+    mutate_regularization,
     remove_connection,
+    remove_node,
+    repair,
+    share_weights,
+    toggle_connection,
+    unshare_weights,
+    within_limits,
 )
 
 __all__ = [
@@ -35,6 +43,7 @@ __all__ = [
     "Layout",
     "Limits",
     "NodeGene",
+    "Regularization",
     "add_connection",
     "add_node",
     "change_activation",
@@ -42,5 +51,12 @@ __all__ = [
     "layered_layout",
     "measure",
     "minimal_genome",
+    "mutate_regularization",
     "remove_connection",
+    "remove_node",
+    "repair",
+    "share_weights",
+    "toggle_connection",
+    "unshare_weights",
+    "within_limits",
 ]

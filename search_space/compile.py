@@ -32,7 +32,9 @@ ACTIVATION_FUNCTIONS = {
 
 
 class GenomeNetwork(nn.Module):
-    """The torch form of one genome. Input: (batch, n_inputs) floats; output: (batch, n_outputs)."""
+    """The torch form of one genome. Input: (batch, n_inputs) floats; output: (batch, n_outputs)
+    class logits. A genome with a single output neuron is a binary classifier: the output is
+    ``[0, z]``, z being the neuron's value (the logit of class 1)."""
 
     def __init__(self, genome: Genome, *, use_genome_weights: bool = False, generator: torch.Generator | None = None) -> None:
         super().__init__()
@@ -127,7 +129,11 @@ class GenomeNetwork(nn.Module):
             if self.dropout > 0 and i < last:  # hidden layers only
                 new = torch.nn.functional.dropout(new, self.dropout, self.training)
             acts = torch.cat([acts, new], dim=1)
-        return acts[:, self.output_columns]
+        out = acts[:, self.output_columns]
+        if len(self.output_columns) == 1:
+            # One output neuron is a binary classifier: its value is the logit of class 1.
+            out = torch.cat([torch.zeros_like(out), out], dim=1)
+        return out
 
     def penalty(self) -> torch.Tensor:
         """The elastic-net penalty of the regularization genes over every trained weight."""
@@ -167,7 +173,7 @@ class GenomeNetwork(nn.Module):
                 layer, row = position[n.id]
                 n = replace(n, bias=float(biases[layer][row]))
             nodes.append(n)
-        return Genome(tuple(nodes), tuple(connections))
+        return Genome(tuple(nodes), tuple(connections), genome.regularization)
 
 
 def compile_genome(genome: Genome, *, use_genome_weights: bool = False, seed: int | None = None) -> GenomeNetwork:

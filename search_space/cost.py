@@ -7,7 +7,10 @@ Counts cover the live network, the part that computes the outputs:
 - ``flops``: forward multiply-adds x 2 per sample, i.e. ``2 * connections``;
 - ``wiring_length``: sum over those connections of the squared Euclidean distance between the
   two neurons' layered coordinates (:mod:`search_space.layout`);
-- ``depth``: layers of computation; ``hidden_nodes``: live hidden nodes.
+- ``depth``: layers of computation; ``hidden_nodes``: live hidden nodes;
+- ``modularity``: Newman's Q of the live network taken as an undirected graph, for the best
+  split networkx's community algorithms find (greedy modularity and seeded Louvain); 0 without
+  connections.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class CostMetrics:
     wiring_length: float
     depth: int
     hidden_nodes: int
+    modularity: float = 0.0
 
     def as_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -52,4 +56,20 @@ def measure(genome: Genome) -> CostMetrics:
         wiring_length=wiring,
         depth=layout.n_layers,
         hidden_nodes=hidden,
+        modularity=modularity(genome),
     )
+
+
+def modularity(genome: Genome) -> float:
+    """Newman's Q of the live network (undirected; nodes that reach no output pruned)."""
+    import networkx as nx
+
+    graph = nx.Graph()
+    graph.add_edges_from((c.source, c.target) for c in genome.effective_connections if c.source != c.target)
+    if graph.number_of_edges() == 0:
+        return 0.0
+    splits = [
+        nx.community.greedy_modularity_communities(graph),
+        nx.community.louvain_communities(graph, seed=0),
+    ]
+    return float(max(nx.community.modularity(graph, split) for split in splits))

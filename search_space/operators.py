@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from search_space import graph
-from search_space.genome import ACTIVATIONS, ConnectionGene, Genome, NodeGene
+from search_space.fixed_layouts import adjacent_pairs
+from search_space.genome import ACTIVATIONS, ConnectionGene, Genome, NodeGene, Regularization
 from search_space.innovation import InnovationTracker
 
 HIDDEN_ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid", "identity")
@@ -25,6 +26,9 @@ class Limits:
     max_hidden_nodes: int = 64
     max_connections: int | None = None
     activations: tuple[str, ...] = HIDDEN_ACTIVATIONS
+    fixed_layout: bool = False
+    """Neurons are fixed (e.g. the retina network): no node is added or removed, and new
+    connections only go from one layer to the next (by the nodes' y coordinates)."""
 
     def __post_init__(self) -> None:
         unknown = [a for a in self.activations if a not in ACTIVATIONS]
@@ -41,6 +45,7 @@ def minimal_genome(
     rng: np.random.Generator,
     innovations: InnovationTracker,
     density: float = 1.0,
+    regularization: Regularization | None = None,
 ) -> Genome:
     """Inputs wired straight to outputs (NEAT's minimal start), keeping a random ``density`` share.
 
@@ -60,7 +65,7 @@ def minimal_genome(
     connections = [
         ConnectionGene(innovations.connection(*pairs[k]), *pairs[k]) for k in chosen
     ]
-    return Genome(tuple(nodes), tuple(connections))
+    return Genome(tuple(nodes), tuple(connections), regularization or Regularization())
 
 
 def add_connection(
@@ -73,9 +78,19 @@ def add_connection(
     """Add one new enabled connection that keeps the graph acyclic (or re-enable a disabled gene)."""
     if limits.max_connections is not None and len(genome.enabled_connections) >= limits.max_connections:
         return genome
+    existing = {(c.source, c.target): c for c in genome.connections}
+    if limits.fixed_layout:
+        pairs = [p for p in adjacent_pairs(list(genome.nodes)) if p not in existing or not existing[p].enabled]
+        if not pairs:
+            return genome
+        source, target = pairs[int(rng.integers(len(pairs)))]
+        gene = existing.get((source, target))
+        if gene is not None:
+            return genome.with_connections([replace(c, enabled=True) if c is gene else c for c in genome.connections])
+        new = ConnectionGene(innovations.connection(source, target), source, target)
+        return genome.with_connections((*genome.connections, new))
     sources = [n.id for n in genome.nodes if n.role != "output"]
     targets = [n.id for n in genome.nodes if n.role != "input"]
-    existing = {(c.source, c.target): c for c in genome.connections}
     # Disabled genes count too: re-enabling one later must never close a cycle.
     edges = list(existing)
     for _ in range(attempts):
@@ -117,7 +132,7 @@ def add_node(
 ) -> Genome:
     """Split an enabled connection a->b into a->new->b; the old gene is disabled (NEAT)."""
     enabled = genome.enabled_connections
-    if not enabled or len(genome.hidden_ids) >= limits.max_hidden_nodes:
+    if not enabled or limits.fixed_layout or len(genome.hidden_ids) >= limits.max_hidden_nodes:
         return genome
     if limits.max_connections is not None and len(enabled) + 1 > limits.max_connections:
         return genome
@@ -130,7 +145,7 @@ def add_node(
     connections = [replace(c, enabled=False) if c is split else c for c in genome.connections]
     connections.append(ConnectionGene(into, split.source, node_id))
     connections.append(ConnectionGene(out, node_id, split.target))
-    return Genome((*genome.nodes, node), tuple(connections))
+    return Genome((*genome.nodes, node), tuple(connections), genome.regularization)
 
 
 def change_activation(
@@ -146,7 +161,134 @@ def change_activation(
     node = genome.node_by_id[hidden[int(rng.integers(len(hidden)))]]
     choices = [a for a in limits.activations if a != node.activation]
     new = replace(node, activation=choices[int(rng.integers(len(choices)))])
-    return Genome(tuple(new if n is node else n for n in genome.nodes), genome.connections)
+    return genome.with_nodes([new if n is node else n for n in genome.nodes])
+
+
+def remove_node(
+    genome: Genome,
+    rng: np.random.Generator,
+    innovations: InnovationTracker,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Genome:
+    """Delete one hidden node with every connection into or out of it.
+
+    Keeps at least one enabled connection; a node of a fixed layout (with coordinates) stays.
+    """
+    hidden = [n for n in genome.hidden_ids if genome.node_by_id[n].x is None]
+    if not hidden or limits.fixed_layout:
+        return genome
+    victim = hidden[int(rng.integers(len(hidden)))]
+    connections = [c for c in genome.connections if victim not in (c.source, c.target)]
+    if not any(c.enabled for c in connections):
+        return genome
+    return Genome(tuple(n for n in genome.nodes if n.id != victim), tuple(connections), genome.regularization)
+
+
+def toggle_connection(
+    genome: Genome,
+    rng: np.random.Generator,
+    innovations: InnovationTracker,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Genome:
+    """Flip one connection gene's enabled flag (never disabling the last enabled one).
+
+    Re-enabling cannot close a cycle: genomes are acyclic over disabled genes too.
+    """
+    if not genome.connections:
+        return genome
+    gene = genome.connections[int(rng.integers(len(genome.connections)))]
+    if gene.enabled and len(genome.enabled_connections) <= 1:
+        return genome
+    if not gene.enabled and limits.max_connections is not None and len(genome.enabled_connections) >= limits.max_connections:
+        return genome
+    return genome.with_connections([replace(c, enabled=not c.enabled) if c is gene else c for c in genome.connections])
+
+
+REGULARIZATION_BOUNDS = {"weight_decay": (0.0, 0.1), "l1_ratio": (0.0, 1.0), "dropout": (0.0, 0.5)}
+
+
+def mutate_regularization(
+    genome: Genome,
+    rng: np.random.Generator,
+    innovations: InnovationTracker,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Genome:
+    """Perturb one regularization gene: weight decay on a log scale, L1 ratio and dropout by a
+    Gaussian step, each clipped to :data:`REGULARIZATION_BOUNDS`."""
+    reg = genome.regularization
+    name = ("weight_decay", "l1_ratio", "dropout")[int(rng.integers(3))]
+    low, high = REGULARIZATION_BOUNDS[name]
+    value = getattr(reg, name)
+    if name == "weight_decay":
+        value = 1e-4 if value <= 0 else value * float(np.exp(rng.normal(0.0, 1.0)))
+        value = 0.0 if value < 1e-6 else value
+    else:
+        value = value + float(rng.normal(0.0, 0.1 if name == "dropout" else 0.25))
+    value = float(min(high, max(low, value)))
+    return replace(genome, regularization=replace(reg, **{name: value}))
+
+
+def share_weights(
+    genome: Genome,
+    rng: np.random.Generator,
+    innovations: InnovationTracker,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Genome:
+    """Make one connection share the weight of another (joining its group, or a new group)."""
+    enabled = genome.enabled_connections
+    if len(enabled) < 2:
+        return genome
+    first, second = (enabled[int(i)] for i in rng.choice(len(enabled), size=2, replace=False))
+    if first.group is None:
+        group = 1 + max((c.group for c in genome.connections if c.group is not None), default=-1)
+    else:
+        group = first.group
+    if second.group == group:
+        return genome
+    return genome.with_connections([
+        replace(c, group=group) if c is first or c is second else c for c in genome.connections
+    ])
+
+
+def unshare_weights(
+    genome: Genome,
+    rng: np.random.Generator,
+    innovations: InnovationTracker,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Genome:
+    """Give one connection of a sharing group a weight of its own again."""
+    grouped = [c for c in genome.connections if c.group is not None]
+    if not grouped:
+        return genome
+    gene = grouped[int(rng.integers(len(grouped)))]
+    return genome.with_connections([replace(c, group=None) if c is gene else c for c in genome.connections])
+
+
+def repair(genome: Genome, rng: np.random.Generator, limits: Limits) -> Genome:
+    """Bring a genome back within the limits by removing random connections and hidden nodes."""
+    while len(genome.hidden_ids) > limits.max_hidden_nodes:
+        genome = remove_node(genome, rng, InnovationTracker(), limits)
+    cap = limits.max_connections
+    if cap is not None and len(genome.enabled_connections) > cap:
+        enabled = genome.enabled_connections
+        drop = {c.innovation for c in (enabled[int(i)] for i in rng.choice(len(enabled), size=len(enabled) - cap, replace=False))}
+        genome = genome.with_connections([c for c in genome.connections if c.innovation not in drop])
+    allowed = set(limits.activations)
+    if any(genome.node_by_id[n].activation not in allowed for n in genome.hidden_ids):
+        genome = genome.with_nodes([
+            replace(n, activation=limits.activations[int(rng.integers(len(limits.activations)))])
+            if n.role == "hidden" and n.activation not in allowed else n
+            for n in genome.nodes
+        ])
+    return genome
+
+
+def within_limits(genome: Genome, limits: Limits) -> bool:
+    return (
+        len(genome.hidden_ids) <= limits.max_hidden_nodes
+        and (limits.max_connections is None or len(genome.enabled_connections) <= limits.max_connections)
+        and all(genome.node_by_id[n].activation in limits.activations for n in genome.hidden_ids)
+    )
 
 
 def crossover(
@@ -170,7 +312,14 @@ def crossover(
         if not enabled:
             enabled = rng.random() >= 0.75
         children.append(replace(chosen, enabled=enabled))
-    child = fitter.with_connections(children)
+    regularization = fitter.regularization
+    if other.regularization != regularization:  # each gene from either parent
+        picks = {
+            name: getattr(fitter.regularization if rng.random() < 0.5 else other.regularization, name)
+            for name in ("weight_decay", "l1_ratio", "dropout")
+        }
+        regularization = replace(regularization, **picks)
+    child = replace(fitter.with_connections(children), regularization=regularization)
     return child if child.enabled_connections else fitter
 
 
@@ -178,5 +327,11 @@ MUTATIONS = {
     "add_connection": add_connection,
     "remove_connection": remove_connection,
     "add_node": add_node,
+    "remove_node": remove_node,
     "change_activation": change_activation,
+    "toggle_connection": toggle_connection,
+    "mutate_regularization": mutate_regularization,
+    "share_weights": share_weights,
+    "unshare_weights": unshare_weights,
 }
+"""Every mutation operator by the name its rate has in the spec's ``[evolution.mutation]``."""

@@ -47,6 +47,7 @@ BUILTIN_DATASETS: tuple[str, ...] = (
     "iris",
     "wine",
     "breast_cancer",
+    "retina",
 )
 """Names accepted by :func:`load_dataset` without a file."""
 
@@ -132,6 +133,7 @@ def load_dataset(
     noise: float | None = None,
     bits: int | None = None,
     base_dir: str | Path | None = None,
+    retina_goal: str = "and",
 ) -> Dataset:
     """Load a built-in data set or a ``.csv``/``.npz``/``.parquet`` file as a split :class:`Dataset`.
 
@@ -145,6 +147,8 @@ def load_dataset(
     """
     _check_fractions(validation_fraction, test_fraction)
     seed = _check_seed(seed)
+    if dataset == "retina":
+        return _retina(retina_goal)
 
     if isinstance(dataset, str) and dataset in BUILTIN_DATASETS:
         name = dataset
@@ -176,6 +180,24 @@ def load_dataset(
         test_fraction=float(test_fraction),
         seed=seed,
         source=source,
+    )
+
+
+def _retina(goal: str) -> Dataset:
+    """All 256 retina patterns as train, validation and test alike (no split, no scaling)."""
+    from workers.retina import RETINA_GOALS, retina_patterns
+
+    if goal not in RETINA_GOALS:
+        raise DataError(f"task.retina_goal must be one of {', '.join(RETINA_GOALS)}, got {goal!r}")
+    x, y = retina_patterns(goal)
+    x32 = x.astype(np.float32)
+    return Dataset(
+        name=f"retina-{goal}",
+        x_train=x32, y_train=y, x_val=x32.copy(), y_val=y.copy(), x_test=x32.copy(), y_test=y.copy(),
+        feature_names=tuple(f"pixel{i}" for i in range(8)),
+        class_names=("0", "1"),
+        mean=np.zeros(8, dtype=np.float32),
+        std=np.ones(8, dtype=np.float32),
     )
 
 

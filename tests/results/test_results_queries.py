@@ -34,7 +34,7 @@ def _campaign(store: Store, make_candidate: Factory, make_summary: Factory, name
     for gen, numbers in ((0, [0, 1, 4]), (1, [2, 3, 5])):
         cands = [
             make_candidate(n, generation=gen, status=table[n][0], val_accuracy=table[n][1], connections=table[n][2],
-                           params=table[n][2] + 2, test_accuracy=table[n][1], extra={"modularity": n / 10})
+                           params=table[n][2] + 2, test_accuracy=table[n][1], extra={"sparsity": n / 10})
             for n in numbers
         ]
         store.commit_generation(
@@ -75,7 +75,7 @@ def test_front_by_campaign_name_and_other_objectives(
     by_params = front(store, "retina", ("test_accuracy", "params"))
     assert by_params["candidate_id"].tolist() == [f"{cid}-0", f"{cid}-3", f"{cid}-2"]
     # a metric kept under 'extra' is an objective too, given its sense
-    mod = front(store, "retina", ("val_accuracy", "modularity"), senses=("max", "max"))
+    mod = front(store, "retina", ("val_accuracy", "sparsity"), senses=("max", "max"))
     assert mod["candidate_id"].tolist() == [f"{cid}-2", f"{cid}-3"]
     with pytest.raises(SpecError, match="'nonsense'"):
         front(store, cid, ("val_accuracy", "nonsense"), senses=("max", "min"))

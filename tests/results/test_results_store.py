@@ -252,8 +252,8 @@ def test_candidates_are_checked_before_anything_is_written(
     store: Store, make_candidate: Factory, make_summary: Factory
 ) -> None:
     cid = store.create_campaign("checked", {}, 1)
-    with pytest.raises(StoreError, match=r"'modularity'.*extra"):
-        store.commit_generation(cid, 0, [make_candidate(0, modularity=0.4)], make_summary([]), {})
+    with pytest.raises(StoreError, match=r"'sparkle'.*extra"):
+        store.commit_generation(cid, 0, [make_candidate(0, sparkle=0.4)], make_summary([]), {})
     with pytest.raises(StoreError, match="'exploded'"):
         store.commit_generation(cid, 0, [make_candidate(0, status="exploded")], make_summary([]), {})
     with pytest.raises(StoreError, match="'seed'"):

@@ -56,10 +56,12 @@ def random_genome(seed: int, steps: int = 40) -> Genome:
 def test_params_equal_the_compiled_modules_unmasked_parameter_count(seed):
     genome = random_genome(seed)
     net = compile_genome(genome, seed=seed)
-    masked_weights = sum(int(m.sum()) for m in net.masks())
+    own_weights = sum(int(m.sum()) for m in net.masks())
+    shared_weights = net.shared.numel()
     biases = sum(b.numel() for b in net.biases)
-    assert measure(genome).params == masked_weights + biases == net.effective_parameter_count()
-    assert measure(genome).connections == masked_weights
+    assert measure(genome).params == own_weights + shared_weights + biases == net.effective_parameter_count()
+    grouped = sum(1 for c in genome.effective_connections if c.group is not None)
+    assert measure(genome).connections == own_weights + grouped
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -87,7 +89,7 @@ def test_forward_pass_computes_the_hand_written_network():
     net = compile_genome(genome, use_genome_weights=True)
     x = torch.tensor([[0.3, -1.2], [1.0, 2.0]])
     expected = -1.5 * torch.tanh(2.0 * x[:, 0] - 0.25) + 0.75 * x[:, 1] + 0.5
-    assert torch.allclose(net(x)[:, 0], expected)
+    assert torch.allclose(net(x)[:, 1], expected)  # one output neuron: the logit of class 1
 
 
 def test_exported_weights_rebuild_the_same_function():
@@ -95,6 +97,7 @@ def test_exported_weights_rebuild_the_same_function():
     net = compile_genome(genome, seed=1)
     trained = net.export_weights(genome)
     again = compile_genome(Genome.from_json(trained.to_json()), use_genome_weights=True)
+    net.eval(), again.eval()  # dropout genes act in training only
     x = torch.randn(8, genome.n_inputs)
     assert torch.allclose(net(x), again(x), atol=1e-6)
 
@@ -177,3 +180,25 @@ def test_fixed_coordinates_define_the_wiring_length():
     conns = (ConnectionGene(0, 0, 2), ConnectionGene(1, 1, 2))
     genome = Genome(nodes, conns).validate()
     assert measure(genome).wiring_length == pytest.approx(16 + 25)
+
+
+def test_modularity_of_two_separate_modules_is_high_and_of_one_block_is_zero():
+    # two disjoint 2-2 modules joined only at the output layer: inputs 0,1 -> hidden 6; 2,3 -> hidden 7
+    nodes = tuple(NodeGene(i, "input") for i in range(4)) + (NodeGene(4, "output"), NodeGene(5, "output"),
+                                                             NodeGene(6, "hidden"), NodeGene(7, "hidden"))
+    conns = (ConnectionGene(0, 0, 6), ConnectionGene(1, 1, 6), ConnectionGene(2, 6, 4),
+             ConnectionGene(3, 2, 7), ConnectionGene(4, 3, 7), ConnectionGene(5, 7, 5))
+    two_modules = Genome(nodes, conns).validate()
+    assert measure(two_modules).modularity == pytest.approx(0.5)
+    # a complete bipartite 2-2 block has no split better than the whole
+    block = minimal_genome(2, 2, np.random.default_rng(0), InnovationTracker(), density=1.0)
+    assert measure(block).modularity == pytest.approx(0.0, abs=1e-9)
+    empty = Genome((NodeGene(0, "input"), NodeGene(1, "output")), ()).validate()
+    assert measure(empty).modularity == 0.0
+
+
+def test_a_single_output_genome_is_a_binary_classifier():
+    nodes = (NodeGene(0, "input"), NodeGene(1, "output", bias=0.5))
+    genome = Genome(nodes, (ConnectionGene(0, 0, 1, weight=2.0),)).validate()
+    logits = compile_genome(genome, use_genome_weights=True)(torch.tensor([[1.0], [-1.0]]))
+    assert torch.allclose(logits, torch.tensor([[0.0, 2.5], [0.0, -1.5]]))

@@ -117,3 +117,60 @@ def test_any_sequence_of_operators_yields_a_valid_genome_with_consistent_costs(s
         Genome.from_json(genome.to_json())  # validates
     net = compile_genome(genome)
     assert measure(genome).params == net.effective_parameter_count()
+
+
+def test_remove_node_takes_its_connections_with_it():
+    genome, rng, tracker = start(density=1.0)
+    grown = add_node(genome, rng, tracker)
+    node = grown.hidden_ids[0]
+    from search_space import remove_node
+
+    shrunk = remove_node(grown, rng, tracker)
+    assert shrunk.hidden_ids == ()
+    assert all(node not in (c.source, c.target) for c in shrunk.connections)
+
+
+def test_toggle_flips_one_flag_and_never_disables_the_last_connection():
+    from search_space import toggle_connection
+
+    genome, rng, tracker = start(density=0.5)
+    toggled = toggle_connection(genome, rng, tracker)
+    flips = [a.enabled != b.enabled for a, b in zip(genome.connections, toggled.connections)]
+    assert sum(flips) == 1
+    single = minimal_genome(1, 1, rng, InnovationTracker())
+    assert toggle_connection(single, rng, tracker) == single
+
+
+def test_regularization_mutation_stays_in_bounds():
+    from search_space import mutate_regularization
+    from search_space.operators import REGULARIZATION_BOUNDS
+
+    genome, rng, tracker = start()
+    for _ in range(300):
+        genome = mutate_regularization(genome, rng, tracker)
+        for name, (low, high) in REGULARIZATION_BOUNDS.items():
+            assert low <= getattr(genome.regularization, name) <= high
+    assert genome.regularization.weight_decay > 0 or genome.regularization.dropout > 0
+
+
+def test_share_and_unshare_weights_change_params_not_connections():
+    from search_space import share_weights, unshare_weights
+
+    genome, rng, tracker = start(density=1.0)
+    shared = share_weights(genome, rng, tracker)
+    assert measure(shared).connections == measure(genome).connections
+    assert measure(shared).params == measure(genome).params - 1
+    assert measure(unshare_weights(shared, rng, tracker)).params == measure(genome).params
+
+
+def test_repair_brings_a_genome_within_the_limits():
+    from search_space import repair, within_limits
+
+    genome, rng, tracker = start(density=1.0)
+    for _ in range(6):
+        genome = add_node(genome, rng, tracker)
+    limits = Limits(max_hidden_nodes=2, max_connections=5, activations=("tanh",))
+    assert not within_limits(genome, limits)
+    fixed = repair(genome, rng, limits)
+    assert within_limits(fixed, limits)
+    fixed.validate()

@@ -56,13 +56,13 @@ def _frame(n_per_class: int = 20, seed: int = 0) -> pd.DataFrame:
 
 
 def test_builtin_names_are_the_contract_list() -> None:
-    assert BUILTIN_DATASETS == tuple(EXPECTED_SHAPES)
+    assert BUILTIN_DATASETS == (*EXPECTED_SHAPES, "retina")
     assert all(is_builtin(n) for n in BUILTIN_DATASETS)
     assert not is_builtin("retina.csv")
     assert not is_builtin("XOR")
 
 
-@pytest.mark.parametrize("name", BUILTIN_DATASETS)
+@pytest.mark.parametrize("name", [n for n in BUILTIN_DATASETS if n != "retina"])
 def test_every_builtin_loads_with_right_shapes_dtypes_and_split_fractions(name: str) -> None:
     ds = load_dataset(name)
     n_features, n_classes = EXPECTED_SHAPES[name]
@@ -483,3 +483,20 @@ def test_bad_arguments_name_the_field(kwargs: dict, field: str) -> None:
 def test_bad_parity_bits() -> None:
     with pytest.raises(DataError, match="bits"):
         load_dataset("parity", bits=0)
+
+
+def test_retina_is_all_256_patterns_in_every_part() -> None:
+    from workers.retina import LEFT_OBJECTS, RIGHT_OBJECTS
+
+    ds = load_dataset("retina")
+    assert ds.n_features == 8 and ds.n_classes == 2
+    for x, y in _parts(ds):
+        assert x.shape == (256, 8) and set(np.unique(x)) == {-1.0, 1.0}
+        assert len({tuple(row) for row in x}) == 256
+        assert y.sum() == 64  # 8 left objects x 8 right objects
+    # the right objects are the left ones mirrored
+    assert [p[::-1] for p in LEFT_OBJECTS] == list(RIGHT_OBJECTS)
+    # OR: all patterns but those with no object on either side: 256 - 8*... = 256 - (16-8)*(16-8)
+    assert load_dataset("retina", retina_goal="or").y_train.sum() == 256 - (16 - 8) * (16 - 8) * 1
+    with pytest.raises(DataError, match="retina_goal"):
+        load_dataset("retina", retina_goal="xor")
