@@ -21,11 +21,12 @@ from results.pareto import (
 ACC_CONN = ["max", "min"]
 
 
-def test_objective_senses_maximise_accuracies_and_minimise_costs() -> None:
+def test_objective_senses_maximise_accuracies_and_modularity_and_minimise_costs() -> None:
     assert {k for k, v in OBJECTIVE_SENSES.items() if v == "max"} == {
         "val_accuracy",
         "test_accuracy",
         "train_accuracy",
+        "modularity",
     }
     assert OBJECTIVE_SENSES["connections"] == "min"
     assert OBJECTIVE_SENSES["wiring_length"] == "min"
