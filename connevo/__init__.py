@@ -34,6 +34,8 @@ _LAZY = {
     "open_store": "results.store",
     "Store": "results.store",
     "pareto_front": "results.pareto",
+    "compress": "evolution.compress",
+    "resume": "evolution.api",
 }
 
 

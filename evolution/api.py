@@ -60,3 +60,19 @@ def run(
     campaign = Campaign(spec, store, evaluator=evaluator, observers=observers)
     campaign_id = campaign.run()
     return CampaignResult(campaign_id, store)
+
+
+def resume(
+    campaign: str,
+    store: Store | str | None = None,
+    *,
+    observers: Sequence[CampaignObserver] = (),
+    evaluator: Evaluator | None = None,
+) -> CampaignResult:
+    """Continue a stopped, failed or killed campaign (id or name) to its end."""
+    from evolution.campaign import Campaign as _Campaign
+
+    if not isinstance(store, Store):
+        store = open_store(store)
+    resumed = _Campaign.from_store(store, campaign, evaluator=evaluator, observers=observers)
+    return CampaignResult(resumed.run(), store)

@@ -300,7 +300,7 @@ class Campaign:
             campaign.innovations = InnovationTracker.from_state(state["innovations"])
             campaign.next_number = int(state["next_number"])
             rows = store.candidates(campaign.id)
-            rows = rows[rows["generation"] <= latest["generation"]]
+            rows = rows[(rows["generation"] <= latest["generation"]) & (rows["number"] >= 0)]
             campaign.archive = [_candidate_from_row(row) for row in rows.to_dict("records")]
             survivors = set(latest["population"])
             campaign.population = [c for c in campaign.archive if campaign.candidate_id(c.number) in survivors]

@@ -1,0 +1,113 @@
+"""Compression of trained networks (front members, usually): magnitude pruning and int8
+quantization, re-measured on the campaign's data and stored as new candidates linked to their
+source."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from connevo.errors import ConnevoError
+from evolution.campaign import load_task
+from evolution.spec import parse_spec
+from results.store import Store
+from search_space.compile import compile_genome
+from search_space.cost import measure
+from search_space.genome import Genome
+from search_space.quantize import Int8Network
+from workers.tasks import Dataset
+
+QUANTIZATIONS = ("int8",)
+
+
+def prune(genome: Genome, fraction: float) -> Genome:
+    """Remove the ``fraction`` of effective connections with the smallest trained |weight|
+    (ties: lower innovation number first); at least one connection stays."""
+    if not 0 <= fraction < 1:
+        raise ConnevoError(f"prune fraction must be in [0, 1), got {fraction!r}")
+    effective = sorted(genome.effective_connections, key=lambda c: (abs(c.weight or 0.0), c.innovation))
+    if any(c.weight is None for c in effective):
+        raise ConnevoError("the genome carries no trained weights; only trained candidates can be pruned")
+    count = min(int(fraction * len(effective)), max(0, len(effective) - 1))
+    dropped = {c.innovation for c in effective[:count]}
+    return genome.with_connections([c for c in genome.connections if c.innovation not in dropped])
+
+
+def _score(net: nn.Module, x, y) -> tuple[float, float]:
+    with torch.no_grad():
+        logits = net(torch.as_tensor(x))
+        target = torch.as_tensor(y)
+        return (logits.argmax(1) == target).float().mean().item(), nn.functional.cross_entropy(logits, target).item()
+
+
+def evaluate_trained(genome: Genome, dataset: Dataset, quantize: str | None = None) -> dict[str, Any]:
+    """Accuracies and losses of a trained genome as it is (no training), optionally in int8."""
+    net: nn.Module = compile_genome(genome, use_genome_weights=True)
+    net.eval()
+    extra: dict[str, Any] = {"weight_bytes": 4 * measure(genome).params}
+    if quantize is not None:
+        if quantize not in QUANTIZATIONS:
+            raise ConnevoError(f"quantize must be one of {QUANTIZATIONS}, got {quantize!r}")
+        net = Int8Network(net)
+        extra["weight_bytes"] = net.weight_bytes()
+    row: dict[str, Any] = {}
+    for part, x, y in (("train", dataset.x_train, dataset.y_train), ("val", dataset.x_val, dataset.y_val),
+                       ("test", dataset.x_test, dataset.y_test)):
+        row[f"{part}_accuracy"], row[f"{part}_loss"] = _score(net, x, y)
+    row["train_val_gap"] = row["train_accuracy"] - row["val_accuracy"]
+    row["train_test_gap"] = row["train_accuracy"] - row["test_accuracy"]
+    return {**row, "extra": extra}
+
+
+def compress(
+    store: Store,
+    candidate_id: str,
+    *,
+    prune_fraction: float = 0.0,
+    quantize: str | None = None,
+    dataset: Dataset | None = None,
+) -> dict[str, Any]:
+    """Prune and/or quantize a trained candidate, re-measure it, store it; returns the new row.
+
+    The new candidate has id ``<campaign>-c<k>`` (a negative ``number``: compressed candidates
+    never collide with those a running campaign creates), the source as its only parent, and
+    ``extra`` recording how it was made.
+    """
+    source = store.candidate(candidate_id)
+    if source["status"] != "ok":
+        raise ConnevoError(f"candidate {candidate_id} has status {source['status']!r}; only trained (ok) candidates can be compressed")
+    if prune_fraction == 0 and quantize is None:
+        raise ConnevoError("nothing to do: give a prune fraction > 0 and/or a quantization")
+    campaign = store.get_campaign(source["campaign_id"])
+    spec = parse_spec(campaign["spec"])
+    data = dataset if dataset is not None else load_task(spec)
+    genome = prune(Genome.from_dict(source["genome"]), prune_fraction)
+    metrics = evaluate_trained(genome, data, quantize)
+    existing = store.candidates(campaign["id"])
+    derived = existing[existing["number"] < 0]
+    number = -1 - len(derived)
+    costs = measure(genome).as_dict()
+    row = {
+        "id": f"{campaign['id']}-c{-number}",
+        "campaign_id": campaign["id"],
+        "number": number,
+        "generation": int(source["generation"]),
+        "parents": [candidate_id],
+        "genome": genome.to_dict(),
+        "status": "ok",
+        "seed": int(source["seed"]),
+        "epochs": 0,
+        "seconds": 0.0,
+        **costs,
+        **{k: v for k, v in metrics.items() if k != "extra"},
+        "extra": {
+            **metrics["extra"],
+            "compressed_from": candidate_id,
+            "prune_fraction": prune_fraction,
+            "quantization": quantize,
+        },
+    }
+    store.add_candidates(campaign["id"], [row])
+    return row

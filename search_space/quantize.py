@@ -1,0 +1,59 @@
+"""Dynamic int8 quantization of a trained genome network.
+
+Weights are quantized once, per output neuron (symmetric, scale = max|w| / 127); activations
+are quantized per batch and layer when the network runs (dynamic quantization). Products are
+accumulated exactly in int32 and rescaled to floats before the bias and activation.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from search_space.compile import ACTIVATION_FUNCTIONS, GenomeNetwork
+
+QMAX = 127
+
+
+def _symmetric_scale(values: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    peak = values.abs().amax() if dim is None else values.abs().amax(dim=dim)
+    return torch.clamp(peak / QMAX, min=1e-12)
+
+
+class Int8Network(nn.Module):
+    """Inference-only int8 form of a :class:`GenomeNetwork` (same inputs and outputs)."""
+
+    def __init__(self, network: GenomeNetwork) -> None:
+        super().__init__()
+        self.layer_groups = network.layer_groups
+        self.output_columns = network.output_columns
+        self.qweights: list[torch.Tensor] = []
+        self.scales: list[torch.Tensor] = []
+        self.biases = [b.detach().clone() for b in network.biases]
+        with torch.no_grad():
+            for weight in network.effective_weights():
+                scale = _symmetric_scale(weight, dim=1)
+                self.qweights.append(torch.round(weight / scale[:, None]).clamp(-QMAX, QMAX).to(torch.int8))
+                self.scales.append(scale)
+        self.connections = sum(int((w != 0).sum()) for w in network.effective_weights())
+        self.n_shared = network.n_shared
+
+    def weight_bytes(self) -> int:
+        """Bytes of the stored numbers: one byte per connection weight, a float32 scale per
+        neuron and a float32 bias per neuron."""
+        neurons = sum(len(s) for s in self.scales)
+        return self.connections + 4 * neurons + 4 * neurons
+
+    @torch.no_grad()
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        acts = x.float()
+        for qweight, scale, bias, groups in zip(self.qweights, self.scales, self.biases, self.layer_groups):
+            act_scale = _symmetric_scale(acts)
+            qacts = torch.round(acts / act_scale).clamp(-QMAX, QMAX).to(torch.int32)
+            z = (qacts @ qweight.to(torch.int32).T).float() * (act_scale * scale) + bias
+            parts = [ACTIVATION_FUNCTIONS[act](z[:, start:end]) for act, start, end in groups]
+            acts = torch.cat([acts, *parts], dim=1)
+        out = acts[:, self.output_columns]
+        if len(self.output_columns) == 1:
+            out = torch.cat([torch.zeros_like(out), out], dim=1)
+        return out
