@@ -83,6 +83,8 @@ def training_settings(spec: CampaignSpec) -> TrainingSettings:
         learning_rate=t.learning_rate,
         patience=t.patience,
         time_limit=t.time_limit,
+        batched=t.batched,
+        precision=t.precision,
     )
 
 
@@ -373,13 +375,24 @@ class Campaign:
         return [self._row(self._in_flight[e.candidate_id]) for e in evaluations if e.candidate_id in self._in_flight]
 
     def _survivors(self, pool: list[Candidate]) -> list[Candidate]:
+        """The next population. Candidates whose objective values repeat an earlier candidate's
+        (and failed ones, which all score the same) only fill places left over, so copies of one
+        network cannot crowd out the rest (as pymoo's duplicate elimination does)."""
         k = self.spec.evolution.population
         if len(pool) <= k:
             return pool
+        seen: set[tuple[float, ...]] = set()
+        unique, repeats = [], []
+        for c in sorted(pool, key=lambda c: c.number):
+            values = self._values(c)
+            (repeats if values in seen else unique).append(c)
+            seen.add(values)
+        if len(unique) <= k:
+            return sorted(unique + repeats[: k - len(unique)], key=lambda c: c.number)
         if self.spec.evolution.algorithm == "weighted":
-            return sorted(pool, key=lambda c: (-self._weighted(c), c.number))[:k]
-        by_number = {c.number: c for c in pool}
-        keys = nsga2_survivors([Scored(c.number, self._values(c)) for c in pool], self.senses, k,
+            return sorted(sorted(unique, key=lambda c: (-self._weighted(c), c.number))[:k], key=lambda c: c.number)
+        by_number = {c.number: c for c in unique}
+        keys = nsga2_survivors([Scored(c.number, self._values(c)) for c in unique], self.senses, k,
                                self.spec.objectives.probabilities, self.rng)
         return sorted((by_number[n] for n in keys), key=lambda c: c.number)
 

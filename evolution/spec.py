@@ -185,6 +185,8 @@ class TrainingSpec(_Strict):
     learning_rate: float = Field(0.01, gt=0, lt=1e3)
     patience: int | None = Field(None, gt=0, description="early stopping on validation loss")
     time_limit: float = Field(300.0, gt=0, description="seconds per candidate")
+    batched: bool = Field(True, description="train each chunk of candidates together (False: one at a time)")
+    precision: Literal["float32", "bfloat16"] = Field("float32", description="bfloat16: autocast the matmuls")
 
 
 class WorkersSpec(_Strict):

@@ -56,12 +56,15 @@ def front(
     max_connections: int | None = None,
     include_failed: bool = False,
     senses: Sequence[str] | None = None,
+    distinct: bool = True,
 ) -> pd.DataFrame:
     """The Pareto front of a campaign (id or name) over ``objectives``.
 
     Only ``ok`` candidates unless ``include_failed``; with ``max_connections`` only candidates
     with at most that many connections. Columns start with :data:`FRONT_LEADING_COLUMNS`.
     An objective that is not a column is read from each candidate's ``extra`` metrics.
+    With ``distinct`` (the default), candidates with identical objective values are listed once
+    (the earliest), and the ``duplicates`` column counts the others.
     """
     df = store.candidates(campaign)
     if not include_failed:
@@ -70,6 +73,12 @@ def front(
         df = df[df["connections"].le(max_connections).fillna(False).astype(bool)]
     df = _with_extra_objectives(df, objectives)
     result = pareto_front(df, objectives, senses).rename(columns={"id": "candidate_id"})
+    if distinct and len(result):
+        keys = [result[o].round(12) if result[o].dtype.kind == "f" else result[o] for o in objectives]
+        groups = result.groupby(keys, sort=False, dropna=False)
+        counts = groups["number"].transform("size") - 1
+        first = result["number"] == groups["number"].transform("min")
+        result = result.assign(duplicates=counts.astype(int))[first].reset_index(drop=True)
     lead = [c for c in FRONT_LEADING_COLUMNS if c in result.columns]
     return result[lead + [c for c in result.columns if c not in lead]]
 

@@ -131,3 +131,14 @@ def test_the_package_exports_its_api_and_imports_no_other_connevo_package() -> N
         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_front_lists_identical_scores_once_with_a_count(store: Store, make_candidate: Factory, make_summary: Factory) -> None:
+    cid = store.create_campaign("dupes", {}, 1)
+    rows = [make_candidate(n, val_accuracy=0.5, connections=3) for n in range(4)]
+    rows += [make_candidate(4, val_accuracy=0.9, connections=10)]
+    store.commit_generation(cid, 0, rows, make_summary([r["id"] if "id" in r else f"{cid}-{r['number']}" for r in rows]), {})
+    df = front(store, cid)
+    assert df["candidate_id"].tolist() == [f"{cid}-0", f"{cid}-4"]
+    assert df["duplicates"].tolist() == [3, 0]
+    assert len(front(store, cid, distinct=False)) == 5
