@@ -352,25 +352,36 @@ class Store:
         return engine
 
     def _prepare_schema(self) -> None:
-        where = self._display_url
+        """Check the schema version, or create the schema in an empty database. Stores opened at
+        once on an empty database (two campaigns starting) create it once: PostgreSQL serializes
+        them with an advisory lock; elsewhere the loser of the race checks again."""
         try:
-            with self._engine.begin() as conn:
-                tables = set(sa.inspect(conn).get_table_names())
-                if "connevo_meta" in tables:
-                    row = conn.execute(
-                        sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
-                    ).first()
-                    _check_version(where, row[0] if row else None)
-                    return
-                if tables:
-                    raise StoreError(
-                        f"{where!r} is a database but not a connevo store "
-                        f"(it has tables {sorted(tables)!r} and no connevo_meta)"
-                    )
-                metadata.create_all(conn)
-                conn.execute(sa.insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION)))
+            try:
+                self._prepare_schema_once()
+            except SQLAlchemyError:
+                self._prepare_schema_once()  # another process created the schema meanwhile
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open store {where!r}: {exc}") from exc
+            raise StoreError(f"cannot open store {self._display_url!r}: {exc}") from exc
+
+    def _prepare_schema_once(self) -> None:
+        where = self._display_url
+        with self._engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7315542)")
+            tables = set(sa.inspect(conn).get_table_names())
+            if "connevo_meta" in tables:
+                row = conn.execute(
+                    sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+                ).first()
+                _check_version(where, row[0] if row else None)
+                return
+            if tables:
+                raise StoreError(
+                    f"{where!r} is a database but not a connevo store "
+                    f"(it has tables {sorted(tables)!r} and no connevo_meta)"
+                )
+            metadata.create_all(conn)
+            conn.execute(sa.insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION)))
 
     # ---------------------------------------------------------------------------------------
     # Housekeeping

@@ -45,3 +45,26 @@ def small_spec(**overrides) -> dict:
             node = node.setdefault(part, {})
         node[leaf] = value
     return spec
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL database on the server named by $CONNEVO_TEST_POSTGRES_URL.
+
+    .ci/run starts a real server and sets the variable; without it the test is skipped with
+    the reason (a developer machine without PostgreSQL)."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    base = os.environ.get("CONNEVO_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("CONNEVO_TEST_POSTGRES_URL is not set (.ci/run starts a PostgreSQL server and sets it)")
+    name = f"connevo_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    yield str(sa.make_url(base).set(database=name).render_as_string(hide_password=False))
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()
