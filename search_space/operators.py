@@ -301,17 +301,21 @@ def crossover(
     Every child gene is one of the fitter parent's genes, so the child is as acyclic as it.
     """
     other_genes = {c.innovation: c for c in other.connections}
+    genes = fitter.connections
+    # All draws at once (one per gene, in gene order): cheaper than a call per gene.
+    take_other = rng.random(len(genes)) >= 0.5
+    stay_disabled = rng.random(len(genes)) < 0.75
     children: list[ConnectionGene] = []
-    for gene in fitter.connections:
+    for i, gene in enumerate(genes):
         mate = other_genes.get(gene.innovation)
-        if mate is None or (mate.source, mate.target) != (gene.source, gene.target):
+        if mate is None or mate.source != gene.source or mate.target != gene.target:
             children.append(gene)
             continue
-        chosen = gene if rng.random() < 0.5 else mate
-        enabled = gene.enabled and mate.enabled
-        if not enabled:
-            enabled = rng.random() >= 0.75
-        children.append(replace(chosen, enabled=enabled))
+        chosen = mate if take_other[i] else gene
+        enabled = (gene.enabled and mate.enabled) or not stay_disabled[i]
+        if chosen.enabled != enabled:
+            chosen = ConnectionGene(chosen.innovation, chosen.source, chosen.target, enabled, chosen.weight, chosen.group)
+        children.append(chosen)
     regularization = fitter.regularization
     if other.regularization != regularization:  # each gene from either parent
         picks = {
@@ -319,7 +323,7 @@ def crossover(
             for name in ("weight_decay", "l1_ratio", "dropout")
         }
         regularization = replace(regularization, **picks)
-    child = replace(fitter.with_connections(children), regularization=regularization)
+    child = Genome(fitter.nodes, tuple(children), regularization)
     return child if child.enabled_connections else fitter
 
 

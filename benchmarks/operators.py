@@ -1,0 +1,69 @@
+"""Microseconds per child for each variation operator and for crossover, on genomes of 100,
+1,000 and 10,000 connections (the campaign's own variation step included: mutate + repair check).
+
+    python benchmarks/operators.py [--repeats 200]
+
+Prints one row per genome size and operator, and the ratio to the 1 ms-per-child budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from search_space import InnovationTracker, Limits, crossover, minimal_genome, within_limits
+from search_space.operators import MUTATIONS, add_node
+
+
+def genome_with(connections: int, rng: np.random.Generator, tracker: InnovationTracker):
+    """A minimal network with about ``connections`` connections and a few hidden neurons."""
+    n_out = 10
+    n_in = max(1, connections // n_out)
+    genome = minimal_genome(n_in, n_out, rng, tracker, density=1.0)
+    for _ in range(10):
+        genome = add_node(genome, rng, tracker)
+    return genome
+
+
+def per_child(fn, repeats: int) -> float:
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - start) / repeats * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=200)
+    args = parser.parse_args()
+    limits = Limits(max_hidden_nodes=1000)
+    print(f"{'connections':>11} {'operator':>22} {'us/child':>10} {'of 1 ms':>8}")
+    summary = {}
+    for size in (100, 1_000, 10_000):
+        rng = np.random.default_rng(0)
+        tracker = InnovationTracker()
+        parent = genome_with(size, rng, tracker)
+        other = MUTATIONS["remove_connection"](parent, rng, tracker)
+        rows = {name: (lambda op=op: op(parent, rng, tracker, limits)) for name, op in MUTATIONS.items()}
+        rows["crossover"] = lambda: crossover(parent, other, rng)
+
+        def child():  # what the campaign does per child: crossover, a few mutations, a limits check
+            genome = crossover(parent, other, rng)
+            for name in ("add_connection", "remove_connection", "add_node"):
+                genome = MUTATIONS[name](genome, rng, tracker, limits)
+            return within_limits(genome, limits)
+
+        rows["whole child"] = child
+        repeats = max(5, args.repeats // (size // 100))
+        for name, fn in rows.items():
+            us = per_child(fn, repeats)
+            print(f"{len(parent.connections):>11} {name:>22} {us:>10.1f} {us / 1000:>8.3f}", flush=True)
+            if name == "whole child":
+                summary[size] = us
+    print("whole_child_us " + " ".join(f"{size}={us:.0f}" for size, us in summary.items()))
+
+
+if __name__ == "__main__":
+    main()
