@@ -407,7 +407,7 @@ class Campaign:
             ranking = nsga2_ranking([Scored(c.number, self._values(c)) for c in parents], self.senses,
                                     self.spec.objectives.probabilities, self.rng)
             better = {n: (-rank, crowding, -n) for n, (rank, crowding) in ranking.items()}
-        rates = self.spec.evolution.mutation.model_dump()
+        rates = {name: getattr(self.spec.evolution.mutation, name) for name in MUTATIONS}
         if not self.spec.regularization.evolve:
             rates["mutate_regularization"] = 0.0
         children = []
@@ -429,9 +429,15 @@ class Campaign:
 
     def _mutate(self, genome: Genome, rates: dict[str, float]) -> Genome:
         original = genome
+        step = self.spec.evolution.mutation.connection_step
         for name, operator in MUTATIONS.items():
             if self.rng.random() < rates[name]:
-                genome = operator(genome, self.rng, self.innovations, self.limits)
+                repeats = 1
+                if name in ("add_connection", "remove_connection") and step > 0:
+                    # a step proportional to the network's size: 1 + Poisson(step x connections)
+                    repeats += int(self.rng.poisson(step * len(genome.enabled_connections)))
+                for _ in range(repeats):
+                    genome = operator(genome, self.rng, self.innovations, self.limits)
         # A child identical to its parent would waste a training: force one change.
         active = [name for name, rate in rates.items() if rate > 0]
         for _ in range(5):

@@ -68,6 +68,10 @@ class MutationSpec(_Strict):
     mutate_regularization: float = Field(0.2, ge=0, le=1, description="used when regularization.evolve")
     share_weights: float = Field(0.0, ge=0, le=1)
     unshare_weights: float = Field(0.0, ge=0, le=1)
+    connection_step: float = Field(
+        0.3, ge=0, le=1,
+        description="an add/remove-connection mutation acts 1 + Poisson(connection_step x connections) times",
+    )
 
 
 class EvolutionSpec(_Strict):

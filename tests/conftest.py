@@ -17,7 +17,7 @@ def ray_session():
 
     os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
 

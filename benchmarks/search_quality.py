@@ -1,0 +1,157 @@
+"""Search quality at equal cost: hypervolume of the (validation accuracy, connections) front after
+the same number of candidate trainings, for
+
+- connevo: NSGA-II over NEAT-style genomes, growing from minimal networks;
+- random search over the same search space (minimal networks after random structural mutations);
+- Optuna's NSGAIISampler over a fixed-length encoding (hidden layer count, widths and densities),
+  trained by the same trainer.
+
+Hypervolume uses connevo's fixed reference point (accuracy 0, 2 x the connections of the fully
+connected input-to-output network), normalized to [0, 1]. Several seeds; prints the medians and
+the ratios connevo/random and connevo/optuna.
+
+    python benchmarks/search_quality.py                     # digits, 192 trainings, 3 seeds
+    python benchmarks/search_quality.py --trainings 480 --seeds 5
+Needs optuna (pip install optuna) for the Optuna arm; without it that arm is left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from evolution import parse_spec, run
+from evolution.campaign import REFERENCE_COST_FACTOR, candidate_seed
+from results.pareto import normalized_hypervolume, pareto_front
+from search_space import InnovationTracker, measure, minimal_genome
+from search_space.genome import ConnectionGene, Genome, NodeGene
+from search_space.operators import MUTATIONS
+from workers import EvaluationRequest, LocalEvaluator, TrainingSettings, load_dataset
+
+
+def hypervolume(frame: pd.DataFrame, n_in: int, n_out: int) -> float:
+    ok = frame.dropna(subset=["val_accuracy"])
+    reference = {"val_accuracy": 0.0, "connections": REFERENCE_COST_FACTOR * n_in * n_out}
+    ideal = {"val_accuracy": 1.0, "connections": 0.0}
+    front = pareto_front(ok, ["val_accuracy", "connections"])
+    return normalized_hypervolume(front, ["val_accuracy", "connections"], reference, ideal)
+
+
+def evaluate(genomes: list[Genome], dataset, settings: TrainingSettings, seed: int) -> pd.DataFrame:
+    requests = [EvaluationRequest(f"x-{i}", g, candidate_seed(seed, i)) for i, g in enumerate(genomes)]
+    results = LocalEvaluator(dataset, settings, chunk_size=16).evaluate(requests)
+    return pd.DataFrame([{"val_accuracy": r.val_accuracy, "connections": r.costs.get("connections")} for r in results])
+
+
+def connevo_arm(args, seed: int, store: str) -> pd.DataFrame:
+    population = args.population
+    spec = parse_spec({
+        "name": f"quality-{seed}", "seed": seed, "task": {"dataset": args.dataset},
+        "evolution": {"population": population, "generations": args.trainings // population - 1},
+        "search_space": {"initial_density": [0.01, 1.0]},
+        "training": {"epochs": args.epochs, "batch_size": 128, "learning_rate": 0.01},
+        "workers": {"backend": "local", "chunk_size": 16},
+    })
+    return run(spec, store).candidates()
+
+
+def random_arm(args, seed: int, dataset, settings) -> pd.DataFrame:
+    rng = np.random.default_rng([seed, 1])
+    tracker = InnovationTracker()
+    operators = [MUTATIONS[n] for n in ("add_node", "add_connection", "remove_connection", "change_activation")]
+    genomes = []
+    for _ in range(args.trainings):
+        density = float(np.exp(rng.uniform(np.log(0.01), 0.0)))
+        genome = minimal_genome(dataset.n_features, dataset.n_classes, rng, tracker, density)
+        for _step in range(int(rng.integers(0, 12))):
+            genome = operators[int(rng.integers(len(operators)))](genome, rng, tracker)
+        genomes.append(genome)
+    return evaluate(genomes, dataset, settings, seed)
+
+
+def layered(n_in: int, n_out: int, widths: list[int], densities: list[float], rng: np.random.Generator) -> Genome:
+    """A layered network with random connections at the given density between adjacent layers."""
+    nodes = [NodeGene(i, "input") for i in range(n_in)] + [NodeGene(n_in + o, "output") for o in range(n_out)]
+    next_id = n_in + n_out
+    layers = [list(range(n_in))]
+    for width in widths:
+        layers.append(list(range(next_id, next_id + width)))
+        nodes += [NodeGene(n, "hidden", "relu") for n in layers[-1]]
+        next_id += width
+    layers.append(list(range(n_in, n_in + n_out)))
+    edges = []
+    for (a, b), density in zip(zip(layers, layers[1:]), densities):
+        pairs = [(s, t) for s in a for t in b]
+        keep = rng.random(len(pairs)) < density
+        chosen = [p for p, k in zip(pairs, keep) if k] or [pairs[int(rng.integers(len(pairs)))]]
+        edges += chosen
+    return Genome(tuple(nodes), tuple(ConnectionGene(k, s, t) for k, (s, t) in enumerate(edges))).validate()
+
+
+def optuna_arm(args, seed: int, dataset, settings) -> pd.DataFrame | None:
+    try:
+        import optuna
+    except ImportError:
+        return None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    rows = []
+
+    def objective(trial):
+        depth = trial.suggest_int("hidden_layers", 0, 2)
+        widths = [trial.suggest_int(f"width_{i}", 1, 32, log=True) for i in range(depth)]
+        densities = [trial.suggest_float(f"density_{i}", 0.01, 1.0, log=True) for i in range(depth + 1)]
+        genome = layered(dataset.n_features, dataset.n_classes, widths, densities, np.random.default_rng([seed, trial.number]))
+        frame = evaluate([genome], dataset, settings, seed * 100_000 + trial.number)
+        row = frame.iloc[0].to_dict()
+        rows.append(row)
+        accuracy = row["val_accuracy"] if row["val_accuracy"] is not None else 0.0
+        return accuracy, measure(genome).connections
+
+    sampler = optuna.samplers.NSGAIISampler(population_size=args.population, seed=seed)
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+    study.optimize(objective, n_trials=args.trainings)
+    return pd.DataFrame(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", default="digits")
+    parser.add_argument("--trainings", type=int, default=192, help="candidate trainings per method and seed")
+    parser.add_argument("--population", type=int, default=24)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--seeds", type=int, default=3)
+    args = parser.parse_args()
+    dataset = load_dataset(args.dataset, seed=0)
+    settings = TrainingSettings(epochs=args.epochs, batch_size=128, learning_rate=0.01)
+    n_in, n_out = dataset.n_features, dataset.n_classes
+    scores: dict[str, list[float]] = {"connevo": [], "random": [], "optuna": []}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder:
+        for seed in range(args.seeds):
+            frames = {
+                "connevo": connevo_arm(args, seed, str(Path(folder) / "q.db")),
+                "random": random_arm(args, seed, dataset, settings),
+                "optuna": optuna_arm(args, seed, dataset, settings),
+            }
+            for name, frame in frames.items():
+                if frame is None:
+                    continue
+                scores[name].append(hypervolume(frame, n_in, n_out))
+            print(f"seed {seed}: " + "  ".join(f"{k}={v[-1]:.4f}" for k, v in scores.items() if v), flush=True)
+    elapsed = time.perf_counter() - started
+    medians = {k: statistics.median(v) for k, v in scores.items() if v}
+    print(f"\n{args.dataset}, {args.trainings} trainings per method, {args.epochs} epochs, {args.seeds} seeds; {elapsed:.0f} s")
+    for name, value in medians.items():
+        print(f"{name:>8}: median hypervolume {value:.4f}  (all: {', '.join(f'{v:.4f}' for v in scores[name])})")
+    ratios = [f"connevo_vs_{k}={medians['connevo'] / v:.3f}" for k, v in medians.items() if k != "connevo"]
+    print(" ".join(ratios))
+
+
+if __name__ == "__main__":
+    main()
