@@ -93,7 +93,7 @@ def make_evaluator(spec: CampaignSpec, dataset: Dataset) -> Evaluator:
     settings = training_settings(spec)
     w = spec.workers
     if w.backend == "local":
-        return LocalEvaluator(dataset, settings, chunk_size=w.chunk_size or 8)
+        return LocalEvaluator(dataset, settings, chunk_size=w.chunk_size)
     from workers.ray_evaluator import RayEvaluator
 
     return RayEvaluator(
@@ -459,7 +459,7 @@ class Campaign:
             candidates_done=len(self.archive),
             candidates_total=self.candidates_total,
             best_val_accuracy=float(values[:, 0].max()) if len(ok) else None,
-            front_size=int(mask.sum()),
+            front_size=len({tuple(row) for row in values[mask]}),  # distinct scores, as `front` lists them
             hypervolume=float(hv),
             population=[self.candidate_id(c.number) for c in self.population],
             failed=sum(1 for c in children if c.evaluation is None or not c.evaluation.ok),

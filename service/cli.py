@@ -1,8 +1,9 @@
 """The ``connevo`` command line: thin commands over evolution and results.
 
 Every command takes ``--store`` (default ``$CONNEVO_STORE``, else ``./connevo.db``): a file path
-or an SQLAlchemy URL. A :class:`connevo.errors.ConnevoError` prints one line on stderr and
-exits with status 2.
+or an SQLAlchemy URL; ``ls``, ``status``, ``front`` and ``show`` take ``--server URL`` instead to
+ask a running ``connevo serve`` (see ``service/client.py``). A
+:class:`connevo.errors.ConnevoError` prints one line on stderr and exits with status 2.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,9 +26,11 @@ from connevo.errors import ConnevoError
 
 FRONT_COLUMNS = ["candidate_id", "generation", "val_accuracy", "test_accuracy", "train_accuracy",
                  "connections", "params", "flops", "wiring_length", "status"]
+LIST_COLUMNS = ["id", "name", "status", "generations_done", "candidates", "created_at"]
+GENERATION_COLUMNS = ["generation", "evaluations", "best_val_accuracy", "front_size", "hypervolume"]
 METRICS = ["status", "error", "generation", "seed", "train_accuracy", "val_accuracy", "test_accuracy",
            "train_loss", "val_loss", "test_loss", "connections", "params", "flops", "wiring_length",
-           "depth", "hidden_nodes", "epochs", "seconds"]
+           "depth", "hidden_nodes", "modularity", "train_val_gap", "train_test_gap", "epochs", "seconds"]
 
 
 def _out() -> Console:
@@ -78,11 +83,44 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ls(args: argparse.Namespace) -> int:
+def cmd_compress(args: argparse.Namespace) -> int:
+    from evolution.compress import compress
     from results.store import open_store
 
     store = open_store(args.store)
-    frame = store.list_campaigns()
+    source = store.candidate(args.candidate)
+    row = compress(store, args.candidate, prune_fraction=args.prune, quantize=args.quantize)
+    if args.format == "json":
+        print(json.dumps(_jsonable(row), indent=2))
+        return 0
+    console = _out()
+    console.print(f"stored {row['id']} (from {args.candidate})", highlight=False)
+    columns = ["val_accuracy", "test_accuracy", "connections", "params"]
+    table = Table("", *columns, "weight bytes")
+    table.add_row("source", *(_fmt(source[c]) for c in columns), _fmt(4 * int(source["params"])))
+    table.add_row("compressed", *(_fmt(row[c]) for c in columns), _fmt(row["extra"]["weight_bytes"]))
+    console.print(table)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from evolution.export import export_candidate
+    from results.store import open_store
+
+    info = export_candidate(open_store(args.store), args.candidate, args.output, args.format)
+    for path in info["files"]:
+        print(path)
+    return 0
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    from results.store import open_store
+
+    if args.server:
+        with _client(args) as client:
+            frame = pd.DataFrame(client.list_campaigns(), columns=LIST_COLUMNS)
+    else:
+        frame = open_store(args.store).list_campaigns()
     _emit(frame, args.format, empty="no campaigns in this store")
     return 0
 
@@ -90,9 +128,15 @@ def cmd_ls(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from results.store import open_store
 
-    store = open_store(args.store)
-    info = store.get_campaign(args.campaign)
-    generations = store.generations(info["id"])
+    if args.server:
+        with _client(args) as client:
+            info = client.campaign(args.campaign)
+        info["candidates"] = info["candidates_done"]
+        generations = pd.DataFrame(info.pop("hypervolume_history"), columns=GENERATION_COLUMNS)
+    else:
+        store = open_store(args.store)
+        info = store.get_campaign(args.campaign)
+        generations = store.generations(info["id"])
     if args.format == "json":
         payload = {k: v for k, v in info.items() if k != "spec"}
         payload["spec"] = info["spec"]
@@ -116,10 +160,21 @@ def cmd_front(args: argparse.Namespace) -> int:
     from results import queries
     from results.store import open_store
 
+    requested = [o.strip() for o in args.objectives.split(",") if o.strip()] if args.objectives else None
+    if args.server:
+        with _client(args) as client:
+            answer = client.front(args.campaign, requested, max_connections=args.max_connections,
+                                  include_failed=args.include_failed)
+        objectives = answer["objectives"]
+        front = pd.DataFrame(answer["items"])
+        if front.empty:
+            front = pd.DataFrame(columns=[*FRONT_COLUMNS, *objectives])
+        _emit(_front_view(front, objectives), args.format, empty="no candidate matches")
+        return 0
     store = open_store(args.store)
     info = store.get_campaign(args.campaign)
-    if args.objectives:
-        objectives = [o.strip() for o in args.objectives.split(",") if o.strip()]
+    if requested:
+        objectives = requested
     else:
         objectives = [*info["spec"]["objectives"]["maximize"], *info["spec"]["objectives"]["minimize"]]
     front = queries.front(store, info["id"], objectives, max_connections=args.max_connections,
@@ -131,8 +186,12 @@ def cmd_front(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from results.store import open_store
 
-    store = open_store(args.store)
-    row = store.candidate(args.candidate)
+    if args.server:
+        with _client(args) as client:
+            row = client.candidate(args.candidate)
+        row = {k: v for k, v in row.items() if k not in ("topology", "plots")}
+    else:
+        row = open_store(args.store).candidate(args.candidate)
     if args.format == "json":
         print(json.dumps(_jsonable(row), indent=2))
         return 0
@@ -143,8 +202,6 @@ def cmd_show(args: argparse.Namespace) -> int:
     for key in METRICS:
         if key in row and row[key] is not None:
             table.add_row(key, _fmt(row[key]))
-    if row.get("train_accuracy") is not None and row.get("val_accuracy") is not None:
-        table.add_row("train-val gap", _fmt(row["train_accuracy"] - row["val_accuracy"]))
     console.print(table)
     genome = row["genome"]
     nodes = genome["nodes"]
@@ -179,6 +236,44 @@ def cmd_plot(args: argparse.Namespace) -> int:
     print(plots.plot_front(store.candidates(info["id"]), objectives, out / f"front-{info['id']}.png"))
     print(plots.plot_hypervolume(store.generations(info["id"]), out / f"hypervolume-{info['id']}.png"))
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from service.http import serve
+
+    serve(args.host, args.port, store=args.store, data_dir=args.data_dir)
+    return 0
+
+
+def cmd_launch(args: argparse.Namespace) -> int:
+    from evolution.spec import load_spec
+
+    load_spec(args.spec)  # the same checks as `run`, before anything is sent
+    path = Path(args.spec)
+    text = path.read_text(encoding="utf-8")
+    raw = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    with _client(args) as client:
+        answer = client.launch(raw)
+    if args.format == "json":
+        print(json.dumps(answer, indent=2))
+    else:
+        print(f"campaign {answer['id']} {answer['status']} on {client.base_url}", flush=True)
+    return 0
+
+
+def _client(args: argparse.Namespace) -> Any:
+    from service.client import SERVER_ENV, Client
+
+    server = getattr(args, "server", None) or os.environ.get(SERVER_ENV)
+    if not server:
+        raise ConnevoError(f"no server: give --server URL or set {SERVER_ENV}")
+    return Client(server)
+
+
+def _add_server_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server", default=None, metavar="URL",
+                   help="ask a running `connevo serve` at URL (e.g. http://127.0.0.1:8765) instead of "
+                        "opening a store; $CONNEVO_TOKEN is sent as a bearer token")
 
 
 # ----- output helpers ------------------------------------------------------------------------
@@ -257,15 +352,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_resume)
 
     p = sub.add_parser("ls", parents=[common], help="list campaigns")
+    _add_server_option(p)
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.set_defaults(func=cmd_ls)
 
     p = sub.add_parser("status", parents=[common], help="status and per-generation progress of one campaign")
+    _add_server_option(p)
     p.add_argument("campaign", help="campaign id or name")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("front", parents=[common], help="the Pareto front of a campaign")
+    _add_server_option(p)
     p.add_argument("campaign", help="campaign id or name")
     p.add_argument("--objectives", default=None,
                    help="comma-separated, e.g. val_accuracy,connections (default: the campaign's objectives)")
@@ -275,15 +373,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_front)
 
     p = sub.add_parser("show", parents=[common], help="one candidate: metrics, parents, topology")
+    _add_server_option(p)
     p.add_argument("candidate", help="candidate id, e.g. 3f2a9c1d-17")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("compress", parents=[common], help="prune and/or int8-quantize a trained candidate")
+    p.add_argument("candidate", help="candidate id")
+    p.add_argument("--prune", type=float, default=0.0, help="fraction of connections to remove, smallest |weight| first")
+    p.add_argument("--quantize", choices=["int8"], default=None, help="dynamic int8 quantization")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=cmd_compress)
+
+    p = sub.add_parser("export", parents=[common], help="write a trained candidate as a TorchScript module")
+    p.add_argument("candidate", help="candidate id")
+    p.add_argument("-o", "--output", required=True, help="file to write, e.g. model.pt")
+    p.add_argument("--format", choices=["torchscript", "state-dict"], default="torchscript",
+                   help="torchscript: load with torch.jit.load, raw features in, logits out (default); "
+                        "state-dict: weights, with the topology JSON beside them")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("plot", parents=[common], help="plot a campaign's front and hypervolume, or one network")
     p.add_argument("campaign", help="campaign id or name (a candidate id with --candidate)")
     p.add_argument("--candidate", action="store_true", help="draw the network of candidate CAMPAIGN instead")
     p.add_argument("--out", default=".", help="folder for the PNG files (default: .)")
     p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("serve", parents=[common], help="run the HTTP API and the live dashboard")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1; any other needs $CONNEVO_TOKEN)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p.add_argument("--data-dir", default=None,
+                   help="the only folder specs sent over HTTP may read data files from (default: .)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("launch", help="send a spec to a running `connevo serve`; it runs there in the background")
+    p.add_argument("spec", help="path to the campaign spec (.toml or .json)")
+    _add_server_option(p)
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=cmd_launch)
     return parser
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Sequence
 
+from workers.batched import MAX_BUCKET, plan_shape
 from workers.records import Evaluation, EvaluationRequest, TrainingSettings
 from workers.tasks import Dataset
 from workers.train import train
@@ -45,20 +46,43 @@ def chunked(items: Sequence, size: int) -> list[list]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
-class LocalEvaluator(Evaluator):
-    """Trains candidates one chunk at a time in this process (debugging, tests, notebooks)."""
+def by_shape(requests: Sequence[EvaluationRequest]) -> list[EvaluationRequest]:
+    """``requests`` reordered so that candidates of one stacked shape are neighbours.
 
-    def __init__(self, dataset: Dataset, settings: TrainingSettings, chunk_size: int = 8) -> None:
+    The batched trainer stacks candidates of equal shape (:func:`workers.batched.plan_shape`);
+    chunks cut from this order keep them together. A candidate's result does not depend on the
+    order (only the speed does); genomes whose shape cannot be computed go last.
+    """
+    keyed = []
+    for index, request in enumerate(requests):
+        try:
+            key = (0, plan_shape(request.genome))
+        except Exception:
+            key = (1, ())
+        keyed.append((key, index, request))
+    keyed.sort(key=lambda item: (item[0], item[1]))
+    return [request for _, _, request in keyed]
+
+
+class LocalEvaluator(Evaluator):
+    """Trains candidates one chunk at a time in this process (debugging, tests, notebooks).
+
+    ``chunk_size`` None: chunks of up to :data:`workers.batched.MAX_BUCKET` candidates.
+    """
+
+    def __init__(self, dataset: Dataset, settings: TrainingSettings, chunk_size: int | None = None) -> None:
         super().__init__(dataset, settings)
         self.chunk_size = chunk_size
 
     def evaluate(
         self, requests: Sequence[EvaluationRequest], on_done: ProgressCallback | None = None
     ) -> list[Evaluation]:
-        results: list[Evaluation] = []
-        for chunk in chunked(requests, self.chunk_size):
+        ordered = by_shape(requests) if self.settings.batched else list(requests)
+        results: dict[str, Evaluation] = {}
+        for chunk in chunked(ordered, self.chunk_size or MAX_BUCKET):
             done = train(chunk, self.dataset, self.settings)
-            results.extend(done)
+            for evaluation in done:
+                results[evaluation.candidate_id] = evaluation
             if on_done is not None:
                 on_done(done)
-        return results
+        return [results[r.candidate_id] for r in requests]

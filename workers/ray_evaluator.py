@@ -1,9 +1,11 @@
 """Ray evaluation: a pool of trainer actors, each holding the data set, fed chunks of genomes.
 
 The data set is put in the object store once; every actor receives it once, at construction.
-Chunks go to whichever actor is free. An actor that dies is restarted by Ray and its chunk
-retried (``max_retries``); a chunk that still fails becomes ``failed`` evaluations and a fresh
-actor takes the dead one's place, so the campaign always goes on.
+Requests are ordered by stacked shape and cut into chunks (by default one per worker, at most
+:data:`workers.batched.MAX_BUCKET` candidates), which go to whichever actor is free. An actor
+that dies is restarted by Ray and its chunk retried (``max_retries``); a chunk that still fails
+becomes ``failed`` evaluations and a fresh actor takes the dead one's place, so the campaign
+always goes on.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from collections.abc import Sequence
 
 import ray
 
-from workers.evaluator import Evaluator, ProgressCallback, chunked
+from workers.batched import MAX_BUCKET
+from workers.evaluator import Evaluator, ProgressCallback, by_shape, chunked
+from workers import records
 from workers.records import Evaluation, EvaluationRequest, Status, TrainingSettings
 from workers.tasks import Dataset
 from workers.train import train
@@ -29,8 +33,9 @@ class _Trainer:
         self.dataset = dataset
         self.settings = settings
 
-    def train(self, requests: list[EvaluationRequest]) -> list[Evaluation]:
-        return train(requests, self.dataset, self.settings)
+    def train(self, chunk: bytes) -> bytes:
+        """Train the pickled chunk of requests; the evaluations pickled (:func:`records.dumps`)."""
+        return records.dumps(train(records.loads(chunk), self.dataset, self.settings))
 
     def pid(self) -> int:
         return os.getpid()
@@ -44,7 +49,7 @@ def ensure_ray(address: str = "", num_cpus: int | None = None) -> bool:
     if address:
         ray.init(address=address, **kwargs)
     else:
-        ray.init(num_cpus=num_cpus, **kwargs)
+        ray.init(address="local", num_cpus=num_cpus, **kwargs)  # never join a stray cluster
     return True
 
 
@@ -86,15 +91,16 @@ class RayEvaluator(Evaluator):
     def _chunk_size(self, n: int) -> int:
         if self.chunk_size:
             return self.chunk_size
-        # Four chunks per worker balance the load; at most 16 candidates per round trip.
-        return max(1, min(16, -(-n // (4 * self.workers))))
+        # One chunk per worker: the batched trainer is fastest on large chunks of equal shapes.
+        return max(1, min(MAX_BUCKET, -(-n // self.workers)))
 
     def evaluate(
         self, requests: Sequence[EvaluationRequest], on_done: ProgressCallback | None = None
     ) -> list[Evaluation]:
         if self._closed:
             raise RuntimeError("this RayEvaluator is closed")
-        pending = chunked(requests, self._chunk_size(len(requests)))
+        ordered = by_shape(requests) if self.settings.batched else list(requests)
+        pending = chunked(ordered, self._chunk_size(len(requests)))
         pending.reverse()
         idle = list(range(len(self._actors)))
         running: dict = {}
@@ -103,12 +109,12 @@ class RayEvaluator(Evaluator):
             while pending and idle:
                 slot = idle.pop()
                 chunk = pending.pop()
-                running[self._actors[slot].train.remote(chunk)] = (slot, chunk)
+                running[self._actors[slot].train.remote(records.dumps(chunk))] = (slot, chunk)
             ready, _ = ray.wait(list(running), num_returns=1)
             for ref in ready:
                 slot, chunk = running.pop(ref)
                 try:
-                    done = ray.get(ref)
+                    done = records.loads(ray.get(ref))
                 except ray.exceptions.RayError as exc:
                     log.warning("a worker failed on %d candidates: %s", len(chunk), exc)
                     done = [_failed(r, f"worker failed: {type(exc).__name__}: {exc}") for r in chunk]

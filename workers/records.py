@@ -2,11 +2,122 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import gc
+import operator
+import pickle
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
-from search_space.genome import Genome
+import numpy as np
+
+from search_space.genome import ConnectionGene, Genome, NodeGene
+
+_NODE_FIELDS = tuple(f.name for f in fields(NodeGene))
+_CONNECTION_FIELDS = tuple(f.name for f in fields(ConnectionGene))
+_node_values = operator.attrgetter(*_NODE_FIELDS)
+_connection_values = operator.attrgetter(*_CONNECTION_FIELDS)
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (unpickling records makes thousands of small objects
+    that would trigger full collections of a large heap)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def dumps(records: Any) -> bytes:
+    """Records pickled for another process (genomes in :func:`pack_genome` form)."""
+    with gc_paused():
+        return pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def loads(data: bytes) -> Any:
+    """The records of :func:`dumps`, unpickled with the collector paused."""
+    with gc_paused():
+        return pickle.loads(data)
+
+
+def _build(cls: type, names: tuple[str, ...], values: tuple) -> Any:
+    """A frozen gene from its field values, without the dataclass ``__init__`` (thousands each)."""
+    gene = object.__new__(cls)
+    gene.__dict__.update(zip(names, values))
+    return gene
+
+
+def _connection(innovation: int, source: int, target: int, enabled: bool, weight: float | None,
+                group: int | None) -> ConnectionGene:
+    gene = object.__new__(ConnectionGene)
+    values = gene.__dict__
+    values["innovation"], values["source"], values["target"] = innovation, source, target
+    values["enabled"], values["weight"], values["group"] = enabled, weight, group
+    return gene
+
+
+_COLUMNS = ("innovation", "source", "target", "enabled", "weight", "group")
+
+
+def pack_genome(genome: Genome | None) -> tuple | None:
+    """A compact picklable form of ``genome``: connection genes as numpy columns, no cached views.
+
+    Pickling a Genome as is also pickles every cached property it computed (layout, edges,
+    effective connections...), several times its size, and unpickling thousands of gene objects
+    is slow in a process with a large heap; records cross process boundaries (Ray) in this form.
+    """
+    if genome is None:
+        return None
+    nodes = tuple(map(_node_values, genome.nodes))
+    rest = {f.name: getattr(genome, f.name) for f in fields(genome) if f.name not in ("nodes", "connections")}
+    if _CONNECTION_FIELDS != _COLUMNS:  # genes changed shape: plain tuples
+        return nodes, tuple(map(_connection_values, genome.connections)), rest
+    genes = genome.connections
+    weights = [c.weight for c in genes]
+    groups = [c.group for c in genes]
+    columns = (
+        np.array([c.innovation for c in genes], dtype=np.int64),
+        np.array([c.source for c in genes], dtype=np.int64),
+        np.array([c.target for c in genes], dtype=np.int64),
+        np.array([c.enabled for c in genes], dtype=bool),
+        np.array([np.nan if w is None else w for w in weights], dtype=np.float64),
+        np.array([w is not None for w in weights], dtype=bool),
+        np.array([-1 if g is None else g for g in groups], dtype=np.int64),
+    )
+    return nodes, columns, rest
+
+
+def unpack_genome(packed: tuple | None) -> Genome | None:
+    """The Genome of :func:`pack_genome`."""
+    if packed is None:
+        return None
+    nodes, connections, rest = packed
+    with gc_paused():  # thousands of small acyclic objects: the collector only slows this down
+        if isinstance(connections, tuple) and len(connections) == 7 and isinstance(connections[0], np.ndarray):
+            innovation, source, target, on, weight, has_weight, group = (a.tolist() for a in connections)
+            if not all(has_weight):
+                weight = [w if h else None for w, h in zip(weight, has_weight)]
+            if min(group, default=0) < 0:
+                group = [None if g < 0 else g for g in group]
+            genes = tuple(map(_connection, innovation, source, target, on, weight, group))
+        else:
+            genes = tuple(_build(ConnectionGene, _CONNECTION_FIELDS, c) for c in connections)
+        return Genome(tuple(_build(NodeGene, _NODE_FIELDS, n) for n in nodes), genes, **rest)
+
+
+def _request(candidate_id: str, genome: tuple, seed: int, costs: dict[str, Any] | None) -> EvaluationRequest:
+    return EvaluationRequest(candidate_id, unpack_genome(genome), seed, costs)  # type: ignore[arg-type]
+
+
+def _evaluation(values: dict[str, Any]) -> Evaluation:
+    values["trained_genome"] = unpack_genome(values["trained_genome"])
+    return Evaluation(**values)
 
 
 class Status(str, enum.Enum):
@@ -28,15 +139,30 @@ class TrainingSettings:
     patience: int | None = None      # early stopping on validation loss; None = off
     time_limit: float = 300.0        # seconds per candidate
     device: str = "auto"             # "auto" (CUDA when the worker has a GPU), "cpu", "cuda"
+    batched: bool = True             # train a chunk together (workers.batched); False: one at a time
+    precision: Literal["float32", "bfloat16"] = "float32"  # bfloat16: autocast the matmuls
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("float32", "bfloat16"):
+            raise ValueError(f"precision must be 'float32' or 'bfloat16', got {self.precision!r}")
 
 
 @dataclass(frozen=True)
 class EvaluationRequest:
-    """One candidate to train: its id (assigned by the driver), genome and derived seed."""
+    """One candidate to train: its id (assigned by the driver), genome and derived seed.
+
+    ``costs``: the genome's :func:`search_space.cost.measure` as a dict when the driver already
+    has it (the worker then skips measuring, which costs more than training for large
+    genomes: the modularity search); None: the worker measures.
+    """
 
     candidate_id: str
     genome: Genome
     seed: int
+    costs: dict[str, Any] | None = None
+
+    def __reduce__(self) -> tuple:
+        return _request, (self.candidate_id, pack_genome(self.genome), self.seed, self.costs)
 
 
 @dataclass(frozen=True)
@@ -57,6 +183,11 @@ class Evaluation:
     costs: dict[str, Any] = field(default_factory=dict)
     trained_genome: Genome | None = None
     device: str = "cpu"
+
+    def __reduce__(self) -> tuple:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["trained_genome"] = pack_genome(self.trained_genome)
+        return _evaluation, (values,)
 
     @property
     def ok(self) -> bool:

@@ -1,4 +1,16 @@
-"""Train and score candidates with torch: pure, the same in-process or in a Ray worker."""
+"""Train and score candidates with torch: pure, the same in-process or in a Ray worker.
+
+Two paths give the same metrics within float rounding: :func:`workers.batched.train_batched`
+(the default, ``TrainingSettings.batched``) trains a whole chunk together; :func:`train_one`
+trains one candidate with its own :class:`search_space.compile.GenomeNetwork`.
+
+Randomness of a candidate, in this fixed order and from its seed only: initial weights from
+``torch.Generator().manual_seed(seed)`` (:func:`search_space.compile.compile_genome`); the
+mini-batch order from a second ``Generator`` seeded with the seed, one ``randperm`` per epoch;
+dropout masks from :func:`workers.batched.dropout_noise`, a hash of (seed, step, layer, row,
+neuron). No global random state is touched. A network with one output on a two-class task
+gives the logit of class 1 (:func:`workers.batched.class_logits`).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +22,14 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch import nn
 
-from search_space.compile import compile_genome
+from search_space.compile import ACTIVATION_FUNCTIONS, GenomeNetwork, compile_genome
 from search_space.cost import measure
+from search_space.genome import ConnectionGene, Genome, NodeGene
+from workers.batched import Adam, DataTensors, check_fits, class_logits, dropout_noise, seed_key, train_batched
 from workers.records import Evaluation, EvaluationRequest, Status, TrainingSettings
 from workers.tasks import Dataset
+
+_Tensors = DataTensors  # the name this module used before
 
 
 class _Diverged(Exception):
@@ -42,18 +58,6 @@ def single_thread() -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-class _Tensors:
-    """The data set's three parts as tensors on one device, made once per chunk."""
-
-    def __init__(self, dataset: Dataset, device: torch.device) -> None:
-        def t(a, dtype):
-            return torch.as_tensor(a, dtype=dtype, device=device)
-
-        self.x_train, self.y_train = t(dataset.x_train, torch.float32), t(dataset.y_train, torch.long)
-        self.x_val, self.y_val = t(dataset.x_val, torch.float32), t(dataset.y_val, torch.long)
-        self.x_test, self.y_test = t(dataset.x_test, torch.float32), t(dataset.y_test, torch.long)
-
-
 def train(
     requests: Sequence[EvaluationRequest],
     dataset: Dataset,
@@ -63,23 +67,67 @@ def train(
 
     A candidate that raises becomes ``failed``, one whose loss is NaN or infinite ``diverged``,
     one that runs past ``settings.time_limit`` ``timeout``: never an exception to the caller.
+    ``settings.batched`` (default) trains the chunk together (:mod:`workers.batched`).
     """
     device = resolve_device(settings.device)
-    tensors = _Tensors(dataset, device)
+    tensors = DataTensors(dataset, device)
     with single_thread():
+        if settings.batched:
+            return train_batched(requests, tensors, settings, device).evaluations
         return [train_one(request, tensors, settings, device) for request in requests]
 
 
-def _score(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    logits = net(x)
+def _forward(net: GenomeNetwork, x: torch.Tensor, key: torch.Tensor | None = None,
+             dropout: torch.Tensor | None = None, step: int = 0) -> torch.Tensor:
+    """``net``'s forward pass; with ``key`` (training), dropout from :func:`dropout_noise`."""
+    acts = x
+    last = len(net.weights) - 1
+    for i, (weight, bias, groups) in enumerate(zip(net.effective_weights(), net.biases, net.layer_groups)):
+        z = nn.functional.linear(acts, weight, bias)
+        parts = [ACTIVATION_FUNCTIONS[act](z[:, start:end]) for act, start, end in groups]
+        new = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+        if key is not None and dropout is not None and i < last:  # hidden layers only
+            new = new * dropout_noise(key, dropout, step, i + 1, new.shape[0], new.shape[1])[0].to(new.dtype)
+        acts = torch.cat([acts, new], dim=1)
+    return acts[:, net.output_columns]
+
+
+def _score(net: GenomeNetwork, x: torch.Tensor, y: torch.Tensor, autocast: contextlib.AbstractContextManager
+           ) -> tuple[float, float]:
+    with autocast:
+        logits = _forward(net, x)
+    logits = class_logits(logits.float())
     loss = nn.functional.cross_entropy(logits, y).item()
-    accuracy = (logits.argmax(dim=1) == y).float().mean().item()
+    accuracy = int((logits.argmax(dim=1) == y).sum()) / y.shape[0]
     return accuracy, loss
+
+
+def export_weights(net: GenomeNetwork, genome: Genome) -> Genome:
+    """A copy of ``genome`` (regularization genes kept) carrying ``net``'s weights on its
+    effective connections and its biases on its live nodes."""
+    weights = [w.detach().float().cpu().numpy() for w in net.effective_weights()]
+    biases = [b.detach().float().cpu().numpy() for b in net.biases]
+    position = {node: (layer, row) for layer, nodes in enumerate(net.layer_nodes) for row, node in enumerate(nodes)}
+    column = net._column
+    connections = []
+    for c in genome.connections:
+        if c.target in position and c.enabled:
+            layer, row = position[c.target]
+            c = ConnectionGene(c.innovation, c.source, c.target, c.enabled,
+                               float(weights[layer][row, column[c.source]]), c.group)
+        connections.append(c)
+    nodes = []
+    for n in genome.nodes:
+        if n.id in position:
+            layer, row = position[n.id]
+            n = NodeGene(n.id, n.role, n.activation, float(biases[layer][row]), n.x, n.y)
+        nodes.append(n)
+    return Genome(tuple(nodes), tuple(connections), genome.regularization)
 
 
 def train_one(
     request: EvaluationRequest,
-    data: _Tensors,
+    data: DataTensors,
     settings: TrainingSettings,
     device: torch.device,
 ) -> Evaluation:
@@ -88,28 +136,34 @@ def train_one(
     genome = request.genome
     costs: dict = {}
     epochs_run = 0
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings.precision == "bfloat16")
     try:
-        costs = measure(genome).as_dict()
-        torch.manual_seed(request.seed)
+        costs = dict(request.costs) if request.costs is not None else measure(genome).as_dict()
+        check_fits(genome, data.n_features, data.n_classes)
         shuffle = torch.Generator().manual_seed(request.seed)
         net = compile_genome(genome, seed=request.seed).to(device)
-        optimizer = torch.optim.Adam(net.parameters(), lr=settings.learning_rate)
+        key = torch.tensor([seed_key(request.seed)], dtype=torch.int64, device=device)
+        dropout = torch.tensor([net.dropout], dtype=torch.float32, device=device) if net.dropout > 0 else None
+        optimizer = Adam(list(net.parameters()), settings.learning_rate)
         n = data.x_train.shape[0]
         best_val = math.inf
         best_state = None
         stale = 0
+        step = 0
         for epoch in range(settings.epochs):
             net.train()
             order = torch.randperm(n, generator=shuffle).to(device)
             epoch_loss = torch.zeros((), device=device)
             for begin in range(0, n, settings.batch_size):
                 index = order[begin : begin + settings.batch_size]
-                loss = nn.functional.cross_entropy(net(data.x_train[index]), data.y_train[index])
+                with autocast:
+                    logits = _forward(net, data.x_train[index], key, dropout, step)
+                loss = nn.functional.cross_entropy(class_logits(logits.float()), data.y_train[index])
                 objective = loss + net.penalty() if net.weight_decay > 0 else loss
-                optimizer.zero_grad(set_to_none=True)
                 objective.backward()
                 optimizer.step()
                 epoch_loss += loss.detach()
+                step += 1
                 if time.perf_counter() - start > settings.time_limit:
                     raise _TimedOut(
                         f"training ran past the time limit of {settings.time_limit:g} s in epoch {epoch + 1}"
@@ -120,7 +174,7 @@ def train_one(
             if settings.patience is not None:
                 net.eval()
                 with torch.no_grad():
-                    _, val_loss = _score(net, data.x_val, data.y_val)
+                    _, val_loss = _score(net, data.x_val, data.y_val, autocast)
                 if val_loss < best_val - 1e-6:
                     best_val, stale = val_loss, 0
                     best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
@@ -132,9 +186,9 @@ def train_one(
             net.load_state_dict(best_state)
         net.eval()
         with torch.no_grad():
-            train_acc, train_loss = _score(net, data.x_train, data.y_train)
-            val_acc, val_loss = _score(net, data.x_val, data.y_val)
-            test_acc, test_loss = _score(net, data.x_test, data.y_test)
+            train_acc, train_loss = _score(net, data.x_train, data.y_train, autocast)
+            val_acc, val_loss = _score(net, data.x_val, data.y_val, autocast)
+            test_acc, test_loss = _score(net, data.x_test, data.y_test, autocast)
         if not all(math.isfinite(v) for v in (train_loss, val_loss, test_loss)):
             raise _Diverged("final loss is not finite")
         return Evaluation(
@@ -149,7 +203,7 @@ def train_one(
             epochs=epochs_run,
             seconds=time.perf_counter() - start,
             costs=costs,
-            trained_genome=net.export_weights(genome),
+            trained_genome=export_weights(net, genome),
             device=str(device),
         )
     except _Diverged as exc:
@@ -167,3 +221,6 @@ def train_one(
         costs=costs,
         device=str(device),
     )
+
+
+__all__ = ["export_weights", "resolve_device", "single_thread", "train", "train_one"]

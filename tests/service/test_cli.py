@@ -136,3 +136,18 @@ def test_plot_writes_pngs(tmp_path):
     assert files == [f"front-{campaign_id}.png", f"hypervolume-{campaign_id}.png"]
     net = connevo("plot", f"{campaign_id}-0", "--candidate", "--out", str(tmp_path / "plots"), store=store)
     assert net.returncode == 0 and (tmp_path / "plots" / f"network-{campaign_id}-0.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_compress_from_the_command_line(tmp_path):
+    store = tmp_path / "s.db"
+    spec = write_spec(tmp_path, **{"task.dataset": "iris", "evolution.generations": 0, "training.epochs": 30})
+    run = connevo("run", str(spec), "--backend", "local", store=store)
+    campaign_id = run.stdout.splitlines()[0].split()[1]
+    done = connevo("compress", f"{campaign_id}-0", "--prune", "0.25", "--quantize", "int8", "--format", "json", store=store)
+    assert done.returncode == 0, done.stderr
+    row = json.loads(done.stdout)
+    assert row["id"] == f"{campaign_id}-c1" and row["parents"] == [f"{campaign_id}-0"]
+    shown = json.loads(connevo("show", row["id"], "--format", "json", store=store).stdout)
+    assert shown["extra"]["quantization"] == "int8"
+    bad = connevo("compress", f"{campaign_id}-0", "--prune", "2", store=store)
+    assert bad.returncode == 2 and "prune fraction" in bad.stderr

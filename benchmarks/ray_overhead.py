@@ -1,0 +1,48 @@
+"""What Ray costs: the same chunks trained in-process and through the RayEvaluator, equal cores.
+
+Run from the repository root: ``python -m benchmarks.ray_overhead [--population 64] [--chunk-size 16]``.
+Both sides use one core (training runs on one intra-op thread; Ray gets one worker), train the
+same chunks of the same seeded genomes in the same order, and are timed side by side in one run.
+Prints the ratio Ray time / in-process time (1.10 = 10% overhead); nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from benchmarks.common import requests, timed
+from workers import LocalEvaluator, TrainingSettings, load_dataset
+from workers.ray_evaluator import RayEvaluator, ensure_ray
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--population", type=int, default=64)
+    parser.add_argument("--chunk-sizes", default="16,64", help="comma-separated chunk sizes")
+    parser.add_argument("--kind", default="layered")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=2, help="best of this many runs per side")
+    args = parser.parse_args()
+
+    dataset = load_dataset("digits", seed=0)
+    settings = TrainingSettings(epochs=args.epochs, batch_size=128, learning_rate=0.01)
+    reqs = requests(args.kind, args.population)
+    ensure_ray(num_cpus=1)
+    ratios = []
+    for chunk_size in (int(c) for c in args.chunk_sizes.split(",")):
+        local = LocalEvaluator(dataset, settings, chunk_size=chunk_size)
+        remote = RayEvaluator(dataset, settings, workers=1, chunk_size=chunk_size)
+        local.evaluate(reqs[:2])
+        remote.evaluate(reqs[:2])  # the actor is up and has imported torch
+        t_local = min(timed(lambda: local.evaluate(reqs))[0] for _ in range(args.repeats))
+        t_ray = min(timed(lambda: remote.evaluate(reqs))[0] for _ in range(args.repeats))
+        remote.close()
+        ratio = t_ray / t_local
+        ratios.append(ratio)
+        print(f"{args.kind} n={args.population} chunk={chunk_size}: in-process {t_local:.2f} s, "
+              f"Ray (1 worker) {t_ray:.2f} s, ratio {ratio:.3f} ({(ratio - 1):+.1%})", flush=True)
+    print(f"ray_overhead={max(ratios) - 1:.3f}")
+
+
+if __name__ == "__main__":
+    main()

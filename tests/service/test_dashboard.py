@@ -1,0 +1,80 @@
+"""The web dashboard in a real headless Chromium (Debian's chromium, driven by Playwright).
+
+A campaign is launched through the API; the page must draw its front as it runs, and a click on
+a point must show that candidate's details and network drawing. Set CONNEVO_SCREENSHOT=path to
+save a screenshot of the finished campaign (docs/dashboard.png is made this way).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from service.http import create_app
+from tests.conftest import small_spec
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(),
+    reason=f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does)",
+)
+
+
+@pytest.fixture
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extra)")
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def test_the_dashboard_draws_the_live_front_and_shows_a_candidate(tmp_path: Path, make_server, browser) -> None:
+    live = make_server(create_app(str(tmp_path / "s.db"), data_dir=tmp_path, token="tok"),
+                       headers={"Authorization": "Bearer tok"})
+    spec = small_spec(name="dashboard-demo", **{"evolution.population": 10, "evolution.generations": 5,
+                                                 "training.epochs": 20})
+    campaign_id = live.client.post("/campaigns", json=spec).json()["id"]
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{live.url}/#token=tok&campaign={campaign_id}")  # the token travels in the fragment only
+    page.wait_for_selector("#front-plot circle.pt", timeout=30_000)  # points appear while it runs
+    assert "tok" not in page.url  # the token does not stay in the address bar
+
+    final = live.wait_status(campaign_id, timeout=90)
+    assert final["status"] == "finished", final
+    page.wait_for_selector("#campaign-status.finished", timeout=10_000)
+    page.wait_for_selector("#front-plot circle.pt.front", timeout=10_000)
+    # Candidates that score the same share one point: at most front_size front points.
+    drawn = sum(int(n) for n in page.eval_on_selector_all(
+        "#front-plot circle.pt.front", "dots => dots.map(d => d.dataset.count)"))
+    assert drawn == final["front_size"]
+    assert page.locator("#campaigns tbody tr").count() == 1
+    assert page.locator("#hv-plot circle.hv-pt").count() == final["generations_done"]
+
+    point = page.locator("#front-plot circle.pt.front").last  # drawn on top of any twin
+    candidate_id = point.get_attribute("data-id")
+    point.click()
+    page.wait_for_selector("#candidate-panel:not([hidden])")
+    assert page.inner_text("#candidate-title") == candidate_id
+    details = page.inner_text("#candidate-details")
+    assert "val_accuracy" in details and "connections" in details
+    page.wait_for_function("() => { const i = document.getElementById('network-img');"
+                           " return i.complete && i.naturalWidth > 0; }", timeout=10_000)
+    assert "selected" in (point.get_attribute("class") or "")
+    assert errors == []
+
+    target = os.environ.get("CONNEVO_SCREENSHOT")
+    if target:
+        shot = tmp_path / "dashboard.png"
+        page.screenshot(path=str(shot), full_page=True)
+        shutil.copyfile(shot, target)
+    page.close()

@@ -1,0 +1,252 @@
+"""The batched trainer: the same metrics as the one-at-a-time path, bit for bit chunk-independent."""
+
+import dataclasses
+import math
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from search_space import InnovationTracker, minimal_genome
+from search_space.compile import compile_genome
+from search_space.genome import ConnectionGene, Genome, NodeGene, Regularization
+from search_space.operators import MUTATIONS, Limits
+from workers import EvaluationRequest, Status, TrainingSettings, load_dataset, train
+from workers import batched
+
+SETTINGS = TrainingSettings(epochs=4, batch_size=16, learning_rate=0.02)
+ALL_ACTIVATIONS = ("relu", "tanh", "sigmoid", "identity", "steep_tanh")
+
+
+@pytest.fixture(scope="module")
+def wine():
+    return load_dataset("wine", seed=0)
+
+
+def random_genomes(dataset, n, seed=0, steps=30):
+    """Grown by the search-space operators: hidden nodes, skips, shared groups, regularization."""
+    rng = np.random.default_rng(seed)
+    tracker = InnovationTracker()
+    limits = Limits(max_hidden_nodes=12, activations=ALL_ACTIVATIONS)
+    names = sorted(MUTATIONS)
+    out = []
+    for i in range(n):
+        genome = minimal_genome(dataset.n_features, dataset.n_classes, rng, tracker, 0.3 + 0.5 * rng.random())
+        for _ in range(int(rng.integers(0, steps))):
+            genome = MUTATIONS[names[int(rng.integers(len(names)))]](genome, rng, tracker, limits)
+        if i % 3 == 1:  # make sure regularization genes are exercised
+            genome = dataclasses.replace(genome, regularization=Regularization(0.01 * i, (i % 4) / 3, 0.1 + 0.05 * (i % 5)))
+        out.append(genome)
+    return out
+
+
+def layered(dataset, widths, rng, density=0.8):
+    """An MLP-like genome: consecutive layers wired at random."""
+    n_in, n_out = dataset.n_features, dataset.n_classes
+    next_id = n_in + n_out
+    layers = [list(range(n_in))]
+    nodes = [NodeGene(i, "input") for i in range(n_in)] + [NodeGene(n_in + o, "output") for o in range(n_out)]
+    for w in widths:
+        layers.append(list(range(next_id, next_id + w)))
+        nodes += [NodeGene(n, "hidden", "relu" if len(layers) % 2 else "tanh") for n in layers[-1]]
+        next_id += w
+    layers.append(list(range(n_in, n_in + n_out)))
+    pairs = [(s, t) for a, b in zip(layers, layers[1:]) for s in a for t in b]
+    keep = [p for p in pairs if rng.random() < density]
+    for a, b in zip(layers, layers[1:]):  # every neuron keeps an input and an output
+        for t in b:
+            keep.append((a[0], t))
+        for s in a:
+            keep.append((s, b[0]))
+    edges = sorted(set(keep))
+    return Genome(tuple(nodes), tuple(ConnectionGene(k, s, t) for k, (s, t) in enumerate(edges))).validate()
+
+
+def requests_for(genomes, first_seed=100):
+    return [EvaluationRequest(f"c-{i}", g, first_seed + i) for i, g in enumerate(genomes)]
+
+
+def comparable(evaluation):
+    return dataclasses.replace(evaluation, seconds=0.0)
+
+
+def assert_equivalent(a, b):
+    """One-at-a-time against batched: same statuses and epochs, metrics within float tolerance."""
+    assert a.candidate_id == b.candidate_id
+    assert a.status is b.status, (a.error, b.error)
+    assert a.epochs == b.epochs
+    assert a.costs == b.costs
+    if a.status is Status.OK:
+        for part in ("train", "val", "test"):
+            assert abs(getattr(a, f"{part}_accuracy") - getattr(b, f"{part}_accuracy")) <= 1e-6
+            assert math.isclose(getattr(a, f"{part}_loss"), getattr(b, f"{part}_loss"), rel_tol=1e-4, abs_tol=1e-6)
+        wa = {c.innovation: c.weight for c in a.trained_genome.connections}
+        wb = {c.innovation: c.weight for c in b.trained_genome.connections}
+        assert wa.keys() == wb.keys()
+        for k in wa:
+            assert (wa[k] is None) == (wb[k] is None)
+            if wa[k] is not None:
+                assert abs(wa[k] - wb[k]) <= 1e-3
+        assert a.trained_genome.regularization == b.trained_genome.regularization
+
+
+def test_initial_weights_are_those_of_compile_genome(wine):
+    for genome in random_genomes(wine, 6, seed=3):
+        net = compile_genome(genome, seed=77)
+        plan = batched._plan(EvaluationRequest("x", genome, 77), wine.n_features, wine.n_classes)
+        own, shared = {}, {}
+        for layer, (w, m) in enumerate(zip(net.weights, net.masks())):
+            for row, node in enumerate(net.layer_nodes[layer]):
+                for col in torch.nonzero(m[row]).flatten().tolist():
+                    own[(node, col)] = float(w.detach()[row, col])
+        values = {}
+        for (level, block), (index, rows, cols) in plan.export.items():
+            lv = plan.levels[level - 1]
+            weights = lv.wx if block == 0 else lv.wh
+            for k, r, c in zip(index, rows, cols):
+                values[int(k)] = float(weights[r, c])
+        for k, c in enumerate(genome.effective_connections):
+            if c.group is None:
+                assert values[k] == own[(c.target, net._column[c.source])]
+        assert plan.shared[: net.shared.numel()].tolist() == net.shared.detach().tolist()
+
+
+def test_random_genomes_match_the_one_at_a_time_path(wine):
+    reqs = requests_for(random_genomes(wine, 14))
+    assert any(r.genome.shared_groups for r in reqs) and any(r.genome.hidden_ids for r in reqs)
+    assert any(r.genome.regularization.dropout > 0 for r in reqs)
+    single = train(reqs, wine, dataclasses.replace(SETTINGS, batched=False))
+    together = train(reqs, wine, SETTINGS)
+    assert all(e.status is Status.OK for e in together)
+    for a, b in zip(single, together):
+        assert_equivalent(a, b)
+
+
+def test_layered_genomes_match_the_one_at_a_time_path(wine):
+    rng = np.random.default_rng(5)
+    genomes = [layered(wine, [int(rng.integers(4, 12))] * int(rng.integers(1, 3)), rng) for _ in range(6)]
+    reqs = requests_for(genomes)
+    single = train(reqs, wine, dataclasses.replace(SETTINGS, batched=False))
+    together = train(reqs, wine, SETTINGS)
+    for a, b in zip(single, together):
+        assert_equivalent(a, b)
+
+
+def test_a_candidates_result_does_not_depend_on_its_chunk(wine):
+    """Bit for bit: alone, in a chunk, in another order, with other company."""
+    rng = np.random.default_rng(1)
+    genomes = random_genomes(wine, 10, seed=7) + [layered(wine, [6, 5], rng), layered(wine, [6, 5], rng)]
+    reqs = requests_for(genomes)
+    together = [comparable(e) for e in train(reqs, wine, SETTINGS)]
+    alone = [comparable(train([r], wine, SETTINGS)[0]) for r in reqs]
+    assert together == alone
+    order = rng.permutation(len(reqs))
+    shuffled = train([reqs[i] for i in order[:7]], wine, SETTINGS)
+    assert [comparable(e) for e in shuffled] == [together[i] for i in order[:7]]
+
+
+def test_early_stopping_is_per_candidate_and_matches(wine):
+    settings = TrainingSettings(epochs=60, batch_size=32, learning_rate=0.1, patience=2)
+    reqs = requests_for(random_genomes(wine, 6, seed=11))
+    single = train(reqs, wine, dataclasses.replace(settings, batched=False))
+    together = train(reqs, wine, settings)
+    assert len({e.epochs for e in together}) > 1  # candidates stopped at different epochs
+    for a, b in zip(single, together):
+        assert_equivalent(a, b)
+    assert [comparable(e) for e in together] == [comparable(train([r], wine, settings)[0]) for r in reqs]
+
+
+def poison(monkeypatch, seed):
+    """Give the candidate with ``seed`` an infinite initial weight, in both paths."""
+    original_values = batched._initial_values
+    original_compile = compile_genome
+
+    def values(genome, layout, incoming, s):
+        out = original_values(genome, layout, incoming, s)
+        if s == seed:
+            out[next(iter(out))] = math.inf
+        return out
+
+    def compiled(genome, *, use_genome_weights=False, seed=None):
+        net = original_compile(genome, use_genome_weights=use_genome_weights, seed=seed)
+        if seed == poisoned_seed:
+            first = genome.effective_connections[0]
+            layer = next(i for i, nodes in enumerate(net.layer_nodes) if first.target in nodes)
+            with torch.no_grad():
+                net.weights[layer][net.layer_nodes[layer].index(first.target), net._column[first.source]] = math.inf
+        return net
+
+    poisoned_seed = seed
+    monkeypatch.setattr(batched, "_initial_values", values)
+    monkeypatch.setattr(sys.modules["workers.train"], "compile_genome", compiled)
+
+
+def test_a_diverging_candidate_does_not_touch_the_others(wine, monkeypatch):
+    genomes = [minimal_genome(wine.n_features, wine.n_classes, np.random.default_rng(i), InnovationTracker(), 1.0)
+               for i in range(4)]
+    reqs = requests_for(genomes)  # one shape: a single stack
+    clean = [comparable(e) for e in train(reqs, wine, SETTINGS)]
+    poison(monkeypatch, seed=reqs[1].seed)
+    together = train(reqs, wine, SETTINGS)
+    single = train(reqs, wine, dataclasses.replace(SETTINGS, batched=False))
+    assert together[1].status is Status.DIVERGED and "loss became nan in epoch 1" in together[1].error
+    assert together[1].epochs == 1 and together[1].val_accuracy is None and together[1].costs
+    assert [comparable(e) for i, e in enumerate(together) if i != 1] == [e for i, e in enumerate(clean) if i != 1]
+    for a, b in zip(single, together):
+        assert_equivalent(a, b)
+
+
+def test_failures_and_timeouts_are_the_same_statuses(wine):
+    good = requests_for(random_genomes(wine, 3, seed=2))
+    wrong = minimal_genome(7, 3, np.random.default_rng(0), InnovationTracker(), 1.0)
+    reqs = [good[0], EvaluationRequest("bad", wrong, 5), *good[1:]]
+    for settings in (SETTINGS, dataclasses.replace(SETTINGS, batched=False)):
+        results = train(reqs, wine, settings)
+        assert [r.status for r in results] == [Status.OK, Status.FAILED, Status.OK, Status.OK]
+        assert "RuntimeError" in results[1].error
+    slow = TrainingSettings(epochs=10_000, batch_size=1, time_limit=0.05)
+    for settings in (slow, dataclasses.replace(slow, batched=False)):
+        results = train(good, wine, settings)
+        assert all(r.status is Status.TIMEOUT and "time limit" in r.error for r in results)
+
+
+def test_bfloat16_autocast_trains(wine):
+    reqs = requests_for(random_genomes(wine, 4, seed=4))
+    results = train(reqs, wine, dataclasses.replace(SETTINGS, precision="bfloat16"))
+    assert all(r.status is Status.OK and r.val_accuracy > 0.3 for r in results)
+    with pytest.raises(ValueError, match="precision"):
+        TrainingSettings(precision="float16")
+
+
+def test_stats_count_useful_and_executed_flops(wine):
+    reqs = requests_for(random_genomes(wine, 5, seed=9))
+    data = batched.DataTensors(wine, torch.device("cpu"))
+    result = batched.train_batched(reqs, data, SETTINGS, torch.device("cpu"))
+    stats = result.stats
+    assert stats.candidates == 5 and sum(stats.bucket_sizes) == 5 and stats.buckets == len(stats.bucket_sizes)
+    connections = sum(len(r.genome.effective_connections) for r in reqs)
+    n_train = wine.x_train.shape[0]
+    scored = n_train + wine.x_val.shape[0] + wine.x_test.shape[0]
+    assert stats.useful_flops == pytest.approx(2 * connections * (3 * SETTINGS.epochs * n_train + scored))
+    assert stats.executed_flops >= stats.useful_flops
+    useful, executed = batched.flop_counts([r.genome for r in reqs], wine.n_features, 1)
+    assert stats.executed_flops == pytest.approx(executed * (3 * SETTINGS.epochs * n_train + scored))
+
+
+@pytest.mark.parametrize("rows", [1, 7, 128])
+def test_bmm_rows_do_not_depend_on_the_other_entries(rows):
+    """The CPU property determinism rests on: one bmm entry gives the same bits whatever the
+    other entries and their number, for equal shapes."""
+    g = torch.Generator().manual_seed(0)
+    for k, n in ((2, 2), (13, 8), (64, 48), (120, 10)):
+        a, w = torch.randn(rows, k, generator=g), torch.randn(k, n, generator=g)
+        reference = torch.bmm(a[None], w[None])[0]
+        for count in (2, 5, 33):
+            big_a, big_w = torch.randn(count, rows, k, generator=g), torch.randn(count, k, n, generator=g)
+            big_a[count - 1], big_w[count - 1] = a, w
+            assert torch.equal(torch.bmm(big_a, big_w)[count - 1], reference)
+
+
+def test_padded_widths_follow_a_fixed_ladder():
+    assert [batched.padded_width(n) for n in (1, 8, 9, 63, 64, 65, 120, 129, 300)] == [8, 8, 16, 64, 64, 80, 128, 160, 320]
