@@ -52,7 +52,7 @@ def candidate_seed(campaign_seed: int, number: int) -> int:
 class Candidate:
     number: int
     generation: int
-    genome: Genome               # structure, untrained
+    genome: Genome               # structure (with inherited, untrained weights under inheritance)
     parents: list[str]
     seed: int
     evaluation: Evaluation | None = None
@@ -85,6 +85,8 @@ def training_settings(spec: CampaignSpec) -> TrainingSettings:
         time_limit=t.time_limit,
         batched=t.batched,
         precision=t.precision,
+        inherit_weights=t.inherit_weights,
+        inherited_epochs=t.warm_epochs,
     )
 
 
@@ -303,7 +305,8 @@ class Campaign:
             campaign.next_number = int(state["next_number"])
             rows = store.candidates(campaign.id)
             rows = rows[(rows["generation"] <= latest["generation"]) & (rows["number"] >= 0)]
-            campaign.archive = [_candidate_from_row(row) for row in rows.to_dict("records")]
+            keep = spec.training.inherit_weights  # parents pass their trained weights on
+            campaign.archive = [_candidate_from_row(row, keep_weights=keep) for row in rows.to_dict("records")]
             survivors = set(latest["population"])
             campaign.population = [c for c in campaign.archive if campaign.candidate_id(c.number) in survivors]
             campaign._next_generation = latest["generation"] + 1
@@ -342,7 +345,7 @@ class Campaign:
         todo = []
         for child in children:  # after a resume: reuse evaluations finished before the cut
             row = self._pending.pop(child.number, None)
-            if row is not None and strip_weights(Genome.from_dict(row["genome"])) == child.genome:
+            if row is not None and strip_weights(Genome.from_dict(row["genome"])) == strip_weights(child.genome):
                 child.evaluation = _candidate_from_row(row, keep_weights=True).evaluation
             else:
                 todo.append(child)
@@ -414,18 +417,28 @@ class Campaign:
         for _ in range(self.spec.evolution.population):
             first = by_number[binary_tournament(keys, better, self.rng)]
             parent_ids = [self.candidate_id(first.number)]
-            genome = first.genome
+            genome = self._heritage(first)
             if self.rng.random() < self.spec.evolution.crossover_rate and len(parents) > 1:
                 second = by_number[binary_tournament(keys, better, self.rng)]
                 if second is not first:
                     fitter, other = (first, second) if better[first.number] >= better[second.number] else (second, first)
-                    genome = crossover(fitter.genome, other.genome, self.rng)
+                    genome = crossover(self._heritage(fitter), self._heritage(other), self.rng)
                     parent_ids = [self.candidate_id(fitter.number), self.candidate_id(other.number)]
             genome = self._mutate(genome, rates)
             if not within_limits(genome, self.limits):  # a child beyond a limit is repaired
                 genome = repair(genome, self.rng, self.limits)
             children.append(self._new_candidate(genome, generation, parent_ids))
         return children
+
+    def _heritage(self, parent: Candidate) -> Genome:
+        """What a child starts from: the parent's structure and, with weight inheritance, its
+        trained weights (a parent that failed passes on its structure only)."""
+        if not self.spec.training.inherit_weights:
+            return parent.genome
+        e = parent.evaluation
+        if e is not None and e.ok and e.trained_genome is not None:
+            return e.trained_genome
+        return strip_weights(parent.genome)
 
     def _mutate(self, genome: Genome, rates: dict[str, float]) -> Genome:
         original = genome

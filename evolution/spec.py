@@ -191,6 +191,25 @@ class TrainingSpec(_Strict):
     time_limit: float = Field(300.0, gt=0, description="seconds per candidate")
     batched: bool = Field(True, description="train each chunk of candidates together (False: one at a time)")
     precision: Literal["float32", "bfloat16"] = Field("float32", description="bfloat16: autocast the matmuls")
+    inherit_weights: bool = Field(
+        False, description="Lamarckian: a child starts from its parent's trained weights (new connections small)"
+    )
+    inherited_epochs: int | None = Field(
+        None, ge=0, description="epochs of a child that inherited weights (default: a third of epochs, at least 1)"
+    )
+
+    @model_validator(mode="after")
+    def _inherited_epochs(self) -> TrainingSpec:
+        if self.inherited_epochs is not None and self.inherited_epochs > self.epochs:
+            raise ValueError(
+                f"training.inherited_epochs ({self.inherited_epochs}) must not exceed training.epochs ({self.epochs})"
+            )
+        return self
+
+    @property
+    def warm_epochs(self) -> int:
+        """Epochs of a child that inherited its parent's weights."""
+        return self.inherited_epochs if self.inherited_epochs is not None else max(1, round(self.epochs / 3))
 
 
 class WorkersSpec(_Strict):

@@ -36,7 +36,8 @@ class GenomeNetwork(nn.Module):
     class logits. A genome with a single output neuron is a binary classifier: the output is
     ``[0, z]``, z being the neuron's value (the logit of class 1)."""
 
-    def __init__(self, genome: Genome, *, use_genome_weights: bool = False, generator: torch.Generator | None = None) -> None:
+    def __init__(self, genome: Genome, *, use_genome_weights: bool = False, generator: torch.Generator | None = None,
+                 new_weight_scale: float = 1.0) -> None:
         super().__init__()
         layout = layered_layout(genome)
         self.input_ids = list(genome.input_ids)
@@ -74,7 +75,12 @@ class GenomeNetwork(nn.Module):
                 init = torch.empty(len(genes)).uniform_(-bound, bound, generator=generator)
                 for k, gene in enumerate(genes):
                     col = column[gene.source]
-                    value = gene.weight if use_genome_weights and gene.weight is not None else float(init[k])
+                    if not use_genome_weights:
+                        value = float(init[k])
+                    elif gene.weight is not None:
+                        value = gene.weight
+                    else:  # a new connection in an inherited network starts small
+                        value = float(init[k]) * new_weight_scale
                     if gene.group is not None:
                         group_mask[row, col] = 1.0
                         group_index[row, col] = group_slot[gene.group]
@@ -176,9 +182,14 @@ class GenomeNetwork(nn.Module):
         return Genome(tuple(nodes), tuple(connections), genome.regularization)
 
 
-def compile_genome(genome: Genome, *, use_genome_weights: bool = False, seed: int | None = None) -> GenomeNetwork:
-    """Build the torch module of ``genome``; weights from the genome or freshly initialised."""
+def compile_genome(genome: Genome, *, use_genome_weights: bool = False, seed: int | None = None,
+                   new_weight_scale: float = 1.0) -> GenomeNetwork:
+    """Build the torch module of ``genome``; weights from the genome or freshly initialised.
+
+    With ``use_genome_weights``, a connection the genome gives no weight gets its fresh initial
+    value times ``new_weight_scale`` (weight inheritance: new connections start small)."""
     generator = None
     if seed is not None:
         generator = torch.Generator().manual_seed(seed)
-    return GenomeNetwork(genome, use_genome_weights=use_genome_weights, generator=generator)
+    return GenomeNetwork(genome, use_genome_weights=use_genome_weights, generator=generator,
+                         new_weight_scale=new_weight_scale)

@@ -130,7 +130,11 @@ def add_node(
     innovations: InnovationTracker,
     limits: Limits = DEFAULT_LIMITS,
 ) -> Genome:
-    """Split an enabled connection a->b into a->new->b; the old gene is disabled (NEAT)."""
+    """Split an enabled connection a->b into a->new->b; the old gene is disabled (NEAT).
+
+    When the split connection carries a trained weight w (weight inheritance), a->new gets 1
+    and new->b gets w, as NEAT does, so the signal keeps flowing through the new neuron.
+    """
     enabled = genome.enabled_connections
     if not enabled or limits.fixed_layout or len(genome.hidden_ids) >= limits.max_hidden_nodes:
         return genome
@@ -143,8 +147,9 @@ def add_node(
     activation = limits.activations[int(rng.integers(len(limits.activations)))]
     node = NodeGene(node_id, "hidden", activation)
     connections = [replace(c, enabled=False) if c is split else c for c in genome.connections]
-    connections.append(ConnectionGene(into, split.source, node_id))
-    connections.append(ConnectionGene(out, node_id, split.target))
+    carried = split.weight is not None
+    connections.append(ConnectionGene(into, split.source, node_id, weight=1.0 if carried else None))
+    connections.append(ConnectionGene(out, node_id, split.target, weight=split.weight))
     return Genome((*genome.nodes, node), tuple(connections), genome.regularization)
 
 

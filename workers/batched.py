@@ -264,6 +264,8 @@ class _Plan:
     weight_decay: float = 0.0
     l1_ratio: float = 0.0
     dropout: float = 0.0
+    epochs: int = 0                         # epochs this candidate trains for
+    biases: list[np.ndarray] | None = None  # per level, initial biases (None: zeros)
 
 
 def _initial_values(genome: Genome, layout: Any, incoming: dict[int, list[ConnectionGene]], seed: int
@@ -302,8 +304,10 @@ def check_fits(genome: Genome, n_features: int, n_classes: int) -> None:
         raise RuntimeError(f"the genome has {genome.n_outputs} outputs but the data set has {n_classes} classes")
 
 
-def _plan(request: EvaluationRequest, n_features: int, n_outputs: int) -> _Plan:
+def _plan(request: EvaluationRequest, n_features: int, n_outputs: int,
+          settings: TrainingSettings | None = None) -> _Plan:
     start = time.perf_counter()
+    settings = settings or TrainingSettings()
     genome = request.genome
     costs = dict(request.costs) if request.costs is not None else measure(genome).as_dict()
     check_fits(genome, n_features, n_outputs)
@@ -316,6 +320,10 @@ def _plan(request: EvaluationRequest, n_features: int, n_outputs: int) -> _Plan:
     for c in effective:
         incoming[c.target].append(c)
     init = _initial_values(genome, layout, incoming, request.seed)
+    warm = settings.warm_start(genome)
+    if warm:  # weight inheritance: the genome's own weights; a connection without one starts small
+        scale = settings.new_weight_scale
+        init = {c.innovation: c.weight if c.weight is not None else init[c.innovation] * scale for c in effective}
     position = {n: i for order in orders for i, n in enumerate(order)}
     input_index = {n: i for i, n in enumerate(genome.input_ids)}
     group_slot = {g: i for i, g in enumerate(genome.shared_groups)}
@@ -378,11 +386,19 @@ def _plan(request: EvaluationRequest, n_features: int, n_outputs: int) -> _Plan:
             g[rows[~own], cols[~own]] = slots[~own]
             gm[rows[~own], cols[~own]] = 1.0
         export[level, block] = (index, rows, cols)
+    biases = None
+    if warm:
+        biases = []
+        for index, order in enumerate(orders):
+            b = np.zeros(shape.widths[index], dtype=np.float32)
+            b[: len(order)] = [nodes[n].bias for n in order]
+            biases.append(b)
     reg = genome.regularization
     return _Plan(
         request=request, shape=shape, levels=levels, shared=shared, orders=orders, export=export,
         costs=costs, useful_per_sample=2 * len(effective), seconds=time.perf_counter() - start,
         weight_decay=float(reg.weight_decay), l1_ratio=float(reg.l1_ratio), dropout=float(reg.dropout),
+        epochs=settings.epochs_for(genome), biases=biases,
     )
 
 
@@ -439,7 +455,12 @@ class _Stack:
                 lv.gx = lv.gx.flatten(1)
             if lv.gh is not None:
                 lv.gh = lv.gh.flatten(1)
-            lv.b = torch.zeros(len(plans), 1, shape.widths[i], device=device)
+            if any(p.biases is not None for p in plans):
+                lv.b = torch.from_numpy(np.stack([
+                    p.biases[i] if p.biases is not None else np.zeros(shape.widths[i], dtype=np.float32)
+                    for p in plans])).to(device)[:, None, :]
+            else:
+                lv.b = torch.zeros(len(plans), 1, shape.widths[i], device=device)
             lv.hidden = tuple(j for j in shape.sources[i] if j > 0)
             codes = np.stack([p.levels[i].codes for p in plans])
             real = np.zeros_like(codes, dtype=bool)
@@ -743,7 +764,7 @@ def _train_bucket(plans: list[_Plan], data: DataTensors, settings: TrainingSetti
             finals[i] = [t[r].detach().clone() for t in chosen]
             finish_time[i] = elapsed()
 
-    for epoch in range(settings.epochs):
+    for epoch in range(plans[0].epochs):
         if not alive:
             break
         order = torch.stack([torch.randperm(n, generator=g) for g in generators]).to(device)
@@ -879,11 +900,11 @@ def train_batched(
     begin = time.perf_counter()
     stats = BatchStats(candidates=len(requests))
     results: dict[int, Evaluation] = {}
-    buckets: dict[Shape, list[tuple[int, _Plan]]] = {}
+    buckets: dict[tuple[Shape, int], list[tuple[int, _Plan]]] = {}
     for k, request in enumerate(requests):
         start = time.perf_counter()
         try:
-            plan = _plan(request, data.n_features, data.n_classes)
+            plan = _plan(request, data.n_features, data.n_classes, settings)
         except Exception as exc:  # a failing candidate is data, not a crash of the campaign
             costs: dict = dict(request.costs or {})
             try:
@@ -895,7 +916,7 @@ def train_batched(
                 seconds=time.perf_counter() - start, costs=costs, device=str(device),
             )
             continue
-        buckets.setdefault(plan.shape, []).append((k, plan))
+        buckets.setdefault((plan.shape, plan.epochs), []).append((k, plan))
     for members in buckets.values():
         for first in range(0, len(members), MAX_BUCKET):
             part = members[first : first + MAX_BUCKET]

@@ -141,10 +141,26 @@ class TrainingSettings:
     device: str = "auto"             # "auto" (CUDA when the worker has a GPU), "cpu", "cuda"
     batched: bool = True             # train a chunk together (workers.batched); False: one at a time
     precision: Literal["float32", "bfloat16"] = "float32"  # bfloat16: autocast the matmuls
+    inherit_weights: bool = False    # Lamarckian: start from the weights a genome carries
+    inherited_epochs: int | None = None  # epochs of a warm-started candidate (None: epochs)
+    new_weight_scale: float = 0.1    # warm start: a connection without a weight starts this small
 
     def __post_init__(self) -> None:
         if self.precision not in ("float32", "bfloat16"):
             raise ValueError(f"precision must be 'float32' or 'bfloat16', got {self.precision!r}")
+        if self.inherited_epochs is not None and not 0 <= self.inherited_epochs <= self.epochs:
+            raise ValueError(f"inherited_epochs must be in [0, epochs={self.epochs}], got {self.inherited_epochs!r}")
+
+    def warm_start(self, genome: Genome) -> bool:
+        """Whether ``genome`` starts from the weights it carries: weight inheritance is on and
+        one of its effective connections has a weight (a child of trained parents)."""
+        return self.inherit_weights and any(c.weight is not None for c in genome.effective_connections)
+
+    def epochs_for(self, genome: Genome) -> int:
+        """Epochs ``genome`` trains for: ``inherited_epochs`` when warm-started, else ``epochs``."""
+        if self.warm_start(genome) and self.inherited_epochs is not None:
+            return self.inherited_epochs
+        return self.epochs
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,8 @@ def train_one(
     settings: TrainingSettings,
     device: torch.device,
 ) -> Evaluation:
-    """Train one candidate from fresh weights seeded by ``request.seed``."""
+    """Train one candidate from fresh weights seeded by ``request.seed`` or, warm-started
+    (:meth:`TrainingSettings.warm_start`), from the weights and biases its genome carries."""
     start = time.perf_counter()
     genome = request.genome
     costs: dict = {}
@@ -141,7 +142,9 @@ def train_one(
         costs = dict(request.costs) if request.costs is not None else measure(genome).as_dict()
         check_fits(genome, data.n_features, data.n_classes)
         shuffle = torch.Generator().manual_seed(request.seed)
-        net = compile_genome(genome, seed=request.seed).to(device)
+        warm = settings.warm_start(genome)
+        net = compile_genome(genome, seed=request.seed, use_genome_weights=warm,
+                             new_weight_scale=settings.new_weight_scale).to(device)
         key = torch.tensor([seed_key(request.seed)], dtype=torch.int64, device=device)
         dropout = torch.tensor([net.dropout], dtype=torch.float32, device=device) if net.dropout > 0 else None
         optimizer = Adam(list(net.parameters()), settings.learning_rate)
@@ -150,7 +153,7 @@ def train_one(
         best_state = None
         stale = 0
         step = 0
-        for epoch in range(settings.epochs):
+        for epoch in range(settings.epochs_for(genome)):
             net.train()
             order = torch.randperm(n, generator=shuffle).to(device)
             epoch_loss = torch.zeros((), device=device)

@@ -39,6 +39,20 @@ def test_add_node_splits_a_connection_and_disables_it():
     assert into[0].innovation not in {c.innovation for c in genome.connections}
 
 
+def test_splitting_a_trained_connection_carries_its_weight_through_the_new_neuron():
+    genome, rng, tracker = start()
+    trained = genome.with_connections([c.__class__(c.innovation, c.source, c.target, c.enabled, 0.5 + c.innovation)
+                                       for c in genome.connections])
+    child = add_node(trained, rng, tracker)
+    (split,) = [c for c in child.connections if not c.enabled]
+    new = child.hidden_ids[0]
+    (into,) = [c for c in child.connections if c.target == new]
+    (out,) = [c for c in child.connections if c.source == new]
+    assert (into.weight, out.weight) == (1.0, split.weight)
+    untrained = add_node(genome, np.random.default_rng(0), InnovationTracker())
+    assert all(c.weight is None for c in untrained.connections)
+
+
 def test_same_split_in_one_generation_gets_the_same_numbers():
     tracker = InnovationTracker()
     genome = minimal_genome(2, 1, np.random.default_rng(0), tracker, density=1.0)

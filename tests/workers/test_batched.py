@@ -168,8 +168,8 @@ def poison(monkeypatch, seed):
             out[next(iter(out))] = math.inf
         return out
 
-    def compiled(genome, *, use_genome_weights=False, seed=None):
-        net = original_compile(genome, use_genome_weights=use_genome_weights, seed=seed)
+    def compiled(genome, *, use_genome_weights=False, seed=None, **options):
+        net = original_compile(genome, use_genome_weights=use_genome_weights, seed=seed, **options)
         if seed == poisoned_seed:
             first = genome.effective_connections[0]
             layer = next(i for i, nodes in enumerate(net.layer_nodes) if first.target in nodes)

@@ -1,0 +1,64 @@
+"""Campaigns with weight inheritance: children start from their parents' trained weights."""
+
+import pytest
+
+from connevo.errors import SpecError
+from evolution import Campaign, parse_spec, run
+from results.store import open_store
+from search_space.genome import Genome
+from tests.conftest import small_spec
+from tests.evolution.test_campaign import comparable
+from tests.evolution.test_resume import Crash, CrashAfter
+
+SPEC = small_spec(**{
+    "task.dataset": "wine", "evolution.generations": 3, "evolution.crossover_rate": 0.5,
+    "training.epochs": 6, "training.inherit_weights": True, "training.inherited_epochs": 2,
+})
+
+
+def weights(genome_dict: dict) -> dict[int, float]:
+    genome = Genome.from_dict(genome_dict)
+    return {c.innovation: c.weight for c in genome.connections if c.weight is not None}
+
+
+def test_children_train_inherited_epochs_from_their_parents_weights(tmp_path):
+    result = run(SPEC, str(tmp_path / "s.db"))
+    rows = result.candidates().set_index("id")
+    first = rows[rows["generation"] == 0]
+    later = rows[(rows["generation"] > 0) & (rows["status"] == "ok")]
+    assert set(first["epochs"]) == {6} and set(later["epochs"]) <= {2, 6}
+    # a child keeping none of its parents' trained connections (mutations replaced them all)
+    # has nothing to inherit and trains from scratch; most children inherit
+    assert (later["epochs"] == 2).mean() > 0.8
+    # a child's trained weights moved on from its parent's: most inherited genes are close
+    close = []
+    for _, child in later[later["epochs"] == 2].iterrows():
+        mine, theirs = weights(child["genome"]), weights(rows.loc[child["parents"][0], "genome"])
+        shared = set(mine) & set(theirs)
+        if shared:
+            close.append(sum(abs(mine[k] - theirs[k]) < 0.5 for k in shared) / len(shared))
+    assert len(close) > 0.8 * len(later) and sum(close) / len(close) > 0.8
+
+
+def test_inheritance_is_deterministic_across_workers_and_resumes(tmp_path):
+    reference = run(SPEC, str(tmp_path / "ref.db"))
+    more = run(dict(SPEC, workers={"count": 3, "backend": "local", "chunk_size": 2}), str(tmp_path / "more.db"))
+    assert comparable(more.candidates(), more.campaign_id) == comparable(reference.candidates(), reference.campaign_id)
+
+    store = open_store(str(tmp_path / "cut.db"))
+    campaign = Campaign(parse_spec(SPEC), store, observers=[CrashAfter(1)])
+    with pytest.raises(Crash):
+        campaign.run()
+    Campaign.from_store(store, campaign.id).run()
+    assert comparable(store.candidates(campaign.id), campaign.id) == comparable(reference.candidates(), reference.campaign_id)
+
+
+def test_inherited_epochs_beyond_epochs_is_rejected_naming_both_fields():
+    with pytest.raises(SpecError, match=r"training.inherited_epochs \(7\) must not exceed training.epochs \(6\)"):
+        parse_spec(dict(SPEC, training={"epochs": 6, "inherited_epochs": 7}))
+
+
+def test_inherited_epochs_default_to_a_third_of_epochs():
+    spec = parse_spec(dict(SPEC, training={"epochs": 9, "inherit_weights": True}))
+    assert spec.training.warm_epochs == 3
+    assert parse_spec(dict(SPEC, training={"epochs": 1})).training.warm_epochs == 1
