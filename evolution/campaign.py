@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -56,6 +57,12 @@ class Candidate:
     parents: list[str]
     seed: int
     evaluation: Evaluation | None = None
+    fidelity: float = 1.0        # share of the full training behind ``evaluation`` (multi-fidelity)
+
+    @property
+    def complete(self) -> bool:
+        """Fully trained (every candidate but the rejects of a multi-fidelity rung)."""
+        return self.fidelity >= 1.0
 
 
 def load_task(spec: CampaignSpec) -> Dataset:
@@ -117,6 +124,8 @@ class StoreRecorder(CampaignObserver):
         self.store = store
 
     def on_evaluations(self, campaign, evaluations) -> None:
+        if campaign.spec.evolution.fidelity is not None:
+            return  # rungs: a cut generation is evaluated again from its start
         generation = campaign._next_generation
         self.store.add_pending(campaign.id, generation, campaign.rows_for(evaluations))
 
@@ -163,6 +172,7 @@ class Campaign:
         self.spec = spec
         self.store = store
         self.dataset = dataset if dataset is not None else load_task(spec)
+        self.settings = training_settings(spec)
         self._evaluator = evaluator
         self.observers: list[CampaignObserver] = [StoreRecorder(store), *observers]
         self.objectives = spec.objectives.names
@@ -342,6 +352,24 @@ class Campaign:
         self._check_stop()
         for observer in self.observers:
             observer.on_generation_start(self, generation, len(children))
+        if self.spec.evolution.fidelity is not None:
+            self._evaluate_in_rungs(children, evaluator)
+        else:
+            self._evaluate(children, evaluator)
+        self.archive.extend(children)
+        self.population = self._survivors(self.population + [c for c in children if c.complete])
+        summary = self._summary(generation, children)
+        rows = [self._row(c) for c in children]
+        checkpoint = {
+            "rng": self.rng.bit_generator.state,
+            "innovations": self.innovations.state(),
+            "next_number": self.next_number,
+        }
+        for observer in self.observers:
+            observer.on_generation_end(self, summary, rows, checkpoint)
+
+    def _evaluate(self, children: list[Candidate], evaluator: Evaluator) -> None:
+        """Train every child fully (reusing evaluations that finished before a cut)."""
         todo = []
         for child in children:  # after a resume: reuse evaluations finished before the cut
             row = self._pending.pop(child.number, None)
@@ -361,17 +389,64 @@ class Campaign:
 
         evaluator.evaluate(requests, progress)
         self._in_flight = {}
-        self.archive.extend(children)
-        self.population = self._survivors(self.population + children)
-        summary = self._summary(generation, children)
-        rows = [self._row(c) for c in children]
-        checkpoint = {
-            "rng": self.rng.bit_generator.state,
-            "innovations": self.innovations.state(),
-            "next_number": self.next_number,
-        }
-        for observer in self.observers:
-            observer.on_generation_end(self, summary, rows, checkpoint)
+
+    def _evaluate_in_rungs(self, children: list[Candidate], evaluator: Evaluator) -> None:
+        """Successive halving: every child trains for the first rung's share of its epochs; the
+        best ``keep`` share (the selection in use, on this rung's scores) continues from those
+        weights to the next rung; the last rung is the full training. Each candidate ends with
+        the evaluation of the last rung it reached, its ``fidelity`` that rung.
+        """
+        fidelity = self.spec.evolution.fidelity
+        assert fidelity is not None
+        full = {c.number: self.settings.epochs_for(c.genome) for c in children}
+        done = {c.number: (0, 0.0) for c in children}  # epochs trained, seconds spent so far
+        active = list(children)
+        for rung, share in enumerate(fidelity.rungs):
+            last = rung == len(fidelity.rungs) - 1
+            requests = []
+            for c in active:
+                target = full[c.number] if last else max(1, round(full[c.number] * share))
+                target = max(target, done[c.number][0])
+                start = c.genome if rung == 0 else c.evaluation.trained_genome  # type: ignore[union-attr]
+                requests.append(EvaluationRequest(
+                    self.candidate_id(c.number), start, c.seed if rung == 0 else candidate_seed(c.seed, rung),
+                    epochs=target - done[c.number][0], warm_start=None if rung == 0 else True,
+                ))
+            by_id = {self.candidate_id(c.number): c for c in active}
+
+            def progress(batch: list[Evaluation]) -> None:
+                for evaluation in batch:
+                    c = by_id[evaluation.candidate_id]
+                    epochs, seconds = done[c.number]
+                    c.evaluation = replace(evaluation, epochs=epochs + evaluation.epochs,
+                                           seconds=seconds + evaluation.seconds)
+                    c.fidelity = share
+                self._check_stop()
+
+            evaluator.evaluate(requests, progress)
+            for c in active:
+                assert c.evaluation is not None
+                done[c.number] = (c.evaluation.epochs, c.evaluation.seconds)
+            promoted = [] if last else self._promote([c for c in active if c.evaluation.ok],  # type: ignore[union-attr]
+                                                     math.ceil(fidelity.keep * len(active)))
+            going_on = {c.number for c in promoted}
+            final = [c.evaluation for c in active if c.number not in going_on]
+            for observer in self.observers:
+                observer.on_evaluations(self, final)  # type: ignore[arg-type]
+            active = promoted
+            if not active:
+                break
+
+    def _promote(self, candidates: list[Candidate], k: int) -> list[Candidate]:
+        """The ``k`` best of one rung by the campaign's selection, in candidate order."""
+        if len(candidates) <= k:
+            return candidates
+        if self.spec.evolution.algorithm == "weighted":
+            return sorted(sorted(candidates, key=lambda c: (-self._weighted(c), c.number))[:k], key=lambda c: c.number)
+        by_number = {c.number: c for c in candidates}
+        keys = nsga2_survivors([Scored(c.number, self._values(c)) for c in candidates], self.senses, k,
+                               self.spec.objectives.probabilities, self.rng)
+        return sorted((by_number[n] for n in keys), key=lambda c: c.number)
 
     def rows_for(self, evaluations: list[Evaluation]) -> list[dict[str, Any]]:
         """Store rows of candidates of the running generation that just finished."""
@@ -461,7 +536,7 @@ class Campaign:
         return genome
 
     def _summary(self, generation: int, children: list[Candidate]) -> GenerationSummary:
-        ok = [c for c in self.archive if c.evaluation is not None and c.evaluation.ok]
+        ok = [c for c in self.archive if c.evaluation is not None and c.evaluation.ok and c.complete]
         values = np.array([self._values(c) for c in ok], dtype=float).reshape(len(ok), len(self.objectives))
         mask = pareto_mask(values, self.senses)
         frame = pd.DataFrame(values, columns=self.objectives)
@@ -492,6 +567,8 @@ class Campaign:
             "seed": c.seed,
             **e.metrics(),
         }
+        if self.spec.evolution.fidelity is not None:
+            row["extra"] = {"fidelity": c.fidelity}
         row.pop("device", None)
         if not e.costs:
             row.update(measure(c.genome).as_dict())
@@ -524,6 +601,7 @@ def _candidate_from_row(row: dict[str, Any], keep_weights: bool = False) -> Cand
         costs={name: value(name) for name in _COST_COLUMNS},
         trained_genome=stored if keep_weights and row["status"] == "ok" else None,
     )
+    extra = row.get("extra")
     return Candidate(
         number=int(row["number"]),
         generation=int(row["generation"]),
@@ -531,6 +609,7 @@ def _candidate_from_row(row: dict[str, Any], keep_weights: bool = False) -> Cand
         parents=list(row["parents"]),
         seed=int(row["seed"]),
         evaluation=evaluation,
+        fidelity=float((extra if isinstance(extra, dict) else {}).get("fidelity", 1.0)),
     )
 
 

@@ -74,6 +74,34 @@ class MutationSpec(_Strict):
     )
 
 
+class FidelitySpec(_Strict):
+    """Successive halving inside each generation (multi-fidelity).
+
+    Every child first trains for ``rungs[0]`` of its full training; the best ``keep`` share by
+    non-dominated sorting (or weighted fitness) continues from those weights up to ``rungs[1]``,
+    and so on; the last rung is the full training. A candidate not promoted keeps the record of
+    its short training, with its fidelity, and takes no part in selection.
+    """
+
+    rungs: list[float] = Field(
+        default_factory=lambda: [0.25, 1.0], min_length=1, max_length=8,
+        description="increasing fractions of the full training; the last is 1",
+    )
+    keep: float = Field(0.5, gt=0, le=1, description="share of a rung's candidates promoted to the next")
+
+    @field_validator("rungs")
+    @classmethod
+    def _increasing_to_one(cls, rungs: list[float]) -> list[float]:
+        for value in rungs:
+            if not 0 < value <= 1:
+                raise ValueError(f"every rung must be in (0, 1], got {value}")
+        if any(b <= a for a, b in zip(rungs, rungs[1:])):
+            raise ValueError(f"rungs must increase strictly, got {rungs}")
+        if rungs[-1] != 1:
+            raise ValueError(f"the last rung must be 1 (the full training), got {rungs[-1]}")
+        return rungs
+
+
 class EvolutionSpec(_Strict):
     """How the population moves."""
 
@@ -85,6 +113,9 @@ class EvolutionSpec(_Strict):
     )
     crossover_rate: float = Field(0.25, ge=0, le=1)
     mutation: MutationSpec = MutationSpec()
+    fidelity: FidelitySpec | None = Field(
+        None, description="successive halving inside each generation; None: every child trains fully"
+    )
 
 
 class ObjectivesSpec(_Strict):

@@ -48,6 +48,13 @@ def _with_extra_objectives(df: pd.DataFrame, objectives: Sequence[str]) -> pd.Da
     return df
 
 
+def fidelity(df: pd.DataFrame) -> pd.Series:
+    """Per candidate, the share of its full training behind its metrics: ``extra["fidelity"]``,
+    1 for every candidate of a campaign without multi-fidelity rungs."""
+    values = [e.get("fidelity", 1.0) if isinstance(e, dict) else 1.0 for e in df["extra"]] if "extra" in df else []
+    return pd.Series(values, index=df.index, dtype="float64") if len(values) else pd.Series(1.0, index=df.index)
+
+
 def front(
     store: Store,
     campaign: str,
@@ -57,6 +64,7 @@ def front(
     include_failed: bool = False,
     senses: Sequence[str] | None = None,
     distinct: bool = True,
+    include_partial: bool = False,
 ) -> pd.DataFrame:
     """The Pareto front of a campaign (id or name) over ``objectives``.
 
@@ -64,11 +72,14 @@ def front(
     with at most that many connections. Columns start with :data:`FRONT_LEADING_COLUMNS`.
     An objective that is not a column is read from each candidate's ``extra`` metrics.
     With ``distinct`` (the default), candidates with identical objective values are listed once
-    (the earliest), and the ``duplicates`` column counts the others.
+    (the earliest), and the ``duplicates`` column counts the others. Candidates stopped at a
+    short multi-fidelity rung (:func:`fidelity` below 1) only with ``include_partial``.
     """
     df = store.candidates(campaign)
     if not include_failed:
         df = df[df["status"] == "ok"]
+    if not include_partial:
+        df = df[fidelity(df) >= 1.0]
     if max_connections is not None:
         df = df[df["connections"].le(max_connections).fillna(False).astype(bool)]
     df = _with_extra_objectives(df, objectives)
@@ -101,6 +112,7 @@ def compare_campaigns(
     for ref in campaigns:
         info = store.get_campaign(ref)
         cands = store.candidates(info["id"], status="ok")
+        cands = cands[fidelity(cands) >= 1.0]
         gens = store.generations(info["id"])
         best = cands["val_accuracy"].max() if len(cands) else np.nan
         rows.append(

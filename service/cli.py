@@ -178,7 +178,7 @@ def cmd_front(args: argparse.Namespace) -> int:
     else:
         objectives = [*info["spec"]["objectives"]["maximize"], *info["spec"]["objectives"]["minimize"]]
     front = queries.front(store, info["id"], objectives, max_connections=args.max_connections,
-                          include_failed=args.include_failed)
+                          include_failed=args.include_failed, include_partial=args.include_partial)
     _emit(_front_view(front, objectives), args.format, empty="no candidate matches")
     return 0
 
@@ -202,6 +202,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     for key in METRICS:
         if key in row and row[key] is not None:
             table.add_row(key, _fmt(row[key]))
+    for key, value in (row.get("extra") or {}).items():  # e.g. fidelity of a multi-fidelity reject
+        if isinstance(value, (int, float, str)):
+            table.add_row(key, _fmt(value))
     console.print(table)
     genome = row["genome"]
     nodes = genome["nodes"]
@@ -369,6 +372,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated, e.g. val_accuracy,connections (default: the campaign's objectives)")
     p.add_argument("--max-connections", type=int, default=None, help="keep candidates with at most N connections")
     p.add_argument("--include-failed", action="store_true", help="also list failed/diverged/timeout candidates")
+    p.add_argument("--include-partial", action="store_true",
+                   help="also list candidates stopped at a short multi-fidelity rung (evolution.fidelity)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.set_defaults(func=cmd_front)
 

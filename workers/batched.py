@@ -320,7 +320,7 @@ def _plan(request: EvaluationRequest, n_features: int, n_outputs: int,
     for c in effective:
         incoming[c.target].append(c)
     init = _initial_values(genome, layout, incoming, request.seed)
-    warm = settings.warm_start(genome)
+    warm, epochs = settings.start(request)
     if warm:  # weight inheritance: the genome's own weights; a connection without one starts small
         scale = settings.new_weight_scale
         init = {c.innovation: c.weight if c.weight is not None else init[c.innovation] * scale for c in effective}
@@ -398,7 +398,7 @@ def _plan(request: EvaluationRequest, n_features: int, n_outputs: int,
         request=request, shape=shape, levels=levels, shared=shared, orders=orders, export=export,
         costs=costs, useful_per_sample=2 * len(effective), seconds=time.perf_counter() - start,
         weight_decay=float(reg.weight_decay), l1_ratio=float(reg.l1_ratio), dropout=float(reg.dropout),
-        epochs=settings.epochs_for(genome), biases=biases,
+        epochs=epochs, biases=biases,
     )
 
 

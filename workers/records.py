@@ -111,8 +111,9 @@ def unpack_genome(packed: tuple | None) -> Genome | None:
         return Genome(tuple(_build(NodeGene, _NODE_FIELDS, n) for n in nodes), genes, **rest)
 
 
-def _request(candidate_id: str, genome: tuple, seed: int, costs: dict[str, Any] | None) -> EvaluationRequest:
-    return EvaluationRequest(candidate_id, unpack_genome(genome), seed, costs)  # type: ignore[arg-type]
+def _request(candidate_id: str, genome: tuple, seed: int, costs: dict[str, Any] | None,
+             epochs: int | None = None, warm_start: bool | None = None) -> EvaluationRequest:
+    return EvaluationRequest(candidate_id, unpack_genome(genome), seed, costs, epochs, warm_start)  # type: ignore[arg-type]
 
 
 def _evaluation(values: dict[str, Any]) -> Evaluation:
@@ -162,6 +163,12 @@ class TrainingSettings:
             return self.inherited_epochs
         return self.epochs
 
+    def start(self, request: EvaluationRequest) -> tuple[bool, int]:
+        """(warm start?, epochs) of ``request``: its own overrides, else these settings'."""
+        warm = request.warm_start if request.warm_start is not None else self.warm_start(request.genome)
+        epochs = request.epochs if request.epochs is not None else self.epochs_for(request.genome)
+        return warm, epochs
+
 
 @dataclass(frozen=True)
 class EvaluationRequest:
@@ -170,15 +177,22 @@ class EvaluationRequest:
     ``costs``: the genome's :func:`search_space.cost.measure` as a dict when the driver already
     has it (the worker then skips measuring, which costs more than training for large
     genomes: the modularity search); None: the worker measures.
+
+    ``epochs`` and ``warm_start`` override what the settings decide for this candidate
+    (:meth:`TrainingSettings.start`): multi-fidelity training continues a promoted candidate
+    from the weights of its short training for the remaining epochs.
     """
 
     candidate_id: str
     genome: Genome
     seed: int
     costs: dict[str, Any] | None = None
+    epochs: int | None = None
+    warm_start: bool | None = None
 
     def __reduce__(self) -> tuple:
-        return _request, (self.candidate_id, pack_genome(self.genome), self.seed, self.costs)
+        return _request, (self.candidate_id, pack_genome(self.genome), self.seed, self.costs, self.epochs,
+                          self.warm_start)
 
 
 @dataclass(frozen=True)

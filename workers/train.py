@@ -142,7 +142,7 @@ def train_one(
         costs = dict(request.costs) if request.costs is not None else measure(genome).as_dict()
         check_fits(genome, data.n_features, data.n_classes)
         shuffle = torch.Generator().manual_seed(request.seed)
-        warm = settings.warm_start(genome)
+        warm, epochs = settings.start(request)
         net = compile_genome(genome, seed=request.seed, use_genome_weights=warm,
                              new_weight_scale=settings.new_weight_scale).to(device)
         key = torch.tensor([seed_key(request.seed)], dtype=torch.int64, device=device)
@@ -153,7 +153,7 @@ def train_one(
         best_state = None
         stale = 0
         step = 0
-        for epoch in range(settings.epochs_for(genome)):
+        for epoch in range(epochs):
             net.train()
             order = torch.randperm(n, generator=shuffle).to(device)
             epoch_loss = torch.zeros((), device=device)
