@@ -2,13 +2,17 @@
 the same number of candidate trainings, for
 
 - connevo: NSGA-II over NEAT-style genomes, growing from minimal networks;
+- inherit: the same with Lamarckian weight inheritance (children train epochs / 3 from their
+  parents' weights);
+- fidelity: the same with successive halving inside each generation (rungs 0.25, 1; keep 0.5);
 - random search over the same search space (minimal networks after random structural mutations);
 - Optuna's NSGAIISampler over a fixed-length encoding (hidden layer count, widths and densities),
   trained by the same trainer.
 
 Hypervolume uses connevo's fixed reference point (accuracy 0, 2 x the connections of the fully
-connected input-to-output network), normalized to [0, 1]. Several seeds; prints the medians and
-the ratios connevo/random and connevo/optuna.
+connected input-to-output network), normalized to [0, 1]. Several seeds; prints the medians, the
+ratios of every arm to random search and to Optuna, and each arm's training epochs and seconds
+(inheritance and rungs make a training cheaper, not rarer).
 
     python benchmarks/search_quality.py                     # digits, 192 trainings, 3 seeds
     python benchmarks/search_quality.py --trainings 480 --seeds 5
@@ -46,16 +50,18 @@ def hypervolume(frame: pd.DataFrame, n_in: int, n_out: int) -> float:
 def evaluate(genomes: list[Genome], dataset, settings: TrainingSettings, seed: int) -> pd.DataFrame:
     requests = [EvaluationRequest(f"x-{i}", g, candidate_seed(seed, i)) for i, g in enumerate(genomes)]
     results = LocalEvaluator(dataset, settings, chunk_size=16).evaluate(requests)
-    return pd.DataFrame([{"val_accuracy": r.val_accuracy, "connections": r.costs.get("connections")} for r in results])
+    return pd.DataFrame([{"val_accuracy": r.val_accuracy, "connections": r.costs.get("connections"),
+                          "epochs": r.epochs} for r in results])
 
 
-def connevo_arm(args, seed: int, store: str) -> pd.DataFrame:
+def connevo_arm(args, seed: int, store: str, training: dict | None = None, evolution: dict | None = None
+                ) -> pd.DataFrame:
     population = args.population
     spec = parse_spec({
         "name": f"quality-{seed}", "seed": seed, "task": {"dataset": args.dataset},
-        "evolution": {"population": population, "generations": args.trainings // population - 1},
+        "evolution": {"population": population, "generations": args.trainings // population - 1, **(evolution or {})},
         "search_space": {"initial_density": [0.01, 1.0]},
-        "training": {"epochs": args.epochs, "batch_size": 128, "learning_rate": 0.01},
+        "training": {"epochs": args.epochs, "batch_size": 128, "learning_rate": 0.01, **(training or {})},
         "workers": {"backend": "local", "chunk_size": 16},
     })
     return run(spec, store).candidates()
@@ -130,26 +136,39 @@ def main() -> None:
     dataset = load_dataset(args.dataset, seed=0)
     settings = TrainingSettings(epochs=args.epochs, batch_size=128, learning_rate=0.01)
     n_in, n_out = dataset.n_features, dataset.n_classes
-    scores: dict[str, list[float]] = {"connevo": [], "random": [], "optuna": []}
+    arms = {
+        "connevo": lambda seed, db: connevo_arm(args, seed, db),
+        "inherit": lambda seed, db: connevo_arm(args, seed, db, training={
+            "inherit_weights": True, "inherited_epochs": max(1, round(args.epochs / 3))}),
+        "fidelity": lambda seed, db: connevo_arm(args, seed, db, evolution={"fidelity": {"rungs": [0.25, 1.0], "keep": 0.5}}),
+        "random": lambda seed, db: random_arm(args, seed, dataset, settings),
+        "optuna": lambda seed, db: optuna_arm(args, seed, dataset, settings),
+    }
+    scores: dict[str, list[float]] = {name: [] for name in arms}
+    epochs: dict[str, list[int]] = {name: [] for name in arms}
+    seconds: dict[str, list[float]] = {name: [] for name in arms}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         for seed in range(args.seeds):
-            frames = {
-                "connevo": connevo_arm(args, seed, str(Path(folder) / "q.db")),
-                "random": random_arm(args, seed, dataset, settings),
-                "optuna": optuna_arm(args, seed, dataset, settings),
-            }
-            for name, frame in frames.items():
+            for name, arm in arms.items():
+                begin = time.perf_counter()
+                frame = arm(seed, str(Path(folder) / f"{name}-{seed}.db"))
                 if frame is None:
                     continue
+                seconds[name].append(time.perf_counter() - begin)
                 scores[name].append(hypervolume(frame, n_in, n_out))
+                epochs[name].append(int(frame["epochs"].sum()))
             print(f"seed {seed}: " + "  ".join(f"{k}={v[-1]:.4f}" for k, v in scores.items() if v), flush=True)
     elapsed = time.perf_counter() - started
     medians = {k: statistics.median(v) for k, v in scores.items() if v}
     print(f"\n{args.dataset}, {args.trainings} trainings per method, {args.epochs} epochs, {args.seeds} seeds; {elapsed:.0f} s")
     for name, value in medians.items():
-        print(f"{name:>8}: median hypervolume {value:.4f}  (all: {', '.join(f'{v:.4f}' for v in scores[name])})")
-    ratios = [f"connevo_vs_{k}={medians['connevo'] / v:.3f}" for k, v in medians.items() if k != "connevo"]
+        print(f"{name:>8}: median hypervolume {value:.4f}  (all: {', '.join(f'{v:.4f}' for v in scores[name])})"
+              f"  epochs {statistics.median(epochs[name]):.0f}  seconds {statistics.median(seconds[name]):.1f}")
+    ratios = [f"{arm}_vs_{base}={medians[arm] / medians[base]:.3f}"
+              for arm in ("connevo", "inherit", "fidelity") for base in ("random", "optuna") if base in medians]
+    ratios.append(f"inherit_epochs_vs_connevo={statistics.median(epochs['inherit']) / statistics.median(epochs['connevo']):.3f}")
+    ratios.append(f"fidelity_epochs_vs_connevo={statistics.median(epochs['fidelity']) / statistics.median(epochs['connevo']):.3f}")
     print(" ".join(ratios))
 
 
