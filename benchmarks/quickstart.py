@@ -1,0 +1,76 @@
+"""Wall time of the quick-start campaign (``connevo run examples/quickstart.toml``, embedded Ray)
+now against an earlier revision, run alternately in one session on the same machine.
+
+Arms: ``before`` (the revision given, by default the last one that trained candidates one at a
+time), ``now`` (this checkout), ``now+inherit`` (this checkout with ``training.inherit_weights``).
+Each arm runs the same spec file in a fresh store; prints per-arm median wall seconds, the final
+hypervolume, and the ratios.
+
+    python benchmarks/quickstart.py                    # before = f598059, 2 repeats
+    python benchmarks/quickstart.py --before HEAD~3 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "examples" / "quickstart.toml"
+
+
+def run_once(checkout: Path, spec: Path, store: Path) -> tuple[float, float]:
+    """(wall seconds, final hypervolume) of one ``connevo run`` from ``checkout``."""
+    env = {**os.environ, "PYTHONPATH": str(checkout), "RAY_DISABLE_USAGE_STATS": "1"}
+    begin = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "service.cli", "run", str(spec), "--store", str(store)],
+                          cwd=checkout, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - begin
+    if done.returncode != 0:
+        raise SystemExit(f"run from {checkout} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    with sqlite3.connect(store) as db:
+        (hv,) = db.execute("SELECT hypervolume FROM generations ORDER BY generation DESC LIMIT 1").fetchone()
+    return wall, float(hv)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--before", default="f598059", help="git revision to compare against")
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        old = tmp / "before"
+        subprocess.run(["git", "worktree", "add", "--detach", str(old), args.before], cwd=ROOT, check=True,
+                       capture_output=True)
+        try:
+            inherit = tmp / "inherit.toml"
+            inherit.write_text(SPEC.read_text().replace("[training]\n", "[training]\ninherit_weights = true\n", 1))
+            arms = {"before": (old, SPEC), "now": (ROOT, SPEC), "now+inherit": (ROOT, inherit)}
+            walls: dict[str, list[float]] = {k: [] for k in arms}
+            hvs: dict[str, float] = {}
+            for repeat in range(args.repeats):
+                for name, (checkout, spec) in arms.items():
+                    wall, hv = run_once(checkout, spec, tmp / f"{name}-{repeat}.db")
+                    walls[name].append(wall)
+                    hvs[name] = hv
+                    print(f"repeat {repeat} {name:>12}: {wall:6.1f} s  hypervolume {hv:.4f}", flush=True)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=ROOT, capture_output=True)
+    median = {k: statistics.median(v) for k, v in walls.items()}
+    print()
+    for name in arms:
+        print(f"{name:>12}: median wall {median[name]:.1f} s  final hypervolume {hvs[name]:.4f}")
+    print(f"speedup_now_vs_before={median['before'] / median['now']:.2f} "
+          f"speedup_inherit_vs_before={median['before'] / median['now+inherit']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
