@@ -202,3 +202,28 @@ def test_a_single_output_genome_is_a_binary_classifier():
     genome = Genome(nodes, (ConnectionGene(0, 0, 1, weight=2.0),)).validate()
     logits = compile_genome(genome, use_genome_weights=True)(torch.tensor([[1.0], [-1.0]]))
     assert torch.allclose(logits, torch.tensor([[0.0, 2.5], [0.0, -1.5]]))
+
+
+def test_modularity_matches_networkx_louvain_and_is_deterministic_across_threads():
+    import networkx as nx
+    from concurrent.futures import ThreadPoolExecutor
+
+    from search_space.cost import modularity
+    from search_space.operators import MUTATIONS, Limits
+
+    rng = np.random.default_rng(4)
+    tracker = InnovationTracker()
+    genomes = []
+    for _ in range(12):
+        genome = minimal_genome(8, 3, rng, tracker, density=0.5)
+        for _ in range(25):
+            genome = MUTATIONS[("add_node", "add_connection")[int(rng.integers(2))]](genome, rng, tracker, Limits())
+        genomes.append(genome)
+    ours = [modularity(g) for g in genomes]
+    for genome, q in zip(genomes, ours):
+        graph = nx.Graph((c.source, c.target) for c in genome.effective_connections)
+        reference = max(nx.community.modularity(graph, nx.community.louvain_communities(graph, seed=s)) for s in range(3))
+        assert q == pytest.approx(reference, abs=0.02)
+    with ThreadPoolExecutor(4) as pool:
+        again = list(pool.map(modularity, genomes * 3))
+    assert again == ours * 3
