@@ -31,7 +31,16 @@ from search_space.genome import Genome
 from search_space.innovation import InnovationTracker
 from search_space.fixed_layouts import fixed_layout_genome
 from search_space.genome import Regularization
-from search_space.operators import MUTATIONS, Limits, crossover, minimal_genome, repair, within_limits
+from search_space.operators import (
+    MUTATIONS,
+    Limits,
+    add_connections,
+    crossover,
+    minimal_genome,
+    remove_connections,
+    repair,
+    within_limits,
+)
 from workers.evaluator import Evaluator, LocalEvaluator
 from workers.records import Evaluation, EvaluationRequest, Status, TrainingSettings
 from workers.tasks import Dataset, load_dataset
@@ -520,11 +529,12 @@ class Campaign:
         step = self.spec.evolution.mutation.connection_step
         for name, operator in MUTATIONS.items():
             if self.rng.random() < rates[name]:
-                repeats = 1
                 if name in ("add_connection", "remove_connection") and step > 0:
                     # a step proportional to the network's size: 1 + Poisson(step x connections)
-                    repeats += int(self.rng.poisson(step * len(genome.enabled_connections)))
-                for _ in range(repeats):
+                    repeats = 1 + int(self.rng.poisson(step * len(genome.enabled_connections)))
+                    many = add_connections if name == "add_connection" else remove_connections
+                    genome = many(genome, self.rng, self.innovations, self.limits, repeats)
+                else:
                     genome = operator(genome, self.rng, self.innovations, self.limits)
         # A child identical to its parent would waste a training: force one change.
         active = [name for name, rate in rates.items() if rate > 0]

@@ -110,6 +110,97 @@ def add_connection(
     return genome
 
 
+def add_connections(
+    genome: Genome,
+    rng: np.random.Generator,
+    innovations: InnovationTracker,
+    limits: Limits = DEFAULT_LIMITS,
+    count: int = 1,
+    attempts: int = 20,
+) -> Genome:
+    """``count`` successive :func:`add_connection` calls in one pass: the same random draws,
+    innovation numbers and result, with the gene index and the reachability graph built once
+    (a mutation that adds a share of a large network's connections stays linear)."""
+    if count <= 1:
+        return add_connection(genome, rng, innovations, limits, attempts) if count == 1 else genome
+    genes = {(c.source, c.target): c for c in genome.connections}
+    enabled = sum(1 for c in genome.connections if c.enabled)
+    successors: dict[int, set[int]] = {}
+    for source, target in genes:
+        successors.setdefault(source, set()).add(target)
+    sources = [n.id for n in genome.nodes if n.role != "output"]
+    targets = [n.id for n in genome.nodes if n.role != "input"]
+    adjacent = adjacent_pairs(list(genome.nodes)) if limits.fixed_layout else []
+    changed = False
+
+    def reaches(start: int, goal: int) -> bool:
+        seen, frontier = {start}, [start]
+        while frontier:
+            for nxt in successors.get(frontier.pop(), ()):
+                if nxt == goal:
+                    return True
+                if nxt not in seen:
+                    seen.add(nxt)
+                    frontier.append(nxt)
+        return False
+
+    def enable(gene: ConnectionGene) -> None:
+        genes[gene.source, gene.target] = replace(gene, enabled=True)
+
+    def add(source: int, target: int) -> None:
+        genes[source, target] = ConnectionGene(innovations.connection(source, target), source, target)
+        successors.setdefault(source, set()).add(target)
+
+    for _ in range(count):
+        if limits.max_connections is not None and enabled >= limits.max_connections:
+            break
+        if limits.fixed_layout:
+            pairs = [p for p in adjacent if p not in genes or not genes[p].enabled]
+            if not pairs:
+                break
+            source, target = pairs[int(rng.integers(len(pairs)))]
+            gene = genes.get((source, target))
+            enable(gene) if gene is not None else add(source, target)
+            enabled += 1
+            changed = True
+            continue
+        for _ in range(attempts):
+            source = sources[int(rng.integers(len(sources)))]
+            target = targets[int(rng.integers(len(targets)))]
+            gene = genes.get((source, target))
+            if gene is not None:
+                if gene.enabled:
+                    continue
+                enable(gene)
+            elif source == target or reaches(target, source):
+                continue
+            else:
+                add(source, target)
+            enabled += 1
+            changed = True
+            break
+    return genome.with_connections(list(genes.values())) if changed else genome
+
+
+def remove_connections(
+    genome: Genome,
+    rng: np.random.Generator,
+    innovations: InnovationTracker,
+    limits: Limits = DEFAULT_LIMITS,
+    count: int = 1,
+) -> Genome:
+    """``count`` successive :func:`remove_connection` calls in one pass (the same draws and result)."""
+    enabled = list(genome.enabled_connections)
+    removed: set[int] = set()
+    for _ in range(count):
+        if len(enabled) <= 1:
+            break
+        removed.add(enabled.pop(int(rng.integers(len(enabled)))).innovation)
+    if not removed:
+        return genome
+    return genome.with_connections([c for c in genome.connections if c.innovation not in removed])
+
+
 def remove_connection(
     genome: Genome,
     rng: np.random.Generator,

@@ -188,3 +188,34 @@ def test_repair_brings_a_genome_within_the_limits():
     fixed = repair(genome, rng, limits)
     assert within_limits(fixed, limits)
     fixed.validate()
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 10_000), count=st.integers(0, 40), cap=st.sampled_from([None, 25, 60]),
+       fixed=st.booleans())
+def test_many_additions_or_removals_in_one_pass_equal_as_many_single_calls(seed, count, cap, fixed):
+    from search_space.fixed_layouts import fixed_layout_genome
+    from search_space.operators import add_connections, remove_connection, remove_connections
+
+    def grown(rng, tracker):
+        if fixed:
+            return fixed_layout_genome("retina", rng, tracker, density=0.3)
+        genome = minimal_genome(6, 3, rng, tracker, density=0.4)
+        for _ in range(8):
+            genome = add_node(genome, rng, tracker)
+        return genome
+
+    limits = Limits(max_connections=cap, fixed_layout=fixed)
+    for many, one in ((add_connections, add_connection), (remove_connections, remove_connection)):
+        results = []
+        for batched in (True, False):
+            rng, tracker = np.random.default_rng(seed), InnovationTracker()
+            genome = grown(rng, tracker)
+            if batched:
+                genome = many(genome, rng, tracker, limits, count)
+            else:
+                for _ in range(count):
+                    genome = one(genome, rng, tracker, limits)
+            results.append((genome, tracker.state(), rng.bit_generator.state, rng.random()))
+        assert results[0] == results[1]
+        results[0][0].validate()
