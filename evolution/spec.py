@@ -250,7 +250,7 @@ class WorkersSpec(_Strict):
     gpus_per_worker: float = Field(0.0, ge=0)
     cpus_per_worker: float = Field(1.0, gt=0, description="Ray CPUs each worker reserves (fractional allowed)")
     chunk_size: int | None = Field(None, gt=0)
-    max_retries: int = Field(2, ge=0)
+    max_retries: int = Field(2, ge=0, description="a chunk whose worker or node dies is retried on another worker this often")
 
 
 class CampaignSpec(_Strict):

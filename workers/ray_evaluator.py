@@ -2,16 +2,24 @@
 
 The data set is put in the object store once; every actor receives it once, at construction.
 Requests are ordered by stacked shape and cut into chunks (by default one per worker, at most
-:data:`workers.batched.MAX_BUCKET` candidates), which go to whichever actor is free. An actor
-that dies is restarted by Ray and its chunk retried (``max_retries``); a chunk that still fails
-becomes ``failed`` evaluations and a fresh actor takes the dead one's place, so the campaign
-always goes on.
+:data:`workers.batched.MAX_BUCKET` candidates), which go to whichever actor is up and free.
+
+Failures are handled here, not by Ray's actor restarts (``max_restarts=0``):
+
+- A chunk whose actor died (its process, or its whole node) is retried on another actor, at
+  most ``max_retries`` times; then its candidates become ``failed`` evaluations. Training is
+  seeded per candidate, so a retried chunk gives the same evaluations wherever it runs.
+- A fresh actor takes the dead one's place, but gets work only once it is actually running.
+  When the cluster lost the node's CPUs, the replacement waits for resources while the
+  surviving actors finish the work, so the campaign always goes on.
+- An exception raised by the training code itself is not retried (it would fail again).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Sequence
 
 import ray
@@ -24,6 +32,15 @@ from workers.tasks import Dataset
 from workers.train import train
 
 log = logging.getLogger(__name__)
+
+#: A slot whose fresh actors fail to start this many times in a row is left empty until the
+#: next :meth:`RayEvaluator.evaluate` (the other actors carry on).
+MAX_START_FAILURES = 3
+#: Seconds without any running actor after which a warning says the cluster lacks resources.
+STARVED_WARNING_S = 60.0
+
+_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
+_AUTH_ENABLED_NOTE = "Token authentication is enabled for this Ray cluster"
 
 
 class _Trainer:
@@ -41,15 +58,42 @@ class _Trainer:
         return os.getpid()
 
 
+class _DropAuthEnabledNote(logging.Filter):
+    """Drops Ray's notice that a new local cluster has token authentication on (the default)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(_AUTH_ENABLED_NOTE)
+
+
 def ensure_ray(address: str = "", num_cpus: int | None = None) -> bool:
-    """Connect to ``address`` or start a local Ray in-process; True if this call started it."""
+    """Connect to ``address`` or start a local Ray in-process; True if this call started it.
+
+    The embedded Ray keeps Ray's default token authentication; only Ray's notice saying so
+    is dropped. A cluster started with token authentication (``RAY_AUTH_MODE=token`` on its
+    ``ray start``) needs ``RAY_AUTH_MODE=token`` and the token (``RAY_AUTH_TOKEN`` or
+    ``~/.ray/auth_token``) in the environment of the process that connects to it.
+    """
     if ray.is_initialized():
         return False
     kwargs: dict = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
     if address:
-        ray.init(address=address, **kwargs)
-    else:
+        try:
+            ray.init(address=address, **kwargs)
+        except ConnectionError as exc:
+            if os.environ.get("RAY_AUTH_MODE", "").lower() != "token":
+                raise ConnectionError(
+                    f"{exc} (if the cluster uses token authentication, set RAY_AUTH_MODE=token and "
+                    "RAY_AUTH_TOKEN, or the token in ~/.ray/auth_token, for this process)"
+                ) from exc
+            raise
+        return True
+    note = _DropAuthEnabledNote()
+    auth_logger = logging.getLogger(_AUTH_LOGGER)
+    auth_logger.addFilter(note)
+    try:
         ray.init(address="local", num_cpus=num_cpus, **kwargs)  # never join a stray cluster
+    finally:
+        auth_logger.removeFilter(note)
     return True
 
 
@@ -71,22 +115,62 @@ class RayEvaluator(Evaluator):
         super().__init__(dataset, settings)
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
         self._started_ray = ensure_ray(ray_address, num_cpus=max(workers, os.cpu_count() or 1))
         self.workers = workers
         self.chunk_size = chunk_size
         self.max_retries = max_retries
+        self._cpus, self._gpus = cpus_per_worker, gpus_per_worker
         self._dataset_ref = ray.put(dataset)
+        # No restarts by Ray: a restarted actor could land on no node with room for it, and the
+        # chunk sent to it would wait forever. Dead actors are replaced in evaluate().
         self._actor_class = ray.remote(_Trainer).options(
             num_cpus=cpus_per_worker,
             num_gpus=gpus_per_worker,
-            max_restarts=max_retries,
-            max_task_retries=max_retries,
+            max_restarts=0,
+            max_task_retries=0,
         )
-        self._actors = [self._new_actor() for _ in range(workers)]
+        self._actors: list = [None] * workers
+        self._starting: dict[int, ray.ObjectRef] = {}  # slot -> ref that resolves once its actor runs
+        self._start_failures = [0] * workers
+        for slot in range(workers):
+            self._start_actor(slot)
         self._closed = False
 
-    def _new_actor(self):
-        return self._actor_class.remote(self._dataset_ref, self.settings)
+    # ----- actors ------------------------------------------------------------------------
+    def _start_actor(self, slot: int) -> None:
+        actor = self._actor_class.remote(self._dataset_ref, self.settings)
+        self._actors[slot] = actor
+        self._starting[slot] = actor.pid.remote()
+
+    def _replace_actor(self, slot: int) -> None:
+        old = self._actors[slot]
+        if old is not None:
+            try:
+                ray.kill(old)  # frees its resources if it is in fact still alive
+            except Exception:  # noqa: BLE001 - the actor or its node is gone already
+                pass
+        self._starting.pop(slot, None)
+        self._start_actor(slot)
+
+    def _started(self, slot: int, ref: ray.ObjectRef) -> bool:
+        """Settle a slot whose start ref resolved; True if its actor is running."""
+        del self._starting[slot]
+        try:
+            ray.get(ref)
+        except ray.exceptions.RayError as exc:
+            self._start_failures[slot] += 1
+            if self._start_failures[slot] >= MAX_START_FAILURES:
+                log.warning("a Ray worker failed to start %d times, leaving its slot empty: %s",
+                            self._start_failures[slot], exc)
+                self._actors[slot] = None
+            else:
+                log.warning("a Ray worker failed to start, starting another: %s", exc)
+                self._replace_actor(slot)
+            return False
+        self._start_failures[slot] = 0
+        return True
 
     def _chunk_size(self, n: int) -> int:
         if self.chunk_size:
@@ -94,46 +178,95 @@ class RayEvaluator(Evaluator):
         # One chunk per worker: the batched trainer is fastest on large chunks of equal shapes.
         return max(1, min(MAX_BUCKET, -(-n // self.workers)))
 
+    # ----- evaluation --------------------------------------------------------------------
     def evaluate(
         self, requests: Sequence[EvaluationRequest], on_done: ProgressCallback | None = None
     ) -> list[Evaluation]:
         if self._closed:
             raise RuntimeError("this RayEvaluator is closed")
+        for slot, actor in enumerate(self._actors):
+            if actor is None:  # given up on in an earlier call: try again
+                self._start_failures[slot] = 0
+                self._start_actor(slot)
         ordered = by_shape(requests) if self.settings.batched else list(requests)
-        pending = chunked(ordered, self._chunk_size(len(requests)))
-        pending.reverse()
-        idle = list(range(len(self._actors)))
-        running: dict = {}
+        pending: list[tuple[list[EvaluationRequest], int]] = [
+            (chunk, 0) for chunk in reversed(chunked(ordered, self._chunk_size(len(requests))))
+        ]
+        idle = [slot for slot in range(len(self._actors)) if slot not in self._starting]
+        running: dict = {}  # task ref -> (slot, chunk, retries so far)
         results: dict[str, Evaluation] = {}
+        starved_since: float | None = None
         while pending or running:
             while pending and idle:
                 slot = idle.pop()
-                chunk = pending.pop()
-                running[self._actors[slot].train.remote(records.dumps(chunk))] = (slot, chunk)
-            ready, _ = ray.wait(list(running), num_returns=1)
+                chunk, tries = pending.pop()
+                running[self._actors[slot].train.remote(records.dumps(chunk))] = (slot, chunk, tries)
+            waiting_for = {ref: slot for slot, ref in self._starting.items()}
+            if not running and not waiting_for:  # every slot given up on
+                for chunk, _ in pending:
+                    done = [_failed(r, "no Ray worker could be started") for r in chunk]
+                    results.update((e.candidate_id, e) for e in done)
+                    if on_done is not None:
+                        on_done(done)
+                break
+            if running:
+                starved_since = None
+            elif starved_since is None:
+                starved_since = time.monotonic()
+            elif time.monotonic() - starved_since > STARVED_WARNING_S:
+                log.warning("no Ray worker has been able to start for %.0f s; waiting for cluster resources "
+                            "(%s CPUs, %s GPUs per worker)", STARVED_WARNING_S, self._cpus, self._gpus)
+                starved_since = time.monotonic()
+            ready, _ = ray.wait([*running, *waiting_for], num_returns=1, timeout=STARVED_WARNING_S)
             for ref in ready:
-                slot, chunk = running.pop(ref)
-                try:
-                    done = records.loads(ray.get(ref))
-                except ray.exceptions.RayError as exc:
-                    log.warning("a worker failed on %d candidates: %s", len(chunk), exc)
-                    done = [_failed(r, f"worker failed: {type(exc).__name__}: {exc}") for r in chunk]
-                    if isinstance(exc, ray.exceptions.RayActorError):
-                        self._actors[slot] = self._new_actor()
-                idle.append(slot)
-                for evaluation in done:
-                    results[evaluation.candidate_id] = evaluation
+                if ref in waiting_for:
+                    slot = waiting_for[ref]
+                    if self._started(slot, ref):
+                        idle.append(slot)
+                    continue
+                slot, chunk, tries = running.pop(ref)
+                done = self._collect(ref, slot, chunk, tries, pending)
+                if slot not in self._starting:
+                    idle.append(slot)
+                if done is None:
+                    continue  # retried
+                results.update((e.candidate_id, e) for e in done)
                 if on_done is not None:
                     on_done(done)
         return [results[r.candidate_id] for r in requests]
+
+    def _collect(self, ref, slot: int, chunk: list[EvaluationRequest], tries: int,
+                 pending: list) -> list[Evaluation] | None:
+        """The evaluations of a finished task, or None when its chunk went back to ``pending``."""
+        try:
+            return records.loads(ray.get(ref))
+        except (ray.exceptions.RayTaskError, ray.exceptions.TaskCancelledError) as exc:
+            # The training code raised: the actor is fine, and a retry would fail the same way.
+            log.warning("a worker failed on %d candidates: %s", len(chunk), exc)
+            return [_failed(r, f"worker failed: {type(exc).__name__}: {exc}") for r in chunk]
+        except ray.exceptions.RayError as exc:
+            # The actor, its node or the result was lost: replace the actor, retry the chunk.
+            self._replace_actor(slot)
+            if tries < self.max_retries:
+                log.warning("a Ray worker was lost while training %d candidates (%s); retrying them "
+                            "(retry %d of %d)", len(chunk), type(exc).__name__, tries + 1, self.max_retries)
+                pending.append((chunk, tries + 1))
+                return None
+            log.warning("a Ray worker was lost while training %d candidates, no retries left: %s", len(chunk), exc)
+            return [_failed(r, f"worker failed: {type(exc).__name__}: {exc}") for r in chunk]
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         for actor in self._actors:
-            ray.kill(actor)
+            if actor is not None:
+                try:
+                    ray.kill(actor)
+                except Exception:  # noqa: BLE001 - already gone with its node
+                    pass
         self._actors = []
+        self._starting = {}
         if self._started_ray:
             ray.shutdown()
 

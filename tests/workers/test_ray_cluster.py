@@ -1,0 +1,267 @@
+"""A real two-node Ray cluster on this machine: a node dies mid-campaign, the campaign completes.
+
+The test starts a head node and a second node with ``ray start`` (token authentication on,
+with a token made for the test), runs ``connevo run`` against the head's address in a
+subprocess (a driver can join only one Ray, and this pytest process may hold the session's
+in-process Ray), SIGKILLs every process of the second node while it trains a chunk, and checks
+that the campaign finished with every candidate stored once, all of them ``ok`` and equal to
+an in-process run of the same spec (the retried chunk gives the same evaluations).
+
+Each node runs in its own session, temp dir and ports, so nothing here touches another Ray on
+the machine (``ray stop`` would stop them all); teardown kills the nodes' process trees.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, small_spec
+
+pytestmark = pytest.mark.slow
+
+START_TIMEOUT = 60.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_time(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _tree(root: int) -> dict[int, str]:
+    """``root`` and its descendants (pid -> start time). Ray's workers are children of the
+    raylet but sit in process groups of their own, so a process group kill would miss them."""
+    found: dict[int, str] = {}
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        started = _start_time(pid)
+        if started is None or pid in found:
+            continue
+        found[pid] = started
+        for children in Path(f"/proc/{pid}/task").glob("*/children"):
+            try:
+                todo.extend(int(c) for c in children.read_text().split())
+            except OSError:
+                pass
+    return found
+
+
+def _signal_all(pids: dict[int, str], sig: int) -> None:
+    for pid, started in pids.items():
+        if _start_time(pid) == started:  # still the same process, not a reused pid
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+
+class RayNode:
+    """One ``ray start --block`` node in its own session and temp dir."""
+
+    def __init__(self, name: str, args: list[str], temp_dir: Path, env: dict[str, str]) -> None:
+        temp_dir.mkdir(parents=True)
+        self.name = name
+        self.log_path = temp_dir.parent / f"{name}.log"
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "ray.scripts.scripts", "start", "--block", f"--temp-dir={temp_dir}",
+                 "--object-store-memory=100000000", "--disable-usage-stats", *args],
+                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def wait_started(self, deadline: float) -> None:
+        while "Ray runtime started" not in self.log():
+            assert self.proc.poll() is None, f"{self.name} node exited {self.proc.returncode}:\n{self.log()}"
+            assert time.monotonic() < deadline, f"{self.name} node did not start:\n{self.log()}"
+            time.sleep(0.2)
+
+    def trainer_busy(self) -> bool:
+        """Whether a connevo trainer actor on this node is running a task right now."""
+        return any(_cmdline(pid).startswith("ray::_Trainer.train") for pid in _tree(self.proc.pid))
+
+    def kill(self) -> None:
+        """SIGKILL the whole node at once, like a machine that vanishes."""
+        procs = _tree(self.proc.pid)
+        _signal_all(procs, signal.SIGSTOP)  # a stopped raylet starts no new workers
+        procs.update(_tree(self.proc.pid))
+        _signal_all(procs, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        procs = _tree(self.proc.pid)
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # ray start --block stops its node on SIGTERM
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                pass
+        _signal_all(procs, signal.SIGKILL)  # whatever did not go
+        if self.proc.poll() is None:
+            self.proc.wait(5)
+
+
+@pytest.fixture
+def cluster_dir():
+    # Short path: Ray's unix sockets live under the temp dir (the limit is 107 bytes).
+    path = Path(tempfile.mkdtemp(prefix="connevo-ray-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _generations_committed(db: Path) -> int:
+    """Committed generations, read without creating or migrating the store (the campaign does)."""
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            return conn.execute("SELECT COUNT(*) FROM generations").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+SPEC = small_spec(**{
+    "name": "two-node-xor",
+    "task.samples": 400,
+    "evolution.population": 16,
+    "evolution.generations": 10,
+    "training.epochs": 30,
+})
+COMPARED = ["number", "generation", "genome", "status", "seed", "train_accuracy", "val_accuracy",
+            "test_accuracy", "connections", "params", "flops"]
+
+
+def test_a_campaign_survives_losing_a_node_of_a_real_cluster(cluster_dir, tmp_path):
+    from connevo import open_store, run
+
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32), RAY_DISABLE_USAGE_STATS="1")
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    db = tmp_path / "cluster.db"
+    spec = json.loads(json.dumps(SPEC))
+    spec["workers"] = {"count": 2, "backend": "ray", "ray_address": address, "max_retries": 2}
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(json.dumps(spec))
+
+    nodes: list[RayNode] = []
+    campaign = None
+    started = time.monotonic()
+    try:
+        head = RayNode("head", ["--head", f"--port={port}", "--num-cpus=1", "--include-dashboard=false",
+                                f"--dashboard-port={_free_port()}",
+                                f"--dashboard-agent-listen-port={_free_port()}"],
+                       cluster_dir / "head", env)
+        nodes.append(head)
+        head.wait_started(time.monotonic() + START_TIMEOUT)
+        second = RayNode("second", [f"--address={address}", "--num-cpus=1",
+                                    f"--dashboard-agent-listen-port={_free_port()}"],
+                         cluster_dir / "second", env)
+        nodes.append(second)
+        second.wait_started(time.monotonic() + START_TIMEOUT)
+
+        # One CPU per node and two one-CPU workers: one trainer actor on each node.
+        campaign_log = tmp_path / "campaign.log"
+        with open(campaign_log, "wb") as log:
+            campaign = subprocess.Popen(
+                [sys.executable, "-m", "service.cli", "run", str(spec_path), "--store", str(db)],
+                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True,
+            )
+
+        def output() -> str:
+            return campaign_log.read_text(errors="replace")[-6000:]
+
+        deadline = time.monotonic() + 90
+        while not (_generations_committed(db) >= 1 and second.trainer_busy()):
+            assert campaign.poll() is None, f"the campaign ended before the node was killed:\n{output()}"
+            assert time.monotonic() < deadline, f"no chunk ever ran on the second node:\n{output()}"
+            time.sleep(0.05)
+        killed_after = _generations_committed(db)
+        second.kill()
+
+        try:
+            rc = campaign.wait(120)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the campaign hung after the node died:\n{output()}")
+        assert rc == 0, output()
+        assert "retrying them" in output(), output()  # the dead node's chunk was retried elsewhere
+        assert "max_restarts > 0" not in output(), output()
+    finally:
+        if campaign is not None and campaign.poll() is None:
+            os.killpg(campaign.pid, signal.SIGKILL)
+            campaign.wait()
+        for node in reversed(nodes):
+            node.stop()
+    cluster_seconds = time.monotonic() - started
+
+    store = open_store(db)
+    (campaign_id,) = store.list_campaigns()["id"]
+    assert store.get_campaign(campaign_id)["status"] == "finished"
+    got = store.candidates(campaign_id)
+    total = spec["evolution"]["population"] * (spec["evolution"]["generations"] + 1)
+    assert sorted(got["number"]) == list(range(total))  # every candidate exactly once
+    assert set(got["status"]) == {"ok"}  # final, and none lost to the dead node
+
+    # The same evaluations as an in-process run: no result depends on which node trained it.
+    reference_spec = {**SPEC, "workers": {"count": 1, "backend": "local"}}
+    reference = run(reference_spec, tmp_path / "reference.db")
+    want = reference.store.candidates(reference.campaign_id)
+    assert got[COMPARED].reset_index(drop=True).equals(want[COMPARED].reset_index(drop=True))
+    strip = lambda parents: [p.split("-", 1)[1] for p in parents]  # noqa: E731 - ids carry the campaign
+    assert list(got["parents"].map(strip)) == list(want["parents"].map(strip))
+    print(f"cluster part {cluster_seconds:.1f} s, killed after generation {killed_after - 1}")
+
+
+QUIET_START = """
+import ray
+from ray._private.authentication.authentication_utils import is_token_auth_enabled
+from workers import TrainingSettings, load_dataset
+from workers.ray_evaluator import RayEvaluator
+
+with RayEvaluator(load_dataset("xor", seed=0), TrainingSettings(epochs=1), workers=1) as ev:
+    ray.get(ev._actors[0].pid.remote())
+    assert is_token_auth_enabled(), "the embedded Ray lost its token authentication"
+print("done")
+"""
+
+
+def test_the_embedded_ray_starts_quietly_and_keeps_token_authentication():
+    """No notice about token authentication (still on) nor about actor restarts on stderr."""
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_AUTH_MODE")}
+    env["RAY_DISABLE_USAGE_STATS"] = "1"
+    proc = subprocess.run([sys.executable, "-c", QUIET_START], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "done"
+    assert "Token authentication is enabled" not in proc.stderr, proc.stderr
+    assert "max_restarts > 0" not in proc.stderr, proc.stderr
