@@ -6,7 +6,10 @@
 
 Errors: every :class:`~connevo.errors.ConnevoError` becomes its ``http_status`` with the JSON
 body ``{"detail": "<field and problem>"}``; request validation errors (bad query parameters,
-a body that is not JSON) become 422 with the same shape.
+a body that is not JSON) become 422 with the same shape, and so do 404/405 for unknown paths
+and methods and a 500 for a bug (logged; its message is not sent). The OpenAPI schema documents
+every status code each operation answers and the JSON schema of every body
+(tests/service/test_http_fuzz.py fuzzes the API against it).
 
 Security: with a token configured, every request but the dashboard's static shell (``/`` and
 ``/static/...``, which hold no data) must carry ``Authorization: Bearer <token>``. Data files
@@ -34,6 +37,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from pydantic import BaseModel, ConfigDict, Field
 
 from connevo.errors import ConnevoError, SpecError
 from evolution.spec import FILE_SUFFIXES, CampaignSpec, parse_spec
@@ -71,6 +76,8 @@ class ServiceLimits:
     max_generations: int = 1000
     max_epochs: int = 10_000
     max_workers: int = 64
+    max_samples: int = 1_000_000
+    """Rows a generated data set (``task.samples``) may have: the request generates them."""
     max_body_bytes: int = 1_000_000
     max_concurrent: int = 4
     max_page_size: int = 1000
@@ -82,10 +89,184 @@ class ServiceLimits:
             ("evolution.generations", spec.evolution.generations, self.max_generations),
             ("training.epochs", spec.training.epochs, self.max_epochs),
             ("workers.count", spec.workers.count, self.max_workers),
+            ("task.samples", spec.task.samples or 0, self.max_samples),
         ):
             if value > limit:
                 raise SpecError(f"'{field}': {value} is more than this service allows ({limit})")
 
+
+
+# ----- documented answers ------------------------------------------------------------------
+# The models below describe the JSON the routes answer in the OpenAPI schema (the routes build
+# plain dicts; tests/service/test_http_fuzz.py checks every answer against these schemas).
+CampaignStatus = Literal["running", "finished", "failed", "stopped"]
+CandidateStatus = Literal["ok", "failed", "diverged", "timeout"]
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer (4xx and 5xx)."""
+
+    detail: str = Field(description="what is wrong: the field or object, the problem and the bad value")
+
+
+class Launched(BaseModel):
+    id: str
+    status: Literal["running"]
+    url: str = Field(description="poll this path for the campaign's status")
+
+
+class Stopping(BaseModel):
+    id: str
+    status: Literal["stopping"]
+
+
+class CampaignSummary(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str
+    status: CampaignStatus
+    generations_done: int
+    candidates: int
+    created_at: str = Field(description="ISO 8601, UTC")
+    running_here: bool = Field(description="the campaign runs in a thread of this server")
+
+
+class GenerationPoint(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    generation: int
+    hypervolume: float | None
+    front_size: int
+    best_val_accuracy: float | None
+    evaluations: int
+    cumulative_evaluations: int
+
+
+class Progress(BaseModel):
+    generation: int | None
+    generation_size: int
+    evaluated_in_generation: int
+    evaluated_since_start: int
+
+
+class CampaignDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str
+    status: CampaignStatus
+    error: str | None
+    seed: int
+    created_at: str
+    updated_at: str
+    running_here: bool
+    generation: int | None = Field(description="the last finished generation, null before the first")
+    generations_done: int
+    generations_total: int
+    candidates_done: int
+    candidates_total: int
+    front_size: int
+    hypervolume: float | None
+    best_val_accuracy: float | None
+    objectives: dict[str, Any]
+    progress: Progress | None = Field(description="live counters while the campaign runs here, else null")
+    hypervolume_history: list[GenerationPoint]
+    spec: dict[str, Any]
+
+
+class _CandidateMetrics(BaseModel):
+    """The stored columns of a candidate but its id and genome; metrics are null where not measured."""
+
+    model_config = ConfigDict(extra="allow")
+
+    campaign_id: str
+    number: int
+    generation: int
+    parents: list[str]
+    status: CandidateStatus
+    error: str | None
+    seed: int
+    train_accuracy: float | None
+    val_accuracy: float | None
+    test_accuracy: float | None
+    train_loss: float | None
+    val_loss: float | None
+    test_loss: float | None
+    connections: int | None
+    params: int | None
+    flops: int | None
+    depth: int | None
+    hidden_nodes: int | None
+    wiring_length: float | None
+    modularity: float | None
+    train_val_gap: float | None
+    train_test_gap: float | None
+    epochs: int | None
+    seconds: float | None
+    extra: dict[str, Any]
+    created_at: str
+
+
+class CandidateRow(_CandidateMetrics):
+    candidate_id: str
+
+
+class FrontItem(CandidateRow):
+    duplicates: int = Field(description="other candidates with the same objective values (not listed)")
+
+
+class FrontPage(BaseModel):
+    campaign_id: str
+    objectives: list[str]
+    senses: list[Literal["max", "min"]]
+    items: list[FrontItem]
+
+
+class CandidatePage(BaseModel):
+    total: int = Field(description="candidates that match the filters, over all pages")
+    limit: int
+    offset: int
+    items: list[CandidateRow]
+
+
+class Topology(BaseModel):
+    nodes: int
+    enabled_connections: int
+    connection_genes: int
+
+
+class CandidateDetail(_CandidateMetrics):
+    id: str
+    genome: dict[str, Any] = Field(description="the genome JSON (format connevo.genome)")
+    topology: Topology
+    plots: dict[str, str]
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "a bad value: a spec field, an objective name, a data file (or an invalid Content-Length)",
+    401: "missing or wrong bearer token",
+    404: "no campaign or candidate with that id (or name)",
+    409: "the request conflicts with the campaign's state",
+    413: "request body larger than limits.max_body_bytes",
+    422: "a query parameter, path parameter or body that does not validate",
+    429: "as many campaigns run already as limits.max_concurrent allows",
+    500: "the store failed",
+}
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for error answers: every one a JSON :class:`ErrorBody`."""
+    return {code: {"model": ErrorBody, "description": _ERROR_DESCRIPTIONS[code]} for code in codes}
+
+
+def _ok(code: int, model: Any, description: str) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": model, "description": description}}
+
+
+_COMMON_ERRORS = (400, 413, 422, 500)
+"""What any route may answer: a bad value (any ConnevoError), a body too large, a request that
+does not validate, the store failing."""
 
 # ----- JSON helpers ------------------------------------------------------------------------
 def jsonable(value: Any) -> Any:
@@ -273,6 +454,7 @@ def create_app(
     app.state.manager = manager
     app.state.limits = limits
     app.state.data_dir = folder
+    app.state.token_required = token is not None
     app.add_middleware(_Guard, token=token, max_body_bytes=limits.max_body_bytes)
 
     @app.exception_handler(ConnevoError)
@@ -283,8 +465,27 @@ def create_app(
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return _error(422, _describe_validation(exc))
 
+    @app.exception_handler(Exception)
+    async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not a client error: logged with its traceback, answered in the documented shape
+        # without the exception's message (it may hold paths or data).
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return _error(500, f"internal error ({type(exc).__name__}); the server log has the details")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route whose path matched; a path served by
+            # several routes (GET and POST /campaigns) allows the methods of all of them.
+            headers["Allow"] = ", ".join(_allowed_methods(app, _route_path(request))) or headers.get("Allow", "")
+        if exc.status_code in (204, 304) or exc.status_code < 200:
+            return Response(status_code=exc.status_code, headers=headers)
+        return _error(exc.status_code, str(exc.detail), headers)
+
     # ----- campaigns -----------------------------------------------------------------------
-    @app.post("/campaigns", status_code=202, tags=["campaigns"])
+    @app.post("/campaigns", status_code=202, tags=["campaigns"], response_model=None,
+              responses={**_ok(202, Launched, "the campaign runs in the background"), **_errors(*_COMMON_ERRORS, 429)})
     def launch_campaign(
         spec: dict[str, Any] = Body(..., description="a campaign spec, as in a spec file (JSON)"),
     ) -> dict[str, Any]:
@@ -294,7 +495,8 @@ def create_app(
         campaign_id = manager.launch(parsed)
         return {"id": campaign_id, "status": "running", "url": f"/campaigns/{campaign_id}"}
 
-    @app.get("/campaigns", tags=["campaigns"])
+    @app.get("/campaigns", tags=["campaigns"], response_model=None,
+             responses={**_ok(200, list[CampaignSummary], "every campaign, newest first"), **_errors(*_COMMON_ERRORS)})
     def list_campaigns(
         status: Literal["running", "finished", "failed", "stopped"] | None = Query(None),
     ) -> list[dict[str, Any]]:
@@ -305,25 +507,31 @@ def create_app(
         running = set(manager.running())
         return [{**row, "running_here": row["id"] in running} for row in records(frame)]
 
-    @app.get("/campaigns/{campaign}", tags=["campaigns"])
+    @app.get("/campaigns/{campaign}", tags=["campaigns"], response_model=None,
+             responses={**_ok(200, CampaignDetail, "the campaign"), **_errors(*_COMMON_ERRORS, 404)})
     def campaign_status(campaign: str) -> dict[str, Any]:
         """Status, progress and hypervolume history of a campaign (id or name)."""
         return _campaign_detail(the_store, manager, campaign)
 
-    @app.post("/campaigns/{campaign}/stop", status_code=202, tags=["campaigns"])
+    @app.post("/campaigns/{campaign}/stop", status_code=202, tags=["campaigns"], response_model=None,
+              responses={**_ok(202, Stopping, "the campaign stops after its current chunk"),
+                         **_errors(*_COMMON_ERRORS, 404, 409)})
     def stop_campaign(campaign: str) -> dict[str, Any]:
         """Ask a campaign running in this server to stop after its current chunk of candidates."""
         campaign_id = str(the_store.get_campaign(campaign)["id"])
         manager.stop(campaign_id)
         return {"id": campaign_id, "status": "stopping"}
 
-    @app.post("/campaigns/{campaign}/resume", status_code=202, tags=["campaigns"])
+    @app.post("/campaigns/{campaign}/resume", status_code=202, tags=["campaigns"], response_model=None,
+              responses={**_ok(202, Launched, "the campaign runs again in the background"),
+                         **_errors(*_COMMON_ERRORS, 404, 409, 429)})
     def resume_campaign(campaign: str) -> dict[str, Any]:
         """Continue a stopped, failed or interrupted campaign from its last checkpoint."""
         campaign_id = manager.resume(campaign)
         return {"id": campaign_id, "status": "running", "url": f"/campaigns/{campaign_id}"}
 
-    @app.get("/campaigns/{campaign}/front", tags=["results"])
+    @app.get("/campaigns/{campaign}/front", tags=["results"], response_model=None,
+             responses={**_ok(200, FrontPage, "the Pareto front"), **_errors(*_COMMON_ERRORS, 404)})
     def campaign_front(
         campaign: str,
         objectives: str | None = Query(None, description="comma-separated, e.g. val_accuracy,connections "
@@ -343,7 +551,8 @@ def create_app(
             "items": records(front, drop=("genome",)),
         }
 
-    @app.get("/campaigns/{campaign}/candidates", tags=["results"])
+    @app.get("/campaigns/{campaign}/candidates", tags=["results"], response_model=None,
+             responses={**_ok(200, CandidatePage, "one page of candidates"), **_errors(*_COMMON_ERRORS, 404)})
     def campaign_candidates(
         campaign: str,
         status: Literal["ok", "failed", "diverged", "timeout"] | None = Query(None),
@@ -374,7 +583,8 @@ def create_app(
             "items": records(page.rename(columns={"id": "candidate_id"}), drop=("genome",)),
         }
 
-    @app.get("/candidates/{candidate_id}", tags=["results"])
+    @app.get("/candidates/{candidate_id}", tags=["results"], response_model=None,
+             responses={**_ok(200, CandidateDetail, "the candidate"), **_errors(*_COMMON_ERRORS, 404)})
     def candidate_detail(candidate_id: str) -> dict[str, Any]:
         """One candidate: metrics, parents, topology (genome JSON)."""
         row = jsonable(the_store.candidate(candidate_id))
@@ -388,9 +598,10 @@ def create_app(
         return row
 
     # ----- plots ---------------------------------------------------------------------------
-    png = {"content": {"image/png": {}}, "description": "a PNG image"}
+    png = {200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+                 "description": "a PNG image"}, **_errors(*_COMMON_ERRORS, 404)}
 
-    @app.get("/campaigns/{campaign}/plots/front.png", response_class=Response, responses={200: png}, tags=["plots"])
+    @app.get("/campaigns/{campaign}/plots/front.png", response_class=Response, responses=png, tags=["plots"])
     def front_plot(
         campaign: str,
         objectives: str | None = Query(None, description="two objectives, e.g. val_accuracy,params"),
@@ -403,14 +614,14 @@ def create_app(
         candidates = the_store.candidates(info["id"])
         return _png(lambda path: plots.plot_front(candidates, names, path, title=f"campaign {info['id']}"))
 
-    @app.get("/campaigns/{campaign}/plots/hypervolume.png", response_class=Response, responses={200: png},
+    @app.get("/campaigns/{campaign}/plots/hypervolume.png", response_class=Response, responses=png,
              tags=["plots"])
     def hypervolume_plot(campaign: str) -> Response:
         """Hypervolume (and best validation accuracy) per generation."""
         generations = the_store.generations(campaign)
         return _png(lambda path: plots.plot_hypervolume(generations, path))
 
-    @app.get("/candidates/{candidate_id}/plots/network.png", response_class=Response, responses={200: png},
+    @app.get("/candidates/{candidate_id}/plots/network.png", response_class=Response, responses=png,
              tags=["plots"])
     def network_plot(candidate_id: str) -> Response:
         """A drawing of the candidate's network: inputs at the bottom, outputs on top."""
@@ -425,6 +636,22 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _route_path(request: Request) -> str:
+    """The request's path as the routes see it: without the ``root_path`` it is served under."""
+    path, root = request.scope.get("path", ""), request.scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods of every route whose path template matches ``path``, sorted."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        regex = getattr(route, "path_regex", None)
+        if getattr(route, "methods", None) and regex is not None and regex.match(path):
+            methods |= set(route.methods)  # type: ignore[attr-defined]
+    return sorted(methods)
 
 
 def _campaign_detail(store: Store, manager: CampaignManager, ref: str) -> dict[str, Any]:
@@ -492,6 +719,15 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components["CampaignSpec"] = spec_schema
     body = schema["paths"]["/campaigns"]["post"]["requestBody"]
     body["content"]["application/json"]["schema"] = {"$ref": "#/components/schemas/CampaignSpec"}
+    if getattr(app.state, "token_required", False):
+        # _Guard answers 401 to every data request without the token.
+        schema["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+        schema["security"] = [{"bearer": []}]
+        unauthorized = {"description": _ERROR_DESCRIPTIONS[401],
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                operation["responses"].setdefault("401", unauthorized)
     app.openapi_schema = schema
     return schema
 

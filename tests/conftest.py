@@ -10,6 +10,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config) -> None:
+    """schemathesis' pytest plugin (loaded in every session) swaps Hypothesis' example printer,
+    which garbles the failing examples other property tests report: put the original back."""
+    import hypothesis.core
+    import hypothesis.vendor.pretty
+
+    hypothesis.core.RepresentationPrinter = hypothesis.vendor.pretty.RepresentationPrinter
+
+
 @pytest.fixture(scope="session")
 def ray_session():
     """One local Ray for the whole session (starting Ray costs seconds)."""
