@@ -13,7 +13,7 @@ import os
 import sqlite3
 import urllib.parse
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -254,6 +254,71 @@ def _check_version(where: str, version: Any) -> None:
         )
 
 
+def _writable(path: Path) -> bool:
+    """Whether this process may write ``path`` (effective ids where the platform has them)."""
+    effective = os.access in os.supports_effective_ids
+    return os.access(path, os.W_OK, effective_ids=effective)
+
+
+def _unwritable_reason(path: Path) -> str | None:
+    """Why SQLite cannot write the store file ``path`` now, or None when it can.
+
+    The file itself read-only (permissions, an immutable file, a read-only file system), or its
+    folder read-only while there is no ``-wal`` file yet: SQLite in WAL mode must create
+    ``<file>-wal`` and ``<file>-shm`` next to the database before it writes.
+    """
+    folder = path.parent
+    if path.exists():
+        if not _writable(path):
+            return f"the store file {str(path)!r} is read-only"
+        if not Path(f"{path}-wal").exists() and not _writable(folder):
+            return (f"the folder {str(folder)!r} of the store file {str(path)!r} is read-only "
+                    f"(SQLite must create {path.name}-wal and {path.name}-shm there to write)")
+        return None
+    if folder.is_dir() and not _writable(folder):
+        return f"its folder {str(folder)!r} is read-only"
+    return None
+
+
+def _sqlite_reason(exc: BaseException, path: Path | None) -> str | None:
+    """One line naming the file for SQLite's "read-only" and "cannot open" errors; None for
+    any other error (the caller keeps the driver's message)."""
+    orig = getattr(exc, "orig", None) or exc
+    if path is None or not isinstance(orig, sqlite3.Error):
+        return None
+    name = str(getattr(orig, "sqlite_errorname", "") or "")
+    message = str(orig)
+    if name.startswith("SQLITE_READONLY") or "readonly database" in message:
+        return _unwritable_reason(path) or f"the store file {str(path)!r} is read-only (SQLite: {message})"
+    if name.startswith("SQLITE_CANTOPEN") or "unable to open database file" in message:
+        return _unwritable_reason(path) or f"SQLite cannot open the store file {str(path)!r} ({message})"
+    return None
+
+
+def _read_only_connector(path: Path) -> Callable[[], sqlite3.Connection]:
+    """Connections that only read ``path`` (a store this process cannot write).
+
+    ``mode=ro``; when SQLite cannot read that way (a WAL database without its ``-shm`` file in a
+    folder where it cannot create one) and no ``-wal`` file holds uncommitted pages, the file
+    is read as immutable. One fresh connection per use (no pool), so each read sees the file
+    as it is now.
+    """
+    uri = f"file:{urllib.parse.quote(str(path))}?mode=ro"
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            conn.close()
+            if Path(f"{path}-wal").exists():
+                raise
+            conn = sqlite3.connect(uri + "&immutable=1", uri=True, timeout=30, check_same_thread=False)
+        return conn
+
+    return connect
+
+
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     try:
@@ -261,6 +326,10 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
     finally:
         cur.close()
+
+
+def _sqlite_read_only_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.execute("PRAGMA foreign_keys=ON")  # the file is in WAL mode already; nothing to set
 
 
 def _json_default(obj: Any) -> Any:
@@ -326,9 +395,16 @@ class Store:
         except sa.exc.ArgumentError as exc:
             raise StoreError(f"invalid store URL {self._url!r}: {exc}") from exc
         path = _sqlite_file(url)
+        self._sqlite_path = path
+        read_only = False
         if path is not None:
             _check_sqlite_file(path)
-        self._engine = self._create_engine(url)
+            reason = _unwritable_reason(path)
+            if reason is not None:
+                if not path.exists() or path.stat().st_size == 0:
+                    raise StoreError(f"cannot create store {str(path)!r}: {reason}")
+                read_only = True  # reads work; every write fails with ``reason``
+        self._engine = self._create_engine(url, read_only=read_only)
         try:
             self._prepare_schema()
         except BaseException:
@@ -336,9 +412,15 @@ class Store:
             raise
 
     @staticmethod
-    def _create_engine(url: sa.URL) -> Engine:
+    def _create_engine(url: sa.URL, read_only: bool = False) -> Engine:
         kwargs: dict[str, Any] = {"json_serializer": _json_dumps}
         is_sqlite = url.get_backend_name() == "sqlite"
+        path = _sqlite_file(url)
+        if read_only and path is not None:
+            engine = sa.create_engine("sqlite://", creator=_read_only_connector(path), poolclass=sa.pool.NullPool,
+                                      **kwargs)
+            sa.event.listen(engine, "connect", _sqlite_read_only_on_connect)
+            return engine
         if is_sqlite:
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
             if _sqlite_file(url) is None:  # in memory: one shared connection
@@ -361,6 +443,9 @@ class Store:
             except SQLAlchemyError:
                 self._prepare_schema_once()  # another process created the schema meanwhile
         except SQLAlchemyError as exc:
+            reason = _sqlite_reason(exc, self._sqlite_path)
+            if reason is not None:
+                raise StoreError(f"cannot open store {str(self._sqlite_path)!r}: {reason}") from exc
             raise StoreError(f"cannot open store {self._display_url!r}: {exc}") from exc
 
     def _prepare_schema_once(self) -> None:
@@ -415,7 +500,7 @@ class Store:
         """Insert a campaign with status ``running``; return its new 8-character id."""
         now = _utcnow()
         campaign_id = uuid.uuid4().hex[:8]
-        with self._write() as conn:
+        with self._write(f"new campaign {str(name)!r}") as conn:
             conn.execute(
                 sa.insert(campaigns_table).values(
                     id=campaign_id,
@@ -435,7 +520,8 @@ class Store:
         """Set a campaign's status (running, finished, failed, stopped) and error text."""
         if status not in CAMPAIGN_STATUSES:
             raise StoreError(f"campaign status must be one of {CAMPAIGN_STATUSES}, got {status!r}")
-        with self._write() as conn:
+        what = f"status {status!r} of campaign {campaign_id!r}" + (f" (its error: {error})" if error else "")
+        with self._write(what) as conn:
             result = conn.execute(
                 sa.update(campaigns_table)
                 .where(campaigns_table.c.id == campaign_id)
@@ -657,7 +743,7 @@ class Store:
     # Internals
 
     def _write(self, what: str | None = None) -> _WriteTransaction:
-        return _WriteTransaction(self._engine, what or self._display_url)
+        return _WriteTransaction(self._engine, what or self._display_url, self._sqlite_path)
 
     @staticmethod
     def _require_campaign(conn: Connection, campaign_id: str) -> None:
@@ -703,31 +789,44 @@ class Store:
 
 
 class _WriteTransaction:
-    """``engine.begin()`` that turns database errors into :class:`StoreError`."""
+    """``engine.begin()`` that turns database errors into :class:`StoreError`.
 
-    def __init__(self, engine: Engine, what: str) -> None:
+    For an SQLite file (``path``), a write is refused up front, naming the file, once the file
+    (or, without a ``-wal`` file, its folder) is no longer writable: a file made read-only while
+    a campaign runs stops the campaign at its next write, although SQLite's connections opened
+    before would still write through.
+    """
+
+    def __init__(self, engine: Engine, what: str, path: Path | None = None) -> None:
         self._engine = engine
         self._what = what
+        self._path = path
         self._ctx: Any = None
 
+    def _error(self, exc: BaseException) -> StoreError:
+        reason = _sqlite_reason(exc, self._path)
+        if reason is None:
+            reason = str(exc.orig) if isinstance(exc, IntegrityError) else str(exc)
+        return StoreError(f"cannot write {self._what}: {reason}")
+
     def __enter__(self) -> Connection:
+        if self._path is not None:
+            reason = _unwritable_reason(self._path)
+            if reason is not None:
+                raise StoreError(f"cannot write {self._what}: {reason}")
         self._ctx = self._engine.begin()
         try:
             return self._ctx.__enter__()
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot write {self._what}: {exc}") from exc
+            raise self._error(exc) from exc
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
         try:
             self._ctx.__exit__(exc_type, exc, tb)
-        except IntegrityError as err:
-            raise StoreError(f"cannot write {self._what}: {err.orig}") from err
         except SQLAlchemyError as err:
-            raise StoreError(f"cannot write {self._what}: {err}") from err
-        if isinstance(exc, IntegrityError):
-            raise StoreError(f"cannot write {self._what}: {exc.orig}") from exc
+            raise self._error(err) from err
         if isinstance(exc, SQLAlchemyError):
-            raise StoreError(f"cannot write {self._what}: {exc}") from exc
+            raise self._error(exc) from exc
         return False
 
 
