@@ -68,7 +68,9 @@ def front(
 ) -> pd.DataFrame:
     """The Pareto front of a campaign (id or name) over ``objectives``.
 
-    Only ``ok`` candidates unless ``include_failed``; with ``max_connections`` only candidates
+    Only ``ok`` candidates unless ``include_failed``: then failed, diverged and timed-out
+    candidates with scores compete too, and those without a score for every objective (a
+    training that failed) are listed after the front, by number; with ``max_connections`` only candidates
     with at most that many connections. Columns start with :data:`FRONT_LEADING_COLUMNS`.
     An objective that is not a column is read from each candidate's ``extra`` metrics.
     With ``distinct`` (the default), candidates with identical objective values are listed once
@@ -90,6 +92,12 @@ def front(
         counts = groups["number"].transform("size") - 1
         first = result["number"] == groups["number"].transform("min")
         result = result.assign(duplicates=counts.astype(int))[first].reset_index(drop=True)
+    if include_failed:
+        unscored = df[df[list(objectives)].isna().any(axis=1)].rename(columns={"id": "candidate_id"})
+        if len(unscored):
+            unscored = unscored.sort_values("number").assign(duplicates=0)
+            result = pd.concat([result, unscored[[c for c in result.columns if c in unscored.columns]]],
+                               ignore_index=True) if len(result) else unscored.reset_index(drop=True)
     lead = [c for c in FRONT_LEADING_COLUMNS if c in result.columns]
     return result[lead + [c for c in result.columns if c not in lead]]
 

@@ -164,7 +164,7 @@ def cmd_front(args: argparse.Namespace) -> int:
     if args.server:
         with _client(args) as client:
             answer = client.front(args.campaign, requested, max_connections=args.max_connections,
-                                  include_failed=args.include_failed)
+                                  include_failed=args.include_failed, include_partial=args.include_partial)
         objectives = answer["objectives"]
         front = pd.DataFrame(answer["items"])
         if front.empty:

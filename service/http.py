@@ -537,13 +537,15 @@ def create_app(
         objectives: str | None = Query(None, description="comma-separated, e.g. val_accuracy,connections "
                                                           "(default: the campaign's objectives)"),
         max_connections: int | None = Query(None, ge=0, description="only candidates with at most N connections"),
-        include_failed: bool = Query(False, description="also consider failed/diverged/timeout candidates"),
+        include_failed: bool = Query(False, description="also consider failed/diverged/timeout candidates "
+                                                         "(those without scores are listed after the front)"),
+        include_partial: bool = Query(False, description="also candidates stopped at a short multi-fidelity rung"),
     ) -> dict[str, Any]:
         """The Pareto front over the chosen objectives (genomes left out: see ``/candidates/{id}``)."""
         info = the_store.get_campaign(campaign)
         names = _objectives(objectives, info["spec"])
         front = queries.front(the_store, info["id"], names, max_connections=max_connections,
-                              include_failed=include_failed)
+                              include_failed=include_failed, include_partial=include_partial)
         return {
             "campaign_id": info["id"],
             "objectives": names,

@@ -920,13 +920,18 @@ def train_batched(
     for members in buckets.values():
         for first in range(0, len(members), MAX_BUCKET):
             part = members[first : first + MAX_BUCKET]
+            error: str | None = None
             try:
                 done = _train_bucket([p for _, p in part], data, settings, device, stats)
-            except Exception:
+            except Exception as exc:
+                # Only note the error here: retrying inside this block would keep the failed
+                # bucket's tensors alive through the traceback (an out-of-memory bucket would
+                # then fail every retry too).
+                error, done = f"{type(exc).__name__}: {exc}", []
+            if error is not None:
                 if len(part) == 1:
-                    done = [_failed(part[0][1], device)]
+                    done = [_failed(part[0][1], device, error=error)]
                 else:
-                    done = []
                     for _, plan in part:
                         try:
                             done.extend(_train_bucket([plan], data, settings, device, stats))
@@ -938,7 +943,9 @@ def train_batched(
     return BatchResult([results[k] for k in range(len(requests))], stats)
 
 
-def _failed(plan: _Plan, device: torch.device, exc: BaseException | None = None) -> Evaluation:
-    exc = exc or sys.exc_info()[1]
-    error = f"{type(exc).__name__}: {exc}" if exc is not None else "training failed"
+def _failed(plan: _Plan, device: torch.device, exc: BaseException | None = None, error: str | None = None
+            ) -> Evaluation:
+    if error is None:
+        exc = exc or sys.exc_info()[1]
+        error = f"{type(exc).__name__}: {exc}" if exc is not None else "training failed"
     return _evaluation(plan, Status.FAILED, error, 0, plan.seconds, device)

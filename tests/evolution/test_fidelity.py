@@ -97,3 +97,4 @@ def test_the_cli_shows_a_rejects_fidelity_and_lists_rejects_on_request(tmp_path)
                                  store=tmp_path / "s.db").stdout)
     assert {m["candidate_id"] for m in default} <= set(rows.loc[rows["fidelity"] == 1, "id"])
     assert len(partial) >= 1
+

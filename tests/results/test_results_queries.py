@@ -28,7 +28,7 @@ def _campaign(store: Store, make_candidate: Factory, make_summary: Factory, name
         1: ("ok", 0.70, 20),  # dominated by 3
         2: ("ok", 0.90, 40),  # front (most accurate)
         3: ("ok", 0.80, 16),  # front
-        4: ("failed", None, 4),  # no accuracy: never on a front
+        4: ("failed", None, 4),  # no accuracy: listed after the front with include_failed
         5: ("diverged", 0.65, 2),  # on the front only with include_failed
     }
     for gen, numbers in ((0, [0, 1, 4]), (1, [2, 3, 5])):
@@ -64,8 +64,9 @@ def test_front_within_a_connection_budget(store: Store, make_candidate: Factory,
 def test_front_including_failed_candidates(store: Store, make_candidate: Factory, make_summary: Factory) -> None:
     cid = _campaign(store, make_candidate, make_summary)
     df = front(store, cid, include_failed=True)
-    assert df["candidate_id"].tolist() == [f"{cid}-5", f"{cid}-3", f"{cid}-2"]
-    assert df["status"].tolist() == ["diverged", "ok", "ok"]
+    assert df["candidate_id"].tolist() == [f"{cid}-5", f"{cid}-3", f"{cid}-2", f"{cid}-4"]
+    assert df["status"].tolist() == ["diverged", "ok", "ok", "failed"]
+    assert df["val_accuracy"].isna().tolist() == [False, False, False, True]
 
 
 def test_front_by_campaign_name_and_other_objectives(

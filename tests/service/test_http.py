@@ -317,3 +317,17 @@ def test_a_crashing_campaign_ends_failed_and_the_manager_survives(tmp_path: Path
 def test_loopback_detection() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1") and is_loopback("127.1.2.3")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4") and not is_loopback("example.org")
+
+
+def test_the_front_lists_multi_fidelity_rejects_on_request(tmp_path, make_server):
+    from evolution import run
+    from results.queries import fidelity
+    from tests.evolution.test_fidelity import SPEC
+
+    result = run(SPEC, str(tmp_path / "s.db"))
+    live = make_server(create_app(str(tmp_path / "s.db"), data_dir=tmp_path))
+    default = live.client.get(f"/campaigns/{result.campaign_id}/front").json()["items"]
+    partial = live.client.get(f"/campaigns/{result.campaign_id}/front", params={"include_partial": True}).json()["items"]
+    rows = result.candidates().assign(fidelity=lambda f: fidelity(f)).set_index("id")
+    assert all(rows.loc[item["candidate_id"], "fidelity"] == 1.0 for item in default)
+    assert partial and len(partial) >= 1

@@ -204,12 +204,6 @@ def test_an_out_of_memory_candidate_fails_and_the_others_train_unharmed():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "workers/batched.py train_batched retries a failed bucket one candidate at a time INSIDE its "
-    "`except` clause: the exception's traceback keeps the failed _train_bucket frame (stacked "
-    "parameters, gradients, Adam state) alive, so after an out-of-memory every retry runs out of "
-    "memory too and the whole bucket becomes `failed`. Fix: note the error in the except clause, "
-    "leave it, then retry (see the report of issue 6)."))
 def test_a_bucket_that_runs_out_of_memory_is_retried_one_candidate_at_a_time():
     from search_space.cost import measure
     from workers import EvaluationRequest
@@ -279,11 +273,6 @@ def test_a_campaign_goes_on_past_a_candidate_out_of_memory_and_shows_it(planted_
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "results/queries.py front(): a candidate without an accuracy (failed) is never on a front, even "
-    "with include_failed (by design: results/test_results_queries.py), so `connevo front "
-    "--include-failed` cannot list a candidate that ran out of memory; issue 6 asks that it does "
-    "(e.g. list candidates without metrics after the front). See the report of issue 6."))
 def test_front_include_failed_lists_the_candidate_that_ran_out_of_memory(planted_campaign, capsys):
     code, out, err = connevo(capsys, "front", planted_campaign["campaign"], "--include-failed", "--format", "json",
                              store=planted_campaign["store"])
