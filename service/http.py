@@ -78,13 +78,26 @@ class ServiceLimits:
     max_workers: int = 64
     max_samples: int = 1_000_000
     """Rows a generated data set (``task.samples``) may have: the request generates them."""
+    max_hidden_nodes: int = 1024
+    max_connections: int = 1_000_000
+    """A spec without ``search_space.max_connections`` gets this one (stored with its spec)."""
     max_body_bytes: int = 1_000_000
     max_concurrent: int = 4
     max_page_size: int = 1000
 
+    def apply(self, spec: CampaignSpec) -> CampaignSpec:
+        """``spec`` checked (:meth:`check`), with this service's connection cap where it has none."""
+        self.check(spec)
+        if spec.search_space.max_connections is None:
+            space = spec.search_space.model_copy(update={"max_connections": self.max_connections})
+            spec = spec.model_copy(update={"search_space": space})
+        return spec
+
     def check(self, spec: CampaignSpec) -> None:
         """Raise :class:`SpecError` naming the first field of ``spec`` beyond a limit."""
         for field, value, limit in (
+            ("search_space.max_hidden_nodes", spec.search_space.max_hidden_nodes, self.max_hidden_nodes),
+            ("search_space.max_connections", spec.search_space.max_connections or 0, self.max_connections),
             ("evolution.population", spec.evolution.population, self.max_population),
             ("evolution.generations", spec.evolution.generations, self.max_generations),
             ("training.epochs", spec.training.epochs, self.max_epochs),
@@ -490,8 +503,7 @@ def create_app(
         spec: dict[str, Any] = Body(..., description="a campaign spec, as in a spec file (JSON)"),
     ) -> dict[str, Any]:
         """Validate a spec and run the campaign in the background; poll ``GET /campaigns/{id}``."""
-        parsed = confine_spec(parse_spec(spec), folder)
-        limits.check(parsed)
+        parsed = limits.apply(confine_spec(parse_spec(spec), folder))
         campaign_id = manager.launch(parsed)
         return {"id": campaign_id, "status": "running", "url": f"/campaigns/{campaign_id}"}
 
@@ -527,6 +539,7 @@ def create_app(
                          **_errors(*_COMMON_ERRORS, 404, 409, 429)})
     def resume_campaign(campaign: str) -> dict[str, Any]:
         """Continue a stopped, failed or interrupted campaign from its last checkpoint."""
+        limits.check(parse_spec(the_store.get_campaign(campaign)["spec"]))  # limits may have been lowered
         campaign_id = manager.resume(campaign)
         return {"id": campaign_id, "status": "running", "url": f"/campaigns/{campaign_id}"}
 

@@ -161,6 +161,8 @@ def test_stop_and_resume_unknown_are_404(server: LiveServer) -> None:
     (small_spec(**{"task.dataset": "nonsense"}), 400, ["task.dataset", "nonsense"]),
     (small_spec(**{"training.epochs": "many"}), 400, ["training.epochs"]),
     (small_spec(**{"evolution.population": 51}), 400, ["evolution.population", "50"]),
+    (small_spec(**{"search_space.max_hidden_nodes": 1025}), 400, ["search_space.max_hidden_nodes", "1024"]),
+    (small_spec(**{"search_space.max_connections": 2_000_000}), 400, ["search_space.max_connections", "1000000"]),
     (small_spec(**{"workers.ray_address": "ray://evil:10001"}), 400, ["workers.ray_address"]),
     (small_spec(**{"task.dataset": "missing.csv"}), 400, ["missing.csv"]),
     ([1, 2, 3], 422, ["body"]),
@@ -331,3 +333,21 @@ def test_the_front_lists_multi_fidelity_rejects_on_request(tmp_path, make_server
     rows = result.candidates().assign(fidelity=lambda f: fidelity(f)).set_index("id")
     assert all(rows.loc[item["candidate_id"], "fidelity"] == 1.0 for item in default)
     assert partial and len(partial) >= 1
+
+
+def test_a_spec_without_a_connection_cap_gets_the_services(server: LiveServer) -> None:
+    launched = server.client.post("/campaigns", json=small_spec(name="capped", **{"evolution.generations": 0}))
+    assert launched.status_code == 202, launched.text
+    detail = server.wait_status(launched.json()["id"])
+    assert detail["spec"]["search_space"]["max_connections"] == ServiceLimits().max_connections
+
+
+def test_resume_checks_the_stored_spec_against_the_limits(tmp_path: Path, make_server) -> None:
+    from evolution.spec import parse_spec
+
+    store = open_store(tmp_path / "s.db")
+    cid = store.create_campaign("big", parse_spec(small_spec(**{"evolution.population": 80})).model_dump(mode="json"), 0)
+    store.set_campaign_status(cid, "stopped", "stop requested")
+    live = make_server(create_app(str(tmp_path / "s.db"), data_dir=tmp_path, limits=ServiceLimits(max_population=50)))
+    answer = live.client.post(f"/campaigns/{cid}/resume")
+    assert answer.status_code == 400 and "evolution.population" in answer.json()["detail"]
