@@ -485,11 +485,24 @@ def _read_npz(path: Path, target: str) -> tuple[np.ndarray, np.ndarray, tuple[st
 # Classes, split, standardization
 
 
+MAX_CLASSES = 200
+"""Distinct target values a data set may have: more is almost always a continuous or an id
+column taken for the class (a classifier with one output per value would be pointless)."""
+
+
 def _encode_classes(values: np.ndarray, source: str) -> tuple[np.ndarray, tuple[str, ...]]:
     """Class indices by the sorted distinct values, and the values' ``str()`` as class names."""
     values = np.asarray(values)
-    if values.dtype.kind == "f" and np.all(np.mod(values, 1) == 0):
-        values = values.astype(np.int64)  # 1.0/2.0 read from a float column name classes "1"/"2"
+    if values.dtype.kind == "f":
+        finite = np.isfinite(values)
+        if finite.all() and not np.all(np.mod(values, 1) == 0):
+            sample = ", ".join(f"{v:g}" for v in values[np.mod(values, 1) != 0][:3])
+            raise DataError(
+                f"{source}: the target holds non-integer numbers ({sample}, ...): it looks continuous "
+                "(a regression target?); connevo needs class labels"
+            )
+        if finite.all():
+            values = values.astype(np.int64)  # 1.0/2.0 read from a float column name classes "1"/"2"
     try:
         distinct, y = np.unique(values, return_inverse=True)
         names = tuple(str(v.item() if isinstance(v, np.generic) else v) for v in distinct)
@@ -503,6 +516,11 @@ def _encode_classes(values: np.ndarray, source: str) -> tuple[np.ndarray, tuple[
         raise DataError(
             f"{source}: needs at least 2 classes, found {len(names)}"
             + (f" (every row is {names[0]!r})" if names else "")
+        )
+    if len(names) > MAX_CLASSES:
+        raise DataError(
+            f"{source}: the target has {len(names)} distinct values, more than {MAX_CLASSES} classes; "
+            f"is it an id or a continuous column? (first values: {', '.join(names[:5])}, ...)"
         )
     return np.asarray(y, dtype=np.int64).reshape(-1), names
 

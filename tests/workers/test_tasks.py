@@ -500,3 +500,19 @@ def test_retina_is_all_256_patterns_in_every_part() -> None:
     assert load_dataset("retina", retina_goal="or").y_train.sum() == 256 - (16 - 8) * (16 - 8) * 1
     with pytest.raises(DataError, match="retina_goal"):
         load_dataset("retina", retina_goal="xor")
+
+
+def test_a_target_with_hundreds_of_classes_is_refused_before_training(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=1500), "customer_id": np.repeat(np.arange(500), 3)})
+    frame.to_csv(tmp_path / "ids.csv", index=False)
+    with pytest.raises(DataError, match=r"'?customer_id'?.*500 distinct values, more than 200 classes.*id or a continuous"):
+        load_dataset(tmp_path / "ids.csv", target="customer_id")
+
+
+def test_a_continuous_target_is_refused_naming_values(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=90), "price": rng.normal(100, 10, size=90)})
+    frame.to_csv(tmp_path / "prices.csv", index=False)
+    with pytest.raises(DataError, match=r"non-integer numbers.*continuous"):
+        load_dataset(tmp_path / "prices.csv", target="price")
