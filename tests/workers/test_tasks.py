@@ -516,3 +516,23 @@ def test_a_continuous_target_is_refused_naming_values(tmp_path) -> None:
     frame.to_csv(tmp_path / "prices.csv", index=False)
     with pytest.raises(DataError, match=r"non-integer numbers.*continuous"):
         load_dataset(tmp_path / "prices.csv", target="price")
+
+
+class _Payload:
+    """Unpickling this would create a file: proof that code ran."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_an_npz_carrying_pickled_objects_is_refused_and_runs_no_code(tmp_path) -> None:
+    marker = tmp_path / "pwned"
+    features = np.empty((60, 2), dtype=object)
+    features[:] = _Payload(str(marker))
+    np.savez(tmp_path / "evil.npz", X=features, label=np.repeat([0, 1, 2], 20))
+    with pytest.raises(DataError, match=r"evil.npz"):
+        load_dataset(tmp_path / "evil.npz")
+    assert not marker.exists()
