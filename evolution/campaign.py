@@ -25,7 +25,7 @@ from evolution.selection import (
 from connevo.errors import ConnevoError
 from evolution.spec import CampaignSpec, parse_spec
 from results.pareto import normalized_hypervolume, pareto_mask
-from results.store import Store
+from results.store import HEARTBEAT_S, Store
 from search_space.cost import measure
 from search_space.genome import Genome
 from search_space.innovation import InnovationTracker
@@ -157,6 +157,27 @@ class StoreRecorder(CampaignObserver):
         self.store.set_campaign_status(campaign.id, status, error)
 
 
+class _Heartbeat(threading.Thread):
+    """Touches the campaign's row every :data:`results.store.HEARTBEAT_S` while it runs, so a
+    campaign whose driver died shows as ``stale`` rather than running forever."""
+
+    def __init__(self, store: Store, campaign_id: str, interval: float) -> None:
+        super().__init__(name=f"heartbeat-{campaign_id}", daemon=True)
+        self.store, self.campaign_id, self.interval = store, campaign_id, interval
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(self.interval):
+            try:
+                self.store.heartbeat(self.campaign_id)
+            except Exception as exc:  # the loop's own writes report store trouble
+                log.debug("heartbeat of campaign %s failed: %s", self.campaign_id, exc)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join(timeout=10)
+
+
 class StopRequested(Exception):
     """Raised inside the loop when :meth:`Campaign.request_stop` was called."""
 
@@ -266,6 +287,14 @@ class Campaign:
         The campaign row is written first; each generation is committed in one transaction.
         """
         self.create()
+        heartbeat = _Heartbeat(self.store, self.id, HEARTBEAT_S)
+        heartbeat.start()
+        try:
+            return self._run()
+        finally:
+            heartbeat.stop()
+
+    def _run(self) -> str:
         evaluator = self._evaluator or make_evaluator(self.spec, self.dataset)
         owns_evaluator = self._evaluator is None
         try:

@@ -65,6 +65,21 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+HEARTBEAT_S = 10.0
+"""How often a running campaign's driver touches its row (:meth:`Store.heartbeat`)."""
+STALE_AFTER_S = 60.0
+"""A ``running`` campaign whose row was not touched for this long is ``stale``: the process that
+ran it has most likely died (``connevo resume`` continues it)."""
+
+
+def _stale(status: Any, updated_at: Any, now: datetime) -> bool:
+    if status != "running" or updated_at is None:
+        return False
+    if updated_at.tzinfo is None:
+        updated_at = updated_at.replace(tzinfo=timezone.utc)
+    return (now - updated_at).total_seconds() > STALE_AFTER_S
+
+
 # --------------------------------------------------------------------------------------------
 # Schema
 
@@ -539,10 +554,11 @@ class Store:
                 .select_from(candidates_table)
                 .where(candidates_table.c.campaign_id == row["id"])
             ).scalar_one()
-        return {**row, "candidates": int(count)}
+        return {**row, "candidates": int(count), "stale": _stale(row["status"], row["updated_at"], _utcnow())}
 
     def list_campaigns(self) -> pd.DataFrame:
-        """All campaigns, newest first: id, name, status, generations_done, candidates, created_at."""
+        """All campaigns, newest first: id, name, status, generations_done, candidates, created_at,
+        stale (running, but its driver has not been heard of for :data:`STALE_AFTER_S`)."""
         counts = (
             sa.select(candidates_table.c.campaign_id, sa.func.count().label("n"))
             .group_by(candidates_table.c.campaign_id)
@@ -557,14 +573,27 @@ class Store:
                 c.generations_done,
                 sa.func.coalesce(counts.c.n, 0).label("candidates"),
                 c.created_at,
+                c.updated_at,
             )
             .select_from(campaigns_table.outerjoin(counts, counts.c.campaign_id == c.id))
             .order_by(c.created_at.desc(), c.id)
         )
         with self._engine.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(query)]
-        columns = ["id", "name", "status", "generations_done", "candidates", "created_at"]
+        now = _utcnow()
+        for row in rows:
+            row["stale"] = _stale(row["status"], row.pop("updated_at"), now)
+        columns = ["id", "name", "status", "generations_done", "candidates", "created_at", "stale"]
         return _frame(rows, columns)
+
+    def heartbeat(self, campaign_id: str) -> None:
+        """Mark a running campaign as alive (its driver calls this every :data:`HEARTBEAT_S`)."""
+        with self._write(f"heartbeat of campaign {campaign_id!r}") as conn:
+            conn.execute(
+                sa.update(campaigns_table)
+                .where((campaigns_table.c.id == campaign_id) & (campaigns_table.c.status == "running"))
+                .values(updated_at=_utcnow())
+            )
 
     def _find_campaign(self, conn: Connection, id_or_name: str) -> dict[str, Any]:
         c = campaigns_table.c

@@ -26,7 +26,7 @@ from connevo.errors import ConnevoError
 
 FRONT_COLUMNS = ["candidate_id", "generation", "val_accuracy", "test_accuracy", "train_accuracy",
                  "connections", "params", "flops", "wiring_length", "status"]
-LIST_COLUMNS = ["id", "name", "status", "generations_done", "candidates", "created_at"]
+LIST_COLUMNS = ["id", "name", "status", "generations_done", "candidates", "created_at", "stale"]
 GENERATION_COLUMNS = ["generation", "evaluations", "best_val_accuracy", "front_size", "hypervolume"]
 METRICS = ["status", "error", "generation", "seed", "train_accuracy", "val_accuracy", "test_accuracy",
            "train_loss", "val_loss", "test_loss", "connections", "params", "flops", "wiring_length",
@@ -121,6 +121,9 @@ def cmd_ls(args: argparse.Namespace) -> int:
             frame = pd.DataFrame(client.list_campaigns(), columns=LIST_COLUMNS)
     else:
         frame = open_store(args.store).list_campaigns()
+    if args.format == "table" and "stale" in frame:  # json/csv keep the stale column
+        stale = frame["stale"].fillna(False).astype(bool)
+        frame = frame.assign(status=frame["status"].where(~stale, frame["status"] + " (stale)")).drop(columns="stale")
     _emit(frame, args.format, empty="no campaigns in this store")
     return 0
 
@@ -151,6 +154,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
     if info.get("error"):
         console.print(f"error: {info['error']}", highlight=False)
+    if info.get("stale"):
+        console.print(f"stale: its driver has not been heard of since {info['updated_at']} (it has most likely "
+                      f"died); `connevo resume {info['id']}` continues it", highlight=False)
     if len(generations):
         _print_frame(console, generations[["generation", "evaluations", "best_val_accuracy", "front_size", "hypervolume"]])
     return 0

@@ -142,6 +142,7 @@ class CampaignSummary(BaseModel):
     generations_done: int
     candidates: int
     created_at: str = Field(description="ISO 8601, UTC")
+    stale: bool = Field(description="running, but its driver has not been heard of for a minute (it died)")
     running_here: bool = Field(description="the campaign runs in a thread of this server")
 
 
@@ -173,6 +174,7 @@ class CampaignDetail(BaseModel):
     seed: int
     created_at: str
     updated_at: str
+    stale: bool = Field(description="running, but its driver has not been heard of for a minute (it died)")
     running_here: bool
     generation: int | None = Field(description="the last finished generation, null before the first")
     generations_done: int
@@ -683,6 +685,7 @@ def _campaign_detail(store: Store, manager: CampaignManager, ref: str) -> dict[s
         "seed": info["seed"],
         "created_at": info["created_at"],
         "updated_at": info["updated_at"],
+        "stale": bool(info.get("stale", False)),
         "running_here": manager.is_running(str(info["id"])),
         "generation": last[0]["generation"] if last else None,
         "generations_done": info["generations_done"],

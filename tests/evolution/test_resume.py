@@ -79,3 +79,23 @@ def test_a_finished_campaign_cannot_be_resumed(tmp_path):
     result = run(small_spec(**{"evolution.generations": 0}), str(tmp_path / "s.db"))
     with pytest.raises(ConnevoError, match="already finished"):
         Campaign.from_store(result.store, result.campaign_id)
+
+
+def test_a_running_campaign_beats_and_its_heartbeat_stops_with_it(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    import evolution.campaign as campaign_module
+
+    store = open_store(str(tmp_path / "s.db"))
+    cid = store.create_campaign("alive", {}, 0)
+    first = store.get_campaign(cid)["updated_at"]
+    heartbeat = campaign_module._Heartbeat(store, cid, 0.02)
+    heartbeat.start()
+    time.sleep(0.3)
+    heartbeat.stop()
+    assert not heartbeat.is_alive() and store.get_campaign(cid)["updated_at"] > first
+
+    monkeypatch.setattr(campaign_module, "HEARTBEAT_S", 0.02)
+    run(small_spec(**{"evolution.generations": 1}), str(tmp_path / "r.db"))
+    assert not [t for t in threading.enumerate() if t.name.startswith("heartbeat-")]

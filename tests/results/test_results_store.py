@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable
-from datetime import timezone
+from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -349,7 +349,7 @@ def test_campaign_status_changes(store: Store) -> None:
 
 def test_list_campaigns_newest_first_with_candidate_counts(store: Store, make_candidate: Factory) -> None:
     assert list(store.list_campaigns().columns) == [
-        "id", "name", "status", "generations_done", "candidates", "created_at",
+        "id", "name", "status", "generations_done", "candidates", "created_at", "stale",
     ]
     old = store.create_campaign("old", {}, 1)
     new = store.create_campaign("new", {}, 2)
@@ -358,6 +358,25 @@ def test_list_campaigns_newest_first_with_candidate_counts(store: Store, make_ca
     assert listed["id"].tolist() == [new, old]
     assert listed["candidates"].tolist() == [0, 2]
     assert str(listed["created_at"].dt.tz) == "UTC"
+    assert listed["stale"].tolist() == [False, False]
+
+
+def test_a_running_campaign_without_heartbeat_is_stale(store: Store, monkeypatch) -> None:
+    import results.store as store_module
+
+    cid = store.create_campaign("quiet", {}, 1)
+    done = store.create_campaign("done", {}, 1)
+    store.set_campaign_status(done, "finished")
+    assert store.get_campaign(cid)["stale"] is False
+    later = store_module._utcnow() + timedelta(seconds=store_module.STALE_AFTER_S + 5)
+    monkeypatch.setattr(store_module, "_utcnow", lambda: later)
+    assert store.get_campaign(cid)["stale"] is True
+    assert store.get_campaign(done)["stale"] is False  # only running campaigns go stale
+    assert store.list_campaigns().set_index("id")["stale"].to_dict() == {cid: True, done: False}
+    store.heartbeat(cid)  # the driver is alive after all
+    assert store.get_campaign(cid)["stale"] is False
+    store.heartbeat(done)  # a heartbeat never revives a finished campaign
+    assert store.get_campaign(done)["status"] == "finished"
 
 
 def test_the_store_is_safe_to_share_between_threads(

@@ -54,6 +54,15 @@ def test_sigkill_mid_generation_then_resume(tmp_path):
     assert len(before) >= 3, "the driver never reached generation 2"
     before = [row for row in pending_rows(db) if row[1] == 2]  # what survived the kill
 
+    # the killed driver's heartbeat stopped: a minute later the campaign shows as stale
+    with sqlite3.connect(db) as conn:
+        conn.execute("update campaigns set updated_at = datetime('now', '-2 minutes') where id = ?", (campaign_id,))
+    listing = connevo("ls", store=db)
+    assert "running (stale)" in listing.stdout, listing.stdout
+    assert json.loads(connevo("ls", "--format", "json", store=db).stdout)[0]["stale"] is True
+    status = connevo("status", campaign_id, store=db)
+    assert "stale:" in status.stdout and f"connevo resume {campaign_id}" in status.stdout
+
     done = connevo("resume", campaign_id, store=db)
     assert done.returncode == 0, done.stderr
 
@@ -69,3 +78,4 @@ def test_sigkill_mid_generation_then_resume(tmp_path):
     assert all(seconds[number] == secs for number, _, secs in before)
     assert pending_rows(db) == []
     assert len(resumed) == 8 * 4 and resumed["number"].is_unique
+    assert store.get_campaign(campaign_id)["stale"] is False
