@@ -87,7 +87,9 @@ async function refreshList() {
     const row = el("tr", { "data-id": c.id });
     row.append(el("td", {}, c.name), el("td", {}, c.id));
     const status = el("td");
-    status.append(el("span", { class: "badge " + c.status }, c.status));
+    status.append(el("span", { class: "badge " + c.status + (c.stale ? " stale" : ""),
+                               title: c.stale ? "its driver has not been heard of for a minute: it died; resume it" : "" },
+                     c.stale ? c.status + " (stale)" : c.status));
     row.append(status, el("td", { class: "num" }, fmt(c.generations_done)), el("td", { class: "num" }, fmt(c.candidates)));
     if (c.id === state.campaign) row.classList.add("selected");
     row.addEventListener("click", () => selectCampaign(c.id));
@@ -146,8 +148,8 @@ function renderFacts(d) {
   $("campaign-panel").hidden = false;
   $("campaign-title").textContent = `${d.name} (${d.id})`;
   const badge = $("campaign-status");
-  badge.textContent = d.status;
-  badge.className = "badge " + d.status;
+  badge.textContent = d.stale ? d.status + " (stale)" : d.status;
+  badge.className = "badge " + d.status + (d.stale ? " stale" : "");
   $("stop-button").hidden = !(d.status === "running" && d.running_here);
   const facts = $("campaign-facts");
   facts.replaceChildren();

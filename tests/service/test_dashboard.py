@@ -78,3 +78,26 @@ def test_the_dashboard_draws_the_live_front_and_shows_a_candidate(tmp_path: Path
         page.screenshot(path=str(shot), full_page=True)
         shutil.copyfile(shot, target)
     page.close()
+
+
+def test_a_campaign_whose_driver_died_shows_as_stale(tmp_path: Path, make_server, browser) -> None:
+    import sqlite3
+
+    from evolution.spec import parse_spec
+    from results.store import open_store
+
+    store = open_store(tmp_path / "s.db")
+    campaign_id = store.create_campaign("orphan", parse_spec(small_spec()).model_dump(mode="json"), 3)
+    store.close()
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        conn.execute("update campaigns set updated_at = datetime('now', '-5 minutes')")
+    live = make_server(create_app(str(tmp_path / "s.db"), data_dir=tmp_path))
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{live.url}/#campaign={campaign_id}")
+    page.wait_for_selector("#campaign-status.stale", timeout=10_000)
+    assert page.inner_text("#campaign-status") == "running (stale)"
+    assert "running (stale)" in page.inner_text("#campaigns tbody")
+    assert errors == []
+    page.close()
