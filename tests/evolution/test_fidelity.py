@@ -98,3 +98,10 @@ def test_the_cli_shows_a_rejects_fidelity_and_lists_rejects_on_request(tmp_path)
     assert {m["candidate_id"] for m in default} <= set(rows.loc[rows["fidelity"] == 1, "id"])
     assert len(partial) >= 1
 
+
+
+def test_rungs_with_inheritance_give_the_same_result_on_ray_workers(tmp_path, ray_session):
+    spec = dict(SPEC, training={"epochs": 8, "inherit_weights": True, "inherited_epochs": 4})
+    local = run(spec, str(tmp_path / "local.db"))
+    on_ray = run(dict(spec, workers={"backend": "ray", "count": 2, "chunk_size": 3}), str(tmp_path / "ray.db"))
+    assert comparable(on_ray.candidates(), on_ray.campaign_id) == comparable(local.candidates(), local.campaign_id)
