@@ -476,7 +476,7 @@ class Campaign:
                 break
 
     def _promote(self, candidates: list[Candidate], k: int) -> list[Candidate]:
-        """The ``k`` best of one rung by the campaign's selection, in candidate order."""
+        """The ``k`` best by the campaign's selection (NSGA-II or weighted), in candidate order."""
         if len(candidates) <= k:
             return candidates
         if self.spec.evolution.algorithm == "weighted":
@@ -505,12 +505,7 @@ class Campaign:
             seen.add(values)
         if len(unique) <= k:
             return sorted(unique + repeats[: k - len(unique)], key=lambda c: c.number)
-        if self.spec.evolution.algorithm == "weighted":
-            return sorted(sorted(unique, key=lambda c: (-self._weighted(c), c.number))[:k], key=lambda c: c.number)
-        by_number = {c.number: c for c in unique}
-        keys = nsga2_survivors([Scored(c.number, self._values(c)) for c in unique], self.senses, k,
-                               self.spec.objectives.probabilities, self.rng)
-        return sorted((by_number[n] for n in keys), key=lambda c: c.number)
+        return self._promote(unique, k)
 
     def _offspring(self, generation: int) -> list[Candidate]:
         self.limits = self._limits(generation)

@@ -3,7 +3,22 @@
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+
+
+def reaches(successors: Mapping[int, Iterable[int]], start: int, goal: int) -> bool:
+    """True if ``goal`` can be reached from ``start`` (``start`` != ``goal``) along the edges
+    ``successors`` maps each node to."""
+    seen = {start}
+    frontier = [start]
+    while frontier:
+        for nxt in successors.get(frontier.pop(), ()):
+            if nxt == goal:
+                return True
+            if nxt not in seen:
+                seen.add(nxt)
+                frontier.append(nxt)
+    return False
 
 
 def creates_cycle(edges: Iterable[tuple[int, int]], new_edge: tuple[int, int]) -> bool:
@@ -14,18 +29,7 @@ def creates_cycle(edges: Iterable[tuple[int, int]], new_edge: tuple[int, int]) -
     successors: dict[int, list[int]] = defaultdict(list)
     for a, b in edges:
         successors[a].append(b)
-    # A cycle appears iff source is reachable from target.
-    seen = {target}
-    frontier = [target]
-    while frontier:
-        node = frontier.pop()
-        for nxt in successors.get(node, ()):
-            if nxt == source:
-                return True
-            if nxt not in seen:
-                seen.add(nxt)
-                frontier.append(nxt)
-    return False
+    return reaches(successors, target, source)  # a cycle appears iff source is reachable from target
 
 
 def topological_order(nodes: Iterable[int], edges: Iterable[tuple[int, int]]) -> list[int] | None:

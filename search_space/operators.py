@@ -75,39 +75,12 @@ def add_connection(
     limits: Limits = DEFAULT_LIMITS,
     attempts: int = 20,
 ) -> Genome:
-    """Add one new enabled connection that keeps the graph acyclic (or re-enable a disabled gene)."""
-    if limits.max_connections is not None and len(genome.enabled_connections) >= limits.max_connections:
-        return genome
-    existing = {(c.source, c.target): c for c in genome.connections}
-    if limits.fixed_layout:
-        pairs = [p for p in adjacent_pairs(list(genome.nodes)) if p not in existing or not existing[p].enabled]
-        if not pairs:
-            return genome
-        source, target = pairs[int(rng.integers(len(pairs)))]
-        gene = existing.get((source, target))
-        if gene is not None:
-            return genome.with_connections([replace(c, enabled=True) if c is gene else c for c in genome.connections])
-        new = ConnectionGene(innovations.connection(source, target), source, target)
-        return genome.with_connections((*genome.connections, new))
-    sources = [n.id for n in genome.nodes if n.role != "output"]
-    targets = [n.id for n in genome.nodes if n.role != "input"]
-    # Disabled genes count too: re-enabling one later must never close a cycle.
-    edges = list(existing)
-    for _ in range(attempts):
-        source = sources[int(rng.integers(len(sources)))]
-        target = targets[int(rng.integers(len(targets)))]
-        gene = existing.get((source, target))
-        if gene is not None:
-            if gene.enabled:
-                continue
-            return genome.with_connections(
-                [replace(c, enabled=True) if c is gene else c for c in genome.connections]
-            )
-        if graph.creates_cycle(edges, (source, target)):
-            continue
-        new = ConnectionGene(innovations.connection(source, target), source, target)
-        return genome.with_connections((*genome.connections, new))
-    return genome
+    """Add one new enabled connection that keeps the graph acyclic (or re-enable a disabled gene).
+
+    Up to ``attempts`` random (source, target) draws; the genome comes back unchanged when none
+    is legal. With a fixed layout, only pairs of adjacent layers are drawn.
+    """
+    return add_connections(genome, rng, innovations, limits, 1, attempts)
 
 
 def add_connections(
@@ -121,8 +94,6 @@ def add_connections(
     """``count`` successive :func:`add_connection` calls in one pass: the same random draws,
     innovation numbers and result, with the gene index and the reachability graph built once
     (a mutation that adds a share of a large network's connections stays linear)."""
-    if count <= 1:
-        return add_connection(genome, rng, innovations, limits, attempts) if count == 1 else genome
     genes = {(c.source, c.target): c for c in genome.connections}
     enabled = sum(1 for c in genome.connections if c.enabled)
     successors: dict[int, set[int]] = {}
@@ -132,17 +103,6 @@ def add_connections(
     targets = [n.id for n in genome.nodes if n.role != "input"]
     adjacent = adjacent_pairs(list(genome.nodes)) if limits.fixed_layout else []
     changed = False
-
-    def reaches(start: int, goal: int) -> bool:
-        seen, frontier = {start}, [start]
-        while frontier:
-            for nxt in successors.get(frontier.pop(), ()):
-                if nxt == goal:
-                    return True
-                if nxt not in seen:
-                    seen.add(nxt)
-                    frontier.append(nxt)
-        return False
 
     def enable(gene: ConnectionGene) -> None:
         genes[gene.source, gene.target] = replace(gene, enabled=True)
@@ -172,7 +132,7 @@ def add_connections(
                 if gene.enabled:
                     continue
                 enable(gene)
-            elif source == target or reaches(target, source):
+            elif source == target or graph.reaches(successors, target, source):
                 continue
             else:
                 add(source, target)
@@ -208,11 +168,7 @@ def remove_connection(
     limits: Limits = DEFAULT_LIMITS,
 ) -> Genome:
     """Delete one enabled connection gene, keeping at least one enabled connection."""
-    enabled = genome.enabled_connections
-    if len(enabled) <= 1:
-        return genome
-    victim = enabled[int(rng.integers(len(enabled)))]
-    return genome.with_connections([c for c in genome.connections if c is not victim])
+    return remove_connections(genome, rng, innovations, limits, 1)
 
 
 def add_node(
