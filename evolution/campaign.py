@@ -308,20 +308,29 @@ class Campaign:
                 self._generation(generation, self._offspring(generation), evaluator)
                 self._next_generation = generation + 1
         except StopRequested:
-            for observer in self.observers:
-                observer.on_finish(self, "stopped", "stop requested")
+            self._finish("stopped", "stop requested")
             return self.id
         except BaseException as exc:
             status = "stopped" if isinstance(exc, KeyboardInterrupt) else "failed"
-            for observer in self.observers:
-                observer.on_finish(self, status, f"{type(exc).__name__}: {exc}")
+            self._finish(status, f"{type(exc).__name__}: {exc}")
             raise
         finally:
             if owns_evaluator:
                 evaluator.close()
-        for observer in self.observers:
-            observer.on_finish(self, "finished", None)
+        self._finish("finished", None)
         return self.id
+
+    def _finish(self, status: str, error: str | None) -> None:
+        """Tell every observer the campaign ended; one that raises (the store could not take
+        the status) does not keep the others from hearing it, and its error is raised after."""
+        first: BaseException | None = None
+        for observer in self.observers:
+            try:
+                observer.on_finish(self, status, error)
+            except Exception as exc:
+                first = first or exc
+        if first is not None:
+            raise first
 
     @classmethod
     def from_store(

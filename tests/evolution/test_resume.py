@@ -99,3 +99,25 @@ def test_a_running_campaign_beats_and_its_heartbeat_stops_with_it(tmp_path, monk
     monkeypatch.setattr(campaign_module, "HEARTBEAT_S", 0.02)
     run(small_spec(**{"evolution.generations": 1}), str(tmp_path / "r.db"))
     assert not [t for t in threading.enumerate() if t.name.startswith("heartbeat-")]
+
+
+def test_every_observer_hears_the_end_even_when_the_store_cannot_take_the_status(tmp_path, monkeypatch):
+    from connevo.errors import StoreError
+    from evolution import CampaignObserver
+
+    heard = []
+
+    class Listener(CampaignObserver):
+        def on_finish(self, campaign, status, error):
+            heard.append(status)
+
+    store = open_store(str(tmp_path / "s.db"))
+    campaign = Campaign(parse_spec(small_spec(**{"evolution.generations": 0})), store, observers=[Listener()])
+
+    def refuse(*args, **kwargs):
+        raise StoreError("cannot write status 'finished': the store file is read-only")
+
+    monkeypatch.setattr(store, "set_campaign_status", refuse)
+    with pytest.raises(StoreError, match="read-only"):
+        campaign.run()
+    assert heard == ["finished"]
