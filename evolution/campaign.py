@@ -217,7 +217,7 @@ class Campaign:
         self.innovations = InnovationTracker()
         full = minimal_genome(self.dataset.n_features, self.dataset.n_classes, np.random.default_rng(0),
                               InnovationTracker(), density=1.0)
-        full_costs = measure(full).as_dict()
+        full_costs = measure(full, with_modularity=False).as_dict()  # reference costs: counts only
         self.reference_costs = {name: float(full_costs[name]) for name in spec.objectives.minimize}
         self.hv_reference = {"val_accuracy": 0.0, **{k: REFERENCE_COST_FACTOR * v for k, v in self.reference_costs.items()}}
         self.hv_ideal = {"val_accuracy": 1.0, **{k: 0.0 for k in self.reference_costs}}

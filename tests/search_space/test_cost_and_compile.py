@@ -227,3 +227,10 @@ def test_modularity_matches_networkx_louvain_and_is_deterministic_across_threads
     with ThreadPoolExecutor(4) as pool:
         again = list(pool.map(modularity, genomes * 3))
     assert again == ours * 3
+
+
+def test_counts_without_modularity_are_the_same_counts():
+    genome = minimal_genome(6, 3, np.random.default_rng(1), InnovationTracker(), density=0.7)
+    full, counts = measure(genome).as_dict(), measure(genome, with_modularity=False).as_dict()
+    assert counts.pop("modularity") == 0.0 and full.pop("modularity") > 0
+    assert counts == full
