@@ -108,7 +108,9 @@ def unpack_genome(packed: tuple | None) -> Genome | None:
             genes = tuple(map(_connection, innovation, source, target, on, weight, group))
         else:
             genes = tuple(_build(ConnectionGene, _CONNECTION_FIELDS, c) for c in connections)
-        return Genome(tuple(_build(NodeGene, _NODE_FIELDS, n) for n in nodes), genes, **rest)
+        # Packed from a Genome, so nodes and genes are sorted already: skip __post_init__'s sort.
+        return _build(Genome, ("nodes", "connections", *rest),
+                      (tuple(_build(NodeGene, _NODE_FIELDS, n) for n in nodes), genes, *rest.values()))
 
 
 def _request(candidate_id: str, genome: tuple, seed: int, costs: dict[str, Any] | None,

@@ -1,0 +1,23 @@
+"""Records cross process boundaries (Ray) in a packed form and come back equal."""
+
+import pickle
+
+from tests.workers.test_batched import random_genomes
+from workers import EvaluationRequest, TrainingSettings, load_dataset, train
+from workers import records
+
+
+def test_requests_and_evaluations_come_back_equal_from_a_pickle():
+    wine = load_dataset("wine", seed=0)
+    genomes = random_genomes(wine, 10, seed=3)  # hidden nodes, shared groups, disabled genes, regularization
+    assert any(g.shared_groups for g in genomes) and any(not c.enabled for g in genomes for c in g.connections)
+    requests = [EvaluationRequest(f"r{i}", g, 10 + i, None, epochs=i % 3 or None, warm_start=[None, True, False][i % 3])
+                for i, g in enumerate(genomes)]
+    back = records.loads(records.dumps(requests))
+    assert back == requests
+    for original, copy in zip(requests, back):
+        assert copy.genome.effective_connections == original.genome.effective_connections
+        copy.genome.validate()
+    evaluations = train(requests[:4], wine, TrainingSettings(epochs=1, batch_size=32))
+    assert records.loads(records.dumps(evaluations)) == evaluations
+    assert pickle.loads(pickle.dumps(evaluations[0])).trained_genome == evaluations[0].trained_genome
