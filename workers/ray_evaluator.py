@@ -51,8 +51,11 @@ class _Trainer:
         self.settings = settings
 
     def train(self, chunk: bytes) -> bytes:
-        """Train the pickled chunk of requests; the evaluations pickled (:func:`records.dumps`)."""
-        return records.dumps(train(records.loads(chunk), self.dataset, self.settings))
+        """Train the pickled chunk of requests; the evaluations pickled (:func:`records.dumps`),
+        trained weights as arrays (:func:`records.detach_weights`)."""
+        requests = records.loads(chunk)
+        evaluations = train(requests, self.dataset, self.settings)
+        return records.dumps([records.detach_weights(e, r) for e, r in zip(evaluations, requests)])
 
     def pid(self) -> int:
         return os.getpid()
@@ -239,7 +242,9 @@ class RayEvaluator(Evaluator):
                  pending: list) -> list[Evaluation] | None:
         """The evaluations of a finished task, or None when its chunk went back to ``pending``."""
         try:
-            return records.loads(ray.get(ref))
+            payload = ray.get(ref)
+            with records.gc_paused():
+                return [records.attach_weights(d, r) for d, r in zip(records.loads(payload), chunk)]
         except (ray.exceptions.RayTaskError, ray.exceptions.TaskCancelledError) as exc:
             # The training code raised: the actor is fine, and a retry would fail the same way.
             log.warning("a worker failed on %d candidates: %s", len(chunk), exc)

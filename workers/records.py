@@ -8,7 +8,7 @@ import gc
 import operator
 import pickle
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -121,6 +121,41 @@ def _request(candidate_id: str, genome: tuple, seed: int, costs: dict[str, Any] 
 def _evaluation(values: dict[str, Any]) -> Evaluation:
     values["trained_genome"] = unpack_genome(values["trained_genome"])
     return Evaluation(**values)
+
+
+def detach_weights(evaluation: Evaluation, request: EvaluationRequest) -> tuple:
+    """``evaluation`` to send back to the process that holds ``request``: without its trained
+    genome, whose weights and biases travel as two arrays instead (:func:`attach_weights`).
+
+    A trained genome differs from its request's genome only in connection weights and node
+    biases, so the receiver rebuilds it from the genome it already has, and no genome is
+    pickled or unpickled gene by gene a second time.
+    """
+    trained = evaluation.trained_genome
+    genome = request.genome
+    if trained is None or len(trained.connections) != len(genome.connections) or len(trained.nodes) != len(genome.nodes):
+        return evaluation, None, None
+    weights = np.array([np.nan if c.weight is None else c.weight for c in trained.connections], dtype=np.float64)
+    biases = np.array([n.bias for n in trained.nodes], dtype=np.float64)
+    return replace(evaluation, trained_genome=None), weights, biases
+
+
+def attach_weights(detached: tuple, request: EvaluationRequest) -> Evaluation:
+    """The evaluation of :func:`detach_weights`, its trained genome rebuilt from ``request``."""
+    evaluation, weights, biases = detached
+    if weights is None:
+        return evaluation
+    genome = request.genome
+    with gc_paused():  # thousands of small acyclic objects (see unpack_genome)
+        genes = tuple(
+            c if w is None and c.weight is None else _connection(c.innovation, c.source, c.target, c.enabled, w, c.group)
+            for c, w in zip(genome.connections, [None if w != w else w for w in weights.tolist()])
+        )
+        nodes = tuple(_build(NodeGene, _NODE_FIELDS, (n.id, n.role, n.activation, b, n.x, n.y))
+                      for n, b in zip(genome.nodes, biases.tolist()))
+    rest = {f.name: getattr(genome, f.name) for f in fields(genome) if f.name not in ("nodes", "connections")}
+    trained = _build(Genome, ("nodes", "connections", *rest), (nodes, genes, *rest.values()))
+    return replace(evaluation, trained_genome=trained)
 
 
 class Status(str, enum.Enum):

@@ -21,3 +21,18 @@ def test_requests_and_evaluations_come_back_equal_from_a_pickle():
     evaluations = train(requests[:4], wine, TrainingSettings(epochs=1, batch_size=32))
     assert records.loads(records.dumps(evaluations)) == evaluations
     assert pickle.loads(pickle.dumps(evaluations[0])).trained_genome == evaluations[0].trained_genome
+
+
+def test_trained_weights_travel_as_arrays_and_rebuild_the_same_trained_genome():
+    wine = load_dataset("wine", seed=0)
+    genomes = random_genomes(wine, 8, seed=5)
+    requests = [EvaluationRequest(f"r{i}", g, 20 + i) for i, g in enumerate(genomes)]
+    evaluations = train(requests, wine, TrainingSettings(epochs=2, batch_size=32))
+    assert any(e.ok for e in evaluations)
+    for evaluation, request in zip(evaluations, requests):
+        detached = records.loads(records.dumps(records.detach_weights(evaluation, request)))
+        assert detached[0].trained_genome is None
+        rebuilt = records.attach_weights(detached, request)
+        assert rebuilt == evaluation
+        if evaluation.ok:
+            assert rebuilt.trained_genome.to_dict() == evaluation.trained_genome.to_dict()
