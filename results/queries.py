@@ -51,8 +51,10 @@ def _with_extra_objectives(df: pd.DataFrame, objectives: Sequence[str]) -> pd.Da
 def fidelity(df: pd.DataFrame) -> pd.Series:
     """Per candidate, the share of its full training behind its metrics: ``extra["fidelity"]``,
     1 for every candidate of a campaign without multi-fidelity rungs."""
-    values = [e.get("fidelity", 1.0) if isinstance(e, dict) else 1.0 for e in df["extra"]] if "extra" in df else []
-    return pd.Series(values, index=df.index, dtype="float64") if len(values) else pd.Series(1.0, index=df.index)
+    if "extra" not in df:
+        return pd.Series(1.0, index=df.index, dtype="float64")
+    return pd.Series([e.get("fidelity", 1.0) if isinstance(e, dict) else 1.0 for e in df["extra"]],
+                     index=df.index, dtype="float64")
 
 
 def front(
