@@ -5,18 +5,21 @@ Each candidate is compiled to a *plan*: its live neurons grouped by depth into l
 from the earlier hidden levels that feed it (``h``), the same forward pass as
 :class:`search_space.compile.GenomeNetwork`. Candidates whose plans have the same *shape*
 (depth, padded level widths, source levels, padded number of sharing groups) form a *bucket*:
-their weights are stacked into ``(C, in, out)`` tensors and trained together with
-``torch.baddbmm``, one Adam over the stacked parameters and the per-candidate losses summed,
+their weights are stacked into ``(C, in, out)`` tensors and trained together (one matrix
+product per candidate, the elementwise work stacked), one Adam over the stacked parameters and the per-candidate losses summed,
 so every candidate's gradient, and its Adam update (elementwise), stays its own.
 
 Determinism: a candidate's padded shape is a function of its own genome only (level widths are
 rounded up on a fixed ladder, :func:`padded_width`), never of the other candidates of a chunk.
-On the CPU, one entry of a ``bmm`` with given shapes gives the same bits whatever the other
-entries and their number, and every elementwise op used here gives the same bits at any offset
+Every matrix product is one BLAS call *per candidate* (:func:`per_candidate_matmul`) on that
+candidate's own 64-byte-aligned operands, never a batched GEMM: a batched GEMM may pick its
+kernel and summation order from the number and shapes of the whole batch (MKL on AMD EPYC gives
+other bits for one entry of a ``bmm`` of 2 or 64 entries than of 1), while a call with the same
+arguments gives the same bits. Every elementwise op used here gives the same bits at any offset
 of a tensor (the sigmoid is written as ``1 / (1 + exp(-x))`` because ``torch.sigmoid``'s scalar
 tail rounds differently from its vector body). So a candidate's metrics do not depend on which
 candidates share its chunk, its bucket or its worker; ``tests/workers/test_batched.py`` checks
-this bit for bit. Padding a candidate to *another* candidate's shape would break it: MKL picks
+this bit for bit. Padding a candidate to *another* candidate's shape would break it: BLAS picks
 different kernels and summation orders for different shapes.
 
 Randomness, per candidate, the same as :func:`workers.train.train_one`: initial weights from a
@@ -81,6 +84,59 @@ class _Sigmoid(torch.autograd.Function):
     def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
         (out,) = ctx.saved_tensors
         return grad * out * (1.0 - out)
+
+
+_ALIGNMENT = 64  # bytes: the CPU allocator's alignment, asked of every matmul operand
+
+
+def _aligned(t: torch.Tensor) -> torch.Tensor:
+    """``t`` contiguous and starting on a 64-byte boundary (a copy when it is not): a BLAS call
+    then sees the same layout for a candidate wherever its rows lie in a stack."""
+    if t.is_contiguous() and t.data_ptr() % _ALIGNMENT == 0:
+        return t
+    return t.clone(memory_format=torch.contiguous_format)
+
+
+def _matmuls(a: torch.Tensor, b: torch.Tensor, transpose_a: bool = False, transpose_b: bool = False
+             ) -> torch.Tensor:
+    """``op(a[c]) @ op(b[c])`` for every candidate ``c`` (``op``: transposed when asked), one
+    ``torch.mm`` each on aligned operands, each result in an allocation of its own."""
+    def operand(t: torch.Tensor, c: int, transpose: bool) -> torch.Tensor:
+        matrix = _aligned(t[c])
+        return matrix.t() if transpose else matrix
+
+    return torch.stack([
+        torch.mm(operand(a, c, transpose_a), operand(b, c, transpose_b)) for c in range(a.shape[0])
+    ])
+
+
+class _PerCandidateMatmul(torch.autograd.Function):
+    """``(C, r, k) @ (C, k, n)`` as one matrix product per candidate, forward and backward."""
+
+    @staticmethod
+    def forward(ctx: Any, a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(a, w)
+        return _matmuls(a, w)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        a, w = ctx.saved_tensors
+        grad_a = _matmuls(grad, w, transpose_b=True) if ctx.needs_input_grad[0] else None
+        grad_w = _matmuls(a, grad, transpose_a=True) if ctx.needs_input_grad[1] else None
+        return grad_a, grad_w
+
+
+def per_candidate_matmul(a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``a @ w`` over stacked candidates (``(C, r, k) @ (C, k, n)``), each candidate's product and
+    its gradients computed by BLAS calls of its own on aligned operands: the same bits whatever
+    the other candidates of the stack and their number (see the module doc). Under autocast
+    both operands are cast to the autocast dtype, as autocast does for ``bmm``."""
+    device = a.device.type
+    if torch.is_autocast_enabled(device):
+        dtype = torch.get_autocast_dtype(device)
+        a, w = a.to(dtype), w.to(dtype)
+    with torch.autocast(device, enabled=False):
+        return _PerCandidateMatmul.apply(a, w)
 
 
 def _steep_tanh(x: torch.Tensor) -> torch.Tensor:
@@ -537,19 +593,21 @@ class _Stack:
             eff = eff + torch.gather(self.shared, 1, groups).view_as(w) * group_mask
         return eff
 
-    def forward(self, x: torch.Tensor, step: int | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, step: int | None = None,
+                trace: list[tuple[torch.Tensor, torch.Tensor]] | None = None) -> torch.Tensor:
         """Logits ``(C, rows, outputs)`` of inputs ``x`` ``(C, rows, F)``; ``step`` (training)
-        applies dropout on hidden levels."""
+        applies dropout on hidden levels; ``trace`` receives each level's (pre-activation,
+        activation), padded columns included."""
         hs: dict[int, torch.Tensor] = {}
         depth = len(self.levels)
         z = x
         for index, lv in enumerate(self.levels, start=1):
             z = lv.b
             if lv.wx is not None:
-                z = torch.baddbmm(z, x, self._effective(lv.wx, lv.mx, lv.gx, lv.gmx))
+                z = z + per_candidate_matmul(x, self._effective(lv.wx, lv.mx, lv.gx, lv.gmx))
             if lv.wh is not None:
                 h = hs[lv.hidden[0]] if len(lv.hidden) == 1 else torch.cat([hs[j] for j in lv.hidden], dim=2)
-                z = torch.baddbmm(z, h, self._effective(lv.wh, lv.mh, lv.gh, lv.gmh))
+                z = z + per_candidate_matmul(h, self._effective(lv.wh, lv.mh, lv.gh, lv.gmh))
             if z.shape[1] != x.shape[1]:  # a level fed by nothing: bias only
                 z = z.expand(z.shape[0], x.shape[1], z.shape[2])
             a = _FUNCTIONS[lv.acts[0][0]](z)
@@ -557,6 +615,8 @@ class _Stack:
                 a = torch.where(mask, _FUNCTIONS[code](z), a)
             if step is not None and index < depth and self.any_dropout:
                 a = a * dropout_noise(self.keys, self.dropout, step, index, a.shape[1], a.shape[2]).to(a.dtype)
+            if trace is not None:
+                trace.append((z, a))
             hs[index] = a
             z = a
         return z

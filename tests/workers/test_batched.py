@@ -235,17 +235,43 @@ def test_stats_count_useful_and_executed_flops(wine):
 
 
 @pytest.mark.parametrize("rows", [1, 7, 128])
-def test_bmm_rows_do_not_depend_on_the_other_entries(rows):
-    """The CPU property determinism rests on: one bmm entry gives the same bits whatever the
-    other entries and their number, for equal shapes."""
+def test_a_candidates_matmul_does_not_depend_on_the_other_candidates(rows):
+    """What chunk independence rests on: one candidate's product and its gradients give the same
+    bits alone as in any stack, whatever the other candidates and their number (on any BLAS:
+    each candidate is a BLAS call of its own; a batched GEMM differs on some machines)."""
     g = torch.Generator().manual_seed(0)
-    for k, n in ((2, 2), (13, 8), (64, 48), (120, 10)):
-        a, w = torch.randn(rows, k, generator=g), torch.randn(k, n, generator=g)
-        reference = torch.bmm(a[None], w[None])[0]
-        for count in (2, 5, 33):
+    for k, n in ((2, 2), (13, 8), (64, 10), (64, 48), (120, 10)):
+        a, w, up = torch.randn(rows, k, generator=g), torch.randn(k, n, generator=g), torch.randn(rows, n, generator=g)
+
+        def product(a_stack, w_stack, up_stack):
+            a_stack, w_stack = a_stack.requires_grad_(True), w_stack.requires_grad_(True)
+            out = batched.per_candidate_matmul(a_stack, w_stack)
+            (out * up_stack).sum().backward()
+            return out.detach(), a_stack.grad, w_stack.grad
+
+        alone = [t[0] for t in product(a[None].clone(), w[None].clone(), up[None])]
+        for count in (2, 5, 33, 64):
             big_a, big_w = torch.randn(count, rows, k, generator=g), torch.randn(count, k, n, generator=g)
-            big_a[count - 1], big_w[count - 1] = a, w
-            assert torch.equal(torch.bmm(big_a, big_w)[count - 1], reference)
+            big_up = torch.randn(count, rows, n, generator=g)
+            big_a[count - 1], big_w[count - 1], big_up[count - 1] = a, w, up
+            together = [t[count - 1] for t in product(big_a, big_w, big_up)]
+            for x, y in zip(alone, together):
+                assert torch.equal(x, y)
+        assert torch.allclose(alone[0], a @ w, atol=1e-5)  # and it is the product
+
+
+@pytest.mark.parametrize("batch_size", [49, 134])
+def test_digits_candidates_give_the_same_bits_alone_and_in_a_stack(batch_size):
+    """64 inputs, 10 outputs and a last mini-batch of 7 or 1 rows: the shapes where one entry of
+    a batched GEMM depends on the others on some machines."""
+    digits = load_dataset("digits", seed=0)
+    assert digits.x_train.shape[0] % batch_size in (1, 7)
+    settings = TrainingSettings(epochs=2, batch_size=batch_size, learning_rate=0.02)
+    genomes = [minimal_genome(64, 10, np.random.default_rng(i), InnovationTracker(), 1.0) for i in range(5)]
+    reqs = requests_for(genomes)  # one shape: a single stack of five
+    together = [comparable(e) for e in train(reqs, digits, settings)]
+    alone = [comparable(train([r], digits, settings)[0]) for r in reqs]
+    assert together == alone
 
 
 def test_padded_widths_follow_a_fixed_ladder():
