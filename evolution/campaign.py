@@ -29,18 +29,18 @@ from results.store import HEARTBEAT_S, Store
 from search_space.cost import measure
 from search_space.genome import Genome
 from search_space.innovation import InnovationTracker
-from search_space.fixed_layouts import fixed_layout_genome
 from search_space.genome import Regularization
 from search_space.operators import (
     MUTATIONS,
     Limits,
-    add_connections,
     crossover,
     minimal_genome,
-    remove_connections,
     repair,
     within_limits,
 )
+from evolution.initial import InitialPopulation
+from evolution.niches import NicheEntry, niche_elites
+from evolution.variation import Variation, operator_stream
 from workers.evaluator import Evaluator, LocalEvaluator
 from workers.records import Evaluation, EvaluationRequest, Status, TrainingSettings
 from workers.tasks import Dataset, load_dataset
@@ -91,10 +91,17 @@ def load_task(spec: CampaignSpec) -> Dataset:
     )
 
 
-def training_settings(spec: CampaignSpec) -> TrainingSettings:
+def training_settings(spec: CampaignSpec, dataset: Dataset) -> TrainingSettings:
+    """The workers' training settings of ``spec`` on ``dataset``: epochs raised so that a
+    training takes at least ``training.min_steps`` optimizer steps (a third of them for a child
+    that inherited its parent's weights), however small the data set."""
     t = spec.training
+    steps_per_epoch = max(1, math.ceil(dataset.x_train.shape[0] / t.batch_size))
+    least = math.ceil(t.min_steps / steps_per_epoch)
+    epochs = max(t.epochs, least)
+    warm = t.inherited_epochs if t.inherited_epochs is not None else min(epochs, max(t.warm_epochs, math.ceil(least / 3)))
     return TrainingSettings(
-        epochs=t.epochs,
+        epochs=epochs,
         batch_size=t.batch_size,
         learning_rate=t.learning_rate,
         patience=t.patience,
@@ -102,13 +109,14 @@ def training_settings(spec: CampaignSpec) -> TrainingSettings:
         batched=t.batched,
         precision=t.precision,
         inherit_weights=t.inherit_weights,
-        inherited_epochs=t.warm_epochs,
+        inherited_epochs=warm,
+        structure_hints=t.structure_hints,
     )
 
 
 def make_evaluator(spec: CampaignSpec, dataset: Dataset) -> Evaluator:
     """The evaluator the spec asks for: Ray (embedded or a cluster) by default, or in-process."""
-    settings = training_settings(spec)
+    settings = training_settings(spec, dataset)
     w = spec.workers
     if w.backend == "local":
         return LocalEvaluator(dataset, settings, chunk_size=w.chunk_size)
@@ -202,7 +210,7 @@ class Campaign:
         self.spec = spec
         self.store = store
         self.dataset = dataset if dataset is not None else load_task(spec)
-        self.settings = training_settings(spec)
+        self.settings = training_settings(spec, self.dataset)
         self._evaluator = evaluator
         self.observers: list[CampaignObserver] = [StoreRecorder(store), *observers]
         self.objectives = spec.objectives.names
@@ -215,7 +223,9 @@ class Campaign:
         )
         self.rng = np.random.default_rng(np.random.SeedSequence([spec.seed, 0x5EED]))
         self.innovations = InnovationTracker()
-        full = minimal_genome(self.dataset.n_features, self.dataset.n_classes, np.random.default_rng(0),
+        # a two-class task needs one output neuron (the logit of class 1), as logistic regression
+        self.n_outputs = 1 if self.dataset.n_classes == 2 else self.dataset.n_classes
+        full = minimal_genome(self.dataset.n_features, self.n_outputs, np.random.default_rng(0),
                               InnovationTracker(), density=1.0)
         full_costs = measure(full, with_modularity=False).as_dict()  # reference costs: counts only
         self.reference_costs = {name: float(full_costs[name]) for name in spec.objectives.minimize}
@@ -362,8 +372,8 @@ class Campaign:
             campaign.next_number = int(state["next_number"])
             rows = store.candidates(campaign.id)
             rows = rows[(rows["generation"] <= latest["generation"]) & (rows["number"] >= 0)]
-            keep = spec.training.inherit_weights  # parents pass their trained weights on
-            campaign.archive = [_candidate_from_row(row, keep_weights=keep) for row in rows.to_dict("records")]
+            # parents pass on their trained weights (inheritance) and their training's hints
+            campaign.archive = [_candidate_from_row(row, keep_weights=True) for row in rows.to_dict("records")]
             survivors = set(latest["population"])
             campaign.population = [c for c in campaign.archive if campaign.candidate_id(c.number) in survivors]
             campaign._next_generation = latest["generation"] + 1
@@ -372,28 +382,16 @@ class Campaign:
         return campaign
 
     def _initial_population(self) -> list[Candidate]:
-        """Minimal networks (inputs wired to outputs, a random share kept) or, with
-        ``start = "random"``, minimal networks after a few random structural mutations."""
+        """The first generation, as ``search_space.start`` asks (:mod:`evolution.initial`)."""
         space = self.spec.search_space
-        low, high = space.initial_density
         self.limits = self._limits(0)
-        out = []
-        for _ in range(self.spec.evolution.population):
-            density = float(np.exp(self.rng.uniform(np.log(low), np.log(high))))
-            if space.layout != "evolved":
-                genome = fixed_layout_genome(space.layout, self.rng, self.innovations, density,
-                                             activation=space.activations[0], regularization=self.initial_regularization)
-            else:
-                genome = minimal_genome(self.dataset.n_features, self.dataset.n_classes, self.rng, self.innovations,
-                                        density, regularization=self.initial_regularization)
-            if space.start == "random":
-                growth = (MUTATIONS["add_node"], MUTATIONS["add_connection"], MUTATIONS["change_activation"])
-                for _step in range(space.random_start_steps):
-                    genome = growth[int(self.rng.integers(len(growth)))](genome, self.rng, self.innovations, self.limits)
-            if not within_limits(genome, self.limits):
-                genome = repair(genome, self.rng, self.limits)
-            out.append(self._new_candidate(genome, 0, []))
-        return out
+        start = InitialPopulation(
+            start=space.start, n_inputs=self.dataset.n_features, n_outputs=self.n_outputs,
+            density=tuple(space.initial_density), activation=space.activations[0], layout=space.layout,
+            random_steps=space.random_start_steps, regularization=self.initial_regularization,
+        )
+        genomes = start.genomes(self.spec.evolution.population, self.rng, self.innovations, self.limits)
+        return [self._new_candidate(genome, 0, []) for genome in genomes]
 
     def _generation(self, generation: int, children: list[Candidate], evaluator: Evaluator) -> None:
         self._check_stop()
@@ -514,7 +512,18 @@ class Campaign:
             seen.add(values)
         if len(unique) <= k:
             return sorted(unique + repeats[: k - len(unique)], key=lambda c: c.number)
-        return self._promote(unique, k)
+        elites = set(niche_elites([self._niche_entry(c) for c in unique], min(k, self.spec.evolution.niche_count)))
+        rest = [c for c in unique if c.number not in elites]
+        kept = [c for c in unique if c.number in elites] + self._promote(rest, k - len(elites))
+        return sorted(kept, key=lambda c: c.number)
+
+    def _niche_entry(self, c: Candidate) -> NicheEntry:
+        values = self._values(c)
+        e = c.evaluation
+        ok = e is not None and e.ok
+        loss = e.val_loss if ok and e.val_loss is not None else math.inf  # type: ignore[union-attr]
+        cost = values[len(self.spec.objectives.maximize)] if ok else math.inf
+        return NicheEntry(c.number, values[0] if ok else -math.inf, loss, cost)
 
     def _offspring(self, generation: int) -> list[Candidate]:
         self.limits = self._limits(generation)
@@ -527,56 +536,47 @@ class Campaign:
             ranking = nsga2_ranking([Scored(c.number, self._values(c)) for c in parents], self.senses,
                                     self.spec.objectives.probabilities, self.rng)
             better = {n: (-rank, crowding, -n) for n, (rank, crowding) in ranking.items()}
-        rates = {name: getattr(self.spec.evolution.mutation, name) for name in MUTATIONS}
-        if not self.spec.regularization.evolve:
-            rates["mutate_regularization"] = 0.0
+        variation = self.variation(generation)
         children = []
         for _ in range(self.spec.evolution.population):
+            number = self.next_number
             first = by_number[binary_tournament(keys, better, self.rng)]
             parent_ids = [self.candidate_id(first.number)]
             genome = self._heritage(first)
-            if self.rng.random() < self.spec.evolution.crossover_rate and len(parents) > 1:
+            mating = operator_stream(self.spec.seed, number, "crossover")
+            if mating.random() < self.spec.evolution.crossover_rate and len(parents) > 1:
                 second = by_number[binary_tournament(keys, better, self.rng)]
                 if second is not first:
                     fitter, other = (first, second) if better[first.number] >= better[second.number] else (second, first)
-                    genome = crossover(self._heritage(fitter), self._heritage(other), self.rng)
+                    genome = crossover(self._heritage(fitter), self._heritage(other), mating)
                     parent_ids = [self.candidate_id(fitter.number), self.candidate_id(other.number)]
-            genome = self._mutate(genome, rates)
+            genome = variation.mutate(genome, self.spec.seed, number, self.innovations, self.limits)
             if not within_limits(genome, self.limits):  # a child beyond a limit is repaired
-                genome = repair(genome, self.rng, self.limits)
-            children.append(self._new_candidate(genome, generation, parent_ids))
+                genome = repair(genome, operator_stream(self.spec.seed, number, "repair"), self.limits)
+            children.append(self._new_candidate(replace(genome, hints=None), generation, parent_ids))
         return children
+
+    def variation(self, generation: int) -> Variation:
+        """The mutation operators and their rates for ``generation``'s children."""
+        mutation = self.spec.evolution.mutation
+        rates = {name: getattr(mutation, name) for name in MUTATIONS}
+        if not self.spec.regularization.evolve:
+            rates["mutate_regularization"] = 0.0
+        return Variation(rates, mutation.connection_step)
 
     def _heritage(self, parent: Candidate) -> Genome:
         """What a child starts from: the parent's structure and, with weight inheritance, its
-        trained weights (a parent that failed passes on its structure only)."""
-        if not self.spec.training.inherit_weights:
-            return parent.genome
+        trained weights (a parent that failed passes on its structure only), with the hints
+        its training measured (read by the training-informed operators)."""
         e = parent.evaluation
-        if e is not None and e.ok and e.trained_genome is not None:
-            return e.trained_genome
+        trained = e.trained_genome if e is not None and e.ok else None
+        if not self.spec.training.inherit_weights:
+            if trained is not None and trained.hints is not None:
+                return replace(parent.genome, hints=trained.hints)
+            return parent.genome
+        if trained is not None:
+            return trained
         return strip_weights(parent.genome)
-
-    def _mutate(self, genome: Genome, rates: dict[str, float]) -> Genome:
-        original = genome
-        step = self.spec.evolution.mutation.connection_step
-        for name, operator in MUTATIONS.items():
-            if self.rng.random() < rates[name]:
-                if name in ("add_connection", "remove_connection") and step > 0:
-                    # a step proportional to the network's size: 1 + Poisson(step x connections)
-                    repeats = 1 + int(self.rng.poisson(step * len(genome.enabled_connections)))
-                    many = add_connections if name == "add_connection" else remove_connections
-                    genome = many(genome, self.rng, self.innovations, self.limits, repeats)
-                else:
-                    genome = operator(genome, self.rng, self.innovations, self.limits)
-        # A child identical to its parent would waste a training: force one change.
-        active = [name for name, rate in rates.items() if rate > 0]
-        for _ in range(5):
-            if genome != original or not active:
-                break
-            name = active[int(self.rng.integers(len(active)))]
-            genome = MUTATIONS[name](genome, self.rng, self.innovations, self.limits)
-        return genome
 
     def _summary(self, generation: int, children: list[Candidate]) -> GenerationSummary:
         ok = [c for c in self.archive if c.evaluation is not None and c.evaluation.ok and c.complete]

@@ -57,17 +57,23 @@ class TaskSpec(_Strict):
 
 
 class MutationSpec(_Strict):
-    """Probability that each operator is applied to a child (each drawn independently)."""
+    """Probability that each operator is applied to a child (each drawn independently, each from
+    a random stream of its own). The defaults lean on the training-informed operators, which
+    read the parent's trained weights and training gradients; the blind ones keep exploring."""
 
-    add_connection: float = Field(0.5, ge=0, le=1)
-    remove_connection: float = Field(0.5, ge=0, le=1)
-    add_node: float = Field(0.2, ge=0, le=1)
+    add_connection: float = Field(0.05, ge=0, le=1)
+    remove_connection: float = Field(0.05, ge=0, le=1)
+    add_node: float = Field(0.05, ge=0, le=1)
     remove_node: float = Field(0.05, ge=0, le=1)
-    change_activation: float = Field(0.1, ge=0, le=1)
-    toggle_connection: float = Field(0.05, ge=0, le=1)
+    change_activation: float = Field(0.05, ge=0, le=1)
+    toggle_connection: float = Field(0.0, ge=0, le=1)
     mutate_regularization: float = Field(0.2, ge=0, le=1, description="used when regularization.evolve")
     share_weights: float = Field(0.0, ge=0, le=1)
     unshare_weights: float = Field(0.0, ge=0, le=1)
+    prune_magnitude: float = Field(0.5, ge=0, le=1, description="remove the weakest connections by trained magnitude")
+    grow_gradient: float = Field(0.2, ge=0, le=1, description="add the absent connections of largest training gradient")
+    add_neuron_gradient: float = Field(0.15, ge=0, le=1, description="add a neuron wired where the gradient asks (GradMax)")
+    widen_neuron: float = Field(0.05, ge=0, le=1, description="copy a neuron, splitting its fan-out (Net2Net)")
     connection_step: float = Field(
         0.3, ge=0, le=1,
         description="an add/remove-connection mutation acts 1 + Poisson(connection_step x connections) times",
@@ -112,10 +118,21 @@ class EvolutionSpec(_Strict):
         0.1, ge=0, description="lambda of the weighted fitness val_accuracy - lambda * cost / reference cost"
     )
     crossover_rate: float = Field(0.25, ge=0, le=1)
+    niches: int | None = Field(
+        None, ge=0, description="budget niches whose best candidate always survives (None: a third of the "
+        "population under nsga2, none under weighted; 0: plain selection)")
     mutation: MutationSpec = MutationSpec()
     fidelity: FidelitySpec | None = Field(
         None, description="successive halving inside each generation; None: every child trains fully"
     )
+
+    @property
+    def niche_count(self) -> int:
+        """Budget niches in use: ``niches``, else a third of the population under NSGA-II and
+        none under the weighted fitness (which asks for one trade-off, not a front)."""
+        if self.niches is not None:
+            return self.niches
+        return self.population // 3 if self.algorithm == "nsga2" else 0
 
 
 class ObjectivesSpec(_Strict):
@@ -159,7 +176,9 @@ class SearchSpaceSpec(_Strict):
     max_connections: int | None = Field(None, gt=0)
     activations: list[str] = list(HIDDEN_ACTIVATIONS)
     initial_density: tuple[float, float] = (0.05, 1.0)
-    start: Literal["minimal", "random"] = "minimal"
+    start: Literal["spanning", "minimal", "random"] = Field(
+        "spanning", description="spanning: sparse linear and one-hidden-layer networks across the budgets; "
+        "minimal: inputs wired to outputs (NEAT); random: minimal plus random_start_steps mutations")
     random_start_steps: int = Field(5, ge=0, le=1000, description="mutations applied to each 'random' start")
     layout: Literal["evolved", "retina"] = "evolved"
     growth: Literal["none", "linear", "log", "exp"] = "none"
@@ -217,17 +236,23 @@ class RegularizationSpec(_Strict):
 class TrainingSpec(_Strict):
     epochs: int = Field(10, gt=0, le=100_000)
     batch_size: int = Field(128, gt=0)
+    min_steps: int = Field(
+        100, ge=0, description="epochs are raised so that a training takes at least this many optimizer steps "
+        "(a third of them after weight inheritance): small data sets still train to convergence")
     learning_rate: float = Field(0.01, gt=0, lt=1e3)
     patience: int | None = Field(None, gt=0, description="early stopping on validation loss")
     time_limit: float = Field(300.0, gt=0, description="seconds per candidate")
     batched: bool = Field(True, description="train each chunk of candidates together (False: one at a time)")
     precision: Literal["float32", "bfloat16"] = Field("float32", description="bfloat16: autocast the matmuls")
     inherit_weights: bool = Field(
-        False, description="Lamarckian: a child starts from its parent's trained weights (new connections small)"
+        True, description="Lamarckian: a child starts from its parent's trained weights (new connections small)"
     )
     inherited_epochs: int | None = Field(
         None, ge=0, description="epochs of a child that inherited weights (default: a third of epochs, at least 1)"
     )
+    structure_hints: bool = Field(
+        True, description="after training, measure the loss gradient of absent connections and the best new "
+        "neuron (the training-informed operators read them)")
 
     @model_validator(mode="after")
     def _inherited_epochs(self) -> TrainingSpec:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from connevo.errors import GenomeError
 from search_space import graph
+from search_space.hints import StructureHints
 
 GENOME_FORMAT = "connevo.genome"
 GENOME_VERSION = 1
@@ -78,11 +79,16 @@ class Regularization:
 
 @dataclass(frozen=True)
 class Genome:
-    """Node genes and connection genes of one network, sorted by id and innovation number."""
+    """Node genes and connection genes of one network, sorted by id and innovation number.
+
+    ``hints``: what the training of this genome learned about structure it lacks (set on trained
+    genomes, read by the training-informed operators; :mod:`search_space.hints`).
+    """
 
     nodes: tuple[NodeGene, ...]
     connections: tuple[ConnectionGene, ...] = field(default=())
     regularization: Regularization = field(default_factory=Regularization)
+    hints: StructureHints | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "nodes", tuple(sorted(self.nodes, key=lambda n: n.id)))
@@ -224,6 +230,7 @@ class Genome:
                 "l1_ratio": self.regularization.l1_ratio,
                 "dropout": self.regularization.dropout,
             },
+            **({"hints": self.hints.to_dict()} if self.hints is not None else {}),
         }
 
     def to_json(self) -> str:
@@ -270,9 +277,10 @@ class Genome:
             if unknown:
                 raise GenomeError(f"unknown regularization gene(s) {sorted(unknown)}")
             regularization = Regularization(**{k: float(v) for k, v in reg.items()})
+            hints = None if data.get("hints") is None else StructureHints.from_dict(data["hints"])
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise GenomeError(f"malformed genome JSON: {exc!r}") from exc
-        return cls(nodes=nodes, connections=connections, regularization=regularization).validate()
+        return cls(nodes=nodes, connections=connections, regularization=regularization, hints=hints).validate()
 
     @classmethod
     def from_json(cls, text: str) -> Genome:

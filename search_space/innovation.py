@@ -39,6 +39,12 @@ class InnovationTracker:
             self._splits[innovation] = (node_id, into, out)
         return self._splits[innovation]
 
+    def new_node(self) -> int:
+        """A fresh hidden-node id, for a neuron that splits no connection."""
+        node_id = self.next_node_id
+        self.next_node_id += 1
+        return node_id
+
     def reserve_node_ids(self, upto: int) -> None:
         """Make sure new hidden nodes get ids >= ``upto`` (ids below belong to inputs/outputs)."""
         self.next_node_id = max(self.next_node_id, upto)

@@ -7,36 +7,17 @@ remove, no legal connection left to add, a limit reached).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
 from search_space import graph
 from search_space.fixed_layouts import adjacent_pairs
-from search_space.genome import ACTIVATIONS, ConnectionGene, Genome, NodeGene, Regularization
+from search_space.genome import ConnectionGene, Genome, NodeGene, Regularization
 from search_space.innovation import InnovationTracker
+from search_space.informed import INFORMED_MUTATIONS
+from search_space.limits import DEFAULT_LIMITS, HIDDEN_ACTIVATIONS, Limits
 
-HIDDEN_ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid", "identity")
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Search-space limits that operators respect."""
-
-    max_hidden_nodes: int = 64
-    max_connections: int | None = None
-    activations: tuple[str, ...] = HIDDEN_ACTIVATIONS
-    fixed_layout: bool = False
-    """Neurons are fixed (e.g. the retina network): no node is added or removed, and new
-    connections only go from one layer to the next (by the nodes' y coordinates)."""
-
-    def __post_init__(self) -> None:
-        unknown = [a for a in self.activations if a not in ACTIVATIONS]
-        if unknown or not self.activations:
-            raise ValueError(f"activations must be a non-empty subset of {ACTIVATIONS}, got {self.activations}")
-
-
-DEFAULT_LIMITS = Limits()
 
 
 def minimal_genome(
@@ -379,7 +360,7 @@ def crossover(
     return child if child.enabled_connections else fitter
 
 
-MUTATIONS = {
+BLIND_MUTATIONS = {
     "add_connection": add_connection,
     "remove_connection": remove_connection,
     "add_node": add_node,
@@ -390,4 +371,13 @@ MUTATIONS = {
     "share_weights": share_weights,
     "unshare_weights": unshare_weights,
 }
-"""Every mutation operator by the name its rate has in the spec's ``[evolution.mutation]``."""
+"""The operators that need nothing of a parent's training."""
+
+MUTATIONS = {**BLIND_MUTATIONS, **INFORMED_MUTATIONS}
+"""Every mutation operator by the name its rate has in the spec's ``[evolution.mutation]``:
+the blind ones, then the training-informed ones (:mod:`search_space.informed`)."""
+
+__all__ = ["BLIND_MUTATIONS", "DEFAULT_LIMITS", "HIDDEN_ACTIVATIONS", "INFORMED_MUTATIONS", "MUTATIONS", "Limits",
+           "add_connection", "add_connections", "add_node", "change_activation", "crossover", "minimal_genome",
+           "mutate_regularization", "remove_connection", "remove_connections", "remove_node", "repair",
+           "share_weights", "toggle_connection", "unshare_weights", "within_limits"]

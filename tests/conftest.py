@@ -44,7 +44,7 @@ def small_spec(**overrides) -> dict:
         "task": {"dataset": "xor", "samples": 200},
         "evolution": {"population": 6, "generations": 2},
         "objectives": {"maximize": ["val_accuracy"], "minimize": ["connections"]},
-        "training": {"epochs": 5, "batch_size": 64, "learning_rate": 0.05},
+        "training": {"epochs": 5, "batch_size": 64, "learning_rate": 0.05, "min_steps": 0},
         "workers": {"count": 2, "backend": "local"},
     }
     for dotted, value in overrides.items():

@@ -125,24 +125,24 @@ def _evaluation(values: dict[str, Any]) -> Evaluation:
 
 def detach_weights(evaluation: Evaluation, request: EvaluationRequest) -> tuple:
     """``evaluation`` to send back to the process that holds ``request``: without its trained
-    genome, whose weights and biases travel as two arrays instead (:func:`attach_weights`).
+    genome, whose weights and biases travel as two arrays, beside its hints (:func:`attach_weights`).
 
-    A trained genome differs from its request's genome only in connection weights and node
-    biases, so the receiver rebuilds it from the genome it already has, and no genome is
+    A trained genome differs from its request's genome only in connection weights, node biases
+    and hints, so the receiver rebuilds it from the genome it already has, and no genome is
     pickled or unpickled gene by gene a second time.
     """
     trained = evaluation.trained_genome
     genome = request.genome
     if trained is None or len(trained.connections) != len(genome.connections) or len(trained.nodes) != len(genome.nodes):
-        return evaluation, None, None
+        return evaluation, None, None, None
     weights = np.array([np.nan if c.weight is None else c.weight for c in trained.connections], dtype=np.float64)
     biases = np.array([n.bias for n in trained.nodes], dtype=np.float64)
-    return replace(evaluation, trained_genome=None), weights, biases
+    return replace(evaluation, trained_genome=None), weights, biases, trained.hints
 
 
 def attach_weights(detached: tuple, request: EvaluationRequest) -> Evaluation:
     """The evaluation of :func:`detach_weights`, its trained genome rebuilt from ``request``."""
-    evaluation, weights, biases = detached
+    evaluation, weights, biases, hints = detached
     if weights is None:
         return evaluation
     genome = request.genome
@@ -154,6 +154,7 @@ def attach_weights(detached: tuple, request: EvaluationRequest) -> Evaluation:
         nodes = tuple(_build(NodeGene, _NODE_FIELDS, (n.id, n.role, n.activation, b, n.x, n.y))
                       for n, b in zip(genome.nodes, biases.tolist()))
     rest = {f.name: getattr(genome, f.name) for f in fields(genome) if f.name not in ("nodes", "connections")}
+    rest["hints"] = hints
     trained = _build(Genome, ("nodes", "connections", *rest), (nodes, genes, *rest.values()))
     return replace(evaluation, trained_genome=trained)
 
@@ -182,6 +183,7 @@ class TrainingSettings:
     inherit_weights: bool = False    # Lamarckian: start from the weights a genome carries
     inherited_epochs: int | None = None  # epochs of a warm-started candidate (None: epochs)
     new_weight_scale: float = 0.1    # warm start: a connection without a weight starts this small
+    structure_hints: bool = True     # measure gradients of absent connections (workers.hints)
 
     def __post_init__(self) -> None:
         if self.precision not in ("float32", "bfloat16"):

@@ -25,6 +25,7 @@ from torch import nn
 from search_space.compile import ACTIVATION_FUNCTIONS, GenomeNetwork, compile_genome
 from search_space.cost import measure
 from search_space.genome import ConnectionGene, Genome, NodeGene
+from workers.hints import add_hints
 from workers.batched import Adam, DataTensors, check_fits, class_logits, dropout_noise, seed_key, train_batched
 from workers.records import Evaluation, EvaluationRequest, Status, TrainingSettings
 from workers.tasks import Dataset
@@ -68,13 +69,19 @@ def train(
     A candidate that raises becomes ``failed``, one whose loss is NaN or infinite ``diverged``,
     one that runs past ``settings.time_limit`` ``timeout``: never an exception to the caller.
     ``settings.batched`` (default) trains the chunk together (:mod:`workers.batched`).
+    ``settings.structure_hints`` (default) adds to every trained genome what its training learned
+    about structure (:mod:`workers.hints`), for the training-informed operators.
     """
     device = resolve_device(settings.device)
     tensors = DataTensors(dataset, device)
     with single_thread():
         if settings.batched:
-            return train_batched(requests, tensors, settings, device).evaluations
-        return [train_one(request, tensors, settings, device) for request in requests]
+            evaluations = train_batched(requests, tensors, settings, device).evaluations
+        else:
+            evaluations = [train_one(request, tensors, settings, device) for request in requests]
+        if settings.structure_hints:
+            evaluations = add_hints(evaluations, tensors, device)
+        return evaluations
 
 
 def _forward(net: GenomeNetwork, x: torch.Tensor, key: torch.Tensor | None = None,

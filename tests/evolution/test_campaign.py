@@ -83,7 +83,7 @@ def test_weighted_selection_keeps_the_best_scalar_fitness(store_path):
     result = run(spec, str(store_path))
     candidates = result.candidates().set_index("id")
     last = result.generations().iloc[-1]
-    fitness = candidates["val_accuracy"] - 0.5 * candidates["connections"] / 4  # xor: 2 inputs x 2 outputs
+    fitness = candidates["val_accuracy"] - 0.5 * candidates["connections"] / 2  # xor: 2 inputs x 1 output
     survivors = set(last["population"])
     assert len(survivors) == 6
     # no distinct candidate outside the survivors is strictly better than the worst survivor

@@ -16,6 +16,7 @@ from tests.service.test_cli import connevo
 SPEC = small_spec(**{
     "task.dataset": "wine", "evolution.population": 8, "evolution.generations": 2,
     "evolution.fidelity": {"rungs": [0.25, 1.0], "keep": 0.5}, "training.epochs": 8,
+    "training.inherit_weights": False,  # every child trains the full 8 epochs
 })
 
 

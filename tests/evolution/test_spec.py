@@ -56,7 +56,7 @@ def test_json_and_toml_give_the_same_spec(tmp_path):
         'name = "tiny-xor"\nseed = 3\n[task]\ndataset = "xor"\nsamples = 200\n'
         "[evolution]\npopulation = 6\ngenerations = 2\n"
         '[objectives]\nmaximize = ["val_accuracy"]\nminimize = ["connections"]\n'
-        "[training]\nepochs = 5\nbatch_size = 64\nlearning_rate = 0.05\n"
+        "[training]\nepochs = 5\nbatch_size = 64\nlearning_rate = 0.05\nmin_steps = 0\n"
         '[workers]\ncount = 2\nbackend = "local"\n'
     )
     assert load_spec(tmp_path / "s.json") == load_spec(tmp_path / "s.toml")

@@ -36,7 +36,8 @@ def fill_up_after(store, extra_pages: int) -> None:
 def test_a_full_disk_fails_the_campaign_with_the_reason_and_keeps_earlier_data(tmp_path):
     store = open_store(str(tmp_path / "full.db"))
     spec = parse_spec(small_spec(**{"task.dataset": "digits", "evolution.population": 6, "evolution.generations": 6,
-                                    "training.epochs": 1, "search_space.initial_density": [1.0, 1.0]}))
+                                    "training.epochs": 1, "search_space.initial_density": [1.0, 1.0],
+                                    "search_space.start": "minimal"}))
     campaign = Campaign(spec, store)
     campaign.create()
     fill_up_after(store, extra_pages=400)

@@ -1,0 +1,106 @@
+"""The first generation: how a campaign's population starts (the spec's ``search_space.start``).
+
+- ``spanning`` (default): the population spans the connection budgets from the start. Half are
+  sparse linear networks at log-spaced densities between ``initial_density``'s bounds; half
+  have one hidden layer, widths on a doubling ladder up to ``max_hidden_nodes`` (at most 32),
+  each hidden neuron reading a log-spaced share of the inputs, from a tenth to all of them.
+  Training-informed operators then prune, grow and widen them.
+- ``minimal``: NEAT's start, inputs wired to outputs keeping a random share.
+- ``random``: minimal networks after ``random_start_steps`` random structural mutations.
+
+Every draw comes from the generator passed in; the same spec and seed give the same genomes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from search_space.fixed_layouts import fixed_layout_genome
+from search_space.genome import Genome, Regularization
+from search_space.innovation import InnovationTracker
+from search_space.limits import Limits
+from search_space.operators import MUTATIONS, minimal_genome, repair, within_limits
+from search_space.starts import hidden_layer_genome
+
+MAX_START_WIDTH = 32
+"""The widest hidden layer of a ``spanning`` start."""
+LEAST_INPUT_SHARE = 0.1
+"""The sparsest input wiring of a ``spanning`` start's hidden layer."""
+
+
+@dataclass(frozen=True)
+class InitialPopulation:
+    """Makes the first generation's genomes for a data set of ``n_inputs`` features and
+    ``n_outputs`` output neurons (one for a two-class task)."""
+
+    start: str
+    n_inputs: int
+    n_outputs: int
+    density: tuple[float, float]
+    activation: str
+    layout: str = "evolved"
+    random_steps: int = 0
+    regularization: Regularization = Regularization()
+
+    def genomes(self, count: int, rng: np.random.Generator, innovations: InnovationTracker,
+                limits: Limits) -> list[Genome]:
+        out = [self._genome(i, count, rng, innovations, limits) for i in range(count)]
+        return [g if within_limits(g, limits) else repair(g, rng, limits) for g in out]
+
+    def _genome(self, index: int, count: int, rng: np.random.Generator, innovations: InnovationTracker,
+                limits: Limits) -> Genome:
+        low, high = self.density
+        if self.layout != "evolved":
+            density = _log_uniform(rng, low, high)
+            return fixed_layout_genome(self.layout, rng, innovations, density, activation=self.activation,
+                                       regularization=self.regularization)
+        if self.start == "spanning":
+            return self._spanning(index, count, rng, innovations, limits)
+        genome = minimal_genome(self.n_inputs, self.n_outputs, rng, innovations, _log_uniform(rng, low, high),
+                                regularization=self.regularization)
+        if self.start == "random":
+            growth = (MUTATIONS["add_node"], MUTATIONS["add_connection"], MUTATIONS["change_activation"])
+            for _ in range(self.random_steps):
+                genome = growth[int(rng.integers(len(growth)))](genome, rng, innovations, limits)
+        return genome
+
+    def _spanning(self, index: int, count: int, rng: np.random.Generator, innovations: InnovationTracker,
+                  limits: Limits) -> Genome:
+        """Even indices: linear at the (index/2)-th of log-spaced densities; odd: one hidden
+        layer, widths cycling up the doubling ladder, input shares log-spaced."""
+        linear = (count + 1) // 2
+        if index % 2 == 0 or limits.max_hidden_nodes < 1:
+            low, high = self.density
+            density = _spread(index // 2, linear, low, high)
+            return minimal_genome(self.n_inputs, self.n_outputs, rng, innovations, density,
+                                  regularization=self.regularization)
+        k = index // 2
+        widths = _ladder(min(MAX_START_WIDTH, limits.max_hidden_nodes))
+        width = widths[k % len(widths)]
+        share = _spread(k, count // 2, LEAST_INPUT_SHARE, 1.0)
+        return hidden_layer_genome(self.n_inputs, self.n_outputs, width, rng, innovations, share,
+                                   activation=self.activation, regularization=self.regularization)
+
+
+def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
+    return float(np.exp(rng.uniform(np.log(low), np.log(high))))
+
+
+def _spread(k: int, n: int, low: float, high: float) -> float:
+    """The ``k``-th of ``n`` log-spaced values from ``high`` down to ``low``."""
+    if n <= 1:
+        return high
+    return float(math.exp(math.log(high) + (math.log(low) - math.log(high)) * k / (n - 1)))
+
+
+def _ladder(widest: int) -> list[int]:
+    """1, 2, 4, ... up to ``widest`` (and ``widest`` itself)."""
+    widths = [1]
+    while widths[-1] * 2 <= widest:
+        widths.append(widths[-1] * 2)
+    if widths[-1] != widest:
+        widths.append(widest)
+    return widths
