@@ -1,0 +1,78 @@
+"""Budget niches, per-operator random streams and the spanning first generation."""
+
+import math
+
+import numpy as np
+import pytest
+
+from evolution.initial import InitialPopulation
+from evolution.niches import NicheEntry, niche_elites
+from evolution.variation import Variation, operator_stream
+from search_space import InnovationTracker, Limits, minimal_genome
+from search_space.operators import MUTATIONS
+
+
+def test_each_budget_band_keeps_its_most_accurate_candidate():
+    entries = [
+        NicheEntry("tiny-good", 0.6, 1.0, 2), NicheEntry("tiny-bad", 0.4, 1.0, 3),
+        NicheEntry("mid", 0.8, 0.5, 40), NicheEntry("mid-better-loss", 0.8, 0.4, 45),
+        NicheEntry("big-dominated", 0.79, 0.6, 900), NicheEntry("broken", -math.inf, math.inf, math.inf),
+    ]
+    assert niche_elites(entries, 3) == ["tiny-good", "mid-better-loss", "big-dominated"]
+    assert niche_elites(entries, 0) == []
+    assert niche_elites(entries, 1) == ["mid-better-loss"]  # accuracy first, then loss
+
+
+def test_ties_go_to_the_cheaper_then_the_first_entry():
+    entries = [NicheEntry("a", 0.5, 1.0, 10), NicheEntry("b", 0.5, 1.0, 9), NicheEntry("c", 0.5, 1.0, 9)]
+    assert niche_elites(entries, 1) == ["b"]
+
+
+def test_an_operator_draws_the_same_whatever_the_other_operators_and_their_rates():
+    tracker = InnovationTracker()
+    parent = minimal_genome(6, 3, np.random.default_rng(0), tracker, 0.5)
+
+    def child(rates, operators=MUTATIONS):
+        return Variation(rates, operators=dict(operators)).mutate(parent, 11, 5, InnovationTracker(100, 100), Limits())
+
+    alone = child({"remove_connection": 1.0})
+    assert alone == child({"remove_connection": 1.0, "add_node": 0.0, "change_activation": 0.0})
+    assert alone == child({"remove_connection": 1.0}, {"no_op": lambda g, *a: g, **MUTATIONS})
+    rng = operator_stream(11, 5, "remove_connection")
+    assert rng.random() < 1.0  # the decision draw comes first, then the operator's own
+    assert alone == MUTATIONS["remove_connection"](parent, rng, InnovationTracker(100, 100), Limits())
+
+
+def test_a_child_identical_to_its_parent_is_changed_by_a_forced_operator():
+    tracker = InnovationTracker()
+    parent = minimal_genome(6, 3, np.random.default_rng(0), tracker, 1.0)
+    child = Variation({"add_connection": 1e-9, "remove_connection": 1e-9}).mutate(parent, 1, 1, tracker, Limits())
+    assert child.connections != parent.connections
+
+
+def test_unknown_operators_are_refused_by_name():
+    with pytest.raises(ValueError, match="grow_everything"):
+        Variation({"grow_everything": 0.5})
+
+
+def test_the_spanning_start_covers_sparse_linear_and_hidden_layers_of_several_widths():
+    start = InitialPopulation("spanning", n_inputs=64, n_outputs=10, density=(0.05, 1.0), activation="relu")
+    genomes = start.genomes(24, np.random.default_rng(0), InnovationTracker(), Limits(max_hidden_nodes=32))
+    linear = [g for g in genomes if not g.hidden_ids]
+    hidden = [g for g in genomes if g.hidden_ids]
+    assert len(linear) == len(hidden) == 12
+    sizes = sorted(len(g.enabled_connections) for g in linear)
+    assert sizes[0] <= 0.05 * 640 + 1 and sizes[-1] == 640
+    assert {len(g.hidden_ids) for g in hidden} == {1, 2, 4, 8, 16, 32}
+    fan_ins = {len([c for c in g.connections if c.target == g.hidden_ids[0]]) for g in hidden}
+    assert min(fan_ins) <= 8 and max(fan_ins) == 64
+    for g in genomes:
+        g.validate()
+
+
+def test_the_spanning_start_respects_the_hidden_limit():
+    start = InitialPopulation("spanning", n_inputs=5, n_outputs=1, density=(0.2, 1.0), activation="tanh")
+    genomes = start.genomes(10, np.random.default_rng(0), InnovationTracker(), Limits(max_hidden_nodes=3))
+    assert max(len(g.hidden_ids) for g in genomes) == 3
+    none = start.genomes(4, np.random.default_rng(0), InnovationTracker(), Limits(max_hidden_nodes=0))
+    assert all(not g.hidden_ids for g in none)
