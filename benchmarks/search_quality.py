@@ -1,10 +1,11 @@
 """Search quality at equal cost: hypervolume of the (validation accuracy, connections) front after
 the same number of candidate trainings, for
 
-- connevo: NSGA-II over NEAT-style genomes, growing from minimal networks;
-- inherit: the same with Lamarckian weight inheritance (children train epochs / 3 from their
-  parents' weights);
-- fidelity: the same with successive halving inside each generation (rungs 0.25, 1; keep 0.5);
+- connevo: the defaults (training-informed operators, weight inheritance, a first generation
+  spanning the budgets, budget niches);
+- blind: version one's search: NEAT's blind operators only, minimal first networks, every child
+  trained from scratch, plain NSGA-II survival;
+- fidelity: the defaults with successive halving inside each generation (rungs 0.25, 1; keep 0.5);
 - random search over the same search space (minimal networks after random structural mutations);
 - Optuna's NSGAIISampler over a fixed-length encoding (hidden layer count, widths and densities),
   trained by the same trainer.
@@ -54,14 +55,23 @@ def evaluate(genomes: list[Genome], dataset, settings: TrainingSettings, seed: i
                           "epochs": r.epochs} for r in results])
 
 
-def connevo_arm(args, seed: int, store: str, training: dict | None = None, evolution: dict | None = None
-                ) -> pd.DataFrame:
+BLIND_RATES = {
+    "add_connection": 0.5, "remove_connection": 0.5, "add_node": 0.2, "remove_node": 0.05, "change_activation": 0.1,
+    "toggle_connection": 0.05, "prune_magnitude": 0.0, "grow_gradient": 0.0, "add_neuron_gradient": 0.0,
+    "widen_neuron": 0.0,
+}
+"""Version one's mutation rates: blind operators only."""
+
+
+def connevo_arm(args, seed: int, store: str, training: dict | None = None, evolution: dict | None = None,
+                search_space: dict | None = None) -> pd.DataFrame:
     population = args.population
     spec = parse_spec({
         "name": f"quality-{seed}", "seed": seed, "task": {"dataset": args.dataset},
         "evolution": {"population": population, "generations": args.trainings // population - 1, **(evolution or {})},
-        "search_space": {"initial_density": [0.01, 1.0]},
-        "training": {"epochs": args.epochs, "batch_size": 128, "learning_rate": 0.01, **(training or {})},
+        "search_space": search_space or {},
+        "training": {"epochs": args.epochs, "batch_size": 128, "learning_rate": 0.01, "min_steps": 0,
+                     **(training or {})},
         "workers": {"backend": "local", "chunk_size": 16},
     })
     return run(spec, store).candidates()
@@ -138,8 +148,8 @@ def main() -> None:
     n_in, n_out = dataset.n_features, dataset.n_classes
     arms = {
         "connevo": lambda seed, db: connevo_arm(args, seed, db),
-        "inherit": lambda seed, db: connevo_arm(args, seed, db, training={
-            "inherit_weights": True, "inherited_epochs": max(1, round(args.epochs / 3))}),
+        "blind": lambda seed, db: connevo_arm(args, seed, db, training={"inherit_weights": False}, evolution={
+            "niches": 0, "mutation": BLIND_RATES}, search_space={"start": "minimal", "initial_density": [0.01, 1.0]}),
         "fidelity": lambda seed, db: connevo_arm(args, seed, db, evolution={"fidelity": {"rungs": [0.25, 1.0], "keep": 0.5}}),
         "random": lambda seed, db: random_arm(args, seed, dataset, settings),
         "optuna": lambda seed, db: optuna_arm(args, seed, dataset, settings),
@@ -166,9 +176,10 @@ def main() -> None:
         print(f"{name:>8}: median hypervolume {value:.4f}  (all: {', '.join(f'{v:.4f}' for v in scores[name])})"
               f"  epochs {statistics.median(epochs[name]):.0f}  seconds {statistics.median(seconds[name]):.1f}")
     ratios = [f"{arm}_vs_{base}={medians[arm] / medians[base]:.3f}"
-              for arm in ("connevo", "inherit", "fidelity") for base in ("random", "optuna") if base in medians]
-    ratios.append(f"inherit_epochs_vs_connevo={statistics.median(epochs['inherit']) / statistics.median(epochs['connevo']):.3f}")
-    ratios.append(f"fidelity_epochs_vs_connevo={statistics.median(epochs['fidelity']) / statistics.median(epochs['connevo']):.3f}")
+              for arm in ("connevo", "blind", "fidelity") for base in ("random", "optuna") if base in medians]
+    ratios.append(f"connevo_vs_blind={medians['connevo'] / medians['blind']:.3f}")
+    for arm in ("blind", "fidelity"):
+        ratios.append(f"{arm}_epochs_vs_connevo={statistics.median(epochs[arm]) / statistics.median(epochs['connevo']):.3f}")
     print(" ".join(ratios))
 
 

@@ -47,6 +47,11 @@ from workers.tasks import Dataset, load_dataset
 
 log = logging.getLogger(__name__)
 
+LOSS_TIE_BREAK = 1e-9
+"""Validation-accuracy ties are decided by the validation loss: the accuracy selection compares
+is lowered by this much per unit of loss (at most :data:`MAX_TIE_LOSS`), far below one sample."""
+MAX_TIE_LOSS = 1e3
+
 REFERENCE_COST_FACTOR = 2.0
 """Hypervolume reference point: accuracy 0, cost = this x the cost of the fully connected
 input-to-output network (the largest minimal network)."""
@@ -265,6 +270,18 @@ class Campaign:
         if e is None or not e.ok:
             return (FAILED_ACCURACY,) * len(self.spec.objectives.maximize) + (FAILED_COST,) * len(self.spec.objectives.minimize)
         return tuple(float(getattr(e, name) if name.endswith("accuracy") else e.costs[name]) for name in self.objectives)
+
+    def _ranked(self, c: Candidate) -> tuple[float, ...]:
+        """The objective values selection compares: a validation-accuracy tie is decided by the
+        validation loss (:data:`results.pareto.TIE_BREAKERS`), through a shift of the accuracy
+        far below one validation sample."""
+        values = self._values(c)
+        e = c.evaluation
+        if e is None or not e.ok or e.val_loss is None or not math.isfinite(e.val_loss):
+            return values
+        shift = LOSS_TIE_BREAK * min(e.val_loss, MAX_TIE_LOSS)
+        n_max = len(self.spec.objectives.maximize)
+        return tuple(v - shift if i < n_max else v for i, v in enumerate(values))
 
     def _weighted(self, c: Candidate) -> float:
         values = self._values(c)
@@ -489,7 +506,7 @@ class Campaign:
         if self.spec.evolution.algorithm == "weighted":
             return sorted(sorted(candidates, key=lambda c: (-self._weighted(c), c.number))[:k], key=lambda c: c.number)
         by_number = {c.number: c for c in candidates}
-        keys = nsga2_survivors([Scored(c.number, self._values(c)) for c in candidates], self.senses, k,
+        keys = nsga2_survivors([Scored(c.number, self._ranked(c)) for c in candidates], self.senses, k,
                                self.spec.objectives.probabilities, self.rng)
         return sorted((by_number[n] for n in keys), key=lambda c: c.number)
 
@@ -533,7 +550,7 @@ class Campaign:
         if self.spec.evolution.algorithm == "weighted":
             better = {c.number: (self._weighted(c), -c.number) for c in parents}
         else:
-            ranking = nsga2_ranking([Scored(c.number, self._values(c)) for c in parents], self.senses,
+            ranking = nsga2_ranking([Scored(c.number, self._ranked(c)) for c in parents], self.senses,
                                     self.spec.objectives.probabilities, self.rng)
             better = {n: (-rank, crowding, -n) for n, (rank, crowding) in ranking.items()}
         variation = self.variation(generation)
@@ -581,7 +598,8 @@ class Campaign:
     def _summary(self, generation: int, children: list[Candidate]) -> GenerationSummary:
         ok = [c for c in self.archive if c.evaluation is not None and c.evaluation.ok and c.complete]
         values = np.array([self._values(c) for c in ok], dtype=float).reshape(len(ok), len(self.objectives))
-        mask = pareto_mask(values, self.senses)
+        ranked = np.array([self._ranked(c) for c in ok], dtype=float).reshape(values.shape)
+        mask = pareto_mask(ranked, self.senses)
         frame = pd.DataFrame(values, columns=self.objectives)
         hv = normalized_hypervolume(frame[mask], self.objectives, self.hv_reference, self.hv_ideal, self.senses)
         return GenerationSummary(

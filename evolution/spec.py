@@ -29,8 +29,9 @@ class TaskSpec(_Strict):
 
     dataset: str
     target: str = "label"
-    validation_fraction: float = Field(0.2, gt=0, lt=1)
-    test_fraction: float = Field(0.2, gt=0, lt=1)
+    validation_fraction: float = Field(
+        0.3, gt=0, lt=1, description="selection's part: a larger one picks networks that hold up on new data")
+    test_fraction: float = Field(0.1, gt=0, lt=1, description="reported only, never selected on")
     samples: int | None = Field(None, gt=0, description="rows to generate (generated data sets)")
     noise: float | None = Field(None, ge=0, description="noise level (generated data sets)")
     bits: int | None = Field(None, ge=2, le=16, description="input bits (parity)")
@@ -175,7 +176,7 @@ class SearchSpaceSpec(_Strict):
     max_hidden_nodes: int = Field(32, ge=0)
     max_connections: int | None = Field(None, gt=0)
     activations: list[str] = list(HIDDEN_ACTIVATIONS)
-    initial_density: tuple[float, float] = (0.05, 1.0)
+    initial_density: tuple[float, float] = (0.3, 1.0)
     start: Literal["spanning", "minimal", "random"] = Field(
         "spanning", description="spanning: sparse linear and one-hidden-layer networks across the budgets; "
         "minimal: inputs wired to outputs (NEAT); random: minimal plus random_start_steps mutations")

@@ -29,6 +29,16 @@ OBJECTIVE_SENSES: dict[str, str] = {
     "train_val_gap": "min",
 }
 
+TIE_BREAKERS: dict[str, str] = {
+    "val_accuracy": "val_loss",
+    "test_accuracy": "test_loss",
+    "train_accuracy": "train_loss",
+}
+"""Two candidates with the same accuracy are told apart by the loss on the same rows: accuracy
+over a few hundred validation rows ties often (and saturates on easy data), while the
+cross-entropy still sees which network is surer of the right class. Without this, the smallest
+network that reached the top accuracy would hide every larger one, however much better."""
+
 _SENSES = ("max", "min")
 # Rows compared at once in pareto_mask: bounds memory to about _CHUNK_ELEMENTS booleans.
 _CHUNK_ELEMENTS = 4_000_000
@@ -112,16 +122,47 @@ def _objective_matrix(df: pd.DataFrame, objectives: Sequence[str]) -> np.ndarray
         raise SpecError(f"objective columns {list(objectives)!r} must be numeric: {exc}") from exc
 
 
+def refined_matrix(df: pd.DataFrame, objectives: Sequence[str], senses: Sequence[str]) -> np.ndarray:
+    """The objective matrix in which each maximised accuracy with a loss column beside it
+    (:data:`TIE_BREAKERS`) is replaced by its rank in the order (accuracy, then lower loss):
+    domination on these values is domination on accuracy with ties decided by the loss."""
+    matrix = _objective_matrix(df, objectives)
+    for j, (objective, sense) in enumerate(zip(objectives, senses)):
+        loss_column = TIE_BREAKERS.get(objective)
+        if sense != "max" or loss_column not in df.columns:
+            continue
+        accuracy = matrix[:, j]
+        loss = pd.to_numeric(df[loss_column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        loss = np.where(np.isnan(loss), np.inf, loss)
+        matrix[:, j] = _dense_rank(accuracy, -loss)
+    return matrix
+
+
+def _dense_rank(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
+    """1, 2, ... in the order (primary, then secondary), equal pairs sharing a rank; NaN stays NaN."""
+    ranks = np.full(len(primary), np.nan)
+    valid = np.flatnonzero(~np.isnan(primary))
+    if not len(valid):
+        return ranks
+    order = valid[np.lexsort((secondary[valid], primary[valid]))]
+    a, b = primary[order], secondary[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    ranks[order] = np.cumsum(new)
+    return ranks
+
+
 def pareto_front(
     df: pd.DataFrame, objectives: Sequence[str], senses: Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """Rows of ``df`` on the Pareto front of ``objectives``.
+    """Rows of ``df`` on the Pareto front of ``objectives``; accuracy ties decided by the loss
+    (:data:`TIE_BREAKERS`, when ``df`` has the loss column).
 
     Senses default to :data:`OBJECTIVE_SENSES`. The result (with a fresh index) is sorted by the
     first minimised objective ascending, then the first maximised one descending.
     """
     senses = _resolve_senses(objectives, senses)
-    mask = pareto_mask(_objective_matrix(df, objectives), senses)
+    mask = pareto_mask(refined_matrix(df, objectives, senses), senses)
     front = df.loc[mask]
     keys: list[str] = []
     ascending: list[bool] = []
@@ -199,8 +240,10 @@ def normalized_hypervolume(
 
 __all__ = [
     "OBJECTIVE_SENSES",
+    "TIE_BREAKERS",
     "hypervolume",
     "normalized_hypervolume",
     "pareto_front",
     "pareto_mask",
+    "refined_matrix",
 ]

@@ -248,3 +248,18 @@ def test_normalized_hypervolume_rejects_an_ideal_worse_than_the_reference() -> N
         normalized_hypervolume(df, ["val_accuracy", "connections"], REFERENCE, {"val_accuracy": 1.0, "connections": 2000})
     with pytest.raises(SpecError, match="lacks"):
         normalized_hypervolume(df, ["val_accuracy", "connections"], {"val_accuracy": 0.0}, IDEAL)
+
+
+def test_an_accuracy_tie_is_decided_by_the_loss_on_the_same_rows() -> None:
+    df = pd.DataFrame({
+        "val_accuracy": [0.90, 0.90, 0.90, 0.95, 0.80, np.nan],
+        "val_loss": [0.30, 0.20, 0.25, 0.10, 0.10, 0.05],
+        "connections": [10, 20, 30, 40, 5, 1],
+    })
+    front = pareto_front(df, ["val_accuracy", "connections"])
+    # 20 connections tie 10 on accuracy with a lower loss: kept; 30 ties too, but 20 is surer and smaller
+    assert list(front["connections"]) == [5, 10, 20, 40]
+    plain = pareto_front(df.drop(columns="val_loss"), ["val_accuracy", "connections"])
+    assert list(plain["connections"]) == [5, 10, 40]
+    same = pd.DataFrame({"val_accuracy": [0.9, 0.9], "val_loss": [0.2, 0.2], "connections": [3, 3]})
+    assert len(pareto_front(same, ["val_accuracy", "connections"])) == 2  # identical rows stay

@@ -52,11 +52,11 @@ def test_the_dashboard_draws_the_live_front_and_shows_a_candidate(tmp_path: Path
     final = live.wait_status(campaign_id, timeout=90)
     assert final["status"] == "finished", final
     page.wait_for_selector("#campaign-status.finished", timeout=10_000)
-    page.wait_for_selector("#front-plot circle.pt.front", timeout=10_000)
-    # Candidates that score the same share one point: at most front_size front points.
-    drawn = sum(int(n) for n in page.eval_on_selector_all(
-        "#front-plot circle.pt.front", "dots => dots.map(d => d.dataset.count)"))
-    assert drawn == final["front_size"]
+    # The badge turns "finished" before the last front is fetched and drawn: wait for that drawing.
+    # Candidates that score the same share one point: the counts add up to front_size.
+    page.wait_for_function(
+        "n => [...document.querySelectorAll('#front-plot circle.pt.front')]"
+        ".reduce((sum, d) => sum + Number(d.dataset.count), 0) === n", arg=final["front_size"], timeout=10_000)
     assert page.locator("#campaigns tbody tr").count() == 1
     assert page.locator("#hv-plot circle.hv-pt").count() == final["generations_done"]
 
