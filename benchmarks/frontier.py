@@ -1,0 +1,387 @@
+"""The accuracy/connections frontier on held-out data: connevo, used as a user would, against
+sparse-network baselines, on the same split of several data sets.
+
+For each data set and seed, a stratified 25% is held out (the seed picks it) and no method ever
+sees it; every method gets the other 75% (and splits validation data off it where it needs
+some). Each method returns a set of trained models; each model is scored on the held-out rows:
+(held-out accuracy, connections). A model without any connection (a constant classifier) is
+left out of every method's set.
+
+Hypervolume (HV): the area dominated by a method's points (held-out accuracy, connections), with
+the reference point (accuracy 0, connections R) and the ideal (1, 0), divided by 1 x R, so in
+[0, 1]; a point with connections >= R adds nothing. The whole set of a method's models is scored
+(the dominated ones add nothing) with results.pareto.normalized_hypervolume.
+
+Data sets (benchmarks/frontier_data.py; fixed: the seed changes only the split and the methods'
+randomness):
+  digits         sklearn load_digits, 1797 x 64, 10 classes; R = 1280 (2 x 640, the dense linear model)
+  breast_cancer  sklearn, 569 x 30, binary; R = 60 (2 x 30: a binary linear model is one logit)
+  clusters       make_classification(n_samples=4000, n_features=40, n_informative=12, n_redundant=8,
+                 n_classes=10, n_clusters_per_class=3, class_sep=3.0, flip_y=0.0); R = 800 (2 x 400).
+                 class_sep 3.0, not 1.5: at 1.5 even an MLP scores about 0.6; at 3.0 a linear model
+                 scores about 0.68 on held-out data and one hidden layer of 16-32 ReLUs 0.91-0.93
+  sparse_xor     3000 x 16 standard normal, label = x0 * x1 > 0, the rest noise; R = 32 (2 x 16)
+
+Methods (benchmarks/frontier_baselines.py; the torch ones standardize with the 75%'s statistics,
+train with Adam (lr 0.01, batch 64) on 80% of it and early-stop on the validation loss of the
+other 20% (patience 15, best weights restored); a binary task has one output logit (BCE), a
+multi-class one an output per class; connections = weights on an input-to-output path, biases
+not counted; training compute in sample-epochs = training rows x epochs, summed over trainings):
+  l1_path            L1 logistic regression (l1_ratio=1) on standardized features over 25 values of
+                     C, log-spaced from the smallest C with a non-zero coefficient over four decades;
+                     liblinear (binary: one coefficient row), multinomial saga warm-started along the
+                     path (multi-class); connections = non-zero coefficients; compute = solver
+                     iterations x rows
+  dense_mlp          0, 1 and 2 equal hidden ReLU layers of widths 1,2,3,4,6,8,12,16,24,32,64, those
+                     with fewer than R weights, each trained once (150 epochs at most)
+  magnitude_pruning  dense 0-, 1- and 2-hidden-layer networks (width 32) trained, then pruned with
+                     prune.global_unstructured(..., prune.L1Unstructured) over every weight matrix,
+                     step by step (at most 60% of the remaining weights at a time) to 10 budgets from
+                     0.9 R down to 2 (geometric), fine-tuned 8 epochs after every step; every step's
+                     model counts. Connections are counted carefully: a hidden unit left with no
+                     incoming weight outputs a constant, so its outgoing weights are folded into the
+                     next biases (the same function) and not counted, and weights into a unit that no
+                     longer reaches the output are not counted
+  rigl               RigL (Evci et al. 2020): the same architectures at each budget below their dense
+                     size, a fixed number of connections from the start (random positions, ERK
+                     layer sizes); once per epoch during the first 75% of 100 epochs, per layer, drop
+                     the fraction 0.3 x (1 + cos(pi t / T)) / 2 of active weights with the smallest
+                     magnitude and grow as many at the inactive positions of largest dense gradient
+                     (grown weights and their Adam moments start at 0); --regrowth set: SET (random)
+  random, optuna     as benchmarks/search_quality.py: random search over connevo's genome space, and
+                     Optuna's NSGAIISampler (population = connevo's) over a layered encoding (0-2
+                     hidden layers, widths 1-32, densities 0.01-1), with as many trainings as the
+                     connevo arm made (the number of candidates in its store; without a connevo
+                     arm, population x (generations + 1) of its spec), trained in-process by
+                     connevo's trainer (workers.LocalEvaluator) with the campaign's training settings
+                     on workers.load_dataset of the 75% file (connevo's own train/validation split);
+                     the front by validation accuracy (as connevo selects) is scored on the held-out
+                     rows. Without optuna installed that arm is left out with a note
+  connevo            the 75% written to a CSV file (features, then `label`), a TOML spec naming the
+                     file, `name`, `seed` and what the command line asks for (--population,
+                     --generations, --connevo-set KEY=VALUE; else connevo's defaults), `connevo run
+                     SPEC --store DB` as a subprocess, `connevo front NAME --store DB --format json`,
+                     every front member exported by evolution.export.export_candidate (the code of
+                     `connevo export`), loaded with torch.jit.load and fed the raw held-out rows.
+                     Compute = sum over candidates of epochs x connevo's training rows; its wall time
+                     includes the `connevo run` subprocess (local Ray, 2 workers by default), where
+                     every baseline runs in this process on one thread.
+
+Output: progress lines, then per data set a table (one row per method: median held-out HV over
+seeds and each seed's value, median training compute with its unit, median wall seconds, and the
+connevo HV / that method's HV), then
+  dataset=<name> best_baseline=<method> connevo_vs_best=<HV connevo / HV best> missing_area_ratio=<(1 - HV connevo) / (1 - HV best)>
+where the best baseline is the one (of the first six) with the highest median HV; at the end those
+lines again, one per data set. Nothing is asserted.
+
+Run from the repository root. On 2 cores, one seed of the six baselines on all four data sets
+takes about 4 minutes (random and optuna at connevo's default 24 x 9 trainings), with --quick
+about 1.5 minutes (--quick: 12 C values at tolerance 1e-3, widths 1,2,4,8,16,32, width 24 to prune,
+8 budgets, 60/40 epochs); connevo's campaigns come on top (24 x 5 networks: 20-40 s per data set and seed).
+    python -m benchmarks.frontier                     # all data sets, all methods, 3 seeds
+    python benchmarks/frontier.py --quick --seeds 1 --population 24 --generations 4
+    python -m benchmarks.frontier --datasets digits,sparse_xor --methods l1_path,rigl,connevo
+    python -m benchmarks.frontier --connevo-set training.epochs=20 --connevo-set evolution.population=48
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # python benchmarks/frontier.py: the repository root is not on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+import pandas as pd
+import torch
+
+from benchmarks.frontier_baselines import (
+    ArmResult,
+    Effort,
+    GenomeSearch,
+    dense_mlp,
+    dynamic_sparse,
+    l1_path,
+    magnitude_pruning,
+    models_frame,
+    optuna_search,
+    random_search,
+)
+from benchmarks.frontier_data import DATASETS, FrontierData, Split, split
+from evolution.campaign import load_task, training_settings
+from evolution.export import export_candidate
+from connevo.errors import SpecError
+from evolution.spec import CampaignSpec, load_spec, parse_spec
+from results.pareto import normalized_hypervolume
+from results.store import open_store
+
+BASELINES = ("l1_path", "dense_mlp", "magnitude_pruning", "rigl", "random", "optuna")
+METHODS = (*BASELINES, "connevo")
+CONNEVO = str(Path(sys.executable).with_name("connevo"))
+
+
+class ArmFailed(Exception):
+    """An arm could not produce models (its error is printed; the run goes on)."""
+
+
+def hypervolume(models: pd.DataFrame, reference: int) -> float:
+    kept = models[models["connections"] >= 1]
+    return normalized_hypervolume(kept, ["accuracy", "connections"], {"accuracy": 0.0, "connections": reference},
+                                  {"accuracy": 1.0, "connections": 0.0}, senses=["max", "min"])
+
+
+# ------------------------------------------------------------------------------------------------
+# The connevo spec, as TOML
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    raise ValueError(f"cannot write {value!r} to TOML")
+
+
+def toml_text(table: dict[str, Any], prefix: str = "") -> str:
+    scalars = [f"{key} = {toml_value(value)}" for key, value in table.items() if not isinstance(value, dict)]
+    lines = ([f"[{prefix}]"] if prefix and scalars else []) + scalars
+    text = "\n".join(lines) + ("\n\n" if lines else "")
+    for key, value in table.items():
+        if isinstance(value, dict):
+            text += toml_text(value, f"{prefix}.{key}" if prefix else key)
+    return text
+
+
+def setting(text: str) -> tuple[list[str], Any]:
+    """``KEY=VALUE`` of --connevo-set: a dotted key and a TOML value (a bare word is a string)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (e.g. training.epochs=20), got {text!r}")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key.strip().split("."), value
+
+
+def connevo_spec(name: str, seed: int, data_file: Path, args: argparse.Namespace) -> dict[str, Any]:
+    spec: dict[str, Any] = {"name": name, "seed": seed, "task": {"dataset": str(data_file)}}
+    evolution = {k: v for k, v in (("population", args.population), ("generations", args.generations)) if v}
+    if evolution:
+        spec["evolution"] = evolution
+    for keys, value in args.connevo_set:
+        table = spec
+        for key in keys[:-1]:
+            table = table.setdefault(key, {})
+        table[keys[-1]] = value
+    return spec
+
+
+def write_task(sp: Split, folder: Path, name: str, seed: int, args: argparse.Namespace) -> Path:
+    """The 75% as CSV (feature columns, then `label`) and the spec naming it; returns the spec's path."""
+    data_file = folder / f"{name}.csv"
+    frame = pd.DataFrame(sp.x_fit, columns=[f"x{i}" for i in range(sp.x_fit.shape[1])])
+    frame["label"] = sp.y_fit
+    frame.to_csv(data_file, index=False)
+    spec_file = folder / f"{name}.toml"
+    spec_file.write_text(toml_text(connevo_spec(name, seed, data_file, args)))
+    return spec_file
+
+
+# ------------------------------------------------------------------------------------------------
+# The connevo arm
+
+
+def connevo_cli(*arguments: str, cwd: Path) -> str:
+    done = subprocess.run([CONNEVO, *arguments], cwd=cwd, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise ArmFailed(f"connevo {arguments[0]} exited with {done.returncode}: " + " | ".join(tail))
+    return done.stdout
+
+
+def connevo_arm(sp: Split, spec_file: Path, spec: CampaignSpec) -> tuple[ArmResult, int]:
+    """Run the campaign, score its exported front on the held-out rows; also returns its candidates."""
+    folder, store_path = spec_file.parent, spec_file.parent / f"{spec.name}.db"
+    connevo_cli("run", str(spec_file), "--store", str(store_path), cwd=folder)
+    front = json.loads(connevo_cli("front", spec.name, "--store", str(store_path), "--format", "json", cwd=folder))
+    rows = torch.as_tensor(sp.x_hold, dtype=torch.float32)
+    points = []
+    store = open_store(str(store_path))
+    try:
+        for member in front:
+            path = folder / f"{member['candidate_id']}.pt"
+            export_candidate(store, member["candidate_id"], path)
+            classes = [int(c) for c in json.loads(path.with_suffix(".classes.json").read_text())["classes"]]
+            with torch.no_grad():
+                predicted = torch.jit.load(str(path))(rows).argmax(dim=1).numpy()
+            labels = np.asarray(classes)[predicted]
+            points.append((float((labels == sp.y_hold).mean()), int(member["connections"])))
+        candidates = store.candidates(spec.name)
+    finally:
+        store.close()
+    n_train = load_task(spec).summary()["n_train"]
+    compute = float(candidates["epochs"].fillna(0).sum() * n_train)
+    note = f"{len(candidates)} candidates, front {len(front)}, {n_train} training rows"
+    return ArmResult(models_frame(points), compute, note=note), len(candidates)
+
+
+# ------------------------------------------------------------------------------------------------
+# One data set, one seed
+
+
+@dataclass
+class Measured:
+    """One method's measurements on one data set, a value per seed."""
+
+    hv: list[float] = field(default_factory=list)
+    compute: list[float] = field(default_factory=list)
+    wall: list[float] = field(default_factory=list)
+    unit: str = ""
+
+
+def baseline_arms(data: FrontierData, sp: Split, seed: int, effort: Effort, regrowth: str,
+                  search: Callable[[], GenomeSearch]) -> dict[str, Callable[[], ArmResult | None]]:
+    return {
+        "l1_path": lambda: l1_path(data, sp, seed, effort),
+        "dense_mlp": lambda: dense_mlp(data, sp, seed, effort),
+        "magnitude_pruning": lambda: magnitude_pruning(data, sp, seed, effort),
+        "rigl": lambda: dynamic_sparse(data, sp, seed, effort, regrowth),
+        "random": lambda: random_search(search(), sp, seed),
+        "optuna": lambda: optuna_search(search(), sp, seed),
+    }
+
+
+def run_seed(data: FrontierData, seed: int, args: argparse.Namespace, results: dict[str, Measured]) -> None:
+    sp = split(data, seed)
+    effort = Effort.of(args.quick)
+    with tempfile.TemporaryDirectory(prefix="frontier-") as tmp:
+        spec_file = write_task(sp, Path(tmp), f"frontier-{data.name}-{seed}", seed, args)
+        spec = load_spec(spec_file)
+        trainings = spec.evolution.population * (spec.evolution.generations + 1)
+
+        def search() -> GenomeSearch:
+            dataset = load_task(spec)
+            return GenomeSearch(dataset, training_settings(spec, dataset), trainings, spec.evolution.population)
+
+        def connevo() -> ArmResult:
+            nonlocal trainings
+            result, trainings = connevo_arm(sp, spec_file, spec)
+            return result
+
+        arms = {"connevo": connevo, **baseline_arms(data, sp, seed, effort, args.regrowth, search)}
+        for method in (m for m in arms if m in args.methods):
+            begin = time.perf_counter()
+            try:
+                result = arms[method]()
+            except ArmFailed as error:
+                print(f"  [{data.name} seed {seed}] {method}: FAILED {error}", flush=True)
+                continue
+            seconds = time.perf_counter() - begin
+            if result is None:
+                print(f"  [{data.name} seed {seed}] {method}: skipped (optuna is not installed: pip install optuna)",
+                      flush=True)
+                continue
+            hv = hypervolume(result.models, data.reference)
+            record = results.setdefault(method, Measured(unit=result.unit))
+            record.hv.append(hv)
+            record.compute.append(result.compute)
+            record.wall.append(seconds)
+            print(f"  [{data.name} seed {seed}] {method}: HV {hv:.4f} ({len(result.models)} models"
+                  f"{', ' + result.note if result.note else ''}) compute {result.compute:.3g} {result.unit}"
+                  f" wall {seconds:.1f} s", flush=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# Report
+
+
+def summary_line(name: str, results: dict[str, Measured]) -> str:
+    medians = {m: statistics.median(r.hv) for m, r in results.items()}
+    baselines = {m: v for m, v in medians.items() if m in BASELINES}
+    if "connevo" not in medians or not baselines:
+        return f"dataset={name} best_baseline=n/a connevo_vs_best=n/a missing_area_ratio=n/a"
+    best = max(baselines, key=baselines.get)
+    ours, theirs = medians["connevo"], baselines[best]
+    ratio = f"{ours / theirs:.3f}" if theirs > 0 else "inf"
+    missing = f"{(1 - ours) / (1 - theirs):.3f}" if theirs < 1 else "inf"
+    return f"dataset={name} best_baseline={best} connevo_vs_best={ratio} missing_area_ratio={missing}"
+
+
+def table(results: dict[str, Measured]) -> str:
+    connevo = statistics.median(results["connevo"].hv) if "connevo" in results else None
+    lines = [f"{'method':<18} {'HV median':>9}  {'HV per seed':<22} {'compute median':>14}  {'unit':<24}"
+             f" {'wall s':>7} {'connevo/this':>12}"]
+    for method in (m for m in METHODS if m in results):
+        r = results[method]
+        hv = statistics.median(r.hv)
+        ratio = f"{connevo / hv:.3f}" if connevo is not None and hv > 0 else "-"
+        lines.append(f"{method:<18} {hv:>9.4f}  {' '.join(f'{v:.4f}' for v in r.hv):<22}"
+                     f" {statistics.median(r.compute):>14.3g}  {r.unit:<24} {statistics.median(r.wall):>7.1f}"
+                     f" {ratio:>12}")
+    return "\n".join(lines)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated: " + ", ".join(DATASETS))
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (split and every method's randomness)")
+    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of " + ", ".join(METHODS))
+    parser.add_argument("--quick", action="store_true",
+                        help="baselines: 12 C values (tolerance 1e-3), widths 1,2,4,8,16,32, width 24 to prune, "
+                             "8 budgets, fewer epochs (connevo unchanged)")
+    parser.add_argument("--population", type=int, help="connevo's evolution.population (default: connevo's)")
+    parser.add_argument("--generations", type=int, help="connevo's evolution.generations (default: connevo's)")
+    parser.add_argument("--connevo-set", action="append", type=setting, default=[], metavar="KEY=VALUE",
+                        help="a dotted spec key for connevo, e.g. training.epochs=20 (repeatable)")
+    parser.add_argument("--regrowth", choices=("rigl", "set"), default="rigl",
+                        help="the rigl arm's regrowth: gradient (RigL) or random (SET)")
+    args = parser.parse_args()
+    args.datasets = args.datasets.split(",")
+    args.methods = args.methods.split(",")
+    for kind, chosen, known in (("data set", args.datasets, DATASETS), ("method", args.methods, METHODS)):
+        unknown = [c for c in chosen if c not in known]
+        if unknown:
+            parser.error(f"unknown {kind}(s) {unknown}; choose from {', '.join(known)}")
+    try:  # a bad --connevo-set is refused before anything trains
+        parse_spec(connevo_spec("check", 0, Path("check.csv"), args))
+    except SpecError as error:
+        parser.error(str(error))
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(1)
+    started = time.perf_counter()
+    summaries = []
+    for name in args.datasets:
+        data = DATASETS[name]()
+        print(f"{name}: {data.description}", flush=True)
+        results: dict[str, Measured] = {}
+        for seed in range(args.seeds):
+            run_seed(data, seed, args, results)
+        print(f"\n{name} (R = {data.reference}), {args.seeds} seed(s), held-out HV:\n{table(results)}")
+        summaries.append(summary_line(name, results))
+        print(summaries[-1] + "\n", flush=True)
+    print(f"total {time.perf_counter() - started:.0f} s")
+    print("\n".join(summaries))
+
+
+if __name__ == "__main__":
+    main()

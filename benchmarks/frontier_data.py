@@ -1,0 +1,96 @@
+"""The data sets of benchmarks/frontier.py: fixed (generated with a fixed random state or shipped
+with scikit-learn), no downloads. Each loader returns a :class:`FrontierData`: float64 features,
+int labels 0..k-1, the hypervolume reference R (connections) and a short description.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.datasets import load_breast_cancer, load_digits, make_classification
+from sklearn.model_selection import train_test_split
+
+DATA_STATE = 20240611
+"""random_state of the generated data sets: the data never changes with the benchmark's seed."""
+
+HOLDOUT_FRACTION = 0.25
+
+
+@dataclass(frozen=True)
+class FrontierData:
+    name: str
+    x: np.ndarray  # (n, features) float64
+    y: np.ndarray  # (n,) int64 class indices
+    reference: int  # R: hypervolume reference point in connections
+    description: str
+
+    @property
+    def n_features(self) -> int:
+        return int(self.x.shape[1])
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.y.max()) + 1
+
+    @property
+    def n_outputs(self) -> int:
+        """Output units of a baseline network: one logit for a binary task."""
+        return 1 if self.n_classes == 2 else self.n_classes
+
+
+@dataclass(frozen=True)
+class Split:
+    """The seed's stratified split: ``x_fit``/``y_fit`` (75%) go to every method, ``x_hold``/``y_hold``
+    (25%) are only ever used to score the models the methods return."""
+
+    x_fit: np.ndarray
+    y_fit: np.ndarray
+    x_hold: np.ndarray
+    y_hold: np.ndarray
+
+
+def split(data: FrontierData, seed: int) -> Split:
+    x_fit, x_hold, y_fit, y_hold = train_test_split(
+        data.x, data.y, test_size=HOLDOUT_FRACTION, stratify=data.y, random_state=seed)
+    return Split(x_fit, y_fit, x_hold, y_hold)
+
+
+def digits() -> FrontierData:
+    bunch = load_digits()
+    return FrontierData("digits", bunch.data.astype(np.float64), bunch.target.astype(np.int64), 1280,
+                        "sklearn digits: 1797 rows, 64 pixels, 10 classes; R = 2 x 640 (dense linear)")
+
+
+def breast_cancer() -> FrontierData:
+    bunch = load_breast_cancer()
+    return FrontierData("breast_cancer", bunch.data.astype(np.float64), bunch.target.astype(np.int64), 60,
+                        "sklearn breast cancer: 569 rows, 30 features, binary; R = 2 x 30 (one logit)")
+
+
+def clusters() -> FrontierData:
+    """class_sep 3.0 rather than 1.5: at 1.5 every model is poor (held-out accuracy: linear 0.42, 32 hidden
+    ReLUs 0.62); at 3.0 a linear model scores about 0.68 and one hidden layer of 16-32 ReLUs 0.91-0.93."""
+    x, y = make_classification(n_samples=4000, n_features=40, n_informative=12, n_redundant=8, n_classes=10,
+                               n_clusters_per_class=3, class_sep=3.0, flip_y=0.0, random_state=DATA_STATE)
+    return FrontierData("clusters", x.astype(np.float64), y.astype(np.int64), 800,
+                        "make_classification: 4000 rows, 40 features (12 informative, 8 redundant), "
+                        "10 classes x 3 clusters, class_sep 3.0; R = 2 x 400 (dense linear)")
+
+
+def sparse_xor() -> FrontierData:
+    rng = np.random.default_rng(DATA_STATE)
+    x = rng.standard_normal((3000, 16))
+    y = (x[:, 0] * x[:, 1] > 0).astype(np.int64)
+    return FrontierData("sparse_xor", x, y, 32,
+                        "3000 rows, 16 standard-normal features, label = x0 * x1 > 0 (14 noise features); "
+                        "R = 2 x 16 (one logit)")
+
+
+DATASETS: dict[str, Callable[[], FrontierData]] = {
+    "digits": digits,
+    "breast_cancer": breast_cancer,
+    "clusters": clusters,
+    "sparse_xor": sparse_xor,
+}
