@@ -67,7 +67,9 @@ not counted; training compute in sample-epochs = training rows x epochs, summed 
                      includes the `connevo run` subprocess (local Ray, 2 workers by default), where
                      every baseline runs in this process on one thread.
 
-Output: progress lines, then per data set a table (one row per method: median held-out HV over
+Output: progress lines (with connevo and the L1 path both run, how many of connevo's front
+networks with hidden neurons beat every L1-path model of as many connections or fewer on the
+held-out rows), then per data set a table (one row per method: median held-out HV over
 seeds and each seed's value, median training compute with its unit, median wall seconds, and the
 connevo HV / that method's HV), then
   dataset=<name> best_baseline=<method> connevo_vs_best=<HV connevo / HV best> missing_area_ratio=<(1 - HV connevo) / (1 - HV best)>
@@ -221,7 +223,7 @@ def connevo_arm(sp: Split, spec_file: Path, spec: CampaignSpec) -> tuple[ArmResu
     connevo_cli("run", str(spec_file), "--store", str(store_path), cwd=folder)
     front = json.loads(connevo_cli("front", spec.name, "--store", str(store_path), "--format", "json", cwd=folder))
     rows = torch.as_tensor(sp.x_hold, dtype=torch.float32)
-    points = []
+    points, hidden = [], []
     store = open_store(str(store_path))
     try:
         for member in front:
@@ -232,13 +234,25 @@ def connevo_arm(sp: Split, spec_file: Path, spec: CampaignSpec) -> tuple[ArmResu
                 predicted = torch.jit.load(str(path))(rows).argmax(dim=1).numpy()
             labels = np.asarray(classes)[predicted]
             points.append((float((labels == sp.y_hold).mean()), int(member["connections"])))
+            hidden.append(int(member["hidden_nodes"]))
         candidates = store.candidates(spec.name)
     finally:
         store.close()
     n_train = load_task(spec).summary()["n_train"]
     compute = float(candidates["epochs"].fillna(0).sum() * n_train)
     note = f"{len(candidates)} candidates, front {len(front)}, {n_train} training rows"
-    return ArmResult(models_frame(points), compute, note=note), len(candidates)
+    return ArmResult(models_frame(points).assign(hidden_nodes=hidden), compute, note=note), len(candidates)
+
+
+def hidden_beating_linear(connevo: pd.DataFrame, linear: pd.DataFrame) -> tuple[int, int]:
+    """(how many of connevo's front networks with hidden neurons score higher on the held-out rows
+    than every L1-path model with as many connections or fewer, how many have hidden neurons)."""
+    hidden = connevo[connevo["hidden_nodes"] > 0]
+    beats = 0
+    for _, model in hidden.iterrows():
+        rivals = linear.loc[linear["connections"] <= model["connections"], "accuracy"]
+        beats += int(model["accuracy"] > (rivals.max() if len(rivals) else 0.0))
+    return beats, len(hidden)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -285,6 +299,7 @@ def run_seed(data: FrontierData, seed: int, args: argparse.Namespace, results: d
             return result
 
         arms = {"connevo": connevo, **baseline_arms(data, sp, seed, effort, args.regrowth, search)}
+        models: dict[str, pd.DataFrame] = {}
         for method in (m for m in arms if m in args.methods):
             begin = time.perf_counter()
             try:
@@ -297,6 +312,7 @@ def run_seed(data: FrontierData, seed: int, args: argparse.Namespace, results: d
                 print(f"  [{data.name} seed {seed}] {method}: skipped (optuna is not installed: pip install optuna)",
                       flush=True)
                 continue
+            models[method] = result.models
             hv = hypervolume(result.models, data.reference)
             record = results.setdefault(method, Measured(unit=result.unit))
             record.hv.append(hv)
@@ -305,6 +321,10 @@ def run_seed(data: FrontierData, seed: int, args: argparse.Namespace, results: d
             print(f"  [{data.name} seed {seed}] {method}: HV {hv:.4f} ({len(result.models)} models"
                   f"{', ' + result.note if result.note else ''}) compute {result.compute:.3g} {result.unit}"
                   f" wall {seconds:.1f} s", flush=True)
+        if "connevo" in models and "l1_path" in models:
+            beats, hidden = hidden_beating_linear(models["connevo"], models["l1_path"])
+            print(f"  [{data.name} seed {seed}] connevo's front networks with hidden neurons beating every L1-path "
+                  f"model of as many connections or fewer: {beats} of {hidden}", flush=True)
 
 
 # ------------------------------------------------------------------------------------------------

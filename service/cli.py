@@ -24,8 +24,9 @@ from rich.table import Table
 
 from connevo.errors import ConnevoError
 
-FRONT_COLUMNS = ["candidate_id", "generation", "val_accuracy", "test_accuracy", "train_accuracy",
+FRONT_COLUMNS = ["candidate_id", "generation", "val_accuracy", "val_loss", "test_accuracy", "train_accuracy",
                  "connections", "params", "flops", "wiring_length", "status"]
+"""``val_loss`` beside the accuracy: it decides accuracy ties on the front (results.pareto.TIE_BREAKERS)."""
 LIST_COLUMNS = ["id", "name", "status", "generations_done", "candidates", "created_at", "stale"]
 GENERATION_COLUMNS = ["generation", "evaluations", "best_val_accuracy", "front_size", "hypervolume"]
 METRICS = ["status", "error", "generation", "seed", "train_accuracy", "val_accuracy", "test_accuracy",
