@@ -26,11 +26,12 @@ from torch import nn
 from torch.nn.utils import prune
 
 from benchmarks.frontier_data import FrontierData, Split
+from benchmarks.genomes import random_layered_genome
 from evolution.campaign import candidate_seed
 from results.pareto import pareto_front
 from search_space import InnovationTracker, measure, minimal_genome
 from search_space.compile import compile_genome
-from search_space.genome import ConnectionGene, Genome, NodeGene
+from search_space.genome import Genome
 from search_space.operators import MUTATIONS
 from workers import Dataset, EvaluationRequest, LocalEvaluator, TrainingSettings
 
@@ -491,25 +492,6 @@ def random_search(search: GenomeSearch, split: Split, seed: int) -> ArmResult:
     return genome_front(evaluations, search, split)
 
 
-def layered(n_in: int, n_out: int, widths: list[int], densities: list[float], rng: np.random.Generator) -> Genome:
-    """A layered network with random connections at the given density between adjacent layers
-    (as benchmarks/search_quality.py)."""
-    nodes = [NodeGene(i, "input") for i in range(n_in)] + [NodeGene(n_in + o, "output") for o in range(n_out)]
-    next_id = n_in + n_out
-    layers = [list(range(n_in))]
-    for width in widths:
-        layers.append(list(range(next_id, next_id + width)))
-        nodes += [NodeGene(n, "hidden", "relu") for n in layers[-1]]
-        next_id += width
-    layers.append(list(range(n_in, n_in + n_out)))
-    edges = []
-    for (a, b), density in zip(zip(layers, layers[1:]), densities):
-        pairs = [(s, t) for s in a for t in b]
-        keep = rng.random(len(pairs)) < density
-        edges += [p for p, k in zip(pairs, keep) if k] or [pairs[int(rng.integers(len(pairs)))]]
-    return Genome(tuple(nodes), tuple(ConnectionGene(k, s, t) for k, (s, t) in enumerate(edges))).validate()
-
-
 def optuna_search(search: GenomeSearch, split: Split, seed: int) -> ArmResult | None:
     """As benchmarks/search_quality.py: NSGAIISampler over (hidden layers 0-2, widths 1-32, densities
     0.01-1), objectives (validation accuracy, connections); one generation (population) is asked,
@@ -530,7 +512,7 @@ def optuna_search(search: GenomeSearch, split: Split, seed: int) -> ArmResult | 
             depth = trial.suggest_int("hidden_layers", 0, 2)
             widths = [trial.suggest_int(f"width_{i}", 1, 32, log=True) for i in range(depth)]
             densities = [trial.suggest_float(f"density_{i}", 0.01, 1.0, log=True) for i in range(depth + 1)]
-            genomes.append(layered(n_in, n_out, widths, densities, np.random.default_rng([seed, trial.number])))
+            genomes.append(random_layered_genome(n_in, n_out, widths, densities, np.random.default_rng([seed, trial.number])))
         done = evaluate(genomes, search, [seed * 100_000 + trial.number for trial in trials])
         for trial, genome, evaluation in zip(trials, genomes, done):
             accuracy = evaluation.val_accuracy if evaluation.val_accuracy is not None else 0.0

@@ -90,3 +90,24 @@ def population(kind: str, size: int, seed: int = 0, n_in: int = 64, n_out: int =
     rng = np.random.default_rng(seed)
     make = {"layered": layered_genome, "dag": dag_genome}[kind]
     return [make(rng, n_in, n_out) for _ in range(size)]
+
+
+def random_layered_genome(n_in: int, n_out: int, widths: list[int], densities: list[float],
+                          rng: np.random.Generator) -> Genome:
+    """A layered network with random connections at the given density between adjacent layers
+    (ReLU hidden layers; at least one connection between each pair of layers): the fixed-length
+    encoding Optuna searches in benchmarks/search_quality.py and benchmarks/frontier.py."""
+    nodes = [NodeGene(i, "input") for i in range(n_in)] + [NodeGene(n_in + o, "output") for o in range(n_out)]
+    next_id = n_in + n_out
+    layers = [list(range(n_in))]
+    for width in widths:
+        layers.append(list(range(next_id, next_id + width)))
+        nodes += [NodeGene(n, "hidden", "relu") for n in layers[-1]]
+        next_id += width
+    layers.append(list(range(n_in, n_in + n_out)))
+    edges = []
+    for (a, b), density in zip(zip(layers, layers[1:]), densities):
+        pairs = [(s, t) for s in a for t in b]
+        keep = rng.random(len(pairs)) < density
+        edges += [p for p, k in zip(pairs, keep) if k] or [pairs[int(rng.integers(len(pairs)))]]
+    return Genome(tuple(nodes), tuple(ConnectionGene(k, s, t) for k, (s, t) in enumerate(edges))).validate()

@@ -24,18 +24,23 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+if __package__ in (None, ""):  # python benchmarks/search_quality.py: the repository root is not on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 import numpy as np
 import pandas as pd
 
+from benchmarks.genomes import random_layered_genome
 from evolution import parse_spec, run
 from evolution.campaign import REFERENCE_COST_FACTOR, candidate_seed
 from results.pareto import normalized_hypervolume, pareto_front
 from search_space import InnovationTracker, measure, minimal_genome
-from search_space.genome import ConnectionGene, Genome, NodeGene
+from search_space.genome import Genome
 from search_space.operators import MUTATIONS
 from workers import EvaluationRequest, LocalEvaluator, TrainingSettings, load_dataset
 
@@ -91,25 +96,6 @@ def random_arm(args, seed: int, dataset, settings) -> pd.DataFrame:
     return evaluate(genomes, dataset, settings, seed)
 
 
-def layered(n_in: int, n_out: int, widths: list[int], densities: list[float], rng: np.random.Generator) -> Genome:
-    """A layered network with random connections at the given density between adjacent layers."""
-    nodes = [NodeGene(i, "input") for i in range(n_in)] + [NodeGene(n_in + o, "output") for o in range(n_out)]
-    next_id = n_in + n_out
-    layers = [list(range(n_in))]
-    for width in widths:
-        layers.append(list(range(next_id, next_id + width)))
-        nodes += [NodeGene(n, "hidden", "relu") for n in layers[-1]]
-        next_id += width
-    layers.append(list(range(n_in, n_in + n_out)))
-    edges = []
-    for (a, b), density in zip(zip(layers, layers[1:]), densities):
-        pairs = [(s, t) for s in a for t in b]
-        keep = rng.random(len(pairs)) < density
-        chosen = [p for p, k in zip(pairs, keep) if k] or [pairs[int(rng.integers(len(pairs)))]]
-        edges += chosen
-    return Genome(tuple(nodes), tuple(ConnectionGene(k, s, t) for k, (s, t) in enumerate(edges))).validate()
-
-
 def optuna_arm(args, seed: int, dataset, settings) -> pd.DataFrame | None:
     try:
         import optuna
@@ -122,7 +108,7 @@ def optuna_arm(args, seed: int, dataset, settings) -> pd.DataFrame | None:
         depth = trial.suggest_int("hidden_layers", 0, 2)
         widths = [trial.suggest_int(f"width_{i}", 1, 32, log=True) for i in range(depth)]
         densities = [trial.suggest_float(f"density_{i}", 0.01, 1.0, log=True) for i in range(depth + 1)]
-        genome = layered(dataset.n_features, dataset.n_classes, widths, densities, np.random.default_rng([seed, trial.number]))
+        genome = random_layered_genome(dataset.n_features, dataset.n_classes, widths, densities, np.random.default_rng([seed, trial.number]))
         frame = evaluate([genome], dataset, settings, seed * 100_000 + trial.number)
         row = frame.iloc[0].to_dict()
         rows.append(row)
