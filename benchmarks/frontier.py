@@ -234,7 +234,7 @@ def connevo_arm(sp: Split, spec_file: Path, spec: CampaignSpec) -> tuple[ArmResu
                 predicted = torch.jit.load(str(path))(rows).argmax(dim=1).numpy()
             labels = np.asarray(classes)[predicted]
             points.append((float((labels == sp.y_hold).mean()), int(member["connections"])))
-            hidden.append(int(member["hidden_nodes"]))
+            hidden.append(int(store.candidate(member["candidate_id"])["hidden_nodes"]))  # not in front's JSON
         candidates = store.candidates(spec.name)
     finally:
         store.close()
