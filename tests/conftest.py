@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support import ROOT, small_spec  # noqa: F401  (re-exported for fixtures)
 
 
 def pytest_configure(config) -> None:
@@ -34,26 +34,6 @@ def ray_session():
 @pytest.fixture
 def store_path(tmp_path: Path) -> Path:
     return tmp_path / "connevo.db"
-
-
-def small_spec(**overrides) -> dict:
-    """A spec that trains in a second or two: XOR, tiny population, few epochs."""
-    spec = {
-        "name": "tiny-xor",
-        "seed": 3,
-        "task": {"dataset": "xor", "samples": 200},
-        "evolution": {"population": 6, "generations": 2},
-        "objectives": {"maximize": ["val_accuracy"], "minimize": ["connections"]},
-        "training": {"epochs": 5, "batch_size": 64, "learning_rate": 0.05, "min_steps": 0},
-        "workers": {"count": 2, "backend": "local"},
-    }
-    for dotted, value in overrides.items():
-        node = spec
-        *parents, leaf = dotted.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return spec
 
 
 @pytest.fixture

@@ -7,18 +7,8 @@ import pytest
 import connevo
 from evolution import Campaign, CampaignObserver, candidate_seed, parse_spec, run
 from results.store import open_store
-from tests.conftest import small_spec
-
-COMPARED = ["number", "generation", "parents", "genome", "status", "seed", "train_accuracy",
-            "val_accuracy", "test_accuracy", "connections", "params", "flops", "wiring_length"]
-
-
-def comparable(frame: pd.DataFrame, campaign_id: str) -> list[dict]:
-    rows = frame[COMPARED].to_dict("records")
-    for row in rows:  # candidate ids embed the campaign id; compare by number
-        row["parents"] = [p.split("-")[-1] for p in row["parents"]]
-    return rows
-
+from tests.support import small_spec
+from tests.support import comparable
 
 def test_a_campaign_stores_every_candidate_and_generation(store_path):
     result = run(small_spec(), str(store_path))

@@ -11,7 +11,7 @@ from evolution.compress import compress, prune
 from search_space import Genome, measure
 from search_space.compile import compile_genome
 from search_space.quantize import Int8Network
-from tests.conftest import small_spec
+from tests.support import small_spec
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_int8_quantization_keeps_accuracy_and_quarters_the_bytes(digits_campaign
 
 def test_int8_network_is_close_to_the_float_network():
     rng = np.random.default_rng(0)
-    from tests.search_space.test_cost_and_compile import random_genome
+    from tests.support import random_genome
 
     genome = random_genome(2)
     net = compile_genome(genome, seed=0).eval()

@@ -8,16 +8,12 @@ from connevo.errors import SpecError
 from evolution import Campaign, parse_spec, run
 from results import queries
 from results.store import open_store
-from tests.conftest import small_spec
-from tests.evolution.test_campaign import comparable
-from tests.evolution.test_resume import Crash, CrashAfter
-from tests.service.test_cli import connevo
+from tests.support import FIDELITY_SPEC
+from tests.support import comparable
+from tests.support import Crash, CrashAfter
+from tests.support import connevo
 
-SPEC = small_spec(**{
-    "task.dataset": "wine", "evolution.population": 8, "evolution.generations": 2,
-    "evolution.fidelity": {"rungs": [0.25, 1.0], "keep": 0.5}, "training.epochs": 8,
-    "training.inherit_weights": False,  # every child trains the full 8 epochs
-})
+SPEC = FIDELITY_SPEC
 
 
 def with_fidelity(frame):

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from connevo.errors import SpecError
 from evolution.spec import CampaignSpec, load_spec, parse_spec
-from tests.conftest import small_spec
+from tests.support import small_spec
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=True, allow_infinity=True),

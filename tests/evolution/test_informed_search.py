@@ -4,7 +4,7 @@ import pytest
 
 from evolution import run
 from search_space.genome import Genome
-from tests.conftest import small_spec
+from tests.support import small_spec
 
 ONLY = {name: 0.0 for name in ("add_connection", "remove_connection", "add_node", "remove_node", "change_activation",
                                "toggle_connection", "prune_magnitude", "grow_gradient", "add_neuron_gradient",

@@ -6,23 +6,9 @@ import pytest
 from connevo.errors import ConnevoError
 from evolution import Campaign, CampaignObserver, parse_spec, run
 from results.store import open_store
-from tests.conftest import small_spec
-from tests.evolution.test_campaign import comparable
-
-
-class Crash(Exception):
-    pass
-
-
-class CrashAfter(CampaignObserver):
-    """Simulates a driver dying right after generation ``n`` was committed."""
-
-    def __init__(self, generation: int):
-        self.generation = generation
-
-    def on_generation_end(self, campaign, summary, rows, checkpoint):
-        if summary.generation == self.generation:
-            raise Crash(f"killed after generation {summary.generation}")
+from tests.support import small_spec
+from tests.support import comparable
+from tests.support import Crash, CrashAfter
 
 
 class StopDuring(CampaignObserver):

@@ -7,7 +7,7 @@ import pytest
 from connevo.errors import SpecError
 from evolution import parse_spec, run
 from evolution.selection import Scored, nsga2_ranking
-from tests.conftest import small_spec
+from tests.support import small_spec
 
 
 def test_growth_schedule_caps_connections_per_generation(store_path):

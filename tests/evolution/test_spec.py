@@ -6,7 +6,7 @@ import pytest
 
 from connevo.errors import SpecError
 from evolution.spec import load_spec, parse_spec
-from tests.conftest import ROOT, small_spec
+from tests.support import ROOT, small_spec
 
 
 def test_the_shipped_examples_are_valid():

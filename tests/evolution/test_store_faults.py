@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from connevo.errors import StoreError
 from evolution import Campaign, parse_spec
 from results.store import open_store
-from tests.conftest import ROOT, small_spec
+from tests.support import ROOT, small_spec
 
 
 def fill_up_after(store, extra_pages: int) -> None:

@@ -14,7 +14,7 @@ from search_space import (
     minimal_genome,
 )
 from search_space.compile import compile_genome
-from search_space.operators import MUTATIONS
+from tests.support import random_genome
 
 
 def mlp(m: int, n: int, k: int) -> Genome:
@@ -40,16 +40,6 @@ def test_fully_connected_mlp_costs_follow_the_essays_formulas():
     assert cost.params == m * n + n * k + n + k
     assert cost.flops == 2 * (m * n + n * k)
     assert cost.depth == 2 and cost.hidden_nodes == n
-
-
-def random_genome(seed: int, steps: int = 40) -> Genome:
-    rng = np.random.default_rng(seed)
-    tracker = InnovationTracker()
-    genome = minimal_genome(6, 3, rng, tracker, density=0.5)
-    ops = list(MUTATIONS.values())
-    for _ in range(steps):
-        genome = ops[int(rng.integers(len(ops)))](genome, rng, tracker)
-    return genome.validate()
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -1,22 +1,12 @@
 """The CLI as a user runs it: a real subprocess, a real SQLite file, real training."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, small_spec
-
-
-def connevo(*args: str, store: Path | None = None, env: dict | None = None, timeout: int = 240) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "service.cli", *args]
-    if store is not None:
-        command += ["--store", str(store)]
-    full_env = {**os.environ, "RAY_DISABLE_USAGE_STATS": "1", **(env or {})}
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=full_env)
+from tests.support import small_spec
+from tests.support import connevo
 
 
 def write_spec(tmp_path: Path, **overrides) -> Path:

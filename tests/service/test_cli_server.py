@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT, small_spec
+from tests.support import ROOT, small_spec
 
 
 def connevo(*args: str, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:

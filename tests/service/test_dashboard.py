@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from service.http import create_app
-from tests.conftest import small_spec
+from tests.support import small_spec
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tests.conftest import ROOT, small_spec
-from tests.service.test_cli import connevo
+from tests.support import small_spec
+from tests.support import connevo
 
 
 def test_exported_torchscript_reproduces_the_test_accuracy_on_raw_data(tmp_path):

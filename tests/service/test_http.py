@@ -14,8 +14,8 @@ from evolution.campaign import Campaign
 from results.store import open_store
 from service.http import ServiceLimits, create_app, is_loopback
 from service.manager import CampaignManager
-from tests.conftest import small_spec
-from tests.service.conftest import LiveServer, live_server
+from tests.support import small_spec
+from tests.support import LiveServer, live_server
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -324,7 +324,7 @@ def test_loopback_detection() -> None:
 def test_the_front_lists_multi_fidelity_rejects_on_request(tmp_path, make_server):
     from evolution import run
     from results.queries import fidelity
-    from tests.evolution.test_fidelity import SPEC
+    from tests.support import FIDELITY_SPEC as SPEC
 
     result = run(SPEC, str(tmp_path / "s.db"))
     live = make_server(create_app(str(tmp_path / "s.db"), data_dir=tmp_path))

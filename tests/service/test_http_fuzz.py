@@ -39,7 +39,7 @@ from evolution.campaign import Campaign
 from evolution.spec import parse_spec
 from results.store import Store, open_store
 from service.http import ServiceLimits, create_app
-from tests.conftest import small_spec
+from tests.support import small_spec
 from workers.tasks import BUILTIN_DATASETS
 
 pytestmark = pytest.mark.slow

@@ -12,8 +12,8 @@ import pytest
 
 from evolution import Campaign, parse_spec, run
 from results.store import open_store
-from tests.conftest import small_spec
-from tests.evolution.test_campaign import comparable
+from tests.support import small_spec
+from tests.support import comparable
 
 SPEC = small_spec(**{"name": "many-kills", "evolution.population": 6, "evolution.generations": 12,
                      "training.epochs": 60, "workers.backend": "local", "workers.chunk_size": 1})

@@ -11,9 +11,9 @@ import time
 import pytest
 
 from evolution import run
-from tests.conftest import ROOT, small_spec
-from tests.evolution.test_campaign import comparable
-from tests.service.test_cli import connevo
+from tests.support import ROOT, small_spec
+from tests.support import comparable
+from tests.support import connevo
 
 SPEC = small_spec(**{
     "name": "killed",

@@ -10,35 +10,17 @@ import torch
 
 from search_space import InnovationTracker, minimal_genome
 from search_space.compile import compile_genome
-from search_space.genome import ConnectionGene, Genome, NodeGene, Regularization
-from search_space.operators import MUTATIONS, Limits
+from search_space.genome import ConnectionGene, Genome, NodeGene
 from workers import EvaluationRequest, Status, TrainingSettings, load_dataset, train
 from workers import batched
+from tests.support import random_genomes
 
 SETTINGS = TrainingSettings(epochs=4, batch_size=16, learning_rate=0.02)
-ALL_ACTIVATIONS = ("relu", "tanh", "sigmoid", "identity", "steep_tanh")
 
 
 @pytest.fixture(scope="module")
 def wine():
     return load_dataset("wine", seed=0)
-
-
-def random_genomes(dataset, n, seed=0, steps=30):
-    """Grown by the search-space operators: hidden nodes, skips, shared groups, regularization."""
-    rng = np.random.default_rng(seed)
-    tracker = InnovationTracker()
-    limits = Limits(max_hidden_nodes=12, activations=ALL_ACTIVATIONS)
-    names = sorted(MUTATIONS)
-    out = []
-    for i in range(n):
-        genome = minimal_genome(dataset.n_features, dataset.n_classes, rng, tracker, 0.3 + 0.5 * rng.random())
-        for _ in range(int(rng.integers(0, steps))):
-            genome = MUTATIONS[names[int(rng.integers(len(names)))]](genome, rng, tracker, limits)
-        if i % 3 == 1:  # make sure regularization genes are exercised
-            genome = dataclasses.replace(genome, regularization=Regularization(0.01 * i, (i % 4) / 3, 0.1 + 0.05 * (i % 5)))
-        out.append(genome)
-    return out
 
 
 def layered(dataset, widths, rng, density=0.8):

@@ -8,7 +8,7 @@ import pytest
 from search_space import InnovationTracker
 from search_space.genome import ConnectionGene
 from search_space.operators import MUTATIONS, Limits
-from tests.workers.test_batched import random_genomes
+from tests.support import random_genomes
 from workers import EvaluationRequest, Status, TrainingSettings, load_dataset, train
 
 COLD = TrainingSettings(epochs=6, batch_size=16, learning_rate=0.02)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, small_spec
+from tests.support import ROOT, small_spec
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="caps the address space with RLIMIT_AS, reads /proc")
 

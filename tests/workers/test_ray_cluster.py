@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, small_spec
+from tests.support import ROOT, small_spec
 
 pytestmark = pytest.mark.slow
 

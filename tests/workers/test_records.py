@@ -2,7 +2,7 @@
 
 import pickle
 
-from tests.workers.test_batched import random_genomes
+from tests.support import random_genomes
 from workers import EvaluationRequest, TrainingSettings, load_dataset, train
 from workers import records
 

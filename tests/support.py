@@ -1,0 +1,165 @@
+"""Helpers the tests share (never a test module importing another): specs, comparisons, the CLI
+as a subprocess, seeded genomes, a live HTTP server."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import uvicorn
+from fastapi import FastAPI
+
+from evolution import CampaignObserver
+from search_space import InnovationTracker, minimal_genome
+from search_space.genome import Genome, Regularization
+from search_space.operators import MUTATIONS, Limits
+
+ROOT = Path(__file__).resolve().parents[1]
+ALL_ACTIVATIONS = ("relu", "tanh", "sigmoid", "identity", "steep_tanh")
+
+
+def small_spec(**overrides) -> dict:
+    """A spec that trains in a second or two: XOR, tiny population, few epochs."""
+    spec = {
+        "name": "tiny-xor",
+        "seed": 3,
+        "task": {"dataset": "xor", "samples": 200},
+        "evolution": {"population": 6, "generations": 2},
+        "objectives": {"maximize": ["val_accuracy"], "minimize": ["connections"]},
+        "training": {"epochs": 5, "batch_size": 64, "learning_rate": 0.05, "min_steps": 0},
+        "workers": {"count": 2, "backend": "local"},
+    }
+    for dotted, value in overrides.items():
+        node = spec
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return spec
+
+
+COMPARED = ["number", "generation", "parents", "genome", "status", "seed", "train_accuracy",
+            "val_accuracy", "test_accuracy", "connections", "params", "flops", "wiring_length"]
+
+
+def comparable(frame: pd.DataFrame, campaign_id: str) -> list[dict]:
+    rows = frame[COMPARED].to_dict("records")
+    for row in rows:  # candidate ids embed the campaign id; compare by number
+        row["parents"] = [p.split("-")[-1] for p in row["parents"]]
+    return rows
+
+
+class Crash(Exception):
+    pass
+
+
+class CrashAfter(CampaignObserver):
+    """Simulates a driver dying right after generation ``n`` was committed."""
+
+    def __init__(self, generation: int):
+        self.generation = generation
+
+    def on_generation_end(self, campaign, summary, rows, checkpoint):
+        if summary.generation == self.generation:
+            raise Crash(f"killed after generation {summary.generation}")
+
+
+def connevo(*args: str, store: Path | None = None, env: dict | None = None, timeout: int = 240) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "service.cli", *args]
+    if store is not None:
+        command += ["--store", str(store)]
+    full_env = {**os.environ, "RAY_DISABLE_USAGE_STATS": "1", **(env or {})}
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=full_env)
+
+
+def random_genome(seed: int, steps: int = 40) -> Genome:
+    rng = np.random.default_rng(seed)
+    tracker = InnovationTracker()
+    genome = minimal_genome(6, 3, rng, tracker, density=0.5)
+    ops = list(MUTATIONS.values())
+    for _ in range(steps):
+        genome = ops[int(rng.integers(len(ops)))](genome, rng, tracker)
+    return genome.validate()
+
+
+def random_genomes(dataset, n, seed=0, steps=30):
+    """Grown by the search-space operators: hidden nodes, skips, shared groups, regularization."""
+    rng = np.random.default_rng(seed)
+    tracker = InnovationTracker()
+    limits = Limits(max_hidden_nodes=12, activations=ALL_ACTIVATIONS)
+    names = sorted(MUTATIONS)
+    out = []
+    for i in range(n):
+        genome = minimal_genome(dataset.n_features, dataset.n_classes, rng, tracker, 0.3 + 0.5 * rng.random())
+        for _ in range(int(rng.integers(0, steps))):
+            genome = MUTATIONS[names[int(rng.integers(len(names)))]](genome, rng, tracker, limits)
+        if i % 3 == 1:  # make sure regularization genes are exercised
+            genome = dataclasses.replace(genome, regularization=Regularization(0.01 * i, (i % 4) / 3, 0.1 + 0.05 * (i % 5)))
+        out.append(genome)
+    return out
+
+
+@dataclass
+class LiveServer:
+    """A running server: its base ``url``, its ``app`` and an httpx ``client`` bound to it."""
+
+    url: str
+    app: FastAPI
+    client: httpx.Client
+
+    def wait_status(self, campaign_id: str, statuses: tuple[str, ...] = ("finished", "failed", "stopped"),
+                    timeout: float = 60.0) -> dict[str, Any]:
+        """Poll ``GET /campaigns/{id}`` until its status is one of ``statuses``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            detail = self.client.get(f"/campaigns/{campaign_id}").json()
+            if (detail["status"] in statuses and not detail["running_here"]) or time.monotonic() > deadline:
+                return detail
+            time.sleep(0.1)
+
+
+@contextmanager
+def live_server(app: FastAPI, headers: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """Serve ``app`` with uvicorn on 127.0.0.1:<free port> until the block ends."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    url = f"http://127.0.0.1:{port}"
+    client = httpx.Client(base_url=url, headers=headers or {}, timeout=30)
+    try:
+        yield LiveServer(url, app, client)
+    finally:
+        client.close()
+        server.should_exit = True
+        thread.join(30)
+        sock.close()
+
+
+FIDELITY_SPEC = small_spec(**{
+    "task.dataset": "wine", "evolution.population": 8, "evolution.generations": 2,
+    "evolution.fidelity": {"rungs": [0.25, 1.0], "keep": 0.5}, "training.epochs": 8,
+    "training.inherit_weights": False,  # every child trains the full 8 epochs
+})
+"""A small multi-fidelity campaign: half of each generation stops at a quarter of its training."""
