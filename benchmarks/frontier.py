@@ -51,7 +51,8 @@ not counted; training compute in sample-epochs = training rows x epochs, summed 
   random, optuna     as benchmarks/search_quality.py: random search over connevo's genome space, and
                      Optuna's NSGAIISampler (population = connevo's) over a layered encoding (0-2
                      hidden layers, widths 1-32, densities 0.01-1), with as many trainings as the
-                     connevo arm made (the number of candidates in its store; without a connevo
+                     connevo arm made (the number of candidates in its store, the polished copies of its
+                     final polish included; without a connevo
                      arm, population x (generations + 1) of its spec), trained in-process by
                      connevo's trainer (workers.LocalEvaluator) with the campaign's training settings
                      on workers.load_dataset of the 75% file (connevo's own train/validation split);
@@ -63,7 +64,9 @@ not counted; training compute in sample-epochs = training rows x epochs, summed 
                      SPEC --store DB` as a subprocess, `connevo front NAME --store DB --format json`,
                      every front member exported by evolution.export.export_candidate (the code of
                      `connevo export`), loaded with torch.jit.load and fed the raw held-out rows.
-                     Compute = sum over candidates of epochs x connevo's training rows; its wall time
+                     Its front is the polished one (training.polish_epochs, on by default).
+                     Compute = sum over candidates of epochs x the rows each trained on (connevo's
+                     training rows; training + validation rows for the polished copies); its wall time
                      includes the `connevo run` subprocess (local Ray, 2 workers by default), where
                      every baseline runs in this process on one thread.
 
@@ -121,9 +124,9 @@ from benchmarks.frontier_baselines import (
     random_search,
 )
 from benchmarks.frontier_data import DATASETS, FrontierData, Split, split
+from connevo.errors import SpecError
 from evolution.campaign import load_task, training_settings
 from evolution.export import export_candidate
-from connevo.errors import SpecError
 from evolution.spec import CampaignSpec, load_spec, parse_spec
 from results.pareto import normalized_hypervolume
 from results.store import open_store
@@ -239,8 +242,11 @@ def connevo_arm(sp: Split, spec_file: Path, spec: CampaignSpec) -> tuple[ArmResu
     finally:
         store.close()
     n_train = load_task(spec).summary()["n_train"]
-    compute = float(candidates["epochs"].fillna(0).sum() * n_train)
-    note = f"{len(candidates)} candidates, front {len(front)}, {n_train} training rows"
+    # the final polish trains on training + validation rows (extra["polish_rows"])
+    rows_trained = [e.get("polish_rows", n_train) if isinstance(e, dict) else n_train for e in candidates["extra"]]
+    compute = float((candidates["epochs"].fillna(0) * rows_trained).sum())
+    polished = sum(isinstance(e, dict) and "polish_rows" in e for e in candidates["extra"])
+    note = f"{len(candidates)} candidates ({polished} polished), front {len(front)}, {n_train} training rows"
     return ArmResult(models_frame(points).assign(hidden_nodes=hidden), compute, note=note), len(candidates)
 
 

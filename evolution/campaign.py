@@ -12,7 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from connevo.errors import ConnevoError
+from evolution.initial import InitialPopulation
+from evolution.niches import NicheEntry, niche_elites
 from evolution.observers import CampaignObserver, GenerationSummary
+from evolution.polish import polish_epochs, polish_front
 from evolution.selection import (
     FAILED_ACCURACY,
     FAILED_COST,
@@ -22,14 +26,13 @@ from evolution.selection import (
     nsga2_survivors,
     weighted_fitness,
 )
-from connevo.errors import ConnevoError
 from evolution.spec import CampaignSpec, parse_spec
+from evolution.variation import Variation, operator_stream
 from results.pareto import normalized_hypervolume, pareto_mask
 from results.store import HEARTBEAT_S, Store
 from search_space.cost import measure
-from search_space.genome import Genome
+from search_space.genome import Genome, Regularization
 from search_space.innovation import InnovationTracker
-from search_space.genome import Regularization
 from search_space.operators import (
     MUTATIONS,
     Limits,
@@ -38,9 +41,6 @@ from search_space.operators import (
     repair,
     within_limits,
 )
-from evolution.initial import InitialPopulation
-from evolution.niches import NicheEntry, niche_elites
-from evolution.variation import Variation, operator_stream
 from workers.evaluator import Evaluator, LocalEvaluator
 from workers.records import Evaluation, EvaluationRequest, Status, TrainingSettings
 from workers.tasks import Dataset, load_dataset
@@ -334,6 +334,7 @@ class Campaign:
                 self.innovations.next_generation()
                 self._generation(generation, self._offspring(generation), evaluator)
                 self._next_generation = generation + 1
+            self._polish()
         except StopRequested:
             self._finish("stopped", "stop requested")
             return self.id
@@ -346,6 +347,18 @@ class Campaign:
                 evaluator.close()
         self._finish("finished", None)
         return self.id
+
+    def _polish(self) -> None:
+        """The final polish of the front (:mod:`evolution.polish`), unless ``training.polish_epochs`` is 0."""
+        self._check_stop()
+        epochs = polish_epochs(self.spec.training.polish_epochs, self.settings)
+        if epochs == 0:
+            return
+        report = polish_front(self.store, self.id, self.dataset, self.settings, epochs,
+                              objectives=tuple(self.objectives), senses=tuple(self.senses))
+        if report is not None:
+            for observer in self.observers:
+                observer.on_polish(self, report)
 
     def _finish(self, status: str, error: str | None) -> None:
         """Tell every observer the campaign ended; one that raises (the store could not take

@@ -71,8 +71,8 @@ def compress(
 ) -> dict[str, Any]:
     """Prune and/or quantize a trained candidate, re-measure it, store it; returns the new row.
 
-    The new candidate has id ``<campaign>-c<k>`` (a negative ``number``: compressed candidates
-    never collide with those a running campaign creates), the source as its only parent, and
+    The new candidate has id ``<campaign>-c<k>`` (the k-th compressed one) and a negative
+    ``number`` (derived candidates never collide with those a campaign creates), the source as its only parent, and
     ``extra`` recording how it was made.
     """
     source = store.candidate(candidate_id)
@@ -86,11 +86,11 @@ def compress(
     genome = prune(Genome.from_dict(source["genome"]), prune_fraction)
     metrics = evaluate_trained(genome, data, quantize)
     existing = store.candidates(campaign["id"])
-    derived = existing[existing["number"] < 0]
-    number = -1 - len(derived)
+    number = -1 - int((existing["number"] < 0).sum())  # below every derived candidate (compressed, polished)
+    k = 1 + sum(1 for e in existing["extra"] if isinstance(e, dict) and "compressed_from" in e)
     costs = measure(genome).as_dict()
     row = {
-        "id": f"{campaign['id']}-c{-number}",
+        "id": f"{campaign['id']}-c{k}",
         "campaign_id": campaign["id"],
         "number": number,
         "generation": int(source["generation"]),

@@ -9,6 +9,7 @@ from workers.records import Evaluation
 
 if TYPE_CHECKING:
     from evolution.campaign import Campaign
+    from evolution.polish import PolishReport
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class CampaignObserver:
 
     def on_generation_end(self, campaign: Campaign, summary: GenerationSummary, rows: list[dict[str, Any]], checkpoint: dict[str, Any]) -> None:
         """A generation is complete: its candidate rows and the checkpoint to resume from."""
+
+    def on_polish(self, campaign: Campaign, report: PolishReport) -> None:
+        """The front was polished after the last generation (:mod:`evolution.polish`)."""
 
     def on_finish(self, campaign: Campaign, status: str, error: str | None) -> None:
         """The campaign ended with ``status`` ("finished", "failed" or "stopped")."""

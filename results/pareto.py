@@ -91,7 +91,7 @@ def pareto_mask(values: np.ndarray, senses: Sequence[str]) -> np.ndarray:
         # other[j] <= block[i] everywhere and < somewhere  ->  block[i] is dominated
         le = (pts[None, :, :] <= block[:, None, :]).all(axis=2)
         lt = (pts[None, :, :] < block[:, None, :]).any(axis=2)
-        on_front[start : start + chunk] = ~(le & lt).any(axis=1)
+        on_front[start : start + chunk] = ~np.any(le & lt, axis=1)
     mask[np.flatnonzero(valid)] = on_front
     return mask
 
@@ -117,7 +117,8 @@ def _objective_matrix(df: pd.DataFrame, objectives: Sequence[str]) -> np.ndarray
     if missing:
         raise SpecError(f"objective column(s) {missing!r} not in the table; columns are {list(df.columns)!r}")
     try:
-        return df[list(objectives)].to_numpy(dtype=float, na_value=np.nan)
+        matrix: np.ndarray = df[list(objectives)].to_numpy(dtype=float, na_value=np.nan)
+        return matrix
     except (TypeError, ValueError) as exc:
         raise SpecError(f"objective columns {list(objectives)!r} must be numeric: {exc}") from exc
 

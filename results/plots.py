@@ -17,6 +17,7 @@ import pandas as pd
 
 from connevo.errors import GenomeError, SpecError
 from results.pareto import OBJECTIVE_SENSES, pareto_front
+from results.queries import superseded
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -65,9 +66,11 @@ def plot_front(
 ) -> Path:
     """Scatter every candidate in grey and the Pareto front of the ``ok`` ones as a step line.
 
-    Cost on x, accuracy on y. Writes a PNG at ``path`` and returns it.
+    Cost on x, accuracy on y. Writes a PNG at ``path`` and returns it. A front network that the
+    final polish replaced (:func:`results.queries.superseded`) is not drawn: its polish is.
     """
     out = _need_path("plot_front", path)
+    candidates = candidates[~superseded(candidates)] if "id" in candidates else candidates
     objectives = list(objectives)
     if len(objectives) != 2:
         raise SpecError(f"plot_front draws two objectives, got {objectives!r}")

@@ -48,6 +48,27 @@ def _with_extra_objectives(df: pd.DataFrame, objectives: Sequence[str]) -> pd.Da
     return df
 
 
+POLISHED_FROM = "polished_from"
+"""Key of a polished candidate's ``extra`` (:mod:`evolution.polish`): the id of the front network
+it replaces."""
+
+
+def superseded(df: pd.DataFrame) -> pd.Series:
+    """Per candidate, whether an ``ok`` polished candidate in ``df`` replaces it."""
+    if "extra" not in df:
+        return pd.Series(False, index=df.index, dtype=bool)
+    ok = df["status"] == "ok" if "status" in df else pd.Series(True, index=df.index)
+    replaced = {e[POLISHED_FROM] for e, good in zip(df["extra"], ok) if good and isinstance(e, dict) and POLISHED_FROM in e}
+    return df["id"].isin(replaced)
+
+
+def polished(df: pd.DataFrame) -> pd.Series:
+    """Per candidate, whether it is a polished copy (:mod:`evolution.polish`)."""
+    if "extra" not in df:
+        return pd.Series(False, index=df.index, dtype=bool)
+    return pd.Series([isinstance(e, dict) and POLISHED_FROM in e for e in df["extra"]], index=df.index, dtype=bool)
+
+
 def fidelity(df: pd.DataFrame) -> pd.Series:
     """Per candidate, the share of its full training behind its metrics: ``extra["fidelity"]``,
     1 for every candidate of a campaign without multi-fidelity rungs."""
@@ -67,6 +88,7 @@ def front(
     senses: Sequence[str] | None = None,
     distinct: bool = True,
     include_partial: bool = False,
+    unpolished: bool = False,
 ) -> pd.DataFrame:
     """The Pareto front of a campaign (id or name) over ``objectives``.
 
@@ -77,9 +99,15 @@ def front(
     An objective that is not a column is read from each candidate's ``extra`` metrics.
     With ``distinct`` (the default), candidates with identical objective values are listed once
     (the earliest), and the ``duplicates`` column counts the others. Candidates stopped at a
-    short multi-fidelity rung (:func:`fidelity` below 1) only with ``include_partial``.
+    short multi-fidelity rung (:func:`fidelity` below 1) only with ``include_partial``. A front
+    network that the final polish replaced (:func:`superseded`) is left out, its polished copy
+    competes; with ``unpolished``, the front as evolution left it (the polished copies left out).
     """
     df = store.candidates(campaign)
+    if unpolished:
+        df = df[~polished(df)]
+    else:
+        df = df[~superseded(df)]
     if not include_failed:
         df = df[df["status"] == "ok"]
     if not include_partial:
@@ -122,7 +150,7 @@ def compare_campaigns(
     for ref in campaigns:
         info = store.get_campaign(ref)
         cands = store.candidates(info["id"], status="ok")
-        cands = cands[fidelity(cands) >= 1.0]
+        cands = cands[(fidelity(cands) >= 1.0) & ~superseded(cands)]
         gens = store.generations(info["id"])
         best = cands["val_accuracy"].max() if len(cands) else np.nan
         rows.append(
@@ -150,4 +178,5 @@ def compare_campaigns(
     return pd.DataFrame(rows, columns=columns)
 
 
-__all__ = ["DEFAULT_OBJECTIVES", "FRONT_LEADING_COLUMNS", "compare_campaigns", "front", "hypervolume_history"]
+__all__ = ["DEFAULT_OBJECTIVES", "FRONT_LEADING_COLUMNS", "POLISHED_FROM", "compare_campaigns", "front",
+           "hypervolume_history", "polished", "superseded"]

@@ -14,9 +14,9 @@ import sqlite3
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -51,18 +51,18 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise StoreError(f"naive datetime {value!r}: connevo stores timezone-aware UTC datetimes")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 HEARTBEAT_S = 10.0
@@ -76,8 +76,8 @@ def _stale(status: Any, updated_at: Any, now: datetime) -> bool:
     if status != "running" or updated_at is None:
         return False
     if updated_at.tzinfo is None:
-        updated_at = updated_at.replace(tzinfo=timezone.utc)
-    return (now - updated_at).total_seconds() > STALE_AFTER_S
+        updated_at = updated_at.replace(tzinfo=UTC)
+    return bool((now - updated_at).total_seconds() > STALE_AFTER_S)
 
 
 # --------------------------------------------------------------------------------------------
@@ -845,11 +845,12 @@ class _WriteTransaction:
                 raise StoreError(f"cannot write {self._what}: {reason}")
         self._ctx = self._engine.begin()
         try:
-            return self._ctx.__enter__()
+            connection: Connection = self._ctx.__enter__()
         except SQLAlchemyError as exc:
             raise self._error(exc) from exc
+        return connection
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         try:
             self._ctx.__exit__(exc_type, exc, tb)
         except SQLAlchemyError as err:

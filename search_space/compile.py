@@ -14,7 +14,7 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from search_space.genome import Genome
+from search_space.genome import ConnectionGene, Genome
 from search_space.layout import layered_layout
 
 
@@ -43,7 +43,7 @@ class GenomeNetwork(nn.Module):
         self.input_ids = list(genome.input_ids)
         self.output_ids = list(genome.output_ids)
         nodes = genome.node_by_id
-        incoming: dict[int, list] = {}
+        incoming: dict[int, list[ConnectionGene]] = {}
         for c in genome.effective_connections:
             incoming.setdefault(c.target, []).append(c)
 

@@ -34,7 +34,7 @@ def layered_nodes(layers: tuple[tuple[tuple[float, float], ...], ...], activatio
 
 def adjacent_pairs(nodes: list[NodeGene]) -> list[tuple[int, int]]:
     """Every (source, target) with the target one layer above the source."""
-    return [(a.id, b.id) for a in nodes for b in nodes if a.role != "output" and b.role != "input" and b.y == a.y + 1]
+    return [(a.id, b.id) for a in nodes for b in nodes if a.role != "output" and b.role != "input" and a.y is not None and b.y == a.y + 1]
 
 
 def fixed_layout_genome(

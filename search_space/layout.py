@@ -63,7 +63,7 @@ def _layout(genome: Genome) -> Layout:
     layer_tuples = tuple(tuple(sorted(layer)) for layer in layers)
     pinned = genome.node_by_id
     if all(pinned[n].x is not None and pinned[n].y is not None for n in depth):
-        coordinates = {n: (float(pinned[n].x), float(pinned[n].y)) for n in depth}  # fixed layout
+        coordinates = {n: (float(pinned[n].x or 0.0), float(pinned[n].y or 0.0)) for n in depth}  # fixed layout
     else:
         coordinates = {
             node: (i - (len(layer) - 1) / 2.0, float(y))

@@ -14,10 +14,9 @@ import numpy as np
 from search_space import graph
 from search_space.fixed_layouts import adjacent_pairs
 from search_space.genome import ConnectionGene, Genome, NodeGene, Regularization
-from search_space.innovation import InnovationTracker
 from search_space.informed import INFORMED_MUTATIONS
+from search_space.innovation import InnovationTracker
 from search_space.limits import DEFAULT_LIMITS, HIDDEN_ACTIVATIONS, Limits
-
 
 
 def minimal_genome(

@@ -9,6 +9,7 @@ ask a running ``connevo serve`` (see ``service/client.py``). A
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -104,6 +105,23 @@ def cmd_compress(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_polish(args: argparse.Namespace) -> int:
+    from evolution.polish import polish_campaign
+    from results.store import open_store
+
+    store = open_store(args.store)
+    report = polish_campaign(store, args.campaign, args.epochs)
+    info = store.get_campaign(args.campaign)
+    if args.format == "json":
+        print(json.dumps(None if report is None else dataclasses.asdict(report), indent=2))
+        return 0
+    if report is None:
+        print(f"campaign {info['id']} ({info['name']!r}) was polished already; `connevo front` lists its polished networks")
+    else:
+        print(report.line())
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from evolution.export import export_candidate
     from results.store import open_store
@@ -171,7 +189,8 @@ def cmd_front(args: argparse.Namespace) -> int:
     if args.server:
         with _client(args) as client:
             answer = client.front(args.campaign, requested, max_connections=args.max_connections,
-                                  include_failed=args.include_failed, include_partial=args.include_partial)
+                                  include_failed=args.include_failed, include_partial=args.include_partial,
+                                  unpolished=args.unpolished)
         objectives = answer["objectives"]
         front = pd.DataFrame(answer["items"])
         if front.empty:
@@ -185,7 +204,8 @@ def cmd_front(args: argparse.Namespace) -> int:
     else:
         objectives = [*info["spec"]["objectives"]["maximize"], *info["spec"]["objectives"]["minimize"]]
     front = queries.front(store, info["id"], objectives, max_connections=args.max_connections,
-                          include_failed=args.include_failed, include_partial=args.include_partial)
+                          include_failed=args.include_failed, include_partial=args.include_partial,
+                          unpolished=args.unpolished)
     _emit(_front_view(front, objectives), args.format, empty="no candidate matches")
     return 0
 
@@ -381,6 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-failed", action="store_true", help="also list failed/diverged/timeout candidates")
     p.add_argument("--include-partial", action="store_true",
                    help="also list candidates stopped at a short multi-fidelity rung (evolution.fidelity)")
+    p.add_argument("--unpolished", action="store_true",
+                   help="the front as evolution left it: the networks the final polish replaced, not their polished copies")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.set_defaults(func=cmd_front)
 
@@ -396,6 +418,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quantize", choices=["int8"], default=None, help="dynamic int8 quantization")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_compress)
+
+    p = sub.add_parser("polish", parents=[common],
+                       help="train a finished campaign's front networks on from their weights on training + validation "
+                            "rows; they replace their sources on the front (campaigns do it by default)")
+    p.add_argument("campaign", help="campaign id or name")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="polish epochs (default: the spec's training.polish_epochs, else an inheriting child's epochs)")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=cmd_polish)
 
     p = sub.add_parser("export", parents=[common], help="write a trained candidate as a TorchScript module")
     p.add_argument("candidate", help="candidate id")

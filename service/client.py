@@ -83,9 +83,11 @@ class Client:
         return self._call("POST", f"/campaigns/{_quote(id_or_name)}/resume")
 
     def front(self, id_or_name: str, objectives: list[str] | None = None, *, max_connections: int | None = None,
-              include_failed: bool = False, include_partial: bool = False) -> dict[str, Any]:
+              include_failed: bool = False, include_partial: bool = False,
+              unpolished: bool = False) -> dict[str, Any]:
         """``GET /campaigns/{id}/front``: ``{"objectives", "senses", "items"}``."""
-        params: dict[str, Any] = {"include_failed": include_failed, "include_partial": include_partial}
+        params: dict[str, Any] = {"include_failed": include_failed, "include_partial": include_partial,
+                                  "unpolished": unpolished}
         if objectives:
             params["objectives"] = ",".join(objectives)
         if max_connections is not None:

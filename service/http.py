@@ -37,8 +37,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from connevo.errors import ConnevoError, SpecError
 from evolution.spec import FILE_SUFFIXES, CampaignSpec, parse_spec
@@ -555,12 +555,14 @@ def create_app(
         include_failed: bool = Query(False, description="also consider failed/diverged/timeout candidates "
                                                          "(those without scores are listed after the front)"),
         include_partial: bool = Query(False, description="also candidates stopped at a short multi-fidelity rung"),
+        unpolished: bool = Query(False, description="the front as evolution left it (before the final polish)"),
     ) -> dict[str, Any]:
         """The Pareto front over the chosen objectives (genomes left out: see ``/candidates/{id}``)."""
         info = the_store.get_campaign(campaign)
         names = _objectives(objectives, info["spec"])
         front = queries.front(the_store, info["id"], names, max_connections=max_connections,
-                              include_failed=include_failed, include_partial=include_partial)
+                              include_failed=include_failed, include_partial=include_partial,
+                              unpolished=unpolished)
         return {
             "campaign_id": info["id"],
             "objectives": names,

@@ -51,6 +51,10 @@ class RichProgress(CampaignObserver):
             highlight=False,
         )
 
+    def on_polish(self, campaign, report) -> None:
+        if self.progress is not None:
+            self.progress.console.print(report.line(), highlight=False)
+
     def on_finish(self, campaign, status, error) -> None:
         if self.progress is not None:
             self.progress.stop()

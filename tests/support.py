@@ -32,14 +32,16 @@ ALL_ACTIVATIONS = ("relu", "tanh", "sigmoid", "identity", "steep_tanh")
 
 
 def small_spec(**overrides) -> dict:
-    """A spec that trains in a second or two: XOR, tiny population, few epochs."""
+    """A spec that trains in a second or two: XOR, tiny population, few epochs, and no final polish
+    (``training.polish_epochs = 0``): its candidates are exactly those evolution made. The polish's
+    own tests, and the end-to-end ones through the CLI and HTTP, turn it back on."""
     spec = {
         "name": "tiny-xor",
         "seed": 3,
         "task": {"dataset": "xor", "samples": 200},
         "evolution": {"population": 6, "generations": 2},
         "objectives": {"maximize": ["val_accuracy"], "minimize": ["connections"]},
-        "training": {"epochs": 5, "batch_size": 64, "learning_rate": 0.05, "min_steps": 0},
+        "training": {"epochs": 5, "batch_size": 64, "learning_rate": 0.05, "min_steps": 0, "polish_epochs": 0},
         "workers": {"count": 2, "backend": "local"},
     }
     for dotted, value in overrides.items():

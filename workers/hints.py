@@ -27,7 +27,7 @@ from torch import nn
 
 from search_space.genome import Genome
 from search_space.hints import StructureHints
-from workers.batched import DataTensors, _plan, _Plan, _Stack, class_logits, per_candidate_matmul
+from workers.batched import DataTensors, _Plan, _plan, _Stack, class_logits, per_candidate_matmul
 from workers.records import Evaluation, EvaluationRequest, TrainingSettings
 
 log = logging.getLogger(__name__)

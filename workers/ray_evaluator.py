@@ -24,9 +24,9 @@ from collections.abc import Sequence
 
 import ray
 
+from workers import records
 from workers.batched import MAX_BUCKET
 from workers.evaluator import Evaluator, ProgressCallback, by_shape, chunked
-from workers import records
 from workers.records import Evaluation, EvaluationRequest, Status, TrainingSettings
 from workers.tasks import Dataset
 from workers.train import train

@@ -25,8 +25,8 @@ from torch import nn
 from search_space.compile import ACTIVATION_FUNCTIONS, GenomeNetwork, compile_genome
 from search_space.cost import measure
 from search_space.genome import ConnectionGene, Genome, NodeGene
-from workers.hints import add_hints
 from workers.batched import Adam, DataTensors, check_fits, class_logits, dropout_noise, seed_key, train_batched
+from workers.hints import add_hints
 from workers.records import Evaluation, EvaluationRequest, Status, TrainingSettings
 from workers.tasks import Dataset
 

@@ -7,8 +7,8 @@ import pytest
 import connevo
 from evolution import Campaign, CampaignObserver, candidate_seed, parse_spec, run
 from results.store import open_store
-from tests.support import small_spec
-from tests.support import comparable
+from tests.support import comparable, small_spec
+
 
 def test_a_campaign_stores_every_candidate_and_generation(store_path):
     result = run(small_spec(), str(store_path))
@@ -58,11 +58,14 @@ def test_same_seed_same_result_other_seed_other_result(tmp_path):
 
 @pytest.mark.slow
 def test_one_ray_worker_or_two_give_the_same_candidates_and_front(tmp_path, ray_session):
-    spec = small_spec(**{"workers.backend": "ray", "workers.count": 1})
+    polished = {"training.polish_epochs": None}  # the default final polish, whose copies are compared too
+    spec = small_spec(**{"workers.backend": "ray", "workers.count": 1, **polished})
     one = run(spec, str(tmp_path / "one.db"))
-    two = run(small_spec(**{"workers.backend": "ray", "workers.count": 2, "workers.chunk_size": 1}), str(tmp_path / "two.db"))
-    local = run(small_spec(**{"workers.backend": "local"}), str(tmp_path / "local.db"))
+    two = run(small_spec(**{"workers.backend": "ray", "workers.count": 2, "workers.chunk_size": 1, **polished}),
+              str(tmp_path / "two.db"))
+    local = run(small_spec(**{"workers.backend": "local", **polished}), str(tmp_path / "local.db"))
     rows = comparable(one.candidates(), one.campaign_id)
+    assert any(row["number"] < 0 for row in rows)
     assert rows == comparable(two.candidates(), two.campaign_id)
     assert rows == comparable(local.candidates(), local.campaign_id)
     assert list(one.front()["val_accuracy"]) == list(two.front()["val_accuracy"])

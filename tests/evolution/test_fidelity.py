@@ -8,10 +8,7 @@ from connevo.errors import SpecError
 from evolution import Campaign, parse_spec, run
 from results import queries
 from results.store import open_store
-from tests.support import FIDELITY_SPEC
-from tests.support import comparable
-from tests.support import Crash, CrashAfter
-from tests.support import connevo
+from tests.support import FIDELITY_SPEC, Crash, CrashAfter, comparable, connevo
 
 SPEC = FIDELITY_SPEC
 

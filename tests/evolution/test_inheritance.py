@@ -6,9 +6,7 @@ from connevo.errors import SpecError
 from evolution import Campaign, parse_spec, run
 from results.store import open_store
 from search_space.genome import Genome
-from tests.support import small_spec
-from tests.support import comparable
-from tests.support import Crash, CrashAfter
+from tests.support import Crash, CrashAfter, comparable, small_spec
 
 SPEC = small_spec(**{
     "task.dataset": "wine", "evolution.generations": 3, "evolution.crossover_rate": 0.5,

@@ -4,8 +4,7 @@ import threading
 
 from evolution import run
 from results.store import open_store
-from tests.support import small_spec
-from tests.support import comparable
+from tests.support import comparable, small_spec
 
 
 def test_a_campaign_on_postgresql_equals_one_on_sqlite(postgres_url, tmp_path):

@@ -6,9 +6,7 @@ import pytest
 from connevo.errors import ConnevoError
 from evolution import Campaign, CampaignObserver, parse_spec, run
 from results.store import open_store
-from tests.support import small_spec
-from tests.support import comparable
-from tests.support import Crash, CrashAfter
+from tests.support import Crash, CrashAfter, comparable, small_spec
 
 
 class StopDuring(CampaignObserver):

@@ -36,6 +36,7 @@ def test_defaults_fill_everything_but_name_and_dataset():
         ({"task.validation_fraction": 0.6, "task.test_fraction": 0.5}, "validation_fraction \\+ test_fraction must be < 1"),
         ({"workers.gpus_per_worker": -1}, r"'workers.gpus_per_worker'"),
         ({"search_space.activations": ["relu", "gelu"]}, "gelu"),
+        ({"training.polish_epochs": -2}, r"'training.polish_epochs'.*got -2"),
     ],
 )
 def test_bad_values_are_rejected_naming_field_and_value(change, message):
@@ -56,7 +57,7 @@ def test_json_and_toml_give_the_same_spec(tmp_path):
         'name = "tiny-xor"\nseed = 3\n[task]\ndataset = "xor"\nsamples = 200\n'
         "[evolution]\npopulation = 6\ngenerations = 2\n"
         '[objectives]\nmaximize = ["val_accuracy"]\nminimize = ["connections"]\n'
-        "[training]\nepochs = 5\nbatch_size = 64\nlearning_rate = 0.05\nmin_steps = 0\n"
+        "[training]\nepochs = 5\nbatch_size = 64\nlearning_rate = 0.05\nmin_steps = 0\npolish_epochs = 0\n"
         '[workers]\ncount = 2\nbackend = "local"\n'
     )
     assert load_spec(tmp_path / "s.json") == load_spec(tmp_path / "s.toml")

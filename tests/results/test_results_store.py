@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -192,7 +192,7 @@ def test_campaign_generation_and_candidates_round_trip(
 
     one = store.candidate(f"{cid}-0")
     assert one["campaign_id"] == cid and one["genome"] == genome and one["wiring_length"] == 1.5
-    assert one["created_at"].tzinfo == timezone.utc
+    assert one["created_at"].tzinfo == UTC
 
     gens = store.generations(cid)
     assert gens["generation"].tolist() == [0]

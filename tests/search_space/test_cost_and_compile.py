@@ -26,10 +26,12 @@ def mlp(m: int, n: int, k: int) -> Genome:
     conns, innov = [], 0
     for i in range(m):
         for h in hidden:
-            conns.append(ConnectionGene(innov, i, h)); innov += 1
+            conns.append(ConnectionGene(innov, i, h))
+            innov += 1
     for h in hidden:
         for j in range(k):
-            conns.append(ConnectionGene(innov, h, m + j)); innov += 1
+            conns.append(ConnectionGene(innov, h, m + j))
+            innov += 1
     return Genome(tuple(nodes), tuple(conns)).validate()
 
 
@@ -195,8 +197,9 @@ def test_a_single_output_genome_is_a_binary_classifier():
 
 
 def test_modularity_matches_networkx_louvain_and_is_deterministic_across_threads():
-    import networkx as nx
     from concurrent.futures import ThreadPoolExecutor
+
+    import networkx as nx
 
     from search_space.cost import modularity
     from search_space.operators import MUTATIONS, Limits

@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import small_spec
-from tests.support import connevo
+from tests.support import connevo, small_spec
 
 
 def write_spec(tmp_path: Path, **overrides) -> Path:
@@ -18,7 +17,7 @@ def write_spec(tmp_path: Path, **overrides) -> Path:
 @pytest.mark.slow
 def test_run_ls_front_show_end_to_end_on_embedded_ray(tmp_path):
     store = tmp_path / "runs.db"
-    spec = write_spec(tmp_path, **{"workers.backend": "ray"})
+    spec = write_spec(tmp_path, **{"workers.backend": "ray", "training.polish_epochs": None})
     done = connevo("run", str(spec), "--workers", "2", store=store)
     assert done.returncode == 0, done.stderr
     first_line = done.stdout.splitlines()[0]
@@ -26,16 +25,21 @@ def test_run_ls_front_show_end_to_end_on_embedded_ray(tmp_path):
     campaign_id = first_line.split()[1]
     assert "Pareto front of campaign" in done.stdout
     assert "hypervolume" in done.stderr  # per-generation progress lines
+    assert "front networks trained" in done.stderr and "sample-epochs" in done.stderr  # the final polish
 
     listing = connevo("ls", "--format", "json", store=store)
     [row] = json.loads(listing.stdout)
     assert row["id"] == campaign_id and row["status"] == "finished"
-    assert row["generations_done"] == 3 and row["candidates"] == 18
-
     front = connevo("front", "tiny-xor", "--format", "json", store=store)  # by name
     assert front.returncode == 0, front.stderr
     members = json.loads(front.stdout)
-    assert members
+    assert members and all("-p" in m["candidate_id"] for m in members)  # polished copies replace the front
+    assert row["generations_done"] == 3 and row["candidates"] == 18 + len(members)
+    evolved = json.loads(connevo("front", "tiny-xor", "--format", "json", "--unpolished", store=store).stdout)
+    assert sorted(m["connections"] for m in evolved) == sorted(m["connections"] for m in members)
+    assert not any("-p" in m["candidate_id"] for m in evolved)
+    again = connevo("polish", "tiny-xor", store=store)
+    assert again.returncode == 0 and "polished already" in again.stdout
     for key in ["candidate_id", "generation", "val_accuracy", "test_accuracy", "train_accuracy",
                 "connections", "params", "flops", "status"]:
         assert key in members[0]
@@ -112,7 +116,7 @@ def test_a_file_that_is_not_a_connevo_store_is_refused_and_left_untouched(tmp_pa
 
 def test_help_lists_every_command():
     done = connevo("--help")
-    for command in ["run", "ls", "status", "front", "show", "plot"]:
+    for command in ["run", "ls", "status", "front", "show", "plot", "polish", "compress", "export"]:
         assert command in done.stdout
 
 
@@ -141,3 +145,20 @@ def test_compress_from_the_command_line(tmp_path):
     assert shown["extra"]["quantization"] == "int8"
     bad = connevo("compress", f"{campaign_id}-0", "--prune", "2", store=store)
     assert bad.returncode == 2 and "prune fraction" in bad.stderr
+
+
+def test_polish_a_campaign_that_ran_without_its_polish(tmp_path):
+    store = tmp_path / "s.db"
+    spec = write_spec(tmp_path, **{"task.dataset": "iris", "evolution.generations": 1, "training.epochs": 20})
+    campaign_id = connevo("run", str(spec), "--backend", "local", store=store).stdout.splitlines()[0].split()[1]
+    before = json.loads(connevo("front", campaign_id, "--format", "json", store=store).stdout)
+    bad = connevo("polish", campaign_id, "--epochs", "0", store=store)
+    assert bad.returncode == 2 and "epochs" in bad.stderr
+    done = connevo("polish", campaign_id, "--epochs", "4", "--format", "json", store=store)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["polished"] + report["failed"] == len(before) and report["epochs"] == 4
+    assert report["sample_epochs"] == 4 * report["rows"] * len(before)
+    after = json.loads(connevo("front", campaign_id, "--format", "json", store=store).stdout)
+    assert sorted(m["connections"] for m in after) == sorted(m["connections"] for m in before)
+    assert all(m["candidate_id"].startswith(f"{campaign_id}-p") for m in after)

@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tests.support import small_spec
-from tests.support import connevo
+from tests.support import connevo, small_spec
 
 
 def test_exported_torchscript_reproduces_the_test_accuracy_on_raw_data(tmp_path):

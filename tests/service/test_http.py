@@ -14,8 +14,7 @@ from evolution.campaign import Campaign
 from results.store import open_store
 from service.http import ServiceLimits, create_app, is_loopback
 from service.manager import CampaignManager
-from tests.support import small_spec
-from tests.support import LiveServer, live_server
+from tests.support import LiveServer, live_server, small_spec
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

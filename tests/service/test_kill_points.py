@@ -12,8 +12,7 @@ import pytest
 
 from evolution import Campaign, parse_spec, run
 from results.store import open_store
-from tests.support import small_spec
-from tests.support import comparable
+from tests.support import comparable, small_spec
 
 SPEC = small_spec(**{"name": "many-kills", "evolution.population": 6, "evolution.generations": 12,
                      "training.epochs": 60, "workers.backend": "local", "workers.chunk_size": 1})
@@ -39,8 +38,12 @@ def generations_are_whole(db) -> int:
 
 @pytest.mark.slow
 def test_many_sigkills_at_random_points_then_resume(tmp_path):
-    # the uninterrupted reference, run first: it also warms torch up, so forked drivers start fast
+    # the uninterrupted reference, run first: it also warms torch up, so forked drivers start fast,
+    # and says how long a generation takes on this machine now (kill points scale with it: a
+    # loaded machine gets later kills, so that resuming still commits generations between them)
+    started = time.perf_counter()
     reference = run(SPEC, str(tmp_path / "ref.db"))
+    per_generation = (time.perf_counter() - started) / (SPEC["evolution"]["generations"] + 1)
     db = str(tmp_path / "k.db")
     store = open_store(db)
     campaign = Campaign(parse_spec(SPEC), store)
@@ -52,7 +55,7 @@ def test_many_sigkills_at_random_points_then_resume(tmp_path):
     for _ in range(KILLS):
         driver = fork.Process(target=drive, args=(db, campaign_id))
         driver.start()
-        time.sleep(float(rng.uniform(0.02, 0.15)))
+        time.sleep(0.02 + float(rng.uniform(0.1, 1.2)) * per_generation)
         driver.kill()  # SIGKILL
         driver.join()
         progress.append(generations_are_whole(db))

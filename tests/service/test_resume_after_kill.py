@@ -11,9 +11,7 @@ import time
 import pytest
 
 from evolution import run
-from tests.support import ROOT, small_spec
-from tests.support import comparable
-from tests.support import connevo
+from tests.support import ROOT, comparable, connevo, small_spec
 
 SPEC = small_spec(**{
     "name": "killed",

@@ -11,9 +11,8 @@ import torch
 from search_space import InnovationTracker, minimal_genome
 from search_space.compile import compile_genome
 from search_space.genome import ConnectionGene, Genome, NodeGene
-from workers import EvaluationRequest, Status, TrainingSettings, load_dataset, train
-from workers import batched
 from tests.support import random_genomes
+from workers import EvaluationRequest, Status, TrainingSettings, batched, load_dataset, train
 
 SETTINGS = TrainingSettings(epochs=4, batch_size=16, learning_rate=0.02)
 
@@ -77,7 +76,7 @@ def test_initial_weights_are_those_of_compile_genome(wine):
     for genome in random_genomes(wine, 6, seed=3):
         net = compile_genome(genome, seed=77)
         plan = batched._plan(EvaluationRequest("x", genome, 77), wine.n_features, wine.n_classes)
-        own, shared = {}, {}
+        own = {}
         for layer, (w, m) in enumerate(zip(net.weights, net.masks())):
             for row, node in enumerate(net.layer_nodes[layer]):
                 for col in torch.nonzero(m[row]).flatten().tolist():

@@ -3,8 +3,7 @@
 import pickle
 
 from tests.support import random_genomes
-from workers import EvaluationRequest, TrainingSettings, load_dataset, train
-from workers import records
+from workers import EvaluationRequest, TrainingSettings, load_dataset, records, train
 
 
 def test_requests_and_evaluations_come_back_equal_from_a_pickle():

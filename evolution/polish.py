@@ -1,0 +1,194 @@
+"""The final polish of a search: each front network trained a little longer, from its own
+weights, on the training and validation rows together, and stored as a new candidate that takes
+its place on the front.
+
+Why: selection needs validation rows the networks never trained on; once the front is chosen
+they are more training data (the refit after model selection of auto-sklearn and AutoGluon).
+From the network's own weights, not from scratch: a front network usually grew over
+generations of inherited training, which one fresh training of the same length does not
+reproduce (measured with ``benchmarks/frontier.py``: from scratch gained on digits and lost on
+the clusters set; from its own weights it gained on both).
+
+A polished network has no validation score of its own (it trained on those rows): its
+``val_accuracy`` and ``val_loss`` are those of the network it polishes, on which it was
+selected (``extra["validation_from"]`` names it); its training and test metrics are its own (the
+test rows stay unseen). Polishing is idempotent: all polished rows of a campaign are written in
+one transaction, and a campaign that has them is not polished again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from connevo.errors import ConnevoError
+from results import queries
+from results.queries import POLISHED_FROM
+from results.store import Store
+from search_space.cost import CostMetrics
+from search_space.genome import Genome
+from workers.evaluator import LocalEvaluator
+from workers.records import Evaluation, EvaluationRequest, TrainingSettings
+from workers.tasks import Dataset
+
+
+@dataclass(frozen=True)
+class PolishReport:
+    """What a polish did: networks polished (and failed), epochs each, rows trained on, and the
+    training compute in sample-epochs (rows x epochs, summed) and seconds."""
+
+    polished: int
+    failed: int
+    epochs: int
+    rows: int
+    sample_epochs: int
+    seconds: float
+
+    def line(self) -> str:
+        failed = f" ({self.failed} failed and kept as they were)" if self.failed else ""
+        return (f"polish: {self.polished} front networks trained {self.epochs} more epochs on {self.rows} rows "
+                f"(training + validation){failed}: {self.sample_epochs:,} sample-epochs, {self.seconds:.1f} s")
+
+
+def training_and_validation(dataset: Dataset) -> Dataset:
+    """``dataset`` with its validation rows added to the training rows (standardization unchanged:
+    an exported network standardizes with the training part's statistics)."""
+    return replace(
+        dataset,
+        x_train=np.concatenate([dataset.x_train, dataset.x_val]),
+        y_train=np.concatenate([dataset.y_train, dataset.y_val]),
+    )
+
+
+def is_polished(store: Store, campaign_id: str) -> bool:
+    """Whether the campaign's front was polished already."""
+    return any(isinstance(e, dict) and POLISHED_FROM in e for e in store.candidates(campaign_id)["extra"])
+
+
+def polish_front(
+    store: Store,
+    campaign_id: str,
+    dataset: Dataset,
+    settings: TrainingSettings,
+    epochs: int,
+    *,
+    objectives: tuple[str, ...] = queries.DEFAULT_OBJECTIVES,
+    senses: tuple[str, ...] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> PolishReport | None:
+    """Polish the front of a campaign (id) over ``objectives``; returns what was done, or None
+    when the campaign was polished already.
+
+    Each front member that evolution made (not a compressed one) continues training from its
+    weights for ``epochs`` epochs on training + validation rows, in this process (the batched
+    trainer: a result does not depend on which networks train together), with its own seed
+    (the same mini-batch order wherever it runs). ``on_progress(done, total)`` after each chunk.
+    """
+    if is_polished(store, campaign_id):
+        return None
+    members = queries.front(store, campaign_id, objectives, senses=senses)
+    members = members[members["number"] >= 0].reset_index(drop=True)
+    merged = training_and_validation(dataset)
+    polishing = replace(settings, patience=None, structure_hints=False)
+    requests = [
+        EvaluationRequest(str(m["candidate_id"]), Genome.from_dict(m["genome"]), int(m["seed"]),
+                          costs=_costs(m), epochs=epochs, warm_start=True)
+        for m in members.to_dict("records")
+    ]
+    done = 0
+
+    def progress(batch: list[Evaluation]) -> None:
+        nonlocal done
+        done += len(batch)
+        if on_progress is not None:
+            on_progress(done, len(requests))
+
+    with LocalEvaluator(merged, polishing) as evaluator:
+        evaluations = evaluator.evaluate(requests, progress)
+    first_number = -1 - int((store.candidates(campaign_id)["number"] < 0).sum())
+    rows = []
+    for member, evaluation in zip(members.to_dict("records"), evaluations):
+        if evaluation.ok:
+            rows.append(_polished_row(campaign_id, len(rows) + 1, first_number - len(rows), member, evaluation, merged))
+    store.add_candidates(campaign_id, rows)
+    n_rows = int(merged.x_train.shape[0])
+    return PolishReport(
+        polished=len(rows),
+        failed=len(evaluations) - len(rows),
+        epochs=epochs,
+        rows=n_rows,
+        sample_epochs=sum(e.epochs for e in evaluations) * n_rows,
+        seconds=float(sum(e.seconds for e in evaluations)),
+    )
+
+
+def polish_campaign(store: Store, id_or_name: str, epochs: int | None = None) -> PolishReport | None:
+    """Polish a stored campaign's front (``connevo polish``): over its objectives, with its data
+    and training settings; ``epochs`` None: the spec's ``training.polish_epochs``, else as many
+    as an inheriting child trains. None when it was polished already."""
+    from evolution.campaign import load_task, training_settings
+    from evolution.spec import parse_spec
+
+    info = store.get_campaign(id_or_name)
+    if info["status"] != "finished":
+        raise ConnevoError(f"campaign {info['id']} ({info['name']!r}) is {info['status']}: only a finished campaign's "
+                           "front is polished (`connevo resume` finishes it, with its polish)")
+    spec = parse_spec(info["spec"])
+    dataset = load_task(spec)
+    settings = training_settings(spec, dataset)
+    if epochs is None:
+        epochs = spec.training.polish_epochs or settings.inherited_epochs
+    if epochs <= 0:
+        raise ConnevoError(f"epochs must be a positive number of polish epochs, got {epochs}")
+    return polish_front(store, info["id"], dataset, settings, epochs,
+                        objectives=tuple(spec.objectives.names), senses=tuple(spec.objectives.senses))
+
+
+def polish_epochs(spec_epochs: int | None, settings: TrainingSettings) -> int:
+    """Epochs of the final polish: ``training.polish_epochs``, or when unset as many as a child
+    that inherited weights trains (0: no polish)."""
+    return settings.inherited_epochs if spec_epochs is None else spec_epochs
+
+
+def _polished_row(campaign_id: str, k: int, number: int, member: dict[str, Any], e: Evaluation, merged: Dataset
+                  ) -> dict[str, Any]:
+    assert e.trained_genome is not None and e.train_accuracy is not None and e.test_accuracy is not None
+    return {
+        "id": f"{campaign_id}-p{k}",
+        "campaign_id": campaign_id,
+        "number": number,
+        "generation": int(member["generation"]),
+        "parents": [member["candidate_id"]],
+        "genome": e.trained_genome.to_dict(),
+        "status": "ok",
+        "seed": int(member["seed"]),
+        "epochs": e.epochs,
+        "seconds": e.seconds,
+        **e.costs,
+        "train_accuracy": e.train_accuracy,
+        "train_loss": e.train_loss,
+        "test_accuracy": e.test_accuracy,
+        "test_loss": e.test_loss,
+        "val_accuracy": float(member["val_accuracy"]),
+        "val_loss": float(member["val_loss"]),
+        "train_val_gap": None,  # it trained on the validation rows
+        "train_test_gap": e.train_accuracy - e.test_accuracy,
+        "extra": {
+            POLISHED_FROM: member["candidate_id"],
+            "validation_from": member["candidate_id"],
+            "polish_epochs": e.epochs,
+            "polish_rows": int(merged.x_train.shape[0]),
+        },
+    }
+
+
+def _costs(member: dict[str, Any]) -> dict[str, Any]:
+    """The member's stored costs (the topology does not change): the worker need not measure."""
+    return {name: member[name] for name in CostMetrics.__dataclass_fields__}
+
+
+__all__ = ["POLISHED_FROM", "PolishReport", "is_polished", "polish_campaign", "polish_epochs", "polish_front",
+           "training_and_validation"]

@@ -1,0 +1,125 @@
+"""The final polish: front networks train on from their weights on training + validation rows and
+take their place on the front."""
+
+import numpy as np
+import pytest
+import torch
+
+from evolution import run
+from evolution.campaign import Campaign, load_task, training_settings
+from evolution.export import export_candidate
+from evolution.polish import polish_front, training_and_validation
+from evolution.spec import parse_spec
+from results import queries
+from results.store import open_store
+from search_space import Genome
+from search_space.compile import compile_genome
+from tests.support import Crash, CrashAfter, comparable, small_spec
+
+DIGITS = {"task.dataset": "digits", "evolution.population": 6, "evolution.generations": 1,
+          "training.epochs": 6, "training.learning_rate": 0.01, "training.min_steps": 0, "training.polish_epochs": None}
+
+
+@pytest.fixture(scope="module")
+def polished(tmp_path_factory):
+    return run(small_spec(**DIGITS), str(tmp_path_factory.mktemp("p") / "p.db"))
+
+
+@pytest.fixture(scope="module")
+def unpolished(tmp_path_factory):
+    """The same campaign without the polish: evolution is the same, the polish comes after it."""
+    return run(small_spec(**{**DIGITS, "training.polish_epochs": 0}), str(tmp_path_factory.mktemp("u") / "u.db"))
+
+
+@pytest.fixture(scope="module")
+def dataset(polished):
+    return load_task(parse_spec(polished.store.get_campaign(polished.campaign_id)["spec"]))
+
+
+def polishes(result):
+    rows = result.store.candidates(result.campaign_id)
+    return {e["polished_from"]: row for e, row in zip(rows["extra"], rows.to_dict("records")) if "polished_from" in e}
+
+
+def logits(genome: dict, x: np.ndarray) -> torch.Tensor:
+    with torch.no_grad():
+        return compile_genome(Genome.from_dict(genome), use_genome_weights=True).eval()(torch.as_tensor(x))
+
+
+def by_number(ids, campaign_id):
+    return sorted(int(i.removeprefix(campaign_id + "-")) for i in ids)
+
+
+def test_every_network_of_the_evolved_front_is_replaced_on_the_front_by_its_polish(polished, unpolished):
+    evolved = queries.front(unpolished.store, unpolished.campaign_id)["candidate_id"]
+    assert len(evolved) > 1
+    assert by_number(polishes(polished), polished.campaign_id) == by_number(evolved, unpolished.campaign_id)
+    front = queries.front(polished.store, polished.campaign_id)
+    assert set(front["candidate_id"]) == {row["id"] for row in polishes(polished).values()}
+    before = queries.front(polished.store, polished.campaign_id, unpolished=True)
+    assert by_number(before["candidate_id"], polished.campaign_id) == by_number(evolved, unpolished.campaign_id)
+
+
+def test_a_polish_keeps_its_sources_topology_costs_and_selection_scores(polished):
+    for source_id, row in polishes(polished).items():
+        source = polished.store.candidate(source_id)
+        assert row["parents"] == [source_id] and row["number"] < 0 and "-p" in row["id"]
+        topology = lambda g: sorted((c["source"], c["target"]) for c in g["connections"] if c["enabled"])  # noqa: E731
+        assert topology(row["genome"]) == topology(source["genome"])
+        for column in ("connections", "params", "flops", "wiring_length", "val_accuracy", "val_loss", "generation"):
+            assert row[column] == source[column], column
+        assert row["extra"]["validation_from"] == source_id
+        assert row["genome"] != source["genome"]  # the weights moved
+
+
+def test_a_polish_trains_its_epochs_on_the_training_and_validation_rows(polished, dataset):
+    spec = parse_spec(polished.store.get_campaign(polished.campaign_id)["spec"])
+    epochs = training_settings(spec, dataset).inherited_epochs
+    merged = training_and_validation(dataset)
+    val_losses = {"source": [], "polish": []}
+    for source_id, row in polishes(polished).items():
+        assert row["epochs"] == epochs and row["extra"]["polish_rows"] == len(merged.y_train)
+        # its reported training accuracy is measured on training + validation rows
+        predicted = logits(row["genome"], merged.x_train)
+        predicted = (predicted[:, 0] > 0).long() if predicted.shape[1] == 1 else predicted.argmax(1)
+        assert row["train_accuracy"] == pytest.approx(float((predicted.numpy() == merged.y_train).mean()), abs=1e-9)
+        for kind, genome in (("source", polished.store.candidate(source_id)["genome"]), ("polish", row["genome"])):
+            loss = torch.nn.functional.cross_entropy(logits(genome, dataset.x_val), torch.as_tensor(dataset.y_val))
+            val_losses[kind].append(float(loss))
+    # having trained on them, the polished networks fit the validation rows better
+    assert np.mean(val_losses["polish"]) < np.mean(val_losses["source"])
+
+
+def test_an_exported_polish_is_the_polished_network(polished, dataset, tmp_path):
+    row = next(iter(polishes(polished).values()))
+    export_candidate(polished.store, row["id"], tmp_path / "m.pt")
+    raw = dataset.x_test * dataset.std + dataset.mean
+    with torch.no_grad():
+        exported = torch.jit.load(str(tmp_path / "m.pt"))(torch.as_tensor(raw, dtype=torch.float32))
+    assert torch.allclose(exported, logits(row["genome"], dataset.x_test), atol=1e-4)
+
+
+def test_polish_happens_once(polished, dataset):
+    spec = parse_spec(polished.store.get_campaign(polished.campaign_id)["spec"])
+    count = len(polished.store.candidates(polished.campaign_id))
+    assert polish_front(polished.store, polished.campaign_id, dataset, training_settings(spec, dataset), 3) is None
+    assert len(polished.store.candidates(polished.campaign_id)) == count
+
+
+def test_polish_epochs_zero_leaves_the_front_as_evolution_made_it(unpolished):
+    rows = unpolished.store.candidates(unpolished.campaign_id)
+    assert (rows["number"] >= 0).all() and not polishes(unpolished)
+
+
+def test_a_campaign_killed_before_its_polish_polishes_on_resume_as_if_never_killed(tmp_path):
+    spec = parse_spec(small_spec(**DIGITS))
+    whole = open_store(str(tmp_path / "whole.db"))
+    expected_id = Campaign(spec, whole).run()
+    cut = open_store(str(tmp_path / "cut.db"))
+    with pytest.raises(Crash):
+        Campaign(spec, cut, observers=[CrashAfter(spec.evolution.generations)]).run()
+    campaign_id = cut.list_campaigns()["id"].iloc[0]
+    assert (cut.candidates(campaign_id)["number"] >= 0).all()  # the polish did not happen
+    Campaign.from_store(cut, campaign_id).run()
+    assert comparable(cut.candidates(campaign_id), campaign_id) == comparable(whole.candidates(expected_id), expected_id)
+    assert cut.get_campaign(campaign_id)["status"] == "finished"
