@@ -32,7 +32,7 @@ from results.pareto import pareto_front
 from search_space import InnovationTracker, measure, minimal_genome
 from search_space.compile import compile_genome
 from search_space.genome import Genome
-from search_space.operators import MUTATIONS
+from search_space.mutations import MUTATIONS
 from workers import Dataset, EvaluationRequest, LocalEvaluator, TrainingSettings
 
 SAMPLE_EPOCHS = "sample-epochs"

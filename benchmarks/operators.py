@@ -14,7 +14,8 @@ import time
 import numpy as np
 
 from search_space import InnovationTracker, Limits, crossover, minimal_genome, within_limits
-from search_space.operators import MUTATIONS, add_node
+from search_space.mutations import MUTATIONS
+from search_space.operators import add_node
 
 
 def genome_with(connections: int, rng: np.random.Generator, tracker: InnovationTracker):

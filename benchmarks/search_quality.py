@@ -41,7 +41,7 @@ from evolution.campaign import REFERENCE_COST_FACTOR, candidate_seed
 from results.pareto import normalized_hypervolume, pareto_front
 from search_space import InnovationTracker, measure, minimal_genome
 from search_space.genome import Genome
-from search_space.operators import MUTATIONS
+from search_space.mutations import MUTATIONS
 from workers import EvaluationRequest, LocalEvaluator, TrainingSettings, load_dataset
 
 

@@ -33,14 +33,8 @@ from results.store import HEARTBEAT_S, Store
 from search_space.cost import measure
 from search_space.genome import Genome, Regularization
 from search_space.innovation import InnovationTracker
-from search_space.operators import (
-    MUTATIONS,
-    Limits,
-    crossover,
-    minimal_genome,
-    repair,
-    within_limits,
-)
+from search_space.mutations import MUTATIONS
+from search_space.operators import Limits, crossover, minimal_genome, repair, within_limits
 from workers.evaluator import Evaluator, LocalEvaluator
 from workers.records import Evaluation, EvaluationRequest, Status, TrainingSettings
 from workers.tasks import Dataset, load_dataset
@@ -589,7 +583,8 @@ class Campaign:
     def variation(self, generation: int) -> Variation:
         """The mutation operators and their rates for ``generation``'s children."""
         mutation = self.spec.evolution.mutation
-        rates = {name: getattr(mutation, name) for name in MUTATIONS}
+        # an operator registered after the spec model was built has no rate there: it stays off
+        rates = {name: rate for name, rate in mutation.model_dump().items() if name in MUTATIONS}
         if not self.spec.regularization.evolve:
             rates["mutate_regularization"] = 0.0
         return Variation(rates, mutation.connection_step)

@@ -8,10 +8,11 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from connevo.errors import SpecError
 from search_space.genome import ACTIVATIONS
+from search_space.mutations import registered_mutations
 from search_space.operators import HIDDEN_ACTIVATIONS
 from workers.tasks import BUILTIN_DATASETS
 
@@ -57,28 +58,28 @@ class TaskSpec(_Strict):
         return self
 
 
-class MutationSpec(_Strict):
-    """Probability that each operator is applied to a child (each drawn independently, each from
-    a random stream of its own). The defaults lean on the training-informed operators, which
-    read the parent's trained weights and training gradients; the blind ones keep exploring."""
-
-    add_connection: float = Field(0.05, ge=0, le=1)
-    remove_connection: float = Field(0.05, ge=0, le=1)
-    add_node: float = Field(0.05, ge=0, le=1)
-    remove_node: float = Field(0.05, ge=0, le=1)
-    change_activation: float = Field(0.05, ge=0, le=1)
-    toggle_connection: float = Field(0.0, ge=0, le=1)
-    mutate_regularization: float = Field(0.2, ge=0, le=1, description="used when regularization.evolve")
-    share_weights: float = Field(0.0, ge=0, le=1)
-    unshare_weights: float = Field(0.0, ge=0, le=1)
-    prune_magnitude: float = Field(0.5, ge=0, le=1, description="remove the weakest connections by trained magnitude")
-    grow_gradient: float = Field(0.2, ge=0, le=1, description="add the absent connections of largest training gradient")
-    add_neuron_gradient: float = Field(0.15, ge=0, le=1, description="add a neuron wired where the gradient asks (GradMax)")
-    widen_neuron: float = Field(0.05, ge=0, le=1, description="copy a neuron, splitting its fan-out (Net2Net)")
-    connection_step: float = Field(
+def _mutation_fields() -> dict[str, Any]:
+    """One rate field per registered mutation operator (:mod:`search_space.mutations`)."""
+    fields: dict[str, Any] = {
+        m.name: (float, Field(m.rate, ge=0, le=1, description=m.description)) for m in registered_mutations()
+    }
+    fields["connection_step"] = (float, Field(
         0.3, ge=0, le=1,
         description="an add/remove-connection mutation acts 1 + Poisson(connection_step x connections) times",
-    )
+    ))
+    return fields
+
+
+MutationSpec: type[_Strict] = create_model(
+    "MutationSpec",
+    __base__=_Strict,
+    __doc__="""Probability that each operator is applied to a child (each drawn independently, each
+    from a random stream of its own): one field per operator of the registry
+    (:mod:`search_space.mutations`), with its default rate. The defaults lean on the
+    training-informed operators, which read the parent's trained weights and training gradients;
+    the blind ones keep exploring.""",
+    **_mutation_fields(),
+)
 
 
 class FidelitySpec(_Strict):

@@ -16,7 +16,8 @@ import numpy as np
 from search_space.genome import Genome
 from search_space.innovation import InnovationTracker
 from search_space.limits import Limits
-from search_space.operators import MUTATIONS, add_connections, remove_connections
+from search_space.mutations import MUTATIONS
+from search_space.operators import add_connections, remove_connections
 
 Operator = Callable[[Genome, np.random.Generator, InnovationTracker, Limits], Genome]
 

@@ -12,8 +12,8 @@ from search_space.genome import (
 )
 from search_space.innovation import InnovationTracker
 from search_space.layout import Layout, layered_layout
+from search_space.mutations import MUTATIONS
 from search_space.operators import (
-    MUTATIONS,
     Limits,
     add_connection,
     add_node,

@@ -214,10 +214,3 @@ def widen_neuron(
     return Genome((*genome.nodes, copy), tuple(connections), genome.regularization, genome.hints)
 
 
-INFORMED_MUTATIONS = {
-    "prune_magnitude": prune_magnitude,
-    "grow_gradient": grow_gradient,
-    "add_neuron_gradient": add_neuron_gradient,
-    "widen_neuron": widen_neuron,
-}
-"""The training-informed operators by the name their rate has in ``[evolution.mutation]``."""

@@ -14,7 +14,6 @@ import numpy as np
 from search_space import graph
 from search_space.fixed_layouts import adjacent_pairs
 from search_space.genome import ConnectionGene, Genome, NodeGene, Regularization
-from search_space.informed import INFORMED_MUTATIONS
 from search_space.innovation import InnovationTracker
 from search_space.limits import DEFAULT_LIMITS, HIDDEN_ACTIVATIONS, Limits
 
@@ -359,24 +358,7 @@ def crossover(
     return child if child.enabled_connections else fitter
 
 
-BLIND_MUTATIONS = {
-    "add_connection": add_connection,
-    "remove_connection": remove_connection,
-    "add_node": add_node,
-    "remove_node": remove_node,
-    "change_activation": change_activation,
-    "toggle_connection": toggle_connection,
-    "mutate_regularization": mutate_regularization,
-    "share_weights": share_weights,
-    "unshare_weights": unshare_weights,
-}
-"""The operators that need nothing of a parent's training."""
-
-MUTATIONS = {**BLIND_MUTATIONS, **INFORMED_MUTATIONS}
-"""Every mutation operator by the name its rate has in the spec's ``[evolution.mutation]``:
-the blind ones, then the training-informed ones (:mod:`search_space.informed`)."""
-
-__all__ = ["BLIND_MUTATIONS", "DEFAULT_LIMITS", "HIDDEN_ACTIVATIONS", "INFORMED_MUTATIONS", "MUTATIONS", "Limits",
+__all__ = ["DEFAULT_LIMITS", "HIDDEN_ACTIVATIONS", "Limits",
            "add_connection", "add_connections", "add_node", "change_activation", "crossover", "minimal_genome",
            "mutate_regularization", "remove_connection", "remove_connections", "remove_node", "repair",
            "share_weights", "toggle_connection", "unshare_weights", "within_limits"]

@@ -25,7 +25,8 @@ from fastapi import FastAPI
 from evolution import CampaignObserver
 from search_space import InnovationTracker, minimal_genome
 from search_space.genome import Genome, Regularization
-from search_space.operators import MUTATIONS, Limits
+from search_space.mutations import MUTATIONS
+from search_space.operators import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL_ACTIVATIONS = ("relu", "tanh", "sigmoid", "identity", "steep_tanh")

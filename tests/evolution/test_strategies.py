@@ -9,7 +9,7 @@ from evolution.initial import InitialPopulation
 from evolution.niches import NicheEntry, niche_elites
 from evolution.variation import Variation, operator_stream
 from search_space import InnovationTracker, Limits, minimal_genome
-from search_space.operators import MUTATIONS
+from search_space.mutations import MUTATIONS
 
 
 def test_each_budget_band_keeps_its_most_accurate_candidate():

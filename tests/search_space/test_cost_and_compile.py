@@ -202,7 +202,8 @@ def test_modularity_matches_networkx_louvain_and_is_deterministic_across_threads
     import networkx as nx
 
     from search_space.cost import modularity
-    from search_space.operators import MUTATIONS, Limits
+    from search_space.mutations import MUTATIONS
+    from search_space.operators import Limits
 
     rng = np.random.default_rng(4)
     tracker = InnovationTracker()

@@ -12,15 +12,8 @@ from connevo.errors import GenomeError
 from search_space import Genome, InnovationTracker, Limits, add_node, crossover, measure, minimal_genome
 from search_space.compile import compile_genome
 from search_space.hints import StructureHints
-from search_space.informed import (
-    INFORMED_MUTATIONS,
-    add_neuron_gradient,
-    grow_gradient,
-    prune_magnitude,
-    prune_weakest,
-    widen_neuron,
-)
-from search_space.operators import MUTATIONS
+from search_space.informed import add_neuron_gradient, grow_gradient, prune_magnitude, prune_weakest, widen_neuron
+from search_space.mutations import MUTATIONS
 from search_space.starts import hidden_layer_genome
 
 
@@ -129,7 +122,7 @@ def test_informed_operators_leave_a_genome_without_hints_or_weights_alone():
     tracker = InnovationTracker()
     genome = minimal_genome(4, 2, np.random.default_rng(0), tracker, 1.0)
     for name in ("prune_magnitude", "grow_gradient", "add_neuron_gradient"):
-        assert INFORMED_MUTATIONS[name](genome, np.random.default_rng(0), tracker) is genome
+        assert MUTATIONS[name](genome, np.random.default_rng(0), tracker) is genome
 
 
 def test_hints_round_trip_through_json_and_bad_hints_are_named(network):

@@ -17,7 +17,7 @@ from search_space import (
     remove_connection,
 )
 from search_space.compile import compile_genome
-from search_space.operators import MUTATIONS
+from search_space.mutations import MUTATIONS
 
 
 def start(seed=0, density=0.5) -> tuple[Genome, np.random.Generator, InnovationTracker]:

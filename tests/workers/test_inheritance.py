@@ -7,7 +7,8 @@ import pytest
 
 from search_space import InnovationTracker
 from search_space.genome import ConnectionGene
-from search_space.operators import MUTATIONS, Limits
+from search_space.mutations import MUTATIONS
+from search_space.operators import Limits
 from tests.support import random_genomes
 from workers import EvaluationRequest, Status, TrainingSettings, load_dataset, train
 

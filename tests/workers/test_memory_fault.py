@@ -53,7 +53,8 @@ def small_genomes(dataset, n: int = 3):
     import numpy as np
 
     from search_space import InnovationTracker, minimal_genome
-    from search_space.operators import MUTATIONS, Limits
+    from search_space.mutations import MUTATIONS
+    from search_space.operators import Limits
 
     rng, tracker = np.random.default_rng(5), InnovationTracker()
     limits = Limits(max_hidden_nodes=4)
