@@ -70,11 +70,12 @@ def test_a_running_campaign_beats_and_its_heartbeat_stops_with_it(tmp_path, monk
     import time
 
     import evolution.campaign as campaign_module
+    from evolution.recording import Heartbeat
 
     store = open_store(str(tmp_path / "s.db"))
     cid = store.create_campaign("alive", {}, 0)
     first = store.get_campaign(cid)["updated_at"]
-    heartbeat = campaign_module._Heartbeat(store, cid, 0.02)
+    heartbeat = Heartbeat(store, cid, 0.02)
     heartbeat.start()
     time.sleep(0.3)
     heartbeat.stop()

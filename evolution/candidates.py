@@ -1,0 +1,108 @@
+"""A candidate on the driver, its training seed, and its store row, both ways."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from search_space.cost import measure
+from search_space.genome import Genome
+from workers.records import Evaluation, Status
+
+
+def candidate_seed(campaign_seed: int, number: int) -> int:
+    """Training seed of candidate ``number``: derived from (campaign seed, number) only."""
+    return int(np.random.SeedSequence([campaign_seed, number]).generate_state(2, dtype=np.uint32)
+               .astype(np.uint64).dot(np.array([1 << 31, 1], dtype=np.uint64)))
+
+
+@dataclass
+class Candidate:
+    number: int
+    generation: int
+    genome: Genome               # structure (with inherited, untrained weights under inheritance)
+    parents: list[str]
+    seed: int
+    evaluation: Evaluation | None = None
+    fidelity: float = 1.0        # share of the full training behind ``evaluation`` (multi-fidelity)
+
+    @property
+    def complete(self) -> bool:
+        """Fully trained (every candidate but the rejects of a multi-fidelity rung)."""
+        return self.fidelity >= 1.0
+
+
+def candidate_row(campaign_id: str, c: Candidate, *, with_fidelity: bool) -> dict[str, Any]:
+    """The store row of an evaluated candidate (its trained genome when it has one)."""
+    e = c.evaluation
+    assert e is not None
+    genome = e.trained_genome if e.trained_genome is not None else c.genome
+    row: dict[str, Any] = {
+        "id": f"{campaign_id}-{c.number}",
+        "campaign_id": campaign_id,
+        "number": c.number,
+        "generation": c.generation,
+        "parents": c.parents,
+        "genome": genome.to_dict(),
+        "seed": c.seed,
+        **e.metrics(),
+    }
+    if with_fidelity:
+        row["extra"] = {"fidelity": c.fidelity}
+    row.pop("device", None)
+    if not e.costs:
+        row.update(measure(c.genome).as_dict())
+    if e.train_accuracy is not None and e.val_accuracy is not None and e.test_accuracy is not None:
+        row["train_val_gap"] = e.train_accuracy - e.val_accuracy
+        row["train_test_gap"] = e.train_accuracy - e.test_accuracy
+    return row
+
+
+_COST_COLUMNS = ("connections", "params", "flops", "wiring_length", "depth", "hidden_nodes", "modularity")
+_METRIC_COLUMNS = ("train_accuracy", "val_accuracy", "test_accuracy", "train_loss", "val_loss", "test_loss")
+
+
+def candidate_from_row(row: dict[str, Any], keep_weights: bool = False) -> Candidate:
+    """A stored candidate back as the driver's record (structure without trained weights; the
+    evaluation keeps the trained genome when ``keep_weights``)."""
+    def value(name: str) -> Any:
+        v = row.get(name)
+        return None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else v
+
+    stored = Genome.from_dict(row["genome"])
+    genome = strip_weights(stored)
+    evaluation = Evaluation(
+        candidate_id=row["id"],
+        status=Status(row["status"]),
+        error=value("error"),
+        **{name: (None if value(name) is None else float(value(name))) for name in _METRIC_COLUMNS},
+        epochs=int(value("epochs") or 0),
+        seconds=float(value("seconds") or 0.0),
+        costs={name: value(name) for name in _COST_COLUMNS},
+        trained_genome=stored if keep_weights and row["status"] == "ok" else None,
+    )
+    extra = row.get("extra")
+    return Candidate(
+        number=int(row["number"]),
+        generation=int(row["generation"]),
+        genome=genome,
+        parents=list(row["parents"]),
+        seed=int(row["seed"]),
+        evaluation=evaluation,
+        fidelity=float((extra if isinstance(extra, dict) else {}).get("fidelity", 1.0)),
+    )
+
+
+def strip_weights(genome: Genome) -> Genome:
+    """The structure of a trained genome, without its weights and biases."""
+    return Genome(
+        tuple(replace(n, bias=0.0) for n in genome.nodes),
+        tuple(replace(c, weight=None) for c in genome.connections),
+        genome.regularization,
+    )
+
+
+__all__ = ["Candidate", "candidate_from_row", "candidate_row", "candidate_seed", "strip_weights"]

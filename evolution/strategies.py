@@ -1,0 +1,168 @@
+"""Selection strategies: how a campaign prefers parents, promotes candidates and keeps survivors.
+
+A :class:`Scoring` reads a candidate's objective values; a :class:`Selection` (NSGA-II or the
+weighted fitness, by ``evolution.algorithm``, from :data:`SELECTIONS`) ranks them; :func:`survivors`
+builds the next population (duplicates last, budget-niche elites first). Every random draw
+comes from the generator passed in, in a fixed order.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from evolution.candidates import Candidate
+from evolution.niches import NicheEntry, niche_elites
+from evolution.selection import (
+    FAILED_ACCURACY,
+    FAILED_COST,
+    Scored,
+    nsga2_ranking,
+    nsga2_survivors,
+    weighted_fitness,
+)
+from evolution.spec import CampaignSpec
+
+LOSS_TIE_BREAK = 1e-9
+"""Validation-accuracy ties are decided by the validation loss: the accuracy selection compares
+is lowered by this much per unit of loss (at most :data:`MAX_TIE_LOSS`), far below one sample."""
+MAX_TIE_LOSS = 1e3
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """A campaign's objectives (maximized first, then minimized costs) read off its candidates;
+    ``reference_costs`` normalize the costs of the weighted fitness."""
+
+    maximize: tuple[str, ...]
+    minimize: tuple[str, ...]
+    reference_costs: Mapping[str, float]
+
+    @property
+    def objectives(self) -> tuple[str, ...]:
+        return (*self.maximize, *self.minimize)
+
+    @property
+    def senses(self) -> tuple[str, ...]:
+        return ("max",) * len(self.maximize) + ("min",) * len(self.minimize)
+
+    def values(self, c: Candidate) -> tuple[float, ...]:
+        """Objective values; a candidate without a successful training scores worst on each."""
+        e = c.evaluation
+        if e is None or not e.ok:
+            return (FAILED_ACCURACY,) * len(self.maximize) + (FAILED_COST,) * len(self.minimize)
+        return tuple(float(getattr(e, name) if name.endswith("accuracy") else e.costs[name]) for name in self.objectives)
+
+    def ranked(self, c: Candidate) -> tuple[float, ...]:
+        """The values selection compares: a validation-accuracy tie is decided by the validation
+        loss (:data:`results.pareto.TIE_BREAKERS`), through a shift of the accuracy far below one
+        validation sample."""
+        values = self.values(c)
+        e = c.evaluation
+        if e is None or not e.ok or e.val_loss is None or not math.isfinite(e.val_loss):
+            return values
+        shift = LOSS_TIE_BREAK * min(e.val_loss, MAX_TIE_LOSS)
+        n_max = len(self.maximize)
+        return tuple(v - shift if i < n_max else v for i, v in enumerate(values))
+
+    def weighted(self, c: Candidate, cost_weight: float) -> float:
+        """``accuracy - cost_weight x sum of costs / their reference``."""
+        values = self.values(c)
+        n_max = len(self.maximize)
+        cost = sum(v / self.reference_costs[name] for v, name in zip(values[n_max:], self.minimize))
+        return weighted_fitness(values[0], cost, 1.0, cost_weight)
+
+    def niche_entry(self, c: Candidate) -> NicheEntry:
+        values = self.values(c)
+        e = c.evaluation
+        if e is None or not e.ok:
+            return NicheEntry(c.number, -math.inf, math.inf, math.inf)
+        loss = e.val_loss if e.val_loss is not None else math.inf
+        return NicheEntry(c.number, values[0], loss, values[len(self.maximize)])
+
+
+class Selection(abc.ABC):
+    """Ranks candidates for a campaign: tournament preferences among parents, and the ``k`` best."""
+
+    def __init__(self, scoring: Scoring, spec: CampaignSpec) -> None:
+        self.scoring = scoring
+        self.spec = spec
+
+    @abc.abstractmethod
+    def preferences(self, parents: Sequence[Candidate], rng: np.random.Generator) -> dict[int, tuple]:
+        """Per candidate number, a key that is larger for a candidate a tournament prefers."""
+
+    @abc.abstractmethod
+    def best(self, candidates: Sequence[Candidate], k: int, rng: np.random.Generator) -> list[Candidate]:
+        """The ``k`` best of ``candidates``, in candidate order (all of them when there are <= k)."""
+
+
+class NSGA2Selection(Selection):
+    """Non-dominated sorting and crowding distance (DEAP), with stochastic dominance where the
+    spec asks for it (``objectives.probability``)."""
+
+    def preferences(self, parents: Sequence[Candidate], rng: np.random.Generator) -> dict[int, tuple]:
+        ranking = nsga2_ranking([Scored(c.number, self.scoring.ranked(c)) for c in parents], self.scoring.senses,
+                                self.spec.objectives.probabilities, rng)
+        return {n: (-rank, crowding, -n) for n, (rank, crowding) in ranking.items()}
+
+    def best(self, candidates: Sequence[Candidate], k: int, rng: np.random.Generator) -> list[Candidate]:
+        if len(candidates) <= k:
+            return list(candidates)
+        by_number = {c.number: c for c in candidates}
+        keys = nsga2_survivors([Scored(c.number, self.scoring.ranked(c)) for c in candidates], self.scoring.senses,
+                               k, self.spec.objectives.probabilities, rng)
+        return sorted((by_number[n] for n in keys), key=lambda c: c.number)
+
+
+class WeightedSelection(Selection):
+    """The scalar fitness ``accuracy - evolution.cost_weight x normalized cost``."""
+
+    def preferences(self, parents: Sequence[Candidate], rng: np.random.Generator) -> dict[int, tuple]:
+        return {c.number: (self.scoring.weighted(c, self.spec.evolution.cost_weight), -c.number) for c in parents}
+
+    def best(self, candidates: Sequence[Candidate], k: int, rng: np.random.Generator) -> list[Candidate]:
+        if len(candidates) <= k:
+            return list(candidates)
+        weight = self.spec.evolution.cost_weight
+        top = sorted(candidates, key=lambda c: (-self.scoring.weighted(c, weight), c.number))[:k]
+        return sorted(top, key=lambda c: c.number)
+
+
+SELECTIONS: dict[str, type[Selection]] = {"nsga2": NSGA2Selection, "weighted": WeightedSelection}
+"""Selection strategies by their ``evolution.algorithm`` name."""
+
+
+def selection_for(spec: CampaignSpec, scoring: Scoring) -> Selection:
+    """The selection strategy ``spec`` asks for."""
+    return SELECTIONS[spec.evolution.algorithm](scoring, spec)
+
+
+def survivors(pool: Sequence[Candidate], k: int, selection: Selection, niches: int,
+              rng: np.random.Generator) -> list[Candidate]:
+    """The next population of ``k`` from ``pool``. Candidates whose objective values repeat an
+    earlier candidate's (and failed ones, which all score the same) only fill places left over, so
+    copies of one network cannot crowd out the rest (as pymoo's duplicate elimination does); the
+    most accurate candidate of each of ``niches`` connection bands survives first."""
+    if len(pool) <= k:
+        return list(pool)
+    seen: set[tuple[float, ...]] = set()
+    unique, repeats = [], []
+    for c in sorted(pool, key=lambda c: c.number):
+        values = selection.scoring.values(c)
+        (repeats if values in seen else unique).append(c)
+        seen.add(values)
+    if len(unique) <= k:
+        return sorted(unique + repeats[: k - len(unique)], key=lambda c: c.number)
+    elites = set(niche_elites([selection.scoring.niche_entry(c) for c in unique], min(k, niches)))
+    rest = [c for c in unique if c.number not in elites]
+    kept = [c for c in unique if c.number in elites] + selection.best(rest, k - len(elites), rng)
+    return sorted(kept, key=lambda c: c.number)
+
+
+__all__ = ["LOSS_TIE_BREAK", "SELECTIONS", "NSGA2Selection", "Scoring", "Selection", "WeightedSelection",
+           "selection_for", "survivors"]

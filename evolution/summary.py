@@ -1,0 +1,53 @@
+"""What a finished generation looks like from outside: the archive's front and hypervolume."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from evolution.candidates import Candidate
+from evolution.observers import GenerationSummary
+from evolution.strategies import Scoring
+from results.pareto import normalized_hypervolume, pareto_mask
+
+REFERENCE_COST_FACTOR = 2.0
+"""Hypervolume reference point: accuracy 0, cost = this x the cost of the fully connected
+input-to-output network (the largest minimal network)."""
+
+
+def hypervolume_bounds(scoring: Scoring) -> tuple[dict[str, float], dict[str, float]]:
+    """(reference point, ideal point) of a campaign's hypervolume."""
+    reference = {"val_accuracy": 0.0, **{k: REFERENCE_COST_FACTOR * v for k, v in scoring.reference_costs.items()}}
+    ideal = {"val_accuracy": 1.0, **{k: 0.0 for k in scoring.reference_costs}}
+    return reference, ideal
+
+
+def summarize(generation: int, children: Sequence[Candidate], archive: Sequence[Candidate], scoring: Scoring,
+              population_ids: list[str], candidates_total: int,
+              bounds: tuple[Mapping[str, float], Mapping[str, float]]) -> GenerationSummary:
+    """The summary of ``generation``: the front and hypervolume of every fully trained candidate
+    so far (accuracy ties decided by validation loss, as selection decides them)."""
+    objectives, senses = list(scoring.objectives), list(scoring.senses)
+    ok = [c for c in archive if c.evaluation is not None and c.evaluation.ok and c.complete]
+    values = np.array([scoring.values(c) for c in ok], dtype=float).reshape(len(ok), len(objectives))
+    ranked = np.array([scoring.ranked(c) for c in ok], dtype=float).reshape(values.shape)
+    mask = pareto_mask(ranked, senses)
+    frame = pd.DataFrame(values, columns=objectives)
+    reference, ideal = bounds
+    hv = normalized_hypervolume(frame[mask], objectives, dict(reference), dict(ideal), senses)
+    return GenerationSummary(
+        generation=generation,
+        evaluations=len(children),
+        candidates_done=len(archive),
+        candidates_total=candidates_total,
+        best_val_accuracy=float(values[:, 0].max()) if len(ok) else None,
+        front_size=len({tuple(row) for row in values[mask]}),  # distinct scores, as `front` lists them
+        hypervolume=float(hv),
+        population=population_ids,
+        failed=sum(1 for c in children if c.evaluation is None or not c.evaluation.ok),
+    )
+
+
+__all__ = ["REFERENCE_COST_FACTOR", "hypervolume_bounds", "summarize"]

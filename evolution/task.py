@@ -1,0 +1,73 @@
+"""A campaign's data, training settings and evaluator, as its spec asks."""
+
+from __future__ import annotations
+
+import math
+
+from evolution.spec import CampaignSpec
+from workers.evaluator import Evaluator, LocalEvaluator
+from workers.records import TrainingSettings
+from workers.tasks import Dataset, load_dataset
+
+
+def load_task(spec: CampaignSpec) -> Dataset:
+    """Load and split the spec's data set (raises DataError before anything is stored)."""
+    task = spec.task
+    return load_dataset(
+        task.dataset,
+        target=task.target,
+        validation_fraction=task.validation_fraction,
+        test_fraction=task.test_fraction,
+        seed=spec.seed,
+        samples=task.samples,
+        noise=task.noise,
+        bits=task.bits,
+        base_dir=spec.base_dir,
+        retina_goal=task.retina_goal,
+    )
+
+
+def training_settings(spec: CampaignSpec, dataset: Dataset) -> TrainingSettings:
+    """The workers' training settings of ``spec`` on ``dataset``: epochs raised so that a
+    training takes at least ``training.min_steps`` optimizer steps (a third of them for a child
+    that inherited its parent's weights), however small the data set."""
+    t = spec.training
+    steps_per_epoch = max(1, math.ceil(dataset.x_train.shape[0] / t.batch_size))
+    least = math.ceil(t.min_steps / steps_per_epoch)
+    epochs = max(t.epochs, least)
+    warm = t.inherited_epochs if t.inherited_epochs is not None else min(epochs, max(t.warm_epochs, math.ceil(least / 3)))
+    return TrainingSettings(
+        epochs=epochs,
+        batch_size=t.batch_size,
+        learning_rate=t.learning_rate,
+        patience=t.patience,
+        time_limit=t.time_limit,
+        batched=t.batched,
+        precision=t.precision,
+        inherit_weights=t.inherit_weights,
+        inherited_epochs=warm,
+        structure_hints=t.structure_hints,
+    )
+
+
+def make_evaluator(spec: CampaignSpec, dataset: Dataset) -> Evaluator:
+    """The evaluator the spec asks for: Ray (embedded or a cluster) by default, or in-process."""
+    settings = training_settings(spec, dataset)
+    w = spec.workers
+    if w.backend == "local":
+        return LocalEvaluator(dataset, settings, chunk_size=w.chunk_size)
+    from workers.ray_evaluator import RayEvaluator
+
+    return RayEvaluator(
+        dataset,
+        settings,
+        workers=w.count,
+        ray_address=w.ray_address,
+        gpus_per_worker=w.gpus_per_worker,
+        cpus_per_worker=w.cpus_per_worker,
+        chunk_size=w.chunk_size,
+        max_retries=w.max_retries,
+    )
+
+
+__all__ = ["load_task", "make_evaluator", "training_settings"]
