@@ -27,7 +27,6 @@ from evolution.strategies import LOSS_TIE_BREAK, Scoring, selection_for, survivo
 from evolution.summary import REFERENCE_COST_FACTOR, hypervolume_bounds, summarize
 from evolution.task import load_task, make_evaluator, training_settings
 from results.store import HEARTBEAT_S, Store
-from search_space.cost import measure
 from search_space.genome import Genome, Regularization
 from search_space.innovation import InnovationTracker
 from search_space.operators import minimal_genome
@@ -66,9 +65,7 @@ class Campaign:
         self.n_outputs = 1 if self.dataset.n_classes == 2 else self.dataset.n_classes
         full = minimal_genome(self.dataset.n_features, self.n_outputs, np.random.default_rng(0),
                               InnovationTracker(), density=1.0)
-        full_costs = measure(full, with_modularity=False).as_dict()  # reference costs: counts only
-        self.scoring = Scoring(tuple(spec.objectives.maximize), tuple(spec.objectives.minimize),
-                               {name: float(full_costs[name]) for name in spec.objectives.minimize})
+        self.scoring = Scoring.of(spec, full)
         self.selection = selection_for(spec, self.scoring)
         self.schedule = schedule_for(spec)
         self.hv_reference, self.hv_ideal = hypervolume_bounds(self.scoring)

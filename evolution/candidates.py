@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from results.metrics import metrics
 from search_space.cost import measure
 from search_space.genome import Genome
 from workers.records import Evaluation, Status
@@ -50,8 +51,11 @@ def candidate_row(campaign_id: str, c: Candidate, *, with_fidelity: bool) -> dic
         "seed": c.seed,
         **e.metrics(),
     }
+    extra = {m.name: float(m.compute(c.genome)) for m in metrics() if m.compute is not None}
     if with_fidelity:
-        row["extra"] = {"fidelity": c.fidelity}
+        extra["fidelity"] = c.fidelity
+    if extra:
+        row["extra"] = extra
     row.pop("device", None)
     if not e.costs:
         row.update(measure(c.genome).as_dict())
@@ -61,8 +65,9 @@ def candidate_row(campaign_id: str, c: Candidate, *, with_fidelity: bool) -> dic
     return row
 
 
-_COST_COLUMNS = ("connections", "params", "flops", "wiring_length", "depth", "hidden_nodes", "modularity")
-_METRIC_COLUMNS = ("train_accuracy", "val_accuracy", "test_accuracy", "train_loss", "val_loss", "test_loss")
+# the store's columns of worker-measured costs and scores (the registry's, :mod:`results.metrics`)
+_COST_COLUMNS = tuple(m.name for m in metrics() if m.source == "cost" and m.compute is None)
+_METRIC_COLUMNS = tuple(m.name for m in metrics() if m.source == "score" and m.name.split("_")[-1] in ("accuracy", "loss"))
 
 
 def candidate_from_row(row: dict[str, Any], keep_weights: bool = False) -> Candidate:

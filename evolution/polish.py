@@ -177,6 +177,7 @@ def _polished_row(campaign_id: str, k: int, number: int, member: dict[str, Any],
         "train_val_gap": None,  # it trained on the validation rows
         "train_test_gap": e.train_accuracy - e.test_accuracy,
         "extra": {
+            **(member["extra"] if isinstance(member.get("extra"), dict) else {}),  # computed metrics
             POLISHED_FROM: member["candidate_id"],
             "validation_from": member["candidate_id"],
             "polish_epochs": e.epochs,

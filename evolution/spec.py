@@ -11,13 +11,16 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from connevo.errors import SpecError
+from results.metrics import objective_names
 from search_space.genome import ACTIVATIONS
 from search_space.mutations import registered_mutations
 from search_space.operators import HIDDEN_ACTIVATIONS
 from workers.tasks import BUILTIN_DATASETS
 
-COST_OBJECTIVES = ("connections", "params", "flops", "wiring_length")
-ACCURACY_OBJECTIVES = ("val_accuracy",)
+MAXIMIZABLE = objective_names("max")
+"""Metrics a campaign may maximize, from the registry (:mod:`results.metrics`)."""
+MINIMIZABLE = objective_names("min")
+"""Metrics a campaign may minimize, from the registry."""
 FILE_SUFFIXES = (".csv", ".npz", ".parquet")
 
 
@@ -138,8 +141,8 @@ class EvolutionSpec(_Strict):
 
 
 class ObjectivesSpec(_Strict):
-    maximize: list[Literal["val_accuracy"]] = ["val_accuracy"]
-    minimize: list[Literal["connections", "params", "flops", "wiring_length"]] = ["connections"]
+    maximize: list[Literal[MAXIMIZABLE]] = ["val_accuracy"]  # type: ignore[valid-type]
+    minimize: list[Literal[MINIMIZABLE]] = ["connections"]  # type: ignore[valid-type]
     probability: dict[str, float] = Field(
         default_factory=dict,
         description="stochastic Pareto dominance: objective -> probability it takes part in a comparison",

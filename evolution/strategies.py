@@ -26,6 +26,9 @@ from evolution.selection import (
     weighted_fitness,
 )
 from evolution.spec import CampaignSpec
+from results.metrics import metric, value_of
+from search_space.cost import measure
+from search_space.genome import Genome
 
 LOSS_TIE_BREAK = 1e-9
 """Validation-accuracy ties are decided by the validation loss: the accuracy selection compares
@@ -42,6 +45,15 @@ class Scoring:
     minimize: tuple[str, ...]
     reference_costs: Mapping[str, float]
 
+    @classmethod
+    def of(cls, spec: CampaignSpec, full: Genome) -> Scoring:
+        """The scoring of ``spec``'s objectives, costs normalized by those of ``full`` (the fully
+        connected input-to-output network)."""
+        counts = measure(full, with_modularity=False).as_dict()  # reference costs: counts only
+        reference = {name: value_of(None, name, full) if metric(name).compute else float(counts[name])
+                     for name in spec.objectives.minimize}
+        return cls(tuple(spec.objectives.maximize), tuple(spec.objectives.minimize), reference)
+
     @property
     def objectives(self) -> tuple[str, ...]:
         return (*self.maximize, *self.minimize)
@@ -55,7 +67,7 @@ class Scoring:
         e = c.evaluation
         if e is None or not e.ok:
             return (FAILED_ACCURACY,) * len(self.maximize) + (FAILED_COST,) * len(self.minimize)
-        return tuple(float(getattr(e, name) if name.endswith("accuracy") else e.costs[name]) for name in self.objectives)
+        return tuple(value_of(e, name, c.genome) for name in self.objectives)
 
     def ranked(self, c: Candidate) -> tuple[float, ...]:
         """The values selection compares: a validation-accuracy tie is decided by the validation

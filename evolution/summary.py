@@ -10,6 +10,7 @@ import pandas as pd
 from evolution.candidates import Candidate
 from evolution.observers import GenerationSummary
 from evolution.strategies import Scoring
+from results.metrics import metric
 from results.pareto import normalized_hypervolume, pareto_mask
 
 REFERENCE_COST_FACTOR = 2.0
@@ -18,9 +19,16 @@ input-to-output network (the largest minimal network)."""
 
 
 def hypervolume_bounds(scoring: Scoring) -> tuple[dict[str, float], dict[str, float]]:
-    """(reference point, ideal point) of a campaign's hypervolume."""
-    reference = {"val_accuracy": 0.0, **{k: REFERENCE_COST_FACTOR * v for k, v in scoring.reference_costs.items()}}
-    ideal = {"val_accuracy": 1.0, **{k: 0.0 for k in scoring.reference_costs}}
+    """(reference point, ideal point) of a campaign's hypervolume: a score objective's worst and
+    best values, a cost objective's ``reference_factor`` x its cost on the fully connected
+    input-to-output network and 0 (:mod:`results.metrics`)."""
+    reference: dict[str, float] = {}
+    ideal: dict[str, float] = {}
+    for name in scoring.maximize:
+        m = metric(name)
+        reference[name], ideal[name] = float(m.worst or 0.0), float(1.0 if m.best is None else m.best)
+    for name in scoring.minimize:
+        reference[name], ideal[name] = metric(name).reference_factor * scoring.reference_costs[name], 0.0
     return reference, ideal
 
 

@@ -13,21 +13,10 @@ import numpy as np
 import pandas as pd
 
 from connevo.errors import SpecError
+from results.metrics import SENSES
 
-OBJECTIVE_SENSES: dict[str, str] = {
-    "val_accuracy": "max",
-    "test_accuracy": "max",
-    "train_accuracy": "max",
-    "connections": "min",
-    "params": "min",
-    "flops": "min",
-    "wiring_length": "min",
-    "depth": "min",
-    "hidden_nodes": "min",
-    "seconds": "min",
-    "modularity": "max",
-    "train_val_gap": "min",
-}
+OBJECTIVE_SENSES: Mapping[str, str] = SENSES
+"""Every registered metric's sense (:mod:`results.metrics`)."""
 
 TIE_BREAKERS: dict[str, str] = {
     "val_accuracy": "val_loss",

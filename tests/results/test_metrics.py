@@ -1,0 +1,77 @@
+"""The metrics registry: one list that objectives, senses and queries read; a new objective is
+one registration."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from connevo.errors import SpecError
+from evolution.spec import parse_spec
+from results.metrics import Metric, metric, metrics, objective_names, register_metric
+from results.pareto import OBJECTIVE_SENSES
+from tests.support import ROOT, small_spec
+
+NEW_OBJECTIVE = """
+import json, sys
+from results.metrics import Metric, register_metric
+
+def inputs_used(genome):
+    return float(len({c.source for c in genome.effective_connections if c.source in genome.input_ids}))
+
+register_metric(Metric("inputs_used", "min", "cost", "input features the network reads", objective=True,
+                       compute=inputs_used))
+
+from evolution import run  # the spec's objectives are read from the registry
+from results import queries
+from search_space import Genome
+from tests.support import small_spec
+
+spec = small_spec(**{"task.dataset": "iris", "evolution.generations": 2,
+                     "objectives.minimize": ["inputs_used"]})
+result = run(spec, sys.argv[1])
+front = queries.front(result.store, result.campaign_id, ["val_accuracy", "inputs_used"])
+rows = result.candidates()
+print(json.dumps({
+    "front": front[["val_accuracy", "inputs_used"]].values.tolist(),
+    "stored": [[e["inputs_used"], inputs_used(Genome.from_dict(g))] for e, g in zip(rows["extra"], rows["genome"])],
+    "hypervolume": result.generations()["hypervolume"].tolist(),
+}))
+"""
+
+
+def test_senses_and_objectives_come_from_the_registry():
+    assert OBJECTIVE_SENSES == {m.name: m.sense for m in metrics()}
+    assert {k for k, v in OBJECTIVE_SENSES.items() if v == "max"} >= {"val_accuracy", "test_accuracy", "modularity"}
+    assert objective_names("max") == ("val_accuracy",)
+    assert objective_names("min") == ("connections", "params", "flops", "wiring_length")
+    for name in objective_names("min"):
+        assert parse_spec(small_spec(**{"objectives.minimize": [name]})).objectives.minimize == [name]
+    with pytest.raises(SpecError, match=r"'objectives.minimize.0'.*'depth'"):
+        parse_spec(small_spec(**{"objectives.minimize": ["depth"]}))  # a metric, not an objective
+
+
+def test_unknown_metrics_and_bad_registrations_are_clear_errors():
+    with pytest.raises(SpecError, match="unknown metric 'latency'.*val_accuracy"):
+        metric("latency")
+    with pytest.raises(ValueError, match="registered already"):
+        register_metric(Metric("connections", "min", "cost", "again"))
+    with pytest.raises(ValueError, match="sense"):
+        register_metric(Metric("sideways", "up", "cost", "x"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="worst and best"):
+        register_metric(Metric("auc", "max", "score", "x", objective=True))
+    assert "sideways" not in OBJECTIVE_SENSES and "auc" not in OBJECTIVE_SENSES
+
+
+def test_a_registered_objective_is_selected_on_stored_and_queried(tmp_path):
+    done = subprocess.run([sys.executable, "-c", NEW_OBJECTIVE, str(tmp_path / "s.db")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.splitlines()[-1])
+    assert all(stored == recomputed for stored, recomputed in seen["stored"])  # kept under extra
+    front = seen["front"]
+    assert len(front) > 1 and all(0 <= used <= 4 for _, used in front)  # iris: 4 features
+    # a front over (accuracy, inputs used): fewer inputs never come with more accuracy on it
+    assert sorted(front, key=lambda p: p[1]) == sorted(front, key=lambda p: p[0])
+    assert all(0 < hv <= 1 for hv in seen["hypervolume"])
