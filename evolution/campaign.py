@@ -118,8 +118,7 @@ class Campaign:
     def _run(self) -> str:
         evaluator = self._evaluator or make_evaluator(self.spec, self.dataset)
         try:
-            for observer in self.observers:
-                observer.on_start(self)
+            self._tell("on_start")
             if self.next_generation == 0:
                 self._generation(0, self._initial_population(), evaluator)
                 self.next_generation = 1
@@ -147,10 +146,14 @@ class Campaign:
         if epochs == 0:
             return
         report = polish_front(self.store, self.id, self.dataset, self.settings, epochs,
-                              objectives=tuple(self.objectives), senses=tuple(self.senses))
+                              objectives=tuple(self.objectives), senses=tuple(self.senses),
+                              on_progress=lambda done, total: self._tell("on_polish_progress", done, total))
         if report is not None:
-            for observer in self.observers:
-                observer.on_polish(self, report)
+            self._tell("on_polish", report)
+
+    def _tell(self, hook: str, *args: Any) -> None:
+        for observer in self.observers:
+            getattr(observer, hook)(self, *args)
 
     def _finish(self, status: str, error: str | None) -> None:
         """Tell every observer the campaign ended; one that raises does not silence the others."""
@@ -218,8 +221,7 @@ class Campaign:
 
     def _generation(self, generation: int, children: list[Candidate], evaluator: Evaluator) -> None:
         self.check_stop()
-        for observer in self.observers:
-            observer.on_generation_start(self, generation, len(children))
+        self._tell("on_generation_start", generation, len(children))
         self.schedule.evaluate(self, children, evaluator)
         self.archive.extend(children)
         pool = self.population + [c for c in children if c.complete]
@@ -231,8 +233,7 @@ class Campaign:
         rows = [self._row(c) for c in children]
         checkpoint = {"rng": self.rng.bit_generator.state, "innovations": self.innovations.state(),
                       "next_number": self.next_number}
-        for observer in self.observers:
-            observer.on_generation_end(self, summary, rows, checkpoint)
+        self._tell("on_generation_end", summary, rows, checkpoint)
 
     def rows_for(self, evaluations: list[Evaluation]) -> list[dict[str, Any]]:
         """Store rows of candidates of the running generation that just finished."""

@@ -42,6 +42,9 @@ class CampaignObserver:
     def on_generation_end(self, campaign: Campaign, summary: GenerationSummary, rows: list[dict[str, Any]], checkpoint: dict[str, Any]) -> None:
         """A generation is complete: its candidate rows and the checkpoint to resume from."""
 
+    def on_polish_progress(self, campaign: Campaign, done: int, total: int) -> None:
+        """``done`` of the ``total`` front networks are polished (0 just before it starts)."""
+
     def on_polish(self, campaign: Campaign, report: PolishReport) -> None:
         """The front was polished after the last generation (:mod:`evolution.polish`)."""
 

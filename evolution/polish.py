@@ -85,7 +85,8 @@ def polish_front(
     Each front member that evolution made (not a compressed one) continues training from its
     weights for ``epochs`` epochs on training + validation rows, in this process (the batched
     trainer: a result does not depend on which networks train together), with its own seed
-    (the same mini-batch order wherever it runs). ``on_progress(done, total)`` after each chunk.
+    (the same mini-batch order wherever it runs). ``on_progress(done, total)`` before the first
+    chunk and after each one.
     """
     if is_polished(store, campaign_id):
         return None
@@ -99,6 +100,8 @@ def polish_front(
         for m in members.to_dict("records")
     ]
     done = 0
+    if on_progress is not None:
+        on_progress(0, len(requests))
 
     def progress(batch: list[Evaluation]) -> None:
         nonlocal done

@@ -51,6 +51,11 @@ class RichProgress(CampaignObserver):
             highlight=False,
         )
 
+    def on_polish_progress(self, campaign, done, total) -> None:
+        if self.progress is not None and done == 0:
+            self.progress.console.print(f"polishing {total} front networks on training + validation rows ...",
+                                        highlight=False)
+
     def on_polish(self, campaign, report) -> None:
         if self.progress is not None:
             self.progress.console.print(report.line(), highlight=False)

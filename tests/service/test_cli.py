@@ -26,6 +26,7 @@ def test_run_ls_front_show_end_to_end_on_embedded_ray(tmp_path):
     assert "Pareto front of campaign" in done.stdout
     assert "hypervolume" in done.stderr  # per-generation progress lines
     assert "front networks trained" in done.stderr and "sample-epochs" in done.stderr  # the final polish
+    assert done.stderr.index("polishing") < done.stderr.index("front networks trained")
 
     listing = connevo("ls", "--format", "json", store=store)
     [row] = json.loads(listing.stdout)
