@@ -13,7 +13,8 @@ from evolution.campaign import Campaign
 from evolution.observers import CampaignObserver
 from evolution.spec import CampaignSpec, load_spec
 from results import queries
-from results.store import Store, open_store
+from results.storage import BaseStore
+from results.store import open_store
 from workers.evaluator import Evaluator
 
 
@@ -22,7 +23,7 @@ class CampaignResult:
     """A finished (or stored) campaign, queried from its store."""
 
     campaign_id: str
-    store: Store
+    store: BaseStore
 
     def front(self, objectives: Sequence[str] | None = None, *, max_connections: int | None = None) -> pd.DataFrame:
         """Non-dominated candidates; objectives default to the campaign's own."""
@@ -43,19 +44,19 @@ class CampaignResult:
 
 def run(
     spec: CampaignSpec | str | Path | dict[str, Any],
-    store: Store | str | None = None,
+    store: BaseStore | str | None = None,
     *,
     observers: Sequence[CampaignObserver] = (),
     evaluator: Evaluator | None = None,
 ) -> CampaignResult:
     """Run a campaign to the end and return a handle on its results.
 
-    ``spec`` is a :class:`CampaignSpec`, a TOML/JSON path or a dict; ``store`` a :class:`Store`,
+    ``spec`` is a :class:`CampaignSpec`, a TOML/JSON path or a dict; ``store`` a :class:`~results.storage.BaseStore`,
     a path or SQLAlchemy URL, or None for ``$CONNEVO_STORE`` / ``./connevo.db``.
     """
     if not isinstance(spec, CampaignSpec):
         spec = load_spec(spec)
-    if not isinstance(store, Store):
+    if not isinstance(store, BaseStore):
         store = open_store(store)
     campaign = Campaign(spec, store, evaluator=evaluator, observers=observers)
     campaign_id = campaign.run()
@@ -64,7 +65,7 @@ def run(
 
 def resume(
     campaign: str,
-    store: Store | str | None = None,
+    store: BaseStore | str | None = None,
     *,
     observers: Sequence[CampaignObserver] = (),
     evaluator: Evaluator | None = None,
@@ -72,7 +73,7 @@ def resume(
     """Continue a stopped, failed or killed campaign (id or name) to its end."""
     from evolution.campaign import Campaign as _Campaign
 
-    if not isinstance(store, Store):
+    if not isinstance(store, BaseStore):
         store = open_store(store)
     resumed = _Campaign.from_store(store, campaign, evaluator=evaluator, observers=observers)
     return CampaignResult(resumed.run(), store)

@@ -26,7 +26,8 @@ from evolution.spec import CampaignSpec, parse_spec
 from evolution.strategies import LOSS_TIE_BREAK, Scoring, selection_for, survivors
 from evolution.summary import REFERENCE_COST_FACTOR, hypervolume_bounds, summarize
 from evolution.task import load_task, make_evaluator, training_settings
-from results.store import HEARTBEAT_S, Store
+from results.storage import BaseStore
+from results.store import HEARTBEAT_S
 from search_space.genome import Genome, Regularization
 from search_space.innovation import InnovationTracker
 from search_space.operators import minimal_genome
@@ -48,7 +49,7 @@ class Campaign:
     comes from a generator derived from the campaign seed.
     """
 
-    def __init__(self, spec: CampaignSpec, store: Store, *, dataset: Dataset | None = None,
+    def __init__(self, spec: CampaignSpec, store: BaseStore, *, dataset: Dataset | None = None,
                  evaluator: Evaluator | None = None, observers: Sequence[CampaignObserver] = ()) -> None:
         self.spec = spec
         self.store = store
@@ -167,7 +168,7 @@ class Campaign:
             raise first
 
     @classmethod
-    def from_store(cls, store: Store, id_or_name: str, *, evaluator: Evaluator | None = None,
+    def from_store(cls, store: BaseStore, id_or_name: str, *, evaluator: Evaluator | None = None,
                    observers: Sequence[CampaignObserver] = ()) -> Campaign:
         """Rebuild a stopped, failed or killed campaign from its last committed generation.
 

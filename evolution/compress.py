@@ -12,7 +12,7 @@ from torch import nn
 from connevo.errors import ConnevoError
 from evolution.campaign import load_task
 from evolution.spec import parse_spec
-from results.store import Store
+from results.storage import BaseStore
 from search_space.compile import compile_genome
 from search_space.cost import measure
 from search_space.genome import Genome
@@ -62,7 +62,7 @@ def evaluate_trained(genome: Genome, dataset: Dataset, quantize: str | None = No
 
 
 def compress(
-    store: Store,
+    store: BaseStore,
     candidate_id: str,
     *,
     prune_fraction: float = 0.0,

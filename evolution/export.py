@@ -22,7 +22,7 @@ from torch import nn
 from connevo.errors import ConnevoError
 from evolution.campaign import load_task
 from evolution.spec import parse_spec
-from results.store import Store
+from results.storage import BaseStore
 from search_space.compile import GenomeNetwork, compile_genome
 from search_space.genome import Genome
 
@@ -42,7 +42,7 @@ class StandardizedNetwork(nn.Module):
         return self.network((x.float() - self.mean) / self.std)
 
 
-def export_candidate(store: Store, candidate_id: str, path: str | Path, fmt: str = "torchscript") -> dict[str, Any]:
+def export_candidate(store: BaseStore, candidate_id: str, path: str | Path, fmt: str = "torchscript") -> dict[str, Any]:
     """Write the candidate's trained network to ``path``; returns what was written."""
     if fmt not in EXPORT_FORMATS:
         raise ConnevoError(f"format must be one of {EXPORT_FORMATS}, got {fmt!r}")

@@ -27,7 +27,7 @@ import numpy as np
 from connevo.errors import ConnevoError
 from results import queries
 from results.queries import POLISHED_FROM
-from results.store import Store
+from results.storage import BaseStore
 from search_space.cost import CostMetrics
 from search_space.genome import Genome
 from workers.evaluator import LocalEvaluator
@@ -63,13 +63,13 @@ def training_and_validation(dataset: Dataset) -> Dataset:
     )
 
 
-def is_polished(store: Store, campaign_id: str) -> bool:
+def is_polished(store: BaseStore, campaign_id: str) -> bool:
     """Whether the campaign's front was polished already."""
     return any(isinstance(e, dict) and POLISHED_FROM in e for e in store.candidates(campaign_id)["extra"])
 
 
 def polish_front(
-    store: Store,
+    store: BaseStore,
     campaign_id: str,
     dataset: Dataset,
     settings: TrainingSettings,
@@ -128,7 +128,7 @@ def polish_front(
     )
 
 
-def polish_campaign(store: Store, id_or_name: str, epochs: int | None = None) -> PolishReport | None:
+def polish_campaign(store: BaseStore, id_or_name: str, epochs: int | None = None) -> PolishReport | None:
     """Polish a stored campaign's front (``connevo polish``): over its objectives, with its data
     and training settings; ``epochs`` None: the spec's ``training.polish_epochs``, else as many
     as an inheriting child trains. None when it was polished already."""

@@ -6,7 +6,7 @@ import logging
 import threading
 
 from evolution.observers import CampaignObserver
-from results.store import Store
+from results.storage import BaseStore
 
 log = logging.getLogger(__name__)
 
@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 class StoreRecorder(CampaignObserver):
     """Persists each generation (candidates, summary, checkpoint) in one store transaction."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: BaseStore) -> None:
         self.store = store
 
     def on_evaluations(self, campaign, evaluations) -> None:
@@ -46,7 +46,7 @@ class Heartbeat(threading.Thread):
     """Touches the campaign's row every :data:`results.store.HEARTBEAT_S` while it runs, so a
     campaign whose driver died shows as ``stale`` rather than running forever."""
 
-    def __init__(self, store: Store, campaign_id: str, interval: float) -> None:
+    def __init__(self, store: BaseStore, campaign_id: str, interval: float) -> None:
         super().__init__(name=f"heartbeat-{campaign_id}", daemon=True)
         self.store, self.campaign_id, self.interval = store, campaign_id, interval
         self.done = threading.Event()

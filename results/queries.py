@@ -1,4 +1,4 @@
-"""Queries over a :class:`~results.store.Store` that return pandas DataFrames."""
+"""Queries over a store (:class:`~results.storage.BaseStore`) that return pandas DataFrames."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 
 from connevo.errors import SpecError
 from results.pareto import pareto_front
-from results.store import Store
+from results.storage import BaseStore
 
 DEFAULT_OBJECTIVES: tuple[str, str] = ("val_accuracy", "connections")
 
@@ -79,7 +79,7 @@ def fidelity(df: pd.DataFrame) -> pd.Series:
 
 
 def front(
-    store: Store,
+    store: BaseStore,
     campaign: str,
     objectives: Sequence[str] = DEFAULT_OBJECTIVES,
     *,
@@ -132,7 +132,7 @@ def front(
     return result[lead + [c for c in result.columns if c not in lead]]
 
 
-def hypervolume_history(store: Store, campaign: str) -> pd.DataFrame:
+def hypervolume_history(store: BaseStore, campaign: str) -> pd.DataFrame:
     """Per generation: generation, hypervolume, front_size, best_val_accuracy, evaluations and
     cumulative_evaluations (to plot hypervolume against the number of evaluations)."""
     gens = store.generations(campaign)
@@ -142,7 +142,7 @@ def hypervolume_history(store: Store, campaign: str) -> pd.DataFrame:
 
 
 def compare_campaigns(
-    store: Store, campaigns: Sequence[str], objectives: Sequence[str] = DEFAULT_OBJECTIVES
+    store: BaseStore, campaigns: Sequence[str], objectives: Sequence[str] = DEFAULT_OBJECTIVES
 ) -> pd.DataFrame:
     """One row per campaign (id or name): id, name, status, generations_done, candidates,
     front_size (of its ok candidates over ``objectives``), best_val_accuracy, last_hypervolume."""

@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import math
 import os
-import sqlite3
-import urllib.parse
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +23,8 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from connevo.errors import NotFoundError, StoreError
+from results import sqlite_files
+from results.storage import BaseStore
 
 DEFAULT_STORE = "connevo.db"
 STORE_ENV = "CONNEVO_STORE"
@@ -32,8 +32,6 @@ SCHEMA_VERSION = 1
 
 CAMPAIGN_STATUSES = ("running", "finished", "failed", "stopped")
 CANDIDATE_STATUSES = ("ok", "failed", "diverged", "timeout")
-
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 # --------------------------------------------------------------------------------------------
@@ -206,59 +204,6 @@ def open_store(url_or_path: str | os.PathLike[str] | None = None) -> Store:
     return Store(url_or_path)
 
 
-def _sqlite_file(url: sa.URL) -> Path | None:
-    """The database file of an SQLite URL, or None for in-memory or non-SQLite URLs."""
-    if url.get_backend_name() != "sqlite":
-        return None
-    db = url.database
-    if not db or db == ":memory:" or db.startswith("file:"):
-        return None
-    return Path(db)
-
-
-def _check_sqlite_file(path: Path) -> None:
-    """Refuse files that are not connevo stores, without writing a byte to them."""
-    if not path.parent.is_dir():
-        raise StoreError(f"cannot create store {str(path)!r}: directory {str(path.parent)!r} does not exist")
-    if not path.exists():
-        return
-    if path.is_dir():
-        raise StoreError(f"{str(path)!r} is a directory, not a connevo database")
-    try:
-        with path.open("rb") as fh:
-            header = fh.read(100)
-    except OSError as exc:
-        raise StoreError(f"cannot read store {str(path)!r}: {exc}") from exc
-    if not header:
-        return  # an empty file: a new store
-    if not header.startswith(_SQLITE_MAGIC):
-        raise StoreError(f"{str(path)!r} is not a connevo database (not an SQLite file)")
-    # Bytes 18-19 are 2 in WAL mode. Without a -wal file the main file holds everything, so an
-    # immutable read is exact and creates no -wal/-shm files next to somebody else's database.
-    wal_mode = len(header) >= 20 and header[18] == 2
-    immutable = wal_mode and not Path(f"{path}-wal").exists()
-    uri = f"file:{urllib.parse.quote(str(path))}?mode=ro" + ("&immutable=1" if immutable else "")
-    try:
-        conn = sqlite3.connect(uri, uri=True)
-        try:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            version = None
-            if "connevo_meta" in tables:
-                row = conn.execute("SELECT value FROM connevo_meta WHERE key = 'schema_version'").fetchone()
-                version = row[0] if row else None
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        raise StoreError(f"{str(path)!r} is not a readable SQLite database: {exc}") from exc
-    if tables and "connevo_meta" not in tables:
-        raise StoreError(
-            f"{str(path)!r} is an SQLite database but not a connevo store "
-            f"(it has tables {sorted(tables)!r} and no connevo_meta)"
-        )
-    if "connevo_meta" in tables:
-        _check_version(str(path), version)
-
-
 def _check_version(where: str, version: Any) -> None:
     if version is None:
         raise StoreError(f"{where!r} has a connevo_meta table without a schema_version")
@@ -267,84 +212,6 @@ def _check_version(where: str, version: Any) -> None:
             f"{where!r} has connevo schema version {version}, but this connevo reads schema version "
             f"{SCHEMA_VERSION}"
         )
-
-
-def _writable(path: Path) -> bool:
-    """Whether this process may write ``path`` (effective ids where the platform has them)."""
-    effective = os.access in os.supports_effective_ids
-    return os.access(path, os.W_OK, effective_ids=effective)
-
-
-def _unwritable_reason(path: Path) -> str | None:
-    """Why SQLite cannot write the store file ``path`` now, or None when it can.
-
-    The file itself read-only (permissions, an immutable file, a read-only file system), or its
-    folder read-only while there is no ``-wal`` file yet: SQLite in WAL mode must create
-    ``<file>-wal`` and ``<file>-shm`` next to the database before it writes.
-    """
-    folder = path.parent
-    if path.exists():
-        if not _writable(path):
-            return f"the store file {str(path)!r} is read-only"
-        if not Path(f"{path}-wal").exists() and not _writable(folder):
-            return (f"the folder {str(folder)!r} of the store file {str(path)!r} is read-only "
-                    f"(SQLite must create {path.name}-wal and {path.name}-shm there to write)")
-        return None
-    if folder.is_dir() and not _writable(folder):
-        return f"its folder {str(folder)!r} is read-only"
-    return None
-
-
-def _sqlite_reason(exc: BaseException, path: Path | None) -> str | None:
-    """One line naming the file for SQLite's "read-only" and "cannot open" errors; None for
-    any other error (the caller keeps the driver's message)."""
-    orig = getattr(exc, "orig", None) or exc
-    if path is None or not isinstance(orig, sqlite3.Error):
-        return None
-    name = str(getattr(orig, "sqlite_errorname", "") or "")
-    message = str(orig)
-    if name.startswith("SQLITE_READONLY") or "readonly database" in message:
-        return _unwritable_reason(path) or f"the store file {str(path)!r} is read-only (SQLite: {message})"
-    if name.startswith("SQLITE_CANTOPEN") or "unable to open database file" in message:
-        return _unwritable_reason(path) or f"SQLite cannot open the store file {str(path)!r} ({message})"
-    return None
-
-
-def _read_only_connector(path: Path) -> Callable[[], sqlite3.Connection]:
-    """Connections that only read ``path`` (a store this process cannot write).
-
-    ``mode=ro``; when SQLite cannot read that way (a WAL database without its ``-shm`` file in a
-    folder where it cannot create one) and no ``-wal`` file holds uncommitted pages, the file
-    is read as immutable. One fresh connection per use (no pool), so each read sees the file
-    as it is now.
-    """
-    uri = f"file:{urllib.parse.quote(str(path))}?mode=ro"
-
-    def connect() -> sqlite3.Connection:
-        conn = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
-        try:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlite3.OperationalError:
-            conn.close()
-            if Path(f"{path}-wal").exists():
-                raise
-            conn = sqlite3.connect(uri + "&immutable=1", uri=True, timeout=30, check_same_thread=False)
-        return conn
-
-    return connect
-
-
-def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    try:
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA foreign_keys=ON")
-    finally:
-        cur.close()
-
-
-def _sqlite_read_only_on_connect(dbapi_conn: Any, _record: Any) -> None:
-    dbapi_conn.execute("PRAGMA foreign_keys=ON")  # the file is in WAL mode already; nothing to set
 
 
 def _json_default(obj: Any) -> Any:
@@ -395,8 +262,9 @@ _INT_COLUMNS = frozenset(
 )
 
 
-class Store:
-    """Campaigns, candidates and generations in one SQLAlchemy database.
+class Store(BaseStore):
+    """Campaigns, candidates and generations in one SQLAlchemy database (the
+    :class:`results.storage.BaseStore` protocol).
 
     Open with :func:`open_store`. Writes that belong together (a generation) are one transaction.
     Reads accept a campaign id or name; writes take the id. Use as a context manager or call
@@ -409,12 +277,14 @@ class Store:
             url = make_url(self._url)
         except sa.exc.ArgumentError as exc:
             raise StoreError(f"invalid store URL {self._url!r}: {exc}") from exc
-        path = _sqlite_file(url)
+        path = sqlite_files.sqlite_file(url)
         self._sqlite_path = path
         read_only = False
         if path is not None:
-            _check_sqlite_file(path)
-            reason = _unwritable_reason(path)
+            has_meta, version = sqlite_files.check_sqlite_file(path)
+            if has_meta:
+                _check_version(str(path), version)
+            reason = sqlite_files.unwritable_reason(path)
             if reason is not None:
                 if not path.exists() or path.stat().st_size == 0:
                     raise StoreError(f"cannot create store {str(path)!r}: {reason}")
@@ -430,22 +300,22 @@ class Store:
     def _create_engine(url: sa.URL, read_only: bool = False) -> Engine:
         kwargs: dict[str, Any] = {"json_serializer": _json_dumps}
         is_sqlite = url.get_backend_name() == "sqlite"
-        path = _sqlite_file(url)
+        path = sqlite_files.sqlite_file(url)
         if read_only and path is not None:
-            engine = sa.create_engine("sqlite://", creator=_read_only_connector(path), poolclass=sa.pool.NullPool,
+            engine = sa.create_engine("sqlite://", creator=sqlite_files.read_only_connector(path), poolclass=sa.pool.NullPool,
                                       **kwargs)
-            sa.event.listen(engine, "connect", _sqlite_read_only_on_connect)
+            sa.event.listen(engine, "connect", sqlite_files.read_only_on_connect)
             return engine
         if is_sqlite:
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
-            if _sqlite_file(url) is None:  # in memory: one shared connection
+            if sqlite_files.sqlite_file(url) is None:  # in memory: one shared connection
                 kwargs["poolclass"] = sa.pool.StaticPool
         try:
             engine = sa.create_engine(url, **kwargs)
         except (SQLAlchemyError, ImportError) as exc:
             raise StoreError(f"cannot open store {url.render_as_string()!r}: {exc}") from exc
         if is_sqlite:
-            sa.event.listen(engine, "connect", _sqlite_on_connect)
+            sa.event.listen(engine, "connect", sqlite_files.on_connect)
         return engine
 
     def _prepare_schema(self) -> None:
@@ -458,7 +328,7 @@ class Store:
             except SQLAlchemyError:
                 self._prepare_schema_once()  # another process created the schema meanwhile
         except SQLAlchemyError as exc:
-            reason = _sqlite_reason(exc, self._sqlite_path)
+            reason = sqlite_files.sqlite_reason(exc, self._sqlite_path)
             if reason is not None:
                 raise StoreError(f"cannot open store {str(self._sqlite_path)!r}: {reason}") from exc
             raise StoreError(f"cannot open store {self._display_url!r}: {exc}") from exc
@@ -833,14 +703,14 @@ class _WriteTransaction:
         self._ctx: Any = None
 
     def _error(self, exc: BaseException) -> StoreError:
-        reason = _sqlite_reason(exc, self._path)
+        reason = sqlite_files.sqlite_reason(exc, self._path)
         if reason is None:
             reason = str(exc.orig) if isinstance(exc, IntegrityError) else str(exc)
         return StoreError(f"cannot write {self._what}: {reason}")
 
     def __enter__(self) -> Connection:
         if self._path is not None:
-            reason = _unwritable_reason(self._path)
+            reason = sqlite_files.unwritable_reason(self._path)
             if reason is not None:
                 raise StoreError(f"cannot write {self._what}: {reason}")
         self._ctx = self._engine.begin()

@@ -44,7 +44,8 @@ from connevo.errors import ConnevoError, SpecError
 from evolution.spec import FILE_SUFFIXES, CampaignSpec, parse_spec
 from results import plots, queries
 from results.pareto import OBJECTIVE_SENSES
-from results.store import Store, open_store
+from results.storage import BaseStore
+from results.store import open_store
 from service.manager import CampaignManager
 
 log = logging.getLogger(__name__)
@@ -435,7 +436,7 @@ def confine_spec(spec: CampaignSpec, data_dir: Path) -> CampaignSpec:
 
 # ----- the application ---------------------------------------------------------------------
 def create_app(
-    store: str | Store | None = None,
+    store: str | BaseStore | None = None,
     *,
     token: str | None = None,
     data_dir: str | Path | None = None,
@@ -447,8 +448,8 @@ def create_app(
     the folder that specs may read data files from (default: the working directory).
     """
     limits = limits or ServiceLimits()
-    owns_store = not isinstance(store, Store)
-    the_store: Store = store if isinstance(store, Store) else open_store(store)
+    owns_store = not isinstance(store, BaseStore)
+    the_store: BaseStore = store if isinstance(store, BaseStore) else open_store(store)
     folder = Path(data_dir if data_dir is not None else os.getcwd()).resolve()
     manager = CampaignManager(the_store, max_concurrent=limits.max_concurrent)
 
@@ -673,7 +674,7 @@ def _allowed_methods(app: FastAPI, path: str) -> list[str]:
     return sorted(methods)
 
 
-def _campaign_detail(store: Store, manager: CampaignManager, ref: str) -> dict[str, Any]:
+def _campaign_detail(store: BaseStore, manager: CampaignManager, ref: str) -> dict[str, Any]:
     info = store.get_campaign(ref)
     spec = info["spec"]
     history = queries.hypervolume_history(store, info["id"])

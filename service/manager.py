@@ -19,7 +19,7 @@ from connevo.errors import ConnevoError
 from evolution.campaign import Campaign
 from evolution.observers import CampaignObserver
 from evolution.spec import CampaignSpec
-from results.store import Store
+from results.storage import BaseStore
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class CampaignManager:
     sharing a small machine do not wait on each other's reservations. Thread-safe.
     """
 
-    def __init__(self, store: Store, *, max_concurrent: int = 4, cpus_per_worker: float | None = None) -> None:
+    def __init__(self, store: BaseStore, *, max_concurrent: int = 4, cpus_per_worker: float | None = None) -> None:
         if max_concurrent < 1:
             raise ValueError(f"max_concurrent must be >= 1, got {max_concurrent}")
         self.store = store

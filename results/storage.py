@@ -1,0 +1,100 @@
+"""The store protocol: what connevo needs of a place that keeps campaigns (Optuna's
+``BaseStorage`` in spirit). :class:`results.store.Store` implements it over SQLAlchemy (SQLite
+or PostgreSQL); the campaign loop, queries, the CLI and the HTTP service take any implementation.
+
+Contract, for every implementation:
+
+- **Thread safety**: any method may be called from several threads of one process at once (the
+  HTTP service reads while a campaign thread writes; the heartbeat writes from its own thread).
+- **Atomic writes**: :meth:`commit_generation`, :meth:`add_pending` and :meth:`add_candidates`
+  write all of their rows or none; a generation committed twice is refused whole.
+- **Plain values**: reads return dicts, lists, numbers, strings and pandas DataFrames (candidates
+  ordered by number), never objects tied to a connection; a genome is its JSON dict.
+- **Errors**: an unknown campaign or candidate raises :class:`connevo.errors.NotFoundError`; a store
+  that cannot be read or written raises :class:`connevo.errors.StoreError` naming what and why.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+
+class BaseStore(abc.ABC):
+    """Campaigns, their generations and candidates, kept across processes."""
+
+    @property
+    @abc.abstractmethod
+    def url(self) -> str:
+        """Where the store lives (an SQLAlchemy URL for the SQL store)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections; safe to call twice."""
+
+    def __enter__(self) -> BaseStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- campaigns ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_campaign(self, name: str, spec: Mapping[str, Any], seed: int) -> str:
+        """A new campaign (status "running"); returns its id."""
+
+    @abc.abstractmethod
+    def set_campaign_status(self, campaign_id: str, status: str, error: str | None = None) -> None:
+        """Set "running", "finished", "failed" or "stopped" (and the error of a failure)."""
+
+    @abc.abstractmethod
+    def get_campaign(self, id_or_name: str) -> dict[str, Any]:
+        """One campaign by id, or by name (the newest of that name)."""
+
+    @abc.abstractmethod
+    def list_campaigns(self) -> pd.DataFrame:
+        """Every campaign, newest first."""
+
+    @abc.abstractmethod
+    def heartbeat(self, campaign_id: str) -> None:
+        """Mark a running campaign alive now."""
+
+    # --- generations and candidates -----------------------------------------------------------
+    @abc.abstractmethod
+    def commit_generation(self, campaign_id: str, generation: int, candidates: list[Mapping[str, Any]],
+                          summary: Mapping[str, Any], checkpoint: Mapping[str, Any]) -> None:
+        """One generation, atomically: its candidate rows, summary and the checkpoint to resume from."""
+
+    @abc.abstractmethod
+    def add_pending(self, campaign_id: str, generation: int, rows: list[Mapping[str, Any]]) -> None:
+        """Rows of a generation still running (reused when a cut generation is evaluated again)."""
+
+    @abc.abstractmethod
+    def pending(self, campaign_id: str) -> dict[int, dict[str, Any]]:
+        """The pending rows of the campaign's uncommitted generation, by candidate number."""
+
+    @abc.abstractmethod
+    def add_candidates(self, campaign_id: str, candidates: list[Mapping[str, Any]]) -> None:
+        """Candidates made outside a generation (polished, compressed), atomically."""
+
+    @abc.abstractmethod
+    def candidates(self, campaign_id: str, *, status: str | None = None) -> pd.DataFrame:
+        """A campaign's candidates ordered by number, optionally of one status."""
+
+    @abc.abstractmethod
+    def candidate(self, candidate_id: str) -> dict[str, Any]:
+        """One candidate (parents a list, genome and extra dicts)."""
+
+    @abc.abstractmethod
+    def generations(self, campaign_id: str) -> pd.DataFrame:
+        """A campaign's committed generations with their summaries, in order."""
+
+    @abc.abstractmethod
+    def latest_checkpoint(self, campaign_id: str) -> dict[str, Any] | None:
+        """The last committed generation's number, population and checkpoint; None before one."""
+
+
+__all__ = ["BaseStore"]
