@@ -104,7 +104,7 @@ def plot_front(
         order = np.argsort(fx, kind="mergesort")
         ax.step(fx[order], fy[order], where="post", color="#c44e52", linewidth=1.5, zorder=2)
         ax.scatter(fx, fy, s=36, color="#c44e52", edgecolor="black", linewidth=0.5,
-                   label=f"Pareto front ({len(front)})", zorder=3)
+                   label=f"Pareto front ({len(set(zip(fx.tolist(), fy.tolist())))})", zorder=3)  # distinct points
     ax.set_xlabel(f"{x} ({dict(zip(objectives, senses))[x]})")
     ax.set_ylabel(f"{y} ({dict(zip(objectives, senses))[y]})")
     ax.set_title(title or f"{y} against {x}")

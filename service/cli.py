@@ -23,7 +23,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from connevo.errors import ConnevoError
+from connevo.errors import ConnevoError, NotFoundError
 
 FRONT_COLUMNS = ["candidate_id", "generation", "val_accuracy", "val_loss", "test_accuracy", "train_accuracy",
                  "connections", "params", "flops", "wiring_length", "status"]
@@ -195,7 +195,7 @@ def cmd_front(args: argparse.Namespace) -> int:
         front = pd.DataFrame(answer["items"])
         if front.empty:
             front = pd.DataFrame(columns=[*FRONT_COLUMNS, *objectives])
-        _emit(_front_view(front, objectives), args.format, empty="no candidate matches")
+        _emit(_front_view(front, objectives, args.format != "table"), args.format, empty="no candidate matches")
         return 0
     store = open_store(args.store)
     info = store.get_campaign(args.campaign)
@@ -206,7 +206,7 @@ def cmd_front(args: argparse.Namespace) -> int:
     front = queries.front(store, info["id"], objectives, max_connections=args.max_connections,
                           include_failed=args.include_failed, include_partial=args.include_partial,
                           unpolished=args.unpolished)
-    _emit(_front_view(front, objectives), args.format, empty="no candidate matches")
+    _emit(_front_view(front, objectives, args.format != "table"), args.format, empty="no candidate matches")
     return 0
 
 
@@ -261,7 +261,15 @@ def cmd_plot(args: argparse.Namespace) -> int:
         row = store.candidate(args.campaign)
         print(plots.plot_network(row["genome"], out / f"network-{row['id']}.png"))
         return 0
-    info = store.get_campaign(args.campaign)
+    try:
+        info = store.get_campaign(args.campaign)
+    except NotFoundError:
+        try:
+            store.candidate(args.campaign)
+        except NotFoundError:
+            raise NotFoundError(f"no campaign or candidate {args.campaign!r} in {store.url}") from None
+        raise ConnevoError(f"{args.campaign!r} is a candidate, not a campaign: "
+                           f"`connevo plot {args.campaign} --candidate` draws its network") from None
     objectives = [info["spec"]["objectives"]["maximize"][0], info["spec"]["objectives"]["minimize"][0]]
     print(plots.plot_front(store.candidates(info["id"]), objectives, out / f"front-{info['id']}.png"))
     print(plots.plot_hypervolume(store.generations(info["id"]), out / f"hypervolume-{info['id']}.png"))
@@ -307,9 +315,14 @@ def _add_server_option(p: argparse.ArgumentParser) -> None:
 
 
 # ----- output helpers ------------------------------------------------------------------------
-def _front_view(front: pd.DataFrame, objectives: Sequence[str]) -> pd.DataFrame:
+def _front_view(front: pd.DataFrame, objectives: Sequence[str], every_metric: bool = False) -> pd.DataFrame:
+    """The front's columns to show: the table's (:data:`FRONT_COLUMNS`) and the objectives; with
+    ``every_metric`` (JSON and CSV) every registered metric too (:mod:`results.metrics`)."""
+    from results.metrics import metrics
+
     columns = [c for c in FRONT_COLUMNS if c in front.columns]
-    columns += [o for o in objectives if o in front.columns and o not in columns]
+    extra = [m.name for m in metrics()] if every_metric else []
+    columns += [o for o in [*objectives, *extra] if o in front.columns and o not in columns]
     return front[columns]
 
 
@@ -472,13 +485,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "workers", None) is not None and args.workers < 1:
         parser.error(f"--workers must be >= 1, got {args.workers}")
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below, not at exit
+        return status
     except ConnevoError as exc:
         print(f"connevo: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("connevo: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader (`| head`) closed the pipe: stop quietly, as Unix tools do; what Python
+        # still holds for stdout goes nowhere, so no second error comes at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, the shell's status for a writer whose reader left
 
 
 if __name__ == "__main__":

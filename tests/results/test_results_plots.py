@@ -113,3 +113,19 @@ def test_plot_network_rejects_what_is_not_a_valid_genome(make_genome: Factory, t
     with pytest.raises(GenomeError, match="77"):
         plot_network(dangling, tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
+
+
+def test_the_front_legend_counts_distinct_points(
+    store: Store, make_candidate: Factory, make_summary: Factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import results.plots as plots
+
+    cid = store.create_campaign("twins", {}, 1)
+    cands = [make_candidate(n, val_accuracy=acc, connections=conns)
+             for n, (acc, conns) in enumerate([(0.9, 10), (0.9, 10), (0.9, 10), (0.7, 4), (0.5, 12)])]
+    store.commit_generation(cid, 0, cands, make_summary([f"{cid}-{c['number']}" for c in cands]), {})
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig) or Path(path))
+    plot_front(store.candidates(cid), ("val_accuracy", "connections"), tmp_path / "f.png")
+    labels = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
+    assert "Pareto front (2)" in labels  # three copies of one network are one point of the front

@@ -1,11 +1,12 @@
 """The CLI as a user runs it: a real subprocess, a real SQLite file, real training."""
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support import connevo, small_spec
+from tests.support import ROOT, connevo, small_spec
 
 
 def write_spec(tmp_path: Path, **overrides) -> Path:
@@ -163,3 +164,23 @@ def test_polish_a_campaign_that_ran_without_its_polish(tmp_path):
     after = json.loads(connevo("front", campaign_id, "--format", "json", store=store).stdout)
     assert sorted(m["connections"] for m in after) == sorted(m["connections"] for m in before)
     assert all(m["candidate_id"].startswith(f"{campaign_id}-p") for m in after)
+
+
+def test_front_json_carries_every_metric_a_closed_pipe_ends_quietly_and_plot_points_to_candidate(tmp_path):
+    import os
+    import subprocess
+
+    store = tmp_path / "s.db"
+    campaign_id = connevo("run", str(write_spec(tmp_path, **{"evolution.generations": 0})), "--backend", "local",
+                          store=store).stdout.splitlines()[0].split()[1]
+    members = json.loads(connevo("front", campaign_id, "--format", "json", store=store).stdout)
+    for key in ("depth", "hidden_nodes", "modularity", "train_val_gap", "train_test_gap", "val_loss", "seconds"):
+        assert key in members[0], key
+    # stdout a pipe whose reader has gone, as after `| head`
+    closed_pipe = ("import os, sys; r, w = os.pipe(); os.close(r); os.dup2(w, 1); from service.cli import main; "
+                   f"sys.exit(main(['front', '{campaign_id}', '--format', 'json', '--store', sys.argv[1]]))")
+    piped = subprocess.run([sys.executable, "-c", closed_pipe, str(store)], cwd=ROOT, capture_output=True, text=True,
+                           timeout=120, env={**os.environ, "RAY_DISABLE_USAGE_STATS": "1"})
+    assert piped.returncode == 141 and piped.stderr == ""
+    wrong = connevo("plot", f"{campaign_id}-0", "--out", str(tmp_path), store=store)
+    assert wrong.returncode == 2 and "--candidate" in wrong.stderr
