@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import os
 import sys
 import tomllib
@@ -20,23 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from rich.console import Console
 from rich.table import Table
 
 from connevo.errors import ConnevoError, NotFoundError
+from service.formatting import FRONT_COLUMNS, emit, fmt_value, front_view, jsonable, print_frame, records
+from service.formatting import console as terminal
 
-FRONT_COLUMNS = ["candidate_id", "generation", "val_accuracy", "val_loss", "test_accuracy", "train_accuracy",
-                 "connections", "params", "flops", "wiring_length", "status"]
-"""``val_loss`` beside the accuracy: it decides accuracy ties on the front (results.pareto.TIE_BREAKERS)."""
 LIST_COLUMNS = ["id", "name", "status", "generations_done", "candidates", "created_at", "stale"]
 GENERATION_COLUMNS = ["generation", "evaluations", "best_val_accuracy", "front_size", "hypervolume"]
 METRICS = ["status", "error", "generation", "seed", "train_accuracy", "val_accuracy", "test_accuracy",
            "train_loss", "val_loss", "test_loss", "connections", "params", "flops", "wiring_length",
            "depth", "hidden_nodes", "modularity", "train_val_gap", "train_test_gap", "epochs", "seconds"]
-
-
-def _out() -> Console:
-    return Console(soft_wrap=False, width=200 if not sys.stdout.isatty() else None)
 
 
 # ----- commands ------------------------------------------------------------------------------
@@ -59,12 +52,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if overrides:
         spec = spec.with_overrides(**overrides)
     store = open_store(args.store)
-    console = _out()
+    console = terminal()
     result = run(spec, store, observers=[RichProgress(id_console=console)])
     objectives = [*spec.objectives.maximize, *spec.objectives.minimize]
     front = result.front(objectives)
     console.print(f"\nPareto front of campaign {result.campaign_id} ({len(front)} candidates):", highlight=False)
-    _print_frame(console, _front_view(front, objectives))
+    print_frame(console, front_view(front, objectives))
     return 0
 
 
@@ -75,13 +68,13 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from service.progress import RichProgress
 
     store = open_store(args.store)
-    console = _out()
+    console = terminal()
     campaign = Campaign.from_store(store, args.campaign, observers=[RichProgress(id_console=console)])
     campaign.run()
     objectives = campaign.objectives
     front = CampaignResult(campaign.id, store).front(objectives)
     console.print(f"\nPareto front of campaign {campaign.id} ({len(front)} candidates):", highlight=False)
-    _print_frame(console, _front_view(front, objectives))
+    print_frame(console, front_view(front, objectives))
     return 0
 
 
@@ -93,14 +86,14 @@ def cmd_compress(args: argparse.Namespace) -> int:
     source = store.candidate(args.candidate)
     row = compress(store, args.candidate, prune_fraction=args.prune, quantize=args.quantize)
     if args.format == "json":
-        print(json.dumps(_jsonable(row), indent=2))
+        print(json.dumps(jsonable(row), indent=2))
         return 0
-    console = _out()
+    console = terminal()
     console.print(f"stored {row['id']} (from {args.candidate})", highlight=False)
     columns = ["val_accuracy", "test_accuracy", "connections", "params"]
     table = Table("", *columns, "weight bytes")
-    table.add_row("source", *(_fmt(source[c]) for c in columns), _fmt(4 * int(source["params"])))
-    table.add_row("compressed", *(_fmt(row[c]) for c in columns), _fmt(row["extra"]["weight_bytes"]))
+    table.add_row("source", *(fmt_value(source[c]) for c in columns), fmt_value(4 * int(source["params"])))
+    table.add_row("compressed", *(fmt_value(row[c]) for c in columns), fmt_value(row["extra"]["weight_bytes"]))
     console.print(table)
     return 0
 
@@ -143,7 +136,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     if args.format == "table" and "stale" in frame:  # json/csv keep the stale column
         stale = frame["stale"].fillna(False).astype(bool)
         frame = frame.assign(status=frame["status"].where(~stale, frame["status"] + " (stale)")).drop(columns="stale")
-    _emit(frame, args.format, empty="no campaigns in this store")
+    emit(frame, args.format, empty="no campaigns in this store")
     return 0
 
 
@@ -162,10 +155,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.format == "json":
         payload = {k: v for k, v in info.items() if k != "spec"}
         payload["spec"] = info["spec"]
-        payload["generations"] = _records(generations.drop(columns=["population", "checkpoint"], errors="ignore"))
+        payload["generations"] = records(generations.drop(columns=["population", "checkpoint"], errors="ignore"))
         print(json.dumps(payload, default=str, indent=2))
         return 0
-    console = _out()
+    console = terminal()
     console.print(
         f"campaign {info['id']} '{info['name']}'  status {info['status']}  generations done "
         f"{info['generations_done']}/{info['spec']['evolution']['generations'] + 1}  candidates {info['candidates']}",
@@ -177,7 +170,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         console.print(f"stale: its driver has not been heard of since {info['updated_at']} (it has most likely "
                       f"died); `connevo resume {info['id']}` continues it", highlight=False)
     if len(generations):
-        _print_frame(console, generations[["generation", "evaluations", "best_val_accuracy", "front_size", "hypervolume"]])
+        print_frame(console, generations[["generation", "evaluations", "best_val_accuracy", "front_size", "hypervolume"]])
     return 0
 
 
@@ -195,7 +188,7 @@ def cmd_front(args: argparse.Namespace) -> int:
         front = pd.DataFrame(answer["items"])
         if front.empty:
             front = pd.DataFrame(columns=[*FRONT_COLUMNS, *objectives])
-        _emit(_front_view(front, objectives, args.format != "table"), args.format, empty="no candidate matches")
+        emit(front_view(front, objectives, args.format != "table"), args.format, empty="no candidate matches")
         return 0
     store = open_store(args.store)
     info = store.get_campaign(args.campaign)
@@ -206,7 +199,7 @@ def cmd_front(args: argparse.Namespace) -> int:
     front = queries.front(store, info["id"], objectives, max_connections=args.max_connections,
                           include_failed=args.include_failed, include_partial=args.include_partial,
                           unpolished=args.unpolished)
-    _emit(_front_view(front, objectives, args.format != "table"), args.format, empty="no candidate matches")
+    emit(front_view(front, objectives, args.format != "table"), args.format, empty="no candidate matches")
     return 0
 
 
@@ -220,18 +213,18 @@ def cmd_show(args: argparse.Namespace) -> int:
     else:
         row = open_store(args.store).candidate(args.candidate)
     if args.format == "json":
-        print(json.dumps(_jsonable(row), indent=2))
+        print(json.dumps(jsonable(row), indent=2))
         return 0
-    console = _out()
+    console = terminal()
     console.print(f"candidate {row['id']}  (campaign {row['campaign_id']}, generation {row['generation']})", highlight=False)
     console.print(f"parents: {', '.join(row['parents']) or '(none: initial population)'}", highlight=False)
     table = Table(show_header=False, box=None)
     for key in METRICS:
         if key in row and row[key] is not None:
-            table.add_row(key, _fmt(row[key]))
+            table.add_row(key, fmt_value(row[key]))
     for key, value in (row.get("extra") or {}).items():  # e.g. fidelity of a multi-fidelity reject
         if isinstance(value, (int, float, str)):
-            table.add_row(key, _fmt(value))
+            table.add_row(key, fmt_value(value))
     console.print(table)
     genome = row["genome"]
     nodes = genome["nodes"]
@@ -312,62 +305,6 @@ def _add_server_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--server", default=None, metavar="URL",
                    help="ask a running `connevo serve` at URL (e.g. http://127.0.0.1:8765) instead of "
                         "opening a store; $CONNEVO_TOKEN is sent as a bearer token")
-
-
-# ----- output helpers ------------------------------------------------------------------------
-def _front_view(front: pd.DataFrame, objectives: Sequence[str], every_metric: bool = False) -> pd.DataFrame:
-    """The front's columns to show: the table's (:data:`FRONT_COLUMNS`) and the objectives; with
-    ``every_metric`` (JSON and CSV) every registered metric too (:mod:`results.metrics`)."""
-    from results.metrics import metrics
-
-    columns = [c for c in FRONT_COLUMNS if c in front.columns]
-    extra = [m.name for m in metrics()] if every_metric else []
-    columns += [o for o in [*objectives, *extra] if o in front.columns and o not in columns]
-    return front[columns]
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.4g}"
-    return str(value)
-
-
-def _print_frame(console: Console, frame: pd.DataFrame) -> None:
-    table = Table()
-    for column in frame.columns:
-        table.add_column(str(column), justify="right" if pd.api.types.is_numeric_dtype(frame[column]) else "left")
-    for record in frame.itertuples(index=False):
-        table.add_row(*(_fmt(v) for v in record))
-    console.print(table)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return _jsonable(value.item())
-    return value
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [_jsonable(dict(zip(frame.columns, row))) for row in frame.itertuples(index=False)]
-
-
-def _emit(frame: pd.DataFrame, fmt: str, empty: str) -> None:
-    if fmt == "json":
-        print(json.dumps(_records(frame), indent=2))
-    elif fmt == "csv":
-        sys.stdout.write(frame.to_csv(index=False))
-    elif frame.empty:
-        print(empty)
-    else:
-        _print_frame(_out(), frame)
 
 
 # ----- parser --------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
-import math
 import os
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -31,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import pandas as pd
 from fastapi import Body, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -46,6 +44,7 @@ from results import plots, queries
 from results.pareto import OBJECTIVE_SENSES
 from results.storage import BaseStore
 from results.store import open_store
+from service.formatting import jsonable, records
 from service.manager import CampaignManager
 
 log = logging.getLogger(__name__)
@@ -283,30 +282,6 @@ def _ok(code: int, model: Any, description: str) -> dict[int | str, dict[str, An
 _COMMON_ERRORS = (400, 413, 422, 500)
 """What any route may answer: a bad value (any ConnevoError), a body too large, a request that
 does not validate, the store failing."""
-
-# ----- JSON helpers ------------------------------------------------------------------------
-def jsonable(value: Any) -> Any:
-    """Plain JSON values: NaN/inf and pandas NA become None, timestamps ISO strings."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return jsonable(value.item())
-    return value
-
-
-def records(frame: pd.DataFrame, drop: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """The rows of ``frame`` as JSON-safe dicts, without the ``drop`` columns."""
-    frame = frame.drop(columns=[c for c in drop if c in frame.columns])
-    return [jsonable(dict(zip(frame.columns, row))) for row in frame.itertuples(index=False, name=None)]
-
 
 def _error(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)

@@ -1,0 +1,85 @@
+"""Output shared by the CLI and the HTTP API: JSON-safe values and records, the front's
+columns, and tables for the terminal."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+FRONT_COLUMNS = ["candidate_id", "generation", "val_accuracy", "val_loss", "test_accuracy", "train_accuracy",
+                 "connections", "params", "flops", "wiring_length", "status"]
+"""``val_loss`` beside the accuracy: it decides accuracy ties on the front (results.pareto.TIE_BREAKERS)."""
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: NaN/inf and pandas NA become None, timestamps ISO strings."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return jsonable(value.item())
+    return value
+
+
+def records(frame: pd.DataFrame, drop: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """The rows of ``frame`` as JSON-safe dicts, without the ``drop`` columns."""
+    frame = frame.drop(columns=[c for c in drop if c in frame.columns])
+    return [jsonable(dict(zip(frame.columns, row))) for row in frame.itertuples(index=False, name=None)]
+
+
+def console() -> Console:
+    """Standard output for tables: 200 columns wide when it is not a terminal."""
+    return Console(soft_wrap=False, width=200 if not sys.stdout.isatty() else None)
+
+
+def front_view(front: pd.DataFrame, objectives: Sequence[str], every_metric: bool = False) -> pd.DataFrame:
+    """The front's columns to show: the table's (:data:`FRONT_COLUMNS`) and the objectives; with
+    ``every_metric`` (JSON and CSV) every registered metric too (:mod:`results.metrics`)."""
+    from results.metrics import metrics
+
+    columns = [c for c in FRONT_COLUMNS if c in front.columns]
+    extra = [m.name for m in metrics()] if every_metric else []
+    columns += [o for o in [*objectives, *extra] if o in front.columns and o not in columns]
+    return front[columns]
+
+
+def fmt_value(value: Any) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.4g}"
+    return str(value)
+
+
+def print_frame(console: Console, frame: pd.DataFrame) -> None:
+    table = Table()
+    for column in frame.columns:
+        table.add_column(str(column), justify="right" if pd.api.types.is_numeric_dtype(frame[column]) else "left")
+    for record in frame.itertuples(index=False):
+        table.add_row(*(fmt_value(v) for v in record))
+    console.print(table)
+
+
+def emit(frame: pd.DataFrame, fmt: str, empty: str) -> None:
+    if fmt == "json":
+        print(json.dumps(records(frame), indent=2))
+    elif fmt == "csv":
+        sys.stdout.write(frame.to_csv(index=False))
+    elif frame.empty:
+        print(empty)
+    else:
+        print_frame(console(), frame)
+
+
+__all__ = ["FRONT_COLUMNS", "console", "emit", "fmt_value", "front_view", "jsonable", "print_frame", "records"]
