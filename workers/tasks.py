@@ -15,19 +15,17 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import zipfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sklearn import datasets as sk_datasets
 from sklearn.model_selection import train_test_split
 
 from connevo.errors import DataError
+from workers.data_files import read_npz, read_table
 
 __all__ = [
     "BUILTIN_DATASETS",
@@ -54,7 +52,6 @@ BUILTIN_DATASETS: tuple[str, ...] = (
 FILE_EXTENSIONS: tuple[str, ...] = (".csv", ".npz", ".parquet")
 """File extensions accepted by :func:`load_dataset` (case-insensitive)."""
 
-_NPZ_FEATURE_NAMES: tuple[str, ...] = ("X", "x", "features")
 _MAX_SEED = 2**32 - 1  # what sklearn's random_state accepts
 
 # Defaults of the generated sets: (samples, noise).
@@ -164,9 +161,9 @@ def load_dataset(
             )
         suffix = path.suffix.lower()
         if suffix == ".npz":
-            x, y_raw, feature_names = _read_npz(path, target)
+            x, y_raw, feature_names = read_npz(path, target)
         else:
-            x, y_raw, feature_names = _read_table(path, target, suffix)
+            x, y_raw, feature_names = read_table(path, target, suffix)
         source = f"target {target!r} of {str(path)!r}"
 
     y, class_names = _encode_classes(y_raw, source)
@@ -331,158 +328,6 @@ def _resolve_file(dataset: object, base_dir: str | Path | None) -> Path:
     if path.stat().st_size == 0:
         raise DataError(f"data file {str(path)!r} is empty (0 bytes)")
     return path
-
-
-# Exceptions the readers raise for empty, unparseable or truncated files.
-_READ_ERRORS: tuple[type[BaseException], ...] = (
-    ValueError,  # pandas ParserError/EmptyDataError, pyarrow ArrowInvalid, numpy format errors
-    OSError,  # pyarrow ArrowIOError, truncated reads
-    EOFError,
-    KeyError,
-    TypeError,
-    UnicodeDecodeError,
-    zipfile.BadZipFile,
-    zlib.error,
-)
-
-
-def _read_table(path: Path, target: str, suffix: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """Features, raw targets and feature names of a CSV or Parquet file."""
-    kind = "CSV" if suffix == ".csv" else "Parquet"
-    try:
-        if suffix == ".csv":
-            frame = pd.read_csv(path, low_memory=False)
-        else:
-            frame = pd.read_parquet(path)
-    except Exception as exc:  # ParserError, EmptyDataError, ArrowInvalid, OSError, UnicodeDecodeError...
-        raise DataError(f"cannot read {kind} file {str(path)!r}: {type(exc).__name__}: {exc}") from exc
-
-    columns = [str(c) for c in frame.columns]
-    frame.columns = columns
-    if len(set(columns)) != len(columns):
-        dupes = sorted({c for c in columns if columns.count(c) > 1})
-        raise DataError(f"{kind} file {str(path)!r} has duplicate column names: {dupes}")
-    if target not in columns:
-        raise DataError(
-            f"target column {target!r} not found in {str(path)!r}; available columns: {columns}"
-        )
-    if len(frame) == 0:
-        raise DataError(f"{kind} file {str(path)!r} has no data rows")
-    feature_cols = [c for c in columns if c != target]
-    if not feature_cols:
-        raise DataError(f"{kind} file {str(path)!r} has no feature columns besides target {target!r}")
-
-    blocks = []
-    for col in feature_cols:
-        series = frame[col]
-        if not (pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype)):
-            raise DataError(
-                f"feature column {col!r} of {str(path)!r} is not numeric "
-                f"(dtype {series.dtype}); example bad value: {_example_non_numeric(series)!r}"
-            )
-        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-        _check_finite(values, col, str(path))
-        blocks.append(values)
-    x = np.column_stack(blocks)
-
-    y_series = frame[target]
-    n_missing = int(y_series.isna().sum())
-    if n_missing:
-        raise DataError(f"target column {target!r} of {str(path)!r} has {n_missing} missing value(s)")
-    return x, y_series.to_numpy(), tuple(feature_cols)
-
-
-def _example_non_numeric(series: pd.Series) -> object:
-    """The first non-missing value of ``series`` that does not parse as a number."""
-    non_null = series.dropna()
-    if non_null.empty:
-        return None
-    parsed = pd.to_numeric(non_null.astype(str), errors="coerce")
-    bad = non_null[parsed.isna().to_numpy()]
-    value = bad.iloc[0] if not bad.empty else non_null.iloc[0]
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _check_finite(values: np.ndarray, column: str, file: str) -> None:
-    n_nan = int(np.isnan(values).sum())
-    if n_nan:
-        raise DataError(f"feature column {column!r} of {file!r} has {n_nan} missing (NaN) value(s)")
-    n_inf = int(np.isinf(values).sum())
-    if n_inf:
-        raise DataError(f"feature column {column!r} of {file!r} has {n_inf} infinite value(s)")
-
-
-def _read_npz(path: Path, target: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """Features, raw targets and feature names of an NPZ file."""
-    # Open the file ourselves: np.load leaks its handle when the archive is corrupt.
-    with open(path, "rb") as handle:
-        try:
-            loaded = np.load(handle, allow_pickle=False)
-        except _READ_ERRORS as exc:
-            raise DataError(f"cannot read NPZ file {str(path)!r}: {type(exc).__name__}: {exc}") from exc
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise DataError(f"NPZ file {str(path)!r} is not an .npz archive (it holds a single bare array)")
-        try:
-            with loaded as archive:
-                arrays = {name: archive[name] for name in archive.files}
-        except _READ_ERRORS as exc:  # a truncated or corrupt member
-            raise DataError(f"cannot read NPZ file {str(path)!r}: {type(exc).__name__}: {exc}") from exc
-
-    names = sorted(arrays)
-    if target not in arrays:
-        raise DataError(f"target array {target!r} not found in {str(path)!r}; available arrays: {names}")
-    others = [n for n in names if n != target]
-    if len(others) == 1:
-        feature_key = others[0]
-    else:
-        found = [n for n in _NPZ_FEATURE_NAMES if n in arrays and n != target]
-        if not found:
-            raise DataError(
-                f"cannot tell the feature array of {str(path)!r}: expected exactly one array besides "
-                f"target {target!r}, or one named {' / '.join(_NPZ_FEATURE_NAMES)}; arrays: {names}"
-            )
-        feature_key = found[0]
-
-    x = arrays[feature_key]
-    if x.ndim == 1:
-        x = x.reshape(-1, 1)
-    if x.ndim != 2:
-        raise DataError(
-            f"feature array {feature_key!r} of {str(path)!r} must be 1-D or 2-D, got shape {x.shape}"
-        )
-    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_) or np.iscomplexobj(x):
-        raise DataError(
-            f"feature array {feature_key!r} of {str(path)!r} is not numeric (dtype {x.dtype}); "
-            f"example bad value: {x.flat[0].item() if x.size else None!r}"
-        )
-    x = x.astype(np.float64)
-    feature_names = tuple(f"x{i}" for i in range(x.shape[1]))
-    for i, col in enumerate(feature_names):
-        _check_finite(x[:, i], col, str(path))
-
-    y = arrays[target]
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y.ravel()
-    if y.ndim != 1:
-        raise DataError(f"target array {target!r} of {str(path)!r} must be 1-D, got shape {y.shape}")
-    if y.shape[0] != x.shape[0]:
-        raise DataError(
-            f"target array {target!r} of {str(path)!r} has {y.shape[0]} rows but feature array "
-            f"{feature_key!r} has {x.shape[0]}"
-        )
-    if x.shape[0] == 0:
-        raise DataError(f"NPZ file {str(path)!r} has no data rows")
-    if x.shape[1] == 0:
-        raise DataError(f"feature array {feature_key!r} of {str(path)!r} has no feature columns")
-    if y.dtype.kind == "f" and np.isnan(y).any():
-        raise DataError(
-            f"target array {target!r} of {str(path)!r} has {int(np.isnan(y).sum())} missing (NaN) value(s)"
-        )
-    return x, y, feature_names
-
-
-# --------------------------------------------------------------------------------------------
-# Classes, split, standardization
 
 
 MAX_CLASSES = 200

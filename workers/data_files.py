@@ -1,0 +1,170 @@
+"""Reading a user's data file (CSV, Parquet, NPZ) into features, raw targets and feature names,
+with an error naming the file and column for every bad input."""
+
+from __future__ import annotations
+
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from connevo.errors import DataError
+
+NPZ_FEATURE_NAMES: tuple[str, ...] = ("X", "x", "features")
+"""Names an NPZ file's feature array may have (besides being the one array that is not the target)."""
+
+# Exceptions the readers raise for empty, unparseable or truncated files.
+READ_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,  # pandas ParserError/EmptyDataError, pyarrow ArrowInvalid, numpy format errors
+    OSError,  # pyarrow ArrowIOError, truncated reads
+    EOFError,
+    KeyError,
+    TypeError,
+    UnicodeDecodeError,
+    zipfile.BadZipFile,
+    zlib.error,
+)
+
+
+def read_table(path: Path, target: str, suffix: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Features, raw targets and feature names of a CSV or Parquet file."""
+    kind = "CSV" if suffix == ".csv" else "Parquet"
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(path, low_memory=False)
+        else:
+            frame = pd.read_parquet(path)
+    except Exception as exc:  # ParserError, EmptyDataError, ArrowInvalid, OSError, UnicodeDecodeError...
+        raise DataError(f"cannot read {kind} file {str(path)!r}: {type(exc).__name__}: {exc}") from exc
+
+    columns = [str(c) for c in frame.columns]
+    frame.columns = columns
+    if len(set(columns)) != len(columns):
+        dupes = sorted({c for c in columns if columns.count(c) > 1})
+        raise DataError(f"{kind} file {str(path)!r} has duplicate column names: {dupes}")
+    if target not in columns:
+        raise DataError(
+            f"target column {target!r} not found in {str(path)!r}; available columns: {columns}"
+        )
+    if len(frame) == 0:
+        raise DataError(f"{kind} file {str(path)!r} has no data rows")
+    feature_cols = [c for c in columns if c != target]
+    if not feature_cols:
+        raise DataError(f"{kind} file {str(path)!r} has no feature columns besides target {target!r}")
+
+    blocks = []
+    for col in feature_cols:
+        series = frame[col]
+        if not (pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype)):
+            raise DataError(
+                f"feature column {col!r} of {str(path)!r} is not numeric "
+                f"(dtype {series.dtype}); example bad value: {_example_non_numeric(series)!r}"
+            )
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        _check_finite(values, col, str(path))
+        blocks.append(values)
+    x = np.column_stack(blocks)
+
+    y_series = frame[target]
+    n_missing = int(y_series.isna().sum())
+    if n_missing:
+        raise DataError(f"target column {target!r} of {str(path)!r} has {n_missing} missing value(s)")
+    return x, y_series.to_numpy(), tuple(feature_cols)
+
+
+def _example_non_numeric(series: pd.Series) -> object:
+    """The first non-missing value of ``series`` that does not parse as a number."""
+    non_null = series.dropna()
+    if non_null.empty:
+        return None
+    parsed = pd.to_numeric(non_null.astype(str), errors="coerce")
+    bad = non_null[parsed.isna().to_numpy()]
+    value = bad.iloc[0] if not bad.empty else non_null.iloc[0]
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _check_finite(values: np.ndarray, column: str, file: str) -> None:
+    n_nan = int(np.isnan(values).sum())
+    if n_nan:
+        raise DataError(f"feature column {column!r} of {file!r} has {n_nan} missing (NaN) value(s)")
+    n_inf = int(np.isinf(values).sum())
+    if n_inf:
+        raise DataError(f"feature column {column!r} of {file!r} has {n_inf} infinite value(s)")
+
+
+def read_npz(path: Path, target: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Features, raw targets and feature names of an NPZ file."""
+    # Open the file ourselves: np.load leaks its handle when the archive is corrupt.
+    with open(path, "rb") as handle:
+        try:
+            loaded = np.load(handle, allow_pickle=False)
+        except READ_ERRORS as exc:
+            raise DataError(f"cannot read NPZ file {str(path)!r}: {type(exc).__name__}: {exc}") from exc
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise DataError(f"NPZ file {str(path)!r} is not an .npz archive (it holds a single bare array)")
+        try:
+            with loaded as archive:
+                arrays = {name: archive[name] for name in archive.files}
+        except READ_ERRORS as exc:  # a truncated or corrupt member
+            raise DataError(f"cannot read NPZ file {str(path)!r}: {type(exc).__name__}: {exc}") from exc
+
+    names = sorted(arrays)
+    if target not in arrays:
+        raise DataError(f"target array {target!r} not found in {str(path)!r}; available arrays: {names}")
+    others = [n for n in names if n != target]
+    if len(others) == 1:
+        feature_key = others[0]
+    else:
+        found = [n for n in NPZ_FEATURE_NAMES if n in arrays and n != target]
+        if not found:
+            raise DataError(
+                f"cannot tell the feature array of {str(path)!r}: expected exactly one array besides "
+                f"target {target!r}, or one named {' / '.join(NPZ_FEATURE_NAMES)}; arrays: {names}"
+            )
+        feature_key = found[0]
+
+    x = arrays[feature_key]
+    if x.ndim == 1:
+        x = x.reshape(-1, 1)
+    if x.ndim != 2:
+        raise DataError(
+            f"feature array {feature_key!r} of {str(path)!r} must be 1-D or 2-D, got shape {x.shape}"
+        )
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_) or np.iscomplexobj(x):
+        raise DataError(
+            f"feature array {feature_key!r} of {str(path)!r} is not numeric (dtype {x.dtype}); "
+            f"example bad value: {x.flat[0].item() if x.size else None!r}"
+        )
+    x = x.astype(np.float64)
+    feature_names = tuple(f"x{i}" for i in range(x.shape[1]))
+    for i, col in enumerate(feature_names):
+        _check_finite(x[:, i], col, str(path))
+
+    y = arrays[target]
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    if y.ndim != 1:
+        raise DataError(f"target array {target!r} of {str(path)!r} must be 1-D, got shape {y.shape}")
+    if y.shape[0] != x.shape[0]:
+        raise DataError(
+            f"target array {target!r} of {str(path)!r} has {y.shape[0]} rows but feature array "
+            f"{feature_key!r} has {x.shape[0]}"
+        )
+    if x.shape[0] == 0:
+        raise DataError(f"NPZ file {str(path)!r} has no data rows")
+    if x.shape[1] == 0:
+        raise DataError(f"feature array {feature_key!r} of {str(path)!r} has no feature columns")
+    if y.dtype.kind == "f" and np.isnan(y).any():
+        raise DataError(
+            f"target array {target!r} of {str(path)!r} has {int(np.isnan(y).sum())} missing (NaN) value(s)"
+        )
+    return x, y, feature_names
+
+
+# --------------------------------------------------------------------------------------------
+# Classes, split, standardization
+
+
+__all__ = ["NPZ_FEATURE_NAMES", "READ_ERRORS", "read_npz", "read_table"]
