@@ -8,22 +8,30 @@ thread-safe within one process: each call checks a connection out of the engine'
 from __future__ import annotations
 
 import json
-import math
 import os
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from connevo.errors import NotFoundError, StoreError
-from results import sqlite_files
+from results import schema, sqlite_files
+from results.schema import (
+    CANDIDATE_COLUMNS,
+    GENERATION_COLUMNS,
+    campaigns_table,
+    candidates_table,
+    generations_table,
+    meta_table,
+    metadata,
+    pending_table,
+)
 from results.storage import BaseStore
 
 DEFAULT_STORE = "connevo.db"
@@ -35,28 +43,7 @@ CANDIDATE_STATUSES = ("ok", "failed", "diverged", "timeout")
 
 
 # --------------------------------------------------------------------------------------------
-# Column types
-
-
-class UTCDateTime(sa.types.TypeDecorator[datetime]):
-    """A datetime stored as naive UTC and always read back timezone-aware (UTC)."""
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise StoreError(f"naive datetime {value!r}: connevo stores timezone-aware UTC datetimes")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+# Liveness
 
 
 def _utcnow() -> datetime:
@@ -76,108 +63,6 @@ def _stale(status: Any, updated_at: Any, now: datetime) -> bool:
     if updated_at.tzinfo is None:
         updated_at = updated_at.replace(tzinfo=UTC)
     return bool((now - updated_at).total_seconds() > STALE_AFTER_S)
-
-
-# --------------------------------------------------------------------------------------------
-# Schema
-
-metadata = sa.MetaData()
-
-meta_table = sa.Table(
-    "connevo_meta",
-    metadata,
-    sa.Column("key", sa.String(64), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-)
-
-campaigns_table = sa.Table(
-    "campaigns",
-    metadata,
-    sa.Column("id", sa.String(16), primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False, index=True),
-    sa.Column("spec", sa.JSON, nullable=False),
-    sa.Column("seed", sa.BigInteger, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("error", sa.Text, nullable=True),
-    sa.Column("generations_done", sa.Integer, nullable=False, default=0),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("updated_at", UTCDateTime, nullable=False),
-)
-
-candidates_table = sa.Table(
-    "candidates",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("campaign_id", sa.String(16), sa.ForeignKey("campaigns.id"), nullable=False, index=True),
-    sa.Column("number", sa.Integer, nullable=False),
-    sa.Column("generation", sa.Integer, nullable=False),
-    sa.Column("parents", sa.JSON, nullable=False),
-    sa.Column("genome", sa.JSON, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("error", sa.Text, nullable=True),
-    sa.Column("seed", sa.BigInteger, nullable=False),
-    sa.Column("train_accuracy", sa.Float, nullable=True),
-    sa.Column("val_accuracy", sa.Float, nullable=True),
-    sa.Column("test_accuracy", sa.Float, nullable=True),
-    sa.Column("train_loss", sa.Float, nullable=True),
-    sa.Column("val_loss", sa.Float, nullable=True),
-    sa.Column("test_loss", sa.Float, nullable=True),
-    sa.Column("connections", sa.Integer, nullable=True),
-    sa.Column("params", sa.BigInteger, nullable=True),
-    sa.Column("flops", sa.BigInteger, nullable=True),
-    sa.Column("depth", sa.Integer, nullable=True),
-    sa.Column("hidden_nodes", sa.Integer, nullable=True),
-    sa.Column("wiring_length", sa.Float, nullable=True),
-    sa.Column("modularity", sa.Float, nullable=True),
-    sa.Column("train_val_gap", sa.Float, nullable=True),
-    sa.Column("train_test_gap", sa.Float, nullable=True),
-    sa.Column("epochs", sa.Integer, nullable=True),
-    sa.Column("seconds", sa.Float, nullable=True),
-    sa.Column("extra", sa.JSON, nullable=False),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.UniqueConstraint("campaign_id", "number", name="uq_candidates_campaign_number"),
-)
-
-generations_table = sa.Table(
-    "generations",
-    metadata,
-    sa.Column("campaign_id", sa.String(16), sa.ForeignKey("campaigns.id"), primary_key=True),
-    sa.Column("generation", sa.Integer, primary_key=True),
-    sa.Column("population", sa.JSON, nullable=False),
-    sa.Column("front_size", sa.Integer, nullable=False),
-    sa.Column("hypervolume", sa.Float, nullable=False),
-    sa.Column("best_val_accuracy", sa.Float, nullable=True),
-    sa.Column("evaluations", sa.Integer, nullable=False),
-    sa.Column("checkpoint", sa.JSON, nullable=False),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-)
-
-pending_table = sa.Table(
-    "pending_evaluations",
-    metadata,
-    sa.Column("campaign_id", sa.String(16), sa.ForeignKey("campaigns.id"), primary_key=True),
-    sa.Column("number", sa.Integer, primary_key=True),
-    sa.Column("generation", sa.Integer, nullable=False),
-    sa.Column("row", sa.JSON, nullable=False),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-)
-"""Finished evaluations of a generation not yet committed: a resumed driver reuses them, so no
-finished evaluation is lost or repeated. The generation's commit deletes them atomically."""
-
-CAMPAIGN_COLUMNS = tuple(c.name for c in campaigns_table.columns)
-CANDIDATE_COLUMNS = tuple(c.name for c in candidates_table.columns)
-GENERATION_COLUMNS = tuple(c.name for c in generations_table.columns)
-
-_FLOAT_COLUMNS = frozenset(
-    c.name for c in candidates_table.columns if isinstance(c.type, sa.Float)
-) | {"hypervolume", "best_val_accuracy"}
-_NULLABLE_INT_COLUMNS = frozenset(
-    c.name
-    for c in candidates_table.columns
-    if isinstance(c.type, sa.Integer) and c.nullable
-)
-_REQUIRED_CANDIDATE_KEYS = ("number", "generation", "genome", "status", "seed")
-_SUMMARY_KEYS = ("population", "front_size", "hypervolume", "best_val_accuracy", "evaluations")
 
 
 # --------------------------------------------------------------------------------------------
@@ -213,53 +98,8 @@ def _check_version(where: str, version: Any) -> None:
             f"{SCHEMA_VERSION}"
         )
 
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, datetime):
-        return obj.isoformat()
-    if isinstance(obj, (set, frozenset, tuple)):
-        return list(obj)
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
-
-
-def _json_dumps(obj: Any) -> str:
-    return json.dumps(obj, default=_json_default)
-
-
-# --------------------------------------------------------------------------------------------
-# Value coercion
-
-
-def _scalar(column: str, value: Any) -> Any:
-    """Plain Python value for a numeric column: numpy scalars unwrapped, NaN/NA made NULL."""
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, (np.generic,)):
-        value = value.item()
-    if column in _FLOAT_COLUMNS:
-        value = float(value)
-        return None if math.isnan(value) else value
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        if not value.is_integer():
-            raise StoreError(f"column {column!r} takes an integer, got {value!r}")
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise StoreError(f"column {column!r} takes an integer, got {value!r}")
-    return int(value)
-
-
-_INT_COLUMNS = frozenset(
-    c.name for c in candidates_table.columns if isinstance(c.type, sa.Integer)
-)
+_REQUIRED_CANDIDATE_KEYS = ("number", "generation", "genome", "status", "seed")
+_SUMMARY_KEYS = ("population", "front_size", "hypervolume", "best_val_accuracy", "evaluations")
 
 
 class Store(BaseStore):
@@ -298,7 +138,7 @@ class Store(BaseStore):
 
     @staticmethod
     def _create_engine(url: sa.URL, read_only: bool = False) -> Engine:
-        kwargs: dict[str, Any] = {"json_serializer": _json_dumps}
+        kwargs: dict[str, Any] = {"json_serializer": schema.json_dumps}
         is_sqlite = url.get_backend_name() == "sqlite"
         path = sqlite_files.sqlite_file(url)
         if read_only and path is not None:
@@ -454,7 +294,7 @@ class Store(BaseStore):
         for row in rows:
             row["stale"] = _stale(row["status"], row.pop("updated_at"), now)
         columns = ["id", "name", "status", "generations_done", "candidates", "created_at", "stale"]
-        return _frame(rows, columns)
+        return schema.frame(rows, columns)
 
     def heartbeat(self, campaign_id: str) -> None:
         """Mark a running campaign as alive (its driver calls this every :data:`HEARTBEAT_S`)."""
@@ -512,10 +352,10 @@ class Store(BaseStore):
             "campaign_id": campaign_id,
             "generation": generation,
             "population": [str(p) for p in summary["population"]],
-            "front_size": _scalar("front_size", summary["front_size"]),
-            "hypervolume": _scalar("hypervolume", summary["hypervolume"]),
-            "best_val_accuracy": _scalar("best_val_accuracy", summary.get("best_val_accuracy")),
-            "evaluations": _scalar("evaluations", summary["evaluations"]),
+            "front_size": schema.scalar("front_size", summary["front_size"]),
+            "hypervolume": schema.scalar("hypervolume", summary["hypervolume"]),
+            "best_val_accuracy": schema.scalar("best_val_accuracy", summary.get("best_val_accuracy")),
+            "evaluations": schema.scalar("evaluations", summary["evaluations"]),
             "checkpoint": dict(checkpoint),
             "created_at": now,
         }
@@ -548,7 +388,7 @@ class Store(BaseStore):
                 "campaign_id": campaign_id,
                 "number": int(row["number"]),
                 "generation": int(generation),
-                "row": json.loads(_json_dumps(dict(row))),
+                "row": json.loads(schema.json_dumps(dict(row))),
                 "created_at": now,
             }
             for row in rows
@@ -594,7 +434,7 @@ class Store(BaseStore):
                     raise StoreError(f"candidate status must be one of {CANDIDATE_STATUSES}, got {status!r}")
                 query = query.where(candidates_table.c.status == status)
             rows = [dict(r._mapping) for r in conn.execute(query.order_by(candidates_table.c.number))]
-        return _frame(rows, list(CANDIDATE_COLUMNS))
+        return schema.frame(rows, list(CANDIDATE_COLUMNS))
 
     def candidate(self, candidate_id: str) -> dict[str, Any]:
         """One candidate as a dict (parents a list, genome and extra dicts)."""
@@ -618,7 +458,7 @@ class Store(BaseStore):
                     .order_by(generations_table.c.generation)
                 )
             ]
-        return _frame(rows, list(GENERATION_COLUMNS))
+        return schema.frame(rows, list(GENERATION_COLUMNS))
 
     def latest_checkpoint(self, campaign_id: str) -> dict[str, Any] | None:
         """``{"generation", "population", "checkpoint"}`` of the highest generation, or None."""
@@ -672,8 +512,8 @@ class Store(BaseStore):
             )
         row: dict[str, Any] = {name: None for name in CANDIDATE_COLUMNS}
         for key, value in cand.items():
-            if key in _FLOAT_COLUMNS or key in _INT_COLUMNS:
-                row[key] = _scalar(key, value)
+            if key in schema.FLOAT_COLUMNS or key in schema.INT_COLUMNS:
+                row[key] = schema.scalar(key, value)
             else:
                 row[key] = value
         row["campaign_id"] = campaign_id
@@ -732,28 +572,6 @@ class _WriteTransaction:
 
 # --------------------------------------------------------------------------------------------
 # DataFrames
-
-
-def _frame(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> pd.DataFrame:
-    """A DataFrame with the given columns (even when empty) and stable dtypes.
-
-    Timestamps become ``datetime64[UTC]``; nullable integer metrics become ``Int64``; float
-    metrics ``float64``; JSON columns stay Python objects.
-    """
-    rows = list(rows)
-    df = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(
-        {c: pd.Series(dtype=object) for c in columns}
-    )
-    for col in columns:
-        if col in ("created_at", "updated_at"):
-            df[col] = pd.to_datetime(df[col], utc=True)
-        elif col in _FLOAT_COLUMNS:
-            df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
-        elif col in _NULLABLE_INT_COLUMNS:
-            df[col] = df[col].astype("Int64")
-        elif col in ("number", "generation", "seed", "generations_done", "candidates", "front_size", "evaluations"):
-            df[col] = df[col].astype("int64")
-    return df
 
 
 __all__ = [

@@ -1,0 +1,212 @@
+"""The SQL store's schema (tables and column types) and the conversions between its rows and
+plain Python values / DataFrames."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from connevo.errors import StoreError
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A datetime stored as naive UTC and always read back timezone-aware (UTC)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise StoreError(f"naive datetime {value!r}: connevo stores timezone-aware UTC datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# --------------------------------------------------------------------------------------------
+# Schema
+
+metadata = sa.MetaData()
+
+meta_table = sa.Table(
+    "connevo_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+campaigns_table = sa.Table(
+    "campaigns",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, index=True),
+    sa.Column("spec", sa.JSON, nullable=False),
+    sa.Column("seed", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("generations_done", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+candidates_table = sa.Table(
+    "candidates",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("campaign_id", sa.String(16), sa.ForeignKey("campaigns.id"), nullable=False, index=True),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("generation", sa.Integer, nullable=False),
+    sa.Column("parents", sa.JSON, nullable=False),
+    sa.Column("genome", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("seed", sa.BigInteger, nullable=False),
+    sa.Column("train_accuracy", sa.Float, nullable=True),
+    sa.Column("val_accuracy", sa.Float, nullable=True),
+    sa.Column("test_accuracy", sa.Float, nullable=True),
+    sa.Column("train_loss", sa.Float, nullable=True),
+    sa.Column("val_loss", sa.Float, nullable=True),
+    sa.Column("test_loss", sa.Float, nullable=True),
+    sa.Column("connections", sa.Integer, nullable=True),
+    sa.Column("params", sa.BigInteger, nullable=True),
+    sa.Column("flops", sa.BigInteger, nullable=True),
+    sa.Column("depth", sa.Integer, nullable=True),
+    sa.Column("hidden_nodes", sa.Integer, nullable=True),
+    sa.Column("wiring_length", sa.Float, nullable=True),
+    sa.Column("modularity", sa.Float, nullable=True),
+    sa.Column("train_val_gap", sa.Float, nullable=True),
+    sa.Column("train_test_gap", sa.Float, nullable=True),
+    sa.Column("epochs", sa.Integer, nullable=True),
+    sa.Column("seconds", sa.Float, nullable=True),
+    sa.Column("extra", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("campaign_id", "number", name="uq_candidates_campaign_number"),
+)
+
+generations_table = sa.Table(
+    "generations",
+    metadata,
+    sa.Column("campaign_id", sa.String(16), sa.ForeignKey("campaigns.id"), primary_key=True),
+    sa.Column("generation", sa.Integer, primary_key=True),
+    sa.Column("population", sa.JSON, nullable=False),
+    sa.Column("front_size", sa.Integer, nullable=False),
+    sa.Column("hypervolume", sa.Float, nullable=False),
+    sa.Column("best_val_accuracy", sa.Float, nullable=True),
+    sa.Column("evaluations", sa.Integer, nullable=False),
+    sa.Column("checkpoint", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+pending_table = sa.Table(
+    "pending_evaluations",
+    metadata,
+    sa.Column("campaign_id", sa.String(16), sa.ForeignKey("campaigns.id"), primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("generation", sa.Integer, nullable=False),
+    sa.Column("row", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+"""Finished evaluations of a generation not yet committed: a resumed driver reuses them, so no
+finished evaluation is lost or repeated. The generation's commit deletes them atomically."""
+
+CAMPAIGN_COLUMNS = tuple(c.name for c in campaigns_table.columns)
+CANDIDATE_COLUMNS = tuple(c.name for c in candidates_table.columns)
+GENERATION_COLUMNS = tuple(c.name for c in generations_table.columns)
+
+FLOAT_COLUMNS = frozenset(
+    c.name for c in candidates_table.columns if isinstance(c.type, sa.Float)
+) | {"hypervolume", "best_val_accuracy"}
+NULLABLE_INT_COLUMNS = frozenset(
+    c.name
+    for c in candidates_table.columns
+    if isinstance(c.type, sa.Integer) and c.nullable
+)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def json_dumps(obj: Any) -> str:
+    return json.dumps(obj, default=_json_default)
+
+
+# --------------------------------------------------------------------------------------------
+# Value coercion
+
+
+def scalar(column: str, value: Any) -> Any:
+    """Plain Python value for a numeric column: numpy scalars unwrapped, NaN/NA made NULL."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, (np.generic,)):
+        value = value.item()
+    if column in FLOAT_COLUMNS:
+        value = float(value)
+        return None if math.isnan(value) else value
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if not value.is_integer():
+            raise StoreError(f"column {column!r} takes an integer, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise StoreError(f"column {column!r} takes an integer, got {value!r}")
+    return int(value)
+
+
+INT_COLUMNS = frozenset(
+    c.name for c in candidates_table.columns if isinstance(c.type, sa.Integer)
+)
+
+
+def frame(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> pd.DataFrame:
+    """A DataFrame with the given columns (even when empty) and stable dtypes.
+
+    Timestamps become ``datetime64[UTC]``; nullable integer metrics become ``Int64``; float
+    metrics ``float64``; JSON columns stay Python objects.
+    """
+    rows = list(rows)
+    df = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(
+        {c: pd.Series(dtype=object) for c in columns}
+    )
+    for col in columns:
+        if col in ("created_at", "updated_at"):
+            df[col] = pd.to_datetime(df[col], utc=True)
+        elif col in FLOAT_COLUMNS:
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+        elif col in NULLABLE_INT_COLUMNS:
+            df[col] = df[col].astype("Int64")
+        elif col in ("number", "generation", "seed", "generations_done", "candidates", "front_size", "evaluations"):
+            df[col] = df[col].astype("int64")
+    return df
+
+
+__all__ = ["CAMPAIGN_COLUMNS", "CANDIDATE_COLUMNS", "FLOAT_COLUMNS", "GENERATION_COLUMNS", "INT_COLUMNS",
+           "NULLABLE_INT_COLUMNS", "UTCDateTime", "campaigns_table", "candidates_table", "frame",
+           "generations_table", "json_dumps", "meta_table", "metadata", "pending_table", "scalar"]
