@@ -65,7 +65,7 @@ def training_and_validation(dataset: Dataset) -> Dataset:
 
 def is_polished(store: BaseStore, campaign_id: str) -> bool:
     """Whether the campaign's front was polished already."""
-    return any(isinstance(e, dict) and POLISHED_FROM in e for e in store.candidates(campaign_id)["extra"])
+    return bool(queries.polished(store.candidates(campaign_id)).any())
 
 
 def polish_front(
@@ -91,13 +91,13 @@ def polish_front(
     if is_polished(store, campaign_id):
         return None
     members = queries.front(store, campaign_id, objectives, senses=senses)
-    members = members[members["number"] >= 0].reset_index(drop=True)
+    members = members[members["number"] >= 0].to_dict("records")
     merged = training_and_validation(dataset)
     polishing = replace(settings, patience=None, structure_hints=False)
     requests = [
         EvaluationRequest(str(m["candidate_id"]), Genome.from_dict(m["genome"]), int(m["seed"]),
                           costs=_costs(m), epochs=epochs, warm_start=True)
-        for m in members.to_dict("records")
+        for m in members
     ]
     done = 0
     if on_progress is not None:
@@ -113,7 +113,7 @@ def polish_front(
         evaluations = evaluator.evaluate(requests, progress)
     first_number = -1 - int((store.candidates(campaign_id)["number"] < 0).sum())
     rows = []
-    for member, evaluation in zip(members.to_dict("records"), evaluations):
+    for member, evaluation in zip(members, evaluations):
         if evaluation.ok:
             rows.append(_polished_row(campaign_id, len(rows) + 1, first_number - len(rows), member, evaluation, merged))
     store.add_candidates(campaign_id, rows)
