@@ -42,8 +42,8 @@ def peak_matmul_flops(threads: int = 2, size: int = 2048, repeats: int = 5) -> f
 
 
 def training_flops(reqs: Sequence[EvaluationRequest], dataset: Dataset, epochs: int) -> tuple[float, float]:
-    """(useful, executed) FLOPs of training and scoring ``reqs`` for ``epochs`` epochs (batched
-    shapes; the one-at-a-time path executes more: its masked layers span all earlier neurons)."""
+    """(useful, executed) FLOPs of training and scoring ``reqs`` for ``epochs`` epochs (the same
+    padded shapes whether the candidates train together or one at a time)."""
     from workers.batched import flop_counts
 
     n_train = dataset.x_train.shape[0]

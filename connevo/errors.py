@@ -33,10 +33,17 @@ class StoreError(ConnevoError):
     http_status = 500
 
 
+class CampaignBusyError(ConnevoError):
+    """A campaign another process is running (one driver per campaign)."""
+
+    http_status = 409
+
+
 class NotFoundError(ConnevoError):
     """An unknown campaign or candidate id."""
 
     http_status = 404
 
 
-__all__ = ["ConnevoError", "SpecError", "DataError", "GenomeError", "StoreError", "NotFoundError"]
+__all__ = ["CampaignBusyError", "ConnevoError", "SpecError", "DataError", "GenomeError", "StoreError",
+           "NotFoundError"]

@@ -28,8 +28,7 @@ class CampaignResult:
     def front(self, objectives: Sequence[str] | None = None, *, max_connections: int | None = None) -> pd.DataFrame:
         """Non-dominated candidates; objectives default to the campaign's own."""
         if objectives is None:
-            spec = self.store.get_campaign(self.campaign_id)["spec"]
-            objectives = [*spec["objectives"]["maximize"], *spec["objectives"]["minimize"]]
+            objectives = queries.campaign_objectives(self.store.get_campaign(self.campaign_id)["spec"])
         return queries.front(self.store, self.campaign_id, objectives, max_connections=max_connections)
 
     def candidates(self) -> pd.DataFrame:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from connevo.errors import ConnevoError
+from connevo.errors import CampaignBusyError, ConnevoError
 from evolution.candidates import Candidate, candidate_from_row, candidate_row, candidate_seed, strip_weights
 from evolution.initial import InitialPopulation
 from evolution.observers import CampaignObserver
@@ -26,8 +26,8 @@ from evolution.spec import CampaignSpec, parse_spec
 from evolution.strategies import LOSS_TIE_BREAK, Scoring, selection_for, survivors
 from evolution.summary import REFERENCE_COST_FACTOR, hypervolume_bounds, summarize
 from evolution.task import load_task, make_evaluator, training_settings
+from results.drivers import HEARTBEAT_S, STALE_AFTER_S, new_driver
 from results.storage import BaseStore
-from results.store import HEARTBEAT_S
 from search_space.genome import Genome, Regularization
 from search_space.innovation import InnovationTracker
 from search_space.operators import minimal_genome
@@ -79,6 +79,8 @@ class Campaign:
         self.pending: dict[int, dict[str, Any]] = {}  # rows of a cut generation, by number (resume)
         self.in_flight: dict[str, Candidate] = {}  # candidates being trained, by id
         self._stop = threading.Event()
+        self.driver = new_driver()  # this process, the campaign's one driver (results.drivers)
+        self.lost_to: str | None = None  # why another driver took the campaign over, once it did
 
     def candidate_id(self, number: int) -> str:
         return f"{self.id}-{number}"
@@ -91,7 +93,8 @@ class Campaign:
     def create(self) -> str:
         """Write the campaign row (status "running") and return its id; idempotent."""
         if not self.id:
-            self.id = self.store.create_campaign(self.spec.name, self.spec.model_dump(mode="json"), self.spec.seed)
+            self.id = self.store.create_campaign(self.spec.name, self.spec.model_dump(mode="json"), self.spec.seed,
+                                                 driver=self.driver)
         return self.id
 
     def request_stop(self) -> None:
@@ -100,16 +103,26 @@ class Campaign:
         self._stop.set()
 
     def check_stop(self) -> None:
-        """Raise :class:`StopRequested` once a stop was requested (called between chunks)."""
+        """Raise :class:`StopRequested` once a stop was requested (called between chunks), or
+        :class:`connevo.errors.CampaignBusyError` once another driver took the campaign over."""
+        if self.lost_to is not None:
+            raise CampaignBusyError(self.lost_to)
         if self._stop.is_set():
             raise StopRequested("stop requested")
+
+    def lose(self) -> None:
+        """Called when the heartbeat finds the campaign no longer this driver's: the loop stops
+        at the next chunk boundary without writing anything more."""
+        self.lost_to = (f"campaign {self.id} was taken over by another process while this one ran it "
+                        f"(this driver, {self.driver}, missed its heartbeats for over {STALE_AFTER_S:.0f} s); "
+                        f"this process stops and leaves it to the other")
 
     def run(self) -> str:
         """Run (or, after :meth:`from_store`, continue) to the last generation and the final polish;
         returns the id. The campaign row is written first; each generation is committed in one
         transaction."""
         self.create()
-        heartbeat = Heartbeat(self.store, self.id, HEARTBEAT_S)
+        heartbeat = Heartbeat(self.store, self.id, HEARTBEAT_S, self.driver, on_lost=self.lose)
         heartbeat.start()
         try:
             return self._run()
@@ -131,6 +144,8 @@ class Campaign:
         except StopRequested:
             self._finish("stopped", "stop requested")
             return self.id
+        except CampaignBusyError:
+            raise  # the campaign is another driver's now: write nothing
         except BaseException as exc:
             self._finish("stopped" if isinstance(exc, KeyboardInterrupt) else "failed", f"{type(exc).__name__}: {exc}")
             raise
@@ -196,7 +211,7 @@ class Campaign:
             campaign.population = [c for c in campaign.archive if campaign.candidate_id(c.number) in survivors_ids]
             campaign.next_generation = latest["generation"] + 1
         campaign.pending = store.pending(campaign.id)
-        store.set_campaign_status(campaign.id, "running", None)
+        store.claim_campaign(campaign.id, campaign.driver)  # CampaignBusyError while another runs it
         return campaign
 
     def _initial_population(self) -> list[Candidate]:

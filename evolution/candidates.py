@@ -51,7 +51,7 @@ def candidate_row(campaign_id: str, c: Candidate, *, with_fidelity: bool) -> dic
         "seed": c.seed,
         **e.metrics(),
     }
-    extra = {m.name: float(m.compute(c.genome)) for m in metrics() if m.compute is not None}
+    extra = {m.name: float(m.compute(genome)) for m in metrics() if m.compute is not None}
     if with_fidelity:
         extra["fidelity"] = c.fidelity
     if extra:

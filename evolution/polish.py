@@ -93,7 +93,7 @@ def polish_front(
     members = queries.front(store, campaign_id, objectives, senses=senses)
     members = members[members["number"] >= 0].to_dict("records")
     merged = training_and_validation(dataset)
-    polishing = replace(settings, patience=None, structure_hints=False)
+    polishing = replace(settings, patience=None, structure_hints=False, rewire_fraction=0.0)
     requests = [
         EvaluationRequest(str(m["candidate_id"]), Genome.from_dict(m["genome"]), int(m["seed"]),
                           costs=_costs(m), epochs=epochs, warm_start=True)

@@ -251,7 +251,8 @@ class TrainingSpec(_Strict):
     learning_rate: float = Field(0.01, gt=0, lt=1e3)
     patience: int | None = Field(None, gt=0, description="early stopping on validation loss")
     time_limit: float = Field(300.0, gt=0, description="seconds per candidate")
-    batched: bool = Field(True, description="train each chunk of candidates together (False: one at a time)")
+    batched: bool = Field(True, description="train each chunk in stacks of candidates of one shape "
+                          "(False: each candidate alone: the same results, less memory)")
     precision: Literal["float32", "bfloat16"] = Field("float32", description="bfloat16: autocast the matmuls")
     inherit_weights: bool = Field(
         True, description="Lamarckian: a child starts from its parent's trained weights (new connections small)"
@@ -266,6 +267,11 @@ class TrainingSpec(_Strict):
     structure_hints: bool = Field(
         True, description="after training, measure the loss gradient of absent connections and the best new "
         "neuron (the training-informed operators read them)")
+    rewire_fraction: float = Field(
+        0.0, ge=0.0, lt=1.0, description="sparse dynamics inside a training (RigL at a fixed budget): every "
+        "rewire_every epochs, this share of a network's connections, the weakest, is swapped for the absent ones of "
+        "largest loss gradient (decaying to 0 over the training), and the network is stored as rewired; 0: off")
+    rewire_every: int = Field(1, gt=0, description="epochs between two rewirings (with rewire_fraction > 0)")
 
     @model_validator(mode="after")
     def _inherited_epochs(self) -> TrainingSpec:

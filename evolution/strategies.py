@@ -67,7 +67,8 @@ class Scoring:
         e = c.evaluation
         if e is None or not e.ok:
             return (FAILED_ACCURACY,) * len(self.maximize) + (FAILED_COST,) * len(self.minimize)
-        return tuple(value_of(e, name, c.genome) for name in self.objectives)
+        network = e.trained_genome if e.trained_genome is not None else c.genome  # rewired in training
+        return tuple(value_of(e, name, network) for name in self.objectives)
 
     def ranked(self, c: Candidate) -> tuple[float, ...]:
         """The values selection compares: a validation-accuracy tie is decided by the validation

@@ -47,6 +47,8 @@ def training_settings(spec: CampaignSpec, dataset: Dataset) -> TrainingSettings:
         inherit_weights=t.inherit_weights,
         inherited_epochs=warm,
         structure_hints=t.structure_hints,
+        rewire_fraction=t.rewire_fraction,
+        rewire_every=t.rewire_every,
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -178,5 +179,73 @@ def compare_campaigns(
     return pd.DataFrame(rows, columns=columns)
 
 
-__all__ = ["DEFAULT_OBJECTIVES", "FRONT_LEADING_COLUMNS", "POLISHED_FROM", "compare_campaigns", "front",
-           "hypervolume_history", "polished", "superseded"]
+def campaign_objectives(spec: Mapping[str, Any], *, first_two: bool = False) -> list[str]:
+    """The objectives of a stored campaign spec (its JSON): the maximized ones, then the minimized.
+
+    With ``first_two``, only the first of each: the accuracy/cost pair a front plot draws.
+    """
+    maximize, minimize = list(spec["objectives"]["maximize"]), list(spec["objectives"]["minimize"])
+    return [maximize[0], minimize[0]] if first_two else [*maximize, *minimize]
+
+
+CANDIDATE_SORT_COLUMNS: tuple[str, ...] = (
+    "number", "generation", "val_accuracy", "test_accuracy", "train_accuracy", "val_loss", "connections",
+    "params", "flops", "wiring_length", "depth", "hidden_nodes", "epochs", "seconds",
+)
+"""Columns :func:`candidate_page` sorts by (``GET /campaigns/{id}/candidates``)."""
+
+
+class CandidatePage(NamedTuple):
+    """One page of candidates: its rows and how many candidates matched over all pages."""
+
+    items: pd.DataFrame
+    total: int
+
+
+def candidate_page(
+    frame: pd.DataFrame,
+    *,
+    status: str | None = None,
+    generation: int | None = None,
+    min_val_accuracy: float | None = None,
+    max_connections: int | None = None,
+    sort: str = "number",
+    descending: bool = False,
+    offset: int = 0,
+    limit: int = 100,
+) -> CandidatePage:
+    """Candidates of ``frame`` (a store's :meth:`~results.storage.BaseStore.candidates`) filtered,
+    sorted and paged.
+
+    Filters: ``status``, ``generation``, at least ``min_val_accuracy``, at most
+    ``max_connections`` (a candidate without that metric does not match the last two). Sorted by
+    ``sort`` (one of :data:`CANDIDATE_SORT_COLUMNS`), missing values last in either direction,
+    ties by ``number`` ascending; then ``limit`` rows from ``offset`` (an empty page past the
+    end). ``total`` counts the matching candidates over all pages. A bad ``sort``, ``offset`` or
+    ``limit`` raises :class:`SpecError` naming it.
+    """
+    if sort not in CANDIDATE_SORT_COLUMNS:
+        raise SpecError(f"'sort': cannot sort candidates by {sort!r}; choose from {', '.join(CANDIDATE_SORT_COLUMNS)}")
+    if sort not in frame.columns:
+        raise SpecError(f"'sort': the candidates have no column {sort!r}")
+    if offset < 0:
+        raise SpecError(f"'offset': must be 0 or more, got {offset}")
+    if limit < 1:
+        raise SpecError(f"'limit': must be 1 or more, got {limit}")
+    if status is not None:
+        frame = frame[frame["status"] == status]
+    if generation is not None:
+        frame = frame[frame["generation"] == generation]
+    if min_val_accuracy is not None:
+        frame = frame[frame["val_accuracy"].ge(min_val_accuracy).fillna(False).astype(bool)]
+    if max_connections is not None:
+        frame = frame[frame["connections"].le(max_connections).fillna(False).astype(bool)]
+    keys = [sort] if sort == "number" else [sort, "number"]
+    frame = frame.sort_values(keys, ascending=[not descending, True][: len(keys)], kind="mergesort",
+                              na_position="last")
+    return CandidatePage(items=frame.iloc[offset: offset + limit], total=len(frame))
+
+
+__all__ = ["CANDIDATE_SORT_COLUMNS", "DEFAULT_OBJECTIVES", "FRONT_LEADING_COLUMNS", "POLISHED_FROM", "CandidatePage",
+           "campaign_objectives", "candidate_page", "compare_campaigns", "front", "hypervolume_history", "polished",
+           "superseded"]

@@ -61,6 +61,7 @@ campaigns_table = sa.Table(
     sa.Column("generations_done", sa.Integer, nullable=False, default=0),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("driver", sa.String(200), nullable=True),  # the process running it (Store.claim)
 )
 
 candidates_table = sa.Table(
@@ -95,6 +96,7 @@ candidates_table = sa.Table(
     sa.Column("extra", sa.JSON, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("campaign_id", "number", name="uq_candidates_campaign_number"),
+    sa.Index("ix_candidates_campaign_status", "campaign_id", "status"),
 )
 
 generations_table = sa.Table(

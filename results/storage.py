@@ -12,6 +12,10 @@ Contract, for every implementation:
   ordered by number), never objects tied to a connection; a genome is its JSON dict.
 - **Errors**: an unknown campaign or candidate raises :class:`connevo.errors.NotFoundError`; a store
   that cannot be read or written raises :class:`connevo.errors.StoreError` naming what and why.
+- **One driver per campaign**: :meth:`claim_campaign` is atomic across processes; a campaign
+  ``running`` under another driver heard of within :data:`results.drivers.STALE_AFTER_S` is
+  refused with :class:`connevo.errors.CampaignBusyError`. A driver's heartbeat and status
+  writes take effect only while the campaign is still its own.
 """
 
 from __future__ import annotations
@@ -43,12 +47,20 @@ class BaseStore(abc.ABC):
 
     # --- campaigns ----------------------------------------------------------------------------
     @abc.abstractmethod
-    def create_campaign(self, name: str, spec: Mapping[str, Any], seed: int) -> str:
-        """A new campaign (status "running"); returns its id."""
+    def create_campaign(self, name: str, spec: Mapping[str, Any], seed: int, driver: str | None = None) -> str:
+        """A new campaign (status "running", run by ``driver``); returns its id."""
 
     @abc.abstractmethod
-    def set_campaign_status(self, campaign_id: str, status: str, error: str | None = None) -> None:
-        """Set "running", "finished", "failed" or "stopped" (and the error of a failure)."""
+    def claim_campaign(self, campaign_id: str, driver: str) -> None:
+        """Make ``driver`` the one process running the campaign (status "running"), atomically;
+        :class:`connevo.errors.CampaignBusyError` while another live driver runs it."""
+
+    @abc.abstractmethod
+    def set_campaign_status(self, campaign_id: str, status: str, error: str | None = None,
+                            driver: str | None = None) -> None:
+        """Set "running", "finished", "failed" or "stopped" (and the error of a failure). With
+        ``driver``: only while the campaign is that driver's (else CampaignBusyError); a status
+        other than "running" releases it."""
 
     @abc.abstractmethod
     def get_campaign(self, id_or_name: str) -> dict[str, Any]:
@@ -59,18 +71,23 @@ class BaseStore(abc.ABC):
         """Every campaign, newest first."""
 
     @abc.abstractmethod
-    def heartbeat(self, campaign_id: str) -> None:
-        """Mark a running campaign alive now."""
+    def heartbeat(self, campaign_id: str, driver: str | None = None) -> bool:
+        """Mark a running campaign alive now; False (and nothing written) when it is not running
+        or, with ``driver``, is no longer that driver's."""
 
     # --- generations and candidates -----------------------------------------------------------
     @abc.abstractmethod
     def commit_generation(self, campaign_id: str, generation: int, candidates: list[Mapping[str, Any]],
-                          summary: Mapping[str, Any], checkpoint: Mapping[str, Any]) -> None:
-        """One generation, atomically: its candidate rows, summary and the checkpoint to resume from."""
+                          summary: Mapping[str, Any], checkpoint: Mapping[str, Any],
+                          driver: str | None = None) -> None:
+        """One generation, atomically: its candidate rows, summary and the checkpoint to resume
+        from; with ``driver``, none of it unless the campaign is still that driver's."""
 
     @abc.abstractmethod
-    def add_pending(self, campaign_id: str, generation: int, rows: list[Mapping[str, Any]]) -> None:
-        """Rows of a generation still running (reused when a cut generation is evaluated again)."""
+    def add_pending(self, campaign_id: str, generation: int, rows: list[Mapping[str, Any]],
+                    driver: str | None = None) -> None:
+        """Rows of a generation still running (reused when a cut generation is evaluated again);
+        with ``driver``, only while the campaign is that driver's."""
 
     @abc.abstractmethod
     def pending(self, campaign_id: str) -> dict[int, dict[str, Any]]:

@@ -20,8 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from connevo.errors import NotFoundError, StoreError
-from results import schema, sqlite_files
+from connevo.errors import CampaignBusyError, NotFoundError, StoreError
+from results import drivers, migrations, schema, sqlite_files
+from results.drivers import HEARTBEAT_S, STALE_AFTER_S
 from results.schema import (
     CANDIDATE_COLUMNS,
     GENERATION_COLUMNS,
@@ -36,7 +37,7 @@ from results.storage import BaseStore
 
 DEFAULT_STORE = "connevo.db"
 STORE_ENV = "CONNEVO_STORE"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = migrations.LATEST
 
 CAMPAIGN_STATUSES = ("running", "finished", "failed", "stopped")
 CANDIDATE_STATUSES = ("ok", "failed", "diverged", "timeout")
@@ -50,19 +51,8 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-HEARTBEAT_S = 10.0
-"""How often a running campaign's driver touches its row (:meth:`Store.heartbeat`)."""
-STALE_AFTER_S = 60.0
-"""A ``running`` campaign whose row was not touched for this long is ``stale``: the process that
-ran it has most likely died (``connevo resume`` continues it)."""
-
-
 def _stale(status: Any, updated_at: Any, now: datetime) -> bool:
-    if status != "running" or updated_at is None:
-        return False
-    if updated_at.tzinfo is None:
-        updated_at = updated_at.replace(tzinfo=UTC)
-    return bool((now - updated_at).total_seconds() > STALE_AFTER_S)
+    return drivers.is_stale(status, updated_at, now)
 
 
 # --------------------------------------------------------------------------------------------
@@ -89,14 +79,20 @@ def open_store(url_or_path: str | os.PathLike[str] | None = None) -> Store:
     return Store(url_or_path)
 
 
-def _check_version(where: str, version: Any) -> None:
+def _check_version(where: str, version: Any) -> int:
+    """The store's schema version; :class:`StoreError` unless this connevo reads or upgrades it."""
     if version is None:
         raise StoreError(f"{where!r} has a connevo_meta table without a schema_version")
-    if str(version) != str(SCHEMA_VERSION):
+    try:
+        number = int(version)
+    except (TypeError, ValueError):
+        raise StoreError(f"{where!r} has an unreadable connevo schema version {version!r}") from None
+    if not 1 <= number <= SCHEMA_VERSION:
         raise StoreError(
-            f"{where!r} has connevo schema version {version}, but this connevo reads schema version "
-            f"{SCHEMA_VERSION}"
+            f"{where!r} has connevo schema version {version}, but this connevo reads schema versions "
+            f"1 to {SCHEMA_VERSION} (a newer connevo wrote it: upgrade connevo)"
         )
+    return number
 
 _REQUIRED_CANDIDATE_KEYS = ("number", "generation", "genome", "status", "seed")
 _SUMMARY_KEYS = ("population", "front_size", "hypervolume", "best_val_accuracy", "evaluations")
@@ -122,13 +118,18 @@ class Store(BaseStore):
         read_only = False
         if path is not None:
             has_meta, version = sqlite_files.check_sqlite_file(path)
-            if has_meta:
-                _check_version(str(path), version)
+            number = _check_version(str(path), version) if has_meta else SCHEMA_VERSION
             reason = sqlite_files.unwritable_reason(path)
             if reason is not None:
                 if not path.exists() or path.stat().st_size == 0:
                     raise StoreError(f"cannot create store {str(path)!r}: {reason}")
+                if number < SCHEMA_VERSION:
+                    raise StoreError(
+                        f"store {str(path)!r} has schema version {number}; this connevo upgrades it to "
+                        f"{SCHEMA_VERSION} in place when it can write it, and it cannot: {reason}"
+                    )
                 read_only = True  # reads work; every write fails with ``reason``
+        self._read_only = read_only
         self._engine = self._create_engine(url, read_only=read_only)
         try:
             self._prepare_schema()
@@ -178,12 +179,23 @@ class Store(BaseStore):
         with self._engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7315542)")
+            elif conn.dialect.name == "sqlite" and not self._read_only:
+                # pysqlite begins a transaction only before DML: begin one now, holding the write
+                # lock, so that creating or upgrading the schema is one transaction (all or nothing)
+                # and stores opened at once on the file do it one after the other
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             tables = set(sa.inspect(conn).get_table_names())
             if "connevo_meta" in tables:
-                row = conn.execute(
-                    sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
-                ).first()
-                _check_version(where, row[0] if row else None)
+                key = meta_table.c.key == "schema_version"
+                row = conn.execute(sa.select(meta_table.c.value).where(key)).first()
+                version = _check_version(where, row[0] if row else None)
+                if version < SCHEMA_VERSION:  # an earlier connevo's store: upgrade it in place
+                    try:
+                        migrations.upgrade(conn, version)
+                    except Exception as exc:  # raised inside the transaction: rolled back
+                        raise StoreError(f"cannot upgrade store {where!r} from schema version {version} to "
+                                         f"{SCHEMA_VERSION} (it is left as it was): {exc}") from exc
+                    conn.execute(sa.update(meta_table).where(key).values(value=str(SCHEMA_VERSION)))
                 return
             if tables:
                 raise StoreError(
@@ -221,8 +233,8 @@ class Store(BaseStore):
     # ---------------------------------------------------------------------------------------
     # Campaigns
 
-    def create_campaign(self, name: str, spec: Mapping[str, Any], seed: int) -> str:
-        """Insert a campaign with status ``running``; return its new 8-character id."""
+    def create_campaign(self, name: str, spec: Mapping[str, Any], seed: int, driver: str | None = None) -> str:
+        """Insert a campaign with status ``running`` (run by ``driver``); return its new 8-character id."""
         now = _utcnow()
         campaign_id = uuid.uuid4().hex[:8]
         with self._write(f"new campaign {str(name)!r}") as conn:
@@ -237,23 +249,53 @@ class Store(BaseStore):
                     generations_done=0,
                     created_at=now,
                     updated_at=now,
+                    driver=driver,
                 )
             )
         return campaign_id
 
-    def set_campaign_status(self, campaign_id: str, status: str, error: str | None = None) -> None:
-        """Set a campaign's status (running, finished, failed, stopped) and error text."""
+    def claim_campaign(self, campaign_id: str, driver: str) -> None:
+        """Make ``driver`` the campaign's one driver, status ``running`` (:mod:`results.drivers`)."""
+        now = _utcnow()
+        with self._write(f"driver of campaign {campaign_id!r}") as conn:
+            result = conn.execute(
+                sa.update(campaigns_table)
+                .where((campaigns_table.c.id == campaign_id) & drivers.claimable(driver, now))
+                .values(status="running", error=None, driver=driver, updated_at=now)
+            )
+            if result.rowcount == 0:
+                row = self._find_campaign(conn, campaign_id)  # NotFoundError when there is none
+                if not drivers.died_on_this_host(row["driver"]):
+                    raise CampaignBusyError(drivers.busy_message(row, now))
+                # its driver was a process of this host that is gone: take over now, unless
+                # another process just did (the same driver must still be there)
+                taken = conn.execute(
+                    sa.update(campaigns_table)
+                    .where((campaigns_table.c.id == campaign_id) & (campaigns_table.c.driver == row["driver"]))
+                    .values(status="running", error=None, driver=driver, updated_at=now)
+                )
+                if taken.rowcount == 0:
+                    raise CampaignBusyError(drivers.busy_message(self._find_campaign(conn, campaign_id), now))
+
+    def set_campaign_status(self, campaign_id: str, status: str, error: str | None = None,
+                            driver: str | None = None) -> None:
+        """Set a campaign's status (running, finished, failed, stopped) and error text; with
+        ``driver``, only while the campaign is that driver's, and an end releases it."""
         if status not in CAMPAIGN_STATUSES:
             raise StoreError(f"campaign status must be one of {CAMPAIGN_STATUSES}, got {status!r}")
         what = f"status {status!r} of campaign {campaign_id!r}" + (f" (its error: {error})" if error else "")
+        values: dict[str, Any] = {"status": status, "error": error, "updated_at": _utcnow()}
+        if driver is not None and status != "running":
+            values["driver"] = None
         with self._write(what) as conn:
             result = conn.execute(
                 sa.update(campaigns_table)
-                .where(campaigns_table.c.id == campaign_id)
-                .values(status=status, error=error, updated_at=_utcnow())
+                .where((campaigns_table.c.id == campaign_id) & drivers.owned_by(driver))
+                .values(**values)
             )
             if result.rowcount == 0:
-                raise NotFoundError(f"no campaign with id {campaign_id!r}")
+                row = self._find_campaign(conn, campaign_id)  # NotFoundError when there is none
+                raise CampaignBusyError(drivers.busy_message(row, _utcnow()))
 
     def get_campaign(self, id_or_name: str) -> dict[str, Any]:
         """A campaign by id, else the most recent one with that name, plus its ``candidates`` count."""
@@ -296,14 +338,17 @@ class Store(BaseStore):
         columns = ["id", "name", "status", "generations_done", "candidates", "created_at", "stale"]
         return schema.frame(rows, columns)
 
-    def heartbeat(self, campaign_id: str) -> None:
-        """Mark a running campaign as alive (its driver calls this every :data:`HEARTBEAT_S`)."""
+    def heartbeat(self, campaign_id: str, driver: str | None = None) -> bool:
+        """Mark a running campaign as alive (its driver calls this every :data:`HEARTBEAT_S`);
+        False when it is not running or, with ``driver``, no longer that driver's."""
+        c = campaigns_table.c
         with self._write(f"heartbeat of campaign {campaign_id!r}") as conn:
-            conn.execute(
+            result = conn.execute(
                 sa.update(campaigns_table)
-                .where((campaigns_table.c.id == campaign_id) & (campaigns_table.c.status == "running"))
+                .where((c.id == campaign_id) & (c.status == "running") & drivers.owned_by(driver))
                 .values(updated_at=_utcnow())
             )
+        return bool(result.rowcount)
 
     def _find_campaign(self, conn: Connection, id_or_name: str) -> dict[str, Any]:
         c = campaigns_table.c
@@ -332,11 +377,13 @@ class Store(BaseStore):
         candidates: list[Mapping[str, Any]],
         summary: Mapping[str, Any],
         checkpoint: Mapping[str, Any],
+        driver: str | None = None,
     ) -> None:
         """Write one generation atomically: its candidates, its summary row and the checkpoint.
 
         ``summary`` holds population, front_size, hypervolume, best_val_accuracy, evaluations.
-        The campaign's ``generations_done`` becomes ``generation + 1``. All or nothing.
+        The campaign's ``generations_done`` becomes ``generation + 1``. All or nothing; with
+        ``driver``, nothing unless the campaign is still that driver's.
         """
         generation = int(generation)
         unknown = sorted(set(summary) - set(_SUMMARY_KEYS))
@@ -377,9 +424,12 @@ class Store(BaseStore):
                 .where(campaigns_table.c.id == campaign_id)
                 .values(generations_done=generation + 1, updated_at=now)
             )
+            self._require_driver(conn, campaign_id, driver)
 
-    def add_pending(self, campaign_id: str, generation: int, rows: list[Mapping[str, Any]]) -> None:
-        """Keep finished evaluations of an uncommitted generation (candidate rows, by number)."""
+    def add_pending(self, campaign_id: str, generation: int, rows: list[Mapping[str, Any]],
+                    driver: str | None = None) -> None:
+        """Keep finished evaluations of an uncommitted generation (candidate rows, by number);
+        with ``driver``, only while the campaign is that driver's."""
         if not rows:
             return
         now = _utcnow()
@@ -402,6 +452,7 @@ class Store(BaseStore):
                 )
             )
             conn.execute(sa.insert(pending_table), values)
+            self._require_driver(conn, campaign_id, driver)
 
     def pending(self, campaign_id: str) -> dict[int, dict[str, Any]]:
         """Finished-but-uncommitted candidate rows of a campaign, by candidate number."""
@@ -483,6 +534,17 @@ class Store(BaseStore):
 
     def _write(self, what: str | None = None) -> _WriteTransaction:
         return _WriteTransaction(self._engine, what or self._display_url, self._sqlite_path)
+
+    def _require_driver(self, conn: Connection, campaign_id: str, driver: str | None) -> None:
+        """Unless the campaign is still ``driver``'s, CampaignBusyError (the transaction rolls
+        back). Checked after the writes, with the row locked (PostgreSQL) or the database's write
+        lock held (SQLite), so a take-over cannot slip in between the check and the commit."""
+        if driver is None:
+            return
+        row = conn.execute(sa.select(campaigns_table).where(campaigns_table.c.id == campaign_id)
+                           .with_for_update()).first()
+        if row is not None and row.driver != driver:
+            raise CampaignBusyError(drivers.busy_message(dict(row._mapping), _utcnow()))
 
     @staticmethod
     def _require_campaign(conn: Connection, campaign_id: str) -> None:
@@ -575,6 +637,8 @@ class _WriteTransaction:
 
 
 __all__ = [
+    "HEARTBEAT_S",
+    "STALE_AFTER_S",
     "CAMPAIGN_STATUSES",
     "CANDIDATE_STATUSES",
     "DEFAULT_STORE",

@@ -59,3 +59,18 @@ class InnovationTracker:
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> InnovationTracker:
         return cls(int(state["next_innovation"]), int(state["next_node_id"]))
+
+
+REWIRED_INNOVATIONS = 1 << 48
+"""Innovation numbers from here up name connections grown inside a training (:mod:`search_space.rewiring`)."""
+
+
+def rewired_innovation(source: int, target: int) -> int:
+    """The innovation number of a connection ``source -> target`` grown by a worker while it
+    trains: a worker has no campaign tracker, so the number is a function of the pair alone
+    (Szudzik's pairing, above :data:`REWIRED_INNOVATIONS`, far from the tracker's counter); the
+    same pair grown in two networks aligns in crossover, as NEAT wants."""
+    if source < 0 or target < 0:
+        raise ValueError(f"node ids must be >= 0, got {source} -> {target}")
+    pair = source * source + source + target if source >= target else target * target + source
+    return REWIRED_INNOVATIONS + pair

@@ -38,6 +38,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from evolution.spec import load_spec
     from results.store import open_store
     from service.progress import RichProgress
+    from service.signals import GracefulTermination
 
     spec = load_spec(args.spec)
     overrides: dict[str, Any] = {}
@@ -53,8 +54,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         spec = spec.with_overrides(**overrides)
     store = open_store(args.store)
     console = terminal()
-    result = run(spec, store, observers=[RichProgress(id_console=console)])
-    objectives = [*spec.objectives.maximize, *spec.objectives.minimize]
+    termination = GracefulTermination()
+    result = run(spec, store, observers=[RichProgress(id_console=console), termination])
+    if termination.received:
+        return _terminated(result.campaign_id)
+    objectives = list(spec.objectives.names)
     front = result.front(objectives)
     console.print(f"\nPareto front of campaign {result.campaign_id} ({len(front)} candidates):", highlight=False)
     print_frame(console, front_view(front, objectives))
@@ -66,16 +70,28 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from evolution.campaign import Campaign
     from results.store import open_store
     from service.progress import RichProgress
+    from service.signals import GracefulTermination
 
     store = open_store(args.store)
     console = terminal()
-    campaign = Campaign.from_store(store, args.campaign, observers=[RichProgress(id_console=console)])
+    termination = GracefulTermination()
+    campaign = Campaign.from_store(store, args.campaign, observers=[RichProgress(id_console=console), termination])
     campaign.run()
+    if termination.received:
+        return _terminated(campaign.id)
     objectives = campaign.objectives
     front = CampaignResult(campaign.id, store).front(objectives)
     console.print(f"\nPareto front of campaign {campaign.id} ({len(front)} candidates):", highlight=False)
     print_frame(console, front_view(front, objectives))
     return 0
+
+
+def _terminated(campaign_id: str) -> int:
+    from service.signals import EXIT_TERMINATED
+
+    print(f"connevo: terminated (SIGTERM): campaign {campaign_id} stopped; `connevo resume {campaign_id}` "
+          "continues it", file=sys.stderr)
+    return EXIT_TERMINATED
 
 
 def cmd_compress(args: argparse.Namespace) -> int:
@@ -195,7 +211,7 @@ def cmd_front(args: argparse.Namespace) -> int:
     if requested:
         objectives = requested
     else:
-        objectives = [*info["spec"]["objectives"]["maximize"], *info["spec"]["objectives"]["minimize"]]
+        objectives = queries.campaign_objectives(info["spec"])
     front = queries.front(store, info["id"], objectives, max_connections=args.max_connections,
                           include_failed=args.include_failed, include_partial=args.include_partial,
                           unpolished=args.unpolished)
@@ -244,7 +260,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from results import plots
+    from results import plots, queries
     from results.store import open_store
 
     store = open_store(args.store)
@@ -263,7 +279,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
             raise NotFoundError(f"no campaign or candidate {args.campaign!r} in {store.url}") from None
         raise ConnevoError(f"{args.campaign!r} is a candidate, not a campaign: "
                            f"`connevo plot {args.campaign} --candidate` draws its network") from None
-    objectives = [info["spec"]["objectives"]["maximize"][0], info["spec"]["objectives"]["minimize"][0]]
+    objectives = queries.campaign_objectives(info["spec"], first_two=True)
     print(plots.plot_front(store.candidates(info["id"]), objectives, out / f"front-{info['id']}.png"))
     print(plots.plot_hypervolume(store.generations(info["id"]), out / f"hypervolume-{info['id']}.png"))
     return 0
@@ -319,6 +335,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="file path or SQLAlchemy URL (default: $CONNEVO_STORE, else ./connevo.db)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    _add_campaign_commands(sub, common)
+    _add_query_commands(sub, common)
+    _add_model_commands(sub, common)
+    _add_service_commands(sub, common)
+    return parser
+
+
+def _add_campaign_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """run, resume."""
     p = sub.add_parser("run", parents=[common], help="run a campaign from a TOML/JSON spec in the foreground")
     p.add_argument("spec", help="path to the campaign spec (.toml or .json)")
     p.add_argument("--workers", type=int, default=None, help="number of workers (overrides workers.count)")
@@ -331,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("campaign", help="campaign id or name")
     p.set_defaults(func=cmd_resume)
 
+
+def _add_query_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """ls, status, front, show, plot: reading a store."""
     p = sub.add_parser("ls", parents=[common], help="list campaigns")
     _add_server_option(p)
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
@@ -362,6 +390,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_show)
 
+    p = sub.add_parser("plot", parents=[common], help="plot a campaign's front and hypervolume, or one network")
+    p.add_argument("campaign", help="campaign id or name (a candidate id with --candidate)")
+    p.add_argument("--candidate", action="store_true", help="draw the network of candidate CAMPAIGN instead")
+    p.add_argument("--out", default=".", help="folder for the PNG files (default: .)")
+    p.set_defaults(func=cmd_plot)
+
+
+def _add_model_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """compress, polish, export: one trained network or a front."""
     p = sub.add_parser("compress", parents=[common], help="prune and/or int8-quantize a trained candidate")
     p.add_argument("candidate", help="candidate id")
     p.add_argument("--prune", type=float, default=0.0, help="fraction of connections to remove, smallest |weight| first")
@@ -386,12 +423,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "state-dict: weights, with the topology JSON beside them")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("plot", parents=[common], help="plot a campaign's front and hypervolume, or one network")
-    p.add_argument("campaign", help="campaign id or name (a candidate id with --candidate)")
-    p.add_argument("--candidate", action="store_true", help="draw the network of candidate CAMPAIGN instead")
-    p.add_argument("--out", default=".", help="folder for the PNG files (default: .)")
-    p.set_defaults(func=cmd_plot)
 
+def _add_service_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """serve, launch: the HTTP service."""
     p = sub.add_parser("serve", parents=[common], help="run the HTTP API and the live dashboard")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1; any other needs $CONNEVO_TOKEN)")
@@ -405,7 +439,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_server_option(p)
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_launch)
-    return parser
 
 
 def _version() -> str:

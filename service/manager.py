@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from connevo.errors import ConnevoError
+from connevo.errors import CampaignBusyError, ConnevoError
 from evolution.campaign import Campaign
 from evolution.observers import CampaignObserver
 from evolution.spec import CampaignSpec
@@ -214,8 +214,11 @@ class CampaignManager:
         except BaseException as exc:  # noqa: BLE001 - the service must outlive any campaign
             log.warning("campaign %s ended with %s: %s", campaign_id, type(exc).__name__, exc)
             try:
-                if self.store.get_campaign(campaign_id)["status"] == "running":
-                    self.store.set_campaign_status(campaign_id, "failed", f"{type(exc).__name__}: {exc}"[:2000])
+                if self.store.get_campaign(campaign_id)["status"] == "running":  # and still this driver's
+                    self.store.set_campaign_status(campaign_id, "failed", f"{type(exc).__name__}: {exc}"[:2000],
+                                                   driver=handle.campaign.driver)
+            except CampaignBusyError:
+                pass  # another process runs it now: its status is that process's to write
             except Exception:  # noqa: BLE001
                 log.exception("cannot record the failure of campaign %s", campaign_id)
 

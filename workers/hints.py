@@ -40,8 +40,10 @@ NEURON_FAN_IN = 16
 """Inputs of the proposed neuron's fan-in, at most."""
 
 
-def add_hints(evaluations: Sequence[Evaluation], data: DataTensors, device: torch.device) -> list[Evaluation]:
-    """``evaluations`` with hints on the trained genome of every successful one."""
+def add_hints(evaluations: Sequence[Evaluation], data: DataTensors, device: torch.device,
+              grow: int = GROW_HINTS) -> list[Evaluation]:
+    """``evaluations`` with hints on the trained genome of every successful one (``grow``:
+    absent connections proposed per candidate, at most)."""
     out = list(evaluations)
     buckets: dict[tuple, list[tuple[int, _Plan]]] = {}
     for k, e in enumerate(evaluations):
@@ -52,7 +54,7 @@ def add_hints(evaluations: Sequence[Evaluation], data: DataTensors, device: torc
         buckets.setdefault(tuple(plan.shape), []).append((k, plan))
     for members in buckets.values():
         try:
-            hints = _measure([plan for _, plan in members], data, device)
+            hints = _measure([plan for _, plan in members], data, device, grow)
         except Exception as exc:  # hints are advice: without them the candidates stay as trained
             log.warning("structure hints of %d candidates could not be measured: %s", len(members), exc)
             continue
@@ -64,7 +66,7 @@ def add_hints(evaluations: Sequence[Evaluation], data: DataTensors, device: torc
 _SETTINGS = TrainingSettings()
 
 
-def _measure(plans: list[_Plan], data: DataTensors, device: torch.device) -> list[StructureHints]:
+def _measure(plans: list[_Plan], data: DataTensors, device: torch.device, grow: int) -> list[StructureHints]:
     """The hints of every plan of one shape, from one stacked forward and backward pass."""
     stack = _Stack.build(plans, device)
     rows = min(HINT_ROWS, int(data.x_train.shape[0]))
@@ -84,10 +86,10 @@ def _measure(plans: list[_Plan], data: DataTensors, device: torch.device) -> lis
             for source in range(target):
                 product = per_candidate_matmul(activations[source].transpose(1, 2), delta)
                 blocks[source, target] = product.float().cpu().numpy()
-    return [_hints(plan, {key: block[c] for key, block in blocks.items()}) for c, plan in enumerate(plans)]
+    return [_hints(plan, {key: block[c] for key, block in blocks.items()}, grow) for c, plan in enumerate(plans)]
 
 
-def _hints(plan: _Plan, blocks: dict[tuple[int, int], np.ndarray]) -> StructureHints:
+def _hints(plan: _Plan, blocks: dict[tuple[int, int], np.ndarray], count: int = GROW_HINTS) -> StructureHints:
     """One candidate's hints from its gradient blocks ``(source level, target level) -> (i, j)``."""
     genome: Genome = plan.request.genome
     ids = [list(genome.input_ids), *plan.orders]  # node ids per level; padding has none
@@ -106,7 +108,7 @@ def _hints(plan: _Plan, blocks: dict[tuple[int, int], np.ndarray]) -> StructureH
         s_all, t_all, g_all = np.concatenate(sources), np.concatenate(targets), np.concatenate(scores)
         absent = np.array([(int(a), int(b)) not in existing for a, b in zip(s_all, t_all)], dtype=bool)
         s_all, t_all, g_all = s_all[absent], t_all[absent], g_all[absent]
-        order = np.lexsort((t_all, s_all, -g_all))[:GROW_HINTS]  # largest gradient; ties by ids
+        order = np.lexsort((t_all, s_all, -g_all))[:count]  # largest gradient; ties by ids
         grow = tuple((int(s_all[k]), int(t_all[k]), float(g_all[k])) for k in order if g_all[k] > 0)
     neuron_in, neuron_out = _gradmax(genome, blocks.get((0, len(ids) - 1)), ids[-1])
     return StructureHints(grow, neuron_in, neuron_out)

@@ -133,11 +133,18 @@ def detach_weights(evaluation: Evaluation, request: EvaluationRequest) -> tuple:
     """
     trained = evaluation.trained_genome
     genome = request.genome
-    if trained is None or len(trained.connections) != len(genome.connections) or len(trained.nodes) != len(genome.nodes):
+    if trained is None or not _same_structure(trained, genome):  # rewired in training: sent whole
         return evaluation, None, None, None
     weights = np.array([np.nan if c.weight is None else c.weight for c in trained.connections], dtype=np.float64)
     biases = np.array([n.bias for n in trained.nodes], dtype=np.float64)
     return replace(evaluation, trained_genome=None), weights, biases, trained.hints
+
+
+def _same_structure(a: Genome, b: Genome) -> bool:
+    """Whether two genomes have the same genes (weights and biases aside)."""
+    return (len(a.connections) == len(b.connections) and len(a.nodes) == len(b.nodes)
+            and all(x.innovation == y.innovation for x, y in zip(a.connections, b.connections))
+            and all(x.id == y.id for x, y in zip(a.nodes, b.nodes)))
 
 
 def attach_weights(detached: tuple, request: EvaluationRequest) -> Evaluation:
@@ -184,12 +191,18 @@ class TrainingSettings:
     inherited_epochs: int | None = None  # epochs of a warm-started candidate (None: epochs)
     new_weight_scale: float = 0.1    # warm start: a connection without a weight starts this small
     structure_hints: bool = True     # measure gradients of absent connections (workers.hints)
+    rewire_fraction: float = 0.0     # sparse dynamics: share of connections swapped per rewiring; 0 = off
+    rewire_every: int = 1            # epochs between two rewirings (workers.rewiring)
 
     def __post_init__(self) -> None:
         if self.precision not in ("float32", "bfloat16"):
             raise ValueError(f"precision must be 'float32' or 'bfloat16', got {self.precision!r}")
         if self.inherited_epochs is not None and not 0 <= self.inherited_epochs <= self.epochs:
             raise ValueError(f"inherited_epochs must be in [0, epochs={self.epochs}], got {self.inherited_epochs!r}")
+        if not 0.0 <= self.rewire_fraction < 1.0:
+            raise ValueError(f"rewire_fraction must be in [0, 1), got {self.rewire_fraction!r}")
+        if self.rewire_every < 1:
+            raise ValueError(f"rewire_every must be >= 1, got {self.rewire_every!r}")
 
     def warm_start(self, genome: Genome) -> bool:
         """Whether ``genome`` starts from the weights it carries: weight inheritance is on and

@@ -1,0 +1,54 @@
+"""Schema migrations: a store written by an earlier connevo is upgraded in place when opened.
+
+The schema version lives in ``connevo_meta`` (every store has carried it since version 1).
+Opening a store whose version is older runs each later migration in order, and the new
+version, in the one transaction that checks it: a migration that fails leaves the store as it
+was (SQLite and PostgreSQL both roll DDL back). A store newer than this connevo is refused.
+
+Each migration is a function of an :class:`alembic.operations.Operations` bound to that
+transaction: Alembic's DDL, portable across SQLite and PostgreSQL (batch mode where SQLite's
+``ALTER TABLE`` falls short). Alembic's script directory and ``alembic_version`` table are not
+used: a store is a file users carry between connevo releases, and its version number was
+already in ``connevo_meta``, so the migrations ship as code in the package, with no
+``alembic.ini`` to find at run time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Connection
+
+
+def _v2_campaign_driver(op: Operations) -> None:
+    """Version 2: ``campaigns.driver`` names the process that runs a campaign (one driver per
+    campaign, :meth:`results.store.Store.claim`); an index on candidates by (campaign, status)
+    for the front and candidate queries."""
+    op.add_column("campaigns", sa.Column("driver", sa.String(200), nullable=True))
+    op.create_index("ix_candidates_campaign_status", "candidates", ["campaign_id", "status"])
+
+
+MIGRATIONS: dict[int, Callable[[Operations], None]] = {
+    2: _v2_campaign_driver,
+}
+"""Version -> the migration that makes a store of version - 1 into one of that version."""
+
+LATEST = max(MIGRATIONS)
+"""The schema version this connevo writes."""
+
+
+def upgrade(conn: Connection, version: int) -> list[int]:
+    """Migrate the store behind ``conn`` (in its transaction) from ``version`` to :data:`LATEST`;
+    returns the versions applied. The caller writes the new version into ``connevo_meta``."""
+    applied = []
+    operations = Operations(MigrationContext.configure(conn))
+    for target in range(version + 1, LATEST + 1):
+        MIGRATIONS[target](operations)
+        applied.append(target)
+    return applied
+
+
+__all__ = ["LATEST", "MIGRATIONS", "upgrade"]

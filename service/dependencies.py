@@ -1,0 +1,70 @@
+"""What the routers take from the application (FastAPI dependencies) and from a query string.
+
+``create_app`` (:mod:`service.http`) keeps the store, the campaign manager, the limits and the
+data folder in ``app.state``; a route asks for them with the annotated types below, e.g.
+``store: StoreDep``. A test can swap one with ``app.dependency_overrides[get_store]``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from connevo.errors import SpecError
+from results.pareto import OBJECTIVE_SENSES
+from results.queries import campaign_objectives
+from results.storage import BaseStore
+from service.limits import ServiceLimits
+from service.manager import CampaignManager
+
+
+async def get_store(request: Request) -> BaseStore:
+    """The store the application serves."""
+    store: BaseStore = request.app.state.store
+    return store
+
+
+async def get_manager(request: Request) -> CampaignManager:
+    """The manager of the campaigns that run in this server."""
+    manager: CampaignManager = request.app.state.manager
+    return manager
+
+
+async def get_limits(request: Request) -> ServiceLimits:
+    """What one request may ask of the service."""
+    limits: ServiceLimits = request.app.state.limits
+    return limits
+
+
+async def get_data_dir(request: Request) -> Path:
+    """The folder that specs may read data files from (resolved)."""
+    folder: Path = request.app.state.data_dir
+    return folder
+
+
+StoreDep = Annotated[BaseStore, Depends(get_store)]
+ManagerDep = Annotated[CampaignManager, Depends(get_manager)]
+LimitsDep = Annotated[ServiceLimits, Depends(get_limits)]
+DataDirDep = Annotated[Path, Depends(get_data_dir)]
+
+
+def requested_objectives(text: str | None, spec: dict[str, Any], *, default_two: bool = False) -> list[str]:
+    """Objectives from a comma-separated query value, else the campaign's own
+    (:func:`results.queries.campaign_objectives`; with ``default_two`` its first two)."""
+    if text is None or not text.strip():
+        return campaign_objectives(spec, first_two=default_two)
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise SpecError(f"'objectives': name at least one objective, got {text!r}")
+    unknown = [n for n in names if n not in OBJECTIVE_SENSES]
+    if unknown:
+        raise SpecError(f"'objectives': unknown objective(s) {unknown!r}; choose from {', '.join(OBJECTIVE_SENSES)}")
+    if len(set(names)) != len(names):
+        raise SpecError(f"'objectives': duplicates in {names!r}")
+    return names
+
+
+__all__ = ["DataDirDep", "LimitsDep", "ManagerDep", "StoreDep", "get_data_dir", "get_limits", "get_manager",
+           "get_store", "requested_objectives"]

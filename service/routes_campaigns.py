@@ -1,0 +1,114 @@
+"""Routes of the ``campaigns`` resource: launch, list, status, stop and resume.
+
+Campaigns launched here run in background threads of the server
+(:class:`service.manager.CampaignManager`) and keep running when the client goes away.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query
+
+from evolution.spec import parse_spec
+from results import queries
+from results.storage import BaseStore
+from service.dependencies import DataDirDep, LimitsDep, ManagerDep, StoreDep
+from service.formatting import jsonable, records
+from service.limits import confine_spec
+from service.manager import CampaignManager
+from service.schemas import COMMON_ERRORS, CampaignDetail, CampaignSummary, Launched, Stopping, errors, ok
+
+router = APIRouter(tags=["campaigns"])
+
+
+@router.post("/campaigns", status_code=202, response_model=None,
+             responses={**ok(202, Launched, "the campaign runs in the background"), **errors(*COMMON_ERRORS, 429)})
+def launch_campaign(
+    spec: Annotated[dict[str, Any], Body(description="a campaign spec, as in a spec file (JSON)")],
+    manager: ManagerDep,
+    limits: LimitsDep,
+    data_dir: DataDirDep,
+) -> dict[str, Any]:
+    """Validate a spec and run the campaign in the background; poll ``GET /campaigns/{id}``."""
+    parsed = limits.apply(confine_spec(parse_spec(spec), data_dir))
+    campaign_id = manager.launch(parsed)
+    return {"id": campaign_id, "status": "running", "url": f"/campaigns/{campaign_id}"}
+
+
+@router.get("/campaigns", response_model=None,
+            responses={**ok(200, list[CampaignSummary], "every campaign, newest first"), **errors(*COMMON_ERRORS)})
+def list_campaigns(
+    store: StoreDep,
+    manager: ManagerDep,
+    status: Annotated[Literal["running", "finished", "failed", "stopped"] | None, Query()] = None,
+) -> list[dict[str, Any]]:
+    """All campaigns, newest first; ``running_here`` tells which run in this server."""
+    frame = store.list_campaigns()
+    if status is not None:
+        frame = frame[frame["status"] == status]
+    running = set(manager.running())
+    return [{**row, "running_here": row["id"] in running} for row in records(frame)]
+
+
+@router.get("/campaigns/{campaign}", response_model=None,
+            responses={**ok(200, CampaignDetail, "the campaign"), **errors(*COMMON_ERRORS, 404)})
+def campaign_status(campaign: str, store: StoreDep, manager: ManagerDep) -> dict[str, Any]:
+    """Status, progress and hypervolume history of a campaign (id or name)."""
+    return campaign_detail(store, manager, campaign)
+
+
+@router.post("/campaigns/{campaign}/stop", status_code=202, response_model=None,
+             responses={**ok(202, Stopping, "the campaign stops after its current chunk"),
+                        **errors(*COMMON_ERRORS, 404, 409)})
+def stop_campaign(campaign: str, store: StoreDep, manager: ManagerDep) -> dict[str, Any]:
+    """Ask a campaign running in this server to stop after its current chunk of candidates."""
+    campaign_id = str(store.get_campaign(campaign)["id"])
+    manager.stop(campaign_id)
+    return {"id": campaign_id, "status": "stopping"}
+
+
+@router.post("/campaigns/{campaign}/resume", status_code=202, response_model=None,
+             responses={**ok(202, Launched, "the campaign runs again in the background"),
+                        **errors(*COMMON_ERRORS, 404, 409, 429)})
+def resume_campaign(campaign: str, store: StoreDep, manager: ManagerDep, limits: LimitsDep) -> dict[str, Any]:
+    """Continue a stopped, failed or interrupted campaign from its last checkpoint."""
+    limits.check(parse_spec(store.get_campaign(campaign)["spec"]))  # limits may have been lowered
+    campaign_id = manager.resume(campaign)
+    return {"id": campaign_id, "status": "running", "url": f"/campaigns/{campaign_id}"}
+
+
+def campaign_detail(store: BaseStore, manager: CampaignManager, ref: str) -> dict[str, Any]:
+    """The body of ``GET /campaigns/{campaign}`` (:class:`service.schemas.CampaignDetail`)."""
+    info = store.get_campaign(ref)
+    spec = info["spec"]
+    history = queries.hypervolume_history(store, info["id"])
+    last = records(history.tail(1))
+    generations_total = int(spec["evolution"]["generations"]) + 1
+    detail: dict[str, Any] = jsonable({
+        "id": info["id"],
+        "name": info["name"],
+        "status": info["status"],
+        "error": info["error"],
+        "seed": info["seed"],
+        "created_at": info["created_at"],
+        "updated_at": info["updated_at"],
+        "stale": bool(info.get("stale", False)),
+        "running_here": manager.is_running(str(info["id"])),
+        "generation": last[0]["generation"] if last else None,
+        "generations_done": info["generations_done"],
+        "generations_total": generations_total,
+        "candidates_done": info["candidates"],
+        "candidates_total": int(spec["evolution"]["population"]) * generations_total,
+        "front_size": last[0]["front_size"] if last else 0,
+        "hypervolume": last[0]["hypervolume"] if last else None,
+        "best_val_accuracy": last[0]["best_val_accuracy"] if last else None,
+        "objectives": spec["objectives"],
+        "progress": manager.progress(str(info["id"])),
+        "hypervolume_history": records(history),
+        "spec": spec,
+    })
+    return detail
+
+
+__all__ = ["campaign_detail", "router"]

@@ -1,0 +1,105 @@
+"""Routes of a campaign's results: its Pareto front, its candidates page by page, one candidate.
+
+Genomes are left out of the lists; ``GET /candidates/{id}`` has a candidate's genome. The
+largest page a request may ask for is a limit of the app (``ServiceLimits.max_page_size``) and
+part of the OpenAPI schema, so :func:`results_router` builds this router for one app.
+"""
+
+# No ``from __future__ import annotations``: FastAPI reads the annotations of the candidates route,
+# and its page size bound (a local of candidates_endpoint) exists only while that function runs.
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from results import queries
+from results.pareto import OBJECTIVE_SENSES
+from service.dependencies import StoreDep, requested_objectives
+from service.formatting import jsonable, records
+from service.schemas import COMMON_ERRORS, CandidateDetail, CandidatePage, FrontPage, errors, ok
+
+SORTABLE = queries.CANDIDATE_SORT_COLUMNS
+"""Columns ``GET /campaigns/{id}/candidates`` sorts by."""
+
+
+def campaign_front(
+    campaign: str,
+    store: StoreDep,
+    objectives: Annotated[str | None, Query(description="comma-separated, e.g. val_accuracy,connections "
+                                                         "(default: the campaign's objectives)")] = None,
+    max_connections: Annotated[int | None, Query(ge=0, description="only candidates with at most N connections")] = None,
+    include_failed: Annotated[bool, Query(description="also consider failed/diverged/timeout candidates "
+                                                      "(those without scores are listed after the front)")] = False,
+    include_partial: Annotated[bool, Query(description="also candidates stopped at a short multi-fidelity rung")] = False,
+    unpolished: Annotated[bool, Query(description="the front as evolution left it (before the final polish)")] = False,
+) -> dict[str, Any]:
+    """The Pareto front over the chosen objectives (genomes left out: see ``/candidates/{id}``)."""
+    info = store.get_campaign(campaign)
+    names = requested_objectives(objectives, info["spec"])
+    front = queries.front(store, info["id"], names, max_connections=max_connections,
+                          include_failed=include_failed, include_partial=include_partial, unpolished=unpolished)
+    return {
+        "campaign_id": info["id"],
+        "objectives": names,
+        "senses": [OBJECTIVE_SENSES[n] for n in names],
+        "items": records(front, drop=("genome",)),
+    }
+
+
+def candidates_endpoint(max_page_size: int) -> Callable[..., dict[str, Any]]:
+    """``GET /campaigns/{campaign}/candidates`` for pages of at most ``max_page_size`` candidates."""
+
+    def campaign_candidates(
+        campaign: str,
+        store: StoreDep,
+        status: Annotated[Literal["ok", "failed", "diverged", "timeout"] | None, Query()] = None,
+        generation: Annotated[int | None, Query(ge=0)] = None,
+        min_val_accuracy: Annotated[float | None, Query(ge=0, le=1)] = None,
+        max_connections: Annotated[int | None, Query(ge=0)] = None,
+        sort: Annotated[Literal[SORTABLE], Query()] = "number",  # type: ignore[valid-type]
+        order: Annotated[Literal["asc", "desc"], Query()] = "asc",
+        limit: Annotated[int, Query(ge=1, le=max_page_size)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> dict[str, Any]:
+        """Candidates of a campaign, filtered, sorted and paged (genomes left out)."""
+        page = queries.candidate_page(
+            store.candidates(campaign, status=status), generation=generation, min_val_accuracy=min_val_accuracy,
+            max_connections=max_connections, sort=sort, descending=order == "desc", offset=offset, limit=limit,
+        )
+        return {
+            "total": page.total,
+            "limit": limit,
+            "offset": offset,
+            "items": records(page.items.rename(columns={"id": "candidate_id"}), drop=("genome",)),
+        }
+
+    return campaign_candidates
+
+
+def candidate_detail(candidate_id: str, store: StoreDep) -> dict[str, Any]:
+    """One candidate: metrics, parents, topology (genome JSON)."""
+    row: dict[str, Any] = jsonable(store.candidate(candidate_id))
+    enabled = [c for c in row["genome"].get("connections", []) if c.get("enabled", True)]
+    row["topology"] = {
+        "nodes": len(row["genome"].get("nodes", [])),
+        "enabled_connections": len(enabled),
+        "connection_genes": len(row["genome"].get("connections", [])),
+    }
+    row["plots"] = {"network": f"/candidates/{candidate_id}/plots/network.png"}
+    return row
+
+
+def results_router(max_page_size: int) -> APIRouter:
+    """The ``results`` routes, with pages of at most ``max_page_size`` candidates."""
+    router = APIRouter(tags=["results"])
+    router.add_api_route("/campaigns/{campaign}/front", campaign_front, methods=["GET"], response_model=None,
+                         responses={**ok(200, FrontPage, "the Pareto front"), **errors(*COMMON_ERRORS, 404)})
+    router.add_api_route("/campaigns/{campaign}/candidates", candidates_endpoint(max_page_size), methods=["GET"],
+                         response_model=None,
+                         responses={**ok(200, CandidatePage, "one page of candidates"), **errors(*COMMON_ERRORS, 404)})
+    router.add_api_route("/candidates/{candidate_id}", candidate_detail, methods=["GET"], response_model=None,
+                         responses={**ok(200, CandidateDetail, "the candidate"), **errors(*COMMON_ERRORS, 404)})
+    return router
+
+
+__all__ = ["SORTABLE", "campaign_front", "candidate_detail", "candidates_endpoint", "results_router"]

@@ -1,0 +1,221 @@
+"""What the HTTP API answers, for its OpenAPI schema: the JSON bodies (pydantic models), the error
+answers each operation documents, and the schema itself (:func:`openapi_schema`).
+
+The routes build plain dicts; the models only describe them (tests/service/test_http_fuzz.py
+checks every answer against these schemas).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel, ConfigDict, Field
+
+from evolution.spec import CampaignSpec
+
+CampaignStatus = Literal["running", "finished", "failed", "stopped"]
+CandidateStatus = Literal["ok", "failed", "diverged", "timeout"]
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer (4xx and 5xx)."""
+
+    detail: str = Field(description="what is wrong: the field or object, the problem and the bad value")
+
+
+class Launched(BaseModel):
+    id: str
+    status: Literal["running"]
+    url: str = Field(description="poll this path for the campaign's status")
+
+
+class Stopping(BaseModel):
+    id: str
+    status: Literal["stopping"]
+
+
+class CampaignSummary(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str
+    status: CampaignStatus
+    generations_done: int
+    candidates: int
+    created_at: str = Field(description="ISO 8601, UTC")
+    stale: bool = Field(description="running, but its driver has not been heard of for a minute (it died)")
+    running_here: bool = Field(description="the campaign runs in a thread of this server")
+
+
+class GenerationPoint(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    generation: int
+    hypervolume: float | None
+    front_size: int
+    best_val_accuracy: float | None
+    evaluations: int
+    cumulative_evaluations: int
+
+
+class Progress(BaseModel):
+    generation: int | None
+    generation_size: int
+    evaluated_in_generation: int
+    evaluated_since_start: int
+
+
+class CampaignDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str
+    status: CampaignStatus
+    error: str | None
+    seed: int
+    created_at: str
+    updated_at: str
+    stale: bool = Field(description="running, but its driver has not been heard of for a minute (it died)")
+    running_here: bool
+    generation: int | None = Field(description="the last finished generation, null before the first")
+    generations_done: int
+    generations_total: int
+    candidates_done: int
+    candidates_total: int
+    front_size: int
+    hypervolume: float | None
+    best_val_accuracy: float | None
+    objectives: dict[str, Any]
+    progress: Progress | None = Field(description="live counters while the campaign runs here, else null")
+    hypervolume_history: list[GenerationPoint]
+    spec: dict[str, Any]
+
+
+class _CandidateMetrics(BaseModel):
+    """The stored columns of a candidate but its id and genome; metrics are null where not measured."""
+
+    model_config = ConfigDict(extra="allow")
+
+    campaign_id: str
+    number: int
+    generation: int
+    parents: list[str]
+    status: CandidateStatus
+    error: str | None
+    seed: int
+    train_accuracy: float | None
+    val_accuracy: float | None
+    test_accuracy: float | None
+    train_loss: float | None
+    val_loss: float | None
+    test_loss: float | None
+    connections: int | None
+    params: int | None
+    flops: int | None
+    depth: int | None
+    hidden_nodes: int | None
+    wiring_length: float | None
+    modularity: float | None
+    train_val_gap: float | None
+    train_test_gap: float | None
+    epochs: int | None
+    seconds: float | None
+    extra: dict[str, Any]
+    created_at: str
+
+
+class CandidateRow(_CandidateMetrics):
+    candidate_id: str
+
+
+class FrontItem(CandidateRow):
+    duplicates: int = Field(description="other candidates with the same objective values (not listed)")
+
+
+class FrontPage(BaseModel):
+    campaign_id: str
+    objectives: list[str]
+    senses: list[Literal["max", "min"]]
+    items: list[FrontItem]
+
+
+class CandidatePage(BaseModel):
+    total: int = Field(description="candidates that match the filters, over all pages")
+    limit: int
+    offset: int
+    items: list[CandidateRow]
+
+
+class Topology(BaseModel):
+    nodes: int
+    enabled_connections: int
+    connection_genes: int
+
+
+class CandidateDetail(_CandidateMetrics):
+    id: str
+    genome: dict[str, Any] = Field(description="the genome JSON (format connevo.genome)")
+    topology: Topology
+    plots: dict[str, str]
+
+
+ERROR_DESCRIPTIONS = {
+    400: "a bad value: a spec field, an objective name, a data file (or an invalid Content-Length)",
+    401: "missing or wrong bearer token",
+    404: "no campaign or candidate with that id (or name)",
+    409: "the request conflicts with the campaign's state",
+    413: "request body larger than limits.max_body_bytes",
+    422: "a query parameter, path parameter or body that does not validate",
+    429: "as many campaigns run already as limits.max_concurrent allows",
+    500: "the store failed",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for error answers: every one a JSON :class:`ErrorBody`."""
+    return {code: {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[code]} for code in codes}
+
+
+def ok(code: int, model: Any, description: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the success answer ``code`` with a body described by ``model``."""
+    return {code: {"model": model, "description": description}}
+
+
+COMMON_ERRORS = (400, 413, 422, 500)
+"""What any route may answer: a bad value (any ConnevoError), a body too large, a request that
+does not validate, the store failing."""
+
+PNG = {200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+             "description": "a PNG image"}, **errors(*COMMON_ERRORS, 404)}
+"""OpenAPI ``responses`` of a route that draws a plot."""
+
+
+def openapi_schema(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, with the campaign spec's JSON schema as the body of ``POST /campaigns``."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+    spec_schema = CampaignSpec.model_json_schema(ref_template="#/components/schemas/{model}")
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.update(spec_schema.pop("$defs", {}))
+    components["CampaignSpec"] = spec_schema
+    body = schema["paths"]["/campaigns"]["post"]["requestBody"]
+    body["content"]["application/json"]["schema"] = {"$ref": "#/components/schemas/CampaignSpec"}
+    if getattr(app.state, "token_required", False):
+        # service.guard.Guard answers 401 to every data request without the token.
+        schema["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+        schema["security"] = [{"bearer": []}]
+        unauthorized = {"description": ERROR_DESCRIPTIONS[401],
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                operation["responses"].setdefault("401", unauthorized)
+    app.openapi_schema = schema
+    return schema
+
+
+__all__ = ["COMMON_ERRORS", "ERROR_DESCRIPTIONS", "PNG", "CampaignDetail", "CampaignStatus", "CampaignSummary",
+           "CandidateDetail", "CandidatePage", "CandidateRow", "CandidateStatus", "ErrorBody", "FrontItem", "FrontPage",
+           "GenerationPoint", "Launched", "Progress", "Stopping", "Topology", "errors", "ok", "openapi_schema"]

@@ -1,0 +1,71 @@
+"""Campaigns whose trainings rewire their networks (``training.rewire_fraction``)."""
+
+import pytest
+
+from connevo.errors import SpecError
+from evolution import Campaign, parse_spec, run
+from results.store import open_store
+from search_space import measure
+from search_space.genome import Genome
+from search_space.innovation import REWIRED_INNOVATIONS
+from tests.support import Crash, CrashAfter, comparable, small_spec
+
+SPEC = small_spec(**{
+    "task.dataset": "wine", "evolution.generations": 3, "evolution.crossover_rate": 0.5,
+    "training.epochs": 6, "training.inherited_epochs": 3, "training.rewire_fraction": 0.3,
+    "training.rewire_every": 2,
+})
+
+
+def test_candidates_are_stored_as_rewired_with_the_costs_of_that_network(tmp_path):
+    rows = run(SPEC, str(tmp_path / "s.db")).candidates()
+    ok = rows[rows["status"] == "ok"]
+    rewired = 0
+    for _, row in ok.iterrows():
+        genome = Genome.from_dict(row["genome"])
+        costs = measure(genome)
+        assert (row["connections"], row["params"], row["flops"]) == (costs.connections, costs.params, costs.flops)
+        rewired += any(c.innovation >= REWIRED_INNOVATIONS for c in genome.connections)
+    assert rewired > len(ok) / 2
+
+
+def test_rewiring_campaigns_are_deterministic_across_workers_and_resumes(tmp_path):
+    reference = run(SPEC, str(tmp_path / "ref.db"))
+    more = run(dict(SPEC, workers={"count": 3, "backend": "local", "chunk_size": 2}), str(tmp_path / "more.db"))
+    assert comparable(more.candidates(), more.campaign_id) == comparable(reference.candidates(), reference.campaign_id)
+
+    store = open_store(str(tmp_path / "cut.db"))
+    campaign = Campaign(parse_spec(SPEC), store, observers=[CrashAfter(1)])
+    with pytest.raises(Crash):
+        campaign.run()
+    Campaign.from_store(store, campaign.id).run()
+    assert comparable(store.candidates(campaign.id), campaign.id) == comparable(reference.candidates(), reference.campaign_id)
+
+
+def test_rewiring_gives_the_same_campaign_on_ray_workers(tmp_path, ray_session):
+    local = run(SPEC, str(tmp_path / "local.db"))
+    on_ray = run(dict(SPEC, workers={"backend": "ray", "count": 2, "chunk_size": 3}), str(tmp_path / "ray.db"))
+    assert comparable(on_ray.candidates(), on_ray.campaign_id) == comparable(local.candidates(), local.campaign_id)
+
+
+def test_rewiring_with_successive_halving_and_the_polish(tmp_path):
+    spec = dict(SPEC, evolution={"population": 8, "generations": 2, "fidelity": {"rungs": [0.5, 1.0], "keep": 0.5}},
+                training=dict(SPEC["training"], polish_epochs=2))
+    rows = run(spec, str(tmp_path / "s.db")).candidates()
+    ok = rows[rows["status"] == "ok"]
+    assert all(measure(Genome.from_dict(g)).connections == c for g, c in zip(ok["genome"], ok["connections"]))
+    polished = rows[rows["number"] < 0]
+    assert len(polished) >= 1  # the polish trains on, without rewiring: the structure stays
+    by_id = rows.set_index("id")
+    for _, p in polished.iterrows():
+        source = by_id.loc[p["parents"][0]]
+        assert Genome.from_dict(p["genome"]).edges == Genome.from_dict(source["genome"]).edges
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("rewire_fraction", 1.0, "rewire_fraction"), ("rewire_fraction", -0.1, "rewire_fraction"),
+    ("rewire_every", 0, "rewire_every"),
+])
+def test_bad_rewiring_keys_are_rejected_naming_the_field(key, value, message):
+    with pytest.raises(SpecError, match=message):
+        parse_spec(dict(SPEC, training=dict(SPEC["training"], **{key: value})))

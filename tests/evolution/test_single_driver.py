@@ -1,0 +1,139 @@
+"""One driver per campaign: a second `connevo resume` of a running campaign is refused, and a
+driver whose campaign was taken over stops without writing."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+
+import evolution.campaign as campaign_module
+import results.store as store_module
+from connevo.errors import CampaignBusyError
+from evolution import Campaign, CampaignObserver, parse_spec, run
+from results.drivers import STALE_AFTER_S
+from results.store import open_store
+from tests.support import ROOT, comparable, connevo, small_spec
+
+SPEC = small_spec(**{"name": "one-driver", "evolution.population": 6, "evolution.generations": 3})
+
+
+def committed(db) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            return int(conn.execute("select coalesce(max(generations_done), 0) from campaigns").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+
+
+@pytest.mark.slow
+def test_resuming_a_campaign_that_runs_elsewhere_is_refused_and_the_first_driver_goes_on(tmp_path):
+    db = tmp_path / "s.db"
+    spec = small_spec(**{"name": "busy", "evolution.population": 8, "evolution.generations": 60,
+                         "training.epochs": 40, "workers.chunk_size": 1})
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(json.dumps(spec))
+    first = subprocess.Popen([sys.executable, "-m", "service.cli", "run", str(spec_path), "--store", str(db)],
+                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while committed(db) < 1 and time.monotonic() < deadline and first.poll() is None:
+            time.sleep(0.05)
+        second = connevo("resume", "busy", store=db)
+        assert first.poll() is None, "the first driver ended before the second tried: make the campaign longer"
+        assert second.returncode == 2
+        [line] = second.stderr.strip().splitlines()
+        assert line.startswith("connevo: error: campaign ") and "is running in another process" in line
+        before = committed(db)
+        deadline = time.monotonic() + 120
+        while committed(db) == before and time.monotonic() < deadline:  # the first one goes on
+            time.sleep(0.05)
+        assert committed(db) > before
+    finally:
+        first.send_signal(signal.SIGINT)  # Ctrl-C: the first driver stops the campaign cleanly
+        first.communicate(timeout=120)
+    assert first.returncode == 130
+    with open_store(db) as store:
+        info = store.get_campaign("busy")
+        assert (info["status"], info["driver"]) == ("stopped", None)  # and now anyone may resume it
+
+
+class TakenOver(CampaignObserver):
+    """After generation 1, another driver takes the campaign over (the store's clock moved past
+    the staleness limit, as if this driver had hung), and this one's heartbeat notices."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.monkeypatch = monkeypatch
+
+    def on_generation_end(self, campaign, summary, rows, checkpoint) -> None:
+        if summary.generation != 1:
+            return
+        now = store_module._utcnow
+        with self.monkeypatch.context() as m:
+            m.setattr(store_module, "_utcnow", lambda: now() + timedelta(seconds=STALE_AFTER_S + 5))
+            campaign.store.claim_campaign(campaign.id, "intruder:1:feed")
+        deadline = time.monotonic() + 10
+        while campaign.lost_to is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+def test_a_driver_whose_campaign_was_taken_over_stops_and_writes_nothing_more(tmp_path, monkeypatch):
+    monkeypatch.setattr(campaign_module, "HEARTBEAT_S", 0.02)
+    store = open_store(tmp_path / "s.db")
+    campaign = Campaign(parse_spec(SPEC), store, observers=[TakenOver(monkeypatch)])
+    with pytest.raises(CampaignBusyError, match="taken over by another process"):
+        campaign.run()
+    info = store.get_campaign(campaign.id)
+    assert (info["status"], info["driver"], info["generations_done"]) == ("running", "intruder:1:feed", 2)
+    assert set(store.candidates(campaign.id)["generation"]) == {0, 1}
+    assert store.pending(campaign.id) == {}
+
+    with pytest.raises(CampaignBusyError, match="intruder:1:feed"):  # the intruder is alive
+        Campaign.from_store(store, campaign.id)
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        conn.execute("update campaigns set updated_at = datetime('now', '-2 minutes')")
+    Campaign.from_store(store, campaign.id).run()  # the intruder died
+    reference = run(SPEC, str(tmp_path / "ref.db"))
+    assert comparable(store.candidates(campaign.id), campaign.id) == \
+        comparable(reference.candidates(), reference.campaign_id)
+
+
+@pytest.mark.slow
+def test_a_paused_driver_that_wakes_after_a_take_over_stops_without_writing(tmp_path):
+    """SIGSTOP (a laptop lid, a debugger) for longer than the staleness limit: another process
+    resumes and finishes the campaign; the first one, woken, finds it is no longer its own."""
+    db = tmp_path / "s.db"
+    spec = small_spec(**{"name": "paused", "evolution.population": 6, "evolution.generations": 5,
+                         "training.epochs": 20, "workers.chunk_size": 1})
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(json.dumps(spec))
+    first = subprocess.Popen([sys.executable, "-m", "service.cli", "run", str(spec_path), "--store", str(db)],
+                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while committed(db) < 1 and time.monotonic() < deadline and first.poll() is None:
+            time.sleep(0.02)
+        first.send_signal(signal.SIGSTOP)
+        assert first.poll() is None, "the first driver ended before it was paused: make the campaign longer"
+        with sqlite3.connect(db) as conn:  # a minute and more of silence, without waiting for it
+            conn.execute("update campaigns set updated_at = datetime('now', '-2 minutes')")
+        second = connevo("resume", "paused", store=db)
+        assert second.returncode == 0, second.stderr
+    finally:
+        first.send_signal(signal.SIGCONT)
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 2, err[-3000:]
+    assert err.strip().splitlines()[-1].startswith("connevo: error: campaign ")
+    assert "another process" in err.strip().splitlines()[-1]
+    with open_store(db) as store:
+        info = store.get_campaign("paused")
+        assert (info["status"], info["driver"], info["generations_done"]) == ("finished", None, 6)
+        rows = store.candidates(info["id"])
+    reference = run(spec, str(tmp_path / "ref.db"))
+    assert comparable(rows, info["id"]) == comparable(reference.candidates(), reference.campaign_id)

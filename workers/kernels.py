@@ -1,0 +1,171 @@
+"""The numeric kernels of stacked training: per-candidate matmuls, activations, logits, dropout.
+
+Determinism: every matrix product is one BLAS call *per candidate* (:func:`per_candidate_matmul`)
+on that candidate's own 64-byte-aligned operands, never a batched GEMM: a batched GEMM may pick
+its kernel and summation order from the number and shapes of the whole batch (MKL on AMD EPYC
+gives other bits for one entry of a ``bmm`` of 2 or 64 entries than of 1), while a call with the
+same arguments gives the same bits. Every elementwise op used here gives the same bits at any
+offset of a tensor (the sigmoid is written as ``1 / (1 + exp(-x))`` because ``torch.sigmoid``'s
+scalar tail rounds differently from its vector body). Dropout masks come from a counter-based
+hash of (seed, step, level, row, node position) (:func:`dropout_noise`). So a candidate's metrics
+do not depend on which candidates share its chunk, its bucket or its worker;
+``tests/workers/test_batched.py`` checks this bit for bit. Padding a candidate to *another*
+candidate's shape would break it (a candidate's padded shape is a function of its own genome
+only, :func:`workers.plans.padded_width`): BLAS picks different kernels and summation orders for
+different shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+__all__ = [
+    "ACTIVATION_CODES",
+    "ACTIVATIONS_BY_CODE",
+    "Autocast",
+    "class_logits",
+    "dropout_noise",
+    "per_candidate_matmul",
+    "seed_key",
+]
+
+ACTIVATION_CODES: dict[str, int] = {"identity": 0, "relu": 1, "tanh": 2, "sigmoid": 3, "steep_tanh": 4}
+
+
+class _Sigmoid(torch.autograd.Function):
+    """``1 / (1 + exp(-x))``: the same bits at every offset of a tensor (see the module doc)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        out = torch.exp(-x).add_(1.0).reciprocal_()
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        (out,) = ctx.saved_tensors
+        return grad * out * (1.0 - out)
+
+
+_ALIGNMENT = 64  # bytes: the CPU allocator's alignment, asked of every matmul operand
+
+
+def _aligned(t: torch.Tensor) -> torch.Tensor:
+    """``t`` contiguous and starting on a 64-byte boundary (a copy when it is not): a BLAS call
+    then sees the same layout for a candidate wherever its rows lie in a stack."""
+    if t.is_contiguous() and t.data_ptr() % _ALIGNMENT == 0:
+        return t
+    return t.clone(memory_format=torch.contiguous_format)
+
+
+def _matmuls(a: torch.Tensor, b: torch.Tensor, transpose_a: bool = False, transpose_b: bool = False
+             ) -> torch.Tensor:
+    """``op(a[c]) @ op(b[c])`` for every candidate ``c`` (``op``: transposed when asked), one
+    ``torch.mm`` each on aligned operands, each result in an allocation of its own."""
+    def operand(t: torch.Tensor, c: int, transpose: bool) -> torch.Tensor:
+        matrix = _aligned(t[c])
+        return matrix.t() if transpose else matrix
+
+    return torch.stack([
+        torch.mm(operand(a, c, transpose_a), operand(b, c, transpose_b)) for c in range(a.shape[0])
+    ])
+
+
+class _PerCandidateMatmul(torch.autograd.Function):
+    """``(C, r, k) @ (C, k, n)`` as one matrix product per candidate, forward and backward."""
+
+    @staticmethod
+    def forward(ctx: Any, a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(a, w)
+        return _matmuls(a, w)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        a, w = ctx.saved_tensors
+        grad_a = _matmuls(grad, w, transpose_b=True) if ctx.needs_input_grad[0] else None
+        grad_w = _matmuls(a, grad, transpose_a=True) if ctx.needs_input_grad[1] else None
+        return grad_a, grad_w
+
+
+def per_candidate_matmul(a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``a @ w`` over stacked candidates (``(C, r, k) @ (C, k, n)``), each candidate's product and
+    its gradients computed by BLAS calls of its own on aligned operands: the same bits whatever
+    the other candidates of the stack and their number (see the module doc). Under autocast
+    both operands are cast to the autocast dtype, as autocast does for ``bmm``."""
+    device = a.device.type
+    if torch.is_autocast_enabled(device):
+        dtype = torch.get_autocast_dtype(device)
+        a, w = a.to(dtype), w.to(dtype)
+    with torch.autocast(device, enabled=False):
+        return _PerCandidateMatmul.apply(a, w)
+
+
+class Autocast:
+    """A factory of the autocast context of a training precision (bfloat16 or none)."""
+
+    def __init__(self, device: torch.device, precision: str) -> None:
+        self.device, self.enabled = device, precision == "bfloat16"
+
+    def __call__(self) -> Any:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.enabled)
+
+
+def _steep_tanh(x: torch.Tensor) -> torch.Tensor:
+    return torch.tanh(20.0 * x)
+
+
+ACTIVATIONS_BY_CODE: dict[int, Callable[[torch.Tensor], torch.Tensor]] = {
+    0: lambda x: x,
+    1: torch.relu,
+    2: torch.tanh,
+    3: _Sigmoid.apply,
+    4: _steep_tanh,
+}
+"""The activation function of each code of :data:`ACTIVATION_CODES`."""
+
+
+def class_logits(logits: torch.Tensor) -> torch.Tensor:
+    """Logits over the classes: a single output ``z`` of a two-class task is the logit of
+    class 1 against class 0, i.e. the class logits are ``(0, z)`` (cross-entropy = logistic loss)."""
+    if logits.shape[-1] != 1:
+        return logits
+    return torch.cat([torch.zeros_like(logits), logits], dim=-1)
+
+
+_MASK32 = 0xFFFFFFFF
+
+
+def _mix(h: torch.Tensor) -> torch.Tensor:
+    """A 32-bit integer hash on int64 tensors (multipliers below 2**31: no int64 overflow)."""
+    h = h ^ (h >> 16)
+    h = (h * 0x45D9F3B) & _MASK32
+    h = h ^ (h >> 16)
+    h = (h * 0x2C1B3C6D) & _MASK32
+    return h ^ (h >> 15)
+
+
+def seed_key(seed: int) -> int:
+    """The 32-bit key of a candidate seed for :func:`dropout_noise`."""
+    return (seed ^ (seed >> 32) ^ (seed >> 64)) & _MASK32
+
+
+def dropout_noise(
+    keys: torch.Tensor, p: torch.Tensor, step: int, level: int, rows: int, width: int
+) -> torch.Tensor:
+    """Inverted-dropout multipliers ``(C, rows, width)``: 0 or ``1 / (1 - p)``.
+
+    Element ``(c, r, j)`` depends only on (``keys[c]``, ``step``, ``level``, ``r``, ``j``), so a
+    candidate gets the same mask alone or in a stack, and whatever its level is padded to.
+    ``keys``: int64 ``(C,)`` from :func:`seed_key`; ``p``: float32 ``(C,)`` drop probabilities.
+    """
+    device = keys.device
+    base = _mix(keys ^ ((step * 0x9E3779B + level * 0x7F4A7C1) & _MASK32))          # (C,)
+    row = _mix(base[:, None] ^ torch.arange(rows, device=device, dtype=torch.int64))  # (C, rows)
+    col = (torch.arange(width, device=device, dtype=torch.int64) * 0x27D4EB2F) & _MASK32
+    h = _mix((row[:, :, None] + col) & _MASK32)
+    uniform = (h >> 8).to(torch.float32) * (1.0 / (1 << 24))
+    scale = (1.0 / (1.0 - p.double())).to(torch.float32)
+    return (uniform >= p[:, None, None]).to(torch.float32) * scale[:, None, None]

@@ -1,0 +1,326 @@
+"""Compile a candidate to a *plan*: its genome laid out as the padded, masked blocks of a stack.
+
+Each candidate's live neurons are grouped by depth into levels (:mod:`search_space.layout`),
+each level one masked dense block from the inputs (``x``) and one from the earlier hidden levels
+that feed it (``h``), the same forward pass as :class:`search_space.compile.GenomeNetwork`.
+Candidates whose plans have the same :class:`Shape` (depth, padded level widths, source levels,
+padded number of sharing groups) form a *bucket* and are trained together. A candidate's shape is
+a function of its own genome only: level widths are rounded up on a fixed ladder
+(:func:`padded_width`), never to the widths of the other candidates of a chunk.
+
+Initial weights are drawn per candidate as :func:`search_space.compile.compile_genome` draws
+them: from a ``torch.Generator`` seeded with the candidate's seed, node by node in layer order
+(:func:`initial_weights`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+
+from search_space.cost import measure
+from search_space.genome import ConnectionGene, Genome
+from search_space.layout import layered_layout
+from workers.kernels import ACTIVATION_CODES
+from workers.records import EvaluationRequest, TrainingSettings
+
+__all__ = [
+    "LevelPlan",
+    "Plan",
+    "Shape",
+    "build_plan",
+    "check_fits",
+    "initial_weights",
+    "padded_width",
+    "plan_shape",
+]
+
+
+def padded_width(n: int) -> int:
+    """Width a hidden level of ``n`` neurons is padded to: a fixed ladder, never below 8.
+
+    Multiples of 8 up to 64, of 16 up to 128, of 32 up to 256, then of 64 (waste <= 12.5%
+    beyond 56 neurons).
+    """
+    if n <= 64:
+        return max(8, -(-n // 8) * 8)
+    for limit, step in ((128, 16), (256, 32)):
+        if n <= limit:
+            return -(-n // step) * step
+    return -(-n // 64) * 64
+
+
+def _padded_groups(n: int) -> int:
+    return 0 if n == 0 else 1 << (n - 1).bit_length()
+
+
+class Shape(NamedTuple):
+    """What a candidate's stacked tensors look like; equal shapes share a bucket."""
+
+    widths: tuple[int, ...]                # per level 1..D: padded width (outputs unpadded)
+    sources: tuple[tuple[int, ...], ...]   # per level: levels feeding it (0 = the inputs)
+    groups: int                            # padded number of weight-sharing groups
+
+    @property
+    def depth(self) -> int:
+        return len(self.widths)
+
+    def hidden_in(self, level: int) -> int:
+        """Rows of the ``h`` block of ``level`` (1-based): padded widths of its hidden sources."""
+        return sum(self.widths[j - 1] for j in self.sources[level - 1] if j > 0)
+
+    def executed_per_sample(self, n_features: int) -> int:
+        """Multiply-adds x 2 the padded forward pass executes per sample."""
+        total = 0
+        for level in range(1, self.depth + 1):
+            fan_in = (n_features if 0 in self.sources[level - 1] else 0) + self.hidden_in(level)
+            total += fan_in * self.widths[level - 1]
+        return 2 * total
+
+
+def _level_orders(genome: Genome, layout: Any) -> tuple[list[list[int]], dict[int, int]]:
+    """Node ids per level 1..D in stacked order (hidden: by (activation, id) as GenomeNetwork;
+    outputs: by id, so logits come out in output order) and each node's level."""
+    nodes = genome.node_by_id
+    top = len(layout.layers) - 1
+    orders = []
+    for index, layer in enumerate(layout.layers[1:], start=1):
+        if index < top:
+            orders.append(sorted(layer, key=lambda n: (nodes[n].activation, n)))
+        else:
+            orders.append(sorted(layer))
+    level_of = {n: 0 for n in layout.layers[0]}
+    for index, order in enumerate(orders, start=1):
+        for n in order:
+            level_of[n] = index
+    return orders, level_of
+
+
+def plan_shape(genome: Genome) -> Shape:
+    """The bucket shape of ``genome`` (cheap; evaluators sort chunks by it)."""
+    return _shape(genome, *_level_orders(genome, layered_layout(genome)))
+
+
+def _shape(genome: Genome, orders: list[list[int]], level_of: dict[int, int]) -> Shape:
+    sources: list[set[int]] = [set() for _ in orders]
+    for c in genome.effective_connections:
+        sources[level_of[c.target] - 1].add(level_of[c.source])
+    depth = len(orders)
+    widths = tuple(padded_width(len(o)) if i < depth - 1 else len(o) for i, o in enumerate(orders))
+    return Shape(widths, tuple(tuple(sorted(s)) for s in sources), _padded_groups(len(genome.shared_groups)))
+
+
+@dataclass
+class LevelPlan:
+    """One level of a plan: its masked weight blocks and its neurons' activation codes."""
+
+    wx: np.ndarray | None       # (F, W) initial own weights from the inputs
+    mx: np.ndarray | None       # (F, W) 1 where an own weight
+    gx: np.ndarray | None       # (F, W) group slot of a shared connection
+    gmx: np.ndarray | None      # (F, W) 1 where a shared connection
+    wh: np.ndarray | None       # (K, W) from the hidden sources
+    mh: np.ndarray | None
+    gh: np.ndarray | None
+    gmh: np.ndarray | None
+    codes: np.ndarray           # (W,) activation codes (padding: identity)
+
+
+@dataclass
+class Plan:
+    """One candidate in stacked layout, with what its training and its results need."""
+
+    request: EvaluationRequest
+    shape: Shape
+    levels: list[LevelPlan]
+    shared: np.ndarray                      # (G,) initial shared weights
+    orders: list[list[int]]                 # node ids per level
+    export: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
+    # (level, block 0=x/1=h) -> (index among effective connections, row, col) of its connections
+    costs: dict[str, Any]
+    useful_per_sample: int                  # 2 x effective connections
+    seconds: float                          # time spent planning
+    weight_decay: float = 0.0
+    l1_ratio: float = 0.0
+    dropout: float = 0.0
+    epochs: int = 0                         # epochs this candidate trains for
+    biases: list[np.ndarray] | None = None  # per level, initial biases (None: zeros)
+
+
+def initial_weights(genome: Genome, layout: Any, incoming: dict[int, list[ConnectionGene]], seed: int
+                    ) -> dict[int, float]:
+    """Initial weight per effective connection (innovation), drawn exactly as
+    :class:`search_space.compile.GenomeNetwork` draws them from ``Generator(seed)``: node by node,
+    layers in order, nodes by (activation, id), ``uniform(-1/sqrt(fan_in), 1/sqrt(fan_in))``.
+
+    One ``uniform_(0, 1)`` call of the total length, transformed in float64 and rounded to
+    float32, gives the same bits as the per-node calls (checked by the tests).
+    """
+    nodes = genome.node_by_id
+    genes: list[ConnectionGene] = []
+    bounds: list[float] = []
+    for layer in layout.layers[1:]:
+        for node in sorted(layer, key=lambda n: (nodes[n].activation, n)):
+            mine = incoming.get(node, [])
+            genes.extend(mine)
+            bound = 1.0 / math.sqrt(max(1, len(mine)))
+            bounds.extend([bound] * len(mine))
+    if not genes:
+        return {}
+    generator = torch.Generator().manual_seed(seed)
+    u = torch.empty(len(genes)).uniform_(0.0, 1.0, generator=generator).double().numpy()
+    b = np.asarray(bounds, dtype=np.float32).astype(np.float64)
+    values = (u * (b - (-b)) + (-b)).astype(np.float32)
+    return {g.innovation: float(v) for g, v in zip(genes, values)}
+
+
+def check_fits(genome: Genome, n_features: int, n_classes: int) -> None:
+    """Raise RuntimeError unless ``genome`` has one input per feature and one output per class
+    (or a single output for a two-class task)."""
+    if genome.n_inputs != n_features:
+        raise RuntimeError(f"the genome has {genome.n_inputs} inputs but the data set has {n_features} features")
+    if genome.n_outputs != n_classes and not (genome.n_outputs == 1 and n_classes == 2):
+        raise RuntimeError(f"the genome has {genome.n_outputs} outputs but the data set has {n_classes} classes")
+
+
+InitialWeights = Callable[[Genome, Any, dict[int, list[ConnectionGene]], int], dict[int, float]]
+"""The signature of :func:`initial_weights`."""
+
+
+def build_plan(request: EvaluationRequest, n_features: int, n_outputs: int,
+               settings: TrainingSettings | None = None, draw_weights: InitialWeights = initial_weights) -> Plan:
+    """The plan of ``request`` for a data set of ``n_features`` and ``n_outputs`` classes.
+
+    ``draw_weights`` draws the initial weights (:func:`initial_weights`; a warm start keeps the
+    genome's own). Raises RuntimeError when the genome does not fit the data set.
+    """
+    start = time.perf_counter()
+    settings = settings or TrainingSettings()
+    genome = request.genome
+    costs = dict(request.costs) if request.costs is not None else measure(genome).as_dict()
+    check_fits(genome, n_features, n_outputs)
+    layout = layered_layout(genome)
+    orders, level_of = _level_orders(genome, layout)
+    shape = _shape(genome, orders, level_of)
+    effective = genome.effective_connections
+    incoming: dict[int, list[ConnectionGene]] = defaultdict(list)
+    for c in effective:
+        incoming[c.target].append(c)
+    init = draw_weights(genome, layout, incoming, request.seed)
+    warm, epochs = settings.start(request)
+    if warm:  # weight inheritance: the genome's own weights; a connection without one starts small
+        scale = settings.new_weight_scale
+        init = {c.innovation: c.weight if c.weight is not None else init[c.innovation] * scale for c in effective}
+    shared = _initial_shared(genome, layout, incoming, init, shape.groups)
+    levels, offsets = _empty_levels(genome, shape, orders, n_features)
+    export = _place_connections(genome, levels, offsets, orders, level_of, init)
+    biases = _genome_biases(genome, shape, orders) if warm else None
+    reg = genome.regularization
+    return Plan(
+        request=request, shape=shape, levels=levels, shared=shared, orders=orders, export=export,
+        costs=costs, useful_per_sample=2 * len(effective), seconds=time.perf_counter() - start,
+        weight_decay=float(reg.weight_decay), l1_ratio=float(reg.l1_ratio), dropout=float(reg.dropout),
+        epochs=epochs, biases=biases,
+    )
+
+
+def _initial_shared(genome: Genome, layout: Any, incoming: dict[int, list[ConnectionGene]],
+                    init: dict[int, float], groups: int) -> np.ndarray:
+    """``(groups,)`` initial shared weights: the first connection of a group in GenomeNetwork's
+    order gives the group's initial value (padding slots: 0)."""
+    nodes = genome.node_by_id
+    group_slot = {g: i for i, g in enumerate(genome.shared_groups)}
+    shared = np.zeros(groups, dtype=np.float32)
+    seen_groups: set[int] = set()
+    for layer in layout.layers[1:]:
+        for node in sorted(layer, key=lambda n: (nodes[n].activation, n)):
+            for c in incoming.get(node, []):
+                if c.group is not None and c.group not in seen_groups:
+                    seen_groups.add(c.group)
+                    shared[group_slot[c.group]] = init[c.innovation]
+    return shared
+
+
+def _empty_levels(genome: Genome, shape: Shape, orders: list[list[int]], n_features: int
+                  ) -> tuple[list[LevelPlan], list[dict[int, int]]]:
+    """Per level, its blocks all zeros (activation codes set), and the row offset of each hidden
+    source level in its ``h`` block."""
+    nodes = genome.node_by_id
+    levels: list[LevelPlan] = []
+    offsets: list[dict[int, int]] = []
+    for index in range(1, shape.depth + 1):
+        width = shape.widths[index - 1]
+        srcs = shape.sources[index - 1]
+        off, k = {}, 0
+        for j in srcs:
+            if j > 0:
+                off[j] = k
+                k += shape.widths[j - 1]
+        offsets.append(off)
+        has_x, has_h = 0 in srcs, k > 0
+
+        def zeros(rows: int, used: bool, dtype: Any = np.float32) -> np.ndarray | None:
+            return np.zeros((rows, width), dtype=dtype) if used else None
+
+        codes = np.zeros(width, dtype=np.int64)
+        for i, n in enumerate(orders[index - 1]):
+            codes[i] = ACTIVATION_CODES[nodes[n].activation]
+        grouped = shape.groups > 0
+        levels.append(LevelPlan(
+            wx=zeros(n_features, has_x), mx=zeros(n_features, has_x),
+            gx=zeros(n_features, has_x and grouped, np.int64), gmx=zeros(n_features, has_x and grouped),
+            wh=zeros(k, has_h), mh=zeros(k, has_h),
+            gh=zeros(k, has_h and grouped, np.int64), gmh=zeros(k, has_h and grouped),
+            codes=codes,
+        ))
+    return levels, offsets
+
+
+def _place_connections(genome: Genome, levels: list[LevelPlan], offsets: list[dict[int, int]],
+                       orders: list[list[int]], level_of: dict[int, int], init: dict[int, float]
+                       ) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Write every effective connection's initial weight (own) or group slot (shared) and mask
+    into ``levels``; return where each connection lies, per (level, block), for the export."""
+    position = {n: i for order in orders for i, n in enumerate(order)}
+    input_index = {n: i for i, n in enumerate(genome.input_ids)}
+    group_slot = {g: i for i, g in enumerate(genome.shared_groups)}
+    # per (level, block): connection index, row, col, and initial value or group slot (-1: own)
+    found: dict[tuple[int, int], list[tuple[int, int, int, float, int]]] = defaultdict(list)
+    for k, c in enumerate(genome.effective_connections):
+        level = level_of[c.target]
+        if c.source in input_index:
+            key, row = (level, 0), input_index[c.source]
+        else:
+            key, row = (level, 1), offsets[level - 1][level_of[c.source]] + position[c.source]
+        slot = -1 if c.group is None else group_slot[c.group]
+        found[key].append((k, row, position[c.target], init[c.innovation], slot))
+    export = {}
+    for (level, block), items in found.items():
+        index, rows, cols, values, slots = (np.asarray(v) for v in zip(*items))
+        lv = levels[level - 1]
+        w, m, g, gm = (lv.wx, lv.mx, lv.gx, lv.gmx) if block == 0 else (lv.wh, lv.mh, lv.gh, lv.gmh)
+        own = slots < 0
+        w[rows[own], cols[own]] = values[own]
+        m[rows[own], cols[own]] = 1.0
+        if not own.all():
+            g[rows[~own], cols[~own]] = slots[~own]
+            gm[rows[~own], cols[~own]] = 1.0
+        export[level, block] = (index, rows, cols)
+    return export
+
+
+def _genome_biases(genome: Genome, shape: Shape, orders: list[list[int]]) -> list[np.ndarray]:
+    """Per level, the genome's own biases padded with zeros (a warm start)."""
+    nodes = genome.node_by_id
+    biases = []
+    for index, order in enumerate(orders):
+        b = np.zeros(shape.widths[index], dtype=np.float32)
+        b[: len(order)] = [nodes[n].bias for n in order]
+        biases.append(b)
+    return biases

@@ -1,0 +1,71 @@
+"""Read what a stack learned: per-candidate accuracy and loss, and the trained genomes."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from search_space.genome import ConnectionGene, Genome, NodeGene
+from workers.kernels import Autocast, class_logits
+from workers.plans import Plan
+from workers.stack import Stack
+
+__all__ = ["SCORE_ROWS", "StackArrays", "score", "stack_arrays", "trained_genome"]
+
+SCORE_ROWS = 8192
+"""Rows scored per forward pass when measuring accuracy and loss (bounds memory)."""
+
+StackArrays = tuple[list[tuple[np.ndarray | None, np.ndarray | None]], list[np.ndarray]]
+"""Per level, the (x, h) effective weight blocks ``(C, in, W)``; per level, the biases ``(C, W)``."""
+
+
+def score(stack: Stack, x: torch.Tensor, y: torch.Tensor, autocast: Autocast) -> tuple[list[float], list[float]]:
+    """Per candidate (accuracy, mean cross-entropy) on ``x``, ``y``; accuracy as count / rows."""
+    c = len(stack.keys)
+    losses, correct = [], torch.zeros(c, dtype=torch.long, device=x.device)
+    with torch.no_grad():
+        for begin in range(0, x.shape[0], SCORE_ROWS):
+            xb, yb = x[begin : begin + SCORE_ROWS], y[begin : begin + SCORE_ROWS]
+            with autocast():
+                logits = stack.forward(xb.expand(c, *xb.shape))
+            logits = class_logits(logits.float())
+            losses.append(nn.functional.cross_entropy(
+                logits.transpose(1, 2), yb.expand(c, -1), reduction="none"))
+            correct += (logits.argmax(dim=2) == yb).sum(dim=1)
+        loss = (losses[0] if len(losses) == 1 else torch.cat(losses, dim=1)).mean(dim=1)
+    n = x.shape[0]
+    return [k / n for k in correct.tolist()], loss.tolist()
+
+
+def stack_arrays(stack: Stack) -> StackArrays:
+    """The weights and biases of every candidate of ``stack`` as float32 arrays on the CPU."""
+    weights = [(None if wx is None else wx.float().cpu().numpy(), None if wh is None else wh.float().cpu().numpy())
+               for wx, wh in stack.effective_weights()]
+    biases = [lv.b.detach().float().cpu().numpy()[:, 0, :] for lv in stack.levels]
+    return weights, biases
+
+
+def trained_genome(plan: Plan, weights: list[tuple[np.ndarray | None, np.ndarray | None]], biases: list[np.ndarray],
+                   row: int) -> Genome:
+    """``plan``'s genome carrying the trained weights and biases of stack row ``row``."""
+    genome = plan.request.genome
+    values = np.empty(len(genome.effective_connections), dtype=np.float32)
+    for (level, block), (index, rows, cols) in plan.export.items():
+        values[index] = weights[level - 1][block][row, rows, cols]
+    trained = {c.innovation: v for c, v in zip(genome.effective_connections, values.tolist())}
+    connections = tuple(_with_weight(c, trained[c.innovation]) if c.innovation in trained else c
+                        for c in genome.connections)
+    bias = {n: v for level, order in enumerate(plan.orders) for n, v in zip(order, biases[level][row].tolist())}
+    nodes = tuple(
+        NodeGene(n.id, n.role, n.activation, bias[n.id], n.x, n.y) if n.id in bias else n for n in genome.nodes
+    )
+    return Genome(nodes, connections, genome.regularization)
+
+
+def _with_weight(gene: ConnectionGene, weight: float) -> ConnectionGene:
+    """``replace(gene, weight=weight)`` without the dataclass machinery (thousands per genome)."""
+    new = object.__new__(ConnectionGene)
+    new.__dict__.update(gene.__dict__)
+    new.__dict__["weight"] = weight
+    return new

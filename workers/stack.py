@@ -1,0 +1,206 @@
+"""The candidates of one bucket as one model: stacked parameters, masks and the forward pass.
+
+A :class:`Stack` holds the weights of candidates of one :class:`~workers.plans.Shape` stacked
+into ``(C, in, out)`` tensors, one matrix product per candidate
+(:func:`workers.kernels.per_candidate_matmul`), the elementwise work stacked. With one Adam over
+the stacked parameters and the per-candidate losses summed, every candidate's gradient, and its
+Adam update (elementwise), stays its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from workers.kernels import ACTIVATIONS_BY_CODE, dropout_noise, per_candidate_matmul, seed_key
+from workers.plans import Plan, Shape
+
+__all__ = ["Stack", "StackLevel"]
+
+
+class StackLevel:
+    """One level of a stack: its stacked blocks and masks, bias, hidden sources, activations."""
+
+    def __init__(self) -> None:
+        self.wx: torch.Tensor | None = None
+        self.mx: torch.Tensor | None = None
+        self.gx: torch.Tensor | None = None
+        self.gmx: torch.Tensor | None = None
+        self.wh: torch.Tensor | None = None
+        self.mh: torch.Tensor | None = None
+        self.gh: torch.Tensor | None = None
+        self.gmh: torch.Tensor | None = None
+        self.b: torch.Tensor | None = None
+        self.hidden: tuple[int, ...] = ()
+        self.acts: list[tuple[int, torch.Tensor | None]] = []
+
+
+class Stack:
+    """Stacked parameters (leaves) and constant masks of candidates with one shape."""
+
+    def __init__(self, shape: Shape, levels: list[StackLevel], shared: torch.Tensor | None,
+                 weight_decay: torch.Tensor, l1_ratio: torch.Tensor, dropout: torch.Tensor,
+                 keys: torch.Tensor) -> None:
+        self.shape = shape
+        self.levels = levels
+        self.shared = shared
+        self.weight_decay, self.l1_ratio, self.dropout, self.keys = weight_decay, l1_ratio, dropout, keys
+        self.any_penalty = bool((weight_decay > 0).any())
+        self.any_dropout = bool((dropout > 0).any())
+
+    @classmethod
+    def build(cls, plans: Sequence[Plan], device: torch.device) -> Stack:
+        shape = plans[0].shape
+
+        def stack(get: Callable[[Plan], np.ndarray | None], dtype: torch.dtype = torch.float32) -> torch.Tensor | None:
+            first = get(plans[0])
+            if first is None:
+                return None
+            return torch.from_numpy(np.stack([get(p) for p in plans])).to(device=device, dtype=dtype)
+
+        levels = []
+        for i in range(shape.depth):
+            lv = StackLevel()
+            lv.wx, lv.mx = stack(lambda p: p.levels[i].wx), stack(lambda p: p.levels[i].mx)
+            lv.wh, lv.mh = stack(lambda p: p.levels[i].wh), stack(lambda p: p.levels[i].mh)
+            lv.gx, lv.gmx = stack(lambda p: p.levels[i].gx, torch.long), stack(lambda p: p.levels[i].gmx)
+            lv.gh, lv.gmh = stack(lambda p: p.levels[i].gh, torch.long), stack(lambda p: p.levels[i].gmh)
+            if lv.gx is not None:
+                lv.gx = lv.gx.flatten(1)
+            if lv.gh is not None:
+                lv.gh = lv.gh.flatten(1)
+            if any(p.biases is not None for p in plans):
+                lv.b = torch.from_numpy(np.stack([
+                    p.biases[i] if p.biases is not None else np.zeros(shape.widths[i], dtype=np.float32)
+                    for p in plans])).to(device)[:, None, :]
+            else:
+                lv.b = torch.zeros(len(plans), 1, shape.widths[i], device=device)
+            lv.hidden = tuple(j for j in shape.sources[i] if j > 0)
+            codes = np.stack([p.levels[i].codes for p in plans])
+            real = np.zeros_like(codes, dtype=bool)
+            for row, p in enumerate(plans):
+                real[row, : len(p.orders[i])] = True
+            present = sorted(set(codes[real].tolist())) or [0]
+            if len(present) == 1:
+                lv.acts = [(present[0], None)]
+            else:
+                codes_t = torch.from_numpy(codes).to(device)[:, None, :]
+                lv.acts = [(present[0], None)] + [(code, codes_t == code) for code in present[1:]]
+            levels.append(lv)
+        shared = None
+        if shape.groups:
+            shared = torch.from_numpy(np.stack([p.shared for p in plans])).to(device)
+
+        def column(values: list[float]) -> torch.Tensor:
+            return torch.tensor(values, dtype=torch.float32, device=device)
+
+        out = cls(
+            shape, levels, shared,
+            column([p.weight_decay for p in plans]), column([p.l1_ratio for p in plans]),
+            column([p.dropout for p in plans]),
+            torch.tensor([seed_key(p.request.seed) for p in plans], dtype=torch.int64, device=device),
+        )
+        for t in out.parameters():
+            t.requires_grad_(True)
+        return out
+
+    # parameters: every level's own weights and bias, then the shared weights
+    def parameters(self) -> list[torch.Tensor]:
+        params: list[torch.Tensor] = []
+        for lv in self.levels:
+            params.extend(t for t in (lv.wx, lv.wh, lv.b) if t is not None)
+        if self.shared is not None:
+            params.append(self.shared)
+        return params
+
+    def _set_parameters(self, params: list[torch.Tensor]) -> None:
+        it = iter(params)
+        for lv in self.levels:
+            if lv.wx is not None:
+                lv.wx = next(it)
+            if lv.wh is not None:
+                lv.wh = next(it)
+            lv.b = next(it)
+        if self.shared is not None:
+            self.shared = next(it)
+
+    def select(self, rows: torch.Tensor, params: list[torch.Tensor] | None = None) -> Stack:
+        """The candidates at ``rows`` as a new stack with fresh leaves (``params``: replacements)."""
+        def pick(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.index_select(0, rows)
+
+        levels = []
+        for lv in self.levels:
+            new = StackLevel()
+            for name in ("mx", "gx", "gmx", "mh", "gh", "gmh"):
+                setattr(new, name, pick(getattr(lv, name)))
+            new.wx, new.wh, new.b = lv.wx, lv.wh, lv.b
+            new.hidden = lv.hidden
+            new.acts = [(code, None if mask is None else mask.index_select(0, rows)) for code, mask in lv.acts]
+            levels.append(new)
+        out = Stack(self.shape, levels, self.shared, pick(self.weight_decay), pick(self.l1_ratio),
+                     pick(self.dropout), pick(self.keys))
+        source = params if params is not None else [p.detach().index_select(0, rows) for p in self.parameters()]
+        out._set_parameters([p.detach().clone().requires_grad_(True) for p in source])
+        return out
+
+    def _effective(self, w: torch.Tensor, mask: torch.Tensor, groups: torch.Tensor | None,
+                   group_mask: torch.Tensor | None) -> torch.Tensor:
+        eff = w * mask
+        if groups is not None and self.shared is not None:
+            eff = eff + torch.gather(self.shared, 1, groups).view_as(w) * group_mask
+        return eff
+
+    def forward(self, x: torch.Tensor, step: int | None = None,
+                trace: list[tuple[torch.Tensor, torch.Tensor]] | None = None) -> torch.Tensor:
+        """Logits ``(C, rows, outputs)`` of inputs ``x`` ``(C, rows, F)``; ``step`` (training)
+        applies dropout on hidden levels; ``trace`` receives each level's (pre-activation,
+        activation), padded columns included."""
+        hs: dict[int, torch.Tensor] = {}
+        depth = len(self.levels)
+        z = x
+        for index, lv in enumerate(self.levels, start=1):
+            z = lv.b
+            if lv.wx is not None:
+                z = z + per_candidate_matmul(x, self._effective(lv.wx, lv.mx, lv.gx, lv.gmx))
+            if lv.wh is not None:
+                h = hs[lv.hidden[0]] if len(lv.hidden) == 1 else torch.cat([hs[j] for j in lv.hidden], dim=2)
+                z = z + per_candidate_matmul(h, self._effective(lv.wh, lv.mh, lv.gh, lv.gmh))
+            if z.shape[1] != x.shape[1]:  # a level fed by nothing: bias only
+                z = z.expand(z.shape[0], x.shape[1], z.shape[2])
+            a = ACTIVATIONS_BY_CODE[lv.acts[0][0]](z)
+            for code, mask in lv.acts[1:]:
+                a = torch.where(mask, ACTIVATIONS_BY_CODE[code](z), a)
+            if step is not None and index < depth and self.any_dropout:
+                a = a * dropout_noise(self.keys, self.dropout, step, index, a.shape[1], a.shape[2]).to(a.dtype)
+            if trace is not None:
+                trace.append((z, a))
+            hs[index] = a
+            z = a
+        return z
+
+    def penalty(self) -> torch.Tensor:
+        """Per candidate, the elastic-net penalty of its regularization genes ``(C,)``."""
+        l1 = torch.zeros_like(self.weight_decay)
+        l2 = torch.zeros_like(self.weight_decay)
+        for lv in self.levels:
+            for w, m in ((lv.wx, lv.mx), (lv.wh, lv.mh)):
+                if w is not None:
+                    own = w * m
+                    l1 = l1 + own.abs().sum(dim=(1, 2))
+                    l2 = l2 + own.pow(2).sum(dim=(1, 2))
+        if self.shared is not None:
+            l1 = l1 + self.shared.abs().sum(dim=1)
+            l2 = l2 + self.shared.pow(2).sum(dim=1)
+        return self.weight_decay * (self.l1_ratio * l1 + (1.0 - self.l1_ratio) * 0.5 * l2)
+
+    def effective_weights(self) -> list[tuple[torch.Tensor | None, torch.Tensor | None]]:
+        """Per level, the (x, h) weight blocks the forward pass uses (own and shared)."""
+        with torch.no_grad():
+            return [
+                (None if lv.wx is None else self._effective(lv.wx, lv.mx, lv.gx, lv.gmx),
+                 None if lv.wh is None else self._effective(lv.wh, lv.mh, lv.gh, lv.gmh))
+                for lv in self.levels
+            ]
