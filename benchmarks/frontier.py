@@ -22,7 +22,7 @@ randomness):
                  scores about 0.68 on held-out data and one hidden layer of 16-32 ReLUs 0.91-0.93
   sparse_xor     3000 x 16 standard normal, label = x0 * x1 > 0, the rest noise; R = 32 (2 x 16)
 
-Methods (benchmarks/frontier_baselines.py; the torch ones standardize with the 75%'s statistics,
+Methods (benchmarks/frontier_baselines.py, the genome searches in frontier_search.py; the torch ones standardize with the 75%'s statistics,
 train with Adam (lr 0.01, batch 64) on 80% of it and early-stop on the validation loss of the
 other 20% (patience 15, best weights restored); a binary task has one output logit (BCE), a
 multi-class one an output per class; connections = weights on an input-to-output path, biases
@@ -114,16 +114,14 @@ import torch
 from benchmarks.frontier_baselines import (
     ArmResult,
     Effort,
-    GenomeSearch,
     dense_mlp,
     dynamic_sparse,
     l1_path,
     magnitude_pruning,
     models_frame,
-    optuna_search,
-    random_search,
 )
 from benchmarks.frontier_data import DATASETS, FrontierData, Split, split
+from benchmarks.frontier_search import GenomeSearch, optuna_search, random_search
 from connevo.errors import SpecError
 from evolution.campaign import load_task, training_settings
 from evolution.export import export_candidate

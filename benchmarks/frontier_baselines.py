@@ -26,14 +26,6 @@ from torch import nn
 from torch.nn.utils import prune
 
 from benchmarks.frontier_data import FrontierData, Split
-from benchmarks.genomes import random_layered_genome
-from evolution.campaign import candidate_seed
-from results.pareto import pareto_front
-from search_space import InnovationTracker, measure, minimal_genome
-from search_space.compile import compile_genome
-from search_space.genome import Genome
-from search_space.mutations import MUTATIONS
-from workers import Dataset, EvaluationRequest, LocalEvaluator, TrainingSettings
 
 SAMPLE_EPOCHS = "sample-epochs"
 SOLVER_ROWS = "solver-iterations x rows"
@@ -434,88 +426,3 @@ def dynamic_sparse(data: FrontierData, split: Split, seed: int, effort: Effort, 
             compute += epochs * len(t.x_train)
             points.append(score(model, t))
     return ArmResult(models_frame(points), float(compute), note=regrowth)
-
-
-# ------------------------------------------------------------------------------------------------
-# Random search and Optuna over connevo's genomes, trained by connevo's trainer
-
-
-@dataclass(frozen=True)
-class GenomeSearch:
-    """What the genome arms share with the connevo arm: its data set (the file of the 75%, split
-    by connevo's own loader with the campaign's seed), its training settings, its number of
-    trainings and its population (Optuna's population size)."""
-
-    dataset: Dataset
-    settings: TrainingSettings
-    trainings: int
-    population: int
-
-
-def evaluate(genomes: list[Genome], search: GenomeSearch, seeds: list[int]) -> list:
-    requests = [EvaluationRequest(f"x-{i}", g, s) for i, (g, s) in enumerate(zip(genomes, seeds))]
-    return LocalEvaluator(search.dataset, search.settings).evaluate(requests)
-
-
-def genome_front(evaluations: list, search: GenomeSearch, split: Split) -> ArmResult:
-    """The (validation accuracy, connections) front of the trained genomes, as connevo selects it,
-    each member scored on the held-out rows (standardized with the data set's statistics)."""
-    ok = [e for e in evaluations if e.ok and e.trained_genome is not None]
-    table = pd.DataFrame({"val_accuracy": [e.val_accuracy for e in ok],
-                          "connections": [e.costs["connections"] for e in ok], "index": range(len(ok))})
-    x = torch.as_tensor((split.x_hold - search.dataset.mean) / search.dataset.std, dtype=torch.float32)
-    points = []
-    for index in pareto_front(table, ["val_accuracy", "connections"])["index"]:
-        network = compile_genome(ok[int(index)].trained_genome, use_genome_weights=True).eval()
-        with torch.no_grad():
-            predicted = network(x).argmax(dim=1).numpy()
-        points.append((float((predicted == split.y_hold).mean()), int(ok[int(index)].costs["connections"])))
-    compute = sum(e.epochs for e in evaluations) * len(search.dataset.x_train)
-    return ArmResult(models_frame(points), float(compute), note=f"{len(evaluations)} trainings")
-
-
-def random_search(search: GenomeSearch, split: Split, seed: int) -> ArmResult:
-    """As benchmarks/search_quality.py: minimal networks (density log-uniform in [0.01, 1]) after
-    0-11 random structural mutations."""
-    rng = np.random.default_rng([seed, 1])
-    tracker = InnovationTracker()
-    operators = [MUTATIONS[n] for n in ("add_node", "add_connection", "remove_connection", "change_activation")]
-    n_in, n_out = search.dataset.n_features, search.dataset.n_classes
-    genomes = []
-    for _ in range(search.trainings):
-        density = float(np.exp(rng.uniform(np.log(0.01), 0.0)))
-        genome = minimal_genome(n_in, n_out, rng, tracker, density)
-        for _step in range(int(rng.integers(0, 12))):
-            genome = operators[int(rng.integers(len(operators)))](genome, rng, tracker)
-        genomes.append(genome)
-    evaluations = evaluate(genomes, search, [candidate_seed(seed, i) for i in range(len(genomes))])
-    return genome_front(evaluations, search, split)
-
-
-def optuna_search(search: GenomeSearch, split: Split, seed: int) -> ArmResult | None:
-    """As benchmarks/search_quality.py: NSGAIISampler over (hidden layers 0-2, widths 1-32, densities
-    0.01-1), objectives (validation accuracy, connections); one generation (population) is asked,
-    trained together and told at a time. None when optuna is not installed."""
-    try:
-        import optuna
-    except ImportError:
-        return None
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(directions=["maximize", "minimize"],
-                                sampler=optuna.samplers.NSGAIISampler(population_size=search.population, seed=seed))
-    n_in, n_out = search.dataset.n_features, search.dataset.n_classes
-    evaluations: list = []
-    while len(evaluations) < search.trainings:
-        trials = [study.ask() for _ in range(min(search.population, search.trainings - len(evaluations)))]
-        genomes = []
-        for trial in trials:
-            depth = trial.suggest_int("hidden_layers", 0, 2)
-            widths = [trial.suggest_int(f"width_{i}", 1, 32, log=True) for i in range(depth)]
-            densities = [trial.suggest_float(f"density_{i}", 0.01, 1.0, log=True) for i in range(depth + 1)]
-            genomes.append(random_layered_genome(n_in, n_out, widths, densities, np.random.default_rng([seed, trial.number])))
-        done = evaluate(genomes, search, [seed * 100_000 + trial.number for trial in trials])
-        for trial, genome, evaluation in zip(trials, genomes, done):
-            accuracy = evaluation.val_accuracy if evaluation.val_accuracy is not None else 0.0
-            study.tell(trial, (accuracy, measure(genome, with_modularity=False).connections))
-        evaluations += done
-    return genome_front(evaluations, search, split)

@@ -209,6 +209,66 @@ def frame(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> pd.DataFrame
     return df
 
 
-__all__ = ["CAMPAIGN_COLUMNS", "CANDIDATE_COLUMNS", "FLOAT_COLUMNS", "GENERATION_COLUMNS", "INT_COLUMNS",
-           "NULLABLE_INT_COLUMNS", "UTCDateTime", "campaigns_table", "candidates_table", "frame",
-           "generations_table", "json_dumps", "meta_table", "metadata", "pending_table", "scalar"]
+
+
+
+CANDIDATE_STATUSES = ("ok", "failed", "diverged", "timeout")
+_REQUIRED_CANDIDATE_KEYS = ("number", "generation", "genome", "status", "seed")
+
+
+def candidate_values(campaign_id: str, cand: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The candidates-table row of candidate ``cand`` (a dict of its columns); StoreError naming
+    an unknown column, a missing required one, another campaign or a bad status."""
+    unknown = sorted(set(cand) - set(CANDIDATE_COLUMNS))
+    if unknown:
+        raise StoreError(
+            f"unknown candidate field(s) {unknown!r}; put new metrics under 'extra'"
+        )
+    missing = [k for k in _REQUIRED_CANDIDATE_KEYS if cand.get(k) is None]
+    if missing:
+        raise StoreError(f"candidate {cand.get('id', cand.get('number'))!r} lacks {missing!r}")
+    if cand.get("campaign_id", campaign_id) != campaign_id:
+        raise StoreError(
+            f"candidate of campaign {cand['campaign_id']!r} given to campaign {campaign_id!r}"
+        )
+    if cand["status"] not in CANDIDATE_STATUSES:
+        raise StoreError(
+            f"candidate status must be one of {CANDIDATE_STATUSES}, got {cand['status']!r}"
+        )
+    row: dict[str, Any] = {name: None for name in CANDIDATE_COLUMNS}
+    for key, value in cand.items():
+        if key in FLOAT_COLUMNS or key in INT_COLUMNS:
+            row[key] = scalar(key, value)
+        else:
+            row[key] = value
+    row["campaign_id"] = campaign_id
+    if not row["id"]:
+        row["id"] = f"{campaign_id}-{row['number']}"
+    row["id"] = str(row["id"])
+    row["parents"] = [str(p) for p in (row["parents"] or [])]
+    row["genome"] = dict(row["genome"])
+    row["extra"] = dict(row["extra"] or {})
+    row["created_at"] = row["created_at"] or now
+    return row
+
+
+__all__ = [
+    "CAMPAIGN_COLUMNS",
+    "CANDIDATE_COLUMNS",
+    "CANDIDATE_STATUSES",
+    "FLOAT_COLUMNS",
+    "GENERATION_COLUMNS",
+    "INT_COLUMNS",
+    "NULLABLE_INT_COLUMNS",
+    "UTCDateTime",
+    "campaigns_table",
+    "candidate_values",
+    "candidates_table",
+    "frame",
+    "generations_table",
+    "json_dumps",
+    "meta_table",
+    "metadata",
+    "pending_table",
+    "scalar",
+]

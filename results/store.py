@@ -12,35 +12,28 @@ import os
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.engine import Connection, make_url
 
 from connevo.errors import CampaignBusyError, NotFoundError, StoreError
-from results import drivers, migrations, schema, sqlite_files
+from results import database, drivers, schema
+from results.database import DEFAULT_STORE, SCHEMA_VERSION, STORE_ENV, resolve_store_url
 from results.drivers import HEARTBEAT_S, STALE_AFTER_S
 from results.schema import (
     CANDIDATE_COLUMNS,
+    CANDIDATE_STATUSES,
     GENERATION_COLUMNS,
     campaigns_table,
     candidates_table,
     generations_table,
-    meta_table,
-    metadata,
     pending_table,
 )
 from results.storage import BaseStore
 
-DEFAULT_STORE = "connevo.db"
-STORE_ENV = "CONNEVO_STORE"
-SCHEMA_VERSION = migrations.LATEST
-
 CAMPAIGN_STATUSES = ("running", "finished", "failed", "stopped")
-CANDIDATE_STATUSES = ("ok", "failed", "diverged", "timeout")
 
 
 # --------------------------------------------------------------------------------------------
@@ -56,22 +49,7 @@ def _stale(status: Any, updated_at: Any, now: datetime) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# URLs and opening
-
-
-def resolve_store_url(url_or_path: str | os.PathLike[str] | None) -> str:
-    """Turn a store argument into an SQLAlchemy URL.
-
-    ``None`` or ``""``: the ``CONNEVO_STORE`` environment variable, else ``./connevo.db``. A value
-    containing ``://`` is used as is; anything else is a file path, made ``sqlite:///<absolute>``.
-    """
-    value = os.fspath(url_or_path) if url_or_path is not None else ""
-    if not value:
-        value = os.environ.get(STORE_ENV, "") or DEFAULT_STORE
-    if "://" in value:
-        return value
-    path = Path(value).expanduser().absolute()
-    return f"sqlite:///{path}"
+# Opening
 
 
 def open_store(url_or_path: str | os.PathLike[str] | None = None) -> Store:
@@ -79,22 +57,6 @@ def open_store(url_or_path: str | os.PathLike[str] | None = None) -> Store:
     return Store(url_or_path)
 
 
-def _check_version(where: str, version: Any) -> int:
-    """The store's schema version; :class:`StoreError` unless this connevo reads or upgrades it."""
-    if version is None:
-        raise StoreError(f"{where!r} has a connevo_meta table without a schema_version")
-    try:
-        number = int(version)
-    except (TypeError, ValueError):
-        raise StoreError(f"{where!r} has an unreadable connevo schema version {version!r}") from None
-    if not 1 <= number <= SCHEMA_VERSION:
-        raise StoreError(
-            f"{where!r} has connevo schema version {version}, but this connevo reads schema versions "
-            f"1 to {SCHEMA_VERSION} (a newer connevo wrote it: upgrade connevo)"
-        )
-    return number
-
-_REQUIRED_CANDIDATE_KEYS = ("number", "generation", "genome", "status", "seed")
 _SUMMARY_KEYS = ("population", "front_size", "hypervolume", "best_val_accuracy", "evaluations")
 
 
@@ -108,102 +70,8 @@ class Store(BaseStore):
     """
 
     def __init__(self, url_or_path: str | os.PathLike[str] | None = None) -> None:
-        self._url = resolve_store_url(url_or_path)
-        try:
-            url = make_url(self._url)
-        except sa.exc.ArgumentError as exc:
-            raise StoreError(f"invalid store URL {self._url!r}: {exc}") from exc
-        path = sqlite_files.sqlite_file(url)
-        self._sqlite_path = path
-        read_only = False
-        if path is not None:
-            has_meta, version = sqlite_files.check_sqlite_file(path)
-            number = _check_version(str(path), version) if has_meta else SCHEMA_VERSION
-            reason = sqlite_files.unwritable_reason(path)
-            if reason is not None:
-                if not path.exists() or path.stat().st_size == 0:
-                    raise StoreError(f"cannot create store {str(path)!r}: {reason}")
-                if number < SCHEMA_VERSION:
-                    raise StoreError(
-                        f"store {str(path)!r} has schema version {number}; this connevo upgrades it to "
-                        f"{SCHEMA_VERSION} in place when it can write it, and it cannot: {reason}"
-                    )
-                read_only = True  # reads work; every write fails with ``reason``
-        self._read_only = read_only
-        self._engine = self._create_engine(url, read_only=read_only)
-        try:
-            self._prepare_schema()
-        except BaseException:
-            self._engine.dispose()
-            raise
-
-    @staticmethod
-    def _create_engine(url: sa.URL, read_only: bool = False) -> Engine:
-        kwargs: dict[str, Any] = {"json_serializer": schema.json_dumps}
-        is_sqlite = url.get_backend_name() == "sqlite"
-        path = sqlite_files.sqlite_file(url)
-        if read_only and path is not None:
-            engine = sa.create_engine("sqlite://", creator=sqlite_files.read_only_connector(path), poolclass=sa.pool.NullPool,
-                                      **kwargs)
-            sa.event.listen(engine, "connect", sqlite_files.read_only_on_connect)
-            return engine
-        if is_sqlite:
-            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
-            if sqlite_files.sqlite_file(url) is None:  # in memory: one shared connection
-                kwargs["poolclass"] = sa.pool.StaticPool
-        try:
-            engine = sa.create_engine(url, **kwargs)
-        except (SQLAlchemyError, ImportError) as exc:
-            raise StoreError(f"cannot open store {url.render_as_string()!r}: {exc}") from exc
-        if is_sqlite:
-            sa.event.listen(engine, "connect", sqlite_files.on_connect)
-        return engine
-
-    def _prepare_schema(self) -> None:
-        """Check the schema version, or create the schema in an empty database. Stores opened at
-        once on an empty database (two campaigns starting) create it once: PostgreSQL serializes
-        them with an advisory lock; elsewhere the loser of the race checks again."""
-        try:
-            try:
-                self._prepare_schema_once()
-            except SQLAlchemyError:
-                self._prepare_schema_once()  # another process created the schema meanwhile
-        except SQLAlchemyError as exc:
-            reason = sqlite_files.sqlite_reason(exc, self._sqlite_path)
-            if reason is not None:
-                raise StoreError(f"cannot open store {str(self._sqlite_path)!r}: {reason}") from exc
-            raise StoreError(f"cannot open store {self._display_url!r}: {exc}") from exc
-
-    def _prepare_schema_once(self) -> None:
-        where = self._display_url
-        with self._engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7315542)")
-            elif conn.dialect.name == "sqlite" and not self._read_only:
-                # pysqlite begins a transaction only before DML: begin one now, holding the write
-                # lock, so that creating or upgrading the schema is one transaction (all or nothing)
-                # and stores opened at once on the file do it one after the other
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            tables = set(sa.inspect(conn).get_table_names())
-            if "connevo_meta" in tables:
-                key = meta_table.c.key == "schema_version"
-                row = conn.execute(sa.select(meta_table.c.value).where(key)).first()
-                version = _check_version(where, row[0] if row else None)
-                if version < SCHEMA_VERSION:  # an earlier connevo's store: upgrade it in place
-                    try:
-                        migrations.upgrade(conn, version)
-                    except Exception as exc:  # raised inside the transaction: rolled back
-                        raise StoreError(f"cannot upgrade store {where!r} from schema version {version} to "
-                                         f"{SCHEMA_VERSION} (it is left as it was): {exc}") from exc
-                    conn.execute(sa.update(meta_table).where(key).values(value=str(SCHEMA_VERSION)))
-                return
-            if tables:
-                raise StoreError(
-                    f"{where!r} is a database but not a connevo store "
-                    f"(it has tables {sorted(tables)!r} and no connevo_meta)"
-                )
-            metadata.create_all(conn)
-            conn.execute(sa.insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION)))
+        opened = database.open_database(url_or_path)
+        self._url, self._engine, self._sqlite_path = opened.url, opened.engine, opened.sqlite_path
 
     # ---------------------------------------------------------------------------------------
     # Housekeeping
@@ -394,7 +262,7 @@ class Store(BaseStore):
                 f"expected {list(_SUMMARY_KEYS)!r}"
             )
         now = _utcnow()
-        rows = [self._candidate_row(campaign_id, cand, now) for cand in candidates]
+        rows = [schema.candidate_values(campaign_id, cand, now) for cand in candidates]
         gen_row = {
             "campaign_id": campaign_id,
             "generation": generation,
@@ -464,7 +332,7 @@ class Store(BaseStore):
     def add_candidates(self, campaign_id: str, candidates: list[Mapping[str, Any]]) -> None:
         """Insert candidates outside a generation commit (e.g. compressed variants), atomically."""
         now = _utcnow()
-        rows = [self._candidate_row(campaign_id, cand, now) for cand in candidates]
+        rows = [schema.candidate_values(campaign_id, cand, now) for cand in candidates]
         with self._write(f"candidates of campaign {campaign_id!r}") as conn:
             self._require_campaign(conn, campaign_id)
             if rows:
@@ -532,8 +400,8 @@ class Store(BaseStore):
     # ---------------------------------------------------------------------------------------
     # Internals
 
-    def _write(self, what: str | None = None) -> _WriteTransaction:
-        return _WriteTransaction(self._engine, what or self._display_url, self._sqlite_path)
+    def _write(self, what: str | None = None) -> database.WriteTransaction:
+        return database.WriteTransaction(self._engine, what or self._display_url, self._sqlite_path)
 
     def _require_driver(self, conn: Connection, campaign_id: str, driver: str | None) -> None:
         """Unless the campaign is still ``driver``'s, CampaignBusyError (the transaction rolls
@@ -554,86 +422,6 @@ class Store(BaseStore):
         if found is None:
             raise NotFoundError(f"no campaign with id {campaign_id!r}")
 
-    @staticmethod
-    def _candidate_row(campaign_id: str, cand: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-        unknown = sorted(set(cand) - set(CANDIDATE_COLUMNS))
-        if unknown:
-            raise StoreError(
-                f"unknown candidate field(s) {unknown!r}; put new metrics under 'extra'"
-            )
-        missing = [k for k in _REQUIRED_CANDIDATE_KEYS if cand.get(k) is None]
-        if missing:
-            raise StoreError(f"candidate {cand.get('id', cand.get('number'))!r} lacks {missing!r}")
-        if cand.get("campaign_id", campaign_id) != campaign_id:
-            raise StoreError(
-                f"candidate of campaign {cand['campaign_id']!r} given to campaign {campaign_id!r}"
-            )
-        if cand["status"] not in CANDIDATE_STATUSES:
-            raise StoreError(
-                f"candidate status must be one of {CANDIDATE_STATUSES}, got {cand['status']!r}"
-            )
-        row: dict[str, Any] = {name: None for name in CANDIDATE_COLUMNS}
-        for key, value in cand.items():
-            if key in schema.FLOAT_COLUMNS or key in schema.INT_COLUMNS:
-                row[key] = schema.scalar(key, value)
-            else:
-                row[key] = value
-        row["campaign_id"] = campaign_id
-        if not row["id"]:
-            row["id"] = f"{campaign_id}-{row['number']}"
-        row["id"] = str(row["id"])
-        row["parents"] = [str(p) for p in (row["parents"] or [])]
-        row["genome"] = dict(row["genome"])
-        row["extra"] = dict(row["extra"] or {})
-        row["created_at"] = row["created_at"] or now
-        return row
-
-
-class _WriteTransaction:
-    """``engine.begin()`` that turns database errors into :class:`StoreError`.
-
-    For an SQLite file (``path``), a write is refused up front, naming the file, once the file
-    (or, without a ``-wal`` file, its folder) is no longer writable: a file made read-only while
-    a campaign runs stops the campaign at its next write, although SQLite's connections opened
-    before would still write through.
-    """
-
-    def __init__(self, engine: Engine, what: str, path: Path | None = None) -> None:
-        self._engine = engine
-        self._what = what
-        self._path = path
-        self._ctx: Any = None
-
-    def _error(self, exc: BaseException) -> StoreError:
-        reason = sqlite_files.sqlite_reason(exc, self._path)
-        if reason is None:
-            reason = str(exc.orig) if isinstance(exc, IntegrityError) else str(exc)
-        return StoreError(f"cannot write {self._what}: {reason}")
-
-    def __enter__(self) -> Connection:
-        if self._path is not None:
-            reason = sqlite_files.unwritable_reason(self._path)
-            if reason is not None:
-                raise StoreError(f"cannot write {self._what}: {reason}")
-        self._ctx = self._engine.begin()
-        try:
-            connection: Connection = self._ctx.__enter__()
-        except SQLAlchemyError as exc:
-            raise self._error(exc) from exc
-        return connection
-
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
-        try:
-            self._ctx.__exit__(exc_type, exc, tb)
-        except SQLAlchemyError as err:
-            raise self._error(err) from err
-        if isinstance(exc, SQLAlchemyError):
-            raise self._error(exc) from exc
-        return False
-
-
-# --------------------------------------------------------------------------------------------
-# DataFrames
 
 
 __all__ = [

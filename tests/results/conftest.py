@@ -30,7 +30,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Store]:
         return
     import sqlalchemy as sa
 
-    from results.store import metadata
+    from results.schema import metadata
 
     url = os.environ[_POSTGRES_ENV]
     with open_store(url) as s:

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from connevo.errors import StoreError
 from evolution import run
 from results import migrations, queries, sqlite_files
-from results.store import SCHEMA_VERSION, metadata, open_store
+from results.schema import metadata
+from results.store import SCHEMA_VERSION, open_store
 from tests.support import ROOT, small_spec
 
 RELEASE_V1 = ROOT / "tests" / "fixtures" / "store_v1.db"

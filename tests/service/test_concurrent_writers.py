@@ -16,7 +16,7 @@ SEEDS = (11, 12, 13, 14)
 
 
 def spec_for(seed: int) -> dict:
-    return small_spec(seed=seed, name=f"writer-{seed}", **{"evolution.population": 6, "evolution.generations": 3,
+    return small_spec(seed=seed, name=f"writer-{seed}", **{"evolution.population": 4, "evolution.generations": 2,
                                                             "workers.chunk_size": 1})
 
 
