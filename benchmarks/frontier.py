@@ -63,7 +63,7 @@ not counted; training compute in sample-epochs = training rows x epochs, summed 
                      --generations, --connevo-set KEY=VALUE; else connevo's defaults), `connevo run
                      SPEC --store DB` as a subprocess, `connevo front NAME --store DB --format json`,
                      every front member exported by evolution.export.export_candidate (the code of
-                     `connevo export`), loaded with torch.jit.load and fed the raw held-out rows.
+                     `connevo export`, pt2), loaded with torch.export.load and fed the raw held-out rows.
                      Its front is the polished one (training.polish_epochs, on by default).
                      Compute = sum over candidates of epochs x the rows each trained on (connevo's
                      training rows; training + validation rows for the polished copies); its wall time
@@ -228,11 +228,11 @@ def connevo_arm(sp: Split, spec_file: Path, spec: CampaignSpec) -> tuple[ArmResu
     store = open_store(str(store_path))
     try:
         for member in front:
-            path = folder / f"{member['candidate_id']}.pt"
+            path = folder / f"{member['candidate_id']}.pt2"
             export_candidate(store, member["candidate_id"], path)
             classes = [int(c) for c in json.loads(path.with_suffix(".classes.json").read_text())["classes"]]
             with torch.no_grad():
-                predicted = torch.jit.load(str(path))(rows).argmax(dim=1).numpy()
+                predicted = torch.export.load(str(path)).module()(rows).argmax(dim=1).numpy()
             labels = np.asarray(classes)[predicted]
             points.append((float((labels == sp.y_hold).mean()), int(member["connections"])))
             hidden.append(int(store.candidate(member["candidate_id"])["hidden_nodes"]))  # not in front's JSON

@@ -35,6 +35,7 @@ _LAZY = {
     "Store": "results.store",
     "pareto_front": "results.pareto",
     "compress": "evolution.compress",
+    "load_model": "evolution.export",
     "resume": "evolution.api",
 }
 

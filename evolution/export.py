@@ -1,21 +1,37 @@
-"""Export a trained candidate for use without connevo.
+"""Export a trained candidate for use without connevo, or load it as a torch module.
 
-``torchscript`` (default): a TorchScript module that takes raw feature rows (float tensor, the
-data file's columns in file order, target left out) and returns class logits; the
-standardization learned in training is inside. Class ``i`` is the i-th of the sorted distinct
-target values; the names are saved beside the model as ``<name>.classes.json``. Load it with
-plain ``torch.jit.load``.
+Every format takes raw feature rows (float32 ``[batch, n_features]``, the data file's columns in
+file order, the target left out; any batch size) and returns class logits; the standardization
+learned in training is inside. Class ``i`` is the i-th of the sorted distinct target values; the
+class and feature names are written beside the model as ``<name>.classes.json``.
 
-``state-dict``: ``torch.save`` of the module's weights plus the standardization, with the
-topology (genome JSON) beside it as ``<name>.genome.json``.
+- ``pt2`` (for a ``.pt2`` file, and the default): a ``torch.export`` program; load it with
+  ``torch.export.load(path).module()``. The file name must end in ``.pt2`` (torch's rule).
+- ``onnx`` (for a ``.onnx`` file; needs ``pip install 'connevo[onnx]'``): torch's ONNX exporter,
+  input ``features``, output ``logits``, a dynamic batch; the file is checked with onnxruntime
+  against the torch module before the export succeeds.
+- ``torchscript``: ``torch.jit.trace``, which torch deprecates; kept for existing users.
+- ``state-dict``: ``torch.save`` of the module's weights plus the standardization, with the
+  topology (genome JSON) beside it as ``<name>.genome.json``.
+
+A candidate compressed to int8 (``connevo compress --quantize int8``) exports as the int8
+network connevo scored: int8 weights in the file, activations quantized per batch as it runs.
+
+:func:`load_model` gives the same module in this process: eval mode, no autograd, with
+``.classes`` and ``.features``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -23,53 +39,168 @@ from connevo.errors import ConnevoError
 from evolution.campaign import load_task
 from evolution.spec import parse_spec
 from results.storage import BaseStore
-from search_space.compile import GenomeNetwork, compile_genome
+from search_space.compile import compile_genome
 from search_space.genome import Genome
+from search_space.quantize import Int8Network
 
-EXPORT_FORMATS = ("torchscript", "state-dict")
+EXPORT_FORMATS = ("pt2", "onnx", "torchscript", "state-dict")
+SUFFIX_FORMATS = {".pt2": "pt2", ".onnx": "onnx"}
+"""The format a file name asks for when ``--format`` is not given (else ``pt2``)."""
+ONNX_TOLERANCE = 1e-4
+"""Largest difference of logits between onnxruntime and torch that an ONNX export accepts."""
 
 
 class StandardizedNetwork(nn.Module):
     """Raw features in, logits out: ``network((x - mean) / std)``."""
 
-    def __init__(self, network: GenomeNetwork, mean: torch.Tensor, std: torch.Tensor) -> None:
+    def __init__(self, network: nn.Module, mean: torch.Tensor, std: torch.Tensor) -> None:
         super().__init__()
         self.network = network
         self.register_buffer("mean", mean.float())
         self.register_buffer("std", std.float())
+        self.classes: list[str] = []
+        self.features: list[str] = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.network((x.float() - self.mean) / self.std)
 
 
-def export_candidate(store: BaseStore, candidate_id: str, path: str | Path, fmt: str = "torchscript") -> dict[str, Any]:
-    """Write the candidate's trained network to ``path``; returns what was written."""
-    if fmt not in EXPORT_FORMATS:
-        raise ConnevoError(f"format must be one of {EXPORT_FORMATS}, got {fmt!r}")
+def load_model(candidate_id: str, store: BaseStore | str | None = None) -> StandardizedNetwork:
+    """The trained network of ``candidate_id`` as a torch module: raw feature rows in, class
+    logits out, in eval mode without autograd; ``.classes`` and ``.features`` name its outputs
+    and inputs. ``store``: a store or its URL/path (default: ``$CONNEVO_STORE``, else ./connevo.db)."""
+    from results.store import open_store
+
+    opened = store if isinstance(store, BaseStore) else open_store(store)
+    try:
+        model, _genome, _dataset = _model(opened, candidate_id)
+    finally:
+        if opened is not store:
+            opened.close()
+    return model
+
+
+def _model(store: BaseStore, candidate_id: str) -> tuple[StandardizedNetwork, Genome, Any]:
     row = store.candidate(candidate_id)
     if row["status"] != "ok":
-        raise ConnevoError(f"candidate {candidate_id} has status {row['status']!r}; only trained (ok) candidates can be exported")
+        raise ConnevoError(f"candidate {candidate_id} has status {row['status']!r}; only trained (ok) candidates "
+                           "can be exported or loaded")
     genome = Genome.from_dict(row["genome"])
-    spec = parse_spec(store.get_campaign(row["campaign_id"])["spec"])
-    dataset = load_task(spec)
-    network = compile_genome(genome, use_genome_weights=True).eval()
+    dataset = load_task(parse_spec(store.get_campaign(row["campaign_id"])["spec"]))
+    network: nn.Module = compile_genome(genome, use_genome_weights=True).eval()
+    extra = row.get("extra") if isinstance(row.get("extra"), dict) else {}
+    if extra.get("quantization") == "int8":  # `connevo compress --quantize int8`: int8 as it was scored
+        network = Int8Network(network)  # type: ignore[arg-type]
     model = StandardizedNetwork(network, torch.as_tensor(dataset.mean), torch.as_tensor(dataset.std)).eval()
+    model.requires_grad_(False)
+    model.classes, model.features = list(dataset.class_names), list(dataset.feature_names)
+    return model, genome, dataset
+
+
+def export_format(path: str | Path, fmt: str | None) -> str:
+    """The format to write: ``fmt``, else the one the file's suffix names, else ``pt2``."""
+    chosen = fmt if fmt is not None else SUFFIX_FORMATS.get(Path(path).suffix.lower(), "pt2")
+    if chosen not in EXPORT_FORMATS:
+        raise ConnevoError(f"format must be one of {EXPORT_FORMATS}, got {chosen!r}")
+    return chosen
+
+
+def export_candidate(store: BaseStore, candidate_id: str, path: str | Path, fmt: str | None = None) -> dict[str, Any]:
+    """Write the candidate's trained network to ``path`` in ``fmt`` (:func:`export_format`);
+    returns what was written."""
+    fmt = export_format(path, fmt)
     path = Path(path)
+    if fmt == "pt2" and path.suffix.lower() != ".pt2":  # torch.export.save/load insist on it
+        raise ConnevoError(f"a pt2 export is a file ending in .pt2 (torch.export), got {str(path)!r}: name it "
+                           f"{path.stem}.pt2, or choose another --format (onnx, torchscript, state-dict)")
     if not path.parent.is_dir():
         raise ConnevoError(f"output folder {str(path.parent)!r} does not exist")
+    model, genome, dataset = _model(store, candidate_id)
+    example = torch.as_tensor(np.asarray(dataset.x_test[:4], dtype=np.float64) * dataset.std + dataset.mean,
+                              dtype=torch.float32)
+    if example.shape[0] < 2:  # a dynamic batch needs an example of two rows or more
+        example = torch.zeros(2, dataset.n_features)
     written = [str(path)]
-    if fmt == "torchscript":
-        with torch.no_grad():
-            traced = torch.jit.trace(model, torch.zeros(2, dataset.n_features))
-        torch.jit.save(traced, str(path))
-        classes = path.with_suffix(".classes.json")
-        classes.write_text(json.dumps({"classes": list(dataset.class_names), "features": list(dataset.feature_names)}, indent=2))
-        written.append(str(classes))
-    else:
-        torch.save({"state_dict": model.state_dict(), "class_names": list(dataset.class_names),
-                    "feature_names": list(dataset.feature_names)}, str(path))
+    if fmt == "state-dict":
+        torch.save({"state_dict": model.state_dict(), "class_names": model.classes,
+                    "feature_names": model.features}, str(path))
         topology = path.with_suffix(".genome.json")
         topology.write_text(json.dumps(genome.to_dict(), indent=2))
         written.append(str(topology))
+    else:
+        {"pt2": _write_pt2, "onnx": _write_onnx, "torchscript": _write_torchscript}[fmt](model, example, path)
+        names = path.with_suffix(".classes.json")
+        names.write_text(json.dumps({"classes": model.classes, "features": model.features}, indent=2))
+        written.append(str(names))
     return {"candidate_id": candidate_id, "format": fmt, "files": written,
-            "n_features": dataset.n_features, "classes": list(dataset.class_names)}
+            "n_features": dataset.n_features, "classes": model.classes}
+
+
+def _batch_dims() -> dict[str, Any]:
+    return {"x": {0: torch.export.Dim("batch")}}
+
+
+def _write_pt2(model: StandardizedNetwork, example: torch.Tensor, path: Path) -> None:
+    program = torch.export.export(model, (example,), dynamic_shapes=_batch_dims())
+    torch.export.save(program, str(path))
+
+
+def _write_onnx(model: StandardizedNetwork, example: torch.Tensor, path: Path) -> None:
+    try:
+        import onnx
+        import onnxscript  # noqa: F401  (torch's exporter needs it)
+    except ImportError as exc:
+        raise ConnevoError(f"--format onnx needs the onnx packages ({exc.name} is missing): "
+                           "pip install 'connevo[onnx]'") from None
+    quiet = logging.getLogger("torch.onnx")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # the exporter logs its progress and absent optional packages
+    int8 = _is_int8(model)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            # the exporter's optimizer would fold the int8 weights' cast into int32 constants
+            torch.onnx.export(model, (example,), str(path), dynamo=True, input_names=["features"],
+                              output_names=["logits"], dynamic_shapes=_batch_dims(), external_data=False,
+                              optimize=not int8)
+    finally:
+        quiet.setLevel(level)
+    exported = onnx.load(str(path))
+    for node in exported.graph.node:  # the exporter's debugging records (stack traces, fx nodes)
+        del node.metadata_props[:]
+    onnx.save(exported, str(path))
+    _check_onnx(model, example, path, int8)
+
+
+def _is_int8(model: StandardizedNetwork) -> bool:
+    return isinstance(model.network, Int8Network)
+
+
+def _check_onnx(model: StandardizedNetwork, example: torch.Tensor, path: Path, int8: bool) -> None:
+    """The file, run by onnxruntime (when installed), gives the torch module's logits (int8: the
+    same classes, logits within 2% of their range: a rounding of an activation may fall the
+    other way)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    rows = torch.cat([example, example * 0.5 + 1.0, example[:1]])  # another batch size too
+    got = session.run(["logits"], {"features": rows.numpy()})[0]
+    want = model(rows).numpy()
+    gap = float(np.abs(got - want).max())
+    tolerance = ONNX_TOLERANCE if not int8 else 0.02 * float(np.abs(want).max()) + ONNX_TOLERANCE
+    if not gap <= tolerance or (int8 and not np.array_equal(got.argmax(axis=1), want.argmax(axis=1))):
+        path.unlink(missing_ok=True)
+        raise ConnevoError(f"the ONNX export of this network gives other logits under onnxruntime than torch "
+                           f"(largest difference {gap:.3g}); nothing was written")
+
+
+def _write_torchscript(model: StandardizedNetwork, example: torch.Tensor, path: Path) -> None:
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch deprecates TorchScript: pt2 replaces it
+        traced = torch.jit.trace(model, example)
+    torch.jit.save(traced, str(path))
+
+
+__all__ = ["EXPORT_FORMATS", "StandardizedNetwork", "export_candidate", "export_format", "load_model"]

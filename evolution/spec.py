@@ -271,7 +271,9 @@ class TrainingSpec(_Strict):
         0.0, ge=0.0, lt=1.0, description="sparse dynamics inside a training (RigL at a fixed budget): every "
         "rewire_every epochs, this share of a network's connections, the weakest, is swapped for the absent ones of "
         "largest loss gradient (decaying to 0 over the training), and the network is stored as rewired; 0: off")
-    rewire_every: int = Field(1, gt=0, description="epochs between two rewirings (with rewire_fraction > 0)")
+    rewire_every: int | None = Field(
+        None, gt=0, description="epochs between two rewirings (with rewire_fraction > 0; default: a quarter of the "
+        "training's epochs, at least 1: three rewirings per training)")
 
     @model_validator(mode="after")
     def _inherited_epochs(self) -> TrainingSpec:

@@ -16,7 +16,7 @@ QMAX = 127
 
 
 def _symmetric_scale(values: torch.Tensor, dim: int | None = None) -> torch.Tensor:
-    peak = values.abs().amax() if dim is None else values.abs().amax(dim=dim)
+    peak = values.abs().max() if dim is None else values.abs().amax(dim=dim)
     return torch.clamp(peak / QMAX, min=1e-12)
 
 
@@ -35,6 +35,11 @@ class Int8Network(nn.Module):
                 scale = _symmetric_scale(weight, dim=1)
                 self.qweights.append(torch.round(weight / scale[:, None]).clamp(-QMAX, QMAX).to(torch.int8))
                 self.scales.append(scale)
+        # buffers too, so that the module's state (and an exported file) holds the int8 weights
+        for i, (qweight, scale, bias) in enumerate(zip(self.qweights, self.scales, self.biases)):
+            self.register_buffer(f"qweight{i}", qweight)
+            self.register_buffer(f"scale{i}", scale)
+            self.register_buffer(f"bias{i}", bias)
         self.connections = sum(int((w != 0).sum()) for w in network.effective_weights())
         self.n_shared = network.n_shared
 
@@ -47,7 +52,8 @@ class Int8Network(nn.Module):
     @torch.no_grad()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         acts = x.float()
-        for qweight, scale, bias, groups in zip(self.qweights, self.scales, self.biases, self.layer_groups):
+        for i, groups in enumerate(self.layer_groups):
+            qweight, scale, bias = getattr(self, f"qweight{i}"), getattr(self, f"scale{i}"), getattr(self, f"bias{i}")
             act_scale = _symmetric_scale(acts)
             qacts = torch.round(acts / act_scale).clamp(-QMAX, QMAX).to(torch.int32)
             z = (qacts @ qweight.to(torch.int32).T).float() * (act_scale * scale) + bias

@@ -136,6 +136,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from results.store import open_store
 
     info = export_candidate(open_store(args.store), args.candidate, args.output, args.format)
+    print(f"{info['format']}: {info['n_features']} features in, {len(info['classes'])} class logits out",
+          file=sys.stderr)
     for path in info["files"]:
         print(path)
     return 0
@@ -415,11 +417,14 @@ def _add_model_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_polish)
 
-    p = sub.add_parser("export", parents=[common], help="write a trained candidate as a TorchScript module")
+    p = sub.add_parser("export", parents=[common],
+                       help="write a trained candidate to run without connevo (raw feature rows in, logits out)")
     p.add_argument("candidate", help="candidate id")
-    p.add_argument("-o", "--output", required=True, help="file to write, e.g. model.pt")
-    p.add_argument("--format", choices=["torchscript", "state-dict"], default="torchscript",
-                   help="torchscript: load with torch.jit.load, raw features in, logits out (default); "
+    p.add_argument("-o", "--output", required=True, help="file to write, e.g. model.pt2 or model.onnx")
+    p.add_argument("--format", choices=["pt2", "onnx", "torchscript", "state-dict"], default=None,
+                   help="pt2: torch.export, load with torch.export.load(path).module() (the default, and for .pt2); "
+                        "onnx: for onnxruntime and other ONNX runtimes (for .onnx; pip install 'connevo[onnx]'); "
+                        "torchscript: torch.jit (deprecated by torch); "
                         "state-dict: weights, with the topology JSON beside them")
     p.set_defaults(func=cmd_export)
 

@@ -192,7 +192,7 @@ class TrainingSettings:
     new_weight_scale: float = 0.1    # warm start: a connection without a weight starts this small
     structure_hints: bool = True     # measure gradients of absent connections (workers.hints)
     rewire_fraction: float = 0.0     # sparse dynamics: share of connections swapped per rewiring; 0 = off
-    rewire_every: int = 1            # epochs between two rewirings (workers.rewiring)
+    rewire_every: int | None = None  # epochs between two rewirings; None: a quarter of the training
 
     def __post_init__(self) -> None:
         if self.precision not in ("float32", "bfloat16"):
@@ -201,7 +201,7 @@ class TrainingSettings:
             raise ValueError(f"inherited_epochs must be in [0, epochs={self.epochs}], got {self.inherited_epochs!r}")
         if not 0.0 <= self.rewire_fraction < 1.0:
             raise ValueError(f"rewire_fraction must be in [0, 1), got {self.rewire_fraction!r}")
-        if self.rewire_every < 1:
+        if self.rewire_every is not None and self.rewire_every < 1:
             raise ValueError(f"rewire_every must be >= 1, got {self.rewire_every!r}")
 
     def warm_start(self, genome: Genome) -> bool:

@@ -1,7 +1,8 @@
 """Sparse dynamics inside one evaluation (SET/RigL at a fixed budget), written back to the genome.
 
 With ``TrainingSettings.rewire_fraction > 0`` a candidate's training of ``E`` epochs runs in
-segments of ``rewire_every`` epochs. After each segment but the last, the trained network's
+segments of ``rewire_every`` epochs (by default a quarter of ``E``, at least one: three
+rewirings per training, whether it is a fresh one or a child's short inherited one). After each segment but the last, the trained network's
 structure hints are measured (:mod:`workers.hints`: the loss gradient of absent connections) and
 :func:`search_space.rewiring.rewire` swaps its weakest connections for the absent ones of
 largest gradient, at weight 0; the next segment continues from the trained weights. The share
@@ -32,9 +33,11 @@ from workers.records import Evaluation, EvaluationRequest, TrainingSettings
 TrainChunk = Callable[[Sequence[EvaluationRequest]], list[Evaluation]]
 
 
-def segments(epochs: int, every: int, fraction: float) -> list[tuple[int, float]]:
-    """(epochs of the segment, share rewired after it) for a training of ``epochs`` epochs;
-    the last segment rewires nothing."""
+def segments(epochs: int, every: int | None, fraction: float) -> list[tuple[int, float]]:
+    """(epochs of the segment, share rewired after it) for a training of ``epochs`` epochs, a
+    segment every ``every`` epochs (None: a quarter of them, at least one); the last segment
+    rewires nothing."""
+    every = every if every is not None else max(1, epochs // 4)
     out: list[tuple[int, float]] = []
     done = 0
     while done < epochs:

@@ -1,5 +1,6 @@
-"""An exported network runs with plain torch (no connevo) on raw data and reproduces the stored
-test accuracy."""
+"""An exported network runs without connevo (plain torch, or onnxruntime) on raw data and
+reproduces the stored test accuracy, whatever the batch size; `connevo.load_model` gives the same
+network in process."""
 
 import json
 import subprocess
@@ -7,63 +8,127 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
-from tests.support import connevo, small_spec
+import connevo
+from connevo.errors import ConnevoError
+from tests.support import connevo as connevo_cli
+from tests.support import small_spec
+
+LOADERS = {
+    "pt2": "m = torch.export.load(sys.argv[1]).module()\npredict = lambda x: m(torch.tensor(x)).argmax(1).tolist()\n",
+    "torchscript": "m = torch.jit.load(sys.argv[1])\npredict = lambda x: m(torch.tensor(x)).argmax(1).tolist()\n",
+    "onnx": ("import onnxruntime\ns = onnxruntime.InferenceSession(sys.argv[1], providers=['CPUExecutionProvider'])\n"
+             "assert [i.name for i in s.get_inputs()] == ['features'] and s.get_inputs()[0].shape[0] == 'batch'\n"
+             "predict = lambda x: s.run(['logits'], {'features': x})[0].argmax(1).tolist()\n"),
+}
 
 
-def test_exported_torchscript_reproduces_the_test_accuracy_on_raw_data(tmp_path):
-    # a CSV with the target in the middle and string classes
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A finished campaign on a CSV with the target in the middle and string classes; its most
+    accurate front network, and the test split as raw rows (as connevo splits it)."""
+    tmp = tmp_path_factory.mktemp("export")
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 3)) * [10.0, 0.1, 3.0] + [100.0, -5.0, 0.0]
     label = np.where(x[:, 0] - 100 + 30 * (x[:, 1] + 5) > 0, "yes", "no")
-    frame = pd.DataFrame({"a": x[:, 0], "klass": label, "b": x[:, 1], "c": x[:, 2]})
-    frame.to_csv(tmp_path / "data.csv", index=False)
+    pd.DataFrame({"a": x[:, 0], "klass": label, "b": x[:, 1], "c": x[:, 2]}).to_csv(tmp / "data.csv", index=False)
     spec = small_spec(**{"task.dataset": "data.csv", "task.target": "klass", "evolution.generations": 0,
                          "training.epochs": 30, "search_space.initial_density": [1.0, 1.0]})
-    (tmp_path / "spec.json").write_text(json.dumps(spec))
-    store = tmp_path / "s.db"
-    run = connevo("run", str(tmp_path / "spec.json"), "--backend", "local", store=store)
+    (tmp / "spec.json").write_text(json.dumps(spec))
+    store = tmp / "s.db"
+    run = connevo_cli("run", str(tmp / "spec.json"), "--backend", "local", store=store)
     assert run.returncode == 0, run.stderr
-    front = json.loads(connevo("front", run.stdout.split()[1], "--format", "json", store=store).stdout)
+    front = json.loads(connevo_cli("front", run.stdout.split()[1], "--format", "json", store=store).stdout)
     best = max(front, key=lambda m: m["val_accuracy"])
-
-    done = connevo("export", best["candidate_id"], "-o", str(tmp_path / "model.pt"), store=store)
-    assert done.returncode == 0, done.stderr
-    classes = json.loads((tmp_path / "model.classes.json").read_text())
-    assert classes["classes"] == ["no", "yes"] and classes["features"] == ["a", "b", "c"]
-
-    # the test split, as raw rows, recomputed the way connevo splits (same seed and fractions)
     from workers.tasks import load_dataset
 
-    data = load_dataset(str(tmp_path / "data.csv"), target="klass", seed=spec["seed"])
-    raw_test = data.x_test.astype(np.float64) * data.std + data.mean
-    # load in a Python without connevo on its path: plain torch only
-    script = (
-        "import sys, json, torch, numpy as np\n"
-        "m = torch.jit.load(sys.argv[1])\n"
-        "x = torch.tensor(np.load(sys.argv[2]), dtype=torch.float32)\n"
-        "print(json.dumps(m(x).argmax(1).tolist()))\n"
-    )
-    np.save(tmp_path / "raw.npy", raw_test)
-    out = subprocess.run([sys.executable, "-I", "-c", script, str(tmp_path / "model.pt"), str(tmp_path / "raw.npy")],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    data = load_dataset(str(tmp / "data.csv"), target="klass", seed=spec["seed"])
+    raw_test = (data.x_test.astype(np.float64) * data.std + data.mean).astype(np.float32)
+    np.save(tmp / "raw.npy", raw_test)
+    return {"tmp": tmp, "store": store, "best": best, "data": data}
+
+
+def predictions_without_connevo(fmt: str, model_path, rows_path) -> list[int]:
+    """Predictions of an exported file in a Python without connevo on its path (-I): plain torch
+    or onnxruntime only; the rows are fed as one batch and again one row at a time."""
+    script = ("import sys, json, numpy as np, torch\n" + LOADERS[fmt]
+              + "x = np.load(sys.argv[2])\nwhole = predict(x)\n"
+              + "assert whole == [predict(x[i:i + 1])[0] for i in range(len(x))]\n"
+              + "print(json.dumps(whole))\n")
+    out = subprocess.run([sys.executable, "-I", "-c", script, str(model_path), str(rows_path)],
+                         capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    predictions = np.array(json.loads(out.stdout))
-    accuracy = float((predictions == data.y_test).mean())
-    assert accuracy == best["test_accuracy"]
+    return json.loads(out.stdout)
+
+
+@pytest.mark.parametrize(("fmt", "name", "option"), [
+    ("pt2", "model.pt2", []), ("onnx", "model.onnx", []), ("onnx", "model.bin", ["--format", "onnx"]),
+    ("torchscript", "model.pt", ["--format", "torchscript"]),
+])
+def test_an_exported_network_reproduces_the_test_accuracy_on_raw_data(trained, fmt, name, option):
+    tmp, best = trained["tmp"], trained["best"]
+    done = connevo_cli("export", best["candidate_id"], "-o", str(tmp / name), *option, store=trained["store"])
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == f"{fmt}: 3 features in, 2 class logits out"  # no exporter chatter
+    names = json.loads((tmp / name).with_suffix(".classes.json").read_text())
+    assert names == {"classes": ["no", "yes"], "features": ["a", "b", "c"]}
+    predicted = np.array(predictions_without_connevo(fmt, tmp / name, tmp / "raw.npy"))
+    assert float((predicted == trained["data"].y_test).mean()) == best["test_accuracy"]
+
+
+def test_load_model_gives_the_network_in_process(trained):
+    model = connevo.load_model(trained["best"]["candidate_id"], store=str(trained["store"]))
+    assert not model.training and not any(p.requires_grad for p in model.parameters())
+    assert model.classes == ["no", "yes"] and model.features == ["a", "b", "c"]
+    rows = torch.as_tensor(np.load(trained["tmp"] / "raw.npy"))
+    predicted = model(rows).argmax(dim=1).numpy()
+    assert float((predicted == trained["data"].y_test).mean()) == trained["best"]["test_accuracy"]
+
+
+def test_onnx_without_its_packages_names_the_extra(trained, monkeypatch):
+    from evolution.export import export_candidate
+    from results.store import open_store
+
+    monkeypatch.setitem(sys.modules, "onnxscript", None)  # as if not installed
+    with open_store(trained["store"]) as store, pytest.raises(ConnevoError, match=r"pip install 'connevo\[onnx\]'"):
+        export_candidate(store, trained["best"]["candidate_id"], trained["tmp"] / "x.onnx")
+    assert not (trained["tmp"] / "x.onnx").exists()
 
 
 def test_state_dict_export_writes_weights_and_topology(tmp_path):
     spec = small_spec(**{"evolution.generations": 0})
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     store = tmp_path / "s.db"
-    run = connevo("run", str(tmp_path / "spec.json"), "--backend", "local", store=store)
+    run = connevo_cli("run", str(tmp_path / "spec.json"), "--backend", "local", store=store)
     cid = run.stdout.split()[1]
-    done = connevo("export", f"{cid}-0", "-o", str(tmp_path / "w.pt"), "--format", "state-dict", store=store)
+    done = connevo_cli("export", f"{cid}-0", "-o", str(tmp_path / "w.pt"), "--format", "state-dict", store=store)
     assert done.returncode == 0, done.stderr
     saved = torch.load(tmp_path / "w.pt")
     assert "state_dict" in saved and saved["class_names"] == ["0", "1"]
     assert json.loads((tmp_path / "w.genome.json").read_text())["format"] == "connevo.genome"
-    missing = connevo("export", f"{cid}-0", "-o", str(tmp_path / "nope" / "m.pt"), store=store)
+    missing = connevo_cli("export", f"{cid}-0", "-o", str(tmp_path / "nope" / "m.pt2"), store=store)
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+    unnamed = connevo_cli("export", f"{cid}-0", "-o", str(tmp_path / "m.pt"), store=store)
+    assert unnamed.returncode == 2 and "a pt2 export is a file ending in .pt2" in unnamed.stderr
+    assert not (tmp_path / "m.pt").exists()
+
+
+@pytest.mark.parametrize("name", ["int8.onnx", "int8.pt2"])
+def test_an_int8_candidate_exports_as_int8_with_the_predictions_connevo_scored(trained, name):
+    tmp = trained["tmp"]
+    squeezed = connevo_cli("compress", trained["best"]["candidate_id"], "--quantize", "int8", "--format", "json",
+                           store=trained["store"])
+    assert squeezed.returncode == 0, squeezed.stderr
+    row = json.loads(squeezed.stdout)
+    done = connevo_cli("export", row["id"], "-o", str(tmp / name), store=trained["store"])
+    assert done.returncode == 0, done.stderr
+    fmt = "onnx" if name.endswith(".onnx") else "pt2"
+    predicted = np.array(predictions_without_connevo(fmt, tmp / name, tmp / "raw.npy"))
+    assert float((predicted == trained["data"].y_test).mean()) == row["test_accuracy"]
+    if fmt == "onnx":
+        import onnx
+
+        weights = [t for t in onnx.load(str(tmp / name)).graph.initializer if "qweight" in t.name]
+        assert weights and all(t.data_type == onnx.TensorProto.INT8 for t in weights)

@@ -93,3 +93,9 @@ def test_rewiring_settings_are_checked():
         TrainingSettings(rewire_fraction=1.0)
     with pytest.raises(ValueError, match="rewire_every"):
         TrainingSettings(rewire_every=0)
+
+
+def test_by_default_a_training_rewires_three_times_whatever_its_length():
+    assert [n for n, _ in segments(12, None, 0.3)] == [3, 3, 3, 3]
+    assert [n for n, _ in segments(4, None, 0.3)] == [1, 1, 1, 1]
+    assert [n for n, _ in segments(2, None, 0.3)] == [1, 1]
