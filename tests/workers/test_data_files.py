@@ -1,0 +1,253 @@
+"""Specifications of user data files (workers.data_files through workers.tasks.load_dataset):
+CSV, Parquet and NPZ loaders, and the clear error of every bad file or argument."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from connevo.errors import DataError
+from workers.tasks import Dataset, load_dataset
+
+
+def _raw(ds: Dataset, part: str) -> np.ndarray:
+    """Undo the standardization of one part (float64)."""
+    x = getattr(ds, f"x_{part}").astype(np.float64)
+    return x * ds.std.astype(np.float64) + ds.mean.astype(np.float64)
+
+
+def _parts(ds: Dataset) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [(ds.x_train, ds.y_train), (ds.x_val, ds.y_val), (ds.x_test, ds.y_test)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+
+
+def test_csv_with_string_target_loads(tmp_path, make_frame) -> None:
+    frame = make_frame()
+    path = tmp_path / "animals.csv"
+    frame.to_csv(path, index=False)
+    ds = load_dataset(str(path), target="species", seed=4)
+    assert ds.name == "animals.csv"
+    assert ds.feature_names == ("height", "weight")
+    assert ds.class_names == ("cat", "dog", "emu")
+    assert ds.summary()["n_train"] + ds.summary()["n_val"] + ds.summary()["n_test"] == 60
+    # every training row is a row of the file, with its label
+    values = frame[["height", "weight"]].to_numpy(dtype=np.float64)
+    for row, label in zip(_raw(ds, "train"), ds.y_train):
+        match = np.flatnonzero(np.all(np.isclose(values, row, rtol=1e-5, atol=1e-4), axis=1))
+        assert match.size == 1
+        assert frame["species"].iloc[match[0]] == ds.class_names[label]
+
+
+def test_csv_relative_path_resolves_against_base_dir_and_cwd(tmp_path, monkeypatch, make_frame) -> None:
+    sub = tmp_path / "data"
+    sub.mkdir()
+    make_frame().to_csv(sub / "a.csv", index=False)
+    ds = load_dataset("data/a.csv", target="species", base_dir=tmp_path)
+    monkeypatch.chdir(tmp_path)
+    ds2 = load_dataset("data/a.csv", target="species")
+    np.testing.assert_array_equal(ds.x_train, ds2.x_train)
+
+
+def test_integer_target_classes_sort_numerically(tmp_path, make_frame) -> None:
+    frame = make_frame().drop(columns="species")
+    frame["label"] = np.repeat([10, 2, -1], 20)
+    frame.to_csv(tmp_path / "ints.csv", index=False)
+    ds = load_dataset(tmp_path / "ints.csv")  # default target "label"
+    assert ds.class_names == ("-1", "2", "10")
+
+
+def test_parquet_loads(tmp_path, make_frame) -> None:
+    frame = make_frame()
+    frame["flag"] = np.arange(len(frame)) % 3 == 0  # booleans are numeric features
+    path = tmp_path / "animals.parquet"
+    frame.to_parquet(path)
+    ds = load_dataset(str(path), target="species")
+    assert ds.name == "animals.parquet"
+    assert ds.feature_names == ("height", "weight", "flag")
+    assert ds.class_names == ("cat", "dog", "emu")
+    csv = tmp_path / "animals.csv"
+    frame.to_csv(csv, index=False)
+    ds_csv = load_dataset(str(csv), target="species")
+    np.testing.assert_allclose(ds.x_test, ds_csv.x_test, atol=1e-6)
+    np.testing.assert_array_equal(ds.y_test, ds_csv.y_test)
+
+
+def test_npz_with_one_feature_array_loads(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3))
+    y = np.repeat(np.array(["a", "b"]), 30)
+    np.savez(tmp_path / "d.npz", data=x, label=y)
+    ds = load_dataset("d.npz", base_dir=tmp_path)
+    assert ds.name == "d.npz"
+    assert ds.feature_names == ("x0", "x1", "x2")
+    assert ds.class_names == ("a", "b")
+    rows = np.concatenate([_raw(ds, p) for p in ("train", "val", "test")])
+    np.testing.assert_allclose(np.sort(rows, axis=0), np.sort(x, axis=0), atol=1e-5)
+
+
+def test_npz_picks_the_array_named_x_and_accepts_1d_features(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", X=rng.normal(size=(40, 2)), y=np.repeat([0, 1], 20), extra=np.zeros(3))
+    ds = load_dataset(tmp_path / "d.npz", target="y")
+    assert ds.n_features == 2
+    np.savez(tmp_path / "one.npz", features=rng.normal(size=40), y=np.repeat([0, 1], 20), w=np.ones(40))
+    ds = load_dataset(tmp_path / "one.npz", target="y")
+    assert ds.feature_names == ("x0",)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad inputs
+
+
+def test_unknown_name_lists_builtins_and_extensions() -> None:
+    with pytest.raises(DataError, match=r"'mnist'.*xor.*breast_cancer.*\.csv.*\.npz.*\.parquet"):
+        load_dataset("mnist")
+    with pytest.raises(DataError, match=r"'data\.txt'"):
+        load_dataset("data.txt")
+
+
+def test_missing_file(tmp_path) -> None:
+    with pytest.raises(DataError, match=r"not found.*nope\.csv"):
+        load_dataset("nope.csv", base_dir=tmp_path)
+
+
+@pytest.mark.parametrize("ext", [".csv", ".npz", ".parquet"])
+def test_zero_byte_file(tmp_path, ext: str) -> None:
+    path = tmp_path / f"empty{ext}"
+    path.write_bytes(b"")
+    with pytest.raises(DataError, match=rf"empty{ext}"):
+        load_dataset(str(path))
+
+
+@pytest.mark.parametrize("ext", [".npz", ".parquet"])
+def test_truncated_binary_file(tmp_path, ext: str, make_frame) -> None:
+    full = tmp_path / f"full{ext}"
+    frame = make_frame()
+    if ext == ".npz":
+        np.savez_compressed(full, X=frame[["height", "weight"]].to_numpy(), label=frame["species"].to_numpy())
+    else:
+        frame.to_parquet(full)
+    data = full.read_bytes()
+    cut = tmp_path / f"cut{ext}"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataError, match=rf"cannot read .*cut{ext}"):
+        load_dataset(str(cut), target="species" if ext == ".parquet" else "label")
+
+
+def test_garbage_files(tmp_path) -> None:
+    (tmp_path / "g.parquet").write_text("this is not parquet")
+    with pytest.raises(DataError, match=r"g\.parquet"):
+        load_dataset(tmp_path / "g.parquet")
+    (tmp_path / "g.npz").write_text("this is not npz")
+    with pytest.raises(DataError, match=r"g\.npz"):
+        load_dataset(tmp_path / "g.npz")
+    np.save(tmp_path / "bare.npy", np.arange(4))
+    (tmp_path / "bare.npy").rename(tmp_path / "bare.npz")
+    with pytest.raises(DataError, match=r"bare\.npz.*not an \.npz archive"):
+        load_dataset(tmp_path / "bare.npz")
+    (tmp_path / "bin.csv").write_bytes(b"a,label\n\xff\xfe\x00,1\n")
+    with pytest.raises(DataError, match=r"bin\.csv"):
+        load_dataset(tmp_path / "bin.csv")
+
+
+def test_csv_header_only_or_blank(tmp_path) -> None:
+    (tmp_path / "h.csv").write_text("a,b,label\n")
+    with pytest.raises(DataError, match=r"h\.csv.*no data rows"):
+        load_dataset(tmp_path / "h.csv")
+    (tmp_path / "blank.csv").write_text("\n\n")
+    with pytest.raises(DataError, match=r"blank\.csv"):
+        load_dataset(tmp_path / "blank.csv")
+
+
+def test_truncated_csv_row_is_reported_as_missing_values(tmp_path, make_frame) -> None:
+    text = make_frame().to_csv(index=False)
+    path = tmp_path / "t.csv"
+    path.write_text(text + "9.5")  # last row cut after its first field
+    with pytest.raises(DataError, match=r"'weight'.*1 missing"):
+        load_dataset(path, target="species")
+
+
+def test_missing_target_column_names_column_file_and_columns(tmp_path, make_frame) -> None:
+    make_frame().to_csv(tmp_path / "a.csv", index=False)
+    with pytest.raises(DataError, match=r"'kind'.*a\.csv.*\['height', 'weight', 'species'\]"):
+        load_dataset(tmp_path / "a.csv", target="kind")
+    make_frame().to_parquet(tmp_path / "a.parquet")
+    with pytest.raises(DataError, match=r"'label'.*a\.parquet.*species"):
+        load_dataset(tmp_path / "a.parquet")
+    with pytest.raises(DataError, match=r"target"):
+        load_dataset(tmp_path / "a.csv", target=None)
+
+
+def test_non_numeric_feature_names_column_and_bad_value(tmp_path, make_frame) -> None:
+    frame = make_frame()
+    frame["colour"] = ["1.5"] * 59 + ["blue"]
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    with pytest.raises(DataError, match=r"'colour'.*not numeric.*'blue'"):
+        load_dataset(tmp_path / "a.csv", target="species")
+    frame.to_parquet(tmp_path / "a.parquet")
+    with pytest.raises(DataError, match=r"'colour'.*'blue'"):
+        load_dataset(tmp_path / "a.parquet", target="species")
+
+
+def test_nan_feature_names_column_and_count(tmp_path, make_frame) -> None:
+    frame = make_frame()
+    frame.loc[[3, 7, 11], "height"] = np.nan
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    with pytest.raises(DataError, match=r"'height'.*3 missing"):
+        load_dataset(tmp_path / "a.csv", target="species")
+    x = np.ones((40, 2))
+    x[5, 1] = np.nan
+    np.savez(tmp_path / "n.npz", X=x, label=np.repeat([0, 1], 20))
+    with pytest.raises(DataError, match=r"'x1'.*1 missing"):
+        load_dataset(tmp_path / "n.npz")
+
+
+def test_missing_target_values(tmp_path, make_frame) -> None:
+    frame = make_frame()
+    frame.loc[4, "species"] = None
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    with pytest.raises(DataError, match=r"'species'.*1 missing"):
+        load_dataset(tmp_path / "a.csv", target="species")
+
+
+def test_npz_bad_arrays(tmp_path) -> None:
+    y = np.repeat([0, 1], 20)
+    np.savez(tmp_path / "a.npz", a=np.ones((40, 2)), b=np.ones((40, 2)), label=y)
+    with pytest.raises(DataError, match=r"feature array.*\['a', 'b', 'label'\]"):
+        load_dataset(tmp_path / "a.npz")
+    with pytest.raises(DataError, match=r"target array 'cls'.*\['a', 'b', 'label'\]"):
+        load_dataset(tmp_path / "a.npz", target="cls")
+    np.savez(tmp_path / "s.npz", X=np.array([["a", "b"]] * 40), label=y)
+    with pytest.raises(DataError, match=r"'X'.*not numeric"):
+        load_dataset(tmp_path / "s.npz")
+    np.savez(tmp_path / "3d.npz", X=np.ones((40, 2, 2)), label=y)
+    with pytest.raises(DataError, match=r"'X'.*1-D or 2-D"):
+        load_dataset(tmp_path / "3d.npz")
+    np.savez(tmp_path / "rows.npz", X=np.ones((41, 2)), label=y)
+    with pytest.raises(DataError, match=r"40 rows.*41"):
+        load_dataset(tmp_path / "rows.npz")
+
+
+def test_fewer_than_two_classes(tmp_path, make_frame) -> None:
+    frame = make_frame()
+    frame["species"] = "cat"
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    with pytest.raises(DataError, match=r"'species'.*at least 2 classes"):
+        load_dataset(tmp_path / "a.csv", target="species")
+
+
+def test_class_too_small_for_a_stratified_split(tmp_path, make_frame) -> None:
+    frame = make_frame()
+    frame.loc[0, "species"] = "yak"
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    with pytest.raises(DataError, match=r"class 'yak' has only 1 row"):
+        load_dataset(tmp_path / "a.csv", target="species")
+    with pytest.raises(DataError, match=r"test part.*test_fraction"):
+        load_dataset("iris", test_fraction=0.01)
+    with pytest.raises(DataError, match=r"validation part.*validation_fraction"):
+        load_dataset("iris", validation_fraction=0.01)
+
+
