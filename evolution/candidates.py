@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from results.metrics import metrics
+from results.metrics import metrics, value_of
 from search_space.cost import measure
 from search_space.genome import Genome
 from workers.records import Evaluation, Status
@@ -51,7 +51,11 @@ def candidate_row(campaign_id: str, c: Candidate, *, with_fidelity: bool) -> dic
         "seed": c.seed,
         **e.metrics(),
     }
-    extra = {m.name: float(m.compute(genome)) for m in metrics() if m.compute is not None}
+    extra: dict[str, Any] = {m.name: float(m.compute(genome)) for m in metrics() if m.compute is not None}
+    if e.confusion:
+        extra.update({m.name: value_of(e, m.name) for m in metrics() if m.confusion is not None})
+        if all(len(matrix) <= MAX_STORED_CONFUSION for matrix in e.confusion.values()):
+            extra[CONFUSION] = e.confusion
     if with_fidelity:
         extra["fidelity"] = c.fidelity
     if extra:
@@ -67,7 +71,12 @@ def candidate_row(campaign_id: str, c: Candidate, *, with_fidelity: bool) -> dic
 
 # the store's columns of worker-measured costs and scores (the registry's, :mod:`results.metrics`)
 _COST_COLUMNS = tuple(m.name for m in metrics() if m.source == "cost" and m.compute is None)
-_METRIC_COLUMNS = tuple(m.name for m in metrics() if m.source == "score" and m.name.split("_")[-1] in ("accuracy", "loss"))
+_METRIC_COLUMNS = tuple(m.name for m in metrics() if m.source == "score" and m.confusion is None
+                        and m.name.split("_")[-1] in ("accuracy", "loss"))
+CONFUSION = "confusion"
+"""Key of a candidate's ``extra``: its confusion matrix per data part (:attr:`Evaluation.confusion`)."""
+MAX_STORED_CONFUSION = 32
+"""Confusion matrices are stored with a candidate up to this many classes (K x K numbers each)."""
 
 
 def candidate_from_row(row: dict[str, Any], keep_weights: bool = False) -> Candidate:
@@ -88,6 +97,7 @@ def candidate_from_row(row: dict[str, Any], keep_weights: bool = False) -> Candi
         seconds=float(value("seconds") or 0.0),
         costs={name: value(name) for name in _COST_COLUMNS},
         trained_genome=stored if keep_weights and row["status"] == "ok" else None,
+        confusion=(row.get("extra") or {}).get(CONFUSION) if isinstance(row.get("extra"), dict) else None,
     )
     extra = row.get("extra")
     return Candidate(

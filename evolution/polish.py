@@ -25,7 +25,9 @@ from typing import Any
 import numpy as np
 
 from connevo.errors import ConnevoError
+from evolution.candidates import CONFUSION
 from results import queries
+from results.metrics import metrics, value_of
 from results.queries import POLISHED_FROM
 from results.storage import BaseStore
 from search_space.cost import CostMetrics
@@ -159,6 +161,11 @@ def polish_epochs(spec_epochs: int | None, settings: TrainingSettings) -> int:
 def _polished_row(campaign_id: str, k: int, number: int, member: dict[str, Any], e: Evaluation, merged: Dataset
                   ) -> dict[str, Any]:
     assert e.trained_genome is not None and e.train_accuracy is not None and e.test_accuracy is not None
+    extra = dict(member["extra"]) if isinstance(member.get("extra"), dict) else {}  # computed metrics
+    if e.confusion:  # its own training and test scores; the validation ones stay its source's
+        extra.update({m.name: value_of(e, m.name) for m in metrics() if m.confusion is not None and m.part != "val"})
+        if isinstance(extra.get(CONFUSION), dict):
+            extra[CONFUSION] = {**extra[CONFUSION], "train": e.confusion["train"], "test": e.confusion["test"]}
     return {
         "id": f"{campaign_id}-p{k}",
         "campaign_id": campaign_id,
@@ -180,7 +187,7 @@ def _polished_row(campaign_id: str, k: int, number: int, member: dict[str, Any],
         "train_val_gap": None,  # it trained on the validation rows
         "train_test_gap": e.train_accuracy - e.test_accuracy,
         "extra": {
-            **(member["extra"] if isinstance(member.get("extra"), dict) else {}),  # computed metrics
+            **extra,
             POLISHED_FROM: member["candidate_id"],
             "validation_from": member["candidate_id"],
             "polish_epochs": e.epochs,

@@ -3,7 +3,9 @@ from, and whether a campaign may select on it.
 
 One entry per metric is the single list that the spec's objectives, selection, the hypervolume's
 reference point, sorting and front queries read (``results.pareto.OBJECTIVE_SENSES`` is derived
-from it). Adding an objective that the workers already measure is one :func:`register_metric` call.
+from it). Adding an objective is one :func:`register_metric` call: one the workers measure, a
+function of the candidate's genome (``compute``), or a function of the confusion matrix the
+workers measure on each data part (``confusion``: balanced accuracy and macro F1 are two).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+
+import numpy as np
 
 from connevo.errors import SpecError
 
@@ -39,6 +43,15 @@ class Metric:
     compute: Callable[[Any], float] | None = None
     """For a metric the workers do not measure: its value from a candidate's genome (computed on
     the driver, stored under the candidate's ``extra``)."""
+    confusion: Callable[[np.ndarray], float] | None = None
+    """For a score derived from predictions: its value from the confusion matrix (``[true][predicted]``
+    counts) the workers measure on the part its name starts with (``val_``, ``test_``, ``train_``);
+    stored under the candidate's ``extra``."""
+
+    @property
+    def part(self) -> str:
+        """The data part a confusion metric is measured on: the first word of its name."""
+        return self.name.split("_", 1)[0]
 
 
 _REGISTRY: dict[str, Metric] = {}
@@ -52,6 +65,8 @@ def register_metric(metric: Metric) -> Metric:
         raise ValueError(f"a metric named {metric.name!r} is registered already")
     if metric.sense not in ("max", "min"):
         raise ValueError(f"metric {metric.name!r}: sense must be 'max' or 'min', got {metric.sense!r}")
+    if metric.confusion is not None and metric.part not in ("train", "val", "test"):
+        raise ValueError(f"confusion metric {metric.name!r} must start with train_, val_ or test_ (its data part)")
     if metric.objective and metric.source == "score" and (metric.worst is None or metric.best is None):
         raise ValueError(f"score objective {metric.name!r} needs its worst and best values (the hypervolume's bounds)")
     _REGISTRY[metric.name] = metric
@@ -99,10 +114,31 @@ def value_of(evaluation: Any, name: str, genome: Any = None) -> float:
     m = metric(name)
     if m.compute is not None:
         return float(m.compute(genome))
+    if m.confusion is not None:
+        matrices = getattr(evaluation, "confusion", None) or {}
+        if m.part not in matrices:
+            raise ValueError(f"metric {name!r} needs the {m.part} confusion matrix, which this evaluation lacks")
+        return float(m.confusion(np.asarray(matrices[m.part], dtype=np.float64)))
     if m.source == "cost":
         costs: Mapping[str, Any] = evaluation.costs
         return float(costs[name])
     return float(getattr(evaluation, name))
+
+
+def balanced_accuracy(confusion: np.ndarray) -> float:
+    """The mean recall over the classes present (scikit-learn's ``balanced_accuracy_score``)."""
+    support = confusion.sum(axis=1)
+    present = support > 0
+    return float(np.mean(np.diag(confusion)[present] / support[present])) if present.any() else 0.0
+
+
+def macro_f1(confusion: np.ndarray) -> float:
+    """The mean F1 over the classes that are true or predicted at least once (scikit-learn's
+    ``f1_score(average="macro")``, a class never predicted and never true left out)."""
+    tp = np.diag(confusion)
+    denominator = confusion.sum(axis=0) + confusion.sum(axis=1)  # 2tp + fp + fn
+    present = denominator > 0
+    return float(np.mean(2 * tp[present] / denominator[present])) if present.any() else 0.0
 
 
 for _metric in (
@@ -126,5 +162,14 @@ for _metric in (
 ):
     register_metric(_metric)
 
+for _part, _role in (("val", "the validation rows (selection's)"), ("test", "the test rows"),
+                     ("train", "the training rows")):
+    register_metric(Metric(f"{_part}_balanced_accuracy", "max", "score",
+                           f"mean per-class recall on {_role}: accuracy that imbalanced classes cannot flatter",
+                           objective=_part == "val", worst=0.0, best=1.0, confusion=balanced_accuracy))
+    register_metric(Metric(f"{_part}_macro_f1", "max", "score", f"mean per-class F1 on {_role}",
+                           objective=_part == "val", worst=0.0, best=1.0, confusion=macro_f1))
 
-__all__ = ["SENSES", "Metric", "metric", "metrics", "objective_names", "register_metric", "value_of"]
+
+__all__ = ["SENSES", "Metric", "balanced_accuracy", "macro_f1", "metric", "metrics", "objective_names",
+           "register_metric", "value_of"]

@@ -106,8 +106,8 @@ def _objective_matrix(df: pd.DataFrame, objectives: Sequence[str]) -> np.ndarray
     if missing:
         raise SpecError(f"objective column(s) {missing!r} not in the table; columns are {list(df.columns)!r}")
     try:
-        matrix: np.ndarray = df[list(objectives)].to_numpy(dtype=float, na_value=np.nan)
-        return matrix
+        matrix: np.ndarray = np.array(df[list(objectives)].to_numpy(dtype=float, na_value=np.nan), copy=True)
+        return matrix  # a copy: refined_matrix writes into it, and pandas may hand out a read-only view
     except (TypeError, ValueError) as exc:
         raise SpecError(f"objective columns {list(objectives)!r} must be numeric: {exc}") from exc
 

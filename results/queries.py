@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from connevo.errors import SpecError
+from results.metrics import metrics
 from results.pareto import pareto_front
 from results.storage import BaseStore
 
@@ -47,6 +48,16 @@ def _with_extra_objectives(df: pd.DataFrame, objectives: Sequence[str]) -> pd.Da
             errors="coerce",
         ).astype("float64")
     return df
+
+
+def _with_extra_metrics(df: pd.DataFrame) -> pd.DataFrame:
+    """Every registered metric a candidate keeps in ``extra`` (computed from its genome or its
+    confusion matrices) as a column too, where some candidate has it."""
+    if "extra" not in df.columns or not len(df):
+        return df
+    names = [m.name for m in metrics()
+             if m.name not in df.columns and any(isinstance(e, dict) and m.name in e for e in df["extra"])]
+    return _with_extra_objectives(df, names) if names else df
 
 
 POLISHED_FROM = "polished_from"
@@ -115,7 +126,7 @@ def front(
         df = df[fidelity(df) >= 1.0]
     if max_connections is not None:
         df = df[df["connections"].le(max_connections).fillna(False).astype(bool)]
-    df = _with_extra_objectives(df, objectives)
+    df = _with_extra_metrics(_with_extra_objectives(df, objectives))
     result = pareto_front(df, objectives, senses).rename(columns={"id": "candidate_id"})
     if distinct and len(result):
         keys = [result[o].round(12) if result[o].dtype.kind == "f" else result[o] for o in objectives]

@@ -209,7 +209,7 @@ class _BucketTraining:
         """Early stopping on the validation loss: keep each candidate's best parameters, stop
         those without improvement for ``settings.patience`` epochs."""
         data, stats, plans = self.data, self.stats, self.plans
-        _, val_losses = score(self.stack, data.x_val, data.y_val, self.autocast)
+        _, val_losses, _ = score(self.stack, data.x_val, data.y_val, self.autocast)
         stats.useful_flops += data.x_val.shape[0] * sum(plans[i].useful_per_sample for i in self.alive)
         stats.executed_flops += data.x_val.shape[0] * self.executed * len(self.alive)
         improved, stopped = [], []
@@ -275,7 +275,7 @@ class _BucketTraining:
         metrics = {}
         for part, x, y in (("train", data.x_train, data.y_train), ("val", data.x_val, data.y_val),
                            ("test", data.x_test, data.y_test)):
-            metrics[part] = score(scored, x, y, self.autocast)
+            metrics[part] = score(scored, x, y, self.autocast, max(2, data.n_classes))
             rows_scored = x.shape[0]
             stats.useful_flops += rows_scored * sum(plans[i].useful_per_sample for i in done)
             stats.executed_flops += rows_scored * self.executed * len(done)
@@ -293,6 +293,7 @@ class _BucketTraining:
                 train_accuracy=accuracy["train"], val_accuracy=accuracy["val"], test_accuracy=accuracy["test"],
                 train_loss=loss["train"], val_loss=loss["val"], test_loss=loss["test"],
                 trained_genome=trained_genome(plans[i], weights, biases, r),
+                confusion={part: metrics[part][2][r] for part in metrics},  # type: ignore[index]
             )
 
 

@@ -265,6 +265,10 @@ class Evaluation:
     costs: dict[str, Any] = field(default_factory=dict)
     trained_genome: Genome | None = None
     device: str = "cpu"
+    confusion: dict[str, list[list[int]]] | None = None
+    """Per part ("train", "val", "test"), the confusion matrix ``[true class][predicted class]``
+    of the trained network: the registry's data metrics (balanced accuracy, macro F1) derive
+    from it (:mod:`results.metrics`)."""
 
     def __reduce__(self) -> tuple:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -277,7 +281,7 @@ class Evaluation:
 
     def metrics(self) -> dict[str, Any]:
         """Flat metric columns (no genome), as the store keeps them."""
-        skip = {"trained_genome", "costs", "candidate_id"}
+        skip = {"trained_genome", "costs", "candidate_id", "confusion"}
         row = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         row["status"] = self.status.value
         row.update(self.costs)

@@ -20,10 +20,15 @@ StackArrays = tuple[list[tuple[np.ndarray | None, np.ndarray | None]], list[np.n
 """Per level, the (x, h) effective weight blocks ``(C, in, W)``; per level, the biases ``(C, W)``."""
 
 
-def score(stack: Stack, x: torch.Tensor, y: torch.Tensor, autocast: Autocast) -> tuple[list[float], list[float]]:
-    """Per candidate (accuracy, mean cross-entropy) on ``x``, ``y``; accuracy as count / rows."""
+def score(stack: Stack, x: torch.Tensor, y: torch.Tensor, autocast: Autocast, n_classes: int | None = None
+          ) -> tuple[list[float], list[float], list[list[list[int]]] | None]:
+    """Per candidate (accuracy, mean cross-entropy) on ``x``, ``y``, accuracy as count / rows;
+    with ``n_classes``, also its confusion matrix (``[true class][predicted class]`` counts),
+    from which :mod:`results.metrics` derives balanced accuracy, macro F1 and the like."""
     c = len(stack.keys)
     losses, correct = [], torch.zeros(c, dtype=torch.long, device=x.device)
+    confusion = None if n_classes is None else torch.zeros(c * n_classes * n_classes, dtype=torch.long,
+                                                           device=x.device)
     with torch.no_grad():
         for begin in range(0, x.shape[0], SCORE_ROWS):
             xb, yb = x[begin : begin + SCORE_ROWS], y[begin : begin + SCORE_ROWS]
@@ -32,10 +37,15 @@ def score(stack: Stack, x: torch.Tensor, y: torch.Tensor, autocast: Autocast) ->
             logits = class_logits(logits.float())
             losses.append(nn.functional.cross_entropy(
                 logits.transpose(1, 2), yb.expand(c, -1), reduction="none"))
-            correct += (logits.argmax(dim=2) == yb).sum(dim=1)
+            predicted = logits.argmax(dim=2)
+            correct += (predicted == yb).sum(dim=1)
+            if confusion is not None and n_classes is not None:
+                cell = (torch.arange(c, device=x.device)[:, None] * n_classes + yb) * n_classes + predicted
+                confusion += torch.bincount(cell.flatten(), minlength=confusion.numel())
         loss = (losses[0] if len(losses) == 1 else torch.cat(losses, dim=1)).mean(dim=1)
     n = x.shape[0]
-    return [k / n for k in correct.tolist()], loss.tolist()
+    matrices = None if confusion is None else confusion.view(c, n_classes, n_classes).tolist()
+    return [k / n for k in correct.tolist()], loss.tolist(), matrices
 
 
 def stack_arrays(stack: Stack) -> StackArrays:

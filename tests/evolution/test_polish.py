@@ -92,10 +92,10 @@ def test_a_polish_trains_its_epochs_on_the_training_and_validation_rows(polished
 
 def test_an_exported_polish_is_the_polished_network(polished, dataset, tmp_path):
     row = next(iter(polishes(polished).values()))
-    export_candidate(polished.store, row["id"], tmp_path / "m.pt")
+    export_candidate(polished.store, row["id"], tmp_path / "m.pt2")
     raw = dataset.x_test * dataset.std + dataset.mean
     with torch.no_grad():
-        exported = torch.jit.load(str(tmp_path / "m.pt"))(torch.as_tensor(raw, dtype=torch.float32))
+        exported = torch.export.load(str(tmp_path / "m.pt2")).module()(torch.as_tensor(raw, dtype=torch.float32))
     assert torch.allclose(exported, logits(row["genome"], dataset.x_test), atol=1e-4)
 
 

@@ -27,6 +27,7 @@ def test_objective_senses_maximise_accuracies_and_modularity_and_minimise_costs(
         "test_accuracy",
         "train_accuracy",
         "modularity",
+        *(f"{part}_{name}" for part in ("train", "val", "test") for name in ("balanced_accuracy", "macro_f1")),
     }
     assert OBJECTIVE_SENSES["connections"] == "min"
     assert OBJECTIVE_SENSES["wiring_length"] == "min"
