@@ -44,8 +44,8 @@ def heritage(parent: Candidate, inherit_weights: bool) -> Genome:
     e = parent.evaluation
     trained = e.trained_genome if e is not None and e.ok else None
     if not inherit_weights:
-        if trained is not None and trained.hints is not None:
-            return replace(parent.genome, hints=trained.hints)
+        if trained is not None:  # its structure as trained (rewired, when training rewires), its hints
+            return replace(strip_weights(trained), hints=trained.hints)
         return parent.genome
     if trained is not None:
         return trained

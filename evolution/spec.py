@@ -319,6 +319,10 @@ class CampaignSpec(_Strict):
     def _layout_needs_its_task(self) -> CampaignSpec:
         if self.search_space.layout == "retina" and self.task.dataset != "retina":
             raise ValueError(f"search_space.layout = 'retina' needs task.dataset = 'retina', got {self.task.dataset!r}")
+        if self.search_space.layout != "evolved" and self.training.rewire_fraction > 0:
+            raise ValueError(f"training.rewire_fraction = {self.training.rewire_fraction} needs search_space.layout = "
+                             f"'evolved': rewiring would grow connections outside the fixed "
+                             f"{self.search_space.layout!r} layout")
         return self
 
     def with_overrides(self, **changes: Any) -> CampaignSpec:

@@ -29,13 +29,23 @@ def test_candidates_are_stored_as_rewired_with_the_costs_of_that_network(tmp_pat
     assert rewired > len(ok) / 2
 
 
-def test_rewiring_campaigns_are_deterministic_across_workers_and_resumes(tmp_path):
-    reference = run(SPEC, str(tmp_path / "ref.db"))
-    more = run(dict(SPEC, workers={"count": 3, "backend": "local", "chunk_size": 2}), str(tmp_path / "more.db"))
+VARIANTS = {
+    "inheriting": SPEC,
+    "from scratch": dict(SPEC, training=dict(SPEC["training"], inherit_weights=False)),
+    "in rungs": dict(SPEC, evolution={"population": 8, "generations": 2,
+                                      "fidelity": {"rungs": [0.5, 1.0], "keep": 0.5}}),
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_rewiring_campaigns_are_deterministic_across_workers_and_resumes(tmp_path, variant):
+    spec = VARIANTS[variant]
+    reference = run(spec, str(tmp_path / "ref.db"))
+    more = run(dict(spec, workers={"count": 3, "backend": "local", "chunk_size": 2}), str(tmp_path / "more.db"))
     assert comparable(more.candidates(), more.campaign_id) == comparable(reference.candidates(), reference.campaign_id)
 
     store = open_store(str(tmp_path / "cut.db"))
-    campaign = Campaign(parse_spec(SPEC), store, observers=[CrashAfter(1)])
+    campaign = Campaign(parse_spec(spec), store, observers=[CrashAfter(1)])
     with pytest.raises(Crash):
         campaign.run()
     Campaign.from_store(store, campaign.id).run()
@@ -60,6 +70,12 @@ def test_rewiring_with_successive_halving_and_the_polish(tmp_path):
     for _, p in polished.iterrows():
         source = by_id.loc[p["parents"][0]]
         assert Genome.from_dict(p["genome"]).edges == Genome.from_dict(source["genome"]).edges
+
+
+def test_rewiring_a_fixed_layout_is_refused_naming_both_fields():
+    retina = dict(SPEC, task={"dataset": "retina"}, search_space={"layout": "retina"})
+    with pytest.raises(SpecError, match=r"training.rewire_fraction = 0.3 needs search_space.layout = 'evolved'"):
+        parse_spec(retina)
 
 
 @pytest.mark.parametrize(("key", "value", "message"), [

@@ -50,32 +50,41 @@ def trained(tmp_path_factory):
     return {"tmp": tmp, "store": store, "best": best, "data": data}
 
 
-def predictions_without_connevo(fmt: str, model_path, rows_path) -> list[int]:
-    """Predictions of an exported file in a Python without connevo on its path (-I): plain torch
-    or onnxruntime only; the rows are fed as one batch and again one row at a time."""
-    script = ("import sys, json, numpy as np, torch\n" + LOADERS[fmt]
-              + "x = np.load(sys.argv[2])\nwhole = predict(x)\n"
-              + "assert whole == [predict(x[i:i + 1])[0] for i in range(len(x))]\n"
-              + "print(json.dumps(whole))\n")
-    out = subprocess.run([sys.executable, "-I", "-c", script, str(model_path), str(rows_path)],
-                         capture_output=True, text=True, timeout=120)
+def predictions_without_connevo(models: dict, rows_path) -> dict[str, list[int]]:
+    """Predictions of exported files (name -> (format, path)) in one Python without connevo on
+    its path (-I): plain torch or onnxruntime only; the rows are fed as one batch and again one
+    row at a time."""
+    script = "import sys, json, numpy as np, torch\nx = np.load(sys.argv[1])\nout = {}\n"
+    for name, (fmt, path) in models.items():
+        script += (f"path = {str(path)!r}\n" + LOADERS[fmt].replace("sys.argv[1]", "path")
+                   + "whole = predict(x)\nassert whole == [predict(x[i:i + 1])[0] for i in range(len(x))]\n"
+                   + f"out[{name!r}] = whole\n")
+    script += "print(json.dumps(out))\n"
+    out = subprocess.run([sys.executable, "-I", "-c", script, str(rows_path)], capture_output=True, text=True,
+                         timeout=180)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
 
-@pytest.mark.parametrize(("fmt", "name", "option"), [
-    ("pt2", "model.pt2", []), ("onnx", "model.onnx", []), ("onnx", "model.bin", ["--format", "onnx"]),
-    ("torchscript", "model.pt", ["--format", "torchscript"]),
-])
-def test_an_exported_network_reproduces_the_test_accuracy_on_raw_data(trained, fmt, name, option):
+def test_exported_networks_reproduce_the_test_accuracy_on_raw_data_without_connevo(trained):
+    from evolution.export import export_candidate
+    from results.store import open_store
+
     tmp, best = trained["tmp"], trained["best"]
-    done = connevo_cli("export", best["candidate_id"], "-o", str(tmp / name), *option, store=trained["store"])
+    done = connevo_cli("export", best["candidate_id"], "-o", str(tmp / "model.onnx"), store=trained["store"])
     assert done.returncode == 0, done.stderr
-    assert done.stderr.strip() == f"{fmt}: 3 features in, 2 class logits out"  # no exporter chatter
-    names = json.loads((tmp / name).with_suffix(".classes.json").read_text())
-    assert names == {"classes": ["no", "yes"], "features": ["a", "b", "c"]}
-    predicted = np.array(predictions_without_connevo(fmt, tmp / name, tmp / "raw.npy"))
-    assert float((predicted == trained["data"].y_test).mean()) == best["test_accuracy"]
+    assert done.stderr.strip() == "onnx: 3 features in, 2 class logits out"  # no exporter chatter
+    models = {"model.onnx": ("onnx", tmp / "model.onnx")}
+    with open_store(trained["store"]) as store:
+        for name, fmt in (("model.pt2", None), ("model.bin", "onnx"), ("model.pt", "torchscript")):
+            info = export_candidate(store, best["candidate_id"], tmp / name, fmt)
+            models[name] = (info["format"], tmp / name)
+    assert [f for f, _ in models.values()] == ["onnx", "pt2", "onnx", "torchscript"]
+    for _, path in models.values():
+        names = json.loads(path.with_suffix(".classes.json").read_text())
+        assert names == {"classes": ["no", "yes"], "features": ["a", "b", "c"]}
+    for name, predicted in predictions_without_connevo(models, tmp / "raw.npy").items():
+        assert float((np.array(predicted) == trained["data"].y_test).mean()) == best["test_accuracy"], name
 
 
 def test_load_model_gives_the_network_in_process(trained):
@@ -97,38 +106,40 @@ def test_onnx_without_its_packages_names_the_extra(trained, monkeypatch):
     assert not (trained["tmp"] / "x.onnx").exists()
 
 
-def test_state_dict_export_writes_weights_and_topology(tmp_path):
-    spec = small_spec(**{"evolution.generations": 0})
-    (tmp_path / "spec.json").write_text(json.dumps(spec))
-    store = tmp_path / "s.db"
-    run = connevo_cli("run", str(tmp_path / "spec.json"), "--backend", "local", store=store)
-    cid = run.stdout.split()[1]
-    done = connevo_cli("export", f"{cid}-0", "-o", str(tmp_path / "w.pt"), "--format", "state-dict", store=store)
+def test_state_dict_export_writes_weights_and_topology_and_bad_paths_are_refused(trained):
+    from evolution.export import export_candidate
+    from results.store import open_store
+
+    tmp, cid = trained["tmp"], trained["best"]["candidate_id"]
+    done = connevo_cli("export", cid, "-o", str(tmp / "w.pt"), "--format", "state-dict", store=trained["store"])
     assert done.returncode == 0, done.stderr
-    saved = torch.load(tmp_path / "w.pt")
-    assert "state_dict" in saved and saved["class_names"] == ["0", "1"]
-    assert json.loads((tmp_path / "w.genome.json").read_text())["format"] == "connevo.genome"
-    missing = connevo_cli("export", f"{cid}-0", "-o", str(tmp_path / "nope" / "m.pt2"), store=store)
-    assert missing.returncode == 2 and "does not exist" in missing.stderr
-    unnamed = connevo_cli("export", f"{cid}-0", "-o", str(tmp_path / "m.pt"), store=store)
-    assert unnamed.returncode == 2 and "a pt2 export is a file ending in .pt2" in unnamed.stderr
-    assert not (tmp_path / "m.pt").exists()
+    saved = torch.load(tmp / "w.pt")
+    assert "state_dict" in saved and saved["class_names"] == ["no", "yes"]
+    assert json.loads((tmp / "w.genome.json").read_text())["format"] == "connevo.genome"
+    with open_store(trained["store"]) as store:
+        with pytest.raises(ConnevoError, match="does not exist"):
+            export_candidate(store, cid, tmp / "nope" / "m.pt2")
+        with pytest.raises(ConnevoError, match="a pt2 export is a file ending in .pt2"):
+            export_candidate(store, cid, tmp / "m.pt")
+    assert not (tmp / "m.pt").exists()
 
 
-@pytest.mark.parametrize("name", ["int8.onnx", "int8.pt2"])
-def test_an_int8_candidate_exports_as_int8_with_the_predictions_connevo_scored(trained, name):
+def test_an_int8_candidate_exports_as_int8_with_the_predictions_connevo_scored(trained):
+    from evolution.export import export_candidate
+    from results.store import open_store
+
     tmp = trained["tmp"]
     squeezed = connevo_cli("compress", trained["best"]["candidate_id"], "--quantize", "int8", "--format", "json",
                            store=trained["store"])
     assert squeezed.returncode == 0, squeezed.stderr
     row = json.loads(squeezed.stdout)
-    done = connevo_cli("export", row["id"], "-o", str(tmp / name), store=trained["store"])
-    assert done.returncode == 0, done.stderr
-    fmt = "onnx" if name.endswith(".onnx") else "pt2"
-    predicted = np.array(predictions_without_connevo(fmt, tmp / name, tmp / "raw.npy"))
-    assert float((predicted == trained["data"].y_test).mean()) == row["test_accuracy"]
-    if fmt == "onnx":
-        import onnx
+    with open_store(trained["store"]) as store:
+        for name in ("int8.onnx", "int8.pt2"):
+            export_candidate(store, row["id"], tmp / name)
+    models = {"onnx": ("onnx", tmp / "int8.onnx"), "pt2": ("pt2", tmp / "int8.pt2")}
+    for name, predicted in predictions_without_connevo(models, tmp / "raw.npy").items():
+        assert float((np.array(predicted) == trained["data"].y_test).mean()) == row["test_accuracy"], name
+    import onnx
 
-        weights = [t for t in onnx.load(str(tmp / name)).graph.initializer if "qweight" in t.name]
-        assert weights and all(t.data_type == onnx.TensorProto.INT8 for t in weights)
+    weights = [t for t in onnx.load(str(tmp / "int8.onnx")).graph.initializer if "qweight" in t.name]
+    assert weights and all(t.data_type == onnx.TensorProto.INT8 for t in weights)
