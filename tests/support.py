@@ -4,6 +4,7 @@ as a subprocess, seeded genomes, a live HTTP server."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import socket
 import subprocess
@@ -166,3 +167,51 @@ FIDELITY_SPEC = small_spec(**{
     "training.inherit_weights": False,  # every child trains the full 8 epochs
 })
 """A small multi-fidelity campaign: half of each generation stops at a quarter of its training."""
+
+
+def committed_generations(db: Path) -> int:
+    """The most generations any campaign of SQLite store ``db`` committed, read without writing
+    (0 before the store exists)."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            return int(conn.execute("select coalesce(max(generations_done), 0) from campaigns").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+
+
+def start_driver(spec: dict, folder: Path, db: Path, *, command: str = "run") -> subprocess.Popen:
+    """``connevo run`` of ``spec`` (written into ``folder``) on store ``db``, as a background process
+    (stdout/stderr piped, text), once it committed its first generation or ended."""
+    spec_path = folder / f"{spec['name']}.json"
+    spec_path.write_text(json.dumps(spec))
+    env = {**os.environ, "RAY_DISABLE_USAGE_STATS": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "service.cli", command, str(spec_path), "--store", str(db)],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while committed_generations(db) < 1 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    return process
+
+
+def assert_deterministic_across_workers_and_resume(spec: dict, folder: Path) -> None:
+    """``spec`` gives the same candidates with 1 worker or 3 (chunks of 2), and after a crash
+    following generation 1 and a resume, as uninterrupted."""
+    from evolution import Campaign, parse_spec, run
+    from results.store import open_store
+
+    reference = run(spec, str(folder / "ref.db"))
+    expected = comparable(reference.candidates(), reference.campaign_id)
+    more = run(dict(spec, workers={"count": 3, "backend": "local", "chunk_size": 2}), str(folder / "more.db"))
+    assert comparable(more.candidates(), more.campaign_id) == expected
+    store = open_store(str(folder / "cut.db"))
+    campaign = Campaign(parse_spec(spec), store, observers=[CrashAfter(1)])
+    try:
+        campaign.run()
+    except Crash:
+        pass
+    else:
+        raise AssertionError("the campaign did not crash after generation 1")
+    Campaign.from_store(store, campaign.id).run()
+    assert comparable(store.candidates(campaign.id), campaign.id) == expected

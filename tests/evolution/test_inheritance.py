@@ -3,10 +3,9 @@
 import pytest
 
 from connevo.errors import SpecError
-from evolution import Campaign, parse_spec, run
-from results.store import open_store
+from evolution import parse_spec, run
 from search_space.genome import Genome
-from tests.support import Crash, CrashAfter, comparable, small_spec
+from tests.support import assert_deterministic_across_workers_and_resume, small_spec
 
 SPEC = small_spec(**{
     "task.dataset": "wine", "evolution.generations": 3, "evolution.crossover_rate": 0.5,
@@ -39,16 +38,7 @@ def test_children_train_inherited_epochs_from_their_parents_weights(tmp_path):
 
 
 def test_inheritance_is_deterministic_across_workers_and_resumes(tmp_path):
-    reference = run(SPEC, str(tmp_path / "ref.db"))
-    more = run(dict(SPEC, workers={"count": 3, "backend": "local", "chunk_size": 2}), str(tmp_path / "more.db"))
-    assert comparable(more.candidates(), more.campaign_id) == comparable(reference.candidates(), reference.campaign_id)
-
-    store = open_store(str(tmp_path / "cut.db"))
-    campaign = Campaign(parse_spec(SPEC), store, observers=[CrashAfter(1)])
-    with pytest.raises(Crash):
-        campaign.run()
-    Campaign.from_store(store, campaign.id).run()
-    assert comparable(store.candidates(campaign.id), campaign.id) == comparable(reference.candidates(), reference.campaign_id)
+    assert_deterministic_across_workers_and_resume(SPEC, tmp_path)
 
 
 def test_inherited_epochs_beyond_epochs_is_rejected_naming_both_fields():

@@ -3,12 +3,11 @@
 import pytest
 
 from connevo.errors import SpecError
-from evolution import Campaign, parse_spec, run
-from results.store import open_store
+from evolution import parse_spec, run
 from search_space import measure
 from search_space.genome import Genome
 from search_space.innovation import REWIRED_INNOVATIONS
-from tests.support import Crash, CrashAfter, comparable, small_spec
+from tests.support import assert_deterministic_across_workers_and_resume, comparable, small_spec
 
 SPEC = small_spec(**{
     "task.dataset": "wine", "evolution.generations": 3, "evolution.crossover_rate": 0.5,
@@ -39,17 +38,7 @@ VARIANTS = {
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_rewiring_campaigns_are_deterministic_across_workers_and_resumes(tmp_path, variant):
-    spec = VARIANTS[variant]
-    reference = run(spec, str(tmp_path / "ref.db"))
-    more = run(dict(spec, workers={"count": 3, "backend": "local", "chunk_size": 2}), str(tmp_path / "more.db"))
-    assert comparable(more.candidates(), more.campaign_id) == comparable(reference.candidates(), reference.campaign_id)
-
-    store = open_store(str(tmp_path / "cut.db"))
-    campaign = Campaign(parse_spec(spec), store, observers=[CrashAfter(1)])
-    with pytest.raises(Crash):
-        campaign.run()
-    Campaign.from_store(store, campaign.id).run()
-    assert comparable(store.candidates(campaign.id), campaign.id) == comparable(reference.candidates(), reference.campaign_id)
+    assert_deterministic_across_workers_and_resume(VARIANTS[variant], tmp_path)
 
 
 def test_rewiring_gives_the_same_campaign_on_ray_workers(tmp_path, ray_session):

@@ -3,33 +3,19 @@ driver whose campaign was taken over stops without writing."""
 
 from __future__ import annotations
 
-import json
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
-from datetime import timedelta
 
 import pytest
 
 import evolution.campaign as campaign_module
-import results.store as store_module
 from connevo.errors import CampaignBusyError
 from evolution import Campaign, CampaignObserver, parse_spec, run
-from results.drivers import STALE_AFTER_S
 from results.store import open_store
-from tests.support import ROOT, comparable, connevo, small_spec
+from tests.support import committed_generations, comparable, connevo, small_spec, start_driver
 
 SPEC = small_spec(**{"name": "one-driver", "evolution.population": 6, "evolution.generations": 3})
-
-
-def committed(db) -> int:
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-            return int(conn.execute("select coalesce(max(generations_done), 0) from campaigns").fetchone()[0])
-    except sqlite3.OperationalError:
-        return 0
 
 
 @pytest.mark.slow
@@ -37,24 +23,18 @@ def test_resuming_a_campaign_that_runs_elsewhere_is_refused_and_the_first_driver
     db = tmp_path / "s.db"
     spec = small_spec(**{"name": "busy", "evolution.population": 8, "evolution.generations": 60,
                          "training.epochs": 40, "workers.chunk_size": 1})
-    spec_path = tmp_path / "spec.json"
-    spec_path.write_text(json.dumps(spec))
-    first = subprocess.Popen([sys.executable, "-m", "service.cli", "run", str(spec_path), "--store", str(db)],
-                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = start_driver(spec, tmp_path, db)
     try:
-        deadline = time.monotonic() + 120
-        while committed(db) < 1 and time.monotonic() < deadline and first.poll() is None:
-            time.sleep(0.05)
         second = connevo("resume", "busy", store=db)
         assert first.poll() is None, "the first driver ended before the second tried: make the campaign longer"
         assert second.returncode == 2
         [line] = second.stderr.strip().splitlines()
         assert line.startswith("connevo: error: campaign ") and "is running in another process" in line
-        before = committed(db)
+        before = committed_generations(db)
         deadline = time.monotonic() + 120
-        while committed(db) == before and time.monotonic() < deadline:  # the first one goes on
+        while committed_generations(db) == before and time.monotonic() < deadline:  # the first one goes on
             time.sleep(0.05)
-        assert committed(db) > before
+        assert committed_generations(db) > before
     finally:
         first.send_signal(signal.SIGINT)  # Ctrl-C: the first driver stops the campaign cleanly
         first.communicate(timeout=120)
@@ -65,19 +45,24 @@ def test_resuming_a_campaign_that_runs_elsewhere_is_refused_and_the_first_driver
 
 
 class TakenOver(CampaignObserver):
-    """After generation 1, another driver takes the campaign over (the store's clock moved past
-    the staleness limit, as if this driver had hung), and this one's heartbeat notices."""
+    """After generation 1, another driver takes the campaign over, as if this one had hung past
+    the staleness limit (its row aged in the file; retried while this driver's heartbeat, every
+    20 ms here, refreshes it in between), and this one's heartbeat notices."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.monkeypatch = monkeypatch
+    def __init__(self, db) -> None:
+        self.db = db
 
     def on_generation_end(self, campaign, summary, rows, checkpoint) -> None:
         if summary.generation != 1:
             return
-        now = store_module._utcnow
-        with self.monkeypatch.context() as m:
-            m.setattr(store_module, "_utcnow", lambda: now() + timedelta(seconds=STALE_AFTER_S + 5))
-            campaign.store.claim_campaign(campaign.id, "intruder:1:feed")
+        for _attempt in range(200):
+            with sqlite3.connect(self.db) as conn:
+                conn.execute("update campaigns set updated_at = datetime('now', '-2 minutes')")
+            try:
+                campaign.store.claim_campaign(campaign.id, "intruder:1:feed")
+                break
+            except CampaignBusyError:
+                continue
         deadline = time.monotonic() + 10
         while campaign.lost_to is None and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -86,7 +71,7 @@ class TakenOver(CampaignObserver):
 def test_a_driver_whose_campaign_was_taken_over_stops_and_writes_nothing_more(tmp_path, monkeypatch):
     monkeypatch.setattr(campaign_module, "HEARTBEAT_S", 0.02)
     store = open_store(tmp_path / "s.db")
-    campaign = Campaign(parse_spec(SPEC), store, observers=[TakenOver(monkeypatch)])
+    campaign = Campaign(parse_spec(SPEC), store, observers=[TakenOver(tmp_path / "s.db")])
     with pytest.raises(CampaignBusyError, match="taken over by another process"):
         campaign.run()
     info = store.get_campaign(campaign.id)
@@ -111,14 +96,8 @@ def test_a_paused_driver_that_wakes_after_a_take_over_stops_without_writing(tmp_
     db = tmp_path / "s.db"
     spec = small_spec(**{"name": "paused", "evolution.population": 6, "evolution.generations": 5,
                          "training.epochs": 20, "workers.chunk_size": 1})
-    spec_path = tmp_path / "spec.json"
-    spec_path.write_text(json.dumps(spec))
-    first = subprocess.Popen([sys.executable, "-m", "service.cli", "run", str(spec_path), "--store", str(db)],
-                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = start_driver(spec, tmp_path, db)
     try:
-        deadline = time.monotonic() + 120
-        while committed(db) < 1 and time.monotonic() < deadline and first.poll() is None:
-            time.sleep(0.02)
         first.send_signal(signal.SIGSTOP)
         assert first.poll() is None, "the first driver ended before it was paused: make the campaign longer"
         with sqlite3.connect(db) as conn:  # a minute and more of silence, without waiting for it
