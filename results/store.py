@@ -44,8 +44,9 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _stale(status: Any, updated_at: Any, now: datetime) -> bool:
-    return drivers.is_stale(status, updated_at, now)
+def _stale(status: Any, updated_at: Any, now: datetime, driver: str | None = None) -> bool:
+    """Running, but its driver not heard of for a minute, or gone from this host."""
+    return drivers.is_stale(status, updated_at, now) or (status == "running" and drivers.died_on_this_host(driver))
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,11 +175,13 @@ class Store(BaseStore):
                 .select_from(candidates_table)
                 .where(candidates_table.c.campaign_id == row["id"])
             ).scalar_one()
-        return {**row, "candidates": int(count), "stale": _stale(row["status"], row["updated_at"], _utcnow())}
+        return {**row, "candidates": int(count),
+                "stale": _stale(row["status"], row["updated_at"], _utcnow(), row.get("driver"))}
 
     def list_campaigns(self) -> pd.DataFrame:
         """All campaigns, newest first: id, name, status, generations_done, candidates, created_at,
-        stale (running, but its driver has not been heard of for :data:`STALE_AFTER_S`)."""
+        stale (running, but its driver has not been heard of for :data:`STALE_AFTER_S`, or was a
+        process of this host that is gone)."""
         counts = (
             sa.select(candidates_table.c.campaign_id, sa.func.count().label("n"))
             .group_by(candidates_table.c.campaign_id)
@@ -194,6 +197,7 @@ class Store(BaseStore):
                 sa.func.coalesce(counts.c.n, 0).label("candidates"),
                 c.created_at,
                 c.updated_at,
+                c.driver,
             )
             .select_from(campaigns_table.outerjoin(counts, counts.c.campaign_id == c.id))
             .order_by(c.created_at.desc(), c.id)
@@ -202,7 +206,7 @@ class Store(BaseStore):
             rows = [dict(r._mapping) for r in conn.execute(query)]
         now = _utcnow()
         for row in rows:
-            row["stale"] = _stale(row["status"], row.pop("updated_at"), now)
+            row["stale"] = _stale(row["status"], row.pop("updated_at"), now, row.pop("driver"))
         columns = ["id", "name", "status", "generations_done", "candidates", "created_at", "stale"]
         return schema.frame(rows, columns)
 

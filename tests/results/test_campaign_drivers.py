@@ -101,9 +101,12 @@ def test_a_campaign_whose_driver_died_on_this_host_is_claimed_at_once(store: Sto
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead = f"{socket.gethostname()}:{int(gone.stdout)}:dead"
     cid = store.create_campaign("crashed", {}, 1, driver=dead)
+    assert store.get_campaign(cid)["stale"] is True  # shown at once (`ls`: running (stale))
+    assert store.list_campaigns().set_index("id").loc[cid, "stale"]
     store.claim_campaign(cid, "successor")  # no minute of waiting: that process is gone
     assert store.get_campaign(cid)["driver"] == "successor"
     alive = store.create_campaign("alive", {}, 1, driver=f"{socket.gethostname()}:{os.getppid()}:live")
+    assert store.get_campaign(alive)["stale"] is False
     with pytest.raises(CampaignBusyError):
         store.claim_campaign(alive, "successor")  # a live process of this host keeps its campaign
     elsewhere = store.create_campaign("elsewhere", {}, 1, driver=f"another-host:{int(gone.stdout)}:x")
