@@ -148,6 +148,20 @@ def test_unknown_ids_are_404_with_a_detail(server: LiveServer, path: str) -> Non
     assert "nope" in response.json()["detail"]
 
 
+def test_resuming_a_campaign_another_process_runs_is_409_naming_it(server: LiveServer) -> None:
+    import socket
+
+    from evolution.spec import parse_spec
+
+    spec = parse_spec(small_spec(name="elsewhere")).model_dump(mode="json")
+    driver = f"{socket.gethostname()}:{os.getppid()}:cli"  # a live process of this host: a `connevo run`
+    cid = server.app.state.store.create_campaign("elsewhere", spec, 3, driver=driver)
+    response = server.client.post(f"/campaigns/{cid}/resume")
+    assert response.status_code == 409, response.text
+    assert "is running in another process" in response.json()["detail"] and driver in response.json()["detail"]
+    assert server.client.get(f"/campaigns/{cid}").json()["status"] == "running"  # left to its driver
+
+
 def test_stop_and_resume_unknown_are_404(server: LiveServer) -> None:
     assert server.client.post("/campaigns/nope/stop").status_code == 404
     assert server.client.post("/campaigns/nope/resume").status_code == 404
