@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from connevo.errors import SpecError
 from evolution.campaign import Campaign
 from evolution.observers import CampaignObserver
 from evolution.spec import CampaignSpec, load_spec
@@ -41,25 +44,70 @@ class CampaignResult:
         return self.store.get_campaign(self.campaign_id)
 
 
+DATA_DIR_ENV = "CONNEVO_DATA_DIR"
+"""Where :func:`run` keeps the data frames it is given (default: ``connevo-data`` beside an SQLite
+store's file, else in the current folder)."""
+
+
 def run(
     spec: CampaignSpec | str | Path | dict[str, Any],
     store: BaseStore | str | None = None,
     *,
+    data: pd.DataFrame | None = None,
     observers: Sequence[CampaignObserver] = (),
     evaluator: Evaluator | None = None,
 ) -> CampaignResult:
     """Run a campaign to the end and return a handle on its results.
 
     ``spec`` is a :class:`CampaignSpec`, a TOML/JSON path or a dict; ``store`` a :class:`~results.storage.BaseStore`,
-    a path or SQLAlchemy URL, or None for ``$CONNEVO_STORE`` / ``./connevo.db``.
+    a path or SQLAlchemy URL, or None for ``$CONNEVO_STORE`` / ``./connevo.db``. ``data``: a pandas
+    DataFrame to search on instead of ``task.dataset`` (its ``task.target`` column is the label):
+    it is saved as a Parquet file named by its content (:func:`keep_frame`), which the campaign's
+    spec names, so that the campaign can be resumed and its networks exported later.
     """
     if not isinstance(spec, CampaignSpec):
-        spec = load_spec(spec)
+        spec = load_spec(spec) if not (data is not None and isinstance(spec, dict)) else _spec_for_frame(spec)
     if not isinstance(store, BaseStore):
         store = open_store(store)
+    if data is not None:
+        spec = spec.with_overrides(**{"task.dataset": str(keep_frame(data, store))})
     campaign = Campaign(spec, store, evaluator=evaluator, observers=observers)
     campaign_id = campaign.run()
     return CampaignResult(campaign_id, store)
+
+
+def _spec_for_frame(spec: dict[str, Any]) -> CampaignSpec:
+    """A dict spec given with a data frame may leave ``task.dataset`` out: the frame is its data."""
+    task = dict(spec.get("task") or {})
+    task.setdefault("dataset", "data-frame.parquet")  # a placeholder: run() names the saved frame
+    return load_spec({**spec, "task": task})
+
+
+def keep_frame(frame: pd.DataFrame, store: BaseStore) -> Path:
+    """Save ``frame`` as ``<folder>/<content hash>.parquet`` (the same frame, the same file) and
+    return the path; the folder is ``$CONNEVO_DATA_DIR``, else ``connevo-data`` beside an SQLite
+    store's file, else in the current folder."""
+    if not isinstance(frame, pd.DataFrame):
+        raise SpecError(f"data must be a pandas DataFrame, got {type(frame).__name__}")
+    if frame.empty:
+        raise SpecError("data: the data frame has no rows")
+    if os.environ.get(DATA_DIR_ENV):
+        folder = Path(os.environ[DATA_DIR_ENV])
+    elif store.url.startswith("sqlite:///") and store.url != "sqlite:///:memory:":
+        folder = Path(store.url[len("sqlite:///"):]).parent / "connevo-data"
+    else:
+        folder = Path.cwd() / "connevo-data"
+    table = frame.reset_index(drop=True)
+    table.columns = [str(c) for c in table.columns]
+    digest = hashlib.sha256(pd.util.hash_pandas_object(table, index=False).values.tobytes())
+    digest.update(",".join(table.columns).encode())
+    path = folder.absolute() / f"{digest.hexdigest()[:16]}.parquet"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".parquet.partial")
+        table.to_parquet(partial, index=False)
+        partial.replace(path)  # a crash never leaves half a file under the final name
+    return path
 
 
 def resume(
