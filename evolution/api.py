@@ -65,22 +65,20 @@ def run(
     it is saved as a Parquet file named by its content (:func:`keep_frame`), which the campaign's
     spec names, so that the campaign can be resumed and its networks exported later.
     """
-    if not isinstance(spec, CampaignSpec):
-        spec = load_spec(spec) if not (data is not None and isinstance(spec, dict)) else _spec_for_frame(spec)
     if not isinstance(store, BaseStore):
         store = open_store(store)
-    if data is not None:
-        spec = spec.with_overrides(**{"task.dataset": str(keep_frame(data, store))})
+    if data is not None:  # the saved frame is the campaign's data set (a dict spec may leave it out)
+        saved = str(keep_frame(data, store))
+        if isinstance(spec, dict):
+            spec = {**spec, "task": {**(spec.get("task") or {}), "dataset": saved}}
+        else:
+            spec = (spec if isinstance(spec, CampaignSpec) else load_spec(spec)).with_overrides(
+                **{"task.dataset": saved})
+    if not isinstance(spec, CampaignSpec):
+        spec = load_spec(spec)
     campaign = Campaign(spec, store, evaluator=evaluator, observers=observers)
     campaign_id = campaign.run()
     return CampaignResult(campaign_id, store)
-
-
-def _spec_for_frame(spec: dict[str, Any]) -> CampaignSpec:
-    """A dict spec given with a data frame may leave ``task.dataset`` out: the frame is its data."""
-    task = dict(spec.get("task") or {})
-    task.setdefault("dataset", "data-frame.parquet")  # a placeholder: run() names the saved frame
-    return load_spec({**spec, "task": task})
 
 
 def keep_frame(frame: pd.DataFrame, store: BaseStore) -> Path:

@@ -27,27 +27,22 @@ class Int8Network(nn.Module):
         super().__init__()
         self.layer_groups = network.layer_groups
         self.output_columns = network.output_columns
-        self.qweights: list[torch.Tensor] = []
-        self.scales: list[torch.Tensor] = []
-        self.biases = [b.detach().clone() for b in network.biases]
+        self.neurons = 0
+        # buffers, so that the module's state (and an exported file) holds the int8 weights
         with torch.no_grad():
-            for weight in network.effective_weights():
+            for i, (weight, bias) in enumerate(zip(network.effective_weights(), network.biases)):
                 scale = _symmetric_scale(weight, dim=1)
-                self.qweights.append(torch.round(weight / scale[:, None]).clamp(-QMAX, QMAX).to(torch.int8))
-                self.scales.append(scale)
-        # buffers too, so that the module's state (and an exported file) holds the int8 weights
-        for i, (qweight, scale, bias) in enumerate(zip(self.qweights, self.scales, self.biases)):
-            self.register_buffer(f"qweight{i}", qweight)
-            self.register_buffer(f"scale{i}", scale)
-            self.register_buffer(f"bias{i}", bias)
+                self.register_buffer(f"qweight{i}", torch.round(weight / scale[:, None]).clamp(-QMAX, QMAX).to(torch.int8))
+                self.register_buffer(f"scale{i}", scale)
+                self.register_buffer(f"bias{i}", bias.detach().clone())
+                self.neurons += len(scale)
         self.connections = sum(int((w != 0).sum()) for w in network.effective_weights())
         self.n_shared = network.n_shared
 
     def weight_bytes(self) -> int:
         """Bytes of the stored numbers: one byte per connection weight, a float32 scale per
         neuron and a float32 bias per neuron."""
-        neurons = sum(len(s) for s in self.scales)
-        return self.connections + 4 * neurons + 4 * neurons
+        return self.connections + 4 * self.neurons + 4 * self.neurons
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
