@@ -37,6 +37,7 @@ _LAZY = {
     "compress": "evolution.compress",
     "load_model": "evolution.export",
     "resume": "evolution.api",
+    "extend": "evolution.api",
 }
 
 

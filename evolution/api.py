@@ -122,3 +122,23 @@ def resume(
         store = open_store(store)
     resumed = _Campaign.from_store(store, campaign, evaluator=evaluator, observers=observers)
     return CampaignResult(resumed.run(), store)
+
+
+def extend(
+    campaign: str,
+    generations: int,
+    store: BaseStore | str | None = None,
+    *,
+    observers: Sequence[CampaignObserver] = (),
+    evaluator: Evaluator | None = None,
+) -> CampaignResult:
+    """Give a campaign (id or name; finished or not) more generations: it continues to
+    ``generations`` as if it had been launched with that many (:mod:`evolution.extension`), and
+    its new front is polished. Optuna's ``load_study`` + ``optimize``, for a campaign."""
+    from evolution.campaign import Campaign as _Campaign
+
+    if not isinstance(store, BaseStore):
+        store = open_store(store)
+    extended = _Campaign.from_store(store, campaign, evaluator=evaluator, observers=observers, generations=generations)
+    return CampaignResult(extended.run(), store)
+

@@ -16,6 +16,7 @@ import numpy as np
 
 from connevo.errors import CampaignBusyError, ConnevoError
 from evolution.candidates import Candidate, candidate_from_row, candidate_row, candidate_seed, strip_weights
+from evolution.extension import extended_spec, extension_payload
 from evolution.initial import InitialPopulation
 from evolution.observers import CampaignObserver
 from evolution.offspring import Breeding, search_limits
@@ -184,18 +185,24 @@ class Campaign:
 
     @classmethod
     def from_store(cls, store: BaseStore, id_or_name: str, *, evaluator: Evaluator | None = None,
-                   observers: Sequence[CampaignObserver] = ()) -> Campaign:
+                   observers: Sequence[CampaignObserver] = (), generations: int | None = None) -> Campaign:
         """Rebuild a stopped, failed or killed campaign from its last committed generation.
 
         :meth:`run` then continues with the next generation. The driver's state (population,
         archive, generator state, innovation counter, next candidate number) comes from the
         store, so the resumed campaign produces exactly what an uninterrupted one would have.
-        A generation that was cut short is evaluated again from its start.
+        A generation that was cut short is evaluated again from its start. With ``generations``,
+        the campaign (finished or not) is extended to that many generations
+        (:mod:`evolution.extension`): the stored spec says so from the moment this driver holds it.
         """
         info = store.get_campaign(id_or_name)
-        if info["status"] == "finished":
-            raise ConnevoError(f"campaign {info['id']} ({info['name']!r}) is already finished")
-        campaign = cls(parse_spec(info["spec"]), store, evaluator=evaluator, observers=observers)
+        spec = parse_spec(info["spec"])
+        if generations is not None:
+            spec = extended_spec(spec, generations)
+        elif info["status"] == "finished":
+            raise ConnevoError(f"campaign {info['id']} ({info['name']!r}) is already finished; "
+                               f"`connevo extend {info['id']} --generations N` gives it more generations")
+        campaign = cls(spec, store, evaluator=evaluator, observers=observers)
         campaign.id = info["id"]
         latest = store.latest_checkpoint(campaign.id)
         if latest is not None:
@@ -211,7 +218,8 @@ class Campaign:
             campaign.population = [c for c in campaign.archive if campaign.candidate_id(c.number) in survivors_ids]
             campaign.next_generation = latest["generation"] + 1
         campaign.pending = store.pending(campaign.id)
-        store.claim_campaign(campaign.id, campaign.driver)  # CampaignBusyError while another runs it
+        # CampaignBusyError while another runs it; an extension's spec is stored only with the claim
+        store.claim_campaign(campaign.id, campaign.driver, None if generations is None else extension_payload(spec))
         return campaign
 
     def _initial_population(self) -> list[Candidate]:

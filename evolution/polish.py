@@ -12,8 +12,11 @@ the clusters set; from its own weights it gained on both).
 A polished network has no validation score of its own (it trained on those rows): its
 ``val_accuracy`` and ``val_loss`` are those of the network it polishes, on which it was
 selected (``extra["validation_from"]`` names it); its training and test metrics are its own (the
-test rows stay unseen). Polishing is idempotent: all polished rows of a campaign are written in
-one transaction, and a campaign that has them is not polished again.
+test rows stay unseen). Polishing is idempotent: a front member is polished once (its polished
+copy takes its place on the front), and all the polished rows of one polish are written in one
+transaction. An extended campaign (:mod:`evolution.extension`) is polished again at its new end:
+the members of its new front that have no polished copy yet, exactly as had the campaign been
+launched with its new number of generations.
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ def training_and_validation(dataset: Dataset) -> Dataset:
 
 
 def is_polished(store: BaseStore, campaign_id: str) -> bool:
-    """Whether the campaign's front was polished already."""
+    """Whether the campaign's front was polished already (at least once)."""
     return bool(queries.polished(store.candidates(campaign_id)).any())
 
 
@@ -82,7 +85,7 @@ def polish_front(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> PolishReport | None:
     """Polish the front of a campaign (id) over ``objectives``; returns what was done, or None
-    when the campaign was polished already.
+    when every member of its front is polished already.
 
     Each front member that evolution made (not a compressed one) continues training from its
     weights for ``epochs`` epochs on training + validation rows, in this process (the batched
@@ -90,10 +93,11 @@ def polish_front(
     (the same mini-batch order wherever it runs). ``on_progress(done, total)`` before the first
     chunk and after each one.
     """
-    if is_polished(store, campaign_id):
-        return None
+    # a polished copy is on the front in place of its source: the members left are the unpolished ones
     members = queries.front(store, campaign_id, objectives, senses=senses)
     members = members[members["number"] >= 0].to_dict("records")
+    if not members and is_polished(store, campaign_id):
+        return None
     merged = training_and_validation(dataset)
     polishing = replace(settings, patience=None, structure_hints=False, rewire_fraction=0.0)
     requests = [
@@ -117,7 +121,7 @@ def polish_front(
     rows = []
     for member, evaluation in zip(members, evaluations):
         if evaluation.ok:
-            rows.append(_polished_row(campaign_id, len(rows) + 1, first_number - len(rows), member, evaluation, merged))
+            rows.append(_polished_row(campaign_id, first_number - len(rows), member, evaluation, merged))
     store.add_candidates(campaign_id, rows)
     n_rows = int(merged.x_train.shape[0])
     return PolishReport(
@@ -158,7 +162,7 @@ def polish_epochs(spec_epochs: int | None, settings: TrainingSettings) -> int:
     return settings.inherited_epochs if spec_epochs is None else spec_epochs
 
 
-def _polished_row(campaign_id: str, k: int, number: int, member: dict[str, Any], e: Evaluation, merged: Dataset
+def _polished_row(campaign_id: str, number: int, member: dict[str, Any], e: Evaluation, merged: Dataset
                   ) -> dict[str, Any]:
     assert e.trained_genome is not None and e.train_accuracy is not None and e.test_accuracy is not None
     extra = dict(member["extra"]) if isinstance(member.get("extra"), dict) else {}  # computed metrics
@@ -167,7 +171,7 @@ def _polished_row(campaign_id: str, k: int, number: int, member: dict[str, Any],
         if isinstance(extra.get(CONFUSION), dict):
             extra[CONFUSION] = {**extra[CONFUSION], "train": e.confusion["train"], "test": e.confusion["test"]}
     return {
-        "id": f"{campaign_id}-p{k}",
+        "id": f"{campaign_id}-p{-number}",
         "campaign_id": campaign_id,
         "number": number,
         "generation": int(member["generation"]),

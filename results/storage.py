@@ -51,9 +51,11 @@ class BaseStore(abc.ABC):
         """A new campaign (status "running", run by ``driver``); returns its id."""
 
     @abc.abstractmethod
-    def claim_campaign(self, campaign_id: str, driver: str) -> None:
+    def claim_campaign(self, campaign_id: str, driver: str, spec: Mapping[str, Any] | None = None) -> None:
         """Make ``driver`` the one process running the campaign (status "running"), atomically;
-        :class:`connevo.errors.CampaignBusyError` while another live driver runs it."""
+        :class:`connevo.errors.CampaignBusyError` while another live driver runs it. With
+        ``spec``, the campaign's stored spec becomes ``spec`` in the same write (an extension's
+        larger number of generations), and only if the claim succeeds."""
 
     @abc.abstractmethod
     def set_campaign_status(self, campaign_id: str, status: str, error: str | None = None,

@@ -123,14 +123,18 @@ class Store(BaseStore):
             )
         return campaign_id
 
-    def claim_campaign(self, campaign_id: str, driver: str) -> None:
-        """Make ``driver`` the campaign's one driver, status ``running`` (:mod:`results.drivers`)."""
+    def claim_campaign(self, campaign_id: str, driver: str, spec: Mapping[str, Any] | None = None) -> None:
+        """Make ``driver`` the campaign's one driver, status ``running`` (:mod:`results.drivers`);
+        with ``spec``, store it as the campaign's spec in the same statement."""
         now = _utcnow()
+        claimed: dict[str, Any] = {"status": "running", "error": None, "driver": driver, "updated_at": now}
+        if spec is not None:
+            claimed["spec"] = dict(spec)
         with self._write(f"driver of campaign {campaign_id!r}") as conn:
             result = conn.execute(
                 sa.update(campaigns_table)
                 .where((campaigns_table.c.id == campaign_id) & drivers.claimable(driver, now))
-                .values(status="running", error=None, driver=driver, updated_at=now)
+                .values(**claimed)
             )
             if result.rowcount == 0:
                 row = self._find_campaign(conn, campaign_id)  # NotFoundError when there is none
@@ -141,7 +145,7 @@ class Store(BaseStore):
                 taken = conn.execute(
                     sa.update(campaigns_table)
                     .where((campaigns_table.c.id == campaign_id) & (campaigns_table.c.driver == row["driver"]))
-                    .values(status="running", error=None, driver=driver, updated_at=now)
+                    .values(**claimed)
                 )
                 if taken.rowcount == 0:
                     raise CampaignBusyError(drivers.busy_message(self._find_campaign(conn, campaign_id), now))

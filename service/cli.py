@@ -75,7 +75,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     store = open_store(args.store)
     console = terminal()
     termination = GracefulTermination()
-    campaign = Campaign.from_store(store, args.campaign, observers=[RichProgress(id_console=console), termination])
+    campaign = Campaign.from_store(store, args.campaign, observers=[RichProgress(id_console=console), termination],
+                                   generations=getattr(args, "generations", None))
     campaign.run()
     if termination.received:
         return _terminated(campaign.id)
@@ -345,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_campaign_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    """run, resume."""
+    """run, resume, extend."""
     p = sub.add_parser("run", parents=[common], help="run a campaign from a TOML/JSON spec in the foreground")
     p.add_argument("spec", help="path to the campaign spec (.toml or .json)")
     p.add_argument("--workers", type=int, default=None, help="number of workers (overrides workers.count)")
@@ -356,6 +357,12 @@ def _add_campaign_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("resume", parents=[common], help="continue a stopped, failed or killed campaign")
     p.add_argument("campaign", help="campaign id or name")
+    p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("extend", parents=[common],
+                       help="give a campaign (finished or not) more generations, as if launched with them")
+    p.add_argument("campaign", help="campaign id or name")
+    p.add_argument("--generations", type=int, required=True, help="the campaign's new number of generations")
     p.set_defaults(func=cmd_resume)
 
 

@@ -82,6 +82,10 @@ class Client:
         """``POST /campaigns/{id}/resume``."""
         return self._call("POST", f"/campaigns/{_quote(id_or_name)}/resume")
 
+    def extend(self, id_or_name: str, generations: int) -> dict[str, Any]:
+        """``POST /campaigns/{id}/extend`` with ``{"generations": N}``."""
+        return self._call("POST", f"/campaigns/{_quote(id_or_name)}/extend", json={"generations": generations})
+
     def front(self, id_or_name: str, objectives: list[str] | None = None, *, max_connections: int | None = None,
               include_failed: bool = False, include_partial: bool = False,
               unpolished: bool = False) -> dict[str, Any]:

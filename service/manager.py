@@ -163,16 +163,20 @@ class CampaignManager:
             self._start(campaign_id, _Handle(campaign, progress))
         return campaign_id
 
-    def resume(self, id_or_name: str, factory: Callable[..., Campaign] | None = None) -> str:
+    def resume(self, id_or_name: str, factory: Callable[..., Campaign] | None = None, *,
+               generations: int | None = None) -> str:
         """Continue a stopped, failed or interrupted campaign in the background; return its id.
+        With ``generations``, extend the campaign (finished or not) to that many generations
+        (:mod:`evolution.extension`).
 
         ``factory`` defaults to ``Campaign.from_store`` (called as
-        ``factory(store, id_or_name, observers=[...])``).
+        ``factory(store, id_or_name, observers=[...])``, plus ``generations=`` when extending).
         """
         info = self.store.get_campaign(id_or_name)
         campaign_id = str(info["id"])
-        if info["status"] == "finished":
-            raise ConflictError(f"campaign {campaign_id!r} is finished; there is nothing to resume")
+        if info["status"] == "finished" and generations is None:
+            raise ConflictError(f"campaign {campaign_id!r} is finished; there is nothing to resume "
+                                f"(POST /campaigns/{campaign_id}/extend gives it more generations)")
         with self._lock:
             if self._alive(campaign_id):
                 raise ConflictError(f"campaign {campaign_id!r} is running in this service already")
@@ -180,7 +184,8 @@ class CampaignManager:
             progress = _Progress()
             if factory is None:
                 factory = Campaign.from_store  # type: ignore[attr-defined]
-            campaign = factory(self.store, campaign_id, observers=[progress])
+            extension: dict[str, Any] = {} if generations is None else {"generations": generations}
+            campaign = factory(self.store, campaign_id, observers=[progress], **extension)
             prepared = self.prepare(campaign.spec)
             if prepared is not campaign.spec:
                 campaign.spec = prepared  # only where Ray places workers: results do not change

@@ -1,4 +1,4 @@
-"""Routes of the ``campaigns`` resource: launch, list, status, stop and resume.
+"""Routes of the ``campaigns`` resource: launch, list, status, stop, resume and extend.
 
 Campaigns launched here run in background threads of the server
 (:class:`service.manager.CampaignManager`) and keep running when the client goes away.
@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
 
+from evolution.extension import extended_spec
 from evolution.spec import parse_spec
 from results import queries
 from results.storage import BaseStore
@@ -75,6 +76,23 @@ def resume_campaign(campaign: str, store: StoreDep, manager: ManagerDep, limits:
     """Continue a stopped, failed or interrupted campaign from its last checkpoint."""
     limits.check(parse_spec(store.get_campaign(campaign)["spec"]))  # limits may have been lowered
     campaign_id = manager.resume(campaign)
+    return {"id": campaign_id, "status": "running", "url": f"/campaigns/{campaign_id}"}
+
+
+@router.post("/campaigns/{campaign}/extend", status_code=202, response_model=None,
+             responses={**ok(202, Launched, "the campaign runs its new generations in the background"),
+                        **errors(*COMMON_ERRORS, 404, 409, 429)})
+def extend_campaign(
+    campaign: str,
+    store: StoreDep,
+    manager: ManagerDep,
+    limits: LimitsDep,
+    generations: Annotated[int, Body(embed=True, description="the campaign's new number of generations")],
+) -> dict[str, Any]:
+    """Give a campaign (finished or not) more generations, as if it had been launched with them;
+    its new front is polished at the end."""
+    limits.check(extended_spec(parse_spec(store.get_campaign(campaign)["spec"]), generations))
+    campaign_id = manager.resume(campaign, generations=generations)
     return {"id": campaign_id, "status": "running", "url": f"/campaigns/{campaign_id}"}
 
 

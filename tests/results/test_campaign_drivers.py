@@ -29,6 +29,17 @@ def test_a_campaign_running_under_a_live_driver_cannot_be_claimed(store: Store) 
     store.claim_campaign(cid, "host-a:11:aaaa")  # its own driver may claim it again
 
 
+def test_a_claim_with_a_spec_stores_it_only_when_the_claim_succeeds(store: Store) -> None:
+    cid = store.create_campaign("grows", {"generations": 1}, 1, driver="host-a:11:aaaa")
+    with pytest.raises(CampaignBusyError):
+        store.claim_campaign(cid, "host-b:22:bbbb", {"generations": 5})
+    assert store.get_campaign(cid)["spec"] == {"generations": 1}
+    store.set_campaign_status(cid, "finished", driver="host-a:11:aaaa")
+    store.claim_campaign(cid, "host-b:22:bbbb", {"generations": 5})
+    info = store.get_campaign(cid)
+    assert (info["spec"], info["status"], info["driver"]) == ({"generations": 5}, "running", "host-b:22:bbbb")
+
+
 def test_a_stale_or_ended_campaign_is_claimed_and_its_old_driver_writes_nothing_more(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     cid = store.create_campaign("died", {}, 1, driver="old")

@@ -118,7 +118,7 @@ def test_a_file_that_is_not_a_connevo_store_is_refused_and_left_untouched(tmp_pa
 
 def test_help_lists_every_command():
     done = connevo("--help")
-    for command in ["run", "ls", "status", "front", "show", "plot", "polish", "compress", "export"]:
+    for command in ["run", "resume", "extend", "ls", "status", "front", "show", "plot", "polish", "compress", "export"]:
         assert command in done.stdout
 
 
@@ -164,6 +164,23 @@ def test_polish_a_campaign_that_ran_without_its_polish(tmp_path):
     after = json.loads(connevo("front", campaign_id, "--format", "json", store=store).stdout)
     assert sorted(m["connections"] for m in after) == sorted(m["connections"] for m in before)
     assert all(m["candidate_id"].startswith(f"{campaign_id}-p") for m in after)
+
+
+def test_extend_a_finished_campaign(tmp_path):
+    store = tmp_path / "s.db"
+    spec = write_spec(tmp_path, **{"evolution.generations": 0, "training.polish_epochs": 2})
+    campaign_id = connevo("run", str(spec), "--backend", "local", store=store).stdout.splitlines()[0].split()[1]
+    resumed = connevo("resume", campaign_id, store=store)
+    assert resumed.returncode == 2 and f"connevo extend {campaign_id} --generations N" in resumed.stderr
+    done = connevo("extend", campaign_id, "--generations", "2", store=store)
+    assert done.returncode == 0, done.stderr
+    assert "gen 2/2" in done.stderr and f"Pareto front of campaign {campaign_id}" in done.stdout
+    status = json.loads(connevo("status", campaign_id, "--format", "json", store=store).stdout)
+    assert status["status"] == "finished" and status["generations_done"] == 3
+    front = json.loads(connevo("front", campaign_id, "--format", "json", store=store).stdout)
+    assert all(m["candidate_id"].startswith(f"{campaign_id}-p") for m in front)
+    again = connevo("extend", campaign_id, "--generations", "2", store=store)
+    assert again.returncode == 2 and "generations must be more than the campaign's 2" in again.stderr
 
 
 def test_front_json_carries_every_metric_a_closed_pipe_ends_quietly_and_plot_points_to_candidate(tmp_path):

@@ -162,6 +162,22 @@ def test_resuming_a_campaign_another_process_runs_is_409_naming_it(server: LiveS
     assert server.client.get(f"/campaigns/{cid}").json()["status"] == "running"  # left to its driver
 
 
+def test_extend_a_finished_campaign(server: LiveServer) -> None:
+    cid = server.client.post("/campaigns", json=small_spec(name="extendable", **{"evolution.generations": 1})).json()["id"]
+    assert server.wait_status(cid)["status"] == "finished"
+    for body in ({"generations": 1}, {"generations": "many"}, {}):
+        refused = server.client.post(f"/campaigns/{cid}/extend", json=body)
+        assert refused.status_code in (400, 422) and "generations" in refused.text, (body, refused.text)
+    assert server.client.get(f"/campaigns/{cid}").json()["spec"]["evolution"]["generations"] == 1
+    response = server.client.post(f"/campaigns/{cid}/extend", json={"generations": 3})
+    assert response.status_code == 202, response.text
+    assert response.json() == {"id": cid, "status": "running", "url": f"/campaigns/{cid}"}
+    detail = server.wait_status(cid)
+    assert detail["status"] == "finished" and detail["candidates_done"] == 6 * 4
+    assert [g["generation"] for g in detail["hypervolume_history"]] == list(range(4))
+    assert server.client.post("/campaigns/nope/extend", json={"generations": 3}).status_code == 404
+
+
 def test_stop_and_resume_unknown_are_404(server: LiveServer) -> None:
     assert server.client.post("/campaigns/nope/stop").status_code == 404
     assert server.client.post("/campaigns/nope/resume").status_code == 404
@@ -234,6 +250,7 @@ def test_a_data_file_inside_the_data_folder_is_used(server: LiveServer) -> None:
 def test_openapi_schema_is_served(server: LiveServer) -> None:
     schema = server.client.get("/openapi.json").json()
     for path in ("/campaigns", "/campaigns/{campaign}", "/campaigns/{campaign}/stop", "/campaigns/{campaign}/resume",
+                 "/campaigns/{campaign}/extend",
                  "/campaigns/{campaign}/front", "/campaigns/{campaign}/candidates", "/candidates/{candidate_id}",
                  "/campaigns/{campaign}/plots/front.png", "/candidates/{candidate_id}/plots/network.png"):
         assert path in schema["paths"], path

@@ -18,6 +18,7 @@ OPERATION_IDS = {
     ("get", "/campaigns/{campaign}"): "campaign_status_campaigns__campaign__get",
     ("post", "/campaigns/{campaign}/stop"): "stop_campaign_campaigns__campaign__stop_post",
     ("post", "/campaigns/{campaign}/resume"): "resume_campaign_campaigns__campaign__resume_post",
+    ("post", "/campaigns/{campaign}/extend"): "extend_campaign_campaigns__campaign__extend_post",
     ("get", "/campaigns/{campaign}/front"): "campaign_front_campaigns__campaign__front_get",
     ("get", "/campaigns/{campaign}/candidates"): "campaign_candidates_campaigns__campaign__candidates_get",
     ("get", "/candidates/{candidate_id}"): "candidate_detail_candidates__candidate_id__get",
