@@ -27,6 +27,7 @@ from evolution.spec import CampaignSpec, parse_spec
 from evolution.strategies import LOSS_TIE_BREAK, Scoring, selection_for, survivors
 from evolution.summary import REFERENCE_COST_FACTOR, hypervolume_bounds, summarize
 from evolution.task import load_task, make_evaluator, training_settings
+from evolution.tracking import trackers_for
 from results.drivers import HEARTBEAT_S, STALE_AFTER_S, new_driver
 from results.storage import BaseStore
 from search_space.genome import Genome, Regularization
@@ -57,7 +58,7 @@ class Campaign:
         self.dataset = dataset if dataset is not None else load_task(spec)
         self.settings = training_settings(spec, self.dataset)
         self._evaluator = evaluator
-        self.observers: list[CampaignObserver] = [StoreRecorder(store), *observers]
+        self.observers: list[CampaignObserver] = [StoreRecorder(store), *trackers_for(spec), *observers]
         self.objectives = spec.objectives.names
         self.senses = spec.objectives.senses
         self.limits = search_limits(self.spec, 0)

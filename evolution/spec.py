@@ -299,6 +299,21 @@ class WorkersSpec(_Strict):
     max_retries: int = Field(2, ge=0, description="a chunk whose worker or node dies is retried on another worker this often")
 
 
+class TrackingSpec(_Strict):
+    """Where a campaign reports its progress besides its store (:mod:`evolution.tracking`)."""
+
+    mlflow: str | None = Field(
+        None, min_length=1,
+        description="an MLflow tracking URI (sqlite:///mlflow.db, http://host:5000): a run per campaign with "
+                    "per-generation metrics and the final front as a table (pip install 'connevo[mlflow]')")
+    mlflow_experiment: str = Field("connevo", min_length=1, max_length=500,
+                                   description="the MLflow experiment the campaigns' runs go to")
+    tensorboard: str | None = Field(
+        None, min_length=1,
+        description="a folder: each campaign writes TensorBoard event files to <folder>/<name>-<id> "
+                    "(relative paths from the spec file's folder; pip install 'connevo[tensorboard]')")
+
+
 class CampaignSpec(_Strict):
     """Everything that defines a campaign; with ``seed``, it fixes the campaign's result."""
 
@@ -311,6 +326,7 @@ class CampaignSpec(_Strict):
     regularization: RegularizationSpec = RegularizationSpec()
     training: TrainingSpec = TrainingSpec()
     workers: WorkersSpec = WorkersSpec()
+    tracking: TrackingSpec = TrackingSpec()
     base_dir: str | None = Field(
         None, description="folder that relative data paths are resolved against (the spec file's folder)"
     )

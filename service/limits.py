@@ -56,7 +56,8 @@ def confine_spec(spec: CampaignSpec, data_dir: Path) -> CampaignSpec:
 
     A ``task.dataset`` that names a file (``.csv``, ``.npz``, ``.parquet``) must resolve, after
     following ``..`` and symbolic links, to a path inside ``data_dir``; otherwise
-    :class:`SpecError` naming ``task.dataset``. Remote specs may not pick a Ray cluster.
+    :class:`SpecError` naming ``task.dataset``; so must ``tracking.tensorboard``, and
+    ``tracking.mlflow`` must name a tracking server. Remote specs may not pick a Ray cluster.
     """
     data_dir = data_dir.resolve()
     changes: dict[str, Any] = {"base_dir": str(data_dir)}
@@ -73,12 +74,33 @@ def confine_spec(spec: CampaignSpec, data_dir: Path) -> CampaignSpec:
                 "name a file inside it (relative paths are read from there)"
             )
         changes["task.dataset"] = str(resolved)
+    if spec.tracking.tensorboard is not None:
+        changes["tracking.tensorboard"] = str(_inside(spec.tracking.tensorboard, data_dir, "tracking.tensorboard"))
+    if spec.tracking.mlflow is not None and not spec.tracking.mlflow.lower().startswith(("http://", "https://")):
+        raise SpecError(
+            f"'tracking.mlflow': {spec.tracking.mlflow!r} cannot be chosen over HTTP; name a tracking server "
+            "(http:// or https://), not a store on the service's disk"
+        )
     if spec.workers.ray_address:
         raise SpecError(
             f"'workers.ray_address': {spec.workers.ray_address!r} cannot be chosen over HTTP; "
             "the service decides where campaigns run"
         )
     return spec.with_overrides(**changes)
+
+
+def _inside(path: str, data_dir: Path, field: str) -> Path:
+    """``path`` (relative ones from ``data_dir``) resolved; :class:`SpecError` naming ``field``
+    when it lies outside ``data_dir``."""
+    try:
+        raw = Path(path).expanduser()
+        resolved = (raw if raw.is_absolute() else data_dir / raw).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise SpecError(f"'{field}': {path!r} is not a usable path ({exc})") from None
+    if not resolved.is_relative_to(data_dir):
+        raise SpecError(f"'{field}': {path!r} lies outside the service's data folder; "
+                        "name a folder inside it (relative paths are from there)")
+    return resolved
 
 
 __all__ = ["ServiceLimits", "confine_spec"]

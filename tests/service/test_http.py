@@ -239,6 +239,18 @@ def test_data_paths_outside_the_data_folder_are_rejected(server: LiveServer, dat
     assert "task.dataset" in detail and "outside" in detail
 
 
+@pytest.mark.parametrize(("key", "value", "words"), [
+    ("tracking.tensorboard", "../runs", "outside"),
+    ("tracking.tensorboard", "/tmp/elsewhere", "outside"),
+    ("tracking.mlflow", "sqlite:////tmp/mlflow.db", "tracking server"),
+    ("tracking.mlflow", "file:///tmp/mlruns", "tracking server"),
+])
+def test_tracking_may_not_write_outside_the_data_folder(server: LiveServer, key: str, value: str, words: str) -> None:
+    response = server.client.post("/campaigns", json=small_spec(**{key: value}))
+    assert response.status_code == 400, response.text
+    assert key in response.json()["detail"] and words in response.json()["detail"]
+
+
 def test_a_data_file_inside_the_data_folder_is_used(server: LiveServer) -> None:
     spec = small_spec(name="from-csv", **{"task.dataset": "xor.csv", "task.samples": None, "evolution.generations": 0})
     response = server.client.post("/campaigns", json=spec)
