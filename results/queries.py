@@ -101,6 +101,7 @@ def front(
     distinct: bool = True,
     include_partial: bool = False,
     unpolished: bool = False,
+    genomes: bool = True,
 ) -> pd.DataFrame:
     """The Pareto front of a campaign (id or name) over ``objectives``.
 
@@ -114,8 +115,9 @@ def front(
     short multi-fidelity rung (:func:`fidelity` below 1) only with ``include_partial``. A front
     network that the final polish replaced (:func:`superseded`) is left out, its polished copy
     competes; with ``unpolished``, the front as evolution left it (the polished copies left out).
+    Without ``genomes``, no genome is read (the front's other columns are the same).
     """
-    df = store.candidates(campaign)
+    df = store.candidates(campaign, genomes=genomes)
     if unpolished:
         df = df[~polished(df)]
     else:
@@ -161,7 +163,7 @@ def compare_campaigns(
     rows = []
     for ref in campaigns:
         info = store.get_campaign(ref)
-        cands = store.candidates(info["id"], status="ok")
+        cands = store.candidates(info["id"], status="ok", genomes=False)
         cands = cands[(fidelity(cands) >= 1.0) & ~superseded(cands)]
         gens = store.generations(info["id"])
         best = cands["val_accuracy"].max() if len(cands) else np.nan

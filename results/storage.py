@@ -100,8 +100,10 @@ class BaseStore(abc.ABC):
         """Candidates made outside a generation (polished, compressed), atomically."""
 
     @abc.abstractmethod
-    def candidates(self, campaign_id: str, *, status: str | None = None) -> pd.DataFrame:
-        """A campaign's candidates ordered by number, optionally of one status."""
+    def candidates(self, campaign_id: str, *, status: str | None = None, genomes: bool = True) -> pd.DataFrame:
+        """A campaign's candidates ordered by number, optionally of one status. With ``genomes``
+        False the ``genome`` column is left out and never read (lists, fronts and summaries do
+        not need it, and genomes are most of a store's bytes)."""
 
     @abc.abstractmethod
     def candidate(self, candidate_id: str) -> dict[str, Any]:

@@ -351,17 +351,19 @@ class Store(BaseStore):
                 .values(updated_at=now)
             )
 
-    def candidates(self, campaign_id: str, *, status: str | None = None) -> pd.DataFrame:
-        """All candidates of a campaign (id or name) ordered by number, optionally of one status."""
+    def candidates(self, campaign_id: str, *, status: str | None = None, genomes: bool = True) -> pd.DataFrame:
+        """All candidates of a campaign (id or name) ordered by number, optionally of one status;
+        without ``genomes``, every column but the genome (which is not read)."""
+        columns = [c for c in CANDIDATE_COLUMNS if genomes or c != "genome"]
         with self._engine.connect() as conn:
             cid = self._campaign_id(conn, campaign_id)
-            query = sa.select(candidates_table).where(candidates_table.c.campaign_id == cid)
+            query = sa.select(*(candidates_table.c[c] for c in columns)).where(candidates_table.c.campaign_id == cid)
             if status is not None:
                 if status not in CANDIDATE_STATUSES:
                     raise StoreError(f"candidate status must be one of {CANDIDATE_STATUSES}, got {status!r}")
                 query = query.where(candidates_table.c.status == status)
             rows = [dict(r._mapping) for r in conn.execute(query.order_by(candidates_table.c.number))]
-        return schema.frame(rows, list(CANDIDATE_COLUMNS))
+        return schema.frame(rows, columns)
 
     def candidate(self, candidate_id: str) -> dict[str, Any]:
         """One candidate as a dict (parents a list, genome and extra dicts)."""

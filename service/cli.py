@@ -217,7 +217,7 @@ def cmd_front(args: argparse.Namespace) -> int:
         objectives = queries.campaign_objectives(info["spec"])
     front = queries.front(store, info["id"], objectives, max_connections=args.max_connections,
                           include_failed=args.include_failed, include_partial=args.include_partial,
-                          unpolished=args.unpolished)
+                          unpolished=args.unpolished, genomes=False)
     emit(front_view(front, objectives, args.format != "table"), args.format, empty="no candidate matches")
     return 0
 
@@ -283,7 +283,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise ConnevoError(f"{args.campaign!r} is a candidate, not a campaign: "
                            f"`connevo plot {args.campaign} --candidate` draws its network") from None
     objectives = queries.campaign_objectives(info["spec"], first_two=True)
-    print(plots.plot_front(store.candidates(info["id"]), objectives, out / f"front-{info['id']}.png"))
+    print(plots.plot_front(store.candidates(info["id"], genomes=False), objectives, out / f"front-{info['id']}.png"))
     print(plots.plot_hypervolume(store.generations(info["id"]), out / f"hypervolume-{info['id']}.png"))
     return 0
 

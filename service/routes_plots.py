@@ -30,7 +30,7 @@ def front_plot(
     names = requested_objectives(objectives, info["spec"], default_two=True)
     if len(names) != 2:
         raise SpecError(f"'objectives': the front plot draws exactly two, got {names!r}")
-    candidates = store.candidates(info["id"])
+    candidates = store.candidates(info["id"], genomes=False)
     return png(lambda path: plots.plot_front(candidates, names, path, title=f"campaign {info['id']}"))
 
 

@@ -37,7 +37,8 @@ def campaign_front(
     info = store.get_campaign(campaign)
     names = requested_objectives(objectives, info["spec"])
     front = queries.front(store, info["id"], names, max_connections=max_connections,
-                          include_failed=include_failed, include_partial=include_partial, unpolished=unpolished)
+                          include_failed=include_failed, include_partial=include_partial, unpolished=unpolished,
+                          genomes=False)
     return {
         "campaign_id": info["id"],
         "objectives": names,
@@ -63,7 +64,7 @@ def candidates_endpoint(max_page_size: int) -> Callable[..., dict[str, Any]]:
     ) -> dict[str, Any]:
         """Candidates of a campaign, filtered, sorted and paged (genomes left out)."""
         page = queries.candidate_page(
-            store.candidates(campaign, status=status), generation=generation, min_val_accuracy=min_val_accuracy,
+            store.candidates(campaign, status=status, genomes=False), generation=generation, min_val_accuracy=min_val_accuracy,
             max_connections=max_connections, sort=sort, descending=order == "desc", offset=offset, limit=limit,
         )
         return {

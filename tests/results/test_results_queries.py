@@ -55,6 +55,19 @@ def test_front_of_the_ok_candidates(store: Store, make_candidate: Factory, make_
     assert df["val_accuracy"].tolist() == [0.6, 0.8, 0.9]
 
 
+def test_lists_and_fronts_without_genomes_read_no_genome_and_are_otherwise_the_same(
+        store: Store, make_candidate: Factory, make_summary: Factory) -> None:
+    cid = _campaign(store, make_candidate, make_summary)
+    whole, light = store.candidates(cid), store.candidates(cid, genomes=False)
+    assert "genome" not in light.columns and list(light.columns) == [c for c in whole.columns if c != "genome"]
+    assert light.equals(whole.drop(columns="genome"))
+    assert store.candidates(cid, status="ok", genomes=False).equals(store.candidates(cid, status="ok").drop(columns="genome"))
+    assert front(store, cid, genomes=False).equals(front(store, cid).drop(columns="genome"))
+    senses = ["max", "min"]
+    assert front(store, cid, ["val_accuracy", "sparsity"], senses=senses, genomes=False).equals(
+        front(store, cid, ["val_accuracy", "sparsity"], senses=senses).drop(columns="genome"))
+
+
 def test_front_within_a_connection_budget(store: Store, make_candidate: Factory, make_summary: Factory) -> None:
     cid = _campaign(store, make_candidate, make_summary)
     assert front(store, cid, max_connections=16)["candidate_id"].tolist() == [f"{cid}-0", f"{cid}-3"]
