@@ -1,0 +1,100 @@
+"""CPU against CUDA: the same seeded candidates trained on both, their scores compared, the speed
+measured. Ready for whenever a GPU machine is at hand (under 5 minutes on one GPU).
+
+Run from the repository root: ``python -m benchmarks.gpu`` (``--population N``, ``--epochs N``,
+``--against cpu`` runs the whole script on the CPU twice: a check of the script, and of
+determinism, on a machine without a GPU). Without CUDA it prints one line and exits 0.
+
+What it prints: candidates/s on each device and the ratio; useful FLOP/s (2 x live connections x
+rows x (3 x epochs of training + 1 forward per part)) as a fraction of each device's measured
+fp32 matmul peak; and the agreement of the scores. GPU and CPU reduce in different orders, so
+trained weights drift apart by rounding and a candidate's accuracy may differ by a few rows: the
+stated tolerance is |val_accuracy difference| <= 0.02 (7 of digits' 360 validation rows) for at
+least 95% of the candidates, and a median of at most 0.005. Nothing is asserted: the last line is
+``gpu_vs_cpu=<x> useful_peak_fraction=<y> scores_within_tolerance=<share>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import sys
+
+import torch
+
+from benchmarks.common import peak_matmul_flops, requests, timed, training_flops
+from workers import LocalEvaluator, TrainingSettings, load_dataset
+
+TOLERANCE = 0.02  # absolute validation accuracy
+SHARE_WITHIN = 0.95
+MEDIAN_WITHIN = 0.005
+
+
+def cuda_peak_flops(size: int = 8192, repeats: int = 10) -> float:
+    """Best fp32 FLOP/s of a ``size``-cubed matmul on the current CUDA device (TF32 off, as in training)."""
+    a = torch.randn(size, size, device="cuda")
+    b = torch.randn(size, size, device="cuda")
+    a @ b
+    torch.cuda.synchronize()
+    best = float("inf")
+    for _ in range(repeats):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        a @ b
+        end.record()
+        torch.cuda.synchronize()
+        best = min(best, start.elapsed_time(end) / 1000.0)
+    return 2.0 * size**3 / best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--population", type=int, default=256, help="candidates of each genome family")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--against", choices=("cuda", "cpu"), default="cuda",
+                        help="the second device (cpu: run the script without a GPU)")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads of the CPU side")
+    args = parser.parse_args()
+    if args.against == "cuda" and not torch.cuda.is_available():
+        print("benchmarks/gpu.py: no CUDA device here (torch.cuda.is_available() is False): skipped")
+        return 0
+
+    torch.set_num_threads(args.threads)
+    dataset = load_dataset("digits", seed=0)
+    base = TrainingSettings(epochs=args.epochs, batch_size=128, learning_rate=0.01)
+    reqs = requests("layered", args.population) + requests("dag", args.population // 2, seed=1)
+    useful, _ = training_flops(reqs, dataset, args.epochs)
+    warm = requests("layered", 2, seed=99)
+    measured: dict[str, tuple[float, list]] = {}
+    for device in ("cpu", args.against):
+        settings = dataclasses.replace(base, device=device)
+        LocalEvaluator(dataset, settings).evaluate(warm)  # kernels, allocator, CUDA context
+        seconds, evaluations = timed(lambda: LocalEvaluator(dataset, settings).evaluate(reqs))
+        measured[device if device not in measured else f"{device} (again)"] = (seconds, evaluations)
+    (cpu_name, (t_cpu, on_cpu)), (other_name, (t_other, on_other)) = measured.items()
+    peaks = {cpu_name: peak_matmul_flops(threads=args.threads)}
+    peaks[other_name] = cuda_peak_flops() if args.against == "cuda" else peaks[cpu_name]
+    if args.against == "cuda":
+        print(f"GPU: {torch.cuda.get_device_name(0)}; torch {torch.__version__}, CUDA {torch.version.cuda}")
+    print(f"{len(reqs)} candidates (layered and DAG genomes, digits, {args.epochs} epochs, batch 128)")
+    for name, seconds in ((cpu_name, t_cpu), (other_name, t_other)):
+        print(f"  {name:<12} {seconds:8.2f} s  {len(reqs) / seconds:8.1f} candidates/s  "
+              f"useful {useful / seconds / 1e9:9.1f} GFLOP/s = {useful / seconds / peaks[name]:.4f} of its "
+              f"fp32 matmul peak ({peaks[name] / 1e9:.0f} GFLOP/s)")
+    pairs = [(a, b) for a, b in zip(on_cpu, on_other) if a.ok and b.ok]
+    diffs = [abs(a.val_accuracy - b.val_accuracy) for a, b in pairs]
+    statuses = sum(a.status != b.status for a, b in zip(on_cpu, on_other))
+    share = sum(d <= TOLERANCE for d in diffs) / len(diffs) if diffs else 0.0
+    median = statistics.median(diffs) if diffs else float("nan")
+    print(f"  scores: {len(pairs)} trained on both; |val_accuracy difference| median {median:.4f}, max "
+          f"{max(diffs, default=float('nan')):.4f}, within {TOLERANCE}: {share:.3f} (tolerance: >= {SHARE_WITHIN} "
+          f"and median <= {MEDIAN_WITHIN}: {'met' if share >= SHARE_WITHIN and median <= MEDIAN_WITHIN else 'NOT met'})"
+          f"; status differs for {statuses}")
+    print(f"gpu_vs_cpu={t_cpu / t_other:.2f} useful_peak_fraction={useful / t_other / peaks[other_name]:.4f} "
+          f"scores_within_tolerance={share:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
