@@ -16,6 +16,7 @@ from connevo.errors import SpecError
 from results.pareto import OBJECTIVE_SENSES
 from results.queries import campaign_objectives
 from results.storage import BaseStore
+from service.front_cache import FrontCache
 from service.limits import ServiceLimits
 from service.manager import CampaignManager
 
@@ -38,6 +39,12 @@ async def get_limits(request: Request) -> ServiceLimits:
     return limits
 
 
+async def get_front_cache(request: Request) -> FrontCache:
+    """The fronts this application answered, until their campaigns change."""
+    cache: FrontCache = request.app.state.front_cache
+    return cache
+
+
 async def get_data_dir(request: Request) -> Path:
     """The folder that specs may read data files from (resolved)."""
     folder: Path = request.app.state.data_dir
@@ -48,6 +55,7 @@ StoreDep = Annotated[BaseStore, Depends(get_store)]
 ManagerDep = Annotated[CampaignManager, Depends(get_manager)]
 LimitsDep = Annotated[ServiceLimits, Depends(get_limits)]
 DataDirDep = Annotated[Path, Depends(get_data_dir)]
+FrontCacheDep = Annotated[FrontCache, Depends(get_front_cache)]
 
 
 def requested_objectives(text: str | None, spec: dict[str, Any], *, default_two: bool = False) -> list[str]:
@@ -66,5 +74,5 @@ def requested_objectives(text: str | None, spec: dict[str, Any], *, default_two:
     return names
 
 
-__all__ = ["DataDirDep", "LimitsDep", "ManagerDep", "StoreDep", "get_data_dir", "get_limits", "get_manager",
-           "get_store", "requested_objectives"]
+__all__ = ["DataDirDep", "FrontCacheDep", "LimitsDep", "ManagerDep", "StoreDep", "get_data_dir", "get_front_cache",
+           "get_limits", "get_manager", "get_store", "requested_objectives"]

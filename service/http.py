@@ -41,6 +41,7 @@ from results.store import open_store
 from service import routes_campaigns, routes_dashboard, routes_plots
 from service.errors import install_error_handlers
 from service.formatting import jsonable, records
+from service.front_cache import FrontCache
 from service.guard import Guard
 from service.limits import ServiceLimits, confine_spec
 from service.manager import CampaignManager
@@ -89,6 +90,7 @@ def create_app(
     app.state.manager = manager
     app.state.limits = limits
     app.state.data_dir = folder
+    app.state.front_cache = FrontCache()
     app.state.token_required = token is not None
     app.add_middleware(Guard, token=token, max_body_bytes=limits.max_body_bytes)
     install_error_handlers(app)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 
 from results import queries
 from results.pareto import OBJECTIVE_SENSES
-from service.dependencies import StoreDep, requested_objectives
+from service.dependencies import FrontCacheDep, StoreDep, requested_objectives
 from service.formatting import jsonable, records
 from service.schemas import COMMON_ERRORS, CandidateDetail, CandidatePage, FrontPage, errors, ok
 
@@ -25,6 +25,7 @@ SORTABLE = queries.CANDIDATE_SORT_COLUMNS
 def campaign_front(
     campaign: str,
     store: StoreDep,
+    cache: FrontCacheDep,
     objectives: Annotated[str | None, Query(description="comma-separated, e.g. val_accuracy,connections "
                                                          "(default: the campaign's objectives)")] = None,
     max_connections: Annotated[int | None, Query(ge=0, description="only candidates with at most N connections")] = None,
@@ -33,12 +34,12 @@ def campaign_front(
     include_partial: Annotated[bool, Query(description="also candidates stopped at a short multi-fidelity rung")] = False,
     unpolished: Annotated[bool, Query(description="the front as evolution left it (before the final polish)")] = False,
 ) -> dict[str, Any]:
-    """The Pareto front over the chosen objectives (genomes left out: see ``/candidates/{id}``)."""
+    """The Pareto front over the chosen objectives (genomes left out: see ``/candidates/{id}``);
+    answered again without reading the candidates until the campaign has new ones."""
     info = store.get_campaign(campaign)
     names = requested_objectives(objectives, info["spec"])
-    front = queries.front(store, info["id"], names, max_connections=max_connections,
-                          include_failed=include_failed, include_partial=include_partial, unpolished=unpolished,
-                          genomes=False)
+    front = cache.front(store, info, names, max_connections=max_connections, include_failed=include_failed,
+                        include_partial=include_partial, unpolished=unpolished)
     return {
         "campaign_id": info["id"],
         "objectives": names,

@@ -1,0 +1,56 @@
+"""The fronts the service answers, kept until their campaign's candidates change.
+
+A dashboard polls a campaign's front every second or two, and a front reads every candidate of
+the campaign: recomputing it per request would make a few viewers of a large campaign the
+server's whole load. Candidate rows are only ever added (a committed generation, a polish, a
+compression; never changed), so a campaign's candidate count versions its fronts: a front is
+answered from here until that count changes. Bounded (least recently used out first) and
+thread-safe (the routes run in FastAPI's thread pool).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from results import queries
+from results.storage import BaseStore
+
+
+class FrontCache:
+    """``front(store, info, objectives, **options)``: :func:`results.queries.front` without
+    genomes, cached by (store, campaign, its candidate count, objectives, options)."""
+
+    def __init__(self, size: int = 64) -> None:
+        if size < 1:
+            raise ValueError(f"size must be at least 1, got {size}")
+        self.size = size
+        self._entries: OrderedDict[Hashable, pd.DataFrame] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def front(self, store: BaseStore, info: dict[str, Any], objectives: Sequence[str], **options: Any) -> pd.DataFrame:
+        """The front of the campaign ``info`` (a :meth:`~results.storage.BaseStore.get_campaign`
+        row); a copy, so a caller may change it."""
+        key = (store.url, info["id"], int(info["candidates"]), tuple(objectives), tuple(sorted(options.items())))
+        with self._lock:
+            cached = self._entries.get(key)
+            if cached is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return cached.copy()
+        front = queries.front(store, info["id"], objectives, genomes=False, **options)
+        with self._lock:
+            self.misses += 1
+            self._entries[key] = front
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return front.copy()
+
+
+__all__ = ["FrontCache"]
