@@ -126,9 +126,14 @@ def prepare_schema(engine: Engine, where: str, sqlite_path: Path | None, read_on
     loser of a race checks again."""
     try:
         try:
-            _prepare_schema_once(engine, where, read_only)
+            upgraded = _prepare_schema_once(engine, where, read_only)
         except SQLAlchemyError:
-            _prepare_schema_once(engine, where, read_only)  # another process created the schema meanwhile
+            upgraded = _prepare_schema_once(engine, where, read_only)  # another process created the schema meanwhile
+        if upgraded and engine.dialect.name == "sqlite":
+            # an upgrade that rewrote rows (version 3: genomes a tenth of their size) leaves the
+            # freed pages in the file until it is vacuumed: give them back to the disk once
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM")
     except SQLAlchemyError as exc:
         reason = sqlite_files.sqlite_reason(exc, sqlite_path)
         if reason is not None:
@@ -136,7 +141,8 @@ def prepare_schema(engine: Engine, where: str, sqlite_path: Path | None, read_on
         raise StoreError(f"cannot open store {where!r}: {exc}") from exc
 
 
-def _prepare_schema_once(engine: Engine, where: str, read_only: bool) -> None:
+def _prepare_schema_once(engine: Engine, where: str, read_only: bool) -> bool:
+    """True when it upgraded an earlier store."""
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7315542)")
@@ -147,8 +153,7 @@ def _prepare_schema_once(engine: Engine, where: str, read_only: bool) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         tables = set(sa.inspect(conn).get_table_names())
         if "connevo_meta" in tables:
-            _check_or_upgrade(conn, where)
-            return
+            return _check_or_upgrade(conn, where)
         if tables:
             raise StoreError(
                 f"{where!r} is a database but not a connevo store "
@@ -156,9 +161,10 @@ def _prepare_schema_once(engine: Engine, where: str, read_only: bool) -> None:
             )
         metadata.create_all(conn)
         conn.execute(sa.insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION)))
+        return False
 
 
-def _check_or_upgrade(conn: Connection, where: str) -> None:
+def _check_or_upgrade(conn: Connection, where: str) -> bool:
     key = meta_table.c.key == "schema_version"
     row = conn.execute(sa.select(meta_table.c.value).where(key)).first()
     version = check_version(where, row[0] if row else None)
@@ -169,6 +175,8 @@ def _check_or_upgrade(conn: Connection, where: str) -> None:
             raise StoreError(f"cannot upgrade store {where!r} from schema version {version} to "
                              f"{SCHEMA_VERSION} (it is left as it was): {exc}") from exc
         conn.execute(sa.update(meta_table).where(key).values(value=str(SCHEMA_VERSION)))
+        return True
+    return False
 
 
 class WriteTransaction:

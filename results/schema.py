@@ -14,6 +14,26 @@ import pandas as pd
 import sqlalchemy as sa
 
 from connevo.errors import StoreError
+from results import genome_codec
+
+
+class PackedGenome(sa.types.TypeDecorator[dict[str, Any]]):
+    """A genome's JSON document stored as the compact bytes of :mod:`results.genome_codec`
+    (binary: BLOB / bytea); read back as the same dict. Values a store wrote before genomes
+    were encoded (JSON text) read as well."""
+
+    impl = sa.LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: Mapping[str, Any] | None, dialect: sa.Dialect) -> bytes | None:
+        if value is None:
+            return None
+        # through JSON first: what is stored is what a JSON column kept (numpy values as plain
+        # numbers, tuples as lists), and reading it back gives what reading JSON gave
+        return genome_codec.encode(json.loads(json_dumps(value)))
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> dict[str, Any] | None:
+        return genome_codec.read(value)
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -72,7 +92,7 @@ candidates_table = sa.Table(
     sa.Column("number", sa.Integer, nullable=False),
     sa.Column("generation", sa.Integer, nullable=False),
     sa.Column("parents", sa.JSON, nullable=False),
-    sa.Column("genome", sa.JSON, nullable=False),
+    sa.Column("genome", PackedGenome, nullable=False),  # results/genome_codec.py: about a tenth of its JSON
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("seed", sa.BigInteger, nullable=False),

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from connevo.errors import StoreError
 from evolution import run
-from results import migrations, queries, sqlite_files
+from results import genome_codec, migrations, queries, sqlite_files
 from results.schema import metadata
 from results.store import SCHEMA_VERSION, open_store
 from tests.support import ROOT, small_spec
@@ -72,6 +72,18 @@ def test_the_previous_release_store_is_upgraded_in_place_with_all_its_rows(v1_st
         assert len(queries.front(store, "release-v1")) >= 1
 
 
+def test_the_upgrade_stores_every_genome_encoded_and_the_file_shrinks(v1_store: Path) -> None:
+    before = raw(v1_store, "SELECT id, genome FROM candidates ORDER BY id")
+    size_before = v1_store.stat().st_size
+    with open_store(v1_store) as store:
+        assert [store.candidate(cid)["genome"] for cid, _ in before] == [json.loads(g) for _, g in before]
+    after = raw(v1_store, "SELECT id, genome FROM candidates ORDER BY id")
+    assert [cid for cid, _ in after] == [cid for cid, _ in before]
+    assert all(isinstance(g, bytes) and g.startswith(genome_codec.MAGIC) for _, g in after)
+    assert sum(len(g) for _, g in after) < 0.5 * sum(len(g) for _, g in before)
+    assert v1_store.stat().st_size < size_before  # vacuumed after the upgrade
+
+
 def test_an_upgraded_store_has_the_schema_of_a_new_one(v1_store: Path, tmp_path: Path) -> None:
     with open_store(v1_store) as upgraded, open_store(tmp_path / "new.db") as new:
         assert layout(upgraded._engine) == layout(new._engine)
@@ -110,13 +122,27 @@ def test_an_old_store_it_cannot_write_is_refused_naming_its_version(v1_store: Pa
 
 def test_a_version_1_postgresql_store_is_upgraded_too(postgres_url: str) -> None:
     engine = sa.create_engine(postgres_url)
-    with engine.begin() as conn:  # the release-1 schema: today's without what version 2 added
+    genome = {"format": "connevo.genome", "version": 1,
+              "nodes": [{"id": i, "role": "input", "activation": "identity", "bias": 0.0} for i in range(5)]}
+    with engine.begin() as conn:  # the release-1 schema: today's without what versions 2 and 3 changed
         metadata.create_all(conn)
         conn.exec_driver_sql("DROP INDEX ix_candidates_campaign_status")
         conn.exec_driver_sql("ALTER TABLE campaigns DROP COLUMN driver")
+        conn.exec_driver_sql("ALTER TABLE candidates ALTER COLUMN genome TYPE json USING NULL")
         conn.exec_driver_sql("INSERT INTO connevo_meta VALUES ('schema_version', '1')")
+        conn.exec_driver_sql("INSERT INTO campaigns (id, name, spec, seed, status, generations_done, created_at, "
+                             "updated_at) VALUES ('c0ffee00', 'old', '{}', 0, 'finished', 1, now(), now())")
+        conn.exec_driver_sql("INSERT INTO candidates (id, campaign_id, number, generation, parents, genome, status, "
+                             "seed, extra, created_at) VALUES ('c0ffee00-0', 'c0ffee00', 0, 0, '[]', %s, 'ok', 1, "
+                             "'{}', now())", (json.dumps(genome),))
     run(small_spec(name="on-postgres-v1"), postgres_url)  # opens (upgrades) and writes
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT value FROM connevo_meta").scalar_one() == str(SCHEMA_VERSION)
+        columns = {c["name"]: c["type"] for c in sa.inspect(conn).get_columns("candidates")}
         assert "driver" in {c["name"] for c in sa.inspect(conn).get_columns("campaigns")}
+        assert isinstance(columns["genome"], sa.LargeBinary)
+        stored = conn.exec_driver_sql("SELECT genome FROM candidates WHERE id = 'c0ffee00-0'").scalar_one()
+        assert bytes(stored).startswith(genome_codec.MAGIC)
+    with open_store(postgres_url) as store:
+        assert store.candidate("c0ffee00-0")["genome"] == genome
     engine.dispose()

@@ -1,0 +1,75 @@
+"""The genome codec: any JSON document comes back exactly (keys, order, types, values), and a
+genome's bytes are a fraction of its JSON."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from results import genome_codec
+from tests.support import random_genome
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False),
+                    st.text(max_size=8))
+documents = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=6),
+    st.dictionaries(st.text(max_size=6), inner, max_size=5),
+    # lists of records sharing their keys: the packed case
+    st.integers(4, 12).flatmap(lambda n: st.lists(st.fixed_dictionaries(
+        {"id": st.integers(0, 10**6), "w": st.floats(allow_nan=False, width=32), "on": st.booleans(),
+         "kind": st.sampled_from(["input", "hidden", "output"])}), min_size=n, max_size=n)),
+), max_leaves=40)
+
+
+def same(a, b) -> bool:
+    """Equal values of equal types (1 and 1.0 and True differ), recursively, in the same key order."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.dictionaries(st.text(max_size=6), documents, max_size=5))
+def test_any_json_document_comes_back_exactly(document):
+    assert same(genome_codec.decode(genome_codec.encode(document)), document)
+
+
+def test_a_genome_comes_back_exactly_in_a_tenth_of_its_json():
+    document = json.loads(json.dumps(random_genome(7, steps=200).to_dict()))  # as a store's JSON held it
+    rng = np.random.default_rng(0)
+    for gene in document["connections"]:  # trained weights are float32 values; a few are not
+        gene["weight"] = float(rng.normal(size=1).astype(np.float32)[0])
+    document["connections"][0]["weight"] = 0.1  # not a float32: the column is kept as float64
+    packed = genome_codec.encode(document)
+    assert same(genome_codec.decode(packed), document)
+    trained = json.loads(json.dumps(document))
+    trained["connections"][0]["weight"] = float(np.float32(0.1))
+    assert len(genome_codec.encode(trained)) < len(json.dumps(trained)) / 4
+
+
+def test_lists_of_unlike_records_and_odd_values_stay_json():
+    document = {"mixed": [{"a": 1}, {"a": 2.0}, {"a": 3}, {"a": 4}], "keys": [{"a": 1}, {"b": 2}, {"a": 3}, {"a": 4}],
+                "nan": [{"x": math.nan}] * 4, "big": [{"n": 2**80}] * 4, "none": [{"v": None}] * 4}
+    back = genome_codec.decode(genome_codec.encode(document))
+    assert same(back["mixed"], document["mixed"]) and same(back["keys"], document["keys"])
+    assert all(math.isnan(r["x"]) for r in back["nan"]) and back["big"] == document["big"]
+    assert same(back["none"], document["none"])
+
+
+def test_stored_values_of_either_kind_are_read():
+    document = {"format": "connevo.genome", "nodes": [{"id": i} for i in range(5)]}
+    assert genome_codec.read(genome_codec.encode(document)) == document
+    assert genome_codec.read(json.dumps(document)) == document  # a store from before version 3
+    assert genome_codec.read(json.dumps(document).encode()) == document  # PostgreSQL's converted column
+    assert genome_codec.read(memoryview(genome_codec.encode(document))) == document
+    with pytest.raises(ValueError, match="JSON object"):
+        genome_codec.read("[1, 2]")
+    with pytest.raises(ValueError, match="not an encoded genome"):
+        genome_codec.decode(b"nope")
