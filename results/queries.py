@@ -215,6 +215,16 @@ class CandidatePage(NamedTuple):
     total: int
 
 
+def check_page(sort: str, offset: int, limit: int) -> None:
+    """:class:`SpecError` naming ``sort``, ``offset`` or ``limit`` when one is not allowed."""
+    if sort not in CANDIDATE_SORT_COLUMNS:
+        raise SpecError(f"'sort': cannot sort candidates by {sort!r}; choose from {', '.join(CANDIDATE_SORT_COLUMNS)}")
+    if offset < 0:
+        raise SpecError(f"'offset': must be 0 or more, got {offset}")
+    if limit < 1:
+        raise SpecError(f"'limit': must be 1 or more, got {limit}")
+
+
 def candidate_page(
     frame: pd.DataFrame,
     *,
@@ -237,14 +247,9 @@ def candidate_page(
     end). ``total`` counts the matching candidates over all pages. A bad ``sort``, ``offset`` or
     ``limit`` raises :class:`SpecError` naming it.
     """
-    if sort not in CANDIDATE_SORT_COLUMNS:
-        raise SpecError(f"'sort': cannot sort candidates by {sort!r}; choose from {', '.join(CANDIDATE_SORT_COLUMNS)}")
+    check_page(sort, offset, limit)
     if sort not in frame.columns:
         raise SpecError(f"'sort': the candidates have no column {sort!r}")
-    if offset < 0:
-        raise SpecError(f"'offset': must be 0 or more, got {offset}")
-    if limit < 1:
-        raise SpecError(f"'limit': must be 1 or more, got {limit}")
     if status is not None:
         frame = frame[frame["status"] == status]
     if generation is not None:
@@ -260,5 +265,5 @@ def candidate_page(
 
 
 __all__ = ["CANDIDATE_SORT_COLUMNS", "DEFAULT_OBJECTIVES", "FRONT_LEADING_COLUMNS", "POLISHED_FROM", "CandidatePage",
-           "campaign_objectives", "candidate_page", "compare_campaigns", "front", "hypervolume_history", "polished",
+           "campaign_objectives", "candidate_page", "check_page", "compare_campaigns", "front", "hypervolume_history", "polished",
            "superseded"]

@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from results.queries import CandidatePage
 
 
 class BaseStore(abc.ABC):
@@ -104,6 +107,20 @@ class BaseStore(abc.ABC):
         """A campaign's candidates ordered by number, optionally of one status. With ``genomes``
         False the ``genome`` column is left out and never read (lists, fronts and summaries do
         not need it, and genomes are most of a store's bytes)."""
+
+    def candidate_page(self, campaign_id: str, *, status: str | None = None, generation: int | None = None,
+                       min_val_accuracy: float | None = None, max_connections: int | None = None,
+                       sort: str = "number", descending: bool = False, offset: int = 0,
+                       limit: int = 100) -> CandidatePage:
+        """One page of a campaign's candidates, genomes left out: the options and the result of
+        :func:`results.queries.candidate_page`. This default reads every candidate and pages
+        them in pandas; a store that can page in its database (the SQL store) overrides it with
+        the same result."""
+        from results.queries import candidate_page
+
+        return candidate_page(self.candidates(campaign_id, status=status, genomes=False), generation=generation,
+                              min_val_accuracy=min_val_accuracy, max_connections=max_connections, sort=sort,
+                              descending=descending, offset=offset, limit=limit)
 
     @abc.abstractmethod
     def candidate(self, candidate_id: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, make_url
 
 from connevo.errors import CampaignBusyError, NotFoundError, StoreError
-from results import database, drivers, schema
+from results import database, drivers, queries, schema
 from results.database import DEFAULT_STORE, SCHEMA_VERSION, STORE_ENV, resolve_store_url
 from results.drivers import HEARTBEAT_S, STALE_AFTER_S
 from results.schema import (
@@ -364,6 +364,38 @@ class Store(BaseStore):
                 query = query.where(candidates_table.c.status == status)
             rows = [dict(r._mapping) for r in conn.execute(query.order_by(candidates_table.c.number))]
         return schema.frame(rows, columns)
+
+    def candidate_page(self, campaign_id: str, *, status: str | None = None, generation: int | None = None,
+                       min_val_accuracy: float | None = None, max_connections: int | None = None,
+                       sort: str = "number", descending: bool = False, offset: int = 0,
+                       limit: int = 100) -> queries.CandidatePage:
+        """:func:`results.queries.candidate_page` done by the database: only the page's rows are
+        read (no genome), the filters, the order (missing values last, ties by number) and the
+        count in SQL."""
+        queries.check_page(sort, offset, limit)
+        if status is not None and status not in CANDIDATE_STATUSES:
+            raise StoreError(f"candidate status must be one of {CANDIDATE_STATUSES}, got {status!r}")
+        table = candidates_table
+        columns = [c for c in CANDIDATE_COLUMNS if c != "genome"]
+        with self._engine.connect() as conn:
+            matching = [table.c.campaign_id == self._campaign_id(conn, campaign_id)]
+            if status is not None:
+                matching.append(table.c.status == status)
+            if generation is not None:
+                matching.append(table.c.generation == generation)
+            if min_val_accuracy is not None:
+                matching.append(table.c.val_accuracy >= min_val_accuracy)
+            if max_connections is not None:
+                matching.append(table.c.connections <= max_connections)
+            total = conn.execute(sa.select(sa.func.count()).select_from(table).where(*matching)).scalar_one()
+            key = table.c[sort]
+            order = [key.is_(None), key.desc() if descending else key.asc()]
+            if sort != "number":
+                order.append(table.c.number.asc())
+            query = (sa.select(*(table.c[c] for c in columns)).where(*matching).order_by(*order)
+                     .offset(offset).limit(limit))
+            rows = [dict(r._mapping) for r in conn.execute(query)]
+        return queries.CandidatePage(items=schema.frame(rows, columns), total=int(total))
 
     def candidate(self, candidate_id: str) -> dict[str, Any]:
         """One candidate as a dict (parents a list, genome and extra dicts)."""

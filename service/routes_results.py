@@ -64,8 +64,8 @@ def candidates_endpoint(max_page_size: int) -> Callable[..., dict[str, Any]]:
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> dict[str, Any]:
         """Candidates of a campaign, filtered, sorted and paged (genomes left out)."""
-        page = queries.candidate_page(
-            store.candidates(campaign, status=status, genomes=False), generation=generation, min_val_accuracy=min_val_accuracy,
+        page = store.candidate_page(
+            campaign, status=status, generation=generation, min_val_accuracy=min_val_accuracy,
             max_connections=max_connections, sort=sort, descending=order == "desc", offset=offset, limit=limit,
         )
         return {

@@ -97,3 +97,29 @@ def test_bad_arguments_name_the_field(frame: pd.DataFrame, kwargs: dict[str, Any
 def test_a_sort_column_the_frame_lacks(frame: pd.DataFrame) -> None:
     with pytest.raises(SpecError, match=r"^'sort': the candidates have no column 'seconds'"):
         candidate_page(frame.drop(columns=["seconds"]), sort="seconds")
+
+
+def test_the_store_pages_in_sql_exactly_as_the_reference(store: Store, frame: pd.DataFrame) -> None:
+    """Store.candidate_page (filters, order and count in the database, only the page read)
+    against candidate_page on the whole frame, over every sort column, direction and filter."""
+    import itertools
+
+    from results.storage import BaseStore
+
+    cid = str(frame["campaign_id"].iloc[0])
+    reference = frame.drop(columns="genome")
+    filters = [{}, {"status": "ok"}, {"generation": 1}, {"min_val_accuracy": 0.66}, {"max_connections": 16},
+               {"status": "ok", "generation": 0, "max_connections": 20}]
+    for sort, descending, where, (offset, limit) in itertools.product(
+            CANDIDATE_SORT_COLUMNS, (False, True), filters, ((0, 100), (1, 2), (5, 3))):
+        options = {"sort": sort, "descending": descending, "offset": offset, "limit": limit, **where}
+        expected = candidate_page(reference, **options)
+        for page in (store.candidate_page(cid, **options), BaseStore.candidate_page(store, cid, **options)):
+            assert page.total == expected.total, options
+            pd.testing.assert_frame_equal(page.items.reset_index(drop=True), expected.items.reset_index(drop=True),
+                                          obj=str(options), check_dtype=len(expected.items) > 0,
+                                          check_index_type=len(expected.items) > 0)
+    with pytest.raises(SpecError, match="'sort'"):
+        store.candidate_page(cid, sort="genome")
+    with pytest.raises(SpecError, match="'limit'"):
+        store.candidate_page(cid, limit=0)
