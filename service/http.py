@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -76,7 +77,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        manager.shutdown()
+        for campaign_id in manager.shutdown():  # Ctrl-C, SIGTERM: the campaigns running here stop, resumable
+            if the_store.get_campaign(campaign_id)["status"] == "stopped":
+                print(f"connevo: the server stopped campaign {campaign_id}; `connevo resume {campaign_id}` "
+                      f"(or POST /campaigns/{campaign_id}/resume) continues it", file=sys.stderr, flush=True)
         if owns_store:
             the_store.close()
 

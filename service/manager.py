@@ -275,20 +275,22 @@ class CampaignManager:
         handle.thread.join(timeout)
         return not handle.thread.is_alive()
 
-    def shutdown(self, timeout: float = 30.0) -> None:
-        """Stop every running campaign (they end as "stopped", resumable) and wait for them."""
+    def shutdown(self, timeout: float = 30.0) -> list[str]:
+        """Stop every running campaign (they end as "stopped", resumable) and wait for them;
+        returns the ids of the campaigns it stopped."""
         with self._lock:
-            handles = [h for cid, h in self._handles.items() if self._alive(cid)]
-        for handle in handles:
+            running = [(cid, h) for cid, h in self._handles.items() if self._alive(cid)]
+        for _, handle in running:
             handle.campaign.request_stop()
         deadline = time.monotonic() + timeout
-        for handle in handles:
+        for _, handle in running:
             assert handle.thread is not None
             handle.thread.join(max(0.0, deadline - time.monotonic()))
         with self._ray_lock:
             if self._ray is not None:
                 self._ray.close()
                 self._ray = None
+        return [cid for cid, _ in running]
 
 
 __all__ = ["CampaignManager", "ConflictError", "TooManyCampaignsError"]

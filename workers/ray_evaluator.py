@@ -22,7 +22,13 @@ import os
 import time
 from collections.abc import Sequence
 
-import ray
+# Ray's native failure-signal handler (read when ray is imported) answers SIGTERM with a stack
+# dump and takes the signal from the handlers the process had: `connevo run`'s clean stop,
+# `connevo serve`'s (uvicorn's) graceful shutdown. connevo handles SIGTERM itself; set
+# RAY_DISABLE_FAILURE_SIGNAL_HANDLER=0 to keep Ray's (it also prints native crash traces).
+os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
+
+import ray  # noqa: E402  (after the environment it reads)
 
 from workers import records
 from workers.batched import MAX_BUCKET
@@ -41,6 +47,8 @@ STARVED_WARNING_S = 60.0
 
 _AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
 _AUTH_ENABLED_NOTE = "Token authentication is enabled for this Ray cluster"
+_WORKER_LOGGER = "ray._private.worker"
+_NOT_MAIN_THREAD_NOTE = "SIGTERM handler is not set because current thread"  # a server starts Ray in a thread
 
 
 class _Trainer:
@@ -61,11 +69,12 @@ class _Trainer:
         return os.getpid()
 
 
-class _DropAuthEnabledNote(logging.Filter):
-    """Drops Ray's notice that a new local cluster has token authentication on (the default)."""
+class _DropNotes(logging.Filter):
+    """Drops Ray's notices that a new local cluster has token authentication on (the default),
+    and that ``ray.init`` from a thread sets no SIGTERM handler (the server's own handles it)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(_AUTH_ENABLED_NOTE)
+        return not str(record.msg).startswith((_AUTH_ENABLED_NOTE, _NOT_MAIN_THREAD_NOTE))
 
 
 def ensure_ray(address: str = "", num_cpus: int | None = None) -> bool:
@@ -79,7 +88,14 @@ def ensure_ray(address: str = "", num_cpus: int | None = None) -> bool:
     if ray.is_initialized():
         return False
     kwargs: dict = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
-    if address:
+    notes = _DropNotes()
+    loggers = [logging.getLogger(_AUTH_LOGGER), logging.getLogger(_WORKER_LOGGER)]
+    for logger in loggers:
+        logger.addFilter(notes)
+    try:
+        if not address:
+            ray.init(address="local", num_cpus=num_cpus, **kwargs)  # never join a stray cluster
+            return True
         try:
             ray.init(address=address, **kwargs)
         except ConnectionError as exc:
@@ -90,14 +106,9 @@ def ensure_ray(address: str = "", num_cpus: int | None = None) -> bool:
                 ) from exc
             raise
         return True
-    note = _DropAuthEnabledNote()
-    auth_logger = logging.getLogger(_AUTH_LOGGER)
-    auth_logger.addFilter(note)
-    try:
-        ray.init(address="local", num_cpus=num_cpus, **kwargs)  # never join a stray cluster
     finally:
-        auth_logger.removeFilter(note)
-    return True
+        for logger in loggers:
+            logger.removeFilter(notes)
 
 
 class RayEvaluator(Evaluator):
