@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from connevo.errors import SpecError
@@ -53,7 +54,7 @@ def run(
     spec: CampaignSpec | str | Path | dict[str, Any],
     store: BaseStore | str | None = None,
     *,
-    data: pd.DataFrame | None = None,
+    data: pd.DataFrame | tuple[Any, Any] | None = None,
     observers: Sequence[CampaignObserver] = (),
     evaluator: Evaluator | None = None,
 ) -> CampaignResult:
@@ -61,13 +62,16 @@ def run(
 
     ``spec`` is a :class:`CampaignSpec`, a TOML/JSON path or a dict; ``store`` a :class:`~results.storage.BaseStore`,
     a path or SQLAlchemy URL, or None for ``$CONNEVO_STORE`` / ``./connevo.db``. ``data``: a pandas
-    DataFrame to search on instead of ``task.dataset`` (its ``task.target`` column is the label):
+    DataFrame to search on instead of ``task.dataset`` (its ``task.target`` column is the label),
+    or ``(X, y)`` arrays (:func:`frame_of_arrays`):
     it is saved as a Parquet file named by its content (:func:`keep_frame`), which the campaign's
     spec names, so that the campaign can be resumed and its networks exported later.
     """
     if not isinstance(store, BaseStore):
         store = open_store(store)
     if data is not None:  # the saved frame is the campaign's data set (a dict spec may leave it out)
+        if isinstance(data, tuple | list):
+            data = frame_of_arrays(data, _target_of(spec))
         saved = str(keep_frame(data, store))
         if isinstance(spec, dict):
             spec = {**spec, "task": {**(spec.get("task") or {}), "dataset": saved}}
@@ -79,6 +83,38 @@ def run(
     campaign = Campaign(spec, store, evaluator=evaluator, observers=observers)
     campaign_id = campaign.run()
     return CampaignResult(campaign_id, store)
+
+
+def _target_of(spec: CampaignSpec | str | Path | dict[str, Any]) -> str:
+    """The spec's ``task.target`` (default ``label``), from a spec that may lack ``task.dataset``."""
+    if isinstance(spec, CampaignSpec):
+        return spec.task.target
+    if isinstance(spec, dict):
+        task = spec.get("task") or {}
+        return str(task.get("target", "label")) if isinstance(task, dict) else "label"
+    return load_spec(spec).task.target
+
+
+def frame_of_arrays(data: tuple[Any, Any] | list[Any], target: str) -> pd.DataFrame:
+    """``(X, y)`` as a data frame: X's columns (a DataFrame's names, else ``x0, x1, ...``), then y
+    as the ``target`` column. :class:`SpecError` naming ``data`` for anything else."""
+    if len(data) != 2:
+        raise SpecError(f"data: give a pandas DataFrame or (X, y), got a sequence of {len(data)}")
+    x, y = data
+    features = x.reset_index(drop=True) if isinstance(x, pd.DataFrame) else None
+    if features is None:
+        array = np.asarray(x)
+        if array.ndim != 2:
+            raise SpecError(f"data: X must be 2-D (rows x features), got shape {array.shape}")
+        features = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+    labels = np.asarray(y)
+    if labels.ndim != 1:
+        raise SpecError(f"data: y must be 1-D (one label per row), got shape {labels.shape}")
+    if len(labels) != len(features):
+        raise SpecError(f"data: X has {len(features)} rows but y has {len(labels)}")
+    if target in features.columns:
+        raise SpecError(f"data: X has a column named {target!r}, the task.target the labels go to")
+    return features.assign(**{target: labels})
 
 
 def keep_frame(frame: pd.DataFrame, store: BaseStore) -> Path:

@@ -49,9 +49,27 @@ def test_a_campaign_on_a_data_frame_resumes_to_the_uninterrupted_result(tmp_path
         comparable(reference.candidates(), reference.campaign_id)
 
 
+def test_x_y_arrays_are_a_frame_with_the_target_column(tmp_path):
+    table = frame()
+    x, y = table[["a", "b", "c"]].to_numpy(), table["label"].to_numpy()
+    result = connevo.run({**SPEC, "task": {"target": "kind"}}, str(tmp_path / "s.db"), data=(x, y))
+    saved = pd.read_parquet(result.info()["spec"]["task"]["dataset"])
+    assert list(saved.columns) == ["x0", "x1", "x2", "kind"] and (saved["kind"] == table["label"]).all()
+    np.testing.assert_array_equal(saved[["x0", "x1", "x2"]].to_numpy(), x)
+    assert result.info()["status"] == "finished"
+    named = connevo.run(SPEC, str(tmp_path / "s.db"), data=(table[["a", "b", "c"]], list(y)))
+    assert named.info()["spec"]["task"]["dataset"] == connevo.run(SPEC, str(tmp_path / "s.db"), data=table).info()[
+        "spec"]["task"]["dataset"]  # a DataFrame X keeps its names: the same content, the same file
+
+
 @pytest.mark.parametrize(("data", "words"), [
-    ([[1, 2]], "data must be a pandas DataFrame, got list"),
+    ([[1, 2]], "data: give a pandas DataFrame or \\(X, y\\), got a sequence of 1"),
+    ("table.csv", "data must be a pandas DataFrame, got str"),
     (pd.DataFrame(), "data: the data frame has no rows"),
+    ((np.zeros(3), np.zeros(3)), "data: X must be 2-D"),
+    ((np.zeros((3, 2)), np.zeros((3, 1))), "data: y must be 1-D"),
+    ((np.zeros((3, 2)), np.zeros(4)), "data: X has 3 rows but y has 4"),
+    ((pd.DataFrame({"label": [1, 2]}), [0, 1]), "data: X has a column named 'label'"),
 ])
 def test_data_that_is_no_usable_frame_is_refused_naming_data(tmp_path, data, words):
     with pytest.raises(SpecError, match=words):
