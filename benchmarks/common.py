@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 
 import torch
 
@@ -13,6 +16,20 @@ from search_space.cost import measure
 from workers import Dataset, EvaluationRequest
 
 os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def worktree(revision: str, folder: Path) -> Iterator[Path]:
+    """A detached git worktree of ``revision`` at ``folder / "before"`` (an earlier connevo to
+    compare against, side by side), removed afterwards."""
+    path = folder / "before"
+    subprocess.run(["git", "worktree", "add", "--detach", str(path), revision], cwd=ROOT, check=True,
+                   capture_output=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, capture_output=True)
 
 
 def requests(kind: str, size: int, seed: int = 0) -> list[EvaluationRequest]:

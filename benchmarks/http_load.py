@@ -35,7 +35,8 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.common import ROOT, worktree
+
 SPEC = ROOT / "examples" / "quickstart.toml"
 BUSY_SPEC = {"name": "busy", "seed": 1, "task": {"dataset": "digits"},
              "evolution": {"population": 48, "generations": 500}, "workers": {"backend": "local"}}
@@ -127,6 +128,27 @@ def load(url: str, campaign: str, clients: int, seconds: float) -> dict[str, flo
             "requests": len(latencies)}
 
 
+def measure_arm(name: str, server: Server, campaign: str, args: argparse.Namespace
+                ) -> dict[tuple[str, str], dict[str, float]]:
+    """Both phases against one server (closed afterwards), printed as they finish."""
+    results: dict[tuple[str, str], dict[str, float]] = {}
+    try:
+        results[(name, "finished")] = load(server.url, campaign, args.clients, args.seconds)
+        busy = httpx.post(server.url + "/campaigns", json=BUSY_SPEC, timeout=60).json()["id"]
+        time.sleep(2.0)  # the campaign is training
+        results[(name, "training")] = load(server.url, campaign, args.busy_clients, args.seconds)
+        httpx.post(f"{server.url}/campaigns/{busy}/stop", timeout=60)
+    finally:
+        server.close()
+    for phase in ("finished", "training"):
+        r = results[(name, phase)]
+        clients = args.clients if phase == "finished" else args.busy_clients
+        print(f"{name:>6} {phase:>8} ({clients:>2} clients): {r['rps']:7.1f} requests/s  p50 "
+              f"{r['p50'] * 1000:8.1f} ms  p99 {r['p99'] * 1000:8.1f} ms  errors {r['errors']:.0f} "
+              f"of {r['requests']:.0f}", flush=True)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--before", default="97db14e", help="git revision to compare against")
@@ -135,34 +157,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     args = parser.parse_args()
     results: dict[tuple[str, str], dict[str, float]] = {}
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, worktree(args.before, Path(folder)) as old:
         tmp = Path(folder)
-        old = tmp / "before"
-        subprocess.run(["git", "worktree", "add", "--detach", str(old), args.before], cwd=ROOT, check=True,
-                       capture_output=True)
-        try:
-            print(f"building the store with {args.before} (the quick-start, about a minute) ...", flush=True)
-            campaign = build_store(old, tmp / "built.db")
-            for name, checkout in (("before", old), ("now", ROOT)):
-                store = tmp / f"{name}.db"
-                shutil.copy(tmp / "built.db", store)
-                server = Server(checkout, store, tmp)
-                try:
-                    results[(name, "finished")] = load(server.url, campaign, args.clients, args.seconds)
-                    busy = httpx.post(server.url + "/campaigns", json=BUSY_SPEC, timeout=60).json()["id"]
-                    time.sleep(2.0)  # the campaign is training
-                    results[(name, "training")] = load(server.url, campaign, args.busy_clients, args.seconds)
-                    httpx.post(f"{server.url}/campaigns/{busy}/stop", timeout=60)
-                finally:
-                    server.close()
-                for phase in ("finished", "training"):
-                    r = results[(name, phase)]
-                    clients = args.clients if phase == "finished" else args.busy_clients
-                    print(f"{name:>6} {phase:>8} ({clients:>2} clients): {r['rps']:7.1f} requests/s  p50 "
-                          f"{r['p50'] * 1000:8.1f} ms  p99 {r['p99'] * 1000:8.1f} ms  errors {r['errors']:.0f} "
-                          f"of {r['requests']:.0f}", flush=True)
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=ROOT, capture_output=True)
+        print(f"building the store with {args.before} (the quick-start, about a minute) ...", flush=True)
+        campaign = build_store(old, tmp / "built.db")
+        for name, checkout in (("before", old), ("now", ROOT)):
+            store = tmp / f"{name}.db"
+            shutil.copy(tmp / "built.db", store)
+            results.update(measure_arm(name, Server(checkout, store, tmp), campaign, args))
     now, before = results[("now", "finished")], results[("before", "finished")]
     busy_now, busy_before = results[("now", "training")], results[("before", "training")]
     print(f"throughput_ratio={now['rps'] / before['rps']:.2f} p50_ratio={before['p50'] / now['p50']:.2f} "

@@ -6,8 +6,8 @@ time), ``now`` (this checkout), ``now+inherit`` (this checkout with ``training.i
 Each arm runs the same spec file in a fresh store; prints per-arm median wall seconds, the final
 hypervolume, and the ratios.
 
-    python benchmarks/quickstart.py                    # before = f598059, 2 repeats
-    python benchmarks/quickstart.py --before HEAD~3 --repeats 3
+    python -m benchmarks.quickstart                    # before = f598059, 2 repeats
+    python -m benchmarks.quickstart --before HEAD~3 --repeats 3
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.common import ROOT, worktree
+
 SPEC = ROOT / "examples" / "quickstart.toml"
 
 
@@ -45,25 +46,19 @@ def main() -> None:
     parser.add_argument("--before", default="f598059", help="git revision to compare against")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, worktree(args.before, Path(folder)) as old:
         tmp = Path(folder)
-        old = tmp / "before"
-        subprocess.run(["git", "worktree", "add", "--detach", str(old), args.before], cwd=ROOT, check=True,
-                       capture_output=True)
-        try:
-            inherit = tmp / "inherit.toml"
-            inherit.write_text(SPEC.read_text().replace("[training]\n", "[training]\ninherit_weights = true\n", 1))
-            arms = {"before": (old, SPEC), "now": (ROOT, SPEC), "now+inherit": (ROOT, inherit)}
-            walls: dict[str, list[float]] = {k: [] for k in arms}
-            hvs: dict[str, float] = {}
-            for repeat in range(args.repeats):
-                for name, (checkout, spec) in arms.items():
-                    wall, hv = run_once(checkout, spec, tmp / f"{name}-{repeat}.db")
-                    walls[name].append(wall)
-                    hvs[name] = hv
-                    print(f"repeat {repeat} {name:>12}: {wall:6.1f} s  hypervolume {hv:.4f}", flush=True)
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=ROOT, capture_output=True)
+        inherit = tmp / "inherit.toml"
+        inherit.write_text(SPEC.read_text().replace("[training]\n", "[training]\ninherit_weights = true\n", 1))
+        arms = {"before": (old, SPEC), "now": (ROOT, SPEC), "now+inherit": (ROOT, inherit)}
+        walls: dict[str, list[float]] = {k: [] for k in arms}
+        hvs: dict[str, float] = {}
+        for repeat in range(args.repeats):
+            for name, (checkout, spec) in arms.items():
+                wall, hv = run_once(checkout, spec, tmp / f"{name}-{repeat}.db")
+                walls[name].append(wall)
+                hvs[name] = hv
+                print(f"repeat {repeat} {name:>12}: {wall:6.1f} s  hypervolume {hv:.4f}", flush=True)
     median = {k: statistics.median(v) for k, v in walls.items()}
     print()
     for name in arms:
