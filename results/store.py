@@ -377,16 +377,20 @@ class Store(BaseStore):
             raise StoreError(f"candidate status must be one of {CANDIDATE_STATUSES}, got {status!r}")
         table = candidates_table
         columns = [c for c in CANDIDATE_COLUMNS if c != "genome"]
+        # integers beyond the columns' (32-bit) and OFFSET's (64-bit) range: no generation has
+        # them, every connection count is below them, no page starts there
+        largest = 2**31 - 1
+        offset = min(offset, 2**63 - 1)
         with self._engine.connect() as conn:
             matching = [table.c.campaign_id == self._campaign_id(conn, campaign_id)]
             if status is not None:
                 matching.append(table.c.status == status)
             if generation is not None:
-                matching.append(table.c.generation == generation)
+                matching.append(table.c.generation == generation if abs(generation) <= largest else sa.false())
             if min_val_accuracy is not None:
                 matching.append(table.c.val_accuracy >= min_val_accuracy)
             if max_connections is not None:
-                matching.append(table.c.connections <= max_connections)
+                matching.append(table.c.connections <= min(max_connections, largest))
             total = conn.execute(sa.select(sa.func.count()).select_from(table).where(*matching)).scalar_one()
             key = table.c[sort]
             order = [key.is_(None), key.desc() if descending else key.asc()]
