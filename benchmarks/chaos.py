@@ -114,6 +114,8 @@ class Chaos:
         self.driver: subprocess.Popen | None = None
         self.faults: list[str] = []
         self.campaign_id = ""
+        self.drivers = 0
+        self.joining: threading.Thread | None = None
 
     def node(self, name: str, head: bool) -> RayNode:
         args = (["--head", f"--port={self.port}", "--include-dashboard=false", f"--dashboard-port={free_port()}"]
@@ -124,8 +126,12 @@ class Chaos:
         node.wait_started(time.monotonic() + START_TIMEOUT)
         return node
 
+    def last_log(self) -> str:
+        return (self.folder / f"driver-{self.drivers - 1}.log").read_text(errors="replace")
+
     def start_driver(self, *command: str) -> None:
-        log = open(self.folder / f"driver-{len(self.faults)}.log", "wb")  # noqa: SIM115 - the driver writes it
+        log = open(self.folder / f"driver-{self.drivers}.log", "wb")  # noqa: SIM115 - the driver writes it
+        self.drivers += 1
         self.driver = subprocess.Popen([sys.executable, "-m", "service.cli", *command, "--store", str(self.db)],
                                        stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=ROOT,
                                        start_new_session=True)
@@ -133,11 +139,11 @@ class Chaos:
     def wait_for(self, generation: int, deadline_s: float = 300.0) -> bool:
         """Until ``generation`` generations are committed (False if the driver ended first)."""
         deadline = time.monotonic() + deadline_s
-        while committed(self.db) < generation:
-            if self.driver is None or self.driver.poll() is not None or time.monotonic() > deadline:
-                return False
+        while self.driver is not None and self.driver.poll() is None and time.monotonic() < deadline:
+            if committed(self.db) >= generation:
+                return True
             time.sleep(0.05)
-        return True
+        return False
 
     def kill_trainer(self) -> None:
         deadline = time.monotonic() + 30
@@ -156,8 +162,13 @@ class Chaos:
         second = [n for n in self.nodes if n.name.startswith("second") and n.proc.poll() is None][-1]
         second.kill()
         self.faults.append(f"node {second.name}")
-        time.sleep(3.0)
-        self.node(f"second-{len(self.faults)}", head=False)
+
+        def replace() -> None:  # a fresh node joins a few seconds later, while the campaign goes on
+            time.sleep(3.0)
+            self.node(f"second-{len(self.faults)}", head=False)
+
+        self.joining = threading.Thread(target=replace, daemon=True)
+        self.joining.start()
 
     def kill_driver(self) -> None:
         assert self.driver is not None
@@ -168,6 +179,8 @@ class Chaos:
         self.start_driver("resume", self.campaign_id)
 
     def close(self) -> None:
+        if self.joining is not None:
+            self.joining.join(START_TIMEOUT + 10)
         if self.driver is not None and self.driver.poll() is None:
             os.killpg(self.driver.pid, signal.SIGKILL)
             self.driver.wait()
@@ -178,6 +191,20 @@ class Chaos:
 def _only_campaign(db: Path) -> str:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
         return str(conn.execute("SELECT id FROM campaigns").fetchone()[0])
+
+
+def wait_until_serving(url: str, server: subprocess.Popen, timeout_s: float = 60.0) -> None:
+    """Until the service answers (the pollers count every failure after that as an error)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(url + "/campaigns", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("connevo serve did not start")
+        time.sleep(0.2)
 
 
 def schedule(seed: int, generations: int) -> list[tuple[int, str]]:
@@ -209,20 +236,24 @@ def main() -> None:
         server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--store", str(chaos.db),
                                    "--port", str(serve_port)], cwd=ROOT, env=chaos.env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{serve_port}"
+        wait_until_serving(url, server)
         chaos.start_driver("run", str(chaos.spec_path))
-        time.sleep(3.0)
-        pollers = Pollers(f"http://127.0.0.1:{serve_port}", args.clients)
+        pollers = Pollers(url, args.clients)
         plan = schedule(args.seed, args.generations)
         print(f"fault schedule (after the generation committed): {plan}", flush=True)
         for generation, kind in plan:
             if not chaos.wait_for(generation):
-                print(f"the driver ended before generation {generation}", flush=True)
+                print(f"  the driver ended before {generation} generations were committed: no more faults",
+                      flush=True)
                 break
             {"trainer": chaos.kill_trainer, "node": chaos.kill_second_node, "driver": chaos.kill_driver}[kind]()
             print(f"  after generation {generation}: killed {chaos.faults[-1]}", flush=True)
         assert chaos.driver is not None
         rc = chaos.driver.wait(600)
         print(f"driver exited {rc} after {time.monotonic() - began:.0f} s", flush=True)
+        if rc != 0:
+            print("  its last lines:\n    " + "\n    ".join(chaos.last_log().splitlines()[-6:]), flush=True)
     finally:
         if pollers is not None:
             pollers.stop()
