@@ -98,10 +98,16 @@ def test_a_paused_driver_that_wakes_after_a_take_over_stops_without_writing(tmp_
                          "training.epochs": 20, "workers.chunk_size": 1})
     first = start_driver(spec, tmp_path, db)
     try:
-        first.send_signal(signal.SIGSTOP)
-        assert first.poll() is None, "the first driver ended before it was paused: make the campaign longer"
-        with sqlite3.connect(db) as conn:  # a minute and more of silence, without waiting for it
-            conn.execute("update campaigns set updated_at = datetime('now', '-2 minutes')")
+        for _ in range(100):  # paused outside a write transaction (paused inside one, it would hold the file's lock)
+            first.send_signal(signal.SIGSTOP)
+            assert first.poll() is None, "the first driver ended before it was paused: make the campaign longer"
+            try:
+                with sqlite3.connect(db, timeout=0.5) as conn:  # a minute and more of silence, without waiting for it
+                    conn.execute("update campaigns set updated_at = datetime('now', '-2 minutes')")
+                break
+            except sqlite3.OperationalError:  # "database is locked": let it finish that write
+                first.send_signal(signal.SIGCONT)
+                time.sleep(0.05)
         second = connevo("resume", "paused", store=db)
         assert second.returncode == 0, second.stderr
     finally:

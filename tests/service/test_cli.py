@@ -169,9 +169,10 @@ def test_polish_a_campaign_that_ran_without_its_polish(tmp_path):
 
 
 def test_extend_a_finished_campaign(tmp_path):
+    from evolution import run
+
     store = tmp_path / "s.db"
-    spec = write_spec(tmp_path, **{"evolution.generations": 0, "training.polish_epochs": 2})
-    campaign_id = connevo("run", str(spec), "--backend", "local", store=store).stdout.splitlines()[0].split()[1]
+    campaign_id = run(small_spec(**{"evolution.generations": 0, "training.polish_epochs": 2}), str(store)).campaign_id
     done = connevo("extend", campaign_id, "--generations", "2", store=store)
     assert done.returncode == 0, done.stderr
     assert "gen 2/2" in done.stderr and f"Pareto front of campaign {campaign_id}" in done.stdout
