@@ -16,7 +16,7 @@ import numpy as np
 
 from connevo.errors import CampaignBusyError, ConnevoError
 from evolution.candidates import Candidate, candidate_from_row, candidate_row, candidate_seed, strip_weights
-from evolution.extension import extended_spec, extension_payload
+from evolution.extension import extended_spec
 from evolution.initial import InitialPopulation
 from evolution.observers import CampaignObserver
 from evolution.offspring import Breeding, search_limits
@@ -220,7 +220,7 @@ class Campaign:
             campaign.next_generation = latest["generation"] + 1
         campaign.pending = store.pending(campaign.id)
         # CampaignBusyError while another runs it; an extension's spec is stored only with the claim
-        store.claim_campaign(campaign.id, campaign.driver, None if generations is None else extension_payload(spec))
+        store.claim_campaign(campaign.id, campaign.driver, None if generations is None else spec.model_dump(mode="json"))
         return campaign
 
     def _initial_population(self) -> list[Candidate]:

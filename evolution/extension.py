@@ -33,9 +33,4 @@ def extended_spec(spec: CampaignSpec, generations: Any) -> CampaignSpec:
     return spec.with_overrides(**{"evolution.generations": generations})
 
 
-def extension_payload(spec: CampaignSpec) -> dict[str, Any]:
-    """The spec as the store keeps it."""
-    return spec.model_dump(mode="json")
-
-
-__all__ = ["extended_spec", "extension_payload"]
+__all__ = ["extended_spec"]

@@ -137,29 +137,24 @@ def test_truncated_binary_file(tmp_path, ext: str, make_frame) -> None:
         load_dataset(str(cut), target="species" if ext == ".parquet" else "label")
 
 
-def test_garbage_files(tmp_path) -> None:
-    (tmp_path / "g.parquet").write_text("this is not parquet")
-    with pytest.raises(DataError, match=r"g\.parquet"):
-        load_dataset(tmp_path / "g.parquet")
-    (tmp_path / "g.npz").write_text("this is not npz")
-    with pytest.raises(DataError, match=r"g\.npz"):
-        load_dataset(tmp_path / "g.npz")
+@pytest.mark.parametrize(("name", "content", "words"), [
+    ("g.parquet", b"this is not parquet", r"g\.parquet"),
+    ("g.npz", b"this is not npz", r"g\.npz"),
+    ("bin.csv", b"a,label\n\xff\xfe\x00,1\n", r"bin\.csv"),
+    ("h.csv", b"a,b,label\n", r"h\.csv.*no data rows"),
+    ("blank.csv", b"\n\n", r"blank\.csv"),
+])
+def test_garbage_headers_only_and_blank_files_are_refused_naming_them(tmp_path, name, content, words) -> None:
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(DataError, match=words):
+        load_dataset(tmp_path / name)
+
+
+def test_an_npy_named_npz_is_refused(tmp_path) -> None:
     np.save(tmp_path / "bare.npy", np.arange(4))
     (tmp_path / "bare.npy").rename(tmp_path / "bare.npz")
     with pytest.raises(DataError, match=r"bare\.npz.*not an \.npz archive"):
         load_dataset(tmp_path / "bare.npz")
-    (tmp_path / "bin.csv").write_bytes(b"a,label\n\xff\xfe\x00,1\n")
-    with pytest.raises(DataError, match=r"bin\.csv"):
-        load_dataset(tmp_path / "bin.csv")
-
-
-def test_csv_header_only_or_blank(tmp_path) -> None:
-    (tmp_path / "h.csv").write_text("a,b,label\n")
-    with pytest.raises(DataError, match=r"h\.csv.*no data rows"):
-        load_dataset(tmp_path / "h.csv")
-    (tmp_path / "blank.csv").write_text("\n\n")
-    with pytest.raises(DataError, match=r"blank\.csv"):
-        load_dataset(tmp_path / "blank.csv")
 
 
 def test_truncated_csv_row_is_reported_as_missing_values(tmp_path, make_frame) -> None:
