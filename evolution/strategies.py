@@ -12,6 +12,7 @@ import abc
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,15 @@ is lowered by this much per unit of loss (at most :data:`MAX_TIE_LOSS`), far bel
 MAX_TIE_LOSS = 1e3
 
 
+def _reference_cost(name: str, spec: CampaignSpec, full: Genome, counts: Mapping[str, Any]) -> float:
+    """The scale of cost objective ``name``: its value on the fully connected network ``full``,
+    or, for a cost that network does not have, what the spec's search space allows."""
+    m = metric(name)
+    if m.reference is not None:
+        return float(m.reference(spec))
+    return value_of(None, name, full) if m.compute else float(counts[name])
+
+
 @dataclass(frozen=True)
 class Scoring:
     """A campaign's objectives (maximized first, then minimized costs) read off its candidates;
@@ -50,8 +60,7 @@ class Scoring:
         """The scoring of ``spec``'s objectives, costs normalized by those of ``full`` (the fully
         connected input-to-output network)."""
         counts = measure(full, with_modularity=False).as_dict()  # reference costs: counts only
-        reference = {name: value_of(None, name, full) if metric(name).compute else float(counts[name])
-                     for name in spec.objectives.minimize}
+        reference = {name: _reference_cost(name, spec, full, counts) for name in spec.objectives.minimize}
         return cls(tuple(spec.objectives.maximize), tuple(spec.objectives.minimize), reference)
 
     @property

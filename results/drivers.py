@@ -26,28 +26,42 @@ STALE_AFTER_S = 60.0
 ran it has most likely died (``connevo resume`` continues it)."""
 
 
+SUPERVISOR_PID_ENV = "CONNEVO_SUPERVISOR_PID"
+"""Set in a driver that a supervisor watches (:mod:`service.supervisor`): the supervisor's pid."""
+
+
 def new_driver() -> str:
-    """A name for this process as a campaign's driver, unique across hosts and restarts."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """A name for this process as a campaign's driver, unique across hosts and restarts:
+    ``host:pid:token``, then ``:supervisor-pid`` for a driver that dies with its supervisor."""
+    name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    supervisor = os.environ.get(SUPERVISOR_PID_ENV, "")
+    return f"{name}:{supervisor}" if supervisor.isdigit() else name
 
 
-def died_on_this_host(driver: str | None) -> bool:
-    """Whether ``driver`` was a process of this host that no longer exists (killed, crashed):
-    its campaign may be taken over at once, without waiting for it to go stale. A driver of
-    another host, or whose process id is in use again, is not known to be dead."""
-    if not driver:
-        return False
-    host, _, rest = driver.partition(":")
-    pid_text, _, _token = rest.partition(":")
-    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
-        return False
+def _gone(pid: int) -> bool:
     try:
-        os.kill(int(pid_text), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except OSError:  # it exists, under another user
         return False
     return False
+
+
+def died_on_this_host(driver: str | None) -> bool:
+    """Whether ``driver`` was a process of this host that no longer exists (killed, crashed), or
+    whose supervisor no longer does: its campaign may be taken over at once, without waiting for
+    it to go stale. A driver of another host, or whose process id is in use again, is not known to
+    be dead."""
+    if not driver:
+        return False
+    host, _, rest = driver.partition(":")
+    pid_text, _, rest = rest.partition(":")
+    _token, _, supervisor = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    # a supervised driver is killed when its supervisor dies (it may take a moment to go)
+    return _gone(int(pid_text)) or (supervisor.isdigit() and _gone(int(supervisor)))
 
 
 def is_stale(status: Any, updated_at: Any, now: datetime) -> bool:

@@ -43,6 +43,10 @@ class Metric:
     compute: Callable[[Any], float] | None = None
     """For a metric the workers do not measure: its value from a candidate's genome (computed on
     the driver, stored under the candidate's ``extra``)."""
+    reference: Callable[[Any], float] | None = None
+    """For a cost objective that the fully connected input-to-output network does not have
+    (hidden neurons, depth beyond one): its scale from the campaign's spec instead, the most its
+    search space allows (the hypervolume's reference is ``reference_factor`` x that)."""
     confusion: Callable[[np.ndarray], float] | None = None
     """For a score derived from predictions: its value from the confusion matrix (``[true][predicted]``
     counts) the workers measure on the part its name starts with (``val_``, ``test_``, ``train_``);
@@ -153,8 +157,10 @@ for _metric in (
     Metric("params", "min", "cost", "own weights + one per weight-sharing group + live biases", objective=True),
     Metric("flops", "min", "cost", "forward multiply-adds x 2 per sample", objective=True),
     Metric("wiring_length", "min", "cost", "sum of squared neuron distances over connections", objective=True),
-    Metric("depth", "min", "cost", "longest input-to-output path, in connections"),
-    Metric("hidden_nodes", "min", "cost", "live hidden neurons"),
+    Metric("depth", "min", "cost", "longest input-to-output path, in connections", objective=True,
+           reference=lambda spec: spec.search_space.max_hidden_nodes + 1.0, reference_factor=1.0),
+    Metric("hidden_nodes", "min", "cost", "live hidden neurons", objective=True,
+           reference=lambda spec: max(1.0, float(spec.search_space.max_hidden_nodes)), reference_factor=1.0),
     Metric("modularity", "max", "cost", "Newman's Q of the live network (Louvain, igraph)"),
     Metric("seconds", "min", "score", "training wall time"),
     Metric("train_val_gap", "min", "derived", "train_accuracy - val_accuracy"),

@@ -39,6 +39,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from results.store import open_store
     from service.progress import RichProgress
     from service.signals import GracefulTermination
+    from service.supervised import SupervisorReport
 
     spec = load_spec(args.spec)
     overrides: dict[str, Any] = {}
@@ -55,7 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     store = open_store(args.store)
     console = terminal()
     termination = GracefulTermination()
-    result = run(spec, store, observers=[RichProgress(id_console=console), termination])
+    result = run(spec, store, observers=[RichProgress(id_console=console), termination, SupervisorReport()])
     if termination.received:
         return _terminated(result.campaign_id)
     objectives = list(spec.objectives.names)
@@ -71,11 +72,13 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from results.store import open_store
     from service.progress import RichProgress
     from service.signals import GracefulTermination
+    from service.supervised import SupervisorReport
 
     store = open_store(args.store)
     console = terminal()
     termination = GracefulTermination()
-    campaign = Campaign.from_store(store, args.campaign, observers=[RichProgress(id_console=console), termination],
+    observers = [RichProgress(id_console=console), termination, SupervisorReport()]
+    campaign = Campaign.from_store(store, args.campaign, observers=observers,
                                    generations=getattr(args, "generations", None))
     campaign.run()
     if termination.received:
@@ -460,6 +463,9 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``connevo`` command. Without ``argv`` (the command line): a campaign that trains on
+    Ray runs in a watched child process (:mod:`service.supervisor`); with ``argv`` (tests,
+    embedding) every command runs in this process."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "max_connections", None) is not None and args.max_connections < 0:
@@ -467,6 +473,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "workers", None) is not None and args.workers < 1:
         parser.error(f"--workers must be >= 1, got {args.workers}")
     try:
+        if argv is None and args.func in (cmd_run, cmd_resume):
+            from service.supervisor import supervise, wants_supervision
+
+            if wants_supervision(args):
+                return supervise(sys.argv[1:])
         status = args.func(args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler below, not at exit
         return status

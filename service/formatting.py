@@ -41,7 +41,13 @@ def records(frame: pd.DataFrame, drop: tuple[str, ...] = ()) -> list[dict[str, A
 
 
 def console() -> Console:
-    """Standard output for tables: 200 columns wide when it is not a terminal."""
+    """Standard output for tables: 200 columns wide when it is not a terminal (a supervised
+    campaign command writes to a pipe, drawn for its supervisor's terminal if that is one)."""
+    from service.supervisor import STDOUT_COLUMNS_ENV, terminal_columns
+
+    columns = terminal_columns(STDOUT_COLUMNS_ENV)
+    if columns is not None:
+        return Console(soft_wrap=False, force_terminal=True, width=columns)
     return Console(soft_wrap=False, width=200 if not sys.stdout.isatty() else None)
 
 

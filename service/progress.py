@@ -8,11 +8,22 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from evolution.observers import CampaignObserver, GenerationSummary
 
 
+def progress_console() -> Console:
+    """Standard error, drawn as a terminal when it is one, or when it is a supervisor's pipe
+    whose own standard error is one (:mod:`service.supervisor`)."""
+    from service.supervisor import STDERR_COLUMNS_ENV, terminal_columns
+
+    columns = terminal_columns(STDERR_COLUMNS_ENV)
+    if columns is not None:
+        return Console(stderr=True, force_terminal=True, width=columns)
+    return Console(stderr=True)
+
+
 class RichProgress(CampaignObserver):
     """A progress bar over all candidates of the campaign and one line per finished generation."""
 
     def __init__(self, console: Console | None = None, id_console: Console | None = None) -> None:
-        self.console = console or Console(stderr=True)
+        self.console = console or progress_console()
         self.id_console = id_console or Console()
         self.progress: Progress | None = None
         self.task = None

@@ -111,6 +111,12 @@ def ensure_ray(address: str = "", num_cpus: int | None = None) -> bool:
             logger.removeFilter(notes)
 
 
+def _headline(exc: BaseException) -> str:
+    """An exception in one line for a progress message (Ray's run over several, with ids)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+
+
 class RayEvaluator(Evaluator):
     """Evaluates on Ray: an embedded local Ray by default, or the cluster at ``ray_address``."""
 
@@ -177,10 +183,10 @@ class RayEvaluator(Evaluator):
             self._start_failures[slot] += 1
             if self._start_failures[slot] >= MAX_START_FAILURES:
                 log.warning("a Ray worker failed to start %d times, leaving its slot empty: %s",
-                            self._start_failures[slot], exc)
+                            self._start_failures[slot], _headline(exc))
                 self._actors[slot] = None
             else:
-                log.warning("a Ray worker failed to start, starting another: %s", exc)
+                log.warning("a Ray worker failed to start, starting another: %s", _headline(exc))
                 self._replace_actor(slot)
             return False
         self._start_failures[slot] = 0
@@ -268,7 +274,8 @@ class RayEvaluator(Evaluator):
                             "(retry %d of %d)", len(chunk), type(exc).__name__, tries + 1, self.max_retries)
                 pending.append((chunk, tries + 1))
                 return None
-            log.warning("a Ray worker was lost while training %d candidates, no retries left: %s", len(chunk), exc)
+            log.warning("a Ray worker was lost while training %d candidates, no retries left: %s", len(chunk),
+                        _headline(exc))
             return [_failed(r, f"worker failed: {type(exc).__name__}: {exc}") for r in chunk]
 
     def close(self) -> None:

@@ -123,3 +123,8 @@ def test_a_campaign_whose_driver_died_on_this_host_is_claimed_at_once(store: Sto
     elsewhere = store.create_campaign("elsewhere", {}, 1, driver=f"another-host:{int(gone.stdout)}:x")
     with pytest.raises(CampaignBusyError):
         store.claim_campaign(elsewhere, "successor")  # a process of another host is not known dead
+    orphan = store.create_campaign("orphan", {}, 1, driver=f"{socket.gethostname()}:{os.getppid()}:o:{int(gone.stdout)}")
+    store.claim_campaign(orphan, "successor")  # its supervisor is gone: it dies with it (service.supervisor)
+    watched = store.create_campaign("watched", {}, 1, driver=f"{socket.gethostname()}:{os.getppid()}:w:{os.getpid()}")
+    with pytest.raises(CampaignBusyError):
+        store.claim_campaign(watched, "successor")  # driver and supervisor alive

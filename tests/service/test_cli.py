@@ -1,4 +1,6 @@
-"""The CLI as a user runs it: a real subprocess, a real SQLite file, real training."""
+"""The CLI as a user runs it: a real SQLite file, real training; a real subprocess where the process
+matters (a campaign on the embedded Ray, the environment, a closed pipe), else in this process
+(the ``cli`` fixture)."""
 
 import json
 import sys
@@ -18,7 +20,7 @@ def write_spec(tmp_path: Path, **overrides) -> Path:
 
 
 @pytest.mark.slow
-def test_run_ls_front_show_end_to_end_on_embedded_ray(tmp_path):
+def test_run_ls_front_show_end_to_end_on_embedded_ray(tmp_path, cli):
     store = tmp_path / "runs.db"
     spec = write_spec(tmp_path, **{"workers.backend": "ray", "training.polish_epochs": None})
     done = connevo("run", str(spec), "--workers", "2", store=store)
@@ -31,46 +33,47 @@ def test_run_ls_front_show_end_to_end_on_embedded_ray(tmp_path):
     assert "front networks trained" in done.stderr and "sample-epochs" in done.stderr  # the final polish
     assert done.stderr.index("polishing") < done.stderr.index("front networks trained")
 
-    listing = connevo("ls", "--format", "json", store=store)
+    listing = cli("ls", "--format", "json", store=store)
     [row] = json.loads(listing.stdout)
     assert row["id"] == campaign_id and row["status"] == "finished"
-    front = connevo("front", "tiny-xor", "--format", "json", store=store)  # by name
+    front = cli("front", "tiny-xor", "--format", "json", store=store)  # by name
     assert front.returncode == 0, front.stderr
     members = json.loads(front.stdout)
     assert members and all("-p" in m["candidate_id"] for m in members)  # polished copies replace the front
     assert row["generations_done"] == 3 and row["candidates"] == 18 + len(members)
-    evolved = json.loads(connevo("front", "tiny-xor", "--format", "json", "--unpolished", store=store).stdout)
+    evolved = json.loads(cli("front", "tiny-xor", "--format", "json", "--unpolished", store=store).stdout)
     assert sorted(m["connections"] for m in evolved) == sorted(m["connections"] for m in members)
     assert not any("-p" in m["candidate_id"] for m in evolved)
-    again = connevo("polish", "tiny-xor", store=store)
+    again = cli("polish", "tiny-xor", store=store)
     assert again.returncode == 0 and "polished already" in again.stdout
     for key in ["candidate_id", "generation", "val_accuracy", "test_accuracy", "train_accuracy",
                 "connections", "params", "flops", "status"]:
         assert key in members[0]
     budget = min(m["connections"] for m in members)
-    capped = json.loads(connevo("front", campaign_id, "--format", "json", "--max-connections", str(budget), store=store).stdout)
+    capped = json.loads(cli("front", campaign_id, "--format", "json", "--max-connections", str(budget), store=store).stdout)
     assert capped and all(m["connections"] <= budget for m in capped)
-    csv = connevo("front", campaign_id, "--format", "csv", store=store).stdout
+    csv = cli("front", campaign_id, "--format", "csv", store=store).stdout
     assert csv.splitlines()[0].startswith("candidate_id,generation,val_accuracy")
 
     best = max(members, key=lambda m: m["val_accuracy"])["candidate_id"]
-    shown = json.loads(connevo("show", best, "--format", "json", store=store).stdout)
+    shown = json.loads(cli("show", best, "--format", "json", store=store).stdout)
     assert shown["id"] == best and shown["status"] == "ok"
     assert shown["genome"]["nodes"] and shown["genome"]["connections"]
-    text = connevo("show", best, store=store)
+    text = cli("show", best, store=store)
     assert text.returncode == 0 and "connections:" in text.stdout and "parents:" in text.stdout
 
-    status = connevo("status", campaign_id, store=store)
+    status = cli("status", campaign_id, store=store)
     assert status.returncode == 0 and "finished" in status.stdout
 
 
-def test_store_defaults_to_the_environment_variable(tmp_path):
+def test_store_defaults_to_the_environment_variable(tmp_path, cli, monkeypatch):
     store = tmp_path / "env.db"
+    monkeypatch.setenv("CONNEVO_STORE", str(store))
     spec = write_spec(tmp_path, **{"evolution.generations": 0})
-    done = connevo("run", str(spec), "--backend", "local", env={"CONNEVO_STORE": str(store)})
+    done = cli("run", str(spec), "--backend", "local")
     assert done.returncode == 0, done.stderr
     assert store.exists()
-    assert "tiny-xor" in connevo("ls", env={"CONNEVO_STORE": str(store)}).stdout
+    assert "tiny-xor" in cli("ls").stdout
 
 
 @pytest.mark.parametrize(
@@ -83,37 +86,37 @@ def test_store_defaults_to_the_environment_variable(tmp_path):
         ({"task.dataset": "missing.csv"}, "missing.csv"),
     ],
 )
-def test_bad_specs_exit_2_with_one_message_and_store_nothing(tmp_path, overrides, message):
+def test_bad_specs_exit_2_with_one_message_and_store_nothing(tmp_path, overrides, message, cli):
     store = tmp_path / "s.db"
-    done = connevo("run", str(write_spec(tmp_path, **overrides)), store=store)
+    done = cli("run", str(write_spec(tmp_path, **overrides)), store=store)
     assert done.returncode == 2
     assert message in done.stderr and done.stderr.count("error:") == 1
     assert "Traceback" not in done.stderr
-    assert connevo("ls", "--format", "json", store=store).stdout.strip() in ("[]", "")
+    assert cli("ls", "--format", "json", store=store).stdout.strip() in ("[]", "")
 
 
-def test_bad_data_files_exit_2(tmp_path):
+def test_bad_data_files_exit_2(tmp_path, cli):
     csv = tmp_path / "d.csv"
     csv.write_text("a,b,label\n1,2,x\n3,oops,y\n" + "".join(f"{i},{i},{'xy'[i % 2]}\n" for i in range(20)))
     store = tmp_path / "s.db"
-    done = connevo("run", str(write_spec(tmp_path, **{"task.dataset": str(csv)})), store=store)
+    done = cli("run", str(write_spec(tmp_path, **{"task.dataset": str(csv)})), store=store)
     assert done.returncode == 2 and "'b'" in done.stderr
-    missing_target = connevo("run", str(write_spec(tmp_path, **{"task.dataset": str(csv), "task.target": "klass"})), store=store)
+    missing_target = cli("run", str(write_spec(tmp_path, **{"task.dataset": str(csv), "task.target": "klass"})), store=store)
     assert missing_target.returncode == 2 and "klass" in missing_target.stderr
-    assert json.loads(connevo("ls", "--format", "json", store=store).stdout) == []
+    assert json.loads(cli("ls", "--format", "json", store=store).stdout) == []
 
 
-def test_unknown_ids_exit_2(tmp_path):
+def test_unknown_ids_exit_2(tmp_path, cli):
     store = tmp_path / "s.db"
     for args in (["front", "nope"], ["show", "nope-1"], ["status", "nope"]):
-        done = connevo(*args, store=store)
+        done = cli(*args, store=store)
         assert done.returncode == 2 and "nope" in done.stderr, args
 
 
-def test_a_file_that_is_not_a_connevo_store_is_refused_and_left_untouched(tmp_path):
+def test_a_file_that_is_not_a_connevo_store_is_refused_and_left_untouched(tmp_path, cli):
     other = tmp_path / "notes.db"
     other.write_bytes(b"these are my notes, not a database\n")
-    done = connevo("ls", store=other)
+    done = cli("ls", store=other)
     assert done.returncode == 2 and "not a connevo database" in done.stderr
     assert other.read_bytes() == b"these are my notes, not a database\n"
 
@@ -124,56 +127,56 @@ def test_help_lists_every_command():
         assert command in done.stdout
 
 
-def test_plot_writes_pngs(tmp_path):
+def test_plot_writes_pngs(tmp_path, cli):
     store = tmp_path / "s.db"
-    run = connevo("run", str(write_spec(tmp_path, **{"evolution.generations": 1})), "--backend", "local", store=store)
+    run = cli("run", str(write_spec(tmp_path, **{"evolution.generations": 1})), "--backend", "local", store=store)
     campaign_id = run.stdout.splitlines()[0].split()[1]
-    done = connevo("plot", campaign_id, "--out", str(tmp_path / "plots"), store=store)
+    done = cli("plot", campaign_id, "--out", str(tmp_path / "plots"), store=store)
     assert done.returncode == 0, done.stderr
     files = sorted(p.name for p in (tmp_path / "plots").iterdir())
     assert files == [f"front-{campaign_id}.png", f"hypervolume-{campaign_id}.png"]
-    net = connevo("plot", f"{campaign_id}-0", "--candidate", "--out", str(tmp_path / "plots"), store=store)
+    net = cli("plot", f"{campaign_id}-0", "--candidate", "--out", str(tmp_path / "plots"), store=store)
     assert net.returncode == 0 and (tmp_path / "plots" / f"network-{campaign_id}-0.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_compress_from_the_command_line(tmp_path):
+def test_compress_from_the_command_line(tmp_path, cli):
     store = tmp_path / "s.db"
     spec = write_spec(tmp_path, **{"task.dataset": "iris", "evolution.generations": 0, "training.epochs": 30})
-    run = connevo("run", str(spec), "--backend", "local", store=store)
+    run = cli("run", str(spec), "--backend", "local", store=store)
     campaign_id = run.stdout.splitlines()[0].split()[1]
-    done = connevo("compress", f"{campaign_id}-0", "--prune", "0.25", "--quantize", "int8", "--format", "json", store=store)
+    done = cli("compress", f"{campaign_id}-0", "--prune", "0.25", "--quantize", "int8", "--format", "json", store=store)
     assert done.returncode == 0, done.stderr
     row = json.loads(done.stdout)
     assert row["id"] == f"{campaign_id}-c1" and row["parents"] == [f"{campaign_id}-0"]
-    shown = json.loads(connevo("show", row["id"], "--format", "json", store=store).stdout)
+    shown = json.loads(cli("show", row["id"], "--format", "json", store=store).stdout)
     assert shown["extra"]["quantization"] == "int8"
-    bad = connevo("compress", f"{campaign_id}-0", "--prune", "2", store=store)
+    bad = cli("compress", f"{campaign_id}-0", "--prune", "2", store=store)
     assert bad.returncode == 2 and "prune fraction" in bad.stderr
 
 
-def test_polish_a_campaign_that_ran_without_its_polish(tmp_path):
+def test_polish_a_campaign_that_ran_without_its_polish(tmp_path, cli):
     store = tmp_path / "s.db"
     spec = write_spec(tmp_path, **{"task.dataset": "iris", "evolution.generations": 1, "training.epochs": 20})
-    campaign_id = connevo("run", str(spec), "--backend", "local", store=store).stdout.splitlines()[0].split()[1]
-    before = json.loads(connevo("front", campaign_id, "--format", "json", store=store).stdout)
-    bad = connevo("polish", campaign_id, "--epochs", "0", store=store)
+    campaign_id = cli("run", str(spec), "--backend", "local", store=store).stdout.splitlines()[0].split()[1]
+    before = json.loads(cli("front", campaign_id, "--format", "json", store=store).stdout)
+    bad = cli("polish", campaign_id, "--epochs", "0", store=store)
     assert bad.returncode == 2 and "epochs" in bad.stderr
-    done = connevo("polish", campaign_id, "--epochs", "4", "--format", "json", store=store)
+    done = cli("polish", campaign_id, "--epochs", "4", "--format", "json", store=store)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["polished"] + report["failed"] == len(before) and report["epochs"] == 4
     assert report["sample_epochs"] == 4 * report["rows"] * len(before)
-    after = json.loads(connevo("front", campaign_id, "--format", "json", store=store).stdout)
+    after = json.loads(cli("front", campaign_id, "--format", "json", store=store).stdout)
     assert sorted(m["connections"] for m in after) == sorted(m["connections"] for m in before)
     assert all(m["candidate_id"].startswith(f"{campaign_id}-p") for m in after)
 
 
-def test_extend_a_finished_campaign(tmp_path):
+def test_extend_a_finished_campaign(tmp_path, cli):
     from evolution import run
 
     store = tmp_path / "s.db"
     campaign_id = run(small_spec(**{"evolution.generations": 0, "training.polish_epochs": 2}), str(store)).campaign_id
-    done = connevo("extend", campaign_id, "--generations", "2", store=store)
+    done = cli("extend", campaign_id, "--generations", "2", store=store)
     assert done.returncode == 0, done.stderr
     assert "gen 2/2" in done.stderr and f"Pareto front of campaign {campaign_id}" in done.stdout
     with open_store(store) as opened:
@@ -182,14 +185,14 @@ def test_extend_a_finished_campaign(tmp_path):
         assert queries.front(opened, campaign_id)["candidate_id"].str.startswith(f"{campaign_id}-p").all()
 
 
-def test_front_json_carries_every_metric_a_closed_pipe_ends_quietly_and_plot_points_to_candidate(tmp_path):
+def test_front_json_carries_every_metric_a_closed_pipe_ends_quietly_and_plot_points_to_candidate(tmp_path, cli):
     import os
     import subprocess
 
     store = tmp_path / "s.db"
-    campaign_id = connevo("run", str(write_spec(tmp_path, **{"evolution.generations": 0})), "--backend", "local",
+    campaign_id = cli("run", str(write_spec(tmp_path, **{"evolution.generations": 0})), "--backend", "local",
                           store=store).stdout.splitlines()[0].split()[1]
-    members = json.loads(connevo("front", campaign_id, "--format", "json", store=store).stdout)
+    members = json.loads(cli("front", campaign_id, "--format", "json", store=store).stdout)
     for key in ("depth", "hidden_nodes", "modularity", "train_val_gap", "train_test_gap", "val_loss", "seconds"):
         assert key in members[0], key
     # stdout a pipe whose reader has gone, as after `| head`
@@ -198,5 +201,5 @@ def test_front_json_carries_every_metric_a_closed_pipe_ends_quietly_and_plot_poi
     piped = subprocess.run([sys.executable, "-c", closed_pipe, str(store)], cwd=ROOT, capture_output=True, text=True,
                            timeout=120, env={**os.environ, "RAY_DISABLE_USAGE_STATS": "1"})
     assert piped.returncode == 141 and piped.stderr == ""
-    wrong = connevo("plot", f"{campaign_id}-0", "--out", str(tmp_path), store=store)
+    wrong = cli("plot", f"{campaign_id}-0", "--out", str(tmp_path), store=store)
     assert wrong.returncode == 2 and "--candidate" in wrong.stderr

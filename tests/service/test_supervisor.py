@@ -1,0 +1,193 @@
+"""A campaign on Ray runs in a watched child process: when its driver dies without ending the
+campaign (the local Ray node died, SIGKILL), the supervisor marks it failed with one line and
+exits 75; Ray's own log lines never reach the user; signals reach the driver once."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from evolution.campaign import Campaign
+from results.store import open_store
+from service.supervisor import EXIT_DRIVER_LOST, StreamFilter, ray_failure
+from tests.support import ROOT, committed_generations, small_spec
+
+RAY_STDOUT = (
+    b"campaign 1234abcd\n"
+    b"\x1b[33m(raylet)\x1b[0m Raylet is terminated. Termination is unexpected. Possible reasons include: (1) ...\n"
+    b"    [2026-12-01 18:43:40,542 I 30367 30367] (raylet) accessor.cc:475: Received address\n"
+    b"    [state-dump] NodeManager ...\n"
+    b"\n"
+    b"\n"
+    b"[2026-12-01 18:44:03,605 E 30272 30447] core_worker.cc:609: Failed to register worker to Raylet: IOError\n"
+    b"gen   1  candidates 12/66  best val acc 0.917\n"
+    b"Traceback (most recent call last):\n"
+    b'  File "x.py", line 1\n'
+    b"\rname gen 2/10 ---- 14/66 candidates"
+)
+
+
+def filtered(data: bytes) -> tuple[bytes, StreamFilter]:
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, data)
+    os.close(write_fd)
+    sink = io.BytesIO()
+    with os.fdopen(read_fd, "rb") as source:
+        stream = StreamFilter(source, sink)
+        stream.start()
+        stream.join()
+    return sink.getvalue(), stream
+
+
+def test_ray_log_lines_and_their_continuations_are_kept_back_and_everything_else_passes():
+    out, stream = filtered(RAY_STDOUT)
+    assert out == (b"campaign 1234abcd\ngen   1  candidates 12/66  best val acc 0.917\n"
+                   b'Traceback (most recent call last):\n  File "x.py", line 1\n'
+                   b"\rname gen 2/10 ---- 14/66 candidates")
+    assert len(stream.ray_lines) == 4 and stream.ray_lines[0].startswith("(raylet) Raylet is terminated")
+
+
+def test_ray_failure_names_the_cause_in_a_few_words():
+    _, stream = filtered(RAY_STDOUT)
+    assert ray_failure(list(stream.ray_lines)) == "its raylet ended unexpectedly (killed, out of memory, or crashed)"
+    _, stream = filtered(b"[2026-12-01 18:44:03,605 E 30272 30447] core_worker.cc:609: Failed to register worker.\n")
+    assert ray_failure(list(stream.ray_lines)) == "Failed to register worker"
+    assert ray_failure(["[2026-12-01 18:44:03,605 I 1 2] x.cc:1: fine"]) is None
+
+
+def supervised(spec: dict, folder: Path, db: Path) -> subprocess.Popen:
+    """``connevo run`` under the supervisor whatever the spec's backend, once its first
+    generation is committed."""
+    spec_path = folder / "spec.json"
+    spec_path.write_text(json.dumps(spec))
+    code = "import sys; from service.supervisor import supervise; sys.exit(supervise(sys.argv[1:]))"
+    process = subprocess.Popen([sys.executable, "-c", code, "run", str(spec_path), "--store", str(db)], cwd=ROOT,
+                               env={**os.environ, "RAY_DISABLE_USAGE_STATS": "1"}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while committed_generations(db) < 1 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    return process
+
+
+def driver_pid(db: Path) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        driver = conn.execute("select driver from campaigns").fetchone()[0]
+    return int(driver.split(":")[1])
+
+
+LONG = small_spec(**{"name": "watched", "evolution.population": 6, "evolution.generations": 30,
+                     "training.epochs": 20, "workers.chunk_size": 2})
+
+
+def test_a_driver_killed_under_the_supervisor_leaves_its_campaign_failed_with_one_line(tmp_path):
+    db = tmp_path / "s.db"
+    supervisor = supervised(LONG, tmp_path, db)
+    assert supervisor.poll() is None, supervisor.communicate()[1][-3000:]
+    os.kill(driver_pid(db), signal.SIGKILL)
+    out, err = supervisor.communicate(timeout=60)
+    assert supervisor.returncode == EXIT_DRIVER_LOST, err[-3000:]
+    campaign_id = out.split()[1]
+    assert err.strip().splitlines()[-1] == (f"connevo: the campaign's driver process was killed by SIGKILL; campaign "
+                                            f"{campaign_id} failed; `connevo resume {campaign_id}` continues it")
+    with open_store(db) as store:
+        info = store.get_campaign(campaign_id)
+    assert (info["status"], info["driver"], info["stale"]) == ("failed", None, False)
+    assert "killed by SIGKILL" in info["error"]
+    with open_store(db) as store:
+        Campaign.from_store(store, campaign_id).run()  # at once: no minute of staleness to wait for
+        assert store.get_campaign(campaign_id)["status"] == "finished"
+
+
+def test_killing_the_supervisor_ends_its_driver_and_the_campaign_can_be_resumed_at_once(tmp_path):
+    db = tmp_path / "s.db"
+    supervisor = supervised(LONG, tmp_path, db)
+    assert supervisor.poll() is None, supervisor.communicate()[1][-3000:]
+    supervisor.kill()  # SIGKILL of `connevo run` itself: its driver dies with it
+    out, _ = supervisor.communicate(timeout=60)
+    with open_store(db) as store:
+        Campaign.from_store(store, out.split()[1]).run()  # no "running in another process"
+        assert store.get_campaign(out.split()[1])["status"] == "finished"
+
+
+def test_sigint_to_the_supervisor_stops_the_campaign_once_and_cleanly(tmp_path):
+    db = tmp_path / "s.db"
+    supervisor = supervised(LONG, tmp_path, db)
+    supervisor.send_signal(signal.SIGINT)
+    out, err = supervisor.communicate(timeout=60)
+    assert supervisor.returncode == 130, err[-3000:]
+    assert err.strip().splitlines()[-1] == "connevo: interrupted"
+    with open_store(db) as store:
+        assert store.get_campaign(out.split()[1])["status"] == "stopped"
+
+
+def process_tree() -> dict[int, list[int]]:
+    """Every process's children, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    return children
+
+
+def raylet_below(pid: int) -> int:
+    """The raylet (the node's daemon) the driver process ``pid`` started."""
+    children = process_tree()
+    todo = list(children.get(pid, []))
+    while todo:
+        current = todo.pop(0)
+        try:
+            program = (Path("/proc") / str(current) / "cmdline").read_bytes().split(b"\0")[0]
+        except OSError:
+            continue
+        if program.endswith(b"/raylet"):
+            return current
+        todo += children.get(current, [])
+    raise AssertionError(f"no raylet below process {pid}")
+
+
+@pytest.mark.slow
+def test_when_the_local_ray_node_dies_the_campaign_fails_with_one_line_and_no_ray_output(tmp_path):
+    db = tmp_path / "s.db"
+    spec_path = tmp_path / "spec.json"
+    spec = dict(LONG, evolution={"population": 6, "generations": 300},
+                workers={"count": 2, "backend": "ray", "chunk_size": 2})
+    spec_path.write_text(json.dumps(spec))
+    # Ray's failure detector tightened (a node is declared dead after ~1.5 s of silence, not 15 s)
+    detector = {"RAY_health_check_period_ms": "500", "RAY_health_check_failure_threshold": "3",
+                "RAY_health_check_timeout_ms": "500"}
+    run = subprocess.Popen([sys.executable, "-m", "service.cli", "run", str(spec_path), "--store", str(db)], cwd=ROOT,
+                           env={**os.environ, "RAY_DISABLE_USAGE_STATS": "1", **detector}, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while committed_generations(db) < 1 and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.05)
+    assert run.poll() is None, run.communicate()[1][-3000:]
+    raylet = raylet_below(driver_pid(db))
+    for pid in [raylet, *process_tree().get(raylet, [])]:  # the node dies: its daemon and its workers
+        os.kill(pid, signal.SIGKILL)
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == EXIT_DRIVER_LOST, err[-3000:]
+    campaign_id = out.split()[1]
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("connevo: the local Ray node died: ") and last.endswith(
+        f"; campaign {campaign_id} failed; `connevo resume {campaign_id}` continues it"), err[-3000:]
+    for text in (out, err):
+        assert "(raylet)" not in text and ".cc:" not in text and "[20" not in text, text[-3000:]
+    with open_store(db) as store:
+        info = store.get_campaign(campaign_id)
+    assert (info["status"], info["driver"]) == ("failed", None)
+    assert info["error"].startswith("the local Ray node died")
