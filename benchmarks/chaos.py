@@ -132,7 +132,7 @@ class Chaos:
     def start_driver(self, *command: str) -> None:
         log = open(self.folder / f"driver-{self.drivers}.log", "wb")  # noqa: SIM115 - the driver writes it
         self.drivers += 1
-        self.driver = subprocess.Popen([sys.executable, "-m", "service.cli", *command, "--store", str(self.db)],
+        self.driver = subprocess.Popen([sys.executable, "-m", "connevo.service.cli", *command, "--store", str(self.db)],
                                        stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=ROOT,
                                        start_new_session=True)
 
@@ -233,7 +233,7 @@ def main() -> None:
         chaos.node("head", head=True)
         chaos.node("second", head=False)
         serve_port = free_port()
-        server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--store", str(chaos.db),
+        server = subprocess.Popen([sys.executable, "-m", "connevo.service.cli", "serve", "--store", str(chaos.db),
                                    "--port", str(serve_port)], cwd=ROOT, env=chaos.env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         url = f"http://127.0.0.1:{serve_port}"

@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 
 from benchmarks.genomes import population
-from search_space.cost import measure
-from workers import Dataset, EvaluationRequest
+from connevo.search_space.cost import measure
+from connevo.workers import Dataset, EvaluationRequest
 
 os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,7 +61,7 @@ def peak_matmul_flops(threads: int = 2, size: int = 2048, repeats: int = 5) -> f
 def training_flops(reqs: Sequence[EvaluationRequest], dataset: Dataset, epochs: int) -> tuple[float, float]:
     """(useful, executed) FLOPs of training and scoring ``reqs`` for ``epochs`` epochs (the same
     padded shapes whether the candidates train together or one at a time)."""
-    from workers.batched import flop_counts
+    from connevo.workers.batched import flop_counts
 
     n_train = dataset.x_train.shape[0]
     rows = 3 * epochs * n_train + n_train + dataset.x_val.shape[0] + dataset.x_test.shape[0]

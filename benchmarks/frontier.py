@@ -21,6 +21,11 @@ randomness):
                  class_sep 3.0, not 1.5: at 1.5 even an MLP scores about 0.6; at 3.0 a linear model
                  scores about 0.68 on held-out data and one hidden layer of 16-32 ReLUs 0.91-0.93
   sparse_xor     3000 x 16 standard normal, label = x0 * x1 > 0, the rest noise; R = 32 (2 x 16)
+  wine           sklearn load_wine, 178 x 13, 3 classes; R = 78 (2 x 39)
+  circles        make_circles(2000, noise=0.12, factor=0.5) in 2 of 10 features (8 Gaussian noise
+                 features, sd 0.5); binary; R = 20 (2 x 10)
+The last two were added after connevo's defaults were settled, to check that they carry over to
+data they were not tuned on.
 
 Methods (benchmarks/frontier_baselines.py, the genome searches in frontier_search.py; the torch ones standardize with the 75%'s statistics,
 train with Adam (lr 0.01, batch 64) on 80% of it and early-stop on the validation loss of the
@@ -123,11 +128,11 @@ from benchmarks.frontier_baselines import (
 from benchmarks.frontier_data import DATASETS, FrontierData, Split, split
 from benchmarks.frontier_search import GenomeSearch, optuna_search, random_search
 from connevo.errors import SpecError
-from evolution.campaign import load_task, training_settings
-from evolution.export import export_candidate
-from evolution.spec import CampaignSpec, load_spec, parse_spec
-from results.pareto import normalized_hypervolume
-from results.store import open_store
+from connevo.evolution.campaign import load_task, training_settings
+from connevo.evolution.export import export_candidate
+from connevo.evolution.spec import CampaignSpec, load_spec, parse_spec
+from connevo.results.pareto import normalized_hypervolume
+from connevo.results.store import open_store
 
 BASELINES = ("l1_path", "dense_mlp", "magnitude_pruning", "rigl", "random", "optuna")
 METHODS = (*BASELINES, "connevo")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.datasets import load_breast_cancer, load_digits, make_classification
+from sklearn.datasets import load_breast_cancer, load_digits, load_wine, make_circles, make_classification
 from sklearn.model_selection import train_test_split
 
 DATA_STATE = 20240611
@@ -88,9 +88,30 @@ def sparse_xor() -> FrontierData:
                         "R = 2 x 16 (one logit)")
 
 
+def wine() -> FrontierData:
+    """Never used while tuning connevo's defaults: a check that they carry over."""
+    bunch = load_wine()
+    return FrontierData("wine", bunch.data.astype(np.float64), bunch.target.astype(np.int64), 78,
+                        "sklearn wine: 178 rows, 13 features, 3 classes; R = 2 x 39 (dense linear)")
+
+
+def circles() -> FrontierData:
+    """Never used while tuning connevo's defaults: a nonlinear boundary in 2 of 10 features."""
+    rng = np.random.default_rng(DATA_STATE)
+    x2, y = make_circles(n_samples=2000, noise=0.12, factor=0.5, random_state=DATA_STATE)
+    x = np.hstack([x2, rng.standard_normal((2000, 8)) * 0.5])
+    return FrontierData("circles", x.astype(np.float64), y.astype(np.int64), 20,
+                        "make_circles (noise 0.12, factor 0.5) in 2 of 10 features (8 noise); binary; "
+                        "R = 2 x 10 (one logit)")
+
+
 DATASETS: dict[str, Callable[[], FrontierData]] = {
     "digits": digits,
     "breast_cancer": breast_cancer,
     "clusters": clusters,
     "sparse_xor": sparse_xor,
+    "wine": wine,
+    "circles": circles,
 }
+"""The first four shaped connevo's defaults; ``wine`` and ``circles`` were added after, to check
+that the defaults carry over to data they were not tuned on."""

@@ -13,13 +13,13 @@ import torch
 from benchmarks.frontier_baselines import ArmResult, models_frame
 from benchmarks.frontier_data import Split
 from benchmarks.genomes import random_layered_genome
-from evolution.campaign import candidate_seed
-from results.pareto import pareto_front
-from search_space import InnovationTracker, measure, minimal_genome
-from search_space.compile import compile_genome
-from search_space.genome import Genome
-from search_space.mutations import MUTATIONS
-from workers import Dataset, EvaluationRequest, LocalEvaluator, TrainingSettings
+from connevo.evolution.campaign import candidate_seed
+from connevo.results.pareto import pareto_front
+from connevo.search_space import InnovationTracker, measure, minimal_genome
+from connevo.search_space.compile import compile_genome
+from connevo.search_space.genome import Genome
+from connevo.search_space.mutations import MUTATIONS
+from connevo.workers import Dataset, EvaluationRequest, LocalEvaluator, TrainingSettings
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from search_space.genome import ConnectionGene, Genome, NodeGene
+from connevo.search_space.genome import ConnectionGene, Genome, NodeGene
 
 HIDDEN_ACTIVATIONS = ("relu", "tanh", "sigmoid", "identity")
 

@@ -24,7 +24,7 @@ import sys
 import torch
 
 from benchmarks.common import peak_matmul_flops, requests, timed, training_flops
-from workers import LocalEvaluator, TrainingSettings, load_dataset
+from connevo.workers import LocalEvaluator, TrainingSettings, load_dataset
 
 TOLERANCE = 0.02  # absolute validation accuracy
 SHARE_WITHIN = 0.95

@@ -54,7 +54,7 @@ def environment(checkout: Path) -> dict[str, str]:
 
 def build_store(checkout: Path, store: Path) -> str:
     """Run the quick-start with ``checkout``'s connevo into ``store``; returns the campaign id."""
-    done = subprocess.run([sys.executable, "-m", "service.cli", "run", str(SPEC), "--store", str(store),
+    done = subprocess.run([sys.executable, "-m", "connevo.service.cli", "run", str(SPEC), "--store", str(store),
                            "--backend", "local"], cwd=checkout, env=environment(checkout),
                           capture_output=True, text=True)
     if done.returncode != 0:
@@ -69,7 +69,7 @@ class Server:
         self.url = f"http://127.0.0.1:{free_port()}"
         port = self.url.rsplit(":", 1)[1]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--store", str(store), "--port", port,
+            [sys.executable, "-m", "connevo.service.cli", "serve", "--store", str(store), "--port", port,
              "--data-dir", str(data_dir)],
             cwd=checkout, env=environment(checkout), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120

@@ -13,9 +13,9 @@ import time
 
 import numpy as np
 
-from search_space import InnovationTracker, Limits, crossover, minimal_genome, within_limits
-from search_space.mutations import MUTATIONS
-from search_space.operators import add_node
+from connevo.search_space import InnovationTracker, Limits, crossover, minimal_genome, within_limits
+from connevo.search_space.mutations import MUTATIONS
+from connevo.search_space.operators import add_node
 
 
 def genome_with(connections: int, rng: np.random.Generator, tracker: InnovationTracker):

@@ -31,7 +31,7 @@ def run_once(checkout: Path, spec: Path, store: Path) -> tuple[float, float]:
     """(wall seconds, final hypervolume) of one ``connevo run`` from ``checkout``."""
     env = {**os.environ, "PYTHONPATH": str(checkout), "RAY_DISABLE_USAGE_STATS": "1"}
     begin = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "service.cli", "run", str(spec), "--store", str(store)],
+    done = subprocess.run([sys.executable, "-m", "connevo.service.cli", "run", str(spec), "--store", str(store)],
                           cwd=checkout, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - begin
     if done.returncode != 0:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 
 from benchmarks.common import requests, timed
-from workers import LocalEvaluator, TrainingSettings, load_dataset
-from workers.ray_evaluator import RayEvaluator, ensure_ray
+from connevo.workers import LocalEvaluator, TrainingSettings, load_dataset
+from connevo.workers.ray_evaluator import RayEvaluator, ensure_ray
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from scipy.stats import mannwhitneyu
 
-from evolution import parse_spec, run
+from connevo.evolution import parse_spec, run
 
 
 def arm_spec(arm: str, seed: int, args: argparse.Namespace) -> dict:

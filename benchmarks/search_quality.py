@@ -36,13 +36,13 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.genomes import random_layered_genome
-from evolution import parse_spec, run
-from evolution.campaign import REFERENCE_COST_FACTOR, candidate_seed
-from results.pareto import normalized_hypervolume, pareto_front
-from search_space import InnovationTracker, measure, minimal_genome
-from search_space.genome import Genome
-from search_space.mutations import MUTATIONS
-from workers import EvaluationRequest, LocalEvaluator, TrainingSettings, load_dataset
+from connevo.evolution import parse_spec, run
+from connevo.evolution.campaign import REFERENCE_COST_FACTOR, candidate_seed
+from connevo.results.pareto import normalized_hypervolume, pareto_front
+from connevo.search_space import InnovationTracker, measure, minimal_genome
+from connevo.search_space.genome import Genome
+from connevo.search_space.mutations import MUTATIONS
+from connevo.workers import EvaluationRequest, LocalEvaluator, TrainingSettings, load_dataset
 
 
 def hypervolume(frame: pd.DataFrame, n_in: int, n_out: int) -> float:

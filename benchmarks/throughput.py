@@ -14,8 +14,8 @@ import dataclasses
 import statistics
 
 from benchmarks.common import peak_matmul_flops, requests, timed, training_flops
-from workers import LocalEvaluator, TrainingSettings, load_dataset
-from workers.ray_evaluator import RayEvaluator, ensure_ray
+from connevo.workers import LocalEvaluator, TrainingSettings, load_dataset
+from connevo.workers.ray_evaluator import RayEvaluator, ensure_ray
 
 
 def main() -> None:

@@ -27,17 +27,17 @@ from connevo.errors import (
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load_spec": "evolution.spec",
-    "CampaignSpec": "evolution.spec",
-    "run": "evolution.api",
-    "CampaignResult": "evolution.api",
-    "open_store": "results.store",
-    "Store": "results.store",
-    "pareto_front": "results.pareto",
-    "compress": "evolution.compress",
-    "load_model": "evolution.export",
-    "resume": "evolution.api",
-    "extend": "evolution.api",
+    "load_spec": "connevo.evolution.spec",
+    "CampaignSpec": "connevo.evolution.spec",
+    "run": "connevo.evolution.api",
+    "CampaignResult": "connevo.evolution.api",
+    "open_store": "connevo.results.store",
+    "Store": "connevo.results.store",
+    "pareto_front": "connevo.results.pareto",
+    "compress": "connevo.evolution.compress",
+    "load_model": "connevo.evolution.export",
+    "resume": "connevo.evolution.api",
+    "extend": "connevo.evolution.api",
 }
 
 

@@ -1,9 +1,9 @@
 """How the population moves: the spec, DEAP selection, the campaign loop and its observers."""
 
-from evolution.api import CampaignResult, run
-from evolution.campaign import Campaign, candidate_seed, load_task, make_evaluator
-from evolution.observers import CampaignObserver, GenerationSummary
-from evolution.spec import CampaignSpec, load_spec, parse_spec
+from connevo.evolution.api import CampaignResult, run
+from connevo.evolution.campaign import Campaign, candidate_seed, load_task, make_evaluator
+from connevo.evolution.observers import CampaignObserver, GenerationSummary
+from connevo.evolution.spec import CampaignSpec, load_spec, parse_spec
 
 __all__ = [
     "Campaign",

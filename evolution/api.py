@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,13 +13,14 @@ import numpy as np
 import pandas as pd
 
 from connevo.errors import SpecError
-from evolution.campaign import Campaign
-from evolution.observers import CampaignObserver
-from evolution.spec import CampaignSpec, load_spec
-from results import queries
-from results.storage import BaseStore
-from results.store import open_store
-from workers.evaluator import Evaluator
+from connevo.evolution.campaign import Campaign
+from connevo.evolution.observers import CampaignObserver
+from connevo.evolution.spec import CampaignSpec, load_spec
+from connevo.results import queries
+from connevo.results.metrics import register_prediction_metric
+from connevo.results.storage import BaseStore
+from connevo.results.store import open_store
+from connevo.workers.evaluator import Evaluator
 
 
 @dataclass
@@ -50,11 +51,32 @@ DATA_DIR_ENV = "CONNEVO_DATA_DIR"
 store's file, else in the current folder)."""
 
 
+UserMetrics = Mapping[str, Callable[[np.ndarray, np.ndarray], float] | Mapping[str, Any]]
+"""``{name: fn}`` or ``{name: {"fn": fn, "sense": "min", "worst": ..., "best": ...}}``: metrics
+of the predicted probabilities, ``fn(y_true, y_score) -> float`` (scikit-learn's signature)."""
+
+
+def register_metrics(metrics: UserMetrics | None) -> None:
+    """Register each user metric as ``val_<name>`` and ``test_<name>``
+    (:func:`results.metrics.register_prediction_metric`); a bad one is a :class:`SpecError`."""
+    for name, given in (metrics or {}).items():
+        options = dict(given) if isinstance(given, Mapping) else {"fn": given}
+        unknown = set(options) - {"fn", "sense", "worst", "best", "description"}
+        if unknown or "fn" not in options:
+            raise SpecError(f"metrics[{name!r}]: give a function, or a mapping with 'fn' and optionally 'sense', "
+                            f"'worst', 'best', 'description'" + (f" (unknown: {sorted(unknown)})" if unknown else ""))
+        try:
+            register_prediction_metric(name, options.pop("fn"), **options)
+        except ValueError as exc:
+            raise SpecError(f"metrics[{name!r}]: {exc}") from None
+
+
 def run(
     spec: CampaignSpec | str | Path | dict[str, Any],
     store: BaseStore | str | None = None,
     *,
     data: pd.DataFrame | tuple[Any, Any] | None = None,
+    metrics: UserMetrics | None = None,
     observers: Sequence[CampaignObserver] = (),
     evaluator: Evaluator | None = None,
 ) -> CampaignResult:
@@ -66,7 +88,11 @@ def run(
     or ``(X, y)`` arrays (:func:`frame_of_arrays`):
     it is saved as a Parquet file named by its content (:func:`keep_frame`), which the campaign's
     spec names, so that the campaign can be resumed and its networks exported later.
+    ``metrics``: metrics of the predicted probabilities (:data:`UserMetrics`), measured by the
+    workers for every candidate as ``val_<name>`` and ``test_<name>``; ``val_<name>`` may be an
+    objective of ``spec``. Give them again to :func:`resume` or :func:`extend` the campaign.
     """
+    register_metrics(metrics)
     if not isinstance(store, BaseStore):
         store = open_store(store)
     if data is not None:  # the saved frame is the campaign's data set (a dict spec may leave it out)
@@ -148,12 +174,15 @@ def resume(
     campaign: str,
     store: BaseStore | str | None = None,
     *,
+    metrics: UserMetrics | None = None,
     observers: Sequence[CampaignObserver] = (),
     evaluator: Evaluator | None = None,
 ) -> CampaignResult:
-    """Continue a stopped, failed or killed campaign (id or name) to its end."""
-    from evolution.campaign import Campaign as _Campaign
+    """Continue a stopped, failed or killed campaign (id or name) to its end (``metrics``: the
+    user metrics it was run with, see :func:`run`)."""
+    from connevo.evolution.campaign import Campaign as _Campaign
 
+    register_metrics(metrics)
     if not isinstance(store, BaseStore):
         store = open_store(store)
     resumed = _Campaign.from_store(store, campaign, evaluator=evaluator, observers=observers)
@@ -165,14 +194,17 @@ def extend(
     generations: int,
     store: BaseStore | str | None = None,
     *,
+    metrics: UserMetrics | None = None,
     observers: Sequence[CampaignObserver] = (),
     evaluator: Evaluator | None = None,
 ) -> CampaignResult:
     """Give a campaign (id or name; finished or not) more generations: it continues to
     ``generations`` as if it had been launched with that many (:mod:`evolution.extension`), and
-    its new front is polished. Optuna's ``load_study`` + ``optimize``, for a campaign."""
-    from evolution.campaign import Campaign as _Campaign
+    its new front is polished. Optuna's ``load_study`` + ``optimize``, for a campaign.
+    ``metrics``: the user metrics it was run with (:func:`run`)."""
+    from connevo.evolution.campaign import Campaign as _Campaign
 
+    register_metrics(metrics)
     if not isinstance(store, BaseStore):
         store = open_store(store)
     extended = _Campaign.from_store(store, campaign, evaluator=evaluator, observers=observers, generations=generations)

@@ -15,27 +15,27 @@ from typing import Any
 import numpy as np
 
 from connevo.errors import CampaignBusyError, ConnevoError
-from evolution.candidates import Candidate, candidate_from_row, candidate_row, candidate_seed, strip_weights
-from evolution.extension import extended_spec
-from evolution.initial import InitialPopulation
-from evolution.observers import CampaignObserver
-from evolution.offspring import Breeding, search_limits
-from evolution.polish import polish_epochs, polish_front
-from evolution.recording import Heartbeat, StoreRecorder
-from evolution.schedules import schedule_for
-from evolution.spec import CampaignSpec, parse_spec
-from evolution.strategies import LOSS_TIE_BREAK, Scoring, selection_for, survivors
-from evolution.summary import REFERENCE_COST_FACTOR, hypervolume_bounds, summarize
-from evolution.task import load_task, make_evaluator, training_settings
-from evolution.tracking import trackers_for
-from results.drivers import HEARTBEAT_S, STALE_AFTER_S, new_driver
-from results.storage import BaseStore
-from search_space.genome import Genome, Regularization
-from search_space.innovation import InnovationTracker
-from search_space.operators import minimal_genome
-from workers.evaluator import Evaluator
-from workers.records import Evaluation, Status
-from workers.tasks import Dataset
+from connevo.evolution.candidates import Candidate, candidate_from_row, candidate_row, candidate_seed, strip_weights
+from connevo.evolution.extension import extended_spec
+from connevo.evolution.initial import InitialPopulation
+from connevo.evolution.observers import CampaignObserver
+from connevo.evolution.offspring import Breeding, search_limits
+from connevo.evolution.polish import polish_epochs, polish_front
+from connevo.evolution.recording import Heartbeat, StoreRecorder
+from connevo.evolution.schedules import schedule_for
+from connevo.evolution.spec import CampaignSpec, parse_spec
+from connevo.evolution.strategies import LOSS_TIE_BREAK, Scoring, selection_for, survivors
+from connevo.evolution.summary import REFERENCE_COST_FACTOR, hypervolume_bounds, summarize
+from connevo.evolution.task import load_task, make_evaluator, training_settings
+from connevo.evolution.tracking import trackers_for
+from connevo.results.drivers import HEARTBEAT_S, STALE_AFTER_S, new_driver
+from connevo.results.storage import BaseStore
+from connevo.search_space.genome import Genome, Regularization
+from connevo.search_space.innovation import InnovationTracker
+from connevo.search_space.operators import minimal_genome
+from connevo.workers.evaluator import Evaluator
+from connevo.workers.records import Evaluation, Status
+from connevo.workers.tasks import Dataset
 
 
 class StopRequested(Exception):

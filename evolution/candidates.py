@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from results.metrics import metrics, value_of
-from search_space.cost import measure
-from search_space.genome import Genome
-from workers.records import Evaluation, Status
+from connevo.results.metrics import metrics, prediction_metrics, value_of
+from connevo.search_space.cost import measure
+from connevo.search_space.genome import Genome
+from connevo.workers.records import Evaluation, Status
 
 
 def candidate_seed(campaign_seed: int, number: int) -> int:
@@ -56,6 +56,8 @@ def candidate_row(campaign_id: str, c: Candidate, *, with_fidelity: bool) -> dic
         extra.update({m.name: value_of(e, m.name) for m in metrics() if m.confusion is not None})
         if all(len(matrix) <= MAX_STORED_CONFUSION for matrix in e.confusion.values()):
             extra[CONFUSION] = e.confusion
+    if e.scores:
+        extra.update(e.scores)
     if with_fidelity:
         extra["fidelity"] = c.fidelity
     if extra:
@@ -79,6 +81,14 @@ MAX_STORED_CONFUSION = 32
 """Confusion matrices are stored with a candidate up to this many classes (K x K numbers each)."""
 
 
+def _stored_scores(extra: Any) -> dict[str, float] | None:
+    """The prediction metrics kept in a stored candidate's ``extra``."""
+    if not isinstance(extra, dict):
+        return None
+    scores = {m.name: float(extra[m.name]) for m in prediction_metrics() if extra.get(m.name) is not None}
+    return scores or None
+
+
 def candidate_from_row(row: dict[str, Any], keep_weights: bool = False) -> Candidate:
     """A stored candidate back as the driver's record (structure without trained weights; the
     evaluation keeps the trained genome when ``keep_weights``)."""
@@ -98,6 +108,7 @@ def candidate_from_row(row: dict[str, Any], keep_weights: bool = False) -> Candi
         costs={name: value(name) for name in _COST_COLUMNS},
         trained_genome=stored if keep_weights and row["status"] == "ok" else None,
         confusion=(row.get("extra") or {}).get(CONFUSION) if isinstance(row.get("extra"), dict) else None,
+        scores=_stored_scores(row.get("extra")),
     )
     extra = row.get("extra")
     return Candidate(

@@ -10,14 +10,14 @@ import torch
 from torch import nn
 
 from connevo.errors import ConnevoError
-from evolution.campaign import load_task
-from evolution.spec import parse_spec
-from results.storage import BaseStore
-from search_space.compile import compile_genome
-from search_space.cost import measure
-from search_space.genome import Genome
-from search_space.quantize import Int8Network
-from workers.tasks import Dataset
+from connevo.evolution.campaign import load_task
+from connevo.evolution.spec import parse_spec
+from connevo.results.storage import BaseStore
+from connevo.search_space.compile import compile_genome
+from connevo.search_space.cost import measure
+from connevo.search_space.genome import Genome
+from connevo.search_space.quantize import Int8Network
+from connevo.workers.tasks import Dataset
 
 QUANTIZATIONS = ("int8",)
 

@@ -36,12 +36,12 @@ import torch
 from torch import nn
 
 from connevo.errors import ConnevoError
-from evolution.campaign import load_task
-from evolution.spec import parse_spec
-from results.storage import BaseStore
-from search_space.compile import compile_genome
-from search_space.genome import Genome
-from search_space.quantize import Int8Network
+from connevo.evolution.campaign import load_task
+from connevo.evolution.spec import parse_spec
+from connevo.results.storage import BaseStore
+from connevo.search_space.compile import compile_genome
+from connevo.search_space.genome import Genome
+from connevo.search_space.quantize import Int8Network
 
 EXPORT_FORMATS = ("pt2", "onnx", "torchscript", "state-dict")
 SUFFIX_FORMATS = {".pt2": "pt2", ".onnx": "onnx"}
@@ -51,7 +51,8 @@ ONNX_TOLERANCE = 1e-4
 
 
 class StandardizedNetwork(nn.Module):
-    """Raw features in, logits out: ``network((x - mean) / std)``."""
+    """Raw features in, logits out: ``network((x - mean) / std)``, a missing value (NaN) taken
+    as the training mean (0 once standardized), as connevo trained it."""
 
     def __init__(self, network: nn.Module, mean: torch.Tensor, std: torch.Tensor) -> None:
         super().__init__()
@@ -62,14 +63,15 @@ class StandardizedNetwork(nn.Module):
         self.features: list[str] = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.network((x.float() - self.mean) / self.std)
+        z = (x.float() - self.mean) / self.std
+        return self.network(torch.where(torch.isnan(z), torch.zeros_like(z), z))
 
 
 def load_model(candidate_id: str, store: BaseStore | str | None = None) -> StandardizedNetwork:
     """The trained network of ``candidate_id`` as a torch module: raw feature rows in, class
     logits out, in eval mode without autograd; ``.classes`` and ``.features`` name its outputs
     and inputs. ``store``: a store or its URL/path (default: ``$CONNEVO_STORE``, else ./connevo.db)."""
-    from results.store import open_store
+    from connevo.results.store import open_store
 
     opened = store if isinstance(store, BaseStore) else open_store(store)
     try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from connevo.errors import SpecError
-from evolution.spec import CampaignSpec
+from connevo.evolution.spec import CampaignSpec
 
 
 def extended_spec(spec: CampaignSpec, generations: Any) -> CampaignSpec:

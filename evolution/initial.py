@@ -18,13 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from search_space.fixed_layouts import fixed_layout_genome
-from search_space.genome import Genome, Regularization
-from search_space.innovation import InnovationTracker
-from search_space.limits import Limits
-from search_space.mutations import MUTATIONS
-from search_space.operators import minimal_genome, repair, within_limits
-from search_space.starts import hidden_layer_genome
+from connevo.search_space.fixed_layouts import fixed_layout_genome
+from connevo.search_space.genome import Genome, Regularization
+from connevo.search_space.innovation import InnovationTracker
+from connevo.search_space.limits import Limits
+from connevo.search_space.mutations import MUTATIONS
+from connevo.search_space.operators import minimal_genome, repair, within_limits
+from connevo.search_space.starts import hidden_layer_genome
 
 MAX_START_WIDTH = 32
 """The widest hidden layer of a ``spanning`` start."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from workers.records import Evaluation
+from connevo.workers.records import Evaluation
 
 if TYPE_CHECKING:
-    from evolution.campaign import Campaign
-    from evolution.polish import PolishReport
+    from connevo.evolution.campaign import Campaign
+    from connevo.evolution.polish import PolishReport
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from evolution.candidates import Candidate, strip_weights
-from evolution.selection import binary_tournament
-from evolution.spec import CampaignSpec
-from evolution.strategies import Selection
-from evolution.variation import Variation, operator_stream
-from search_space.genome import Genome
-from search_space.innovation import InnovationTracker
-from search_space.mutations import MUTATIONS
-from search_space.operators import Limits, crossover, repair, within_limits
+from connevo.evolution.candidates import Candidate, strip_weights
+from connevo.evolution.selection import binary_tournament
+from connevo.evolution.spec import CampaignSpec
+from connevo.evolution.strategies import Selection
+from connevo.evolution.variation import Variation, operator_stream
+from connevo.search_space.genome import Genome
+from connevo.search_space.innovation import InnovationTracker
+from connevo.search_space.mutations import MUTATIONS
+from connevo.search_space.operators import Limits, crossover, repair, within_limits
 
 
 def search_limits(spec: CampaignSpec, generation: int) -> Limits:

@@ -28,16 +28,16 @@ from typing import Any
 import numpy as np
 
 from connevo.errors import ConnevoError
-from evolution.candidates import CONFUSION
-from results import queries
-from results.metrics import metrics, value_of
-from results.queries import POLISHED_FROM
-from results.storage import BaseStore
-from search_space.cost import CostMetrics
-from search_space.genome import Genome
-from workers.evaluator import LocalEvaluator
-from workers.records import Evaluation, EvaluationRequest, TrainingSettings
-from workers.tasks import Dataset
+from connevo.evolution.candidates import CONFUSION
+from connevo.results import queries
+from connevo.results.metrics import metrics, value_of
+from connevo.results.queries import POLISHED_FROM
+from connevo.results.storage import BaseStore
+from connevo.search_space.cost import CostMetrics
+from connevo.search_space.genome import Genome
+from connevo.workers.evaluator import LocalEvaluator
+from connevo.workers.records import Evaluation, EvaluationRequest, TrainingSettings
+from connevo.workers.tasks import Dataset
 
 
 @dataclass(frozen=True)
@@ -138,8 +138,8 @@ def polish_campaign(store: BaseStore, id_or_name: str, epochs: int | None = None
     """Polish a stored campaign's front (``connevo polish``): over its objectives, with its data
     and training settings; ``epochs`` None: the spec's ``training.polish_epochs``, else as many
     as an inheriting child trains. None when it was polished already."""
-    from evolution.campaign import load_task, training_settings
-    from evolution.spec import parse_spec
+    from connevo.evolution.campaign import load_task, training_settings
+    from connevo.evolution.spec import parse_spec
 
     info = store.get_campaign(id_or_name)
     if info["status"] != "finished":
@@ -166,6 +166,8 @@ def _polished_row(campaign_id: str, number: int, member: dict[str, Any], e: Eval
                   ) -> dict[str, Any]:
     assert e.trained_genome is not None and e.train_accuracy is not None and e.test_accuracy is not None
     extra = dict(member["extra"]) if isinstance(member.get("extra"), dict) else {}  # computed metrics
+    if e.scores:  # the same: its own test scores, its source's validation ones
+        extra.update({name: v for name, v in e.scores.items() if not name.startswith("val_")})
     if e.confusion:  # its own training and test scores; the validation ones stay its source's
         extra.update({m.name: value_of(e, m.name) for m in metrics() if m.confusion is not None and m.part != "val"})
         if isinstance(extra.get(CONFUSION), dict):

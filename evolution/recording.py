@@ -6,8 +6,8 @@ import logging
 import threading
 from collections.abc import Callable
 
-from evolution.observers import CampaignObserver
-from results.storage import BaseStore
+from connevo.evolution.observers import CampaignObserver
+from connevo.results.storage import BaseStore
 
 log = logging.getLogger(__name__)
 

@@ -12,14 +12,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from evolution.candidates import Candidate, candidate_from_row, candidate_seed, strip_weights
-from evolution.spec import CampaignSpec, FidelitySpec
-from search_space.genome import Genome
-from workers.evaluator import Evaluator
-from workers.records import Evaluation, EvaluationRequest
+from connevo.evolution.candidates import Candidate, candidate_from_row, candidate_seed, strip_weights
+from connevo.evolution.spec import CampaignSpec, FidelitySpec
+from connevo.search_space.genome import Genome
+from connevo.workers.evaluator import Evaluator
+from connevo.workers.records import Evaluation, EvaluationRequest
 
 if TYPE_CHECKING:
-    from evolution.campaign import Campaign
+    from connevo.evolution.campaign import Campaign
 
 
 class FullTraining:

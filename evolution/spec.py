@@ -6,21 +6,38 @@ import json
 import math
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from connevo.errors import SpecError
-from results.metrics import objective_names
-from search_space.genome import ACTIVATIONS
-from search_space.mutations import registered_mutations
-from search_space.operators import HIDDEN_ACTIVATIONS
-from workers.tasks import BUILTIN_DATASETS
+from connevo.results.metrics import objective_names
+from connevo.search_space.genome import ACTIVATIONS
+from connevo.search_space.mutations import registered_mutations
+from connevo.search_space.operators import HIDDEN_ACTIVATIONS
+from connevo.workers.tasks import BUILTIN_DATASETS
 
-MAXIMIZABLE = objective_names("max")
-"""Metrics a campaign may maximize, from the registry (:mod:`results.metrics`)."""
-MINIMIZABLE = objective_names("min")
-"""Metrics a campaign may minimize, from the registry."""
+
+def _objective(sense: str) -> Any:
+    """An objective's name, checked against the registry when a spec is validated (so a metric
+    registered later, e.g. by ``connevo.run(metrics=...)``, is accepted)."""
+    def check(name: str) -> str:
+        known = objective_names(sense)  # type: ignore[arg-type]
+        if name not in known:
+            listed = ", ".join(repr(k) for k in known)
+            raise ValueError(f"Input should be one of {listed}")
+        return name
+
+    return Annotated[str, AfterValidator(check)]
 FILE_SUFFIXES = (".csv", ".npz", ".parquet")
 
 
@@ -141,8 +158,8 @@ class EvolutionSpec(_Strict):
 
 
 class ObjectivesSpec(_Strict):
-    maximize: list[Literal[MAXIMIZABLE]] = ["val_accuracy"]  # type: ignore[valid-type]
-    minimize: list[Literal[MINIMIZABLE]] = ["connections"]  # type: ignore[valid-type]
+    maximize: list[_objective("max")] = ["val_accuracy"]  # type: ignore[valid-type]
+    minimize: list[_objective("min")] = ["connections"]  # type: ignore[valid-type]
     probability: dict[str, float] = Field(
         default_factory=dict,
         description="stochastic Pareto dominance: objective -> probability it takes part in a comparison",

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from evolution.candidates import Candidate
-from evolution.niches import NicheEntry, niche_elites
-from evolution.selection import (
+from connevo.evolution.candidates import Candidate
+from connevo.evolution.niches import NicheEntry, niche_elites
+from connevo.evolution.selection import (
     FAILED_ACCURACY,
     FAILED_COST,
     Scored,
@@ -26,10 +26,10 @@ from evolution.selection import (
     nsga2_survivors,
     weighted_fitness,
 )
-from evolution.spec import CampaignSpec
-from results.metrics import metric, value_of
-from search_space.cost import measure
-from search_space.genome import Genome
+from connevo.evolution.spec import CampaignSpec
+from connevo.results.metrics import metric, value_of
+from connevo.search_space.cost import measure
+from connevo.search_space.genome import Genome
 
 LOSS_TIE_BREAK = 1e-9
 """Validation-accuracy ties are decided by the validation loss: the accuracy selection compares
@@ -43,6 +43,8 @@ def _reference_cost(name: str, spec: CampaignSpec, full: Genome, counts: Mapping
     m = metric(name)
     if m.reference is not None:
         return float(m.reference(spec))
+    if m.source == "score":  # a score minimized (a loss): the span of its bounds
+        return abs(float(m.worst or 0.0) - float(m.best or 0.0)) or 1.0
     return value_of(None, name, full) if m.compute else float(counts[name])
 
 

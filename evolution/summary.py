@@ -7,11 +7,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from evolution.candidates import Candidate
-from evolution.observers import GenerationSummary
-from evolution.strategies import Scoring
-from results.metrics import metric
-from results.pareto import normalized_hypervolume, pareto_mask
+from connevo.evolution.candidates import Candidate
+from connevo.evolution.observers import GenerationSummary
+from connevo.evolution.strategies import Scoring
+from connevo.results.metrics import metric
+from connevo.results.pareto import normalized_hypervolume, pareto_mask
 
 REFERENCE_COST_FACTOR = 2.0
 """Hypervolume reference point: accuracy 0, cost = this x the cost of the fully connected
@@ -28,7 +28,11 @@ def hypervolume_bounds(scoring: Scoring) -> tuple[dict[str, float], dict[str, fl
         m = metric(name)
         reference[name], ideal[name] = float(m.worst or 0.0), float(1.0 if m.best is None else m.best)
     for name in scoring.minimize:
-        reference[name], ideal[name] = metric(name).reference_factor * scoring.reference_costs[name], 0.0
+        m = metric(name)
+        if m.source == "score":  # a score minimized (a loss): its worst and best values
+            reference[name], ideal[name] = float(m.worst or 0.0), float(m.best or 0.0)
+        else:
+            reference[name], ideal[name] = m.reference_factor * scoring.reference_costs[name], 0.0
     return reference, ideal
 
 

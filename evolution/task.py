@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 
-from evolution.spec import CampaignSpec
-from workers.evaluator import Evaluator, LocalEvaluator
-from workers.records import TrainingSettings
-from workers.tasks import Dataset, load_dataset
+from connevo.evolution.spec import CampaignSpec
+from connevo.results.metrics import prediction_metrics
+from connevo.workers.evaluator import Evaluator, LocalEvaluator
+from connevo.workers.records import TrainingSettings
+from connevo.workers.tasks import Dataset, load_dataset
 
 
 def load_task(spec: CampaignSpec) -> Dataset:
@@ -49,6 +50,7 @@ def training_settings(spec: CampaignSpec, dataset: Dataset) -> TrainingSettings:
         structure_hints=t.structure_hints,
         rewire_fraction=t.rewire_fraction,
         rewire_every=t.rewire_every,
+        prediction_metrics=prediction_metrics(),
     )
 
 
@@ -58,7 +60,7 @@ def make_evaluator(spec: CampaignSpec, dataset: Dataset) -> Evaluator:
     w = spec.workers
     if w.backend == "local":
         return LocalEvaluator(dataset, settings, chunk_size=w.chunk_size)
-    from workers.ray_evaluator import RayEvaluator
+    from connevo.workers.ray_evaluator import RayEvaluator
 
     return RayEvaluator(
         dataset,

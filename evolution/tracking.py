@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from connevo.errors import SpecError
-from evolution.observers import CampaignObserver, GenerationSummary
-from results import queries
+from connevo.evolution.observers import CampaignObserver, GenerationSummary
+from connevo.results import queries
 
 if TYPE_CHECKING:
-    from evolution.campaign import Campaign
-    from evolution.spec import CampaignSpec
+    from connevo.evolution.campaign import Campaign
+    from connevo.evolution.spec import CampaignSpec
 
 FRONT_TABLE_COLUMNS = ("candidate_id", "generation", "val_accuracy", "test_accuracy", "train_accuracy",
                        "connections", "params", "flops", "wiring_length", "depth", "hidden_nodes")
@@ -79,7 +79,7 @@ def trackers_for(spec: CampaignSpec) -> list[CampaignObserver]:
     trackers: list[CampaignObserver] = []
     if spec.tracking.mlflow is not None:
         try:
-            from evolution.tracking_mlflow import MlflowTracker
+            from connevo.evolution.tracking_mlflow import MlflowTracker
         except ImportError as exc:
             raise SpecError(f"'tracking.mlflow' needs MLflow, which is not installed ({exc}): "
                             "pip install 'connevo[mlflow]'") from None
@@ -87,7 +87,7 @@ def trackers_for(spec: CampaignSpec) -> list[CampaignObserver]:
     folder = tensorboard_folder(spec)
     if folder is not None:
         try:
-            from evolution.tracking_tensorboard import TensorBoardTracker
+            from connevo.evolution.tracking_tensorboard import TensorBoardTracker
         except ImportError as exc:
             raise SpecError(f"'tracking.tensorboard' needs TensorBoard, which is not installed ({exc}): "
                             "pip install 'connevo[tensorboard]'") from None

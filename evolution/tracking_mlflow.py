@@ -26,12 +26,12 @@ from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
 from connevo.errors import ConnevoError
-from evolution.observers import CampaignObserver, GenerationSummary
-from evolution.tracking import flat_spec, front_table, generation_metrics
+from connevo.evolution.observers import CampaignObserver, GenerationSummary
+from connevo.evolution.tracking import flat_spec, front_table, generation_metrics
 
 if TYPE_CHECKING:
-    from evolution.campaign import Campaign
-    from evolution.polish import PolishReport
+    from connevo.evolution.campaign import Campaign
+    from connevo.evolution.polish import PolishReport
 
 CAMPAIGN_TAG = "connevo.campaign_id"
 RUN_STATUS = {"finished": "FINISHED", "failed": "FAILED", "stopped": "KILLED"}

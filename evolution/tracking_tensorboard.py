@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from torch.utils.tensorboard import SummaryWriter  # needs the tensorboard package (the [tensorboard] extra)
 
-from evolution.observers import CampaignObserver, GenerationSummary
-from evolution.tracking import front_table, generation_metrics
+from connevo.evolution.observers import CampaignObserver, GenerationSummary
+from connevo.evolution.tracking import front_table, generation_metrics
 
 if TYPE_CHECKING:
-    from evolution.campaign import Campaign
-    from evolution.polish import PolishReport
+    from connevo.evolution.campaign import Campaign
+    from connevo.evolution.polish import PolishReport
 
 
 class TensorBoardTracker(CampaignObserver):

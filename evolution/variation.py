@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from search_space.genome import Genome
-from search_space.innovation import InnovationTracker
-from search_space.limits import Limits
-from search_space.mutations import MUTATIONS
-from search_space.operators import add_connections, remove_connections
+from connevo.search_space.genome import Genome
+from connevo.search_space.innovation import InnovationTracker
+from connevo.search_space.limits import Limits
+from connevo.search_space.mutations import MUTATIONS
+from connevo.search_space.operators import add_connections, remove_connections
 
 Operator = Callable[[Genome, np.random.Generator, InnovationTracker, Limits], Genome]
 

@@ -3,16 +3,16 @@
 ``results`` imports none of ``evolution``, ``search_space``, ``workers`` or ``service``.
 """
 
-from results.pareto import (
+from connevo.results.pareto import (
     OBJECTIVE_SENSES,
     hypervolume,
     normalized_hypervolume,
     pareto_front,
     pareto_mask,
 )
-from results.plots import network_layers, plot_front, plot_hypervolume, plot_network
-from results.queries import DEFAULT_OBJECTIVES, compare_campaigns, front, hypervolume_history
-from results.store import (
+from connevo.results.plots import network_layers, plot_front, plot_hypervolume, plot_network
+from connevo.results.queries import DEFAULT_OBJECTIVES, compare_campaigns, front, hypervolume_history
+from connevo.results.store import (
     CAMPAIGN_STATUSES,
     CANDIDATE_STATUSES,
     DEFAULT_STORE,

@@ -15,8 +15,8 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from connevo.errors import StoreError
-from results import migrations, schema, sqlite_files
-from results.schema import meta_table, metadata
+from connevo.results import migrations, schema, sqlite_files
+from connevo.results.schema import meta_table, metadata
 
 DEFAULT_STORE = "connevo.db"
 STORE_ENV = "CONNEVO_STORE"

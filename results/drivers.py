@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from results.schema import campaigns_table
+from connevo.results.schema import campaigns_table
 
 HEARTBEAT_S = 10.0
 """How often a running campaign's driver touches its row."""

@@ -51,6 +51,11 @@ class Metric:
     """For a score derived from predictions: its value from the confusion matrix (``[true][predicted]``
     counts) the workers measure on the part its name starts with (``val_``, ``test_``, ``train_``);
     stored under the candidate's ``extra``."""
+    predictions: Callable[[np.ndarray, np.ndarray], float] | None = None
+    """For a score of the predicted probabilities: ``fn(y_true, y_score)``, called by the worker
+    on the part its name starts with, after training. ``y_true``: the class indices; ``y_score``:
+    the probability of class 1 for a two-class task (rows,), else every class's (rows, classes),
+    as scikit-learn's metrics take them. Stored under the candidate's ``extra``."""
 
     @property
     def part(self) -> str:
@@ -69,8 +74,9 @@ def register_metric(metric: Metric) -> Metric:
         raise ValueError(f"a metric named {metric.name!r} is registered already")
     if metric.sense not in ("max", "min"):
         raise ValueError(f"metric {metric.name!r}: sense must be 'max' or 'min', got {metric.sense!r}")
-    if metric.confusion is not None and metric.part not in ("train", "val", "test"):
-        raise ValueError(f"confusion metric {metric.name!r} must start with train_, val_ or test_ (its data part)")
+    if (metric.confusion is not None or metric.predictions is not None) and metric.part not in ("train", "val", "test"):
+        raise ValueError(f"metric {metric.name!r} is measured on data: its name must start with train_, val_ or "
+                         "test_ (its data part)")
     if metric.objective and metric.source == "score" and (metric.worst is None or metric.best is None):
         raise ValueError(f"score objective {metric.name!r} needs its worst and best values (the hypervolume's bounds)")
     _REGISTRY[metric.name] = metric
@@ -123,6 +129,11 @@ def value_of(evaluation: Any, name: str, genome: Any = None) -> float:
         if m.part not in matrices:
             raise ValueError(f"metric {name!r} needs the {m.part} confusion matrix, which this evaluation lacks")
         return float(m.confusion(np.asarray(matrices[m.part], dtype=np.float64)))
+    if m.predictions is not None:
+        scores = getattr(evaluation, "scores", None) or {}
+        if name not in scores:
+            raise ValueError(f"metric {name!r} is measured by the workers, and this evaluation lacks it")
+        return float(scores[name])
     if m.source == "cost":
         costs: Mapping[str, Any] = evaluation.costs
         return float(costs[name])
@@ -134,6 +145,57 @@ def balanced_accuracy(confusion: np.ndarray) -> float:
     support = confusion.sum(axis=1)
     present = support > 0
     return float(np.mean(np.diag(confusion)[present] / support[present])) if present.any() else 0.0
+
+
+def roc_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """Area under the ROC curve: of the class-1 probability for two classes, else one class
+    against the rest, averaged over the classes (scikit-learn's ``roc_auc_score``); NaN when
+    the rows hold a single class."""
+    from sklearn.metrics import roc_auc_score
+
+    try:
+        if y_score.ndim == 1:
+            return float(roc_auc_score(y_true, y_score))
+        return float(roc_auc_score(y_true, y_score, multi_class="ovr", labels=np.arange(y_score.shape[1])))
+    except ValueError:  # a part with a single class, or a class absent from it
+        return float("nan")
+
+
+def register_prediction_metric(name: str, fn: Callable[[np.ndarray, np.ndarray], float], *, sense: Sense = "max",
+                               worst: float | None = None, best: float | None = None,
+                               description: str | None = None) -> tuple[Metric, Metric]:
+    """Register a metric of the predicted probabilities, ``fn(y_true, y_score) -> float``, as
+    ``val_<name>`` (an objective: selection may use it) and ``test_<name>`` (reported); the
+    workers measure both after every training. Its hypervolume bounds default to [0, 1] (worst
+    0 and best 1 when maximized, the reverse when minimized). Registering the same function
+    again returns the metrics already there; another function under a taken name is an error."""
+    if not callable(fn):
+        raise ValueError(f"metric {name!r}: expected a function fn(y_true, y_score) -> float, got {type(fn).__name__}")
+    if not name.isidentifier() or name.startswith(("val_", "test_", "train_")):
+        raise ValueError(f"metric name {name!r}: give an identifier without a part prefix (val_{name} and "
+                         f"test_{name} are registered)" if name.isidentifier() else
+                         f"metric name {name!r} must be an identifier")
+    if sense not in ("max", "min"):
+        raise ValueError(f"metric {name!r}: sense must be 'max' or 'min', got {sense!r}")
+    worst = (0.0 if sense == "max" else 1.0) if worst is None else float(worst)
+    best = (1.0 if sense == "max" else 0.0) if best is None else float(best)
+    if not (best > worst if sense == "max" else best < worst):
+        raise ValueError(f"metric {name!r} ({sense}): best ({best}) must be better than worst ({worst})")
+    existing = [_REGISTRY.get(f"{part}_{name}") for part in ("val", "test")]
+    if all(m is not None and m.predictions is fn for m in existing):
+        return existing[0], existing[1]  # type: ignore[return-value]
+    if any(m is not None for m in existing):
+        raise ValueError(f"a metric named val_{name} or test_{name} is registered already (with another function)")
+    text = description or f"{name} of the predicted probabilities (the user's function)"
+    return (register_metric(Metric(f"val_{name}", sense, "score", f"{text}, on the validation rows", objective=True,
+                                   worst=worst, best=best, predictions=fn)),
+            register_metric(Metric(f"test_{name}", sense, "score", f"{text}, on the test rows", worst=worst,
+                                   best=best, predictions=fn)))
+
+
+def prediction_metrics() -> tuple[Metric, ...]:
+    """The registered metrics of predicted probabilities (the workers measure these)."""
+    return tuple(m for m in _REGISTRY.values() if m.predictions is not None)
 
 
 def macro_f1(confusion: np.ndarray) -> float:
@@ -176,6 +238,11 @@ for _part, _role in (("val", "the validation rows (selection's)"), ("test", "the
     register_metric(Metric(f"{_part}_macro_f1", "max", "score", f"mean per-class F1 on {_role}",
                            objective=_part == "val", worst=0.0, best=1.0, confusion=macro_f1))
 
+for _part, _role in (("val", "the validation rows (selection's)"), ("test", "the test rows")):
+    register_metric(Metric(f"{_part}_auc", "max", "score",
+                           f"ROC AUC on {_role} (several classes: one against the rest, averaged)",
+                           objective=_part == "val", worst=0.0, best=1.0, predictions=roc_auc))
+
 
 __all__ = ["SENSES", "Metric", "balanced_accuracy", "macro_f1", "metric", "metrics", "objective_names",
-           "register_metric", "value_of"]
+           "prediction_metrics", "register_metric", "register_prediction_metric", "roc_auc", "value_of"]

@@ -22,7 +22,7 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from results import genome_codec
+from connevo.results import genome_codec
 
 
 def _v2_campaign_driver(op: Operations) -> None:

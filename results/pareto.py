@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from connevo.errors import SpecError
-from results.metrics import SENSES
+from connevo.results.metrics import SENSES
 
 OBJECTIVE_SENSES: Mapping[str, str] = SENSES
 """Every registered metric's sense (:mod:`results.metrics`)."""

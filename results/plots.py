@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from connevo.errors import GenomeError, SpecError
-from results.pareto import OBJECTIVE_SENSES, pareto_front
-from results.queries import superseded
+from connevo.results.pareto import OBJECTIVE_SENSES, pareto_front
+from connevo.results.queries import superseded
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from connevo.errors import SpecError
-from results.metrics import metrics
-from results.pareto import pareto_front
-from results.storage import BaseStore
+from connevo.results.metrics import metrics
+from connevo.results.pareto import pareto_front
+from connevo.results.storage import BaseStore
 
 DEFAULT_OBJECTIVES: tuple[str, str] = ("val_accuracy", "connections")
 

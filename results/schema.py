@@ -14,7 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from connevo.errors import StoreError
-from results import genome_codec
+from connevo.results import genome_codec
 
 
 class PackedGenome(sa.types.TypeDecorator[dict[str, Any]]):

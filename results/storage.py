@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 if TYPE_CHECKING:
-    from results.queries import CandidatePage
+    from connevo.results.queries import CandidatePage
 
 
 class BaseStore(abc.ABC):
@@ -116,7 +116,7 @@ class BaseStore(abc.ABC):
         :func:`results.queries.candidate_page`. This default reads every candidate and pages
         them in pandas; a store that can page in its database (the SQL store) overrides it with
         the same result."""
-        from results.queries import candidate_page
+        from connevo.results.queries import candidate_page
 
         return candidate_page(self.candidates(campaign_id, status=status, genomes=False), generation=generation,
                               min_val_accuracy=min_val_accuracy, max_connections=max_connections, sort=sort,

@@ -19,10 +19,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, make_url
 
 from connevo.errors import CampaignBusyError, NotFoundError, StoreError
-from results import database, drivers, queries, schema
-from results.database import DEFAULT_STORE, SCHEMA_VERSION, STORE_ENV, resolve_store_url
-from results.drivers import HEARTBEAT_S, STALE_AFTER_S
-from results.schema import (
+from connevo.results import database, drivers, queries, schema
+from connevo.results.database import DEFAULT_STORE, SCHEMA_VERSION, STORE_ENV, resolve_store_url
+from connevo.results.drivers import HEARTBEAT_S, STALE_AFTER_S
+from connevo.results.schema import (
     CANDIDATE_COLUMNS,
     CANDIDATE_STATUSES,
     GENERATION_COLUMNS,
@@ -31,7 +31,7 @@ from results.schema import (
     generations_table,
     pending_table,
 )
-from results.storage import BaseStore
+from connevo.results.storage import BaseStore
 
 CAMPAIGN_STATUSES = ("running", "finished", "failed", "stopped")
 

@@ -1,7 +1,7 @@
 """What a candidate is: genomes, variation operators, compilation to torch, exact costs."""
 
-from search_space.cost import COST_METRICS, CostMetrics, measure
-from search_space.genome import (
+from connevo.search_space.cost import COST_METRICS, CostMetrics, measure
+from connevo.search_space.genome import (
     ACTIVATIONS,
     GENOME_FORMAT,
     GENOME_VERSION,
@@ -10,10 +10,10 @@ from search_space.genome import (
     NodeGene,
     Regularization,
 )
-from search_space.innovation import InnovationTracker
-from search_space.layout import Layout, layered_layout
-from search_space.mutations import MUTATIONS
-from search_space.operators import (
+from connevo.search_space.innovation import InnovationTracker
+from connevo.search_space.layout import Layout, layered_layout
+from connevo.search_space.mutations import MUTATIONS
+from connevo.search_space.operators import (
     Limits,
     add_connection,
     add_node,

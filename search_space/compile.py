@@ -14,8 +14,8 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from search_space.genome import ConnectionGene, Genome
-from search_space.layout import layered_layout
+from connevo.search_space.genome import ConnectionGene, Genome
+from connevo.search_space.layout import layered_layout
 
 
 def steep_tanh(x: torch.Tensor) -> torch.Tensor:

@@ -18,8 +18,8 @@ import random
 import threading
 from dataclasses import asdict, dataclass
 
-from search_space.genome import Genome
-from search_space.layout import layered_layout
+from connevo.search_space.genome import Genome
+from connevo.search_space.layout import layered_layout
 
 COST_METRICS: tuple[str, ...] = ("connections", "params", "flops", "wiring_length")
 

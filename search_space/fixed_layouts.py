@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from search_space.genome import ConnectionGene, Genome, NodeGene, Regularization
-from search_space.innovation import InnovationTracker
+from connevo.search_space.genome import ConnectionGene, Genome, NodeGene, Regularization
+from connevo.search_space.innovation import InnovationTracker
 
 # The 8-8-4-2-1 retina network of Clune, Mouret and Lipson (2013), with its neuron coordinates:
 # inputs x = -3.5..3.5 at y = 0, first hidden layer the same x at y = 1, second hidden

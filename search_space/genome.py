@@ -13,8 +13,8 @@ from functools import cached_property
 from typing import Any, Literal
 
 from connevo.errors import GenomeError
-from search_space import graph
-from search_space.hints import StructureHints
+from connevo.search_space import graph
+from connevo.search_space.hints import StructureHints
 
 GENOME_FORMAT = "connevo.genome"
 GENOME_VERSION = 1

@@ -24,10 +24,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from search_space import graph
-from search_space.genome import ConnectionGene, Genome, NodeGene
-from search_space.innovation import InnovationTracker
-from search_space.limits import DEFAULT_LIMITS, Limits
+from connevo.search_space import graph
+from connevo.search_space.genome import ConnectionGene, Genome, NodeGene
+from connevo.search_space.innovation import InnovationTracker
+from connevo.search_space.limits import DEFAULT_LIMITS, Limits
 
 PRUNE_SHARE = (0.05, 0.5)
 """A pruning removes this share of the effective connections, drawn log-uniformly."""
@@ -130,7 +130,7 @@ def grow_gradient(
 
 
 def _adjacent(genome: Genome) -> list[tuple[int, int]]:
-    from search_space.fixed_layouts import adjacent_pairs
+    from connevo.search_space.fixed_layouts import adjacent_pairs
 
     return adjacent_pairs(list(genome.nodes))
 

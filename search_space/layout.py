@@ -13,8 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 
-from search_space import graph
-from search_space.genome import Genome
+from connevo.search_space import graph
+from connevo.search_space.genome import Genome
 
 
 @dataclass(frozen=True)

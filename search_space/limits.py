@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from search_space.genome import ACTIVATIONS
+from connevo.search_space.genome import ACTIVATIONS
 
 HIDDEN_ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid", "identity")
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from search_space.genome import Genome
-from search_space.informed import add_neuron_gradient, grow_gradient, prune_magnitude, widen_neuron
-from search_space.innovation import InnovationTracker
-from search_space.limits import Limits
-from search_space.operators import (
+from connevo.search_space.genome import Genome
+from connevo.search_space.informed import add_neuron_gradient, grow_gradient, prune_magnitude, widen_neuron
+from connevo.search_space.innovation import InnovationTracker
+from connevo.search_space.limits import Limits
+from connevo.search_space.operators import (
     add_connection,
     add_node,
     change_activation,

@@ -11,11 +11,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from search_space import graph
-from search_space.fixed_layouts import adjacent_pairs
-from search_space.genome import ConnectionGene, Genome, NodeGene, Regularization
-from search_space.innovation import InnovationTracker
-from search_space.limits import DEFAULT_LIMITS, HIDDEN_ACTIVATIONS, Limits
+from connevo.search_space import graph
+from connevo.search_space.fixed_layouts import adjacent_pairs
+from connevo.search_space.genome import ConnectionGene, Genome, NodeGene, Regularization
+from connevo.search_space.innovation import InnovationTracker
+from connevo.search_space.limits import DEFAULT_LIMITS, HIDDEN_ACTIVATIONS, Limits
 
 
 def minimal_genome(

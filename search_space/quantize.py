@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from search_space.compile import ACTIVATION_FUNCTIONS, GenomeNetwork
+from connevo.search_space.compile import ACTIVATION_FUNCTIONS, GenomeNetwork
 
 QMAX = 127
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from search_space import graph
-from search_space.genome import ConnectionGene, Genome
-from search_space.informed import without_dead_neurons
-from search_space.innovation import rewired_innovation
+from connevo.search_space import graph
+from connevo.search_space.genome import ConnectionGene, Genome
+from connevo.search_space.informed import without_dead_neurons
+from connevo.search_space.innovation import rewired_innovation
 
 
 def rewire_count(genome: Genome, fraction: float) -> int:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from search_space.genome import ConnectionGene, Genome, NodeGene, Regularization
-from search_space.innovation import InnovationTracker
+from connevo.search_space.genome import ConnectionGene, Genome, NodeGene, Regularization
+from connevo.search_space.innovation import InnovationTracker
 
 
 def hidden_layer_genome(

@@ -22,8 +22,8 @@ import pandas as pd
 from rich.table import Table
 
 from connevo.errors import ConnevoError, NotFoundError
-from service.formatting import FRONT_COLUMNS, emit, fmt_value, front_view, jsonable, print_frame, records
-from service.formatting import console as terminal
+from connevo.service.formatting import FRONT_COLUMNS, emit, fmt_value, front_view, jsonable, print_frame, records
+from connevo.service.formatting import console as terminal
 
 LIST_COLUMNS = ["id", "name", "status", "generations_done", "candidates", "created_at", "stale"]
 GENERATION_COLUMNS = ["generation", "evaluations", "best_val_accuracy", "front_size", "hypervolume"]
@@ -34,12 +34,12 @@ METRICS = ["status", "error", "generation", "seed", "train_accuracy", "val_accur
 
 # ----- commands ------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
-    from evolution.api import run
-    from evolution.spec import load_spec
-    from results.store import open_store
-    from service.progress import RichProgress
-    from service.signals import GracefulTermination
-    from service.supervised import SupervisorReport
+    from connevo.evolution.api import run
+    from connevo.evolution.spec import load_spec
+    from connevo.results.store import open_store
+    from connevo.service.progress import RichProgress
+    from connevo.service.signals import GracefulTermination
+    from connevo.service.supervised import SupervisorReport
 
     spec = load_spec(args.spec)
     overrides: dict[str, Any] = {}
@@ -67,12 +67,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from evolution.api import CampaignResult
-    from evolution.campaign import Campaign
-    from results.store import open_store
-    from service.progress import RichProgress
-    from service.signals import GracefulTermination
-    from service.supervised import SupervisorReport
+    from connevo.evolution.api import CampaignResult
+    from connevo.evolution.campaign import Campaign
+    from connevo.results.store import open_store
+    from connevo.service.progress import RichProgress
+    from connevo.service.signals import GracefulTermination
+    from connevo.service.supervised import SupervisorReport
 
     store = open_store(args.store)
     console = terminal()
@@ -91,7 +91,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def _terminated(campaign_id: str) -> int:
-    from service.signals import EXIT_TERMINATED
+    from connevo.service.signals import EXIT_TERMINATED
 
     print(f"connevo: terminated (SIGTERM): campaign {campaign_id} stopped; `connevo resume {campaign_id}` "
           "continues it", file=sys.stderr)
@@ -99,8 +99,8 @@ def _terminated(campaign_id: str) -> int:
 
 
 def cmd_compress(args: argparse.Namespace) -> int:
-    from evolution.compress import compress
-    from results.store import open_store
+    from connevo.evolution.compress import compress
+    from connevo.results.store import open_store
 
     store = open_store(args.store)
     source = store.candidate(args.candidate)
@@ -119,8 +119,8 @@ def cmd_compress(args: argparse.Namespace) -> int:
 
 
 def cmd_polish(args: argparse.Namespace) -> int:
-    from evolution.polish import polish_campaign
-    from results.store import open_store
+    from connevo.evolution.polish import polish_campaign
+    from connevo.results.store import open_store
 
     store = open_store(args.store)
     report = polish_campaign(store, args.campaign, args.epochs)
@@ -136,8 +136,8 @@ def cmd_polish(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from evolution.export import export_candidate
-    from results.store import open_store
+    from connevo.evolution.export import export_candidate
+    from connevo.results.store import open_store
 
     info = export_candidate(open_store(args.store), args.candidate, args.output, args.format)
     print(f"{info['format']}: {info['n_features']} features in, {len(info['classes'])} class logits out",
@@ -148,7 +148,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    from results.store import open_store
+    from connevo.results.store import open_store
 
     if args.server:
         with _client(args) as client:
@@ -163,7 +163,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from results.store import open_store
+    from connevo.results.store import open_store
 
     if args.server:
         with _client(args) as client:
@@ -197,8 +197,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_front(args: argparse.Namespace) -> int:
-    from results import queries
-    from results.store import open_store
+    from connevo.results import queries
+    from connevo.results.store import open_store
 
     requested = [o.strip() for o in args.objectives.split(",") if o.strip()] if args.objectives else None
     if args.server:
@@ -226,7 +226,7 @@ def cmd_front(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from results.store import open_store
+    from connevo.results.store import open_store
 
     if args.server:
         with _client(args) as client:
@@ -266,8 +266,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from results import plots, queries
-    from results.store import open_store
+    from connevo.results import plots, queries
+    from connevo.results.store import open_store
 
     store = open_store(args.store)
     out = Path(args.out)
@@ -292,14 +292,14 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from service.http import serve
+    from connevo.service.http import serve
 
     serve(args.host, args.port, store=args.store, data_dir=args.data_dir)
     return 0
 
 
 def cmd_launch(args: argparse.Namespace) -> int:
-    from evolution.spec import load_spec
+    from connevo.evolution.spec import load_spec
 
     load_spec(args.spec)  # the same checks as `run`, before anything is sent
     path = Path(args.spec)
@@ -315,7 +315,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
 
 
 def _client(args: argparse.Namespace) -> Any:
-    from service.client import SERVER_ENV, Client
+    from connevo.service.client import SERVER_ENV, Client
 
     server = getattr(args, "server", None) or os.environ.get(SERVER_ENV)
     if not server:
@@ -474,7 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--workers must be >= 1, got {args.workers}")
     try:
         if argv is None and args.func in (cmd_run, cmd_resume):
-            from service.supervisor import supervise, wants_supervision
+            from connevo.service.supervisor import supervise, wants_supervision
 
             if wants_supervision(args):
                 return supervise(sys.argv[1:])

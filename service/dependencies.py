@@ -13,12 +13,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from connevo.errors import SpecError
-from results.pareto import OBJECTIVE_SENSES
-from results.queries import campaign_objectives
-from results.storage import BaseStore
-from service.front_cache import FrontCache
-from service.limits import ServiceLimits
-from service.manager import CampaignManager
+from connevo.results.pareto import OBJECTIVE_SENSES
+from connevo.results.queries import campaign_objectives
+from connevo.results.storage import BaseStore
+from connevo.service.front_cache import FrontCache
+from connevo.service.limits import ServiceLimits
+from connevo.service.manager import CampaignManager
 
 
 async def get_store(request: Request) -> BaseStore:

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from connevo.errors import ConnevoError
 
-log = logging.getLogger("service.http")  # the API's log, whichever module answers
+log = logging.getLogger("connevo.service.http")  # the API's log, whichever module answers
 
 
 def error_response(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:

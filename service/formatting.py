@@ -43,7 +43,7 @@ def records(frame: pd.DataFrame, drop: tuple[str, ...] = ()) -> list[dict[str, A
 def console() -> Console:
     """Standard output for tables: 200 columns wide when it is not a terminal (a supervised
     campaign command writes to a pipe, drawn for its supervisor's terminal if that is one)."""
-    from service.supervisor import STDOUT_COLUMNS_ENV, terminal_columns
+    from connevo.service.supervisor import STDOUT_COLUMNS_ENV, terminal_columns
 
     columns = terminal_columns(STDOUT_COLUMNS_ENV)
     if columns is not None:
@@ -54,7 +54,7 @@ def console() -> Console:
 def front_view(front: pd.DataFrame, objectives: Sequence[str], every_metric: bool = False) -> pd.DataFrame:
     """The front's columns to show: the table's (:data:`FRONT_COLUMNS`) and the objectives; with
     ``every_metric`` (JSON and CSV) every registered metric too (:mod:`results.metrics`)."""
-    from results.metrics import metrics
+    from connevo.results.metrics import metrics
 
     columns = [c for c in FRONT_COLUMNS if c in front.columns]
     extra = [m.name for m in metrics()] if every_metric else []

@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from results import queries
-from results.storage import BaseStore
+from connevo.results import queries
+from connevo.results.storage import BaseStore
 
 
 class FrontCache:

@@ -10,7 +10,7 @@ import hmac
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from service.errors import error_response
+from connevo.service.errors import error_response
 
 PUBLIC_PATHS = ("/", "/favicon.ico")
 PUBLIC_PREFIX = "/static/"

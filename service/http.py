@@ -37,18 +37,18 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from connevo.errors import ConnevoError
-from results.storage import BaseStore
-from results.store import open_store
-from service import routes_campaigns, routes_dashboard, routes_plots
-from service.errors import install_error_handlers
-from service.formatting import jsonable, records
-from service.front_cache import FrontCache
-from service.guard import Guard
-from service.limits import ServiceLimits, confine_spec
-from service.manager import CampaignManager
-from service.routes_dashboard import STATIC_DIR
-from service.routes_results import SORTABLE, results_router
-from service.schemas import openapi_schema
+from connevo.results.storage import BaseStore
+from connevo.results.store import open_store
+from connevo.service import routes_campaigns, routes_dashboard, routes_plots
+from connevo.service.errors import install_error_handlers
+from connevo.service.formatting import jsonable, records
+from connevo.service.front_cache import FrontCache
+from connevo.service.guard import Guard
+from connevo.service.limits import ServiceLimits, confine_spec
+from connevo.service.manager import CampaignManager
+from connevo.service.routes_dashboard import STATIC_DIR
+from connevo.service.routes_results import SORTABLE, results_router
+from connevo.service.schemas import openapi_schema
 
 TOKEN_ENV = "CONNEVO_TOKEN"
 DEFAULT_HOST = "127.0.0.1"

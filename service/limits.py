@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from connevo.errors import SpecError
-from evolution.spec import FILE_SUFFIXES, CampaignSpec
+from connevo.evolution.spec import FILE_SUFFIXES, CampaignSpec
 
 
 @dataclass(frozen=True)

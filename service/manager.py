@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connevo.errors import CampaignBusyError, ConnevoError
-from evolution.campaign import Campaign
-from evolution.observers import CampaignObserver
-from evolution.spec import CampaignSpec
-from results.storage import BaseStore
+from connevo.evolution.campaign import Campaign
+from connevo.evolution.observers import CampaignObserver
+from connevo.evolution.spec import CampaignSpec
+from connevo.results.storage import BaseStore
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class _RayHost:
         self._thread = threading.Thread(target=self._main, name="connevo-ray", daemon=True)
 
     def _main(self) -> None:
-        from workers.ray_evaluator import ensure_ray
+        from connevo.workers.ray_evaluator import ensure_ray
 
         try:
             self.started = ensure_ray(self.address)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from evolution.observers import CampaignObserver, GenerationSummary
+from connevo.evolution.observers import CampaignObserver, GenerationSummary
 
 
 def progress_console() -> Console:
     """Standard error, drawn as a terminal when it is one, or when it is a supervisor's pipe
     whose own standard error is one (:mod:`service.supervisor`)."""
-    from service.supervisor import STDERR_COLUMNS_ENV, terminal_columns
+    from connevo.service.supervisor import STDERR_COLUMNS_ENV, terminal_columns
 
     columns = terminal_columns(STDERR_COLUMNS_ENV)
     if columns is not None:

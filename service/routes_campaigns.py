@@ -10,15 +10,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
 
-from evolution.extension import extended_spec
-from evolution.spec import parse_spec
-from results import queries
-from results.storage import BaseStore
-from service.dependencies import DataDirDep, LimitsDep, ManagerDep, StoreDep
-from service.formatting import jsonable, records
-from service.limits import confine_spec
-from service.manager import CampaignManager
-from service.schemas import COMMON_ERRORS, CampaignDetail, CampaignSummary, Launched, Stopping, errors, ok
+from connevo.evolution.extension import extended_spec
+from connevo.evolution.spec import parse_spec
+from connevo.results import queries
+from connevo.results.storage import BaseStore
+from connevo.service.dependencies import DataDirDep, LimitsDep, ManagerDep, StoreDep
+from connevo.service.formatting import jsonable, records
+from connevo.service.limits import confine_spec
+from connevo.service.manager import CampaignManager
+from connevo.service.schemas import COMMON_ERRORS, CampaignDetail, CampaignSummary, Launched, Stopping, errors, ok
 
 router = APIRouter(tags=["campaigns"])
 

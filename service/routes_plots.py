@@ -12,9 +12,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from connevo.errors import SpecError
-from results import plots
-from service.dependencies import StoreDep, requested_objectives
-from service.schemas import PNG
+from connevo.results import plots
+from connevo.service.dependencies import StoreDep, requested_objectives
+from connevo.service.schemas import PNG
 
 router = APIRouter(tags=["plots"])
 

@@ -12,11 +12,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from results import queries
-from results.pareto import OBJECTIVE_SENSES
-from service.dependencies import FrontCacheDep, StoreDep, requested_objectives
-from service.formatting import jsonable, records
-from service.schemas import COMMON_ERRORS, CandidateDetail, CandidatePage, FrontPage, errors, ok
+from connevo.results import queries
+from connevo.results.pareto import OBJECTIVE_SENSES
+from connevo.service.dependencies import FrontCacheDep, StoreDep, requested_objectives
+from connevo.service.formatting import jsonable, records
+from connevo.service.schemas import COMMON_ERRORS, CandidateDetail, CandidatePage, FrontPage, errors, ok
 
 SORTABLE = queries.CANDIDATE_SORT_COLUMNS
 """Columns ``GET /campaigns/{id}/candidates`` sorts by."""

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, ConfigDict, Field
 
-from evolution.spec import CampaignSpec
+from connevo.evolution.spec import CampaignSpec
 
 CampaignStatus = Literal["running", "finished", "failed", "stopped"]
 CandidateStatus = Literal["ok", "failed", "diverged", "timeout"]

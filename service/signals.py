@@ -16,7 +16,7 @@ import threading
 from types import FrameType
 from typing import Any
 
-from evolution.observers import CampaignObserver
+from connevo.evolution.observers import CampaignObserver
 
 EXIT_TERMINATED = 128 + signal.SIGTERM
 """The exit status of a process ended by SIGTERM, as shells report it."""

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import os
 
-from evolution.observers import CampaignObserver
-from service.supervisor import REPORT_FD_ENV
+from connevo.evolution.observers import CampaignObserver
+from connevo.service.supervisor import REPORT_FD_ENV
 
 
 class SupervisorReport(CampaignObserver):

@@ -39,7 +39,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from results.drivers import SUPERVISOR_PID_ENV
+from connevo.results.drivers import SUPERVISOR_PID_ENV
 
 REPORT_FD_ENV = "CONNEVO_SUPERVISOR_FD"
 """Set in the child: the file descriptor it reports its campaign to (also: "I am supervised")."""
@@ -70,7 +70,7 @@ def wants_supervision(args: argparse.Namespace) -> bool:
         if args.command == "run":
             backend = args.backend or _spec_backend(args.spec)
         else:
-            from results.store import open_store
+            from connevo.results.store import open_store
 
             with open_store(args.store) as store:
                 backend = store.get_campaign(args.campaign)["spec"]["workers"]["backend"]
@@ -203,7 +203,7 @@ def supervise(argv: list[str]) -> int:
             env[name] = str(shutil.get_terminal_size().columns)
     sys.stdout.flush()
     sys.stderr.flush()
-    child = subprocess.Popen([sys.executable, "-m", "service.cli", *argv], stdout=subprocess.PIPE,
+    child = subprocess.Popen([sys.executable, "-m", "connevo.service.cli", *argv], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, env=env, pass_fds=(write_fd,), process_group=0,
                              preexec_fn=_die_with_parent)
     os.close(write_fd)
@@ -232,7 +232,7 @@ def _after_campaign(report: dict[str, Any], returncode: int, ray_failure: str | 
     """The child ended; if its campaign is still its own, it died without ending it: say why,
     release it as ``failed`` and return :data:`EXIT_DRIVER_LOST`."""
     from connevo.errors import CampaignBusyError
-    from results.store import open_store
+    from connevo.results.store import open_store
 
     campaign_id = report["campaign"]
     with open_store(report["store"]) as store:

@@ -23,11 +23,11 @@ import pandas as pd
 import uvicorn
 from fastapi import FastAPI
 
-from evolution import CampaignObserver
-from search_space import InnovationTracker, minimal_genome
-from search_space.genome import Genome, Regularization
-from search_space.mutations import MUTATIONS
-from search_space.operators import Limits
+from connevo.evolution import CampaignObserver
+from connevo.search_space import InnovationTracker, minimal_genome
+from connevo.search_space.genome import Genome, Regularization
+from connevo.search_space.mutations import MUTATIONS
+from connevo.search_space.operators import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL_ACTIVATIONS = ("relu", "tanh", "sigmoid", "identity", "steep_tanh")
@@ -82,7 +82,7 @@ class CrashAfter(CampaignObserver):
 
 
 def connevo(*args: str, store: Path | None = None, env: dict | None = None, timeout: int = 240) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "service.cli", *args]
+    command = [sys.executable, "-m", "connevo.service.cli", *args]
     if store is not None:
         command += ["--store", str(store)]
     full_env = {**os.environ, "RAY_DISABLE_USAGE_STATS": "1", **(env or {})}
@@ -187,7 +187,7 @@ def start_driver(spec: dict, folder: Path, db: Path, *, command: str = "run") ->
     spec_path = folder / f"{spec['name']}.json"
     spec_path.write_text(json.dumps(spec))
     env = {**os.environ, "RAY_DISABLE_USAGE_STATS": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "service.cli", command, str(spec_path), "--store", str(db)],
+    process = subprocess.Popen([sys.executable, "-m", "connevo.service.cli", command, str(spec_path), "--store", str(db)],
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 180
     while committed_generations(db) < 1 and time.monotonic() < deadline and process.poll() is None:
@@ -198,8 +198,8 @@ def start_driver(spec: dict, folder: Path, db: Path, *, command: str = "run") ->
 def assert_deterministic_across_workers_and_resume(spec: dict, folder: Path) -> None:
     """``spec`` gives the same candidates with 1 worker or 3 (chunks of 2), and after a crash
     following generation 1 and a resume, as uninterrupted."""
-    from evolution import Campaign, parse_spec, run
-    from results.store import open_store
+    from connevo.evolution import Campaign, parse_spec, run
+    from connevo.results.store import open_store
 
     reference = run(spec, str(folder / "ref.db"))
     expected = comparable(reference.candidates(), reference.campaign_id)

@@ -3,10 +3,10 @@
 :mod:`workers.ray_evaluator` (which imports Ray) is loaded only when asked for.
 """
 
-from workers.evaluator import Evaluator, LocalEvaluator
-from workers.records import Evaluation, EvaluationRequest, Status, TrainingSettings
-from workers.tasks import BUILTIN_DATASETS, Dataset, load_dataset
-from workers.train import train
+from connevo.workers.evaluator import Evaluator, LocalEvaluator
+from connevo.workers.records import Evaluation, EvaluationRequest, Status, TrainingSettings
+from connevo.workers.tasks import BUILTIN_DATASETS, Dataset, load_dataset
+from connevo.workers.train import train
 
 __all__ = [
     "BUILTIN_DATASETS",

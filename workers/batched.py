@@ -27,19 +27,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
-from search_space.cost import measure
-from search_space.genome import Genome
-from workers.data_tensors import DataTensors
-from workers.kernels import Autocast, class_logits, dropout_noise, per_candidate_matmul, seed_key
-from workers.optim import Adam
-from workers.plans import Plan, Shape, build_plan, check_fits, padded_width, plan_shape
-from workers.plans import initial_weights as _initial_values
-from workers.records import Evaluation, EvaluationRequest, Status, TrainingSettings
-from workers.scoring import score, stack_arrays, trained_genome
-from workers.stack import Stack
+from connevo.search_space.cost import measure
+from connevo.search_space.genome import Genome
+from connevo.workers.data_tensors import DataTensors
+from connevo.workers.kernels import Autocast, class_logits, dropout_noise, per_candidate_matmul, seed_key
+from connevo.workers.optim import Adam
+from connevo.workers.plans import Plan, Shape, build_plan, check_fits, padded_width, plan_shape
+from connevo.workers.plans import initial_weights as _initial_values
+from connevo.workers.records import Evaluation, EvaluationRequest, Status, TrainingSettings
+from connevo.workers.scoring import prediction_scores, score, stack_arrays, trained_genome
+from connevo.workers.stack import Stack
 
 __all__ = [
     "MAX_BUCKET",
@@ -273,9 +274,15 @@ class _BucketTraining:
         params = [torch.stack([finals[i][k] for i in done]) for k in range(len(finals[done[0]]))]
         scored = full.select(rows_t, params)
         metrics = {}
+        wanted = self.settings.prediction_metrics
+        parts_wanted = {m.name.split("_", 1)[0] for m in wanted}
+        probabilities: dict[str, list[np.ndarray]] = {part: [] for part in parts_wanted}
+        labels: dict[str, np.ndarray] = {}
         for part, x, y in (("train", data.x_train, data.y_train), ("val", data.x_val, data.y_val),
                            ("test", data.x_test, data.y_test)):
-            metrics[part] = score(scored, x, y, self.autocast, max(2, data.n_classes))
+            metrics[part] = score(scored, x, y, self.autocast, max(2, data.n_classes), probabilities.get(part))
+            if part in parts_wanted:
+                labels[part] = y.cpu().numpy()
             rows_scored = x.shape[0]
             stats.useful_flops += rows_scored * sum(plans[i].useful_per_sample for i in done)
             stats.executed_flops += rows_scored * self.executed * len(done)
@@ -294,6 +301,8 @@ class _BucketTraining:
                 train_loss=loss["train"], val_loss=loss["val"], test_loss=loss["test"],
                 trained_genome=trained_genome(plans[i], weights, biases, r),
                 confusion={part: metrics[part][2][r] for part in metrics},  # type: ignore[index]
+                scores=prediction_scores(wanted, labels, {part: probabilities[part][r] for part in parts_wanted})
+                if wanted else None,
             )
 
 

@@ -60,7 +60,8 @@ def read_table(path: Path, target: str, suffix: str) -> tuple[np.ndarray, np.nda
         if not (pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype)):
             raise DataError(
                 f"feature column {col!r} of {str(path)!r} is not numeric "
-                f"(dtype {series.dtype}); example bad value: {_example_non_numeric(series)!r}"
+                f"(dtype {series.dtype}); example bad value: {_example_non_numeric(series)!r}; encode categories "
+                f"as numbers first (e.g. one column per category: pandas.get_dummies)"
             )
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         _check_finite(values, col, str(path))
@@ -86,9 +87,11 @@ def _example_non_numeric(series: pd.Series) -> object:
 
 
 def _check_finite(values: np.ndarray, column: str, file: str) -> None:
+    """Missing values (NaN) are allowed: they become the training rows' mean
+    (:func:`workers.tasks`); a column with no value at all, or an infinite one, is refused."""
     n_nan = int(np.isnan(values).sum())
-    if n_nan:
-        raise DataError(f"feature column {column!r} of {file!r} has {n_nan} missing (NaN) value(s)")
+    if n_nan and n_nan == values.shape[0]:
+        raise DataError(f"feature column {column!r} of {file!r} has no values: all {n_nan} are missing (NaN)")
     n_inf = int(np.isinf(values).sum())
     if n_inf:
         raise DataError(f"feature column {column!r} of {file!r} has {n_inf} infinite value(s)")

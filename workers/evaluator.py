@@ -5,10 +5,10 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Sequence
 
-from workers.batched import MAX_BUCKET, plan_shape
-from workers.records import Evaluation, EvaluationRequest, TrainingSettings
-from workers.tasks import Dataset
-from workers.train import train
+from connevo.workers.batched import MAX_BUCKET, plan_shape
+from connevo.workers.records import Evaluation, EvaluationRequest, TrainingSettings
+from connevo.workers.tasks import Dataset
+from connevo.workers.train import train
 
 ProgressCallback = Callable[[list[Evaluation]], None]
 

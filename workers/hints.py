@@ -25,10 +25,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from search_space.genome import Genome
-from search_space.hints import StructureHints
-from workers.batched import DataTensors, _Plan, _plan, _Stack, class_logits, per_candidate_matmul
-from workers.records import Evaluation, EvaluationRequest, TrainingSettings
+from connevo.search_space.genome import Genome
+from connevo.search_space.hints import StructureHints
+from connevo.workers.batched import DataTensors, _Plan, _plan, _Stack, class_logits, per_candidate_matmul
+from connevo.workers.records import Evaluation, EvaluationRequest, TrainingSettings
 
 log = logging.getLogger(__name__)
 

@@ -25,11 +25,11 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from search_space.cost import measure
-from search_space.genome import ConnectionGene, Genome
-from search_space.layout import layered_layout
-from workers.kernels import ACTIVATION_CODES
-from workers.records import EvaluationRequest, TrainingSettings
+from connevo.search_space.cost import measure
+from connevo.search_space.genome import ConnectionGene, Genome
+from connevo.search_space.layout import layered_layout
+from connevo.workers.kernels import ACTIVATION_CODES
+from connevo.workers.records import EvaluationRequest, TrainingSettings
 
 __all__ = [
     "LevelPlan",

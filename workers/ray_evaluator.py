@@ -30,12 +30,12 @@ os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
 
 import ray  # noqa: E402  (after the environment it reads)
 
-from workers import records
-from workers.batched import MAX_BUCKET
-from workers.evaluator import Evaluator, ProgressCallback, by_shape, chunked
-from workers.records import Evaluation, EvaluationRequest, Status, TrainingSettings
-from workers.tasks import Dataset
-from workers.train import train
+from connevo.workers import records
+from connevo.workers.batched import MAX_BUCKET
+from connevo.workers.evaluator import Evaluator, ProgressCallback, by_shape, chunked
+from connevo.workers.records import Evaluation, EvaluationRequest, Status, TrainingSettings
+from connevo.workers.tasks import Dataset
+from connevo.workers.train import train
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from search_space.genome import ConnectionGene, Genome, NodeGene
+from connevo.search_space.genome import ConnectionGene, Genome, NodeGene
 
 _NODE_FIELDS = tuple(f.name for f in fields(NodeGene))
 _CONNECTION_FIELDS = tuple(f.name for f in fields(ConnectionGene))
@@ -193,6 +193,9 @@ class TrainingSettings:
     structure_hints: bool = True     # measure gradients of absent connections (workers.hints)
     rewire_fraction: float = 0.0     # sparse dynamics: share of connections swapped per rewiring; 0 = off
     rewire_every: int | None = None  # epochs between two rewirings; None: a quarter of the training
+    prediction_metrics: tuple[Any, ...] = ()
+    """Metrics of the predicted probabilities measured after training (``results.metrics.Metric``
+    with ``predictions``: ROC AUC and the user's), each on the data part its name starts with."""
 
     def __post_init__(self) -> None:
         if self.precision not in ("float32", "bfloat16"):
@@ -270,6 +273,9 @@ class Evaluation:
     of the trained network: the registry's data metrics (balanced accuracy, macro F1) derive
     from it (:mod:`results.metrics`)."""
 
+    scores: dict[str, float] | None = None
+    """The prediction metrics the settings asked for (:attr:`TrainingSettings.prediction_metrics`), by name."""
+
     def __reduce__(self) -> tuple:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values["trained_genome"] = pack_genome(self.trained_genome)
@@ -281,7 +287,7 @@ class Evaluation:
 
     def metrics(self) -> dict[str, Any]:
         """Flat metric columns (no genome), as the store keeps them."""
-        skip = {"trained_genome", "costs", "candidate_id", "confusion"}
+        skip = {"trained_genome", "costs", "candidate_id", "confusion", "scores"}
         row = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         row["status"] = self.status.value
         row.update(self.costs)

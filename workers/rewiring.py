@@ -24,11 +24,11 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from search_space.cost import measure
-from search_space.rewiring import rewire, rewire_count
-from workers.batched import DataTensors
-from workers.hints import GROW_HINTS, add_hints
-from workers.records import Evaluation, EvaluationRequest, TrainingSettings
+from connevo.search_space.cost import measure
+from connevo.search_space.rewiring import rewire, rewire_count
+from connevo.workers.batched import DataTensors
+from connevo.workers.hints import GROW_HINTS, add_hints
+from connevo.workers.records import Evaluation, EvaluationRequest, TrainingSettings
 
 TrainChunk = Callable[[Sequence[EvaluationRequest]], list[Evaluation]]
 

@@ -6,12 +6,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from search_space.genome import ConnectionGene, Genome, NodeGene
-from workers.kernels import Autocast, class_logits
-from workers.plans import Plan
-from workers.stack import Stack
+from connevo.search_space.genome import ConnectionGene, Genome, NodeGene
+from connevo.workers.kernels import Autocast, class_logits
+from connevo.workers.plans import Plan
+from connevo.workers.stack import Stack
 
-__all__ = ["SCORE_ROWS", "StackArrays", "score", "stack_arrays", "trained_genome"]
+__all__ = ["SCORE_ROWS", "StackArrays", "prediction_scores", "score", "stack_arrays", "trained_genome"]
 
 SCORE_ROWS = 8192
 """Rows scored per forward pass when measuring accuracy and loss (bounds memory)."""
@@ -20,12 +20,15 @@ StackArrays = tuple[list[tuple[np.ndarray | None, np.ndarray | None]], list[np.n
 """Per level, the (x, h) effective weight blocks ``(C, in, W)``; per level, the biases ``(C, W)``."""
 
 
-def score(stack: Stack, x: torch.Tensor, y: torch.Tensor, autocast: Autocast, n_classes: int | None = None
+def score(stack: Stack, x: torch.Tensor, y: torch.Tensor, autocast: Autocast, n_classes: int | None = None,
+          probabilities: list[np.ndarray] | None = None
           ) -> tuple[list[float], list[float], list[list[list[int]]] | None]:
     """Per candidate (accuracy, mean cross-entropy) on ``x``, ``y``, accuracy as count / rows;
     with ``n_classes``, also its confusion matrix (``[true class][predicted class]`` counts),
-    from which :mod:`results.metrics` derives balanced accuracy, macro F1 and the like."""
+    from which :mod:`results.metrics` derives balanced accuracy, macro F1 and the like. Given a
+    list as ``probabilities``, appends each candidate's class probabilities ``(rows, classes)``."""
     c = len(stack.keys)
+    kept: list[torch.Tensor] = []
     losses, correct = [], torch.zeros(c, dtype=torch.long, device=x.device)
     confusion = None if n_classes is None else torch.zeros(c * n_classes * n_classes, dtype=torch.long,
                                                            device=x.device)
@@ -37,15 +40,33 @@ def score(stack: Stack, x: torch.Tensor, y: torch.Tensor, autocast: Autocast, n_
             logits = class_logits(logits.float())
             losses.append(nn.functional.cross_entropy(
                 logits.transpose(1, 2), yb.expand(c, -1), reduction="none"))
+            if probabilities is not None:
+                kept.append(torch.softmax(logits, dim=2))
             predicted = logits.argmax(dim=2)
             correct += (predicted == yb).sum(dim=1)
             if confusion is not None and n_classes is not None:
                 cell = (torch.arange(c, device=x.device)[:, None] * n_classes + yb) * n_classes + predicted
                 confusion += torch.bincount(cell.flatten(), minlength=confusion.numel())
         loss = (losses[0] if len(losses) == 1 else torch.cat(losses, dim=1)).mean(dim=1)
+    if probabilities is not None:
+        every = (kept[0] if len(kept) == 1 else torch.cat(kept, dim=1)).double().cpu().numpy()
+        probabilities.extend(every[i] for i in range(c))
     n = x.shape[0]
     matrices = None if confusion is None else confusion.view(c, n_classes, n_classes).tolist()
     return [k / n for k in correct.tolist()], loss.tolist(), matrices
+
+
+def prediction_scores(metrics: tuple, y: dict[str, np.ndarray], probabilities: dict[str, np.ndarray]
+                      ) -> dict[str, float]:
+    """Each prediction metric (``fn(y_true, y_score)``) of one candidate, on its part's rows;
+    ``y_score`` is the class-1 probability for two classes, else every class's."""
+    scores = {}
+    for m in metrics:
+        part = m.name.split("_", 1)[0]
+        p = probabilities[part]
+        y_score = p[:, 1] if p.shape[1] == 2 else p
+        scores[m.name] = float(m.predictions(y[part], y_score))
+    return scores
 
 
 def stack_arrays(stack: Stack) -> StackArrays:

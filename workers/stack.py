@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from workers.kernels import ACTIVATIONS_BY_CODE, dropout_noise, per_candidate_matmul, seed_key
-from workers.plans import Plan, Shape
+from connevo.workers.kernels import ACTIVATIONS_BY_CODE, dropout_noise, per_candidate_matmul, seed_key
+from connevo.workers.plans import Plan, Shape
 
 __all__ = ["Stack", "StackLevel"]
 

@@ -3,10 +3,11 @@
 A task's data is either a built-in data set (generated from a seed, or shipped with scikit-learn)
 or a user file (``.csv``, ``.npz``, ``.parquet``) with a named target column. :func:`load_dataset`
 turns either into a :class:`Dataset`: a seeded stratified train/validation/test split whose
-features are standardized with the training part's statistics only.
+features are standardized with the training part's statistics only, and a missing feature
+value (NaN) becomes the training part's mean (0 once standardized; exported models do the same).
 
-Every bad input (unknown name, missing or unreadable file, missing column, non-numeric or NaN
-features, too few classes or rows, bad fractions) raises :class:`connevo.errors.DataError` with a
+Every bad input (unknown name, missing or unreadable file, missing column, non-numeric,
+infinite or wholly missing features, missing labels, too few classes or rows, bad fractions) raises :class:`connevo.errors.DataError` with a
 message that names the offending field, column or file.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,7 @@ from sklearn import datasets as sk_datasets
 from sklearn.model_selection import train_test_split
 
 from connevo.errors import DataError
-from workers.data_files import read_npz, read_table
+from connevo.workers.data_files import read_npz, read_table
 
 __all__ = [
     "BUILTIN_DATASETS",
@@ -182,7 +184,7 @@ def load_dataset(
 
 def _retina(goal: str) -> Dataset:
     """All 256 retina patterns as train, validation and test alike (no split, no scaling)."""
-    from workers.retina import RETINA_GOALS, retina_patterns
+    from connevo.workers.retina import RETINA_GOALS, retina_patterns
 
     if goal not in RETINA_GOALS:
         raise DataError(f"task.retina_goal must be one of {', '.join(RETINA_GOALS)}, got {goal!r}")
@@ -413,12 +415,16 @@ def _split_and_standardize(
         raise DataError(f"{source}: cannot make a stratified split: {exc}") from exc
 
     x_train = x[train_idx]
-    mean = x_train.mean(axis=0)
-    std = x_train.std(axis=0)
+    with warnings.catch_warnings():  # a column missing from every training row: mean 0, std 1
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(x_train, axis=0)
+        std = np.nanstd(x_train, axis=0)
+    mean[~np.isfinite(mean)] = 0.0
     std[(std.astype(np.float32) == 0) | ~np.isfinite(std)] = 1.0  # constant feature: leave it centred
 
     def standardize(part: np.ndarray) -> np.ndarray:
-        return ((part - mean) / std).astype(np.float32)
+        # a missing value (NaN) becomes the training mean: 0 once standardized (exports do the same)
+        return np.nan_to_num((part - mean) / std, nan=0.0).astype(np.float32)
 
     return Dataset(
         name=name,

@@ -20,11 +20,11 @@ from collections.abc import Iterator, Sequence
 
 import torch
 
-from workers.batched import DataTensors, train_batched
-from workers.hints import add_hints
-from workers.records import Evaluation, EvaluationRequest, TrainingSettings
-from workers.rewiring import train_rewiring
-from workers.tasks import Dataset
+from connevo.workers.batched import DataTensors, train_batched
+from connevo.workers.hints import add_hints
+from connevo.workers.records import Evaluation, EvaluationRequest, TrainingSettings
+from connevo.workers.rewiring import train_rewiring
+from connevo.workers.tasks import Dataset
 
 
 def resolve_device(name: str) -> torch.device:

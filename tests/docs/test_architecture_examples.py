@@ -15,9 +15,9 @@ os.chdir(sys.argv[2])
 scope = {}
 exec(evaluator, scope)
 exec(observer.split("connevo.run(")[0], scope)
-from evolution.campaign import Campaign, load_task, training_settings
-from evolution.spec import parse_spec
-from results.store import open_store
+from connevo.evolution.campaign import Campaign, load_task, training_settings
+from connevo.evolution.spec import parse_spec
+from connevo.results.store import open_store
 from tests.support import small_spec
 spec = parse_spec(small_spec(**{"evolution.mutation": {"drop_one_output_connection": 1.0},
                                 "objectives.minimize": ["connections", "inputs_used"],

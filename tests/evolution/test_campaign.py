@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 import connevo
-from evolution import Campaign, CampaignObserver, candidate_seed, parse_spec, run
-from results.store import open_store
+from connevo.evolution import Campaign, CampaignObserver, candidate_seed, parse_spec, run
+from connevo.results.store import open_store
 from tests.support import comparable, small_spec
 
 

@@ -6,11 +6,11 @@ import torch
 
 import connevo
 from connevo.errors import ConnevoError
-from evolution import run
-from evolution.compress import compress, prune
-from search_space import Genome, measure
-from search_space.compile import compile_genome
-from search_space.quantize import Int8Network
+from connevo.evolution import run
+from connevo.evolution.compress import compress, prune
+from connevo.search_space import Genome, measure
+from connevo.search_space.compile import compile_genome
+from connevo.search_space.quantize import Int8Network
 from tests.support import small_spec
 
 

@@ -7,8 +7,8 @@ import pytest
 
 import connevo
 from connevo.errors import SpecError
-from evolution import Campaign, parse_spec
-from results.store import open_store
+from connevo.evolution import Campaign, parse_spec
+from connevo.results.store import open_store
 from tests.support import Crash, CrashAfter, comparable
 
 

@@ -10,11 +10,11 @@ import torch
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score
 
 import connevo
-from evolution import Campaign, parse_spec, run
-from evolution.task import load_task
-from results import queries
-from results.metrics import balanced_accuracy, macro_f1
-from results.store import open_store
+from connevo.evolution import Campaign, parse_spec, run
+from connevo.evolution.task import load_task
+from connevo.results import queries
+from connevo.results.metrics import balanced_accuracy, macro_f1
+from connevo.results.store import open_store
 from tests.support import Crash, CrashAfter, small_spec
 from tests.support import connevo as connevo_cli
 

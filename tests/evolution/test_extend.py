@@ -4,10 +4,10 @@ with them would have, its new front polished; bad requests change nothing stored
 import pytest
 
 from connevo.errors import SpecError
-from evolution import Campaign, parse_spec, run
-from evolution.api import extend
-from results import queries
-from results.store import open_store
+from connevo.evolution import Campaign, parse_spec, run
+from connevo.evolution.api import extend
+from connevo.results import queries
+from connevo.results.store import open_store
 from tests.support import Crash, CrashAfter, comparable, small_spec
 
 POLISHED = {"evolution.crossover_rate": 0.5, "training.polish_epochs": 2}

@@ -5,9 +5,9 @@ import json
 import pytest
 
 from connevo.errors import SpecError
-from evolution import Campaign, parse_spec, run
-from results import queries
-from results.store import open_store
+from connevo.evolution import Campaign, parse_spec, run
+from connevo.results import queries
+from connevo.results.store import open_store
 from tests.support import FIDELITY_SPEC, Crash, CrashAfter, comparable, connevo
 
 SPEC = FIDELITY_SPEC

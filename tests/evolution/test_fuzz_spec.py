@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connevo.errors import SpecError
-from evolution.spec import CampaignSpec, load_spec, parse_spec
+from connevo.evolution.spec import CampaignSpec, load_spec, parse_spec
 from tests.support import small_spec
 
 scalars = st.one_of(

@@ -2,8 +2,8 @@
 
 import pytest
 
-from evolution import run
-from search_space.genome import Genome
+from connevo.evolution import run
+from connevo.search_space.genome import Genome
 from tests.support import small_spec
 
 ONLY = {name: 0.0 for name in ("add_connection", "remove_connection", "add_node", "remove_node", "change_activation",

@@ -3,8 +3,8 @@
 import pytest
 
 from connevo.errors import SpecError
-from evolution import parse_spec, run
-from search_space.genome import Genome
+from connevo.evolution import parse_spec, run
+from connevo.search_space.genome import Genome
 from tests.support import assert_deterministic_across_workers_and_resume, small_spec
 
 SPEC = small_spec(**{

@@ -5,15 +5,15 @@ import numpy as np
 import pytest
 import torch
 
-from evolution import run
-from evolution.campaign import Campaign, load_task, training_settings
-from evolution.export import export_candidate
-from evolution.polish import polish_front, training_and_validation
-from evolution.spec import parse_spec
-from results import queries
-from results.store import open_store
-from search_space import Genome
-from search_space.compile import compile_genome
+from connevo.evolution import run
+from connevo.evolution.campaign import Campaign, load_task, training_settings
+from connevo.evolution.export import export_candidate
+from connevo.evolution.polish import polish_front, training_and_validation
+from connevo.evolution.spec import parse_spec
+from connevo.results import queries
+from connevo.results.store import open_store
+from connevo.search_space import Genome
+from connevo.search_space.compile import compile_genome
 from tests.support import Crash, CrashAfter, comparable, small_spec
 
 DIGITS = {"task.dataset": "digits", "evolution.population": 6, "evolution.generations": 1,

@@ -2,8 +2,8 @@
 
 import threading
 
-from evolution import run
-from results.store import open_store
+from connevo.evolution import run
+from connevo.results.store import open_store
 from tests.support import comparable, small_spec
 
 

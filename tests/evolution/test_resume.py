@@ -4,8 +4,8 @@ uninterrupted run with the same seed would."""
 import pytest
 
 from connevo.errors import ConnevoError
-from evolution import Campaign, CampaignObserver, parse_spec, run
-from results.store import open_store
+from connevo.evolution import Campaign, CampaignObserver, parse_spec, run
+from connevo.results.store import open_store
 from tests.support import Crash, CrashAfter, comparable, small_spec
 
 
@@ -69,8 +69,8 @@ def test_a_running_campaign_beats_and_its_heartbeat_stops_with_it(tmp_path, monk
     import threading
     import time
 
-    import evolution.campaign as campaign_module
-    from evolution.recording import Heartbeat
+    import connevo.evolution.campaign as campaign_module
+    from connevo.evolution.recording import Heartbeat
 
     store = open_store(str(tmp_path / "s.db"))
     cid = store.create_campaign("alive", {}, 0)
@@ -88,7 +88,7 @@ def test_a_running_campaign_beats_and_its_heartbeat_stops_with_it(tmp_path, monk
 
 def test_every_observer_hears_the_end_even_when_the_store_cannot_take_the_status(tmp_path, monkeypatch):
     from connevo.errors import StoreError
-    from evolution import CampaignObserver
+    from connevo.evolution import CampaignObserver
 
     heard = []
 

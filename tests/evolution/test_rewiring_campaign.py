@@ -3,10 +3,10 @@
 import pytest
 
 from connevo.errors import SpecError
-from evolution import parse_spec, run
-from search_space import measure
-from search_space.genome import Genome
-from search_space.innovation import REWIRED_INNOVATIONS
+from connevo.evolution import parse_spec, run
+from connevo.search_space import measure
+from connevo.search_space.genome import Genome
+from connevo.search_space.innovation import REWIRED_INNOVATIONS
 from tests.support import assert_deterministic_across_workers_and_resume, comparable, small_spec
 
 SPEC = small_spec(**{

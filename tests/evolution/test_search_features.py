@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from connevo.errors import SpecError
-from evolution import parse_spec, run
-from evolution.selection import Scored, nsga2_ranking
+from connevo.evolution import parse_spec, run
+from connevo.evolution.selection import Scored, nsga2_ranking
 from tests.support import small_spec
 
 

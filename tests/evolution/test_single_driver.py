@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-import evolution.campaign as campaign_module
+import connevo.evolution.campaign as campaign_module
 from connevo.errors import CampaignBusyError
-from evolution import Campaign, CampaignObserver, parse_spec, run
-from results.store import open_store
+from connevo.evolution import Campaign, CampaignObserver, parse_spec, run
+from connevo.results.store import open_store
 from tests.support import committed_generations, comparable, connevo, small_spec, start_driver
 
 SPEC = small_spec(**{"name": "one-driver", "evolution.population": 6, "evolution.generations": 3})

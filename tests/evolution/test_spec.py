@@ -5,7 +5,7 @@ import json
 import pytest
 
 from connevo.errors import SpecError
-from evolution.spec import load_spec, parse_spec
+from connevo.evolution.spec import load_spec, parse_spec
 from tests.support import ROOT, small_spec
 
 

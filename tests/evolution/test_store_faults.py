@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 
 from connevo.errors import StoreError
-from evolution import Campaign, parse_spec
-from results.store import open_store
+from connevo.evolution import Campaign, parse_spec
+from connevo.results.store import open_store
 from tests.support import ROOT, small_spec
 
 
@@ -65,7 +65,7 @@ NOBODY = 65534
 
 _RUNNER = r'''
 import contextlib, io, json, os, sys, traceback
-from service.cli import main
+from connevo.service.cli import main
 
 commands, warm_dir, uid = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 

@@ -5,11 +5,11 @@ import math
 import numpy as np
 import pytest
 
-from evolution.initial import InitialPopulation
-from evolution.niches import NicheEntry, niche_elites
-from evolution.variation import Variation, operator_stream
-from search_space import InnovationTracker, Limits, minimal_genome
-from search_space.mutations import MUTATIONS
+from connevo.evolution.initial import InitialPopulation
+from connevo.evolution.niches import NicheEntry, niche_elites
+from connevo.evolution.variation import Variation, operator_stream
+from connevo.search_space import InnovationTracker, Limits, minimal_genome
+from connevo.search_space.mutations import MUTATIONS
 
 
 def test_each_budget_band_keeps_its_most_accurate_candidate():

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from connevo.errors import SpecError
-from evolution import parse_spec, run
-from evolution.strategies import Scoring
-from evolution.summary import hypervolume_bounds
-from results.pareto import pareto_mask
-from search_space.operators import minimal_genome
-from search_space.innovation import InnovationTracker
+from connevo.evolution import parse_spec, run
+from connevo.evolution.strategies import Scoring
+from connevo.evolution.summary import hypervolume_bounds
+from connevo.results.pareto import pareto_mask
+from connevo.search_space.innovation import InnovationTracker
+from connevo.search_space.operators import minimal_genome
 from tests.support import small_spec
 
 SPEC = small_spec(**{"name": "shallow", "objectives.minimize": ["hidden_nodes", "depth", "connections"],

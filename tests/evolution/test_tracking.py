@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from connevo.errors import ConnevoError, SpecError
-from evolution import Campaign, parse_spec, run
-from evolution.api import extend
-from results.store import open_store
+from connevo.evolution import Campaign, parse_spec, run
+from connevo.evolution.api import extend
+from connevo.results.store import open_store
 from tests.support import small_spec
 
 
@@ -83,7 +83,7 @@ def test_tensorboard_events_hold_every_generation_and_the_front(tracked):
 def test_a_stopped_campaign_ends_its_run_killed(tmp_path):
     from mlflow.tracking import MlflowClient
 
-    from evolution import CampaignObserver
+    from connevo.evolution import CampaignObserver
 
     class StopAtOne(CampaignObserver):
         def on_generation_start(self, campaign, generation, size):
@@ -113,7 +113,7 @@ def test_a_missing_library_is_refused_naming_the_key(tmp_path, monkeypatch):
 
     for name in ("mlflow", "mlflow.entities", "mlflow.tracking"):
         monkeypatch.setitem(sys.modules, name, None)  # as if MLflow were not installed
-    monkeypatch.delitem(sys.modules, "evolution.tracking_mlflow", raising=False)
+    monkeypatch.delitem(sys.modules, "connevo.evolution.tracking_mlflow", raising=False)
     store = open_store(str(tmp_path / "s.db"))
     with pytest.raises(SpecError, match=r"'tracking.mlflow' needs MLflow.*pip install 'connevo\[mlflow\]'"):
         Campaign(parse_spec(tracked_spec(tmp_path)), store)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from results.store import Store, open_store
+from connevo.results.store import Store, open_store
 
 _POSTGRES_ENV = "CONNEVO_TEST_POSTGRES_URL"
 
@@ -30,7 +30,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Store]:
         return
     import sqlalchemy as sa
 
-    from results.schema import metadata
+    from connevo.results.schema import metadata
 
     url = os.environ[_POSTGRES_ENV]
     with open_store(url) as s:

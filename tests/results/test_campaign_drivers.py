@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-import results.store as store_module
+import connevo.results.store as store_module
 from connevo.errors import CampaignBusyError, NotFoundError
-from results.drivers import STALE_AFTER_S
-from results.store import Store, open_store
+from connevo.results.drivers import STALE_AFTER_S
+from connevo.results.store import Store, open_store
 
 
 def later(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from results.queries import campaign_objectives
+from connevo.results.queries import campaign_objectives
 
 SPEC = {"objectives": {"maximize": ["val_accuracy", "test_accuracy"], "minimize": ["connections", "params"]}}
 

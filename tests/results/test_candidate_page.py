@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from connevo.errors import SpecError
-from results.queries import CANDIDATE_SORT_COLUMNS, candidate_page
-from results.store import Store
+from connevo.results.queries import CANDIDATE_SORT_COLUMNS, candidate_page
+from connevo.results.store import Store
 
 Factory = Callable[..., dict[str, Any]]
 
@@ -104,7 +104,7 @@ def test_the_store_pages_in_sql_exactly_as_the_reference(store: Store, frame: pd
     against candidate_page on the whole frame, over every sort column, direction and filter."""
     import itertools
 
-    from results.storage import BaseStore
+    from connevo.results.storage import BaseStore
 
     cid = str(frame["campaign_id"].iloc[0])
     reference = frame.drop(columns="genome")

@@ -8,14 +8,14 @@ import sys
 import pytest
 
 from connevo.errors import SpecError
-from evolution.spec import parse_spec
-from results.metrics import Metric, metric, metrics, objective_names, register_metric
-from results.pareto import OBJECTIVE_SENSES
+from connevo.evolution.spec import parse_spec
+from connevo.results.metrics import Metric, metric, metrics, objective_names, register_metric
+from connevo.results.pareto import OBJECTIVE_SENSES
 from tests.support import ROOT, small_spec
 
 NEW_OBJECTIVE = """
 import json, sys
-from results.metrics import Metric, register_metric
+from connevo.results.metrics import Metric, register_metric
 
 def inputs_used(genome):
     return float(len({c.source for c in genome.effective_connections if c.source in genome.input_ids}))
@@ -23,9 +23,9 @@ def inputs_used(genome):
 register_metric(Metric("inputs_used", "min", "cost", "input features the network reads", objective=True,
                        compute=inputs_used))
 
-from evolution import run  # the spec's objectives are read from the registry
-from results import queries
-from search_space import Genome
+from connevo.evolution import run  # the spec's objectives are read from the registry
+from connevo.results import queries
+from connevo.search_space import Genome
 from tests.support import small_spec
 
 spec = small_spec(**{"task.dataset": "iris", "evolution.generations": 2,
@@ -44,12 +44,12 @@ print(json.dumps({
 def test_senses_and_objectives_come_from_the_registry():
     assert OBJECTIVE_SENSES == {m.name: m.sense for m in metrics()}
     assert {k for k, v in OBJECTIVE_SENSES.items() if v == "max"} >= {"val_accuracy", "test_accuracy", "modularity"}
-    assert objective_names("max") == ("val_accuracy", "val_balanced_accuracy", "val_macro_f1")
-    assert objective_names("min") == ("connections", "params", "flops", "wiring_length")
+    assert objective_names("max") == ("val_accuracy", "val_balanced_accuracy", "val_macro_f1", "val_auc")
+    assert objective_names("min") == ("connections", "params", "flops", "wiring_length", "depth", "hidden_nodes")
     for name in objective_names("min"):
         assert parse_spec(small_spec(**{"objectives.minimize": [name]})).objectives.minimize == [name]
-    with pytest.raises(SpecError, match=r"'objectives.minimize.0'.*'depth'"):
-        parse_spec(small_spec(**{"objectives.minimize": ["depth"]}))  # a metric, not an objective
+    with pytest.raises(SpecError, match=r"'objectives.minimize.0'.*'train_val_gap'"):
+        parse_spec(small_spec(**{"objectives.minimize": ["train_val_gap"]}))  # a metric, not an objective
 
 
 def test_unknown_metrics_and_bad_registrations_are_clear_errors():

@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 
 from connevo.errors import StoreError
-from evolution import run
-from results import genome_codec, migrations, queries, sqlite_files
-from results.schema import metadata
-from results.store import SCHEMA_VERSION, open_store
+from connevo.evolution import run
+from connevo.results import genome_codec, migrations, queries, sqlite_files
+from connevo.results.schema import metadata
+from connevo.results.store import SCHEMA_VERSION, open_store
 from tests.support import ROOT, small_spec
 
 RELEASE_V1 = ROOT / "tests" / "fixtures" / "store_v1.db"

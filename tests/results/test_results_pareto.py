@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from connevo.errors import ConnevoError, SpecError
-from results.pareto import (
+from connevo.results.pareto import (
     OBJECTIVE_SENSES,
     hypervolume,
     normalized_hypervolume,
@@ -28,6 +28,8 @@ def test_objective_senses_maximise_accuracies_and_modularity_and_minimise_costs(
         "train_accuracy",
         "modularity",
         *(f"{part}_{name}" for part in ("train", "val", "test") for name in ("balanced_accuracy", "macro_f1")),
+        "val_auc",
+        "test_auc",
     }
     assert OBJECTIVE_SENSES["connections"] == "min"
     assert OBJECTIVE_SENSES["wiring_length"] == "min"

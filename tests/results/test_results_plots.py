@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from connevo.errors import GenomeError, SpecError
-from results.plots import network_layers, plot_front, plot_hypervolume, plot_network
-from results.queries import hypervolume_history
-from results.store import Store
+from connevo.results.plots import network_layers, plot_front, plot_hypervolume, plot_network
+from connevo.results.queries import hypervolume_history
+from connevo.results.store import Store
 
 Factory = Callable[..., dict[str, Any]]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -118,7 +118,7 @@ def test_plot_network_rejects_what_is_not_a_valid_genome(make_genome: Factory, t
 def test_the_front_legend_counts_distinct_points(
     store: Store, make_candidate: Factory, make_summary: Factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import results.plots as plots
+    import connevo.results.plots as plots
 
     cid = store.create_campaign("twins", {}, 1)
     cands = [make_candidate(n, val_accuracy=acc, connections=conns)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from connevo.errors import NotFoundError, StoreError
-from results.store import (
+from connevo.results.store import (
     CANDIDATE_COLUMNS,
     DEFAULT_STORE,
     SCHEMA_VERSION,
@@ -363,7 +363,7 @@ def test_list_campaigns_newest_first_with_candidate_counts(store: Store, make_ca
 
 
 def test_a_running_campaign_without_heartbeat_is_stale(store: Store, monkeypatch) -> None:
-    import results.store as store_module
+    import connevo.results.store as store_module
 
     cid = store.create_campaign("quiet", {}, 1)
     done = store.create_campaign("done", {}, 1)

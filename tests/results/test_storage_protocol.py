@@ -5,11 +5,11 @@ import threading
 
 import pytest
 
-from evolution import run
-from evolution.api import resume
-from results import queries
-from results.storage import BaseStore
-from results.store import Store, open_store
+from connevo.evolution import run
+from connevo.evolution.api import resume
+from connevo.results import queries
+from connevo.results.storage import BaseStore
+from connevo.results.store import Store, open_store
 from tests.support import Crash, CrashAfter, small_spec
 
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from search_space.genome import Genome
-from search_space.hints import StructureHints
+from connevo.search_space.genome import Genome
+from connevo.search_space.hints import StructureHints
 
 
 def _as_trained(genome: Genome, rng: np.random.Generator, grow: int = 12) -> Genome:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from search_space import (
+from connevo.search_space import (
     ConnectionGene,
     Genome,
     InnovationTracker,
@@ -13,7 +13,7 @@ from search_space import (
     measure,
     minimal_genome,
 )
-from search_space.compile import compile_genome
+from connevo.search_space.compile import compile_genome
 from tests.support import random_genome
 
 
@@ -143,7 +143,7 @@ def test_shared_connections_carry_one_trained_value():
 
 
 def test_regularization_genes_round_trip_and_define_the_penalty():
-    from search_space.genome import Regularization
+    from connevo.search_space.genome import Regularization
 
     genome = Genome(shared_genome().nodes, shared_genome().connections, Regularization(0.5, 0.25, 0.1)).validate()
     assert Genome.from_json(genome.to_json()).regularization == Regularization(0.5, 0.25, 0.1)
@@ -154,7 +154,7 @@ def test_regularization_genes_round_trip_and_define_the_penalty():
 
 
 def test_dropout_acts_only_in_training_mode_and_only_on_hidden_neurons():
-    from search_space.genome import Regularization
+    from connevo.search_space.genome import Regularization
 
     genome = mlp(4, 16, 2)
     genome = Genome(genome.nodes, genome.connections, Regularization(dropout=0.5)).validate()
@@ -201,9 +201,9 @@ def test_modularity_matches_networkx_louvain_and_is_deterministic_across_threads
 
     import networkx as nx
 
-    from search_space.cost import modularity
-    from search_space.mutations import MUTATIONS
-    from search_space.operators import Limits
+    from connevo.search_space.cost import modularity
+    from connevo.search_space.mutations import MUTATIONS
+    from connevo.search_space.operators import Limits
 
     rng = np.random.default_rng(4)
     tracker = InnovationTracker()

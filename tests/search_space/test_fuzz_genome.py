@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connevo.errors import GenomeError
-from search_space import Genome, InnovationTracker, add_node, minimal_genome, share_weights
+from connevo.search_space import Genome, InnovationTracker, add_node, minimal_genome, share_weights
 
 FUZZ = settings(max_examples=1000, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 

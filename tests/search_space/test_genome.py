@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from connevo.errors import GenomeError
-from search_space import ConnectionGene, Genome, InnovationTracker, NodeGene, minimal_genome
+from connevo.search_space import ConnectionGene, Genome, InnovationTracker, NodeGene, minimal_genome
 
 
 def tiny() -> Genome:

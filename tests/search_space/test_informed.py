@@ -9,12 +9,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connevo.errors import GenomeError
-from search_space import Genome, InnovationTracker, Limits, add_node, crossover, measure, minimal_genome
-from search_space.compile import compile_genome
-from search_space.hints import StructureHints
-from search_space.informed import add_neuron_gradient, grow_gradient, prune_magnitude, prune_weakest, widen_neuron
-from search_space.mutations import MUTATIONS
-from search_space.starts import hidden_layer_genome
+from connevo.search_space import Genome, InnovationTracker, Limits, add_node, crossover, measure, minimal_genome
+from connevo.search_space.compile import compile_genome
+from connevo.search_space.hints import StructureHints
+from connevo.search_space.informed import (
+    add_neuron_gradient,
+    grow_gradient,
+    prune_magnitude,
+    prune_weakest,
+    widen_neuron,
+)
+from connevo.search_space.mutations import MUTATIONS
+from connevo.search_space.starts import hidden_layer_genome
 
 
 def outputs(genome: Genome, x: torch.Tensor) -> torch.Tensor:

@@ -7,13 +7,13 @@ import sys
 import pytest
 
 from connevo.errors import SpecError
-from evolution.spec import MutationSpec, parse_spec
-from search_space.mutations import MUTATIONS, register_mutation, registered_mutations
+from connevo.evolution.spec import MutationSpec, parse_spec
+from connevo.search_space.mutations import MUTATIONS, register_mutation, registered_mutations
 from tests.support import ROOT, small_spec
 
 NEW_OPERATOR = """
 import json, sys
-from search_space.mutations import register_mutation
+from connevo.search_space.mutations import register_mutation
 
 def keep_one_connection(genome, rng, innovations, limits):
     first = min(genome.enabled_connections, key=lambda c: c.innovation)
@@ -21,7 +21,7 @@ def keep_one_connection(genome, rng, innovations, limits):
 
 register_mutation("keep_one_connection", keep_one_connection, rate=0.0, description="keep the first connection")
 
-from evolution import run  # the spec is built after the registration
+from connevo.evolution import run  # the spec is built after the registration
 from tests.support import small_spec
 
 spec = small_spec(**{"evolution.generations": 1, "search_space.initial_density": [1.0, 1.0],

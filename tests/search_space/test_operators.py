@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search_space import (
+from connevo.search_space import (
     Genome,
     InnovationTracker,
     Limits,
@@ -16,8 +16,8 @@ from search_space import (
     minimal_genome,
     remove_connection,
 )
-from search_space.compile import compile_genome
-from search_space.mutations import MUTATIONS
+from connevo.search_space.compile import compile_genome
+from connevo.search_space.mutations import MUTATIONS
 
 
 def start(seed=0, density=0.5) -> tuple[Genome, np.random.Generator, InnovationTracker]:
@@ -137,7 +137,7 @@ def test_remove_node_takes_its_connections_with_it():
     genome, rng, tracker = start(density=1.0)
     grown = add_node(genome, rng, tracker)
     node = grown.hidden_ids[0]
-    from search_space import remove_node
+    from connevo.search_space import remove_node
 
     shrunk = remove_node(grown, rng, tracker)
     assert shrunk.hidden_ids == ()
@@ -145,7 +145,7 @@ def test_remove_node_takes_its_connections_with_it():
 
 
 def test_toggle_flips_one_flag_and_never_disables_the_last_connection():
-    from search_space import toggle_connection
+    from connevo.search_space import toggle_connection
 
     genome, rng, tracker = start(density=0.5)
     toggled = toggle_connection(genome, rng, tracker)
@@ -156,8 +156,8 @@ def test_toggle_flips_one_flag_and_never_disables_the_last_connection():
 
 
 def test_regularization_mutation_stays_in_bounds():
-    from search_space import mutate_regularization
-    from search_space.operators import REGULARIZATION_BOUNDS
+    from connevo.search_space import mutate_regularization
+    from connevo.search_space.operators import REGULARIZATION_BOUNDS
 
     genome, rng, tracker = start()
     for _ in range(300):
@@ -168,7 +168,7 @@ def test_regularization_mutation_stays_in_bounds():
 
 
 def test_share_and_unshare_weights_change_params_not_connections():
-    from search_space import share_weights, unshare_weights
+    from connevo.search_space import share_weights, unshare_weights
 
     genome, rng, tracker = start(density=1.0)
     shared = share_weights(genome, rng, tracker)
@@ -178,7 +178,7 @@ def test_share_and_unshare_weights_change_params_not_connections():
 
 
 def test_repair_brings_a_genome_within_the_limits():
-    from search_space import repair, within_limits
+    from connevo.search_space import repair, within_limits
 
     genome, rng, tracker = start(density=1.0)
     for _ in range(6):
@@ -195,9 +195,9 @@ def reference_add_connection(genome, rng, innovations, limits, attempts=20):
     full cycle check per step)."""
     from dataclasses import replace
 
-    from search_space import graph
-    from search_space.fixed_layouts import adjacent_pairs
-    from search_space.genome import ConnectionGene
+    from connevo.search_space import graph
+    from connevo.search_space.fixed_layouts import adjacent_pairs
+    from connevo.search_space.genome import ConnectionGene
 
     if limits.max_connections is not None and len(genome.enabled_connections) >= limits.max_connections:
         return genome
@@ -243,8 +243,8 @@ def reference_remove_connection(genome, rng, innovations, limits):
 @given(seed=st.integers(0, 10_000), count=st.integers(0, 40), cap=st.sampled_from([None, 25, 60]),
        fixed=st.booleans())
 def test_many_additions_or_removals_in_one_pass_equal_as_many_plain_single_steps(seed, count, cap, fixed):
-    from search_space.fixed_layouts import fixed_layout_genome
-    from search_space.operators import add_connections, remove_connections
+    from connevo.search_space.fixed_layouts import fixed_layout_genome
+    from connevo.search_space.operators import add_connections, remove_connections
 
     def grown(rng, tracker):
         if fixed:

@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search_space import InnovationTracker, minimal_genome
-from search_space.hints import StructureHints
-from search_space.innovation import REWIRED_INNOVATIONS, rewired_innovation
-from search_space.rewiring import rewire, rewire_count
-from search_space.starts import hidden_layer_genome
+from connevo.search_space import InnovationTracker, minimal_genome
+from connevo.search_space.hints import StructureHints
+from connevo.search_space.innovation import REWIRED_INNOVATIONS, rewired_innovation
+from connevo.search_space.rewiring import rewire, rewire_count
+from connevo.search_space.starts import hidden_layer_genome
 
 
 @pytest.fixture

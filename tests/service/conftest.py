@@ -33,7 +33,7 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Any:
     ``CompletedProcess`` with its exit status and what it printed."""
     import subprocess
 
-    from service.cli import main
+    from connevo.service.cli import main
 
     def run(*args: str, store: Any = None) -> subprocess.CompletedProcess:
         argv = [*args, *(["--store", str(store)] if store is not None else [])]

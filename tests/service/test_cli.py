@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from results import queries
-from results.store import open_store
+from connevo.results import queries
+from connevo.results.store import open_store
 from tests.support import ROOT, connevo, small_spec
 
 
@@ -172,7 +172,7 @@ def test_polish_a_campaign_that_ran_without_its_polish(tmp_path, cli):
 
 
 def test_extend_a_finished_campaign(tmp_path, cli):
-    from evolution import run
+    from connevo.evolution import run
 
     store = tmp_path / "s.db"
     campaign_id = run(small_spec(**{"evolution.generations": 0, "training.polish_epochs": 2}), str(store)).campaign_id
@@ -196,7 +196,7 @@ def test_front_json_carries_every_metric_a_closed_pipe_ends_quietly_and_plot_poi
     for key in ("depth", "hidden_nodes", "modularity", "train_val_gap", "train_test_gap", "val_loss", "seconds"):
         assert key in members[0], key
     # stdout a pipe whose reader has gone, as after `| head`
-    closed_pipe = ("import os, sys; r, w = os.pipe(); os.close(r); os.dup2(w, 1); from service.cli import main; "
+    closed_pipe = ("import os, sys; r, w = os.pipe(); os.close(r); os.dup2(w, 1); from connevo.service.cli import main; "
                    f"sys.exit(main(['front', '{campaign_id}', '--format', 'json', '--store', sys.argv[1]]))")
     piped = subprocess.run([sys.executable, "-c", closed_pipe, str(store)], cwd=ROOT, capture_output=True, text=True,
                            timeout=120, env={**os.environ, "RAY_DISABLE_USAGE_STATS": "1"})

@@ -20,7 +20,7 @@ from tests.support import ROOT, small_spec
 def connevo(*args: str, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if k != "CONNEVO_TOKEN"}
     full_env.update({"RAY_DISABLE_USAGE_STATS": "1", **(env or {})})
-    return subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "connevo.service.cli", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout, env=full_env)
 
 
@@ -36,7 +36,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
     port, token = free_port(), "cli-token"
     env = {**os.environ, "RAY_DISABLE_USAGE_STATS": "1", "CONNEVO_TOKEN": token}
     process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--store", str(tmp_path / "s.db"),
+        [sys.executable, "-m", "connevo.service.cli", "serve", "--port", str(port), "--store", str(tmp_path / "s.db"),
          "--data-dir", str(tmp_path)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from evolution import run
-from results.store import open_store
+from connevo.evolution import run
+from connevo.results.store import open_store
 from tests.support import ROOT, comparable, small_spec
 
 SEEDS = (11, 12, 13, 14)
@@ -26,7 +26,7 @@ def run_four_at_once(tmp_path, store: str) -> None:
     for seed in SEEDS:
         path = tmp_path / f"{seed}.json"
         path.write_text(json.dumps(spec_for(seed)))
-        drivers.append(subprocess.Popen([sys.executable, "-m", "service.cli", "run", str(path), "--store", store],
+        drivers.append(subprocess.Popen([sys.executable, "-m", "connevo.service.cli", "run", str(path), "--store", store],
                                         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     reads = []
     with open_store(store) as reader:  # a reader polling the whole time, as a dashboard does

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from service.http import create_app
+from connevo.service.http import create_app
 from tests.support import small_spec
 
 CHROMIUM = "/usr/bin/chromium"
@@ -83,8 +83,8 @@ def test_the_dashboard_draws_the_live_front_and_shows_a_candidate(tmp_path: Path
 def test_a_campaign_whose_driver_died_shows_as_stale(tmp_path: Path, make_server, browser) -> None:
     import sqlite3
 
-    from evolution.spec import parse_spec
-    from results.store import open_store
+    from connevo.evolution.spec import parse_spec
+    from connevo.results.store import open_store
 
     store = open_store(tmp_path / "s.db")
     campaign_id = store.create_campaign("orphan", parse_spec(small_spec()).model_dump(mode="json"), 3)

@@ -42,7 +42,7 @@ def trained(tmp_path_factory):
     assert run.returncode == 0, run.stderr
     front = json.loads(connevo_cli("front", run.stdout.split()[1], "--format", "json", store=store).stdout)
     best = max(front, key=lambda m: m["val_accuracy"])
-    from workers.tasks import load_dataset
+    from connevo.workers.tasks import load_dataset
 
     data = load_dataset(str(tmp / "data.csv"), target="klass", seed=spec["seed"])
     raw_test = (data.x_test.astype(np.float64) * data.std + data.mean).astype(np.float32)
@@ -67,8 +67,8 @@ def predictions_without_connevo(models: dict, rows_path) -> dict[str, list[int]]
 
 
 def test_exported_networks_reproduce_the_test_accuracy_on_raw_data_without_connevo(trained):
-    from evolution.export import export_candidate
-    from results.store import open_store
+    from connevo.evolution.export import export_candidate
+    from connevo.results.store import open_store
 
     tmp, best = trained["tmp"], trained["best"]
     done = connevo_cli("export", best["candidate_id"], "-o", str(tmp / "model.onnx"), store=trained["store"])
@@ -96,9 +96,29 @@ def test_load_model_gives_the_network_in_process(trained):
     assert float((predicted == trained["data"].y_test).mean()) == trained["best"]["test_accuracy"]
 
 
+def test_a_missing_value_counts_as_the_training_mean_in_every_export(trained):
+    """A NaN in a raw row is read as the training mean of its column, as connevo trained it."""
+    from connevo.evolution.export import export_candidate
+    from connevo.results.store import open_store
+
+    tmp, cid = trained["tmp"], trained["best"]["candidate_id"]
+    model = connevo.load_model(cid, store=str(trained["store"]))
+    rows = np.load(tmp / "raw.npy")
+    with_nan, with_mean = rows.copy(), rows.copy()
+    with_nan[::2, 0], with_mean[::2, 0] = np.nan, float(model.mean[0])  # the campaign's training mean
+    np.save(tmp / "nan.npy", with_nan)
+    np.save(tmp / "mean.npy", with_mean)
+    assert torch.allclose(model(torch.as_tensor(with_nan)), model(torch.as_tensor(with_mean)))
+    with open_store(trained["store"]) as store:
+        for name in ("nan.onnx", "nan.pt2"):
+            export_candidate(store, cid, tmp / name)
+    models = {"onnx": ("onnx", tmp / "nan.onnx"), "pt2": ("pt2", tmp / "nan.pt2")}
+    assert predictions_without_connevo(models, tmp / "nan.npy") == predictions_without_connevo(models, tmp / "mean.npy")
+
+
 def test_onnx_without_its_packages_names_the_extra(trained, monkeypatch):
-    from evolution.export import export_candidate
-    from results.store import open_store
+    from connevo.evolution.export import export_candidate
+    from connevo.results.store import open_store
 
     monkeypatch.setitem(sys.modules, "onnxscript", None)  # as if not installed
     with open_store(trained["store"]) as store, pytest.raises(ConnevoError, match=r"pip install 'connevo\[onnx\]'"):
@@ -107,8 +127,8 @@ def test_onnx_without_its_packages_names_the_extra(trained, monkeypatch):
 
 
 def test_state_dict_export_writes_weights_and_topology_and_bad_paths_are_refused(trained):
-    from evolution.export import export_candidate
-    from results.store import open_store
+    from connevo.evolution.export import export_candidate
+    from connevo.results.store import open_store
 
     tmp, cid = trained["tmp"], trained["best"]["candidate_id"]
     done = connevo_cli("export", cid, "-o", str(tmp / "w.pt"), "--format", "state-dict", store=trained["store"])
@@ -125,8 +145,8 @@ def test_state_dict_export_writes_weights_and_topology_and_bad_paths_are_refused
 
 
 def test_an_int8_candidate_exports_as_int8_with_the_predictions_connevo_scored(trained):
-    from evolution.export import export_candidate
-    from results.store import open_store
+    from connevo.evolution.export import export_candidate
+    from connevo.results.store import open_store
 
     tmp = trained["tmp"]
     squeezed = connevo_cli("compress", trained["best"]["candidate_id"], "--quantize", "int8", "--format", "json",

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from evolution import run
-from evolution.polish import polish_campaign
-from results import queries
-from service.front_cache import FrontCache
-from service.http import create_app
+from connevo.evolution import run
+from connevo.evolution.polish import polish_campaign
+from connevo.results import queries
+from connevo.service.front_cache import FrontCache
+from connevo.service.http import create_app
 from tests.support import small_spec
 
 

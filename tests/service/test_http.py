@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evolution.campaign import Campaign
-from results.store import open_store
-from service.http import ServiceLimits, create_app, is_loopback
-from service.manager import CampaignManager
+from connevo.evolution.campaign import Campaign
+from connevo.results.store import open_store
+from connevo.service.http import ServiceLimits, create_app, is_loopback
+from connevo.service.manager import CampaignManager
 from tests.support import LiveServer, live_server, small_spec
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -151,7 +151,7 @@ def test_unknown_ids_are_404_with_a_detail(server: LiveServer, path: str) -> Non
 def test_resuming_a_campaign_another_process_runs_is_409_naming_it(server: LiveServer) -> None:
     import socket
 
-    from evolution.spec import parse_spec
+    from connevo.evolution.spec import parse_spec
 
     spec = parse_spec(small_spec(name="elsewhere")).model_dump(mode="json")
     driver = f"{socket.gethostname()}:{os.getppid()}:cli"  # a live process of this host: a `connevo run`
@@ -348,7 +348,7 @@ def test_a_crashing_campaign_ends_failed_and_the_manager_survives(tmp_path: Path
 
     monkeypatch.setattr(Campaign, "run", explode)
     manager = CampaignManager(store, max_concurrent=1)
-    from evolution.spec import parse_spec
+    from connevo.evolution.spec import parse_spec
 
     cid = manager.launch(parse_spec(small_spec()))
     assert manager.wait(cid, timeout=10)
@@ -364,8 +364,8 @@ def test_loopback_detection() -> None:
 
 
 def test_the_front_lists_multi_fidelity_rejects_on_request(tmp_path, make_server):
-    from evolution import run
-    from results.queries import fidelity
+    from connevo.evolution import run
+    from connevo.results.queries import fidelity
     from tests.support import FIDELITY_SPEC as SPEC
 
     result = run(SPEC, str(tmp_path / "s.db"))
@@ -385,7 +385,7 @@ def test_a_spec_without_a_connection_cap_gets_the_services(server: LiveServer) -
 
 
 def test_resume_checks_the_stored_spec_against_the_limits(tmp_path: Path, make_server) -> None:
-    from evolution.spec import parse_spec
+    from connevo.evolution.spec import parse_spec
 
     store = open_store(tmp_path / "s.db")
     cid = store.create_campaign("big", parse_spec(small_spec(**{"evolution.population": 80})).model_dump(mode="json"), 0)

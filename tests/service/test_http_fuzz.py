@@ -35,12 +35,12 @@ from fastapi import FastAPI
 from hypothesis import strategies as st
 from schemathesis.python import asgi as schemathesis_asgi
 
-from evolution.campaign import Campaign
-from evolution.spec import parse_spec
-from results.store import Store, open_store
-from service.http import ServiceLimits, create_app
+from connevo.evolution.campaign import Campaign
+from connevo.evolution.spec import parse_spec
+from connevo.results.store import Store, open_store
+from connevo.service.http import ServiceLimits, create_app
+from connevo.workers.tasks import BUILTIN_DATASETS
 from tests.support import small_spec
-from workers.tasks import BUILTIN_DATASETS
 
 pytestmark = pytest.mark.slow
 

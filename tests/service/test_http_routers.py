@@ -8,9 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from results.store import open_store
-from service.dependencies import get_store
-from service.http import ServiceLimits, create_app
+from connevo.results.store import open_store
+from connevo.service.dependencies import get_store
+from connevo.service.http import ServiceLimits, create_app
 
 OPERATION_IDS = {
     ("get", "/campaigns"): "list_campaigns_campaigns_get",

@@ -10,8 +10,8 @@ import time
 import numpy as np
 import pytest
 
-from evolution import Campaign, parse_spec, run
-from results.store import open_store
+from connevo.evolution import Campaign, parse_spec, run
+from connevo.results.store import open_store
 from tests.support import comparable, small_spec
 
 SPEC = small_spec(**{"name": "many-kills", "evolution.population": 6, "evolution.generations": 12,

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from evolution import run
+from connevo.evolution import run
 from tests.support import ROOT, comparable, connevo, small_spec
 
 SPEC = small_spec(**{
@@ -37,7 +37,7 @@ def test_sigkill_mid_generation_then_resume(tmp_path):
     db = tmp_path / "k.db"
     spec_path = tmp_path / "spec.json"
     spec_path.write_text(json.dumps(SPEC))
-    driver = subprocess.Popen([sys.executable, "-m", "service.cli", "run", str(spec_path), "--store", str(db)],
+    driver = subprocess.Popen([sys.executable, "-m", "connevo.service.cli", "run", str(spec_path), "--store", str(db)],
                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     deadline = time.monotonic() + 120
     before = []
@@ -65,7 +65,7 @@ def test_sigkill_mid_generation_then_resume(tmp_path):
     assert done.returncode == 0, done.stderr
 
     reference = run(SPEC, str(tmp_path / "ref.db"))
-    from results.store import open_store
+    from connevo.results.store import open_store
 
     store = open_store(str(db))
     assert store.get_campaign(campaign_id)["status"] == "finished"

@@ -5,7 +5,7 @@ import signal
 
 import pytest
 
-from results.store import open_store
+from connevo.results.store import open_store
 from tests.support import small_spec, start_driver
 
 
@@ -48,7 +48,7 @@ def test_sigterm_on_a_server_running_a_ray_campaign_stops_it_quietly(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     db = tmp_path / "s.db"
-    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--store", str(db), "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "connevo.service.cli", "serve", "--store", str(db), "--port", str(port)],
                               cwd=ROOT, env={**os.environ, "RAY_DISABLE_USAGE_STATS": "1"}, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from evolution.campaign import Campaign
-from results.store import open_store
-from service.supervisor import EXIT_DRIVER_LOST, StreamFilter, ray_failure
+from connevo.evolution.campaign import Campaign
+from connevo.results.store import open_store
+from connevo.service.supervisor import EXIT_DRIVER_LOST, StreamFilter, ray_failure
 from tests.support import ROOT, committed_generations, small_spec
 
 RAY_STDOUT = (
@@ -69,7 +69,7 @@ def supervised(spec: dict, folder: Path, db: Path) -> subprocess.Popen:
     generation is committed."""
     spec_path = folder / "spec.json"
     spec_path.write_text(json.dumps(spec))
-    code = "import sys; from service.supervisor import supervise; sys.exit(supervise(sys.argv[1:]))"
+    code = "import sys; from connevo.service.supervisor import supervise; sys.exit(supervise(sys.argv[1:]))"
     process = subprocess.Popen([sys.executable, "-c", code, "run", str(spec_path), "--store", str(db)], cwd=ROOT,
                                env={**os.environ, "RAY_DISABLE_USAGE_STATS": "1"}, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
@@ -169,7 +169,7 @@ def test_when_the_local_ray_node_dies_the_campaign_fails_with_one_line_and_no_ra
     # Ray's failure detector tightened (a node is declared dead after ~1.5 s of silence, not 15 s)
     detector = {"RAY_health_check_period_ms": "500", "RAY_health_check_failure_threshold": "3",
                 "RAY_health_check_timeout_ms": "500"}
-    run = subprocess.Popen([sys.executable, "-m", "service.cli", "run", str(spec_path), "--store", str(db)], cwd=ROOT,
+    run = subprocess.Popen([sys.executable, "-m", "connevo.service.cli", "run", str(spec_path), "--store", str(db)], cwd=ROOT,
                            env={**os.environ, "RAY_DISABLE_USAGE_STATS": "1", **detector}, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from search_space import InnovationTracker, minimal_genome
-from search_space.compile import compile_genome
-from search_space.genome import ConnectionGene, Genome, NodeGene
+from connevo.search_space import InnovationTracker, minimal_genome
+from connevo.search_space.compile import compile_genome
+from connevo.search_space.genome import ConnectionGene, Genome, NodeGene
+from connevo.workers import EvaluationRequest, Status, TrainingSettings, batched, load_dataset, train
+from connevo.workers.batched import class_logits
 from tests.support import random_genomes
-from workers import EvaluationRequest, Status, TrainingSettings, batched, load_dataset, train
-from workers.batched import class_logits
 
 SETTINGS = TrainingSettings(epochs=4, batch_size=16, learning_rate=0.02)
 

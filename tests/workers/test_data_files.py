@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from connevo.errors import DataError
-from workers.tasks import Dataset, load_dataset
+from connevo.workers.tasks import Dataset, load_dataset
 
 
 def _raw(ds: Dataset, part: str) -> np.ndarray:
@@ -157,11 +157,11 @@ def test_an_npy_named_npz_is_refused(tmp_path) -> None:
         load_dataset(tmp_path / "bare.npz")
 
 
-def test_truncated_csv_row_is_reported_as_missing_values(tmp_path, make_frame) -> None:
+def test_truncated_csv_row_is_reported_as_a_missing_label(tmp_path, make_frame) -> None:
     text = make_frame().to_csv(index=False)
     path = tmp_path / "t.csv"
     path.write_text(text + "9.5")  # last row cut after its first field
-    with pytest.raises(DataError, match=r"'weight'.*1 missing"):
+    with pytest.raises(DataError, match=r"'species'.*1 missing"):
         load_dataset(path, target="species")
 
 
@@ -187,16 +187,32 @@ def test_non_numeric_feature_names_column_and_bad_value(tmp_path, make_frame) ->
         load_dataset(tmp_path / "a.parquet", target="species")
 
 
-def test_nan_feature_names_column_and_count(tmp_path, make_frame) -> None:
+def test_missing_feature_values_become_the_training_mean(tmp_path, make_frame) -> None:
     frame = make_frame()
-    frame.loc[[3, 7, 11], "height"] = np.nan
+    frame.loc[[3, 7, 11, 20, 33], "height"] = np.nan
     frame.to_csv(tmp_path / "a.csv", index=False)
-    with pytest.raises(DataError, match=r"'height'.*3 missing"):
-        load_dataset(tmp_path / "a.csv", target="species")
-    x = np.ones((40, 2))
+    ds = load_dataset(tmp_path / "a.csv", target="species")
+    for x, _ in _parts(ds):
+        assert np.isfinite(x).all()
+    imputed = ds.x_train[:, 0] == 0.0  # standardized: the training mean is 0
+    assert 1 <= imputed.sum() <= 5
+    assert ds.mean[0] == pytest.approx(_raw(ds, "train")[~imputed, 0].mean(), rel=1e-5)  # of the values given
+    x = np.random.default_rng(0).normal(size=(40, 2))
     x[5, 1] = np.nan
     np.savez(tmp_path / "n.npz", X=x, label=np.repeat([0, 1], 20))
-    with pytest.raises(DataError, match=r"'x1'.*1 missing"):
+    assert np.isfinite(np.concatenate([p for p, _ in _parts(load_dataset(tmp_path / "n.npz"))])).all()
+
+
+def test_a_wholly_missing_or_infinite_feature_is_refused_naming_it(tmp_path, make_frame) -> None:
+    frame = make_frame()
+    frame["height"] = np.nan
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    with pytest.raises(DataError, match=r"'height'.*no values.*60 are missing"):
+        load_dataset(tmp_path / "a.csv", target="species")
+    x = np.ones((40, 2))
+    x[5, 1] = np.inf
+    np.savez(tmp_path / "n.npz", X=x, label=np.repeat([0, 1], 20))
+    with pytest.raises(DataError, match=r"'x1'.*1 infinite"):
         load_dataset(tmp_path / "n.npz")
 
 

@@ -5,8 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from search_space import InnovationTracker, minimal_genome
-from workers import EvaluationRequest, LocalEvaluator, Status, TrainingSettings, load_dataset
+from connevo.search_space import InnovationTracker, minimal_genome
+from connevo.workers import EvaluationRequest, LocalEvaluator, Status, TrainingSettings, load_dataset
 
 SETTINGS = TrainingSettings(epochs=3, batch_size=32, learning_rate=0.05)
 
@@ -25,7 +25,7 @@ def make_evaluator(request, wine):
             ev = LocalEvaluator(wine, settings, chunk_size=kwargs.get("chunk_size", 3))
         else:
             request.getfixturevalue("ray_session")
-            from workers.ray_evaluator import RayEvaluator
+            from connevo.workers.ray_evaluator import RayEvaluator
 
             ev = RayEvaluator(wine, settings, workers=kwargs.get("workers", 2), chunk_size=kwargs.get("chunk_size"))
         created.append(ev)
@@ -73,7 +73,7 @@ def test_failures_are_statuses(make_evaluator, wine):
 
 def test_ray_workers_keep_the_data_set_resident(ray_session, wine):
     """The data set is put in the object store once and each actor receives it once."""
-    from workers.ray_evaluator import RayEvaluator
+    from connevo.workers.ray_evaluator import RayEvaluator
 
     with RayEvaluator(wine, SETTINGS, workers=2, chunk_size=1) as ev:
         ref = ev._dataset_ref
@@ -87,7 +87,7 @@ def test_a_killed_ray_worker_is_replaced_and_its_chunk_retried(ray_session, wine
     import os
     import signal
 
-    from workers.ray_evaluator import RayEvaluator
+    from connevo.workers.ray_evaluator import RayEvaluator
 
     with RayEvaluator(wine, SETTINGS, workers=1, chunk_size=2, max_retries=1) as ev:
         pid = ray_session.get(ev._actors[0].pid.remote())

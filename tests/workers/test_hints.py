@@ -7,13 +7,13 @@ import pytest
 import torch
 from torch import nn
 
-from search_space import InnovationTracker, minimal_genome
-from search_space.compile import compile_genome
-from search_space.genome import ConnectionGene
-from search_space.starts import hidden_layer_genome
-from workers import EvaluationRequest, TrainingSettings, load_dataset, train
-from workers.batched import class_logits
-from workers.hints import HINT_ROWS
+from connevo.search_space import InnovationTracker, minimal_genome
+from connevo.search_space.compile import compile_genome
+from connevo.search_space.genome import ConnectionGene
+from connevo.search_space.starts import hidden_layer_genome
+from connevo.workers import EvaluationRequest, TrainingSettings, load_dataset, train
+from connevo.workers.batched import class_logits
+from connevo.workers.hints import HINT_ROWS
 
 SETTINGS = TrainingSettings(epochs=3, batch_size=32, learning_rate=0.02)
 

@@ -5,12 +5,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from search_space import InnovationTracker
-from search_space.genome import ConnectionGene
-from search_space.mutations import MUTATIONS
-from search_space.operators import Limits
+from connevo.search_space import InnovationTracker
+from connevo.search_space.genome import ConnectionGene
+from connevo.search_space.mutations import MUTATIONS
+from connevo.search_space.operators import Limits
+from connevo.workers import EvaluationRequest, Status, TrainingSettings, load_dataset, train
 from tests.support import random_genomes
-from workers import EvaluationRequest, Status, TrainingSettings, load_dataset, train
 
 COLD = TrainingSettings(epochs=6, batch_size=16, learning_rate=0.02)
 WARM = dataclasses.replace(COLD, inherit_weights=True, inherited_epochs=0)

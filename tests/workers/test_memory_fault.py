@@ -36,7 +36,7 @@ def wide_genome(n_in: int, n_out: int, width: int):
     """inputs -> ``width`` relu neurons -> ``width`` tanh neurons -> outputs, one chain per
     neuron pair: few connections (3 x width), but two stacked layers of ``width`` neurons, so
     the trainers' dense blocks hold width x width weights (plus masks, gradients, Adam state)."""
-    from search_space.genome import ConnectionGene, Genome, NodeGene
+    from connevo.search_space.genome import ConnectionGene, Genome, NodeGene
 
     first, second = n_in + n_out, n_in + n_out + width
     nodes = [NodeGene(i, "input") for i in range(n_in)] + [NodeGene(n_in + o, "output") for o in range(n_out)]
@@ -52,9 +52,9 @@ def wide_genome(n_in: int, n_out: int, width: int):
 def small_genomes(dataset, n: int = 3):
     import numpy as np
 
-    from search_space import InnovationTracker, minimal_genome
-    from search_space.mutations import MUTATIONS
-    from search_space.operators import Limits
+    from connevo.search_space import InnovationTracker, minimal_genome
+    from connevo.search_space.mutations import MUTATIONS
+    from connevo.search_space.operators import Limits
 
     rng, tracker = np.random.default_rng(5), InnovationTracker()
     limits = Limits(max_hidden_nodes=4)
@@ -68,7 +68,7 @@ def small_genomes(dataset, n: int = 3):
 
 
 def xor():
-    from workers import load_dataset
+    from connevo.workers import load_dataset
 
     return load_dataset("xor", seed=0, samples=200)
 
@@ -93,11 +93,11 @@ def cap_address_space(margin_mb: int) -> int:
 
 def child_main(kind: str, args: dict) -> None:
     """What the capped child runs; prints ``RESULT <json>`` last."""
-    from workers import EvaluationRequest, TrainingSettings
+    from connevo.workers import EvaluationRequest, TrainingSettings
 
     result: dict = {}
     if kind == "evaluator":
-        from workers.evaluator import LocalEvaluator
+        from connevo.workers.evaluator import LocalEvaluator
 
         dataset = xor()
         small = small_genomes(dataset)
@@ -114,11 +114,11 @@ def child_main(kind: str, args: dict) -> None:
     elif kind == "bucket":
         import torch
 
-        from workers.batched import DataTensors, train_batched
+        from connevo.workers.batched import DataTensors, train_batched
 
         dataset = xor()
         genome = wide_genome(dataset.n_features, dataset.n_classes, BUCKET_WIDTH)
-        from search_space.cost import measure
+        from connevo.search_space.cost import measure
 
         costs = measure(genome).as_dict()
         requests = [EvaluationRequest(f"m{i}", genome, 100 + i, costs) for i in range(BUCKET_SIZE)]
@@ -131,8 +131,8 @@ def child_main(kind: str, args: dict) -> None:
     elif kind == "campaign":
         import dataclasses
 
-        from evolution import Campaign, parse_spec
-        from results.store import open_store
+        from connevo.evolution import Campaign, parse_spec
+        from connevo.results.store import open_store
 
         class PlantedCampaign(Campaign):
             """A real campaign whose initial population holds one genome too big for the memory."""
@@ -168,8 +168,8 @@ def run_child(kind: str, timeout: float = 120, **args) -> dict:
 
 def reference(requests, batched: bool = True, epochs: int = EPOCHS) -> dict[str, dict]:
     """The same candidates trained here, without any memory cap."""
-    from workers import TrainingSettings
-    from workers.evaluator import LocalEvaluator
+    from connevo.workers import TrainingSettings
+    from connevo.workers.evaluator import LocalEvaluator
 
     settings = TrainingSettings(epochs=epochs, batch_size=64, device="cpu", batched=batched)
     return {e.candidate_id: outcome(e) for e in LocalEvaluator(xor(), settings).evaluate(requests)}
@@ -183,7 +183,7 @@ def is_out_of_memory(error: str | None) -> bool:
 # ----- tests -----------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_an_out_of_memory_candidate_fails_and_the_others_train_unharmed():
-    from workers import EvaluationRequest
+    from connevo.workers import EvaluationRequest
 
     started = time.monotonic()
     result = run_child("evaluator")
@@ -206,8 +206,8 @@ def test_an_out_of_memory_candidate_fails_and_the_others_train_unharmed():
 
 @pytest.mark.slow
 def test_a_bucket_that_runs_out_of_memory_is_retried_one_candidate_at_a_time():
-    from search_space.cost import measure
-    from workers import EvaluationRequest
+    from connevo.search_space.cost import measure
+    from connevo.workers import EvaluationRequest
 
     result = run_child("bucket")
     genome = wide_genome(2, 2, BUCKET_WIDTH)
@@ -235,7 +235,7 @@ def planted_campaign(tmp_path_factory):
 
 def connevo(capsys, *args: str, store: Path) -> tuple[int, str, str]:
     """``connevo ARGS --store STORE`` run in this process: exit code, stdout, stderr."""
-    from service.cli import main
+    from connevo.service.cli import main
 
     capsys.readouterr()
     code = main([*args, "--store", str(store)])
@@ -245,7 +245,7 @@ def connevo(capsys, *args: str, store: Path) -> tuple[int, str, str]:
 
 @pytest.mark.slow
 def test_a_campaign_goes_on_past_a_candidate_out_of_memory_and_shows_it(planted_campaign, capsys):
-    from results.store import open_store
+    from connevo.results.store import open_store
 
     cid, big_id, path = planted_campaign["campaign"], planted_campaign["big"], planted_campaign["store"]
     with open_store(path) as store:

@@ -95,7 +95,7 @@ def test_a_campaign_survives_losing_a_node_of_a_real_cluster(cluster_dir, tmp_pa
         campaign_log = tmp_path / "campaign.log"
         with open(campaign_log, "wb") as log:
             campaign = subprocess.Popen(
-                [sys.executable, "-m", "service.cli", "run", str(spec_path), "--store", str(db)],
+                [sys.executable, "-m", "connevo.service.cli", "run", str(spec_path), "--store", str(db)],
                 stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True,
             )
 
@@ -146,8 +146,8 @@ def test_a_campaign_survives_losing_a_node_of_a_real_cluster(cluster_dir, tmp_pa
 QUIET_START = """
 import ray
 from ray._private.authentication.authentication_utils import is_token_auth_enabled
-from workers import TrainingSettings, load_dataset
-from workers.ray_evaluator import RayEvaluator
+from connevo.workers import TrainingSettings, load_dataset
+from connevo.workers.ray_evaluator import RayEvaluator
 
 with RayEvaluator(load_dataset("xor", seed=0), TrainingSettings(epochs=1), workers=1) as ev:
     ray.get(ev._actors[0].pid.remote())

@@ -2,8 +2,8 @@
 
 import pickle
 
+from connevo.workers import EvaluationRequest, TrainingSettings, load_dataset, records, train
 from tests.support import random_genomes
-from workers import EvaluationRequest, TrainingSettings, load_dataset, records, train
 
 
 def test_requests_and_evaluations_come_back_equal_from_a_pickle():

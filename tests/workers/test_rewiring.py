@@ -5,11 +5,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from search_space import InnovationTracker, measure, minimal_genome
-from search_space.innovation import REWIRED_INNOVATIONS
-from search_space.starts import hidden_layer_genome
-from workers import EvaluationRequest, Status, TrainingSettings, load_dataset, records, train
-from workers.rewiring import segments
+from connevo.search_space import InnovationTracker, measure, minimal_genome
+from connevo.search_space.innovation import REWIRED_INNOVATIONS
+from connevo.search_space.starts import hidden_layer_genome
+from connevo.workers import EvaluationRequest, Status, TrainingSettings, load_dataset, records, train
+from connevo.workers.rewiring import segments
 
 REWIRING = TrainingSettings(epochs=6, batch_size=32, learning_rate=0.02, rewire_fraction=0.4, rewire_every=2)
 

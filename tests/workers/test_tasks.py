@@ -8,7 +8,7 @@ import pytest
 from sklearn import datasets as sk_datasets
 
 from connevo.errors import DataError
-from workers.tasks import BUILTIN_DATASETS, Dataset, is_builtin, load_dataset
+from connevo.workers.tasks import BUILTIN_DATASETS, Dataset, is_builtin, load_dataset
 
 EXPECTED_SHAPES = {
     "xor": (2, 2),
@@ -243,7 +243,7 @@ def test_bad_parity_bits() -> None:
 
 
 def test_retina_is_all_256_patterns_in_every_part() -> None:
-    from workers.retina import LEFT_OBJECTS, RIGHT_OBJECTS
+    from connevo.workers.retina import LEFT_OBJECTS, RIGHT_OBJECTS
 
     ds = load_dataset("retina")
     assert ds.n_features == 8 and ds.n_classes == 2

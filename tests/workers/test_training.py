@@ -5,8 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from search_space import InnovationTracker, minimal_genome
-from workers import EvaluationRequest, Status, TrainingSettings, load_dataset, train
+from connevo.search_space import InnovationTracker, minimal_genome
+from connevo.workers import EvaluationRequest, Status, TrainingSettings, load_dataset, train
 
 
 @pytest.fixture(scope="module")
