@@ -140,6 +140,12 @@ def value_of(evaluation: Any, name: str, genome: Any = None) -> float:
     return float(getattr(evaluation, name))
 
 
+def _dense_bytes(genome: Any) -> float:
+    from connevo.search_space.cost import dense_bytes  # imported when used: results needs no search space
+
+    return dense_bytes(genome)
+
+
 def balanced_accuracy(confusion: np.ndarray) -> float:
     """The mean recall over the classes present (scikit-learn's ``balanced_accuracy_score``)."""
     support = confusion.sum(axis=1)
@@ -224,6 +230,8 @@ for _metric in (
     Metric("hidden_nodes", "min", "cost", "live hidden neurons", objective=True,
            reference=lambda spec: max(1.0, float(spec.search_space.max_hidden_nodes)), reference_factor=1.0),
     Metric("modularity", "max", "cost", "Newman's Q of the live network (Louvain, igraph)"),
+    Metric("bytes", "min", "cost", "float32 bytes of the network as a dense deployment holds it: per layer, a "
+           "matrix from every earlier neuron, and biases", objective=True, compute=_dense_bytes),
     Metric("seconds", "min", "score", "training wall time"),
     Metric("train_val_gap", "min", "derived", "train_accuracy - val_accuracy"),
     Metric("train_test_gap", "min", "derived", "train_accuracy - test_accuracy"),

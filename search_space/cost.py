@@ -66,6 +66,19 @@ _IGRAPH_RNG = threading.Lock()  # igraph's random number generator is process-wi
 MODULARITY_SEEDS = 3
 
 
+def dense_bytes(genome: Genome) -> float:
+    """Bytes of the network held as a dense deployment holds it: per layer of its layered form,
+    one float32 matrix from every earlier neuron (inputs included) to the layer's neurons, and
+    the layer's biases. Sparsity saves nothing here; fewer and narrower layers do."""
+    layout = layered_layout(genome)
+    width = len(genome.input_ids)
+    floats = 0
+    for layer in layout.layers[1:]:
+        floats += len(layer) * (width + 1)
+        width += len(layer)
+    return 4.0 * floats
+
+
 def modularity(genome: Genome) -> float:
     """Newman's Q of the live network (undirected; nodes that reach no output pruned).
 

@@ -1,5 +1,5 @@
 """hidden_nodes and depth are objectives: their hypervolume reference is what the search space
-allows (the fully connected input-to-output network has none of either)."""
+allows (the fully connected input-to-output network has none of either); so are dense bytes."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from connevo.search_space.innovation import InnovationTracker
 from connevo.search_space.operators import minimal_genome
 from tests.support import small_spec
 
-SPEC = small_spec(**{"name": "shallow", "objectives.minimize": ["hidden_nodes", "depth", "connections"],
+SPEC = small_spec(**{"name": "shallow", "objectives.minimize": ["hidden_nodes", "depth", "connections", "bytes"],
                      "search_space.max_hidden_nodes": 8, "search_space.start": "random",
                      "evolution.population": 8, "evolution.generations": 2})
 
@@ -27,6 +27,7 @@ def test_their_references_are_the_search_spaces_bounds():
     assert (reference["hidden_nodes"], reference["depth"]) == (8.0, 9.0)
     assert (ideal["hidden_nodes"], ideal["depth"]) == (0.0, 0.0)
     assert reference["connections"] == 2 * 2  # the fully connected network's, times 2, as before
+    assert reference["bytes"] == 2 * 4 * (2 + 1)  # its one layer: 2 weights and a bias, float32
 
 
 def test_a_campaign_selects_on_them_and_its_front_is_pareto_in_them(tmp_path):

@@ -56,6 +56,14 @@ def test_params_equal_the_compiled_modules_unmasked_parameter_count(seed):
     assert measure(genome).connections == own_weights + grouped
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_dense_bytes_are_the_compiled_modules_layer_matrices_and_biases_in_float32(seed):
+    from connevo.search_space.cost import dense_bytes
+
+    net = compile_genome(random_genome(seed), seed=seed)
+    assert dense_bytes(random_genome(seed)) == 4 * sum(w.numel() + b.numel() for w, b in zip(net.weights, net.biases))
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_forward_pass_honours_exactly_the_enabled_connections(seed):
     genome = random_genome(seed)
