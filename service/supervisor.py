@@ -239,13 +239,14 @@ def _after_campaign(report: dict[str, Any], returncode: int, ray_failure: str | 
         info = store.get_campaign(campaign_id)
         if info["status"] != "running" or info.get("driver") != report["driver"]:
             return _exit_status(returncode)  # it ended the campaign (or lost it) itself
-        if ray_failure is not None and returncode > 0:
+        if returncode > 0:  # Python's own errors end the campaign first: this exit was Ray's, from native code
             where = f"the Ray cluster at {report['ray_address']}" if report.get("ray_address") else "the local Ray node"
-            cause = f"{where} died: {ray_failure}"
+            cause = f"{where} died: {ray_failure}" if ray_failure else \
+                f"{where} died (Ray ended the driver with exit status {returncode})"
         elif returncode < 0:
             cause = f"the campaign's driver process was killed by {signal.Signals(-returncode).name}"
         else:
-            cause = f"the campaign's driver process ended unexpectedly (exit status {returncode})"
+            cause = "the campaign's driver process ended without ending its campaign (exit status 0)"
         try:
             store.set_campaign_status(campaign_id, "failed", error=cause, driver=report["driver"])
         except CampaignBusyError:

@@ -166,3 +166,55 @@ def test_the_embedded_ray_starts_quietly_and_keeps_token_authentication():
     assert proc.stdout.strip() == "done"
     assert "Token authentication is enabled" not in proc.stderr, proc.stderr
     assert "max_restarts > 0" not in proc.stderr, proc.stderr
+
+
+def test_a_lost_cluster_head_fails_the_campaign_with_one_line(cluster_dir, tmp_path):
+    """The head of a remote cluster vanishes under `connevo run --ray-address`: Ray ends the
+    driver from native code; its supervisor marks the campaign failed with one line naming the
+    cluster, exit status 75, no Ray log lines (the driver gives up on the head after 3 s here
+    instead of 60)."""
+    from connevo import open_store
+
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32), RAY_DISABLE_USAGE_STATS="1")
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    db = tmp_path / "lost.db"
+    spec = json.loads(json.dumps(SPEC))
+    spec["evolution"]["generations"] = 200
+    spec["workers"] = {"count": 1, "backend": "ray", "ray_address": address}
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(json.dumps(spec))
+    head = RayNode("head", ["--head", f"--port={port}", "--num-cpus=1", "--include-dashboard=false",
+                            f"--dashboard-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}"],
+                   cluster_dir / "head", env)
+    campaign = None
+    try:
+        head.wait_started(time.monotonic() + START_TIMEOUT)
+        campaign = subprocess.Popen(
+            [sys.executable, "-m", "connevo.service.cli", "run", str(spec_path), "--store", str(db)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=True,
+            env={**env, "RAY_gcs_rpc_server_reconnect_timeout_s": "3"},
+        )
+        deadline = time.monotonic() + 90
+        while _generations_committed(db) < 1:
+            assert campaign.poll() is None, campaign.communicate()[1][-3000:]
+            assert time.monotonic() < deadline, "no generation was committed on the cluster"
+            time.sleep(0.05)
+        head.kill()
+        try:
+            out, err = campaign.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the campaign hung after the cluster's head died")
+    finally:
+        if campaign is not None and campaign.poll() is None:
+            os.killpg(campaign.pid, signal.SIGKILL)
+            campaign.wait()
+        head.stop()
+    assert campaign.returncode == 75, err[-3000:]
+    campaign_id = out.split()[1]
+    assert err.strip().splitlines()[-1].startswith(f"connevo: the Ray cluster at {address} died"), err[-3000:]
+    assert ".cc:" not in err and "(raylet)" not in out + err, err[-3000:]
+    with open_store(db) as store:
+        info = store.get_campaign(campaign_id)
+    assert (info["status"], info["driver"]) == ("failed", None)
