@@ -1,4 +1,5 @@
-"""`connevo serve`, `connevo launch` and `--server` as a user runs them: real subprocesses."""
+"""`connevo serve`, `connevo launch` and `--server` as a user runs them: the server a real
+subprocess, the client commands in this process (the ``cli`` fixture), talking to it over HTTP."""
 
 from __future__ import annotations
 
@@ -17,11 +18,16 @@ import pytest
 from tests.support import ROOT, small_spec
 
 
-def connevo(*args: str, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if k != "CONNEVO_TOKEN"}
-    full_env.update({"RAY_DISABLE_USAGE_STATS": "1", **(env or {})})
-    return subprocess.run([sys.executable, "-m", "connevo.service.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env=full_env)
+@pytest.fixture
+def connevo(cli, monkeypatch):
+    """``connevo(*args, env={"CONNEVO_TOKEN": ...})``: a client command, with exactly the token given."""
+    def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+        monkeypatch.delenv("CONNEVO_TOKEN", raising=False)
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, value)
+        return cli(*args)
+
+    return run
 
 
 def free_port() -> int:
@@ -65,7 +71,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
 
 
 @pytest.mark.slow
-def test_launch_then_ls_status_front_show_over_http(served: tuple[str, str], tmp_path: Path) -> None:
+def test_launch_then_ls_status_front_show_over_http(served: tuple[str, str], tmp_path: Path, connevo) -> None:
     """On the default Ray backend: the server starts Ray from a campaign thread (and survives it)."""
     url, token = served
     env = {"CONNEVO_TOKEN": token}
@@ -110,12 +116,12 @@ def test_launch_then_ls_status_front_show_over_http(served: tuple[str, str], tmp
     assert missing.returncode == 2 and "nope" in missing.stderr
 
 
-def test_serve_refuses_a_public_host_without_a_token() -> None:
+def test_serve_refuses_a_public_host_without_a_token(connevo) -> None:
     done = connevo("serve", "--host", "0.0.0.0", "--port", str(free_port()))
     assert done.returncode == 2
     assert "CONNEVO_TOKEN" in done.stderr and "0.0.0.0" in done.stderr
 
 
-def test_an_unreachable_server_is_a_clear_error() -> None:
+def test_an_unreachable_server_is_a_clear_error(connevo) -> None:
     done = connevo("ls", "--server", f"http://127.0.0.1:{free_port()}")
     assert done.returncode == 2 and "cannot reach the connevo service" in done.stderr

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from connevo.evolution import run
-from tests.support import ROOT, comparable, connevo, small_spec
+from tests.support import ROOT, comparable, small_spec
 
 SPEC = small_spec(**{
     "name": "killed",
@@ -33,7 +33,7 @@ def pending_rows(db) -> list[tuple[int, int, float]]:
 
 
 @pytest.mark.slow
-def test_sigkill_mid_generation_then_resume(tmp_path):
+def test_sigkill_mid_generation_then_resume(tmp_path, cli):
     db = tmp_path / "k.db"
     spec_path = tmp_path / "spec.json"
     spec_path.write_text(json.dumps(SPEC))
@@ -55,13 +55,13 @@ def test_sigkill_mid_generation_then_resume(tmp_path):
     # the killed driver's heartbeat stopped: a minute later the campaign shows as stale
     with sqlite3.connect(db) as conn:
         conn.execute("update campaigns set updated_at = datetime('now', '-2 minutes') where id = ?", (campaign_id,))
-    listing = connevo("ls", store=db)
+    listing = cli("ls", store=db)
     assert "running (stale)" in listing.stdout, listing.stdout
-    assert json.loads(connevo("ls", "--format", "json", store=db).stdout)[0]["stale"] is True
-    status = connevo("status", campaign_id, store=db)
+    assert json.loads(cli("ls", "--format", "json", store=db).stdout)[0]["stale"] is True
+    status = cli("status", campaign_id, store=db)
     assert "stale:" in status.stdout and f"connevo resume {campaign_id}" in status.stdout
 
-    done = connevo("resume", campaign_id, store=db)
+    done = cli("resume", campaign_id, store=db)
     assert done.returncode == 0, done.stderr
 
     reference = run(SPEC, str(tmp_path / "ref.db"))

@@ -12,11 +12,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from connevo.evolution.campaign import Campaign
 from connevo.results.store import open_store
 from connevo.service.supervisor import EXIT_DRIVER_LOST, StreamFilter, ray_failure
 from tests.support import ROOT, committed_generations, small_spec
@@ -64,19 +64,14 @@ def test_ray_failure_names_the_cause_in_a_few_words():
     assert ray_failure(["[2026-12-01 18:44:03,605 I 1 2] x.cc:1: fine"]) is None
 
 
-def supervised(spec: dict, folder: Path, db: Path) -> subprocess.Popen:
-    """``connevo run`` under the supervisor whatever the spec's backend, once its first
-    generation is committed."""
+def start_supervised(spec: dict, folder: Path, db: Path) -> subprocess.Popen:
+    """``connevo run`` under the supervisor whatever the spec's backend."""
     spec_path = folder / "spec.json"
     spec_path.write_text(json.dumps(spec))
     code = "import sys; from connevo.service.supervisor import supervise; sys.exit(supervise(sys.argv[1:]))"
-    process = subprocess.Popen([sys.executable, "-c", code, "run", str(spec_path), "--store", str(db)], cwd=ROOT,
-                               env={**os.environ, "RAY_DISABLE_USAGE_STATS": "1"}, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while committed_generations(db) < 1 and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.02)
-    return process
+    return subprocess.Popen([sys.executable, "-c", code, "run", str(spec_path), "--store", str(db)], cwd=ROOT,
+                            env={**os.environ, "RAY_DISABLE_USAGE_STATS": "1"}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
 def driver_pid(db: Path) -> int:
@@ -85,13 +80,31 @@ def driver_pid(db: Path) -> int:
     return int(driver.split(":")[1])
 
 
-LONG = small_spec(**{"name": "watched", "evolution.population": 6, "evolution.generations": 30,
+LONG = small_spec(**{"name": "watched", "evolution.population": 6, "evolution.generations": 300,
                      "training.epochs": 20, "workers.chunk_size": 2})
 
 
-def test_a_driver_killed_under_the_supervisor_leaves_its_campaign_failed_with_one_line(tmp_path):
-    db = tmp_path / "s.db"
-    supervisor = supervised(LONG, tmp_path, db)
+@pytest.fixture(scope="module")
+def watched(tmp_path_factory) -> Iterator[dict[str, tuple[subprocess.Popen, Path]]]:
+    """Three supervised campaigns started at once (their start-up overlaps), each past its first
+    generation: one test each brings its own fault to its own."""
+    started = {}
+    for name in ("driver-killed", "supervisor-killed", "interrupted"):
+        folder = tmp_path_factory.mktemp(name)
+        started[name] = (start_supervised(LONG, folder, folder / "s.db"), folder / "s.db")
+    deadline = time.monotonic() + 120
+    for process, db in started.values():
+        while committed_generations(db) < 1 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.02)
+    yield started
+    for process, _ in started.values():
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def test_a_driver_killed_under_the_supervisor_leaves_its_campaign_failed_with_one_line(watched):
+    supervisor, db = watched["driver-killed"]
     assert supervisor.poll() is None, supervisor.communicate()[1][-3000:]
     os.kill(driver_pid(db), signal.SIGKILL)
     out, err = supervisor.communicate(timeout=60)
@@ -101,27 +114,23 @@ def test_a_driver_killed_under_the_supervisor_leaves_its_campaign_failed_with_on
                                             f"{campaign_id} failed; `connevo resume {campaign_id}` continues it")
     with open_store(db) as store:
         info = store.get_campaign(campaign_id)
-    assert (info["status"], info["driver"], info["stale"]) == ("failed", None, False)
-    assert "killed by SIGKILL" in info["error"]
-    with open_store(db) as store:
-        Campaign.from_store(store, campaign_id).run()  # at once: no minute of staleness to wait for
-        assert store.get_campaign(campaign_id)["status"] == "finished"
+        assert (info["status"], info["driver"], info["stale"]) == ("failed", None, False)
+        assert "killed by SIGKILL" in info["error"]
+        store.claim_campaign(campaign_id, "successor:1:x")  # a resume takes it at once: no minute of staleness
 
 
-def test_killing_the_supervisor_ends_its_driver_and_the_campaign_can_be_resumed_at_once(tmp_path):
-    db = tmp_path / "s.db"
-    supervisor = supervised(LONG, tmp_path, db)
+def test_killing_the_supervisor_ends_its_driver_and_the_campaign_can_be_resumed_at_once(watched):
+    supervisor, db = watched["supervisor-killed"]
     assert supervisor.poll() is None, supervisor.communicate()[1][-3000:]
     supervisor.kill()  # SIGKILL of `connevo run` itself: its driver dies with it
     out, _ = supervisor.communicate(timeout=60)
     with open_store(db) as store:
-        Campaign.from_store(store, out.split()[1]).run()  # no "running in another process"
-        assert store.get_campaign(out.split()[1])["status"] == "finished"
+        store.claim_campaign(out.split()[1], "successor:1:x")  # no "running in another process"
 
 
-def test_sigint_to_the_supervisor_stops_the_campaign_once_and_cleanly(tmp_path):
-    db = tmp_path / "s.db"
-    supervisor = supervised(LONG, tmp_path, db)
+def test_sigint_to_the_supervisor_stops_the_campaign_once_and_cleanly(watched):
+    supervisor, db = watched["interrupted"]
+    assert supervisor.poll() is None, supervisor.communicate()[1][-3000:]
     supervisor.send_signal(signal.SIGINT)
     out, err = supervisor.communicate(timeout=60)
     assert supervisor.returncode == 130, err[-3000:]

@@ -40,6 +40,25 @@ def cluster_dir():
     shutil.rmtree(path, ignore_errors=True)
 
 
+@pytest.fixture
+def cluster_env() -> dict[str, str]:
+    """The environment of a token-authenticated cluster's nodes and drivers (no stray RAY_ADDRESS)."""
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32), RAY_DISABLE_USAGE_STATS="1")
+    return env
+
+
+def _cluster_spec(folder: Path, address: str, workers: dict, generations: int | None = None) -> Path:
+    """SPEC on the cluster at ``address``, written to ``folder/spec.json``."""
+    spec = json.loads(json.dumps(SPEC))
+    spec["workers"] = {"backend": "ray", "ray_address": address, **workers}
+    if generations is not None:
+        spec["evolution"]["generations"] = generations
+    path = folder / "spec.json"
+    path.write_text(json.dumps(spec))
+    return path
+
+
 def _generations_committed(db: Path) -> int:
     """Committed generations, read without creating or migrating the store (the campaign does)."""
     if not db.exists():
@@ -55,25 +74,22 @@ SPEC = small_spec(**{
     "name": "two-node-xor",
     "task.samples": 400,
     "evolution.population": 16,
-    "evolution.generations": 10,
-    "training.epochs": 30,
+    "evolution.generations": 6,
+    "training.epochs": 20,
 })
 COMPARED = ["number", "generation", "genome", "status", "seed", "train_accuracy", "val_accuracy",
             "test_accuracy", "connections", "params", "flops"]
 
 
-def test_a_campaign_survives_losing_a_node_of_a_real_cluster(cluster_dir, tmp_path):
+def test_a_campaign_survives_losing_a_node_of_a_real_cluster(cluster_dir, cluster_env, tmp_path):
     from connevo import open_store, run
 
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32), RAY_DISABLE_USAGE_STATS="1")
+    env = cluster_env
     port = free_port()
     address = f"127.0.0.1:{port}"
     db = tmp_path / "cluster.db"
-    spec = json.loads(json.dumps(SPEC))
-    spec["workers"] = {"count": 2, "backend": "ray", "ray_address": address, "max_retries": 2}
-    spec_path = tmp_path / "spec.json"
-    spec_path.write_text(json.dumps(spec))
+    spec_path = _cluster_spec(tmp_path, address, {"count": 2, "max_retries": 2})
+    spec = json.loads(spec_path.read_text())
 
     nodes: list[RayNode] = []
     campaign = None
@@ -168,23 +184,18 @@ def test_the_embedded_ray_starts_quietly_and_keeps_token_authentication():
     assert "max_restarts > 0" not in proc.stderr, proc.stderr
 
 
-def test_a_lost_cluster_head_fails_the_campaign_with_one_line(cluster_dir, tmp_path):
+def test_a_lost_cluster_head_fails_the_campaign_with_one_line(cluster_dir, cluster_env, tmp_path):
     """The head of a remote cluster vanishes under `connevo run --ray-address`: Ray ends the
     driver from native code; its supervisor marks the campaign failed with one line naming the
     cluster, exit status 75, no Ray log lines (the driver gives up on the head after 3 s here
     instead of 60)."""
     from connevo import open_store
 
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32), RAY_DISABLE_USAGE_STATS="1")
+    env = cluster_env
     port = free_port()
     address = f"127.0.0.1:{port}"
     db = tmp_path / "lost.db"
-    spec = json.loads(json.dumps(SPEC))
-    spec["evolution"]["generations"] = 200
-    spec["workers"] = {"count": 1, "backend": "ray", "ray_address": address}
-    spec_path = tmp_path / "spec.json"
-    spec_path.write_text(json.dumps(spec))
+    spec_path = _cluster_spec(tmp_path, address, {"count": 1}, generations=200)
     head = RayNode("head", ["--head", f"--port={port}", "--num-cpus=1", "--include-dashboard=false",
                             f"--dashboard-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}"],
                    cluster_dir / "head", env)
