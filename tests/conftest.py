@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,3 +61,25 @@ def postgres_url():
     with admin.connect() as conn:
         conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     admin.dispose()
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Any:
+    """``cli(*args, store=path)`` runs a ``connevo`` command in this process (quicker than a
+    subprocess, for the commands whose process boundary is not what a test is about): a
+    ``CompletedProcess`` with its exit status and what it printed."""
+    import subprocess
+
+    from connevo.service.cli import main
+
+    def run(*args: str, store: Any = None) -> subprocess.CompletedProcess:
+        argv = [*args, *(["--store", str(store)] if store is not None else [])]
+        capsys.readouterr()
+        try:
+            status = main(argv)
+        except SystemExit as exc:  # argparse's usage errors
+            status = exc.code if isinstance(exc.code, int) else 2
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["connevo", *argv], status, out, err)
+
+    return run

@@ -8,7 +8,7 @@ from connevo.errors import SpecError
 from connevo.evolution import Campaign, parse_spec, run
 from connevo.results import queries
 from connevo.results.store import open_store
-from tests.support import FIDELITY_SPEC, Crash, CrashAfter, comparable, connevo
+from tests.support import FIDELITY_SPEC, Crash, CrashAfter, comparable
 
 SPEC = FIDELITY_SPEC
 
@@ -80,14 +80,14 @@ def test_bad_fidelity_specs_name_the_field(fidelity, words):
     assert "evolution.fidelity" in str(info.value) and words in str(info.value)
 
 
-def test_the_cli_shows_a_rejects_fidelity_and_lists_rejects_on_request(tmp_path):
+def test_the_cli_shows_a_rejects_fidelity_and_lists_rejects_on_request(tmp_path, cli):
     result = run(SPEC, str(tmp_path / "s.db"))
     rows = with_fidelity(result.candidates())
     reject = rows.loc[rows["fidelity"] < 1, "id"].iloc[0]
-    shown = connevo("show", reject, store=tmp_path / "s.db")
+    shown = cli("show", reject, store=tmp_path / "s.db")
     assert shown.returncode == 0 and "fidelity" in shown.stdout and "0.25" in shown.stdout
-    default = json.loads(connevo("front", result.campaign_id, "--format", "json", store=tmp_path / "s.db").stdout)
-    partial = json.loads(connevo("front", result.campaign_id, "--format", "json", "--include-partial",
+    default = json.loads(cli("front", result.campaign_id, "--format", "json", store=tmp_path / "s.db").stdout)
+    partial = json.loads(cli("front", result.campaign_id, "--format", "json", "--include-partial",
                                  store=tmp_path / "s.db").stdout)
     assert {m["candidate_id"] for m in default} <= set(rows.loc[rows["fidelity"] == 1, "id"])
     assert len(partial) >= 1

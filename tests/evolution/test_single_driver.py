@@ -13,19 +13,19 @@ import connevo.evolution.campaign as campaign_module
 from connevo.errors import CampaignBusyError
 from connevo.evolution import Campaign, CampaignObserver, parse_spec, run
 from connevo.results.store import open_store
-from tests.support import committed_generations, comparable, connevo, small_spec, start_driver
+from tests.support import committed_generations, comparable, small_spec, start_driver
 
 SPEC = small_spec(**{"name": "one-driver", "evolution.population": 6, "evolution.generations": 3})
 
 
 @pytest.mark.slow
-def test_resuming_a_campaign_that_runs_elsewhere_is_refused_and_the_first_driver_goes_on(tmp_path):
+def test_resuming_a_campaign_that_runs_elsewhere_is_refused_and_the_first_driver_goes_on(tmp_path, cli):
     db = tmp_path / "s.db"
     spec = small_spec(**{"name": "busy", "evolution.population": 8, "evolution.generations": 60,
                          "training.epochs": 40, "workers.chunk_size": 1})
     first = start_driver(spec, tmp_path, db)
     try:
-        second = connevo("resume", "busy", store=db)
+        second = cli("resume", "busy", store=db)
         assert first.poll() is None, "the first driver ended before the second tried: make the campaign longer"
         assert second.returncode == 2
         [line] = second.stderr.strip().splitlines()
@@ -90,7 +90,7 @@ def test_a_driver_whose_campaign_was_taken_over_stops_and_writes_nothing_more(tm
 
 
 @pytest.mark.slow
-def test_a_paused_driver_that_wakes_after_a_take_over_stops_without_writing(tmp_path):
+def test_a_paused_driver_that_wakes_after_a_take_over_stops_without_writing(tmp_path, cli):
     """SIGSTOP (a laptop lid, a debugger) for longer than the staleness limit: another process
     resumes and finishes the campaign; the first one, woken, finds it is no longer its own."""
     db = tmp_path / "s.db"
@@ -108,7 +108,7 @@ def test_a_paused_driver_that_wakes_after_a_take_over_stops_without_writing(tmp_
             except sqlite3.OperationalError:  # "database is locked": let it finish that write
                 first.send_signal(signal.SIGCONT)
                 time.sleep(0.05)
-        second = connevo("resume", "paused", store=db)
+        second = cli("resume", "paused", store=db)
         assert second.returncode == 0, second.stderr
     finally:
         first.send_signal(signal.SIGCONT)

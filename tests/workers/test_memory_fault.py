@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -233,18 +232,13 @@ def planted_campaign(tmp_path_factory):
     return {**result, "store": store, "seconds": time.monotonic() - started}
 
 
-def connevo(capsys, *args: str, store: Path) -> tuple[int, str, str]:
-    """``connevo ARGS --store STORE`` run in this process: exit code, stdout, stderr."""
-    from connevo.service.cli import main
-
-    capsys.readouterr()
-    code = main([*args, "--store", str(store)])
-    out, err = capsys.readouterr()
-    return code, out, err
+def cli_result(done) -> tuple[int, str, str]:
+    """A ``cli`` fixture result as (exit status, stdout, stderr)."""
+    return done.returncode, done.stdout, done.stderr
 
 
 @pytest.mark.slow
-def test_a_campaign_goes_on_past_a_candidate_out_of_memory_and_shows_it(planted_campaign, capsys):
+def test_a_campaign_goes_on_past_a_candidate_out_of_memory_and_shows_it(planted_campaign, cli):
     from connevo.results.store import open_store
 
     cid, big_id, path = planted_campaign["campaign"], planted_campaign["big"], planted_campaign["store"]
@@ -260,22 +254,22 @@ def test_a_campaign_goes_on_past_a_candidate_out_of_memory_and_shows_it(planted_
     assert (others["status"] == "ok").all(), others[["status", "error"]]
     assert others["val_accuracy"].notna().all()
 
-    code, out, err = connevo(capsys, "show", big_id, "--format", "json", store=path)
+    code, out, err = cli_result(cli("show", big_id, "--format", "json", store=path))
     assert code == 0, err
     row = json.loads(out)
     assert row["status"] == "failed" and is_out_of_memory(row["error"])
-    code, out, err = connevo(capsys, "show", big_id, store=path)
+    code, out, err = cli_result(cli("show", big_id, store=path))
     assert code == 0, err
     assert "failed" in out and "allocate" in out
 
-    code, out, err = connevo(capsys, "front", cid, "--include-failed", "--format", "json", store=path)
+    code, out, err = cli_result(cli("front", cid, "--include-failed", "--format", "json", store=path))
     assert code == 0, err
     assert json.loads(out)
 
 
 @pytest.mark.slow
-def test_front_include_failed_lists_the_candidate_that_ran_out_of_memory(planted_campaign, capsys):
-    code, out, err = connevo(capsys, "front", planted_campaign["campaign"], "--include-failed", "--format", "json",
-                             store=planted_campaign["store"])
+def test_front_include_failed_lists_the_candidate_that_ran_out_of_memory(planted_campaign, cli):
+    code, out, err = cli_result(cli("front", planted_campaign["campaign"], "--include-failed", "--format", "json",
+                                    store=planted_campaign["store"]))
     assert code == 0, err
     assert planted_campaign["big"] in [m["candidate_id"] for m in json.loads(out)]
