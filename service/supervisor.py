@@ -99,6 +99,7 @@ class StreamFilter:
         self.ray_lines: deque[str] = deque(maxlen=200)
         self.thread = threading.Thread(target=self._pump, name="connevo-stream", daemon=True)
         self._in_ray_message = False
+        self.reader_gone = False
 
     def start(self) -> None:
         self.thread.start()
@@ -123,18 +124,30 @@ class StreamFilter:
             *lines, pending = (pending + chunk).split(b"\n")
             for line in lines:
                 if not self._is_ray(line):
-                    self.sink.write(line + b"\n")
+                    self._write(line + b"\n")
             # a line still open (a progress bar redrawn in place) shows at once, unless it may
             # become one of Ray's
             plain = ANSI_CODE.sub(b"", pending).lstrip(b"\r")
             if plain and not self._in_ray_message and not plain.startswith((b"[", b"(", b"*", b" ", b"\t")) \
                     and not RAY_LOG_LINE.search(plain):
-                self.sink.write(pending)
+                self._write(pending)
                 pending = b""
-            self.sink.flush()
+            self._write(b"", flush=True)
         if pending and not self._is_ray(pending):
-            self.sink.write(pending)
-            self.sink.flush()
+            self._write(pending, flush=True)
+
+    def _write(self, data: bytes, flush: bool = False) -> None:
+        """Pass ``data`` on; once the reader has gone (``| head``), drop the rest quietly and keep
+        draining the child, which must never block on a full pipe."""
+        if self.reader_gone:
+            return
+        try:
+            if data:
+                self.sink.write(data)
+            if flush:
+                self.sink.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            self.reader_gone = True
 
 
 def ray_failure(lines: list[str]) -> str | None:
@@ -218,6 +231,9 @@ def supervise(argv: list[str]) -> int:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+    if streams[0].reader_gone:  # what Python still holds for stdout goes nowhere, so no error at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
     with os.fdopen(read_fd, "rb") as reports:
         lines = reports.read().splitlines()
     failure = ray_failure([line for stream in streams for line in stream.ray_lines])

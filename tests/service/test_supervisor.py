@@ -200,3 +200,21 @@ def test_when_the_local_ray_node_dies_the_campaign_fails_with_one_line_and_no_ra
         info = store.get_campaign(campaign_id)
     assert (info["status"], info["driver"]) == ("failed", None)
     assert info["error"].startswith("the local Ray node died")
+
+
+class ClosedPipe(io.BytesIO):
+    """A reader that has gone, as after `| head`."""
+
+    def write(self, data) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_reader_that_leaves_stops_the_copy_quietly_and_the_child_is_still_drained():
+    read_fd, write_fd = os.pipe()
+    stream = StreamFilter(os.fdopen(read_fd, "rb"), ClosedPipe())
+    stream.start()
+    for _ in range(64):  # 1 MiB: far more than a pipe holds, so a stopped reader would block this writer
+        os.write(write_fd, b"x" * 16383 + b"\n")
+    os.close(write_fd)
+    stream.join()
+    assert stream.reader_gone
