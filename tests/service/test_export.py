@@ -38,9 +38,8 @@ def trained(tmp_path_factory):
                          "training.epochs": 30, "search_space.initial_density": [1.0, 1.0]})
     (tmp / "spec.json").write_text(json.dumps(spec))
     store = tmp / "s.db"
-    run = connevo_cli("run", str(tmp / "spec.json"), "--backend", "local", store=store)
-    assert run.returncode == 0, run.stderr
-    front = json.loads(connevo_cli("front", run.stdout.split()[1], "--format", "json", store=store).stdout)
+    result = connevo.run(connevo.load_spec(tmp / "spec.json"), str(store))  # in process: the export is the subject
+    front = result.front().to_dict("records")
     best = max(front, key=lambda m: m["val_accuracy"])
     from connevo.workers.tasks import load_dataset
 
@@ -150,11 +149,8 @@ def test_an_int8_candidate_exports_as_int8_with_the_predictions_connevo_scored(t
     from connevo.results.store import open_store
 
     tmp = trained["tmp"]
-    squeezed = connevo_cli("compress", trained["best"]["candidate_id"], "--quantize", "int8", "--format", "json",
-                           store=trained["store"])
-    assert squeezed.returncode == 0, squeezed.stderr
-    row = json.loads(squeezed.stdout)
     with open_store(trained["store"]) as store:
+        row = connevo.compress(store, trained["best"]["candidate_id"], quantize="int8")
         for name in ("int8.onnx", "int8.pt2"):
             export_candidate(store, row["id"], tmp / name)
     models = {"onnx": ("onnx", tmp / "int8.onnx"), "pt2": ("pt2", tmp / "int8.pt2")}
