@@ -7,8 +7,8 @@ or say what happened. (A remote cluster's head lost is the same.) So a campaign 
 campaign trains on Ray runs in a child process, and this parent, which imports neither Ray nor
 torch, watches it:
 
-- the child's stderr passes through here, less Ray's internal log lines (kept for the one line
-  below, never shown);
+- the child's stdout and stderr pass through here, less Ray's internal log lines (kept for the
+  one line below, never shown);
 - SIGINT, SIGTERM and SIGHUP reach the child once each (the child has its own process group, so
   a terminal's Ctrl-C is not delivered twice), Ctrl-Z stops it and ``fg`` continues it;
 - the child reports its campaign, store and driver name through a pipe once the campaign has

@@ -275,7 +275,7 @@ class _BucketTraining:
         scored = full.select(rows_t, params)
         metrics = {}
         wanted = self.settings.prediction_metrics
-        parts_wanted = {m.name.split("_", 1)[0] for m in wanted}
+        parts_wanted = {m.part for m in wanted}
         probabilities: dict[str, list[np.ndarray]] = {part: [] for part in parts_wanted}
         labels: dict[str, np.ndarray] = {}
         for part, x, y in (("train", data.x_train, data.y_train), ("val", data.x_val, data.y_val),

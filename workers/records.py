@@ -195,7 +195,7 @@ class TrainingSettings:
     rewire_every: int | None = None  # epochs between two rewirings; None: a quarter of the training
     prediction_metrics: tuple[Any, ...] = ()
     """Metrics of the predicted probabilities measured after training (``results.metrics.Metric``
-    with ``predictions``: ROC AUC and the user's), each on the data part its name starts with."""
+    with ``predictions``: ROC AUC and the user's), each on its ``part`` of the data."""
 
     def __post_init__(self) -> None:
         if self.precision not in ("float32", "bfloat16"):

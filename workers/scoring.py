@@ -62,10 +62,9 @@ def prediction_scores(metrics: tuple, y: dict[str, np.ndarray], probabilities: d
     ``y_score`` is the class-1 probability for two classes, else every class's."""
     scores = {}
     for m in metrics:
-        part = m.name.split("_", 1)[0]
-        p = probabilities[part]
+        p = probabilities[m.part]
         y_score = p[:, 1] if p.shape[1] == 2 else p
-        scores[m.name] = float(m.predictions(y[part], y_score))
+        scores[m.name] = float(m.predictions(y[m.part], y_score))
     return scores
 
 
