@@ -29,8 +29,6 @@ cross-entropy still sees which network is surer of the right class. Without this
 network that reached the top accuracy would hide every larger one, however much better."""
 
 _SENSES = ("max", "min")
-# Rows compared at once in pareto_mask: bounds memory to about _CHUNK_ELEMENTS booleans.
-_CHUNK_ELEMENTS = 4_000_000
 
 
 def _check_senses(senses: Sequence[str], k: int) -> np.ndarray:
@@ -71,16 +69,9 @@ def pareto_mask(values: np.ndarray, senses: Sequence[str]) -> np.ndarray:
     if n == 0:
         return mask
     valid = ~np.isnan(arr).any(axis=1)
-    pts = _to_minimisation(arr[valid], maximise)
-    m = len(pts)
-    on_front = np.ones(m, dtype=bool)
-    chunk = max(1, _CHUNK_ELEMENTS // max(1, m * max(k, 1)))
-    for start in range(0, m, chunk):
-        block = pts[start : start + chunk]  # (c, k): the rows we test
-        # other[j] <= block[i] everywhere and < somewhere  ->  block[i] is dominated
-        le = (pts[None, :, :] <= block[:, None, :]).all(axis=2)
-        lt = (pts[None, :, :] < block[:, None, :]).any(axis=2)
-        on_front[start : start + chunk] = ~np.any(le & lt, axis=1)
+    # moocore's dimension sweep: O(n log n) for up to three objectives (a front of 10^4
+    # candidates in milliseconds, where comparing every pair took most of a second)
+    on_front = moocore.is_nondominated(arr[valid], maximise=maximise.tolist(), keep_weakly=True)
     mask[np.flatnonzero(valid)] = on_front
     return mask
 
