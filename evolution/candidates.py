@@ -11,6 +11,7 @@ import pandas as pd
 from connevo.results.metrics import metrics, prediction_metrics, value_of
 from connevo.search_space.cost import measure
 from connevo.search_space.genome import Genome
+from connevo.workers.latency import LATENCY
 from connevo.workers.records import Evaluation, Status
 
 
@@ -82,10 +83,12 @@ MAX_STORED_CONFUSION = 32
 
 
 def _stored_scores(extra: Any) -> dict[str, float] | None:
-    """The prediction metrics kept in a stored candidate's ``extra``."""
+    """The worker-measured scores kept in a stored candidate's ``extra``: prediction metrics and
+    the inference latency."""
     if not isinstance(extra, dict):
         return None
-    scores = {m.name: float(extra[m.name]) for m in prediction_metrics() if extra.get(m.name) is not None}
+    names = [m.name for m in prediction_metrics()] + [LATENCY]
+    scores = {name: float(extra[name]) for name in names if extra.get(name) is not None}
     return scores or None
 
 

@@ -284,6 +284,10 @@ class TrainingSpec(_Strict):
     structure_hints: bool = Field(
         True, description="after training, measure the loss gradient of absent connections and the best new "
         "neuron (the training-informed operators read them)")
+    measure_latency: bool = Field(
+        False, description="after training, each worker times single-row CPU inference of the network it trained "
+        "(latency_us, stored with the candidate; on whenever latency_us is an objective, whose selection then "
+        "depends on measured time and is not fixed by the seed)")
     rewire_fraction: float = Field(
         0.0, ge=0.0, lt=1.0, description="sparse dynamics inside a training (RigL at a fixed budget): every "
         "rewire_every epochs, this share of a network's connections, the weakest, is swapped for the absent ones of "

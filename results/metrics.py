@@ -134,6 +134,9 @@ def value_of(evaluation: Any, name: str, genome: Any = None) -> float:
         if name not in scores:
             raise ValueError(f"metric {name!r} is measured by the workers, and this evaluation lacks it")
         return float(scores[name])
+    measured = getattr(evaluation, "scores", None) or {}
+    if name in measured:  # measured by the worker after training (latency_us)
+        return float(measured[name])
     if m.source == "cost":
         costs: Mapping[str, Any] = evaluation.costs
         return float(costs[name])
@@ -232,6 +235,11 @@ for _metric in (
     Metric("modularity", "max", "cost", "Newman's Q of the live network (Louvain, igraph)"),
     Metric("bytes", "min", "cost", "float32 bytes of the network as a dense deployment holds it: per layer, a "
            "matrix from every earlier neuron, and biases", objective=True, compute=_dense_bytes),
+    # a time, so the one objective a seed does not fix (workers/latency.py); 1 ms, the reference of
+    # its hypervolume, is about 20x what a small network takes: a slower one adds nothing
+    Metric("latency_us", "min", "score", "median microseconds of one single-row CPU inference of the compiled "
+           "network on one thread, measured by the worker (when an objective or training.measure_latency)",
+           objective=True, worst=1000.0, best=0.0),
     Metric("seconds", "min", "score", "training wall time"),
     Metric("train_val_gap", "min", "derived", "train_accuracy - val_accuracy"),
     Metric("train_test_gap", "min", "derived", "train_accuracy - test_accuracy"),

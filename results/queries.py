@@ -37,8 +37,10 @@ def _with_extra_objectives(df: pd.DataFrame, objectives: Sequence[str]) -> pd.Da
     extras = df["extra"] if "extra" in df.columns else pd.Series([{}] * len(df), index=df.index)
     unknown = [o for o in lifted if not any(isinstance(e, dict) and o in e for e in extras)]
     if unknown and len(df):
+        hint = (" (latency_us is measured only in campaigns that select on it or set training.measure_latency = true)"
+                if "latency_us" in unknown else "")
         raise SpecError(
-            f"objective(s) {unknown!r} are neither candidate columns nor keys of 'extra'; "
+            f"objective(s) {unknown!r} are neither candidate columns nor keys of 'extra'{hint}; "
             f"columns are {list(df.columns)!r}"
         )
     df = df.copy()

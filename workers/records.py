@@ -193,6 +193,7 @@ class TrainingSettings:
     structure_hints: bool = True     # measure gradients of absent connections (workers.hints)
     rewire_fraction: float = 0.0     # sparse dynamics: share of connections swapped per rewiring; 0 = off
     rewire_every: int | None = None  # epochs between two rewirings; None: a quarter of the training
+    measure_latency: bool = False   # after training, time single-row inference (workers.latency)
     prediction_metrics: tuple[Any, ...] = ()
     """Metrics of the predicted probabilities measured after training (``results.metrics.Metric``
     with ``predictions``: ROC AUC and the user's), each on its ``part`` of the data."""

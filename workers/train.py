@@ -22,6 +22,7 @@ import torch
 
 from connevo.workers.batched import DataTensors, train_batched
 from connevo.workers.hints import add_hints
+from connevo.workers.latency import add_latency
 from connevo.workers.records import Evaluation, EvaluationRequest, TrainingSettings
 from connevo.workers.rewiring import train_rewiring
 from connevo.workers.tasks import Dataset
@@ -58,7 +59,8 @@ def train(
     ``settings.rewire_fraction > 0`` rewires each network between segments of its training
     (:mod:`workers.rewiring`). ``settings.structure_hints`` (default) adds to every trained
     genome what its training learned about structure (:mod:`workers.hints`), for the
-    training-informed operators.
+    training-informed operators. ``settings.measure_latency`` adds each trained network's
+    single-row inference time to its scores (:mod:`workers.latency`).
     """
     device = resolve_device(settings.device)
     tensors = DataTensors(dataset, device)
@@ -75,6 +77,8 @@ def train(
             evaluations = train_chunk(requests)
         if settings.structure_hints:
             evaluations = add_hints(evaluations, tensors, device)
+        if settings.measure_latency:
+            evaluations = add_latency(evaluations)
         return evaluations
 
 
