@@ -46,7 +46,7 @@ def test_senses_and_objectives_come_from_the_registry():
     assert {k for k, v in OBJECTIVE_SENSES.items() if v == "max"} >= {"val_accuracy", "test_accuracy", "modularity"}
     assert objective_names("max") == ("val_accuracy", "val_balanced_accuracy", "val_macro_f1", "val_auc")
     assert objective_names("min") == ("connections", "params", "flops", "wiring_length", "depth", "hidden_nodes",
-                                      "bytes")
+                                      "bytes", "latency_us")
     for name in objective_names("min"):
         assert parse_spec(small_spec(**{"objectives.minimize": [name]})).objectives.minimize == [name]
     with pytest.raises(SpecError, match=r"'objectives.minimize.0'.*'train_val_gap'"):
