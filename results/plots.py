@@ -174,35 +174,53 @@ def network_layers(genome: Mapping[str, Any]) -> dict[int, int]:
     return layer
 
 
+LABELLED_PER_LAYER = 30
+"""Neurons of a layer are labelled (feature, activation, class) only up to this many: beyond it
+the labels would overlap."""
+
+
 def plot_network(
     genome: Mapping[str, Any],
     path: str | os.PathLike[str] | None = None,
     *,
     title: str | None = None,
+    input_names: Sequence[str] | None = None,
+    output_names: Sequence[str] | None = None,
 ) -> Path:
-    """Draw one network from its genome JSON: inputs at the bottom, outputs on top.
+    """:func:`network_figure` written to ``path`` as PNG."""
+    out = _need_path("plot_network", path)
+    return _save(network_figure(genome, title=title, input_names=input_names, output_names=output_names), out)
+
+
+def network_figure(
+    genome: Mapping[str, Any],
+    *,
+    title: str | None = None,
+    input_names: Sequence[str] | None = None,
+    output_names: Sequence[str] | None = None,
+) -> Figure:
+    """Draw one network from its genome JSON: inputs at the bottom, outputs on top, each layer in
+    the order that crosses the fewest connections found (:mod:`results.drawing_layout`).
 
     Only enabled connections are drawn; their width follows |weight| when weights are present
-    (blue positive, red negative).
+    (blue positive, red negative). Inputs are labelled with ``input_names`` (the data's feature
+    names, in input order; default ``x0, x1, ...``), outputs with ``output_names`` (class names;
+    default ``y0, ...``), hidden neurons with their activation; the legend sits below the drawing.
     """
-    import networkx as nx
     from matplotlib.collections import LineCollection
 
-    out = _need_path("plot_network", path)
+    from connevo.results.drawing_layout import layered_positions
+
     layer = network_layers(genome)
     nodes = {int(n["id"]): n for n in genome.get("nodes") or []}
-    graph = nx.Graph()
-    for node, lay in layer.items():
-        graph.add_node(node, layer=lay)
-    pos = nx.multipartite_layout(graph, subset_key="layer", align="horizontal") if layer else {}
+    conns = [c for c in genome.get("connections") or [] if c.get("enabled", True)]
+    pos = layered_positions(layer, [(int(c["source"]), int(c["target"])) for c in conns])
 
     widest = max(np.bincount(list(layer.values())).max() if layer else 1, 1)
     n_layers = (max(layer.values()) + 1) if layer else 1
-    fig = _new_figure(min(max(6.0, 0.25 * widest), 30.0), min(max(4.0, 1.2 * n_layers), 20.0))
+    fig = _new_figure(min(max(6.0, 0.25 * widest), 30.0), min(max(4.0, 1.2 * n_layers + 1.0), 21.0))
     ax = fig.add_subplot()
     ax.set_axis_off()
-
-    conns = [c for c in genome.get("connections") or [] if c.get("enabled", True)]
     if conns:
         weights = np.array([np.nan if c.get("weight") is None else float(c["weight"]) for c in conns])
         segments = [(pos[int(c["source"])], pos[int(c["target"])]) for c in conns]
@@ -223,12 +241,38 @@ def plot_network(
             xy = np.array([pos[i] for i in ids])
             ax.scatter(xy[:, 0], xy[:, 1], s=size, color=colour, edgecolor="black", linewidth=0.4,
                        label=f"{role} ({len(ids)})", zorder=2)
-    if nodes:
-        ax.legend(loc="upper left", fontsize="small", frameon=False)
+    for node_id, text in _node_labels(nodes, layer, input_names, output_names).items():
+        role = nodes[node_id].get("role", "hidden")
+        below = role == "input"
+        ax.annotate(text, pos[node_id], xytext=(0, -9 if below else 9), textcoords="offset points",
+                    ha="right" if below else "center", va="top" if below else "bottom", fontsize="x-small",
+                    rotation=45 if below else 0, rotation_mode="anchor", zorder=3)
+    if nodes:  # below the drawing: never over a neuron
+        fig.legend(loc="outside lower center", ncol=3, fontsize="small", frameon=False)
     ax.autoscale_view()
-    ax.margins(0.05)
+    ax.margins(0.06, 0.12)
     ax.set_title(title or f"{len(nodes)} nodes, {len(conns)} enabled connections")
-    return _save(fig, out)
+    return fig
 
 
-__all__ = ["network_layers", "plot_front", "plot_hypervolume", "plot_network"]
+def _node_labels(nodes: Mapping[int, Mapping[str, Any]], layer: Mapping[int, int],
+                 input_names: Sequence[str] | None, output_names: Sequence[str] | None) -> dict[int, str]:
+    """Label of each neuron in a layer small enough to be labelled: inputs and outputs by name (in
+    id order, as the genome numbers them), hidden ones by activation."""
+    per_layer = np.bincount(list(layer.values())) if layer else np.zeros(1, dtype=int)
+    labels: dict[int, str] = {}
+    for role, names, prefix in (("input", input_names, "x"), ("output", output_names, "y")):
+        ids = sorted(i for i, n in nodes.items() if n.get("role") == role)
+        if role == "output" and names is not None and len(ids) == 1 and len(names) == 2:
+            names = [f"{names[1]} (vs {names[0]})"]  # a binary network's one output: the class-1 logit
+        if names is not None and len(names) != len(ids):
+            raise SpecError(f"plot_network: {len(names)} {role}_names for {len(ids)} {role} neurons")
+        for k, node_id in enumerate(ids):
+            labels[node_id] = str(names[k]) if names is not None else f"{prefix}{k}"
+    for node_id, n in nodes.items():
+        if n.get("role", "hidden") == "hidden":
+            labels[node_id] = str(n.get("activation", ""))
+    return {i: text for i, text in labels.items() if i in layer and per_layer[layer[i]] <= LABELLED_PER_LAYER}
+
+
+__all__ = ["network_figure", "network_layers", "plot_front", "plot_hypervolume", "plot_network"]
