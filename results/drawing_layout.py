@@ -83,7 +83,9 @@ def crossings(positions: Mapping[int, tuple[float, float]], edges: Sequence[tupl
 
 def _orientation(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Sign of the turn a -> b -> c (the cross product), row-wise; 0 when collinear."""
-    return np.sign((b[..., 0] - a[..., 0]) * (c[..., 1] - a[..., 1]) - (b[..., 1] - a[..., 1]) * (c[..., 0] - a[..., 0]))
+    turn: np.ndarray = np.sign((b[..., 0] - a[..., 0]) * (c[..., 1] - a[..., 1])
+                               - (b[..., 1] - a[..., 1]) * (c[..., 0] - a[..., 0]))
+    return turn
 
 
 def _positions(order: Mapping[int, Sequence[int]]) -> dict[int, tuple[float, float]]:
