@@ -105,6 +105,25 @@ def circles() -> FrontierData:
                         "R = 2 x 10 (one logit)")
 
 
+def imbalanced() -> FrontierData:
+    """Never used while tuning connevo's defaults: four classes of 55/25/13/7%, clusters per class."""
+    x, y = make_classification(n_samples=3000, n_features=24, n_informative=6, n_redundant=4, n_classes=4,
+                               n_clusters_per_class=2, weights=[0.55, 0.25, 0.13, 0.07], class_sep=1.5,
+                               flip_y=0.0, random_state=DATA_STATE)
+    return FrontierData("imbalanced", x.astype(np.float64), y.astype(np.int64), 192,
+                        "make_classification: 3000 rows, 24 features (6 informative, 4 redundant), 4 classes "
+                        "(55/25/13/7%) x 2 clusters, class_sep 1.5; R = 2 x 96 (dense linear)")
+
+
+def wide() -> FrontierData:
+    """Never used while tuning connevo's defaults: many features, few informative, few rows per feature."""
+    x, y = make_classification(n_samples=1500, n_features=200, n_informative=10, n_redundant=10, n_classes=5,
+                               n_clusters_per_class=2, class_sep=2.0, flip_y=0.0, random_state=DATA_STATE)
+    return FrontierData("wide", x.astype(np.float64), y.astype(np.int64), 2000,
+                        "make_classification: 1500 rows, 200 features (10 informative, 10 redundant), 5 classes "
+                        "x 2 clusters, class_sep 2.0; R = 2 x 1000 (dense linear)")
+
+
 DATASETS: dict[str, Callable[[], FrontierData]] = {
     "digits": digits,
     "breast_cancer": breast_cancer,
@@ -112,6 +131,8 @@ DATASETS: dict[str, Callable[[], FrontierData]] = {
     "sparse_xor": sparse_xor,
     "wine": wine,
     "circles": circles,
+    "imbalanced": imbalanced,
+    "wide": wide,
 }
-"""The first four shaped connevo's defaults; ``wine`` and ``circles`` were added after, to check
-that the defaults carry over to data they were not tuned on."""
+"""The first four shaped connevo's defaults; ``wine`` and ``circles``, then ``imbalanced`` and
+``wide``, were added after, to check that the defaults carry over to data they were not tuned on."""
