@@ -50,7 +50,7 @@ def training_settings(spec: CampaignSpec, dataset: Dataset) -> TrainingSettings:
         structure_hints=t.structure_hints,
         rewire_fraction=t.rewire_fraction,
         rewire_every=t.rewire_every,
-        prediction_metrics=prediction_metrics(),
+        prediction_metrics=prediction_metrics(dataset.kind),
     )
 
 
