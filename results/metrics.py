@@ -266,6 +266,8 @@ def log_loss(y_true: np.ndarray, y_score: np.ndarray) -> float:
     from sklearn.metrics import log_loss as sklearn_log_loss
 
     classes = 2 if y_score.ndim == 1 else y_score.shape[1]
+    if y_score.ndim == 2:  # a float32 softmax sums to 1 only within its rounding: scikit-learn would warn
+        y_score = y_score / y_score.sum(axis=1, keepdims=True)
     return float(sklearn_log_loss(y_true, y_score, labels=np.arange(classes)))
 
 

@@ -72,6 +72,9 @@ def test_regression_and_log_loss_scores_are_scikit_learns_with_bounds_from_the_c
     probabilities = rng.dirichlet(np.ones(3), 40)
     labels = rng.integers(0, 3, 40)
     assert metric("val_log_loss").predictions(labels, probabilities) == pytest.approx(log_loss(labels, probabilities))
+    single = probabilities.astype(np.float32)  # a worker's softmax: sums to 1 only within float32 (no warning)
+    assert metric("val_log_loss").predictions(labels, single.astype(np.float64)) == pytest.approx(
+        log_loss(labels, probabilities), rel=1e-6)
     assert metric("test_log_loss").predictions(np.zeros(4, int), np.full(4, 0.3)) == pytest.approx(-np.log(0.7))
     assert {m.name for m in prediction_metrics("classification")} == {"val_auc", "test_auc", "val_log_loss",
                                                                       "test_log_loss"}
