@@ -25,6 +25,7 @@ def load_task(spec: CampaignSpec) -> Dataset:
         bits=task.bits,
         base_dir=spec.base_dir,
         retina_goal=task.retina_goal,
+        kind=task.kind,
     )
 
 

@@ -140,8 +140,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from connevo.results.store import open_store
 
     info = export_candidate(open_store(args.store), args.candidate, args.output, args.format)
-    print(f"{info['format']}: {info['n_features']} features in, {len(info['classes'])} class logits out",
-          file=sys.stderr)
+    outputs = "1 prediction (the target, in its units)" if info["kind"] == "regression" else \
+        f"{len(info['classes'])} class logits"
+    print(f"{info['format']}: {info['n_features']} features in, {outputs} out", file=sys.stderr)
     for path in info["files"]:
         print(path)
     return 0
