@@ -66,7 +66,7 @@ def evaluate_trained(genome: Genome, dataset: Dataset, quantize: str | None = No
             row[f"{part}_loss"] = loss.rows(outputs, target).mean().item()
             predicted = loss.predicted_class(outputs)
             row[f"{part}_accuracy"] = None if predicted is None else (predicted[0] == target).float().mean().item()
-            predictions[part] = loss.predictions(outputs)[0].double().numpy()
+            predictions[part] = loss.predictions(outputs)[0].detach().double().numpy()
         labels[part] = np.asarray(y)
     extra.update(prediction_scores(prediction_metrics(dataset.kind), labels, predictions,
                                    dataset.original if regression else None))

@@ -46,8 +46,8 @@ def score(stack: Stack, x: torch.Tensor, y: torch.Tensor, autocast: Autocast, n_
                 outputs = stack.forward(xb.expand(c, *xb.shape))
             outputs = outputs.float()
             losses.append(loss.rows(outputs, yb))
-            if probabilities is not None:
-                kept.append(loss.predictions(outputs))
+            if probabilities is not None:  # detached: a network without connections outputs its bias parameter
+                kept.append(loss.predictions(outputs).detach())
             predicted = loss.predicted_class(outputs)
             if predicted is None:
                 continue

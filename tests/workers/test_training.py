@@ -96,3 +96,7 @@ def test_a_regression_trains_one_output_on_the_standardized_target_and_scores_in
         assert result.scores["val_mse"] == pytest.approx(result.val_loss * diabetes.y_std ** 2, rel=1e-5)
         assert result.scores["val_mae"] == pytest.approx(mean_absolute_error(y, predicted), rel=1e-5)
     assert results[1].scores["val_r2"] > 0.3  # a linear model of all ten features explains a good part
+    # a network without connections predicts its bias: about the mean (R^2 near 0)
+    [bias_only] = train([dataclasses.replace(requests[0], genome=requests[0].genome.with_connections([]))], diabetes,
+                        settings)
+    assert bias_only.status is Status.OK and abs(bias_only.scores["val_r2"]) < 0.1
