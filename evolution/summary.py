@@ -60,6 +60,7 @@ def summarize(generation: int, children: Sequence[Candidate], archive: Sequence[
         hypervolume=float(hv),
         population=population_ids,
         failed=sum(1 for c in children if c.evaluation is None or not c.evaluation.ok),
+        best_objective=objectives[0],
     )
 
 

@@ -34,7 +34,7 @@ def diabetes(tmp_path_factory):
     front = result.front()
     best = front.loc[front["val_r2"].idxmax(), "candidate_id"]
     connevo.compress(store, best, quantize="int8")
-    yield {"result": result, "store": store, "data": load_task(parse_spec(SPEC)), "best": best}
+    yield {"result": result, "store": store, "data": load_task(parse_spec(SPEC)), "best": best, "path": path}
     store.close()
 
 
@@ -81,6 +81,19 @@ def test_the_front_is_over_validation_r2_and_connections_with_a_hypervolume(diab
     assert (result.generations()["hypervolume"] > 0).all()
 
 
+def test_the_cli_shows_a_regressions_scores_where_a_classifications_show_accuracy(diabetes, cli, tmp_path):
+    campaign, path = diabetes["result"].campaign_id, diabetes["path"]
+    front = cli("front", campaign, store=path)
+    assert front.returncode == 0 and "val_r2" in front.stdout and "test_mse" in front.stdout
+    assert "accuracy" not in front.stdout
+    status = cli("status", campaign, store=path)
+    assert status.returncode == 0 and "best_val_r2" in status.stdout
+    show = cli("show", diabetes["best"], store=path)
+    assert show.returncode == 0 and "val_mae" in show.stdout and "accuracy" not in show.stdout
+    plotted = cli("plot", campaign, "--out", str(tmp_path), store=path)
+    assert plotted.returncode == 0 and len(list(tmp_path.glob("*.png"))) == 2
+
+
 def test_the_onnx_export_predicts_as_load_model(diabetes, tmp_path):
     onnxruntime = pytest.importorskip("onnxruntime")
     from connevo.evolution.export import export_candidate
@@ -122,3 +135,20 @@ def test_an_objective_or_data_set_of_the_other_kind_is_refused_naming_the_field(
         parse_spec({"name": "x", **change})
     assert parse_spec({"name": "x", "task": {"dataset": "d.csv", "kind": "regression"},
                        "objectives": {"minimize": ["params"]}}).objectives.maximize == ["val_r2"]
+
+
+def test_a_regression_extended_is_the_regression_launched_with_more_generations(tmp_path):
+    def spec(generations: int) -> dict:
+        return {**SPEC, "evolution": {"population": 4, "generations": generations}}
+
+    def scored(result) -> list[tuple]:
+        rows = result.candidates()
+        rows = rows[rows["number"] >= 0].sort_values("number")
+        return [(r["number"], [p.split("-")[-1] for p in r["parents"]], r["genome"], r["val_loss"],
+                 r["extra"]["val_r2"], r["extra"]["test_mae"]) for r in rows.to_dict("records")]
+
+    reference = connevo.run(spec(2), str(tmp_path / "r.db"))
+    short = connevo.run(spec(1), str(tmp_path / "s.db"))
+    extended = connevo.extend(short.campaign_id, 2, short.store)
+    assert scored(extended) == scored(reference) and len(scored(reference)) == 12
+    assert extended.front()["val_r2"].notna().all()
