@@ -109,15 +109,30 @@ def test_the_onnx_export_predicts_as_load_model(diabetes, tmp_path):
     np.testing.assert_allclose(got, want, rtol=1e-5)
 
 
-def test_a_float_target_given_in_memory_is_a_regression(tmp_path):
+@pytest.fixture
+def own_registry(monkeypatch):
+    """Metrics registered by a test stay in it."""
+    import connevo.results.metrics as metrics_module
+
+    monkeypatch.setattr(metrics_module, "_REGISTRY", dict(metrics_module._REGISTRY))
+
+
+def test_a_float_target_given_in_memory_is_a_regression_with_a_users_metric(tmp_path, own_registry):
+    from sklearn.metrics import median_absolute_error
+
     rng = np.random.default_rng(0)
     x = pd.DataFrame({"a": rng.normal(size=120), "b": rng.normal(size=120)})
     y = 3.0 * x["a"].to_numpy() - x["b"].to_numpy() + 10.0 + rng.normal(0, 0.1, 120)
     spec = small_spec(**{"task": {"kind": "regression"}, "evolution.population": 4, "evolution.generations": 0,
                          "training.epochs": 20, "objectives": {"minimize": ["connections", "val_mae"]}})
-    result = connevo.run(spec, str(tmp_path / "s.db"), data=(x, y))
+    medae = {"fn": median_absolute_error, "sense": "min", "worst": 10.0, "kind": "regression"}
+    result = connevo.run(spec, str(tmp_path / "s.db"), data=(x, y), metrics={"medae": medae})
     front = result.front()
     assert front["val_r2"].max() > 0.5 and {"val_mae", "connections"} <= set(front.columns)
+    best = front.loc[front["val_r2"].idxmax()]
+    data = load_task(parse_spec(result.info()["spec"]))
+    predicted = connevo.load_model(best["candidate_id"], store=result.store)(raw(data, "test")).double().numpy()
+    assert best["test_medae"] == pytest.approx(median_absolute_error(data.original(data.y_test), predicted), rel=1e-4)
 
 
 @pytest.mark.parametrize("change, message", [
