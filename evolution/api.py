@@ -52,8 +52,10 @@ store's file, else in the current folder)."""
 
 
 UserMetrics = Mapping[str, Callable[[np.ndarray, np.ndarray], float] | Mapping[str, Any]]
-"""``{name: fn}`` or ``{name: {"fn": fn, "sense": "min", "worst": ..., "best": ...}}``: metrics
-of the predicted probabilities, ``fn(y_true, y_score) -> float`` (scikit-learn's signature)."""
+"""``{name: fn}`` or ``{name: {"fn": fn, "sense": "min", "worst": ..., "best": ..., "kind": ...}}``:
+metrics of the predicted probabilities, ``fn(y_true, y_score) -> float`` (scikit-learn's
+signature); with ``"kind": "regression"``, of a regression's predictions (``fn(y_true, y_pred)``
+in the target's units)."""
 
 
 def register_metrics(metrics: UserMetrics | None) -> None:
@@ -61,10 +63,10 @@ def register_metrics(metrics: UserMetrics | None) -> None:
     (:func:`results.metrics.register_prediction_metric`); a bad one is a :class:`SpecError`."""
     for name, given in (metrics or {}).items():
         options = dict(given) if isinstance(given, Mapping) else {"fn": given}
-        unknown = set(options) - {"fn", "sense", "worst", "best", "description"}
+        unknown = set(options) - {"fn", "sense", "worst", "best", "description", "kind"}
         if unknown or "fn" not in options:
             raise SpecError(f"metrics[{name!r}]: give a function, or a mapping with 'fn' and optionally 'sense', "
-                            f"'worst', 'best', 'description'" + (f" (unknown: {sorted(unknown)})" if unknown else ""))
+                            f"'worst', 'best', 'description', 'kind'" + (f" (unknown: {sorted(unknown)})" if unknown else ""))
         try:
             register_prediction_metric(name, options.pop("fn"), **options)
         except ValueError as exc:

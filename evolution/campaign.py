@@ -64,11 +64,12 @@ class Campaign:
         self.limits = search_limits(self.spec, 0)
         self.rng = np.random.default_rng(np.random.SeedSequence([spec.seed, 0x5EED]))
         self.innovations = InnovationTracker()
-        # a two-class task needs one output neuron (the logit of class 1), as logistic regression
-        self.n_outputs = 1 if self.dataset.n_classes == 2 else self.dataset.n_classes
+        # a two-class task needs one output neuron (the logit of class 1), as logistic regression;
+        # a regression one (its standardized prediction)
+        self.n_outputs = self.dataset.n_outputs
         full = minimal_genome(self.dataset.n_features, self.n_outputs, np.random.default_rng(0),
                               InnovationTracker(), density=1.0)
-        self.scoring = Scoring.of(spec, full)
+        self.scoring = Scoring.of(spec, full, self.dataset)
         self.selection = selection_for(spec, self.scoring)
         self.schedule = schedule_for(spec)
         self.hv_reference, self.hv_ideal = hypervolume_bounds(self.scoring)

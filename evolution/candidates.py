@@ -75,7 +75,7 @@ def candidate_row(campaign_id: str, c: Candidate, *, with_fidelity: bool) -> dic
 # the store's columns of worker-measured costs and scores (the registry's, :mod:`results.metrics`)
 _COST_COLUMNS = tuple(m.name for m in metrics() if m.source == "cost" and m.compute is None)
 _METRIC_COLUMNS = tuple(m.name for m in metrics() if m.source == "score" and m.confusion is None
-                        and m.name.split("_")[-1] in ("accuracy", "loss"))
+                        and m.predictions is None and m.name.split("_")[-1] in ("accuracy", "loss"))
 CONFUSION = "confusion"
 """Key of a candidate's ``extra``: its confusion matrix per data part (:attr:`Evaluation.confusion`)."""
 MAX_STORED_CONFUSION = 32

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -35,16 +36,17 @@ def prune(genome: Genome, fraction: float) -> Genome:
     return genome.with_connections([c for c in genome.connections if c.innovation not in dropped])
 
 
-def _score(net: nn.Module, x, y) -> tuple[float, float]:
-    with torch.no_grad():
-        logits = net(torch.as_tensor(x))
-        target = torch.as_tensor(y)
-        return (logits.argmax(1) == target).float().mean().item(), nn.functional.cross_entropy(logits, target).item()
-
-
 def evaluate_trained(genome: Genome, dataset: Dataset, quantize: str | None = None) -> dict[str, Any]:
-    """Accuracies and losses of a trained genome as it is (no training), optionally in int8."""
-    net: nn.Module = compile_genome(genome, use_genome_weights=True)
+    """Scores of a trained genome as it is (no training), optionally in int8: accuracy (a
+    classification's; None for a regression) and loss on every part, as the workers define them,
+    and the prediction metrics of the task's kind under ``extra`` (ROC AUC and log loss, or
+    R^2, MSE and MAE in the target's units)."""
+    from connevo.results.metrics import prediction_metrics
+    from connevo.workers.losses import LOSSES
+    from connevo.workers.scoring import prediction_scores
+
+    regression = dataset.kind == "regression"
+    net: nn.Module = compile_genome(genome, use_genome_weights=True, two_class_logits=not regression)
     net.eval()
     extra: dict[str, Any] = {"weight_bytes": 4 * measure(genome).params}
     if quantize is not None:
@@ -52,12 +54,25 @@ def evaluate_trained(genome: Genome, dataset: Dataset, quantize: str | None = No
             raise ConnevoError(f"quantize must be one of {QUANTIZATIONS}, got {quantize!r}")
         net = Int8Network(net)
         extra["weight_bytes"] = net.weight_bytes()
+    loss = LOSSES[dataset.kind]
     row: dict[str, Any] = {}
+    labels: dict[str, np.ndarray] = {}
+    predictions: dict[str, np.ndarray] = {}
     for part, x, y in (("train", dataset.x_train, dataset.y_train), ("val", dataset.x_val, dataset.y_val),
                        ("test", dataset.x_test, dataset.y_test)):
-        row[f"{part}_accuracy"], row[f"{part}_loss"] = _score(net, x, y)
-    row["train_val_gap"] = row["train_accuracy"] - row["val_accuracy"]
-    row["train_test_gap"] = row["train_accuracy"] - row["test_accuracy"]
+        with torch.no_grad():
+            outputs = net(torch.as_tensor(x))[None].float()  # one candidate: (1, rows, outputs)
+            target = torch.as_tensor(y)
+            row[f"{part}_loss"] = loss.rows(outputs, target).mean().item()
+            predicted = loss.predicted_class(outputs)
+            row[f"{part}_accuracy"] = None if predicted is None else (predicted[0] == target).float().mean().item()
+            predictions[part] = loss.predictions(outputs)[0].detach().double().numpy()
+        labels[part] = np.asarray(y)
+    extra.update(prediction_scores(prediction_metrics(dataset.kind), labels, predictions,
+                                   dataset.original if regression else None))
+    accuracies = row["train_accuracy"], row["val_accuracy"], row["test_accuracy"]
+    row["train_val_gap"] = None if None in accuracies else accuracies[0] - accuracies[1]
+    row["train_test_gap"] = None if None in accuracies else accuracies[0] - accuracies[2]
     return {**row, "extra": extra}
 
 

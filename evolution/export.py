@@ -5,10 +5,16 @@ file order, the target left out; any batch size) and returns class logits; the s
 learned in training is inside. Class ``i`` is the i-th of the sorted distinct target values; the
 class and feature names are written beside the model as ``<name>.classes.json``.
 
+A regression's network (``task.kind = "regression"``) returns its prediction of every row,
+float32 ``[batch]``, in the target's original units: the network predicts the standardized target
+and the module undoes the standardization (``z * y_std + y_mean``) inside. No class names are
+written for it; the feature names and the target's name go to ``<name>.features.json``; the ONNX
+output is named ``prediction``.
+
 - ``pt2`` (for a ``.pt2`` file, and the default): a ``torch.export`` program; load it with
   ``torch.export.load(path).module()``. The file name must end in ``.pt2`` (torch's rule).
 - ``onnx`` (for a ``.onnx`` file; needs ``pip install 'connevo[onnx]'``): torch's ONNX exporter,
-  input ``features``, output ``logits``, a dynamic batch; the file is checked with onnxruntime
+  input ``features``, output ``logits`` (a regression: ``prediction``), a dynamic batch; the file is checked with onnxruntime
   against the torch module before the export succeeds.
 - ``torchscript``: ``torch.jit.trace``, which torch deprecates; kept for existing users.
 - ``state-dict``: ``torch.save`` of the module's weights plus the standardization, with the
@@ -42,6 +48,7 @@ from connevo.results.storage import BaseStore
 from connevo.search_space.compile import compile_genome
 from connevo.search_space.genome import Genome
 from connevo.search_space.quantize import Int8Network
+from connevo.workers.tasks import BUILTIN_DATASETS
 
 EXPORT_FORMATS = ("pt2", "onnx", "torchscript", "state-dict")
 SUFFIX_FORMATS = {".pt2": "pt2", ".onnx": "onnx"}
@@ -62,15 +69,37 @@ class StandardizedNetwork(nn.Module):
         self.classes: list[str] = []
         self.features: list[str] = []
 
+    output_name = "logits"
+    """The name of the output of an ONNX export."""
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = (x.float() - self.mean) / self.std
         return self.network(torch.where(torch.isnan(z), torch.zeros_like(z), z))
 
 
+class StandardizedRegressor(StandardizedNetwork):
+    """Raw features in, the prediction of every row out (``[batch]``), in the target's original
+    units: the network predicts the standardized target, ``y_std`` and ``y_mean`` (buffers) undo
+    the standardization."""
+
+    output_name = "prediction"
+
+    def __init__(self, network: nn.Module, mean: torch.Tensor, std: torch.Tensor, y_mean: float, y_std: float) -> None:
+        super().__init__(network, mean, std)
+        self.register_buffer("y_mean", torch.tensor(y_mean, dtype=torch.float32))
+        self.register_buffer("y_std", torch.tensor(y_std, dtype=torch.float32))
+        self.target = ""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x)[:, 0] * self.y_std + self.y_mean
+
+
 def load_model(candidate_id: str, store: BaseStore | str | None = None) -> StandardizedNetwork:
     """The trained network of ``candidate_id`` as a torch module: raw feature rows in, class
-    logits out, in eval mode without autograd; ``.classes`` and ``.features`` name its outputs
-    and inputs. ``store``: a store or its URL/path (default: ``$CONNEVO_STORE``, else ./connevo.db)."""
+    logits out (a regression, :class:`StandardizedRegressor`: the predictions in the target's
+    units, ``[batch]``), in eval mode without autograd; ``.classes`` and ``.features`` name its
+    outputs (none for a regression) and inputs. ``store``: a store or its URL/path (default:
+    ``$CONNEVO_STORE``, else ./connevo.db)."""
     from connevo.results.store import open_store
 
     opened = store if isinstance(store, BaseStore) else open_store(store)
@@ -88,13 +117,21 @@ def _model(store: BaseStore, candidate_id: str) -> tuple[StandardizedNetwork, Ge
         raise ConnevoError(f"candidate {candidate_id} has status {row['status']!r}; only trained (ok) candidates "
                            "can be exported or loaded")
     genome = Genome.from_dict(row["genome"])
-    dataset = load_task(parse_spec(store.get_campaign(row["campaign_id"])["spec"]))
-    network: nn.Module = compile_genome(genome, use_genome_weights=True).eval()
+    spec = parse_spec(store.get_campaign(row["campaign_id"])["spec"])
+    dataset = load_task(spec)
+    regression = dataset.kind == "regression"
+    network: nn.Module = compile_genome(genome, use_genome_weights=True, two_class_logits=not regression).eval()
     extra = row.get("extra") if isinstance(row.get("extra"), dict) else {}
     if extra.get("quantization") == "int8":  # `connevo compress --quantize int8`: int8 as it was scored
         network = Int8Network(network)  # type: ignore[arg-type]
-    model = StandardizedNetwork(network, torch.as_tensor(dataset.mean), torch.as_tensor(dataset.std)).eval()
-    model.requires_grad_(False)
+    mean, std = torch.as_tensor(dataset.mean), torch.as_tensor(dataset.std)
+    model: StandardizedNetwork
+    if regression:
+        model = StandardizedRegressor(network, mean, std, dataset.y_mean, dataset.y_std)
+        model.target = spec.task.target if spec.task.dataset not in BUILTIN_DATASETS else "target"
+    else:
+        model = StandardizedNetwork(network, mean, std)
+    model.eval().requires_grad_(False)
     model.classes, model.features = list(dataset.class_names), list(dataset.feature_names)
     return model, genome, dataset
 
@@ -131,11 +168,15 @@ def export_candidate(store: BaseStore, candidate_id: str, path: str | Path, fmt:
         written.append(str(topology))
     else:
         {"pt2": _write_pt2, "onnx": _write_onnx, "torchscript": _write_torchscript}[fmt](model, example, path)
-        names = path.with_suffix(".classes.json")
-        names.write_text(json.dumps({"classes": model.classes, "features": model.features}, indent=2))
+        if isinstance(model, StandardizedRegressor):  # no classes: the features and the target predicted
+            names = path.with_suffix(".features.json")
+            names.write_text(json.dumps({"features": model.features, "target": model.target}, indent=2))
+        else:
+            names = path.with_suffix(".classes.json")
+            names.write_text(json.dumps({"classes": model.classes, "features": model.features}, indent=2))
         written.append(str(names))
     return {"candidate_id": candidate_id, "format": fmt, "files": written,
-            "n_features": dataset.n_features, "classes": model.classes}
+            "n_features": dataset.n_features, "classes": model.classes, "kind": dataset.kind}
 
 
 def _batch_dims() -> dict[str, Any]:
@@ -163,7 +204,7 @@ def _write_onnx(model: StandardizedNetwork, example: torch.Tensor, path: Path) -
             warnings.simplefilter("ignore")
             # the exporter's optimizer would fold the int8 weights' cast into int32 constants
             torch.onnx.export(model, (example,), str(path), dynamo=True, input_names=["features"],
-                              output_names=["logits"], dynamic_shapes=_batch_dims(), external_data=False,
+                              output_names=[model.output_name], dynamic_shapes=_batch_dims(), external_data=False,
                               optimize=not int8)
     finally:
         quiet.setLevel(level)
@@ -179,23 +220,25 @@ def _is_int8(model: StandardizedNetwork) -> bool:
 
 
 def _check_onnx(model: StandardizedNetwork, example: torch.Tensor, path: Path, int8: bool) -> None:
-    """The file, run by onnxruntime (when installed), gives the torch module's logits (int8: the
-    same classes, logits within 2% of their range: a rounding of an activation may fall the
-    other way)."""
+    """The file, run by onnxruntime (when installed), gives the torch module's logits or
+    predictions (int8: the same classes, outputs within 2% of their range: a rounding of an
+    activation may fall the other way)."""
     try:
         import onnxruntime
     except ImportError:
         return
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     rows = torch.cat([example, example * 0.5 + 1.0, example[:1]])  # another batch size too
-    got = session.run(["logits"], {"features": rows.numpy()})[0]
+    got = session.run([model.output_name], {"features": rows.numpy()})[0]
     want = model(rows).numpy()
     gap = float(np.abs(got - want).max())
-    tolerance = ONNX_TOLERANCE if not int8 else 0.02 * float(np.abs(want).max()) + ONNX_TOLERANCE
-    if not gap <= tolerance or (int8 and not np.array_equal(got.argmax(axis=1), want.argmax(axis=1))):
+    scale = 1.0 if want.ndim == 2 else max(1.0, float(np.abs(want).max()))  # a prediction in the target's units
+    tolerance = ONNX_TOLERANCE * scale if not int8 else 0.02 * float(np.abs(want).max()) + ONNX_TOLERANCE
+    classes_differ = int8 and want.ndim == 2 and not np.array_equal(got.argmax(axis=1), want.argmax(axis=1))
+    if not gap <= tolerance or classes_differ:
         path.unlink(missing_ok=True)
-        raise ConnevoError(f"the ONNX export of this network gives other logits under onnxruntime than torch "
-                           f"(largest difference {gap:.3g}); nothing was written")
+        raise ConnevoError(f"the ONNX export of this network gives other {model.output_name} under onnxruntime "
+                           f"than torch (largest difference {gap:.3g}); nothing was written")
 
 
 def _write_torchscript(model: StandardizedNetwork, example: torch.Tensor, path: Path) -> None:
@@ -205,4 +248,5 @@ def _write_torchscript(model: StandardizedNetwork, example: torch.Tensor, path: 
     torch.jit.save(traced, str(path))
 
 
-__all__ = ["EXPORT_FORMATS", "StandardizedNetwork", "export_candidate", "export_format", "load_model"]
+__all__ = ["EXPORT_FORMATS", "StandardizedNetwork", "StandardizedRegressor", "export_candidate", "export_format",
+           "load_model"]

@@ -21,10 +21,13 @@ class GenerationSummary:
     candidates_done: int         # candidates evaluated since the campaign started
     candidates_total: int        # candidates the whole campaign will evaluate
     best_val_accuracy: float | None
+    """The best value of the campaign's first maximized objective so far (:attr:`best_objective`:
+    ``val_accuracy`` by default, ``val_r2`` for a regression); the generations table's column."""
     front_size: int
     hypervolume: float
     population: list[str] = field(default_factory=list)
     failed: int = 0
+    best_objective: str = "val_accuracy"
 
 
 class CampaignObserver:

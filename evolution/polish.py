@@ -10,8 +10,8 @@ reproduce (measured with ``benchmarks/frontier.py``: from scratch gained on digi
 the clusters set; from its own weights it gained on both).
 
 A polished network has no validation score of its own (it trained on those rows): its
-``val_accuracy`` and ``val_loss`` are those of the network it polishes, on which it was
-selected (``extra["validation_from"]`` names it); its training and test metrics are its own (the
+``val_accuracy`` (a regression: ``val_r2``, ``val_mse``, ...) and ``val_loss`` are those of the
+network it polishes, on which it was selected (``extra["validation_from"]`` names it); its training and test metrics are its own (the
 test rows stay unseen). Polishing is idempotent: a front member is polished once (its polished
 copy takes its place on the front), and all the polished rows of one polish are written in one
 transaction. An extended campaign (:mod:`evolution.extension`) is polished again at its new end:
@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from connevo.errors import ConnevoError
 from connevo.evolution.candidates import CONFUSION
@@ -162,9 +163,14 @@ def polish_epochs(spec_epochs: int | None, settings: TrainingSettings) -> int:
     return settings.inherited_epochs if spec_epochs is None else spec_epochs
 
 
+def _stored(value: Any) -> float | None:
+    """A front row's metric as a float, None where it has none (NaN in the frame: a regression's accuracy)."""
+    return None if value is None or pd.isna(value) else float(value)
+
+
 def _polished_row(campaign_id: str, number: int, member: dict[str, Any], e: Evaluation, merged: Dataset
                   ) -> dict[str, Any]:
-    assert e.trained_genome is not None and e.train_accuracy is not None and e.test_accuracy is not None
+    assert e.trained_genome is not None
     extra = dict(member["extra"]) if isinstance(member.get("extra"), dict) else {}  # computed metrics
     if e.scores:  # the same: its own test scores, its source's validation ones
         extra.update({name: v for name, v in e.scores.items() if not name.startswith("val_")})
@@ -188,10 +194,11 @@ def _polished_row(campaign_id: str, number: int, member: dict[str, Any], e: Eval
         "train_loss": e.train_loss,
         "test_accuracy": e.test_accuracy,
         "test_loss": e.test_loss,
-        "val_accuracy": float(member["val_accuracy"]),
-        "val_loss": float(member["val_loss"]),
+        "val_accuracy": _stored(member["val_accuracy"]),
+        "val_loss": _stored(member["val_loss"]),
         "train_val_gap": None,  # it trained on the validation rows
-        "train_test_gap": e.train_accuracy - e.test_accuracy,
+        "train_test_gap": None if e.train_accuracy is None or e.test_accuracy is None
+        else e.train_accuracy - e.test_accuracy,
         "extra": {
             **extra,
             POLISHED_FROM: member["candidate_id"],

@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 from deap import base, tools
 
-FAILED_ACCURACY = -1.0
+FAILED_SCORE = -1e18
+"""What a candidate without a successful training scores on a maximized objective: below any
+network's (an R^2 has no lower bound)."""
 FAILED_COST = 1e18
 
 

@@ -20,11 +20,11 @@ from pydantic import (
 )
 
 from connevo.errors import SpecError
-from connevo.results.metrics import objective_names
+from connevo.results.metrics import DEFAULT_OBJECTIVES, KINDS, metric, objective_names
 from connevo.search_space.genome import ACTIVATIONS
 from connevo.search_space.mutations import registered_mutations
 from connevo.search_space.operators import HIDDEN_ACTIVATIONS
-from connevo.workers.tasks import BUILTIN_DATASETS
+from connevo.workers.tasks import BUILTIN_DATASETS, builtin_kind
 
 
 def _objective(sense: str) -> Any:
@@ -46,9 +46,12 @@ class _Strict(BaseModel):
 
 
 class TaskSpec(_Strict):
-    """The data: a built-in data set or a user file, and how it is split."""
+    """The data: a built-in data set or a user file, what its target is, and how it is split."""
 
     dataset: str
+    kind: Literal["classification", "regression"] = Field(
+        "classification", description="classification: the target holds class labels; regression: a number "
+        "(one output neuron, mean squared error on the standardized target, R^2/MSE/MAE as scores)")
     target: str = "label"
     validation_fraction: float = Field(
         0.3, gt=0, lt=1, description="selection's part: a larger one picks networks that hold up on new data")
@@ -70,6 +73,10 @@ class TaskSpec(_Strict):
 
     @model_validator(mode="after")
     def _fractions(self) -> TaskSpec:
+        if self.dataset in BUILTIN_DATASETS and builtin_kind(self.dataset) != self.kind:
+            raise ValueError(
+                f"built-in data set {self.dataset!r} is a {builtin_kind(self.dataset)}: set "
+                f"task.kind = {builtin_kind(self.dataset)!r} (got {self.kind!r})")
         if self.validation_fraction + self.test_fraction >= 1:
             raise ValueError(
                 "validation_fraction + test_fraction must be < 1, got "
@@ -158,6 +165,9 @@ class EvolutionSpec(_Strict):
 
 
 class ObjectivesSpec(_Strict):
+    """What selection maximizes and minimizes. Left out, a classification maximizes
+    ``val_accuracy`` and a regression (``task.kind``) ``val_r2``; both minimize ``connections``."""
+
     maximize: list[_objective("max")] = ["val_accuracy"]  # type: ignore[valid-type]
     minimize: list[_objective("min")] = ["connections"]  # type: ignore[valid-type]
     probability: dict[str, float] = Field(
@@ -168,7 +178,8 @@ class ObjectivesSpec(_Strict):
     @model_validator(mode="after")
     def _some(self) -> ObjectivesSpec:
         if not self.maximize:
-            raise ValueError("objectives.maximize must name val_accuracy")
+            raise ValueError("objectives.maximize must name a score to maximize (val_accuracy, or val_r2 for a "
+                             "regression)")
         if len(set(self.minimize)) != len(self.minimize):
             raise ValueError(f"objectives.minimize has duplicates: {self.minimize}")
         for name, p in self.probability.items():
@@ -352,6 +363,39 @@ class CampaignSpec(_Strict):
         None, description="folder that relative data paths are resolved against (the spec file's folder)"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_objectives(cls, data: Any) -> Any:
+        """Objectives left out are those of the task's kind (:data:`results.metrics.DEFAULT_OBJECTIVES`):
+        a regression maximizes ``val_r2`` (the default maximize list is a classification's)."""
+        if not isinstance(data, dict):
+            return data
+        task = data.get("task")
+        kind = task.get("kind") if isinstance(task, dict) else getattr(task, "kind", None)
+        if kind not in KINDS or kind == "classification":
+            return data
+        objectives = data.get("objectives")
+        if objectives is None:
+            objectives = {}
+        if not isinstance(objectives, dict):
+            return data
+        maximize, minimize = DEFAULT_OBJECTIVES[kind]
+        filled = {"maximize": list(maximize), "minimize": list(minimize), **objectives}
+        return {**data, "objectives": filled}
+
+    @model_validator(mode="after")
+    def _objectives_fit_the_task(self) -> CampaignSpec:
+        kind = self.task.kind
+        for field, names in (("objectives.maximize", self.objectives.maximize),
+                             ("objectives.minimize", self.objectives.minimize)):
+            for name in names:
+                belongs = metric(name).kind
+                if belongs is not None and belongs != kind:
+                    own = ", ".join(repr(n) for n in objective_names(metric(name).sense, kind) if metric(n).kind)
+                    raise ValueError(f"{field}: {name!r} is a {belongs} metric, and task.kind is {kind!r}"
+                                     + (f" (its scores: {own})" if own else ""))
+        return self
+
     @model_validator(mode="after")
     def _layout_needs_its_task(self) -> CampaignSpec:
         if self.search_space.layout == "retina" and self.task.dataset != "retina":
@@ -381,6 +425,8 @@ def _describe(error: dict[str, Any]) -> str:
     if error["type"] == "missing":
         return f"'{location}' is required"
     message = error["msg"].removeprefix("Value error, ")
+    if not error["loc"]:  # a check of the whole spec: its message names the fields (the input is the spec)
+        return message
     return f"'{location}': {message} (got {error.get('input')!r})"
 
 

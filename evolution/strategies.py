@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,15 +19,15 @@ import numpy as np
 from connevo.evolution.candidates import Candidate
 from connevo.evolution.niches import NicheEntry, niche_elites
 from connevo.evolution.selection import (
-    FAILED_ACCURACY,
     FAILED_COST,
+    FAILED_SCORE,
     Scored,
     nsga2_ranking,
     nsga2_survivors,
     weighted_fitness,
 )
 from connevo.evolution.spec import CampaignSpec
-from connevo.results.metrics import metric, value_of
+from connevo.results.metrics import metric, value_of, worst_value
 from connevo.search_space.cost import measure
 from connevo.search_space.genome import Genome
 
@@ -37,14 +37,15 @@ is lowered by this much per unit of loss (at most :data:`MAX_TIE_LOSS`), far bel
 MAX_TIE_LOSS = 1e3
 
 
-def _reference_cost(name: str, spec: CampaignSpec, full: Genome, counts: Mapping[str, Any]) -> float:
+def _reference_cost(name: str, spec: CampaignSpec, full: Genome, counts: Mapping[str, Any],
+                    worst: Mapping[str, float]) -> float:
     """The scale of cost objective ``name``: its value on the fully connected network ``full``,
     or, for a cost that network does not have, what the spec's search space allows."""
     m = metric(name)
     if m.reference is not None:
         return float(m.reference(spec))
     if m.source == "score":  # a score minimized (a loss): the span of its bounds
-        return abs(float(m.worst or 0.0) - float(m.best or 0.0)) or 1.0
+        return abs(worst[name] - float(m.best or 0.0)) or 1.0
     return value_of(None, name, full) if m.compute else float(counts[name])
 
 
@@ -56,14 +57,20 @@ class Scoring:
     maximize: tuple[str, ...]
     minimize: tuple[str, ...]
     reference_costs: Mapping[str, float]
+    worst_scores: Mapping[str, float] = field(default_factory=dict)
+    """The worst value of each score objective (:func:`results.metrics.worst_value`: from the
+    campaign's data where the metric says so): the hypervolume's reference."""
 
     @classmethod
-    def of(cls, spec: CampaignSpec, full: Genome) -> Scoring:
+    def of(cls, spec: CampaignSpec, full: Genome, dataset: Any = None) -> Scoring:
         """The scoring of ``spec``'s objectives, costs normalized by those of ``full`` (the fully
-        connected input-to-output network)."""
+        connected input-to-output network); ``dataset``: the campaign's data, for the scores whose
+        worst value depends on it (log loss, a regression's MSE and MAE)."""
         counts = measure(full, with_modularity=False).as_dict()  # reference costs: counts only
-        reference = {name: _reference_cost(name, spec, full, counts) for name in spec.objectives.minimize}
-        return cls(tuple(spec.objectives.maximize), tuple(spec.objectives.minimize), reference)
+        worst = {name: worst_value(metric(name), dataset) for name in spec.objectives.names
+                 if metric(name).source == "score"}
+        reference = {name: _reference_cost(name, spec, full, counts, worst) for name in spec.objectives.minimize}
+        return cls(tuple(spec.objectives.maximize), tuple(spec.objectives.minimize), reference, worst)
 
     @property
     def objectives(self) -> tuple[str, ...]:
@@ -77,7 +84,7 @@ class Scoring:
         """Objective values; a candidate without a successful training scores worst on each."""
         e = c.evaluation
         if e is None or not e.ok:
-            return (FAILED_ACCURACY,) * len(self.maximize) + (FAILED_COST,) * len(self.minimize)
+            return (FAILED_SCORE,) * len(self.maximize) + (FAILED_COST,) * len(self.minimize)
         network = e.trained_genome if e.trained_genome is not None else c.genome  # rewired in training
         return tuple(value_of(e, name, network) for name in self.objectives)
 

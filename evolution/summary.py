@@ -26,11 +26,12 @@ def hypervolume_bounds(scoring: Scoring) -> tuple[dict[str, float], dict[str, fl
     ideal: dict[str, float] = {}
     for name in scoring.maximize:
         m = metric(name)
-        reference[name], ideal[name] = float(m.worst or 0.0), float(1.0 if m.best is None else m.best)
+        worst = scoring.worst_scores.get(name, float(m.worst or 0.0))
+        reference[name], ideal[name] = worst, float(1.0 if m.best is None else m.best)
     for name in scoring.minimize:
         m = metric(name)
-        if m.source == "score":  # a score minimized (a loss): its worst and best values
-            reference[name], ideal[name] = float(m.worst or 0.0), float(m.best or 0.0)
+        if m.source == "score":  # a score minimized (a loss): its worst (maybe of the data, Metric.worst_of) and best
+            reference[name], ideal[name] = scoring.worst_scores.get(name, float(m.worst or 0.0)), float(m.best or 0.0)
         else:
             reference[name], ideal[name] = m.reference_factor * scoring.reference_costs[name], 0.0
     return reference, ideal
@@ -59,6 +60,7 @@ def summarize(generation: int, children: Sequence[Candidate], archive: Sequence[
         hypervolume=float(hv),
         population=population_ids,
         failed=sum(1 for c in children if c.evaluation is None or not c.evaluation.ok),
+        best_objective=objectives[0],
     )
 
 

@@ -25,6 +25,7 @@ def load_task(spec: CampaignSpec) -> Dataset:
         bits=task.bits,
         base_dir=spec.base_dir,
         retina_goal=task.retina_goal,
+        kind=task.kind,
     )
 
 
@@ -51,7 +52,7 @@ def training_settings(spec: CampaignSpec, dataset: Dataset) -> TrainingSettings:
         rewire_fraction=t.rewire_fraction,
         rewire_every=t.rewire_every,
         measure_latency=t.measure_latency or "latency_us" in spec.objectives.names,
-        prediction_metrics=prediction_metrics(),
+        prediction_metrics=prediction_metrics(dataset.kind),
     )
 
 

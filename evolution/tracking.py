@@ -3,7 +3,8 @@
 Each tracker is a :class:`~evolution.observers.CampaignObserver` that the campaign adds when its
 spec's ``tracking`` table names one (:func:`trackers_for`), so a run, a resume, an extension and
 a campaign launched over HTTP report alike. Per finished generation: the hypervolume, the best
-validation accuracy, the front size and the candidates evaluated so far (step = the generation);
+value of the first maximized objective (validation accuracy, or R^2 for a regression), the front
+size and the candidates evaluated so far (step = the generation);
 the polish's compute; at the end, the final front as a table. The libraries are optional
 extras: a spec that names one that is not installed is refused before anything is stored.
 """
@@ -18,6 +19,7 @@ import pandas as pd
 from connevo.errors import SpecError
 from connevo.evolution.observers import CampaignObserver, GenerationSummary
 from connevo.results import queries
+from connevo.results.metrics import HEADLINE
 
 if TYPE_CHECKING:
     from connevo.evolution.campaign import Campaign
@@ -25,11 +27,13 @@ if TYPE_CHECKING:
 
 FRONT_TABLE_COLUMNS = ("candidate_id", "generation", "val_accuracy", "test_accuracy", "train_accuracy",
                        "connections", "params", "flops", "wiring_length", "depth", "hidden_nodes")
-"""The columns of the final front's table (those the campaign's objectives add come too)."""
+"""The columns of the final front's table (those the campaign's objectives add come too); a
+regression's scores (:data:`results.metrics.HEADLINE`) take the accuracies' place."""
 
 
 def generation_metrics(summary: GenerationSummary) -> dict[str, float]:
-    """What a tracker records per generation (a best accuracy only once a candidate has one)."""
+    """What a tracker records per generation (the best of the first maximized objective, e.g.
+    ``best_val_accuracy`` or a regression's ``best_val_r2``, only once a candidate has one)."""
     values = {
         "hypervolume": float(summary.hypervolume),
         "front_size": float(summary.front_size),
@@ -37,14 +41,18 @@ def generation_metrics(summary: GenerationSummary) -> dict[str, float]:
         "failed": float(summary.failed),
     }
     if summary.best_val_accuracy is not None:
-        values["best_val_accuracy"] = float(summary.best_val_accuracy)
+        values[f"best_{summary.best_objective}"] = float(summary.best_val_accuracy)
     return values
 
 
 def front_table(campaign: Campaign) -> pd.DataFrame:
     """The campaign's front over its objectives, as the final table artifact."""
     front = queries.front(campaign.store, campaign.id, campaign.objectives, senses=campaign.senses)
-    columns = [c for c in (*FRONT_TABLE_COLUMNS, *campaign.objectives) if c in front.columns]
+    leading = list(FRONT_TABLE_COLUMNS)
+    if campaign.spec.task.kind != "classification":
+        scores = list(HEADLINE[campaign.spec.task.kind])
+        leading = leading[:2] + scores + [c for c in leading[2:] if not c.endswith("_accuracy")]
+    columns = [c for c in (*leading, *campaign.objectives) if c in front.columns]
     return front[list(dict.fromkeys(columns))].reset_index(drop=True)
 
 

@@ -1,15 +1,21 @@
 """The registry of metrics: every number a candidate carries, with its direction, where it comes
-from, and whether a campaign may select on it.
+from, the kind of task it belongs to, and whether a campaign may select on it.
 
 One entry per metric is the single list that the spec's objectives, selection, the hypervolume's
 reference point, sorting and front queries read (``results.pareto.OBJECTIVE_SENSES`` is derived
 from it). Adding an objective is one :func:`register_metric` call: one the workers measure, a
-function of the candidate's genome (``compute``), or a function of the confusion matrix the
-workers measure on each data part (``confusion``: balanced accuracy and macro F1 are two).
+function of the candidate's genome (``compute``), of the confusion matrix the workers measure on
+each data part (``confusion``: balanced accuracy and macro F1 are two), or of the predictions
+(``predictions``: ROC AUC, log loss, and a regression's R^2, MSE and MAE).
+
+A metric belongs to a task ``kind`` (:data:`KINDS`): accuracies, confusion metrics and
+probability metrics to classification, R^2/MSE/MAE to regression; costs, losses and seconds to
+both (``kind`` None). A campaign measures, selects on and shows the metrics of its own kind.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -20,6 +26,10 @@ from connevo.errors import SpecError
 
 Sense = Literal["max", "min"]
 Source = Literal["score", "cost", "derived"]
+Kind = Literal["classification", "regression"]
+
+KINDS: tuple[Kind, ...] = ("classification", "regression")
+"""The kinds of task (``task.kind``): class labels, or a continuous target."""
 
 
 @dataclass(frozen=True)
@@ -30,7 +40,8 @@ class Metric:
     may select on it (``objectives.maximize`` / ``minimize`` by its sense); ``compute`` gives a
     metric the workers do not measure from the candidate's genome. A cost objective's
     hypervolume reference is ``reference_factor`` x its value on the fully connected
-    input-to-output network; a score's reference and ideal are ``worst`` and ``best``."""
+    input-to-output network; a score's reference and ideal are ``worst`` and ``best`` (or
+    ``worst_of`` the campaign's data). ``kind``: the task kind it belongs to (None: every kind)."""
 
     name: str
     sense: Sense
@@ -52,10 +63,17 @@ class Metric:
     counts) the workers measure on the part its name starts with (``val_``, ``test_``, ``train_``);
     stored under the candidate's ``extra``."""
     predictions: Callable[[np.ndarray, np.ndarray], float] | None = None
-    """For a score of the predicted probabilities: ``fn(y_true, y_score)``, called by the worker
-    on the part its name starts with, after training. ``y_true``: the class indices; ``y_score``:
-    the probability of class 1 for a two-class task (rows,), else every class's (rows, classes),
-    as scikit-learn's metrics take them. Stored under the candidate's ``extra``."""
+    """For a score of the predictions: ``fn(y_true, y_score)``, called by the worker on the part
+    its name starts with, after training, as scikit-learn's metrics take them. Classification:
+    ``y_true`` the class indices, ``y_score`` the probability of class 1 for a two-class task
+    (rows,), else every class's (rows, classes). Regression: ``y_true`` and ``y_score`` (the
+    prediction) in the target's original units, (rows,) each. Stored under the candidate's ``extra``."""
+    kind: Kind | None = None
+    """The task kind the metric belongs to; None: every kind (costs, losses, seconds)."""
+    worst_of: Callable[[Any], float] | None = None
+    """For a score whose worst value depends on the campaign's data: that value from the
+    campaign's data set (a :class:`workers.tasks.Dataset`), taking the place of ``worst`` as the
+    hypervolume's reference (log loss: ln of the class count, a uniform prediction's loss)."""
 
     @property
     def part(self) -> str:
@@ -77,8 +95,11 @@ def register_metric(metric: Metric) -> Metric:
     if (metric.confusion is not None or metric.predictions is not None) and metric.part not in ("train", "val", "test"):
         raise ValueError(f"metric {metric.name!r} is measured on data: its name must start with train_, val_ or "
                          "test_ (its data part)")
-    if metric.objective and metric.source == "score" and (metric.worst is None or metric.best is None):
+    if metric.objective and metric.source == "score" and (
+            (metric.worst is None and metric.worst_of is None) or metric.best is None):
         raise ValueError(f"score objective {metric.name!r} needs its worst and best values (the hypervolume's bounds)")
+    if metric.kind is not None and metric.kind not in KINDS:
+        raise ValueError(f"metric {metric.name!r}: kind must be one of {', '.join(KINDS)} or None, got {metric.kind!r}")
     _REGISTRY[metric.name] = metric
     return metric
 
@@ -96,9 +117,37 @@ def metrics() -> tuple[Metric, ...]:
     return tuple(_REGISTRY.values())
 
 
-def objective_names(sense: Sense) -> tuple[str, ...]:
-    """The metrics a campaign may maximize (``"max"``) or minimize (``"min"``)."""
-    return tuple(m.name for m in _REGISTRY.values() if m.objective and m.sense == sense)
+def applies(m: Metric, kind: str | None) -> bool:
+    """Whether metric ``m`` is measured for a task of ``kind`` (None: any kind)."""
+    return kind is None or m.kind is None or m.kind == kind
+
+
+def objective_names(sense: Sense, kind: str | None = None) -> tuple[str, ...]:
+    """The metrics a campaign (of task ``kind``; None: any) may maximize (``"max"``) or minimize (``"min"``)."""
+    return tuple(m.name for m in _REGISTRY.values() if m.objective and m.sense == sense and applies(m, kind))
+
+
+DEFAULT_OBJECTIVES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "classification": (("val_accuracy",), ("connections",)),
+    "regression": (("val_r2",), ("connections",)),
+}
+"""(maximized, minimized) objectives of a campaign whose spec names none, by task kind."""
+
+HEADLINE: dict[str, tuple[str, ...]] = {
+    "classification": ("val_accuracy", "val_loss", "test_accuracy", "train_accuracy"),
+    "regression": ("val_r2", "val_mse", "test_r2", "test_mse", "train_r2"),
+}
+"""The scores tables show first (fronts, trackers, compression), by task kind."""
+
+
+def worst_value(m: Metric, dataset: Any = None) -> float:
+    """The worst value of score ``m`` (its hypervolume reference): ``worst_of`` the campaign's
+    ``dataset`` when it has one and a data set is given, else ``worst`` (0 when unset)."""
+    if m.worst_of is not None and dataset is not None:
+        return float(m.worst_of(dataset))
+    if m.worst is None and m.worst_of is not None:
+        raise ValueError(f"the worst value of metric {m.name!r} depends on the campaign's data set; give it")
+    return float(m.worst or 0.0)
 
 
 class _Senses(Mapping[str, str]):
@@ -172,10 +221,13 @@ def roc_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
 
 def register_prediction_metric(name: str, fn: Callable[[np.ndarray, np.ndarray], float], *, sense: Sense = "max",
                                worst: float | None = None, best: float | None = None,
-                               description: str | None = None) -> tuple[Metric, Metric]:
-    """Register a metric of the predicted probabilities, ``fn(y_true, y_score) -> float``, as
+                               description: str | None = None, kind: Kind = "classification"
+                               ) -> tuple[Metric, Metric]:
+    """Register a metric of the predictions, ``fn(y_true, y_score) -> float``, as
     ``val_<name>`` (an objective: selection may use it) and ``test_<name>`` (reported); the
-    workers measure both after every training. Its hypervolume bounds default to [0, 1] (worst
+    workers measure both after every training of a task of ``kind`` (classification: of the
+    predicted probabilities; regression: of the predicted values, see :attr:`Metric.predictions`).
+    Its hypervolume bounds default to [0, 1] (worst
     0 and best 1 when maximized, the reverse when minimized). Registering the same function
     again returns the metrics already there; another function under a taken name is an error."""
     if not callable(fn):
@@ -186,6 +238,8 @@ def register_prediction_metric(name: str, fn: Callable[[np.ndarray, np.ndarray],
                          f"metric name {name!r} must be an identifier")
     if sense not in ("max", "min"):
         raise ValueError(f"metric {name!r}: sense must be 'max' or 'min', got {sense!r}")
+    if kind not in KINDS:
+        raise ValueError(f"metric {name!r}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
     worst = (0.0 if sense == "max" else 1.0) if worst is None else float(worst)
     best = (1.0 if sense == "max" else 0.0) if best is None else float(best)
     if not (best > worst if sense == "max" else best < worst):
@@ -195,16 +249,69 @@ def register_prediction_metric(name: str, fn: Callable[[np.ndarray, np.ndarray],
         return existing[0], existing[1]  # type: ignore[return-value]
     if any(m is not None for m in existing):
         raise ValueError(f"a metric named val_{name} or test_{name} is registered already (with another function)")
-    text = description or f"{name} of the predicted probabilities (the user's function)"
+    of = "predicted probabilities" if kind == "classification" else "predicted values"
+    text = description or f"{name} of the {of} (the user's function)"
     return (register_metric(Metric(f"val_{name}", sense, "score", f"{text}, on the validation rows", objective=True,
-                                   worst=worst, best=best, predictions=fn)),
+                                   worst=worst, best=best, predictions=fn, kind=kind)),
             register_metric(Metric(f"test_{name}", sense, "score", f"{text}, on the test rows", worst=worst,
-                                   best=best, predictions=fn)))
+                                   best=best, predictions=fn, kind=kind)))
 
 
-def prediction_metrics() -> tuple[Metric, ...]:
-    """The registered metrics of predicted probabilities (the workers measure these)."""
-    return tuple(m for m in _REGISTRY.values() if m.predictions is not None)
+def prediction_metrics(kind: str | None = None) -> tuple[Metric, ...]:
+    """The registered metrics of the predictions (the workers measure these), of a task of
+    ``kind`` (None: every kind)."""
+    return tuple(m for m in _REGISTRY.values() if m.predictions is not None and applies(m, kind))
+
+
+def log_loss(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """The mean negative log-likelihood of the true classes (scikit-learn's ``log_loss``, with
+    every class of the task as its labels): the cross-entropy the network trained on."""
+    from sklearn.metrics import log_loss as sklearn_log_loss
+
+    classes = 2 if y_score.ndim == 1 else y_score.shape[1]
+    if y_score.ndim == 2:  # a float32 softmax sums to 1 only within its rounding: scikit-learn would warn
+        y_score = y_score / y_score.sum(axis=1, keepdims=True)
+    return float(sklearn_log_loss(y_true, y_score, labels=np.arange(classes)))
+
+
+def uniform_log_loss(dataset: Any) -> float:
+    """ln(number of classes): the log loss of predicting every class alike, the worst a network
+    that learned anything beats (the hypervolume's reference of log loss)."""
+    return math.log(max(2, int(dataset.n_classes)))
+
+
+def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """The coefficient of determination (scikit-learn's ``r2_score``): 1 - MSE / variance of the
+    rows' targets; 0 for predicting their mean, negative below that."""
+    from sklearn.metrics import r2_score
+
+    return float(r2_score(y_true, y_pred))
+
+
+def mse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """The mean squared error, in the target's units squared (scikit-learn's ``mean_squared_error``)."""
+    from sklearn.metrics import mean_squared_error
+
+    return float(mean_squared_error(y_true, y_pred))
+
+
+def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """The mean absolute error, in the target's units (scikit-learn's ``mean_absolute_error``)."""
+    from sklearn.metrics import mean_absolute_error
+
+    return float(mean_absolute_error(y_true, y_pred))
+
+
+def target_variance(dataset: Any) -> float:
+    """The MSE of predicting the training rows' mean target on the training rows: the variance
+    of the training targets, in the target's units squared (``y_std`` squared)."""
+    return float(dataset.y_std) ** 2
+
+
+def target_mean_absolute_deviation(dataset: Any) -> float:
+    """The MAE of predicting the training rows' mean target on the training rows, in the
+    target's units (about 0.8 ``y_std`` for a normal target)."""
+    return float(dataset.y_std) * float(np.mean(np.abs(np.asarray(dataset.y_train, dtype=np.float64))))
 
 
 def macro_f1(confusion: np.ndarray) -> float:
@@ -216,14 +323,19 @@ def macro_f1(confusion: np.ndarray) -> float:
     return float(np.mean(2 * tp[present] / denominator[present])) if present.any() else 0.0
 
 
+_CLASSES: Kind = "classification"
+_REGRESSION: Kind = "regression"
+_LOSS = ("the training loss on {}: cross-entropy (classification), the mean squared error of the standardized "
+         "target (regression)")
+
 for _metric in (
     Metric("val_accuracy", "max", "score", "accuracy on the validation rows (selection's)", objective=True,
-           worst=0.0, best=1.0),
-    Metric("test_accuracy", "max", "score", "accuracy on the test rows (reported, never selected on)"),
-    Metric("train_accuracy", "max", "score", "accuracy on the training rows"),
-    Metric("val_loss", "min", "score", "cross-entropy on the validation rows (decides accuracy ties)"),
-    Metric("test_loss", "min", "score", "cross-entropy on the test rows"),
-    Metric("train_loss", "min", "score", "cross-entropy on the training rows"),
+           worst=0.0, best=1.0, kind=_CLASSES),
+    Metric("test_accuracy", "max", "score", "accuracy on the test rows (reported, never selected on)", kind=_CLASSES),
+    Metric("train_accuracy", "max", "score", "accuracy on the training rows", kind=_CLASSES),
+    Metric("val_loss", "min", "score", _LOSS.format("the validation rows") + "; decides accuracy ties"),
+    Metric("test_loss", "min", "score", _LOSS.format("the test rows")),
+    Metric("train_loss", "min", "score", _LOSS.format("the training rows")),
     Metric("connections", "min", "cost", "weights on an input-to-output path", objective=True),
     Metric("params", "min", "cost", "own weights + one per weight-sharing group + live biases", objective=True),
     Metric("flops", "min", "cost", "forward multiply-adds x 2 per sample", objective=True),
@@ -241,8 +353,8 @@ for _metric in (
            "network on one thread, measured by the worker (when an objective or training.measure_latency)",
            objective=True, worst=1000.0, best=0.0),
     Metric("seconds", "min", "score", "training wall time"),
-    Metric("train_val_gap", "min", "derived", "train_accuracy - val_accuracy"),
-    Metric("train_test_gap", "min", "derived", "train_accuracy - test_accuracy"),
+    Metric("train_val_gap", "min", "derived", "train_accuracy - val_accuracy", kind=_CLASSES),
+    Metric("train_test_gap", "min", "derived", "train_accuracy - test_accuracy", kind=_CLASSES),
 ):
     register_metric(_metric)
 
@@ -250,15 +362,40 @@ for _part, _role in (("val", "the validation rows (selection's)"), ("test", "the
                      ("train", "the training rows")):
     register_metric(Metric(f"{_part}_balanced_accuracy", "max", "score",
                            f"mean per-class recall on {_role}: accuracy that imbalanced classes cannot flatter",
-                           objective=_part == "val", worst=0.0, best=1.0, confusion=balanced_accuracy))
+                           objective=_part == "val", worst=0.0, best=1.0, confusion=balanced_accuracy, kind=_CLASSES))
     register_metric(Metric(f"{_part}_macro_f1", "max", "score", f"mean per-class F1 on {_role}",
-                           objective=_part == "val", worst=0.0, best=1.0, confusion=macro_f1))
+                           objective=_part == "val", worst=0.0, best=1.0, confusion=macro_f1, kind=_CLASSES))
 
 for _part, _role in (("val", "the validation rows (selection's)"), ("test", "the test rows")):
     register_metric(Metric(f"{_part}_auc", "max", "score",
                            f"ROC AUC on {_role} (several classes: one against the rest, averaged)",
-                           objective=_part == "val", worst=0.0, best=1.0, predictions=roc_auc))
+                           objective=_part == "val", worst=0.0, best=1.0, predictions=roc_auc, kind=_CLASSES))
+for _part, _role in (("val", "the validation rows (selection's)"), ("test", "the test rows")):
+    # worst: a uniform prediction's loss, ln(classes); a network that learned nothing scores about that
+    register_metric(Metric(f"{_part}_log_loss", "min", "score",
+                           f"log loss (mean cross-entropy) of the predicted probabilities on {_role}",
+                           objective=_part == "val", worst_of=uniform_log_loss, best=0.0, predictions=log_loss,
+                           kind=_CLASSES))
+
+# Regression: scores of the predictions in the target's original units (the network trains on the
+# standardized target; its exports predict in the original units). Hypervolume bounds: R^2 from 0
+# (predicting the mean) to 1; MSE and MAE from what predicting the training mean scores on the
+# training rows (the target's variance; its mean absolute deviation, about 0.8 of its standard
+# deviation) to 0. A network worse than predicting the mean adds nothing to the hypervolume.
+for _part, _role in (("val", "the validation rows (selection's)"), ("test", "the test rows"),
+                     ("train", "the training rows")):
+    register_metric(Metric(f"{_part}_r2", "max", "score", f"R^2 (coefficient of determination) on {_role}",
+                           objective=_part == "val", worst=0.0, best=1.0, predictions=r2, kind=_REGRESSION))
+    register_metric(Metric(f"{_part}_mse", "min", "score",
+                           f"mean squared error on {_role}, in the target's units squared",
+                           objective=_part == "val", worst_of=target_variance, best=0.0, predictions=mse,
+                           kind=_REGRESSION))
+    register_metric(Metric(f"{_part}_mae", "min", "score", f"mean absolute error on {_role}, in the target's units",
+                           objective=_part == "val", worst_of=target_mean_absolute_deviation, best=0.0,
+                           predictions=mae, kind=_REGRESSION))
 
 
-__all__ = ["SENSES", "Metric", "balanced_accuracy", "macro_f1", "metric", "metrics", "objective_names",
-           "prediction_metrics", "register_metric", "register_prediction_metric", "roc_auc", "value_of"]
+__all__ = ["DEFAULT_OBJECTIVES", "HEADLINE", "KINDS", "SENSES", "Kind", "Metric", "applies", "balanced_accuracy",
+           "log_loss", "macro_f1", "mae", "metric", "metrics", "mse", "objective_names", "prediction_metrics", "r2",
+           "register_metric", "register_prediction_metric", "roc_auc", "target_mean_absolute_deviation",
+           "target_variance", "uniform_log_loss", "value_of", "worst_value"]

@@ -17,7 +17,7 @@ import pandas as pd
 
 from connevo.errors import GenomeError, SpecError
 from connevo.results.pareto import OBJECTIVE_SENSES, pareto_front
-from connevo.results.queries import superseded
+from connevo.results.queries import superseded, with_metric_columns
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -66,12 +66,16 @@ def plot_front(
 ) -> Path:
     """Scatter every candidate in grey and the Pareto front of the ``ok`` ones as a step line.
 
-    Cost on x, accuracy on y. Writes a PNG at ``path`` and returns it. A front network that the
-    final polish replaced (:func:`results.queries.superseded`) is not drawn: its polish is.
+    Cost on x, accuracy (or another maximized score: a regression's R^2) on y. Writes a PNG at
+    ``path`` and returns it. An objective a candidate keeps under ``extra`` is read from there.
+    A front network that the final polish replaced (:func:`results.queries.superseded`) is not
+    drawn: its polish is.
     """
     out = _need_path("plot_front", path)
     candidates = candidates[~superseded(candidates)] if "id" in candidates else candidates
     objectives = list(objectives)
+    if "extra" in candidates.columns:
+        candidates = with_metric_columns(candidates, [o for o in objectives if o not in candidates.columns])
     if len(objectives) != 2:
         raise SpecError(f"plot_front draws two objectives, got {objectives!r}")
     if senses is None:
@@ -118,8 +122,11 @@ def plot_hypervolume(
     path: str | os.PathLike[str] | None = None,
     *,
     title: str | None = None,
+    best: str = "val_accuracy",
 ) -> Path:
-    """Hypervolume per generation (and best validation accuracy on a second axis when present)."""
+    """Hypervolume per generation (and the best of the first maximized objective, the
+    ``best_val_accuracy`` column, on a second axis when present; ``best``: that objective's name,
+    e.g. ``val_r2`` for a regression)."""
     out = _need_path("plot_hypervolume", path)
     for col in ("generation", "hypervolume"):
         if col not in generations.columns:
@@ -135,8 +142,8 @@ def plot_hypervolume(
     if "best_val_accuracy" in generations.columns and generations["best_val_accuracy"].notna().any():
         ax2 = ax.twinx()
         ax2.plot(gx, generations["best_val_accuracy"].to_numpy(dtype=float, na_value=np.nan),
-                 linestyle="--", color="#dd8452", label="best val_accuracy")
-        ax2.set_ylabel("best val_accuracy", color="#dd8452")
+                 linestyle="--", color="#dd8452", label=f"best {best}")
+        ax2.set_ylabel(f"best {best}", color="#dd8452")
     ax.set_title(title or "hypervolume over generations")
     return _save(fig, out)
 

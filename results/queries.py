@@ -52,6 +52,12 @@ def _with_extra_objectives(df: pd.DataFrame, objectives: Sequence[str]) -> pd.Da
     return df
 
 
+def with_metric_columns(df: pd.DataFrame, objectives: Sequence[str] = ()) -> pd.DataFrame:
+    """``df`` (a store's candidates) with ``objectives`` and every registered metric a candidate
+    keeps in ``extra`` (a regression's R^2, MSE, MAE; ROC AUC; ...) as columns too."""
+    return _with_extra_metrics(_with_extra_objectives(df, objectives))
+
+
 def _with_extra_metrics(df: pd.DataFrame) -> pd.DataFrame:
     """Every registered metric a candidate keeps in ``extra`` (computed from its genome or its
     confusion matrices) as a column too, where some candidate has it."""
@@ -194,6 +200,11 @@ def compare_campaigns(
     return pd.DataFrame(rows, columns=columns)
 
 
+def campaign_kind(spec: Mapping[str, Any]) -> str:
+    """The task kind of a stored campaign spec (its JSON): ``classification`` or ``regression``."""
+    return str((spec.get("task") or {}).get("kind", "classification"))
+
+
 def campaign_objectives(spec: Mapping[str, Any], *, first_two: bool = False) -> list[str]:
     """The objectives of a stored campaign spec (its JSON): the maximized ones, then the minimized.
 
@@ -267,5 +278,5 @@ def candidate_page(
 
 
 __all__ = ["CANDIDATE_SORT_COLUMNS", "DEFAULT_OBJECTIVES", "FRONT_LEADING_COLUMNS", "POLISHED_FROM", "CandidatePage",
-           "campaign_objectives", "candidate_page", "check_page", "compare_campaigns", "front", "hypervolume_history", "polished",
-           "superseded"]
+           "campaign_kind", "campaign_objectives", "candidate_page", "check_page", "compare_campaigns", "front", "hypervolume_history", "polished",
+           "superseded", "with_metric_columns"]

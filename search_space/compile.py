@@ -34,11 +34,13 @@ ACTIVATION_FUNCTIONS = {
 class GenomeNetwork(nn.Module):
     """The torch form of one genome. Input: (batch, n_inputs) floats; output: (batch, n_outputs)
     class logits. A genome with a single output neuron is a binary classifier: the output is
-    ``[0, z]``, z being the neuron's value (the logit of class 1)."""
+    ``[0, z]``, z being the neuron's value (the logit of class 1); with ``two_class_logits``
+    False (a regression), the output is the neurons' values as they are, ``[z]``."""
 
     def __init__(self, genome: Genome, *, use_genome_weights: bool = False, generator: torch.Generator | None = None,
-                 new_weight_scale: float = 1.0) -> None:
+                 new_weight_scale: float = 1.0, two_class_logits: bool = True) -> None:
         super().__init__()
+        self.two_class_logits = two_class_logits
         layout = layered_layout(genome)
         self.input_ids = list(genome.input_ids)
         self.output_ids = list(genome.output_ids)
@@ -136,7 +138,7 @@ class GenomeNetwork(nn.Module):
                 new = torch.nn.functional.dropout(new, self.dropout, self.training)
             acts = torch.cat([acts, new], dim=1)
         out = acts[:, self.output_columns]
-        if len(self.output_columns) == 1:
+        if len(self.output_columns) == 1 and self.two_class_logits:
             # One output neuron is a binary classifier: its value is the logit of class 1.
             out = torch.cat([torch.zeros_like(out), out], dim=1)
         return out
@@ -183,13 +185,14 @@ class GenomeNetwork(nn.Module):
 
 
 def compile_genome(genome: Genome, *, use_genome_weights: bool = False, seed: int | None = None,
-                   new_weight_scale: float = 1.0) -> GenomeNetwork:
+                   new_weight_scale: float = 1.0, two_class_logits: bool = True) -> GenomeNetwork:
     """Build the torch module of ``genome``; weights from the genome or freshly initialised.
 
     With ``use_genome_weights``, a connection the genome gives no weight gets its fresh initial
-    value times ``new_weight_scale`` (weight inheritance: new connections start small)."""
+    value times ``new_weight_scale`` (weight inheritance: new connections start small).
+    ``two_class_logits`` False: a single output is a value (a regression), not a class-1 logit."""
     generator = None
     if seed is not None:
         generator = torch.Generator().manual_seed(seed)
     return GenomeNetwork(genome, use_genome_weights=use_genome_weights, generator=generator,
-                         new_weight_scale=new_weight_scale)
+                         new_weight_scale=new_weight_scale, two_class_logits=two_class_logits)

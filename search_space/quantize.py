@@ -27,6 +27,7 @@ class Int8Network(nn.Module):
         super().__init__()
         self.layer_groups = network.layer_groups
         self.output_columns = network.output_columns
+        self.two_class_logits = network.two_class_logits
         self.neurons = 0
         # buffers, so that the module's state (and an exported file) holds the int8 weights
         with torch.no_grad():
@@ -55,6 +56,6 @@ class Int8Network(nn.Module):
             parts = [ACTIVATION_FUNCTIONS[act](z[:, start:end]) for act, start, end in groups]
             acts = torch.cat([acts, *parts], dim=1)
         out = acts[:, self.output_columns]
-        if len(self.output_columns) == 1:
+        if len(self.output_columns) == 1 and self.two_class_logits:
             out = torch.cat([torch.zeros_like(out), out], dim=1)
         return out

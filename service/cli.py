@@ -62,7 +62,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     objectives = list(spec.objectives.names)
     front = result.front(objectives)
     console.print(f"\nPareto front of campaign {result.campaign_id} ({len(front)} candidates):", highlight=False)
-    print_frame(console, front_view(front, objectives))
+    print_frame(console, front_view(front, objectives, kind=spec.task.kind))
     return 0
 
 
@@ -86,7 +86,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     objectives = campaign.objectives
     front = CampaignResult(campaign.id, store).front(objectives)
     console.print(f"\nPareto front of campaign {campaign.id} ({len(front)} candidates):", highlight=False)
-    print_frame(console, front_view(front, objectives))
+    print_frame(console, front_view(front, objectives, kind=campaign.spec.task.kind))
     return 0
 
 
@@ -110,10 +110,16 @@ def cmd_compress(args: argparse.Namespace) -> int:
         return 0
     console = terminal()
     console.print(f"stored {row['id']} (from {args.candidate})", highlight=False)
-    columns = ["val_accuracy", "test_accuracy", "connections", "params"]
+    scores = ["val_accuracy", "test_accuracy"] if row.get("val_accuracy") is not None else ["val_r2", "test_r2"]
+    columns = [*scores, "connections", "params"]
+
+    def value(candidate: dict[str, Any], name: str) -> str:  # a regression's scores are under extra
+        extra = candidate.get("extra") or {}
+        return fmt_value(candidate[name] if candidate.get(name) is not None else extra.get(name))
+
     table = Table("", *columns, "weight bytes")
-    table.add_row("source", *(fmt_value(source[c]) for c in columns), fmt_value(4 * int(source["params"])))
-    table.add_row("compressed", *(fmt_value(row[c]) for c in columns), fmt_value(row["extra"]["weight_bytes"]))
+    table.add_row("source", *(value(source, c) for c in columns), fmt_value(4 * int(source["params"])))
+    table.add_row("compressed", *(value(row, c) for c in columns), fmt_value(row["extra"]["weight_bytes"]))
     console.print(table)
     return 0
 
@@ -140,8 +146,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from connevo.results.store import open_store
 
     info = export_candidate(open_store(args.store), args.candidate, args.output, args.format)
-    print(f"{info['format']}: {info['n_features']} features in, {len(info['classes'])} class logits out",
-          file=sys.stderr)
+    outputs = "1 prediction (the target, in its units)" if info["kind"] == "regression" else \
+        f"{len(info['classes'])} class logits"
+    print(f"{info['format']}: {info['n_features']} features in, {outputs} out", file=sys.stderr)
     for path in info["files"]:
         print(path)
     return 0
@@ -163,6 +170,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from connevo.results import queries
     from connevo.results.store import open_store
 
     if args.server:
@@ -192,7 +200,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         console.print(f"stale: its driver has not been heard of since {info['updated_at']} (it has most likely "
                       f"died); `connevo resume {info['id']}` continues it", highlight=False)
     if len(generations):
-        print_frame(console, generations[["generation", "evaluations", "best_val_accuracy", "front_size", "hypervolume"]])
+        table = generations[["generation", "evaluations", "best_val_accuracy", "front_size", "hypervolume"]]
+        best = queries.campaign_objectives(info["spec"])[0]  # the column holds the first maximized objective's best
+        print_frame(console, table.rename(columns={"best_val_accuracy": f"best_{best}"}))
     return 0
 
 
@@ -221,7 +231,8 @@ def cmd_front(args: argparse.Namespace) -> int:
     front = queries.front(store, info["id"], objectives, max_connections=args.max_connections,
                           include_failed=args.include_failed, include_partial=args.include_partial,
                           unpolished=args.unpolished, genomes=False)
-    emit(front_view(front, objectives, args.format != "table"), args.format, empty="no candidate matches")
+    emit(front_view(front, objectives, args.format != "table", kind=queries.campaign_kind(info["spec"])), args.format,
+         empty="no candidate matches")
     return 0
 
 
@@ -287,7 +298,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
                            f"`connevo plot {args.campaign} --candidate` draws its network") from None
     objectives = queries.campaign_objectives(info["spec"], first_two=True)
     print(plots.plot_front(store.candidates(info["id"], genomes=False), objectives, out / f"front-{info['id']}.png"))
-    print(plots.plot_hypervolume(store.generations(info["id"]), out / f"hypervolume-{info['id']}.png"))
+    print(plots.plot_hypervolume(store.generations(info["id"]), out / f"hypervolume-{info['id']}.png",
+                                 best=objectives[0]))
     return 0
 
 

@@ -15,7 +15,28 @@ from rich.table import Table
 
 FRONT_COLUMNS = ["candidate_id", "generation", "val_accuracy", "val_loss", "test_accuracy", "train_accuracy",
                  "connections", "params", "flops", "wiring_length", "status"]
-"""``val_loss`` beside the accuracy: it decides accuracy ties on the front (results.pareto.TIE_BREAKERS)."""
+"""``val_loss`` beside the accuracy: it decides accuracy ties on the front (results.pareto.TIE_BREAKERS).
+A regression's front shows its scores instead of the accuracies (:func:`front_columns`)."""
+
+
+def front_columns(kind: str) -> list[str]:
+    """The front table's columns for a campaign of task ``kind``: :data:`FRONT_COLUMNS`, a
+    regression's scores (:data:`results.metrics.HEADLINE`) in place of the accuracy and loss."""
+    from connevo.results.metrics import HEADLINE
+
+    if kind == "classification":
+        return list(FRONT_COLUMNS)
+    scores = [c for c in FRONT_COLUMNS if c.endswith(("_accuracy", "_loss"))]
+    at = FRONT_COLUMNS.index(scores[0])
+    rest = [c for c in FRONT_COLUMNS if c not in scores]
+    return rest[:at] + list(HEADLINE[kind]) + rest[at:]
+
+
+def frame_kind(frame: pd.DataFrame) -> str:
+    """The task kind a front or candidates table comes from: a regression's has R^2 and no accuracy."""
+    accuracy = frame["val_accuracy"].notna().any() if "val_accuracy" in frame.columns else False
+    return "regression" if "val_r2" in frame.columns and not accuracy else "classification"
+
 
 def jsonable(value: Any) -> Any:
     """Plain JSON values: NaN/inf and pandas NA become None, timestamps ISO strings."""
@@ -51,13 +72,16 @@ def console() -> Console:
     return Console(soft_wrap=False, width=200 if not sys.stdout.isatty() else None)
 
 
-def front_view(front: pd.DataFrame, objectives: Sequence[str], every_metric: bool = False) -> pd.DataFrame:
-    """The front's columns to show: the table's (:data:`FRONT_COLUMNS`) and the objectives; with
-    ``every_metric`` (JSON and CSV) every registered metric too (:mod:`results.metrics`)."""
-    from connevo.results.metrics import metrics
+def front_view(front: pd.DataFrame, objectives: Sequence[str], every_metric: bool = False,
+               kind: str | None = None) -> pd.DataFrame:
+    """The front's columns to show: the table's (:func:`front_columns` of the campaign's task
+    ``kind``, else of the kind the front's columns say) and the objectives; with ``every_metric``
+    (JSON and CSV) every registered metric of that kind too (:mod:`results.metrics`)."""
+    from connevo.results.metrics import applies, metrics
 
-    columns = [c for c in FRONT_COLUMNS if c in front.columns]
-    extra = [m.name for m in metrics()] if every_metric else []
+    kind = kind or frame_kind(front)
+    columns = [c for c in front_columns(kind) if c in front.columns]
+    extra = [m.name for m in metrics() if applies(m, kind)] if every_metric else []
     columns += [o for o in [*objectives, *extra] if o in front.columns and o not in columns]
     return front[columns]
 
@@ -88,4 +112,5 @@ def emit(frame: pd.DataFrame, fmt: str, empty: str) -> None:
         print_frame(console(), frame)
 
 
-__all__ = ["FRONT_COLUMNS", "console", "emit", "fmt_value", "front_view", "jsonable", "print_frame", "records"]
+__all__ = ["FRONT_COLUMNS", "console", "emit", "fmt_value", "frame_kind", "front_columns", "front_view", "jsonable",
+           "print_frame", "records"]

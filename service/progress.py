@@ -55,10 +55,11 @@ class RichProgress(CampaignObserver):
         if self.progress is None:
             return
         best = "n/a" if summary.best_val_accuracy is None else f"{summary.best_val_accuracy:.3f}"
+        label = "val acc" if summary.best_objective == "val_accuracy" else summary.best_objective
         failed = f"  failed {summary.failed}" if summary.failed else ""
         self.progress.console.print(
             f"gen {summary.generation:>3}  candidates {summary.candidates_done}/{summary.candidates_total}"
-            f"  best val acc {best}  front {summary.front_size}  hypervolume {summary.hypervolume:.4f}{failed}",
+            f"  best {label} {best}  front {summary.front_size}  hypervolume {summary.hypervolume:.4f}{failed}",
             highlight=False,
         )
 

@@ -121,6 +121,8 @@ def campaign_detail(store: BaseStore, manager: CampaignManager, ref: str) -> dic
         "front_size": last[0]["front_size"] if last else 0,
         "hypervolume": last[0]["hypervolume"] if last else None,
         "best_val_accuracy": last[0]["best_val_accuracy"] if last else None,
+        "best_objective": queries.campaign_objectives(spec)[0],
+        "kind": queries.campaign_kind(spec),
         "objectives": spec["objectives"],
         "progress": manager.progress(str(info["id"])),
         "hypervolume_history": records(history),

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from connevo.errors import SpecError
-from connevo.results import plots
+from connevo.results import plots, queries
 from connevo.service.dependencies import StoreDep, requested_objectives
 from connevo.service.schemas import PNG
 
@@ -36,9 +36,12 @@ def front_plot(
 
 @router.get("/campaigns/{campaign}/plots/hypervolume.png", response_class=Response, responses=PNG)
 def hypervolume_plot(campaign: str, store: StoreDep) -> Response:
-    """Hypervolume (and best validation accuracy) per generation."""
-    generations = store.generations(campaign)
-    return png(lambda path: plots.plot_hypervolume(generations, path))
+    """Hypervolume (and the best of the first maximized objective: validation accuracy, or R^2 for a
+    regression) per generation."""
+    info = store.get_campaign(campaign)
+    generations = store.generations(info["id"])
+    best = queries.campaign_objectives(info["spec"])[0]
+    return png(lambda path: plots.plot_hypervolume(generations, path, best=best))
 
 
 @router.get("/candidates/{candidate_id}/plots/network.png", response_class=Response, responses=PNG)

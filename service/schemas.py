@@ -86,7 +86,11 @@ class CampaignDetail(BaseModel):
     candidates_total: int
     front_size: int
     hypervolume: float | None
-    best_val_accuracy: float | None
+    best_val_accuracy: float | None = Field(
+        description="the best value so far of the campaign's first maximized objective (best_objective): "
+                    "validation accuracy by default, R^2 for a regression")
+    best_objective: str = Field(description="the objective best_val_accuracy is the best of (val_accuracy, val_r2, ...)")
+    kind: str = Field(description="the task kind: classification or regression (task.kind)")
     objectives: dict[str, Any]
     progress: Progress | None = Field(description="live counters while the campaign runs here, else null")
     hypervolume_history: list[GenerationPoint]

@@ -2,7 +2,8 @@
 
 After a candidate has trained, one forward and backward pass of its trained network over the
 first :data:`HINT_ROWS` training rows gives, per level, the activations ``a`` and the deltas
-``d = dL/dz`` of the mean cross-entropy ``L``. For a connection the genome lacks, from a neuron
+``d = dL/dz`` of the mean loss ``L`` (cross-entropy, or a regression's squared error:
+:mod:`workers.losses`). For a connection the genome lacks, from a neuron
 ``i`` of an earlier level to a neuron ``j``, ``dL/dw_ij`` at ``w_ij = 0`` is ``sum_rows a_i d_j``:
 one matrix product per pair of levels (RigL's growth criterion). Only pairs from a lower to a
 higher level are proposed, so a grown connection never closes a cycle. The matrix of the inputs
@@ -23,11 +24,10 @@ from dataclasses import replace
 
 import numpy as np
 import torch
-from torch import nn
 
 from connevo.search_space.genome import Genome
 from connevo.search_space.hints import StructureHints
-from connevo.workers.batched import DataTensors, _Plan, _plan, _Stack, class_logits, per_candidate_matmul
+from connevo.workers.batched import DataTensors, _Plan, _plan, _Stack, per_candidate_matmul
 from connevo.workers.records import Evaluation, EvaluationRequest, TrainingSettings
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def add_hints(evaluations: Sequence[Evaluation], data: DataTensors, device: torc
         if not e.ok or e.trained_genome is None:
             continue
         request = EvaluationRequest(e.candidate_id, e.trained_genome, 0, costs={}, epochs=0, warm_start=True)
-        plan = _plan(request, data.n_features, data.n_classes, _SETTINGS)
+        plan = _plan(request, data.n_features, data.outputs_needed, _SETTINGS)
         buckets.setdefault(tuple(plan.shape), []).append((k, plan))
     for members in buckets.values():
         try:
@@ -76,8 +76,7 @@ def _measure(plans: list[_Plan], data: DataTensors, device: torch.device, grow: 
     inputs = x.expand(count, *x.shape)
     trace: list[tuple[torch.Tensor, torch.Tensor]] = []
     logits = stack.forward(inputs, trace=trace)
-    loss = nn.functional.cross_entropy(class_logits(logits.float()).transpose(1, 2), y.expand(count, -1),
-                                       reduction="none").mean(dim=1)
+    loss = data.loss.rows(logits.float(), y).mean(dim=1)
     deltas = torch.autograd.grad(loss.sum(), [z for z, _ in trace])
     activations = [inputs] + [a.detach() for _, a in trace]
     blocks: dict[tuple[int, int], np.ndarray] = {}

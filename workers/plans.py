@@ -182,11 +182,12 @@ def initial_weights(genome: Genome, layout: Any, incoming: dict[int, list[Connec
 
 def check_fits(genome: Genome, n_features: int, n_classes: int) -> None:
     """Raise RuntimeError unless ``genome`` has one input per feature and one output per class
-    (or a single output for a two-class task)."""
+    (or a single output for a two-class task; ``n_classes`` 1: a regression, a single output)."""
     if genome.n_inputs != n_features:
         raise RuntimeError(f"the genome has {genome.n_inputs} inputs but the data set has {n_features} features")
     if genome.n_outputs != n_classes and not (genome.n_outputs == 1 and n_classes == 2):
-        raise RuntimeError(f"the genome has {genome.n_outputs} outputs but the data set has {n_classes} classes")
+        needs = "a single output (a regression)" if n_classes == 1 else f"{n_classes} classes"
+        raise RuntimeError(f"the genome has {genome.n_outputs} outputs but the data set needs {needs}")
 
 
 InitialWeights = Callable[[Genome, Any, dict[int, list[ConnectionGene]], int], dict[int, float]]

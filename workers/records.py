@@ -177,7 +177,8 @@ class Status(str, enum.Enum):
 
 @dataclass(frozen=True)
 class TrainingSettings:
-    """How every candidate of a campaign is trained (Adam, mini-batches, cross-entropy)."""
+    """How every candidate of a campaign is trained (Adam, mini-batches, the loss of the task's
+    kind: cross-entropy, or a regression's squared error on the standardized target)."""
 
     epochs: int = 10
     batch_size: int = 128
@@ -253,7 +254,9 @@ class EvaluationRequest:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """What a worker returns for one candidate."""
+    """What a worker returns for one candidate. Accuracies and the confusion matrices are None
+    for a regression (its scores are R^2, MSE and MAE, under ``scores``); the losses are the
+    training loss of the task's kind (:mod:`workers.losses`)."""
 
     candidate_id: str
     status: Status

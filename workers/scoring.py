@@ -1,13 +1,16 @@
-"""Read what a stack learned: per-candidate accuracy and loss, and the trained genomes."""
+"""Read what a stack learned: per-candidate accuracy and loss, the prediction metrics, and the
+trained genomes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
-from torch import nn
 
 from connevo.search_space.genome import ConnectionGene, Genome, NodeGene
-from connevo.workers.kernels import Autocast, class_logits
+from connevo.workers.kernels import Autocast
+from connevo.workers.losses import LOSSES, TaskLoss
 from connevo.workers.plans import Plan
 from connevo.workers.stack import Stack
 
@@ -21,50 +24,62 @@ StackArrays = tuple[list[tuple[np.ndarray | None, np.ndarray | None]], list[np.n
 
 
 def score(stack: Stack, x: torch.Tensor, y: torch.Tensor, autocast: Autocast, n_classes: int | None = None,
-          probabilities: list[np.ndarray] | None = None
-          ) -> tuple[list[float], list[float], list[list[list[int]]] | None]:
-    """Per candidate (accuracy, mean cross-entropy) on ``x``, ``y``, accuracy as count / rows;
-    with ``n_classes``, also its confusion matrix (``[true class][predicted class]`` counts),
-    from which :mod:`results.metrics` derives balanced accuracy, macro F1 and the like. Given a
-    list as ``probabilities``, appends each candidate's class probabilities ``(rows, classes)``."""
+          probabilities: list[np.ndarray] | None = None, loss: TaskLoss = LOSSES["classification"]
+          ) -> tuple[list[float | None], list[float], list[list[list[int]]] | None]:
+    """Per candidate (accuracy, mean loss) on ``x``, ``y``, accuracy as count / rows (None for a
+    task without classes: a regression), the loss of the task's kind (``loss``,
+    :mod:`workers.losses`); with ``n_classes``, also its confusion matrix (``[true class][predicted
+    class]`` counts), from which :mod:`results.metrics` derives balanced accuracy, macro F1 and the
+    like. Given a list as ``probabilities``, appends what each candidate's prediction metrics
+    read (:meth:`TaskLoss.predictions`): its class probabilities ``(rows, classes)``, or its
+    standardized predictions ``(rows,)`` for a regression."""
     c = len(stack.keys)
     kept: list[torch.Tensor] = []
     losses, correct = [], torch.zeros(c, dtype=torch.long, device=x.device)
+    classified = False
     confusion = None if n_classes is None else torch.zeros(c * n_classes * n_classes, dtype=torch.long,
                                                            device=x.device)
     with torch.no_grad():
         for begin in range(0, x.shape[0], SCORE_ROWS):
             xb, yb = x[begin : begin + SCORE_ROWS], y[begin : begin + SCORE_ROWS]
             with autocast():
-                logits = stack.forward(xb.expand(c, *xb.shape))
-            logits = class_logits(logits.float())
-            losses.append(nn.functional.cross_entropy(
-                logits.transpose(1, 2), yb.expand(c, -1), reduction="none"))
-            if probabilities is not None:
-                kept.append(torch.softmax(logits, dim=2))
-            predicted = logits.argmax(dim=2)
+                outputs = stack.forward(xb.expand(c, *xb.shape))
+            outputs = outputs.float()
+            losses.append(loss.rows(outputs, yb))
+            if probabilities is not None:  # detached: a network without connections outputs its bias parameter
+                kept.append(loss.predictions(outputs).detach())
+            predicted = loss.predicted_class(outputs)
+            if predicted is None:
+                continue
+            classified = True
             correct += (predicted == yb).sum(dim=1)
             if confusion is not None and n_classes is not None:
                 cell = (torch.arange(c, device=x.device)[:, None] * n_classes + yb) * n_classes + predicted
                 confusion += torch.bincount(cell.flatten(), minlength=confusion.numel())
-        loss = (losses[0] if len(losses) == 1 else torch.cat(losses, dim=1)).mean(dim=1)
+        mean_loss = (losses[0] if len(losses) == 1 else torch.cat(losses, dim=1)).mean(dim=1)
     if probabilities is not None:
         every = (kept[0] if len(kept) == 1 else torch.cat(kept, dim=1)).double().cpu().numpy()
         probabilities.extend(every[i] for i in range(c))
     n = x.shape[0]
-    matrices = None if confusion is None else confusion.view(c, n_classes, n_classes).tolist()
-    return [k / n for k in correct.tolist()], loss.tolist(), matrices
+    matrices = None if confusion is None or not classified else confusion.view(c, n_classes, n_classes).tolist()
+    accuracies: list[float | None] = [k / n for k in correct.tolist()] if classified else [None] * c
+    return accuracies, mean_loss.tolist(), matrices
 
 
-def prediction_scores(metrics: tuple, y: dict[str, np.ndarray], probabilities: dict[str, np.ndarray]
-                      ) -> dict[str, float]:
-    """Each prediction metric (``fn(y_true, y_score)``) of one candidate, on its part's rows;
-    ``y_score`` is the class-1 probability for two classes, else every class's."""
+def prediction_scores(metrics: tuple, y: dict[str, np.ndarray], probabilities: dict[str, np.ndarray],
+                      original: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, float]:
+    """Each prediction metric (``fn(y_true, y_score)``) of one candidate, on its part's rows.
+    Classification: ``y_score`` is the class-1 probability for two classes, else every class's.
+    Regression (``original`` given: standardized values to the target's units): ``y_true`` and
+    ``y_score`` (the predictions) in the target's original units."""
     scores = {}
     for m in metrics:
-        p = probabilities[m.part]
-        y_score = p[:, 1] if p.shape[1] == 2 else p
-        scores[m.name] = float(m.predictions(y[m.part], y_score))
+        p, y_true = probabilities[m.part], y[m.part]
+        if original is not None:
+            y_true, y_score = original(y_true), original(p)
+        else:
+            y_score = p[:, 1] if p.shape[1] == 2 else p
+        scores[m.name] = float(m.predictions(y_true, y_score))
     return scores
 
 

@@ -2,12 +2,16 @@
 
 A task's data is either a built-in data set (generated from a seed, or shipped with scikit-learn)
 or a user file (``.csv``, ``.npz``, ``.parquet``) with a named target column. :func:`load_dataset`
-turns either into a :class:`Dataset`: a seeded stratified train/validation/test split whose
-features are standardized with the training part's statistics only, and a missing feature
-value (NaN) becomes the training part's mean (0 once standardized; exported models do the same).
+turns either into a :class:`Dataset`: a seeded train/validation/test split (stratified by class
+for classification, random for regression) whose features are standardized with the training
+part's statistics only, and a missing feature value (NaN) becomes the training part's mean (0
+once standardized; exported models do the same). The task's ``kind`` (:data:`KINDS`) says what
+the target is: class labels (classification, the default) or a continuous number (regression,
+standardized with the training part's mean and standard deviation too).
 
 Every bad input (unknown name, missing or unreadable file, missing column, non-numeric,
-infinite or wholly missing features, missing labels, too few classes or rows, bad fractions) raises :class:`connevo.errors.DataError` with a
+infinite or wholly missing features, missing labels, too few classes or rows, bad fractions, a
+target that does not fit the task's kind) raises :class:`connevo.errors.DataError` with a
 message that names the offending field, column or file.
 """
 
@@ -31,11 +35,17 @@ from connevo.workers.data_files import read_npz, read_table
 
 __all__ = [
     "BUILTIN_DATASETS",
+    "BUILTIN_KINDS",
     "FILE_EXTENSIONS",
+    "KINDS",
     "Dataset",
+    "builtin_kind",
     "is_builtin",
     "load_dataset",
 ]
+
+KINDS: tuple[str, ...] = ("classification", "regression")
+"""Kinds of task: class labels, or a continuous target (``task.kind``)."""
 
 BUILTIN_DATASETS: tuple[str, ...] = (
     "xor",
@@ -48,8 +58,17 @@ BUILTIN_DATASETS: tuple[str, ...] = (
     "wine",
     "breast_cancer",
     "retina",
+    "diabetes",
 )
 """Names accepted by :func:`load_dataset` without a file."""
+
+BUILTIN_KINDS: dict[str, str] = {"diabetes": "regression"}
+"""The task kind of each built-in data set that is not a classification."""
+
+
+def builtin_kind(name: str) -> str:
+    """The task kind of built-in data set ``name``: its target's nature."""
+    return BUILTIN_KINDS.get(name, "classification")
 
 FILE_EXTENSIONS: tuple[str, ...] = (".csv", ".npz", ".parquet")
 """File extensions accepted by :func:`load_dataset` (case-insensitive)."""
@@ -70,6 +89,7 @@ _SKLEARN_LOADERS: dict[str, Callable[..., Any]] = {
     "iris": sk_datasets.load_iris,
     "wine": sk_datasets.load_wine,
     "breast_cancer": sk_datasets.load_breast_cancer,
+    "diabetes": sk_datasets.load_diabetes,  # 442 patients, 10 features, disease progression after a year
 }
 
 
@@ -78,8 +98,11 @@ class Dataset:
     """A task's data, split into train/validation/test and standardized.
 
     Features are float32 of shape ``(n, n_features)``, standardized with the training part's
-    ``mean`` and ``std``; targets are int64 class indices ``0..n_classes-1``, where class ``i`` is
-    the ``i``-th of the sorted distinct target values and ``class_names[i]`` is its ``str()``.
+    ``mean`` and ``std``. Classification (``kind``): targets are int64 class indices
+    ``0..n_classes-1``, where class ``i`` is the ``i``-th of the sorted distinct target values and
+    ``class_names[i]`` is its ``str()``. Regression: targets are float32, standardized with the
+    training part's ``y_mean`` and ``y_std`` (the original value is ``y * y_std + y_mean``), and
+    ``class_names`` is empty (``n_classes`` 0).
     """
 
     name: str
@@ -93,6 +116,9 @@ class Dataset:
     class_names: tuple[str, ...]
     mean: np.ndarray
     std: np.ndarray
+    kind: str = "classification"
+    y_mean: float = 0.0
+    y_std: float = 1.0
 
     @property
     def n_features(self) -> int:
@@ -101,12 +127,24 @@ class Dataset:
 
     @property
     def n_classes(self) -> int:
-        """Number of classes."""
+        """Number of classes (0 for a regression)."""
         return len(self.class_names)
 
+    @property
+    def n_outputs(self) -> int:
+        """Output neurons of a network for this task: one for a regression (the standardized
+        prediction) and for two classes (the logit of class 1), else one per class."""
+        return 1 if self.kind == "regression" or self.n_classes == 2 else self.n_classes
+
+    def original(self, y: np.ndarray) -> np.ndarray:
+        """Regression targets (or predictions) ``y`` of the standardized scale in the target's
+        original units, float64."""
+        return np.asarray(y, dtype=np.float64) * self.y_std + self.y_mean
+
     def summary(self) -> dict[str, Any]:
-        """Name, feature and class counts, and the size of each part, as plain Python values."""
-        return {
+        """Name, feature and class counts, and the size of each part, as plain Python values
+        (with the kind of task when it is a regression)."""
+        summary: dict[str, Any] = {
             "name": self.name,
             "n_features": self.n_features,
             "n_classes": self.n_classes,
@@ -114,6 +152,9 @@ class Dataset:
             "n_val": int(self.x_val.shape[0]),
             "n_test": int(self.x_test.shape[0]),
         }
+        if self.kind != "classification":
+            summary["kind"] = self.kind
+        return summary
 
 
 def is_builtin(name: str) -> bool:
@@ -133,19 +174,26 @@ def load_dataset(
     bits: int | None = None,
     base_dir: str | Path | None = None,
     retina_goal: str = "and",
+    kind: str = "classification",
 ) -> Dataset:
     """Load a built-in data set or a ``.csv``/``.npz``/``.parquet`` file as a split :class:`Dataset`.
 
     ``dataset`` is a built-in name or a file path (relative paths are resolved against
-    ``base_dir`` when given, else the current directory). ``target`` names the class column (or
+    ``base_dir`` when given, else the current directory). ``target`` names the target column (or
     NPZ array) of a file and is ignored for built-ins. ``samples``, ``noise`` and ``bits`` tune the
-    generated sets (``bits`` only ``parity``) and are ignored by the others. The split is
-    stratified and seeded: the test part (``test_fraction`` of all rows) first, then the
+    generated sets (``bits`` only ``parity``) and are ignored by the others. ``kind``: what the
+    target is, class labels (``"classification"``) or a number (``"regression"``; a built-in
+    data set has its own kind, :func:`builtin_kind`). The split is seeded (and stratified by class
+    for a classification): the test part (``test_fraction`` of all rows) first, then the
     validation part (``validation_fraction`` of all rows) from the rest. Raises
     :class:`DataError` for any bad input.
     """
     _check_fractions(validation_fraction, test_fraction)
     seed = _check_seed(seed)
+    if kind not in KINDS:
+        raise DataError(f"task.kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if isinstance(dataset, str) and dataset in BUILTIN_DATASETS and builtin_kind(dataset) != kind:
+        raise DataError(_kind_mismatch(dataset, kind))
     if dataset == "retina":
         return _retina(retina_goal)
 
@@ -168,6 +216,10 @@ def load_dataset(
             x, y_raw, feature_names = read_table(path, target, suffix)
         source = f"target {target!r} of {str(path)!r}"
 
+    if kind == "regression":
+        return _split_regression(name, x, _numeric_target(y_raw, source), feature_names=feature_names,
+                                 validation_fraction=float(validation_fraction),
+                                 test_fraction=float(test_fraction), seed=seed, source=source)
     y, class_names = _encode_classes(y_raw, source)
     return _split_and_standardize(
         name,
@@ -180,6 +232,15 @@ def load_dataset(
         seed=seed,
         source=source,
     )
+
+
+def _kind_mismatch(dataset: str, kind: str) -> str:
+    """The message refusing built-in data set ``dataset`` for a task of ``kind``."""
+    if builtin_kind(dataset) == "regression":
+        return (f"task.kind: built-in data set {dataset!r} has a continuous target (a regression); "
+                f"set task.kind = \"regression\" (got {kind!r})")
+    return (f"task.kind: built-in data set {dataset!r} has class labels (a classification); "
+            f"task.kind = {kind!r} needs a continuous target (diabetes, or a file of yours)")
 
 
 def _retina(goal: str) -> Dataset:
@@ -345,8 +406,8 @@ def _encode_classes(values: np.ndarray, source: str) -> tuple[np.ndarray, tuple[
         if finite.all() and not np.all(np.mod(values, 1) == 0):
             sample = ", ".join(f"{v:g}" for v in values[np.mod(values, 1) != 0][:3])
             raise DataError(
-                f"{source}: the target holds non-integer numbers ({sample}, ...): it looks continuous "
-                "(a regression target?); connevo needs class labels"
+                f"{source}: the target holds non-integer numbers ({sample}, ...): it looks continuous; "
+                "a classification needs class labels: for a regression target set task.kind = \"regression\""
             )
         if finite.all():
             values = values.astype(np.int64)  # 1.0/2.0 read from a float column name classes "1"/"2"
@@ -367,9 +428,105 @@ def _encode_classes(values: np.ndarray, source: str) -> tuple[np.ndarray, tuple[
     if len(names) > MAX_CLASSES:
         raise DataError(
             f"{source}: the target has {len(names)} distinct values, more than {MAX_CLASSES} classes; "
-            f"is it an id or a continuous column? (first values: {', '.join(names[:5])}, ...)"
+            f"is it an id or a continuous column? (first values: {', '.join(names[:5])}, ...; a continuous "
+            f"target is a regression: set task.kind = \"regression\")"
         )
     return np.asarray(y, dtype=np.int64).reshape(-1), names
+
+
+def _numeric_target(values: np.ndarray, source: str) -> np.ndarray:
+    """A regression target as float64: numbers only, finite, not all the same."""
+    values = np.asarray(values)
+    if values.dtype.kind not in "biuf":
+        example = next((v for v in values.tolist() if not isinstance(v, (int, float)) or isinstance(v, bool)), None)
+        raise DataError(
+            f"{source}: task.kind = \"regression\" needs a numeric target, but the column holds "
+            f"{values.dtype} values (e.g. {example!r}); encode it as numbers, or set task.kind = "
+            f"\"classification\" for class labels"
+        )
+    y = values.astype(np.float64).reshape(-1)
+    if not np.isfinite(y).all():
+        raise DataError(f"{source}: the regression target has {int((~np.isfinite(y)).sum())} missing or infinite "
+                        "value(s)")
+    if y.size and np.all(y == y[0]):
+        raise DataError(f"{source}: the regression target is constant (every row is {y[0]:g}): nothing to predict")
+    return y
+
+
+MIN_REGRESSION_ROWS = 2
+"""Rows each part of a regression needs at least (R^2 compares a part's errors with its spread)."""
+
+
+def _split_regression(
+    name: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    feature_names: tuple[str, ...],
+    validation_fraction: float,
+    test_fraction: float,
+    seed: int,
+    source: str,
+) -> Dataset:
+    """A seeded random split (test part first, then validation from the rest, as the stratified
+    split of a classification), features and target standardized with the training part's statistics."""
+    n = x.shape[0]
+    n_test = round(test_fraction * n)
+    n_val = round(validation_fraction * n)
+    n_train = n - n_test - n_val
+    for part, size, field in (
+        ("test", n_test, "test_fraction"),
+        ("validation", n_val, "validation_fraction"),
+        ("training", n_train, "validation_fraction + test_fraction"),
+    ):
+        if size < MIN_REGRESSION_ROWS:
+            raise DataError(f"{source}: the {part} part would have {size} of {n} rows, fewer than "
+                            f"{MIN_REGRESSION_ROWS}; change {field} or add rows")
+    index = np.arange(n)
+    rest, test_idx = train_test_split(index, test_size=n_test, random_state=seed)
+    train_idx, val_idx = train_test_split(rest, test_size=n_val, random_state=seed)
+    standardize, mean, std = _feature_scaling(x[train_idx])
+    y_mean = float(np.mean(y[train_idx]))
+    y_std = float(np.std(y[train_idx]))
+    if not y_std > 0:
+        raise DataError(f"{source}: the regression target is constant on the training rows ({y_mean:g}): "
+                        "nothing to learn")
+
+    def target(part: np.ndarray) -> np.ndarray:
+        return ((y[part] - y_mean) / y_std).astype(np.float32)
+
+    return Dataset(
+        name=name,
+        x_train=standardize(x[train_idx]),
+        y_train=target(train_idx),
+        x_val=standardize(x[val_idx]),
+        y_val=target(val_idx),
+        x_test=standardize(x[test_idx]),
+        y_test=target(test_idx),
+        feature_names=tuple(feature_names),
+        class_names=(),
+        mean=mean,
+        std=std,
+        kind="regression",
+        y_mean=y_mean,
+        y_std=y_std,
+    )
+
+
+def _feature_scaling(x_train: np.ndarray) -> tuple[Callable[[np.ndarray], np.ndarray], np.ndarray, np.ndarray]:
+    """(standardize, mean, std) of the training part's features: a part standardized as float32,
+    a missing value (NaN) the training mean (0 once standardized; exports do the same)."""
+    with warnings.catch_warnings():  # a column missing from every training row: mean 0, std 1
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(x_train, axis=0)
+        std = np.nanstd(x_train, axis=0)
+    mean[~np.isfinite(mean)] = 0.0
+    std[(std.astype(np.float32) == 0) | ~np.isfinite(std)] = 1.0  # constant feature: leave it centred
+
+    def standardize(part: np.ndarray) -> np.ndarray:
+        return np.nan_to_num((part - mean) / std, nan=0.0).astype(np.float32)
+
+    return standardize, mean.astype(np.float32), std.astype(np.float32)
 
 
 def _split_and_standardize(
@@ -414,21 +571,10 @@ def _split_and_standardize(
     except ValueError as exc:
         raise DataError(f"{source}: cannot make a stratified split: {exc}") from exc
 
-    x_train = x[train_idx]
-    with warnings.catch_warnings():  # a column missing from every training row: mean 0, std 1
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(x_train, axis=0)
-        std = np.nanstd(x_train, axis=0)
-    mean[~np.isfinite(mean)] = 0.0
-    std[(std.astype(np.float32) == 0) | ~np.isfinite(std)] = 1.0  # constant feature: leave it centred
-
-    def standardize(part: np.ndarray) -> np.ndarray:
-        # a missing value (NaN) becomes the training mean: 0 once standardized (exports do the same)
-        return np.nan_to_num((part - mean) / std, nan=0.0).astype(np.float32)
-
+    standardize, mean, std = _feature_scaling(x[train_idx])
     return Dataset(
         name=name,
-        x_train=standardize(x_train),
+        x_train=standardize(x[train_idx]),
         y_train=y[train_idx].astype(np.int64),
         x_val=standardize(x[val_idx]),
         y_val=y[val_idx].astype(np.int64),
@@ -436,6 +582,6 @@ def _split_and_standardize(
         y_test=y[test_idx].astype(np.int64),
         feature_names=tuple(feature_names),
         class_names=tuple(class_names),
-        mean=mean.astype(np.float32),
-        std=std.astype(np.float32),
+        mean=mean,
+        std=std,
     )

@@ -119,6 +119,15 @@ function selectCampaign(id) {
 // ----- one campaign -------------------------------------------------------------------------
 function cost() { return $("cost-select").value; }
 
+// The score on the y axis: the campaign's first maximized objective (val_accuracy, or a
+// regression's val_r2); a candidate keeps a score that is not a store column under "extra".
+function score() { return state.detail ? state.detail.objectives.maximize[0] : "val_accuracy"; }
+const SORTABLE_SCORES = ["val_accuracy", "test_accuracy", "train_accuracy"];
+function scoreOf(r, y) {
+  if (r[y] !== undefined && r[y] !== null) return r[y];
+  return r.extra && r.extra[y] !== undefined ? r.extra[y] : null;
+}
+
 async function refreshCampaign() {
   const id = state.campaign;
   if (!id) return;
@@ -128,11 +137,14 @@ async function refreshCampaign() {
   renderFacts(detail);
   drawHypervolume(detail.hypervolume_history || []);
   const key = [id, detail.candidates_done, detail.status, cost(), $("show-all").checked].join("|");
+  $("score-name").textContent = score();
   if (key !== state.loadedKey) {
-    const objectives = "val_accuracy," + cost();
+    const objectives = score() + "," + cost();
+    // the best candidates first; a score kept under "extra" (R^2) follows the validation loss
+    const order = SORTABLE_SCORES.includes(score()) ? `sort=${score()}&order=desc` : "sort=val_loss&order=asc";
     const [page, front] = await Promise.all([
       $("show-all").checked
-        ? getJSON(`/campaigns/${encodeURIComponent(id)}/candidates?status=ok&sort=val_accuracy&order=desc&limit=${MAX_POINTS}`)
+        ? getJSON(`/campaigns/${encodeURIComponent(id)}/candidates?status=ok&${order}&limit=${MAX_POINTS}`)
         : Promise.resolve({ items: [] }),
       getJSON(`/campaigns/${encodeURIComponent(id)}/front?objectives=${objectives}`),
     ]);
@@ -159,7 +171,7 @@ function renderFacts(d) {
     ["candidates", `${d.candidates_done}/${d.candidates_total}${live}`],
     ["front size", fmt(d.front_size)],
     ["hypervolume", fmt(d.hypervolume)],
-    ["best val_accuracy", fmt(d.best_val_accuracy)],
+    ["best " + (d.best_objective || "val_accuracy"), fmt(d.best_val_accuracy)],
   ];
   for (const [label, value] of items) {
     const span = el("span", {}, label + " ");
@@ -222,32 +234,36 @@ function drawFront() {
   const root = $("front-plot");
   root.replaceChildren();
   const c = cost();
+  const y = score();
   const frontIds = new Set(state.front.map((r) => r.candidate_id));
   const others = state.candidates.filter((r) => !frontIds.has(r.candidate_id));
-  const points = [...others, ...state.front].filter((r) => r[c] !== null && r.val_accuracy !== null);
+  const points = [...others, ...state.front].filter((r) => r[c] !== null && scoreOf(r, y) !== null);
   if (!points.length) {
     root.append(svg("text", { class: "empty", x: PLOT.w / 2, y: PLOT.h / 2, "text-anchor": "middle" },
       state.detail && state.detail.status === "running" ? "waiting for the first generation..." : "no candidates"));
     return;
   }
   const [x0, x1] = range(points.map((r) => r[c]), 0.05, 0);
-  const [y0, y1] = range(points.map((r) => r.val_accuracy), 0.08);
+  const values = points.map((r) => scoreOf(r, y));
+  const [y0, y1] = range(values, 0.08);
   const xs = { f: scale(x0, x1, PLOT.left, PLOT.w - PLOT.right), ticks: niceTicks(x0, x1) };
-  const ys = { f: scale(Math.max(0, y0), Math.min(1, y1), PLOT.h - PLOT.bottom, PLOT.top), ticks: niceTicks(Math.max(0, y0), Math.min(1, y1)) };
-  axes(root, xs, ys, c + " (min)", "val_accuracy (max)");
+  // accuracy and R^2 stay within [0, 1] unless a score lies below 0 (an R^2 worse than the mean)
+  const lo = Math.min(...values) < 0 ? y0 : Math.max(0, y0), hi = Math.min(1, y1);
+  const ys = { f: scale(lo, hi, PLOT.h - PLOT.bottom, PLOT.top), ticks: niceTicks(lo, hi) };
+  axes(root, xs, ys, c + " (min)", y + " (max)");
 
   const sorted = state.front.filter((r) => r[c] !== null).sort((a, b) => a[c] - b[c]);
   if (sorted.length) {
-    let d = `M${xs.f(sorted[0][c])},${ys.f(sorted[0].val_accuracy)}`;
+    let d = `M${xs.f(sorted[0][c])},${ys.f(scoreOf(sorted[0], y))}`;
     for (let i = 1; i < sorted.length; i++) {
-      d += `H${xs.f(sorted[i][c])}V${ys.f(sorted[i].val_accuracy)}`;
+      d += `H${xs.f(sorted[i][c])}V${ys.f(scoreOf(sorted[i], y))}`;
     }
     root.append(svg("path", { class: "step", d }));
   }
   // Candidates with equal scores share one point (the earliest is shown); front points on top.
   const groups = new Map();
   for (const r of points) {
-    const key = (frontIds.has(r.candidate_id) ? "f" : "c") + "|" + r[c] + "|" + r.val_accuracy;
+    const key = (frontIds.has(r.candidate_id) ? "f" : "c") + "|" + r[c] + "|" + scoreOf(r, y);
     const group = groups.get(key);
     if (!group) groups.set(key, { row: r, ids: [r.candidate_id], onFront: frontIds.has(r.candidate_id) });
     else {
@@ -259,11 +275,11 @@ function drawFront() {
   for (const { row: r, ids, onFront } of groups.values()) {
     const dot = svg("circle", {
       class: "pt " + (onFront ? "front" : "cand") + (ids.includes(state.selectedCandidate) ? " selected" : ""),
-      cx: xs.f(r[c]).toFixed(1), cy: ys.f(r.val_accuracy).toFixed(1), r: onFront ? 5.5 : 3.5,
+      cx: xs.f(r[c]).toFixed(1), cy: ys.f(scoreOf(r, y)).toFixed(1), r: onFront ? 5.5 : 3.5,
       "data-id": r.candidate_id, "data-count": ids.length,
     });
     const more = ids.length > 1 ? `\n(${ids.length} candidates score the same)` : "";
-    dot.append(svg("title", {}, `${r.candidate_id}\nval_accuracy ${fmt(r.val_accuracy)}\n${c} ${fmt(r[c])}\ngeneration ${r.generation}${more}`));
+    dot.append(svg("title", {}, `${r.candidate_id}\n${y} ${fmt(scoreOf(r, y))}\n${c} ${fmt(r[c])}\ngeneration ${r.generation}${more}`));
     dot.addEventListener("click", () => showCandidate(r.candidate_id).catch(reportError));
     layer.append(dot);
   }
@@ -293,6 +309,7 @@ function drawHypervolume(history) {
 
 // ----- one candidate ------------------------------------------------------------------------
 const DETAIL_KEYS = ["status", "generation", "parents", "val_accuracy", "test_accuracy", "train_accuracy",
+  "val_r2", "test_r2", "val_mse", "test_mse", "val_mae", "test_mae",
   "val_loss", "connections", "params", "flops", "wiring_length", "depth", "hidden_nodes", "epochs", "seconds", "error"];
 
 async function showCandidate(id) {
@@ -306,7 +323,7 @@ async function showCandidate(id) {
   $("candidate-title").textContent = c.id;
   const body = $("candidate-details").querySelector("tbody");
   body.replaceChildren();
-  const rows = DETAIL_KEYS.filter((k) => c[k] !== null && c[k] !== undefined).map((k) => [k, k === "parents" ? (c[k].join(", ") || "(initial population)") : fmt(c[k])]);
+  const rows = DETAIL_KEYS.filter((k) => scoreOf(c, k) !== null).map((k) => [k, k === "parents" ? (c[k].join(", ") || "(initial population)") : fmt(scoreOf(c, k))]);
   if (c.topology) rows.push(["nodes", fmt(c.topology.nodes)]);
   for (const [k, v] of rows) {
     const tr = el("tr", { "data-key": k });

@@ -44,13 +44,47 @@ print(json.dumps({
 def test_senses_and_objectives_come_from_the_registry():
     assert OBJECTIVE_SENSES == {m.name: m.sense for m in metrics()}
     assert {k for k, v in OBJECTIVE_SENSES.items() if v == "max"} >= {"val_accuracy", "test_accuracy", "modularity"}
-    assert objective_names("max") == ("val_accuracy", "val_balanced_accuracy", "val_macro_f1", "val_auc")
-    assert objective_names("min") == ("connections", "params", "flops", "wiring_length", "depth", "hidden_nodes",
-                                      "bytes", "latency_us")
-    for name in objective_names("min"):
+    assert objective_names("max") == ("val_accuracy", "val_balanced_accuracy", "val_macro_f1", "val_auc", "val_r2")
+    costs = ("connections", "params", "flops", "wiring_length", "depth", "hidden_nodes", "bytes", "latency_us")
+    assert objective_names("min") == (*costs, "val_log_loss", "val_mse", "val_mae")
+    assert objective_names("max", "regression") == ("val_r2",)
+    assert objective_names("min", "classification") == (*costs, "val_log_loss")
+    assert objective_names("min", "regression") == (*costs, "val_mse", "val_mae")
+    for name in objective_names("min", "classification"):
         assert parse_spec(small_spec(**{"objectives.minimize": [name]})).objectives.minimize == [name]
     with pytest.raises(SpecError, match=r"'objectives.minimize.0'.*'train_val_gap'"):
         parse_spec(small_spec(**{"objectives.minimize": ["train_val_gap"]}))  # a metric, not an objective
+
+
+def test_regression_and_log_loss_scores_are_scikit_learns_with_bounds_from_the_campaigns_data():
+    from types import SimpleNamespace
+
+    import numpy as np
+    from sklearn.metrics import log_loss, mean_absolute_error, mean_squared_error, r2_score
+
+    from connevo.results.metrics import prediction_metrics, worst_value
+
+    rng = np.random.default_rng(0)
+    y, p = rng.normal(50, 10, 40), rng.normal(50, 10, 40)
+    for name, reference in (("val_r2", r2_score), ("test_mse", mean_squared_error), ("train_mae", mean_absolute_error)):
+        assert metric(name).predictions(y, p) == pytest.approx(reference(y, p))
+        assert metric(name).kind == "regression"
+    probabilities = rng.dirichlet(np.ones(3), 40)
+    labels = rng.integers(0, 3, 40)
+    assert metric("val_log_loss").predictions(labels, probabilities) == pytest.approx(log_loss(labels, probabilities))
+    single = probabilities.astype(np.float32)  # a worker's softmax: sums to 1 only within float32 (no warning)
+    assert metric("val_log_loss").predictions(labels, single.astype(np.float64)) == pytest.approx(
+        log_loss(labels, probabilities), rel=1e-6)
+    assert metric("test_log_loss").predictions(np.zeros(4, int), np.full(4, 0.3)) == pytest.approx(-np.log(0.7))
+    assert {m.name for m in prediction_metrics("classification")} == {"val_auc", "test_auc", "val_log_loss",
+                                                                      "test_log_loss"}
+    # the worst values: a uniform prediction's log loss, predicting the training mean (standardized target)
+    data = SimpleNamespace(n_classes=10, y_std=4.0, y_train=np.array([-1.0, 1.0, -0.5, 0.5]))
+    assert worst_value(metric("val_log_loss"), data) == pytest.approx(np.log(10))
+    assert worst_value(metric("val_mse"), data) == 16.0 and worst_value(metric("val_mae"), data) == 3.0
+    assert worst_value(metric("val_r2"), data) == 0.0 and metric("val_r2").best == 1.0
+    with pytest.raises(ValueError, match="depends on the campaign's data set"):
+        worst_value(metric("val_mse"))
 
 
 def test_unknown_metrics_and_bad_registrations_are_clear_errors():

@@ -92,6 +92,22 @@ def test_list_front_candidates_and_detail(server: LiveServer, finished: dict) ->
     assert detail["genome"]["format"] == "connevo.genome"
 
 
+def test_a_regression_campaign_reports_its_r2(server: LiveServer) -> None:
+    spec = small_spec(name="http-regression", **{"task": {"dataset": "diabetes", "kind": "regression"},
+                                                 "objectives": {}, "evolution.generations": 1})
+    launched = server.client.post("/campaigns", json=spec).json()
+    detail = server.wait_status(launched["id"])
+    assert detail["status"] == "finished" and detail["kind"] == "regression" and detail["best_objective"] == "val_r2"
+    assert 0 < detail["best_val_accuracy"] <= 1  # the best validation R^2 (the first maximized objective)
+    front = server.client.get(f"/campaigns/{launched['id']}/front").json()
+    assert front["objectives"] == ["val_r2", "connections"] and all(m["val_r2"] is not None for m in front["items"])
+    assert all(m["val_accuracy"] is None for m in front["items"])
+    page = server.client.get(f"/campaigns/{launched['id']}/candidates", params={"sort": "val_loss"}).json()
+    assert page["items"] and all("val_r2" in c["extra"] for c in page["items"])
+    for plot in ("front", "hypervolume"):
+        assert server.client.get(f"/campaigns/{launched['id']}/plots/{plot}.png").content.startswith(PNG_MAGIC)
+
+
 def test_plots_are_png(server: LiveServer, finished: dict) -> None:
     cid = finished["id"]
     best = server.client.get(f"/campaigns/{cid}/front").json()["items"][0]["candidate_id"]

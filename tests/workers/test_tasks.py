@@ -8,7 +8,7 @@ import pytest
 from sklearn import datasets as sk_datasets
 
 from connevo.errors import DataError
-from connevo.workers.tasks import BUILTIN_DATASETS, Dataset, is_builtin, load_dataset
+from connevo.workers.tasks import BUILTIN_DATASETS, Dataset, builtin_kind, is_builtin, load_dataset
 
 EXPECTED_SHAPES = {
     "xor": (2, 2),
@@ -44,13 +44,13 @@ def _parts(ds: Dataset) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def test_builtin_names_are_the_contract_list() -> None:
-    assert BUILTIN_DATASETS == (*EXPECTED_SHAPES, "retina")
+    assert BUILTIN_DATASETS == (*EXPECTED_SHAPES, "retina", "diabetes")
     assert all(is_builtin(n) for n in BUILTIN_DATASETS)
     assert not is_builtin("retina.csv")
     assert not is_builtin("XOR")
 
 
-@pytest.mark.parametrize("name", [n for n in BUILTIN_DATASETS if n != "retina"])
+@pytest.mark.parametrize("name", [n for n in BUILTIN_DATASETS if n != "retina" and builtin_kind(n) == "classification"])
 def test_every_builtin_loads_with_right_shapes_dtypes_and_split_fractions(name: str) -> None:
     ds = load_dataset(name)
     n_features, n_classes = EXPECTED_SHAPES[name]
@@ -271,8 +271,52 @@ def test_a_continuous_target_is_refused_naming_values(tmp_path) -> None:
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"x": rng.normal(size=90), "price": rng.normal(100, 10, size=90)})
     frame.to_csv(tmp_path / "prices.csv", index=False)
-    with pytest.raises(DataError, match=r"non-integer numbers.*continuous"):
+    with pytest.raises(DataError, match=r"non-integer numbers.*continuous.*set task.kind = \"regression\""):
         load_dataset(tmp_path / "prices.csv", target="price")
+
+
+# ---------------------------------------------------------------------------------------------
+# Regression
+
+
+def test_diabetes_is_a_regression_with_a_target_standardized_by_the_training_rows() -> None:
+    bunch = sk_datasets.load_diabetes()
+    ds = load_dataset("diabetes", kind="regression", validation_fraction=0.2, test_fraction=0.2, seed=5)
+    assert (ds.kind, ds.n_features, ds.n_classes, ds.n_outputs, ds.class_names) == ("regression", 10, 0, 1, ())
+    assert ds.feature_names == tuple(bunch.feature_names)
+    assert (ds.x_train.shape[0], ds.x_val.shape[0], ds.x_test.shape[0]) == (266, 88, 88)  # 442 rows
+    for x, y in _parts(ds):
+        assert x.dtype == np.float32 and y.dtype == np.float32 and y.shape == (x.shape[0],)
+    np.testing.assert_allclose(ds.x_train.mean(axis=0), 0, atol=1e-5)
+    np.testing.assert_allclose(ds.x_train.std(axis=0), 1, atol=1e-4)
+    original = {part: ds.original(getattr(ds, f"y_{part}")) for part in ("train", "val", "test")}
+    assert ds.y_mean == pytest.approx(original["train"].mean()) and ds.y_std == pytest.approx(original["train"].std())
+    assert abs(float(ds.y_train.mean())) < 1e-5 and float(ds.y_train.std()) == pytest.approx(1, abs=1e-5)
+    # every row exactly once, in the target's own units (a random split, not stratified)
+    np.testing.assert_allclose(np.sort(np.concatenate(list(original.values()))), np.sort(bunch.target), atol=1e-4)
+    assert ds.summary()["kind"] == "regression"
+    again = load_dataset("diabetes", kind="regression", validation_fraction=0.2, test_fraction=0.2, seed=5)
+    np.testing.assert_array_equal(again.y_val, ds.y_val)
+    with pytest.raises(DataError, match=r"task.kind.*'diabetes'.*continuous.*set task.kind = \"regression\""):
+        load_dataset("diabetes")
+    with pytest.raises(DataError, match=r"task.kind.*'iris'.*class labels"):
+        load_dataset("iris", kind="regression")
+
+
+def test_a_float_target_in_a_csv_is_a_regression_and_a_non_numeric_one_is_refused(tmp_path, make_frame) -> None:
+    rng = np.random.default_rng(0)
+    price = rng.normal(100, 10, size=90)
+    pd.DataFrame({"x": rng.normal(size=90), "price": price}).to_csv(tmp_path / "prices.csv", index=False)
+    ds = load_dataset(tmp_path / "prices.csv", target="price", kind="regression")
+    assert ds.kind == "regression" and ds.n_features == 1 and ds.y_train.dtype == np.float32
+    np.testing.assert_allclose(np.sort(np.concatenate([ds.original(y) for _, y in _parts(ds)])), np.sort(price),
+                               rtol=1e-6)
+    make_frame().to_csv(tmp_path / "species.csv", index=False)
+    with pytest.raises(DataError, match=r"target 'species' of .*species.csv.*regression.*numeric.*'cat'"):
+        load_dataset(tmp_path / "species.csv", target="species", kind="regression")
+    pd.DataFrame({"x": rng.normal(size=20), "price": 3.0}).to_csv(tmp_path / "flat.csv", index=False)
+    with pytest.raises(DataError, match=r"'price'.*constant"):
+        load_dataset(tmp_path / "flat.csv", target="price", kind="regression")
 
 
 class _Payload:

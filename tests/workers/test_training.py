@@ -66,3 +66,37 @@ def test_early_stopping_stops_before_the_last_epoch(iris):
     settings = TrainingSettings(epochs=500, batch_size=32, learning_rate=0.1, patience=3)
     [result] = train([request(iris)], iris, settings)
     assert result.status is Status.OK and result.epochs < 500
+
+
+def test_a_regression_trains_one_output_on_the_standardized_target_and_scores_in_its_units():
+    import torch
+    from sklearn.metrics import mean_absolute_error, r2_score
+
+    from connevo.results.metrics import prediction_metrics
+    from connevo.search_space.compile import compile_genome
+
+    diabetes = load_dataset("diabetes", kind="regression", seed=0)
+    rng, tracker = np.random.default_rng(0), InnovationTracker()
+    requests = [EvaluationRequest(f"c-{k}", minimal_genome(10, diabetes.n_outputs, rng, tracker, density), k)
+                for k, density in enumerate((0.3, 1.0))]
+    settings = TrainingSettings(epochs=20, batch_size=32, learning_rate=0.05,
+                                prediction_metrics=prediction_metrics("regression"))
+    results = train(requests, diabetes, settings)
+    alone = train(requests[1:], diabetes, dataclasses.replace(settings, batched=False))[0]
+    assert dataclasses.replace(alone, seconds=0) == dataclasses.replace(results[1], seconds=0)  # its company aside
+    for result in results:
+        assert result.status is Status.OK and result.confusion is None
+        assert result.train_accuracy is result.val_accuracy is result.test_accuracy is None
+        net = compile_genome(result.trained_genome, use_genome_weights=True, two_class_logits=False)
+        with torch.no_grad():
+            z = net(torch.as_tensor(diabetes.x_val))[:, 0].double().numpy()
+        assert result.val_loss == pytest.approx(np.mean((z - diabetes.y_val) ** 2), rel=1e-5)  # standardized MSE
+        y, predicted = diabetes.original(diabetes.y_val), diabetes.original(z)
+        assert result.scores["val_r2"] == pytest.approx(r2_score(y, predicted), rel=1e-5)
+        assert result.scores["val_mse"] == pytest.approx(result.val_loss * diabetes.y_std ** 2, rel=1e-5)
+        assert result.scores["val_mae"] == pytest.approx(mean_absolute_error(y, predicted), rel=1e-5)
+    assert results[1].scores["val_r2"] > 0.3  # a linear model of all ten features explains a good part
+    # a network without connections predicts its bias: about the mean (R^2 near 0)
+    [bias_only] = train([dataclasses.replace(requests[0], genome=requests[0].genome.with_connections([]))], diabetes,
+                        settings)
+    assert bias_only.status is Status.OK and abs(bias_only.scores["val_r2"]) < 0.1
