@@ -15,6 +15,7 @@ already in ``connevo_meta``, so the migrations ship as code in the package, with
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -67,9 +68,41 @@ def _v3_packed_genomes(op: Operations) -> None:
         last = rows[-1][0]
 
 
+def _v4_lifted_extra(op: Operations) -> None:
+    """Version 4: ``candidates.fidelity`` and ``candidates.polished_from``, copies of the ``extra``
+    keys every front query filters on (so a front reads no candidate's JSON), filled from each
+    stored candidate's ``extra``, in batches; ``extra`` itself is left as it was."""
+    op.add_column("candidates", sa.Column("fidelity", sa.Float, nullable=True))
+    op.add_column("candidates", sa.Column("polished_from", sa.String(64), nullable=True))
+    conn = op.get_bind()
+    # extra read as text: json.loads takes the NaN that Python's json.dumps may have written
+    table = sa.table("candidates", sa.column("id", sa.String), sa.column("extra", sa.Text),
+                     sa.column("fidelity", sa.Float), sa.column("polished_from", sa.String))
+    text = sa.cast(table.c.extra, sa.Text) if conn.dialect.name == "postgresql" else table.c.extra
+    last = ""
+    while True:
+        rows = conn.execute(sa.select(table.c.id, text).where(table.c.id > last).order_by(table.c.id).limit(1000)).all()
+        if not rows:
+            return
+        updates = []
+        for candidate_id, document in rows:
+            extra = json.loads(document) if isinstance(document, str) else document
+            if not isinstance(extra, dict):
+                continue
+            fidelity, source = extra.get("fidelity"), extra.get("polished_from")
+            if fidelity is not None or source is not None:
+                updates.append({"key": candidate_id, "f": None if fidelity is None else float(fidelity),
+                                "p": None if source is None else str(source)})
+        if updates:
+            conn.execute(sa.update(table).where(table.c.id == sa.bindparam("key"))
+                         .values(fidelity=sa.bindparam("f"), polished_from=sa.bindparam("p")), updates)
+        last = rows[-1][0]
+
+
 MIGRATIONS: dict[int, Callable[[Operations], None]] = {
     2: _v2_campaign_driver,
     3: _v3_packed_genomes,
+    4: _v4_lifted_extra,
 }
 """Version -> the migration that makes a store of version - 1 into one of that version."""
 

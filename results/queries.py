@@ -73,25 +73,34 @@ POLISHED_FROM = "polished_from"
 it replaces."""
 
 
+def _polished_from(df: pd.DataFrame) -> pd.Series:
+    """Per candidate, the id of the candidate it is a polished copy of (None for the others): the
+    ``polished_from`` column (schema version 4), else ``extra[POLISHED_FROM]``."""
+    if POLISHED_FROM in df:
+        return df[POLISHED_FROM].where(df[POLISHED_FROM].notna(), None)
+    if "extra" not in df:
+        return pd.Series(None, index=df.index, dtype=object)
+    return pd.Series([e.get(POLISHED_FROM) if isinstance(e, dict) else None for e in df["extra"]], index=df.index,
+                     dtype=object)
+
+
 def superseded(df: pd.DataFrame) -> pd.Series:
     """Per candidate, whether an ``ok`` polished candidate in ``df`` replaces it."""
-    if "extra" not in df:
-        return pd.Series(False, index=df.index, dtype=bool)
+    sources = _polished_from(df)
     ok = df["status"] == "ok" if "status" in df else pd.Series(True, index=df.index)
-    replaced = {e[POLISHED_FROM] for e, good in zip(df["extra"], ok) if good and isinstance(e, dict) and POLISHED_FROM in e}
-    return df["id"].isin(replaced)
+    return df["id"].isin(set(sources[ok & sources.notna()]))
 
 
 def polished(df: pd.DataFrame) -> pd.Series:
     """Per candidate, whether it is a polished copy (:mod:`evolution.polish`)."""
-    if "extra" not in df:
-        return pd.Series(False, index=df.index, dtype=bool)
-    return pd.Series([isinstance(e, dict) and POLISHED_FROM in e for e in df["extra"]], index=df.index, dtype=bool)
+    return _polished_from(df).notna().astype(bool)
 
 
 def fidelity(df: pd.DataFrame) -> pd.Series:
-    """Per candidate, the share of its full training behind its metrics: ``extra["fidelity"]``,
-    1 for every candidate of a campaign without multi-fidelity rungs."""
+    """Per candidate, the share of its full training behind its metrics: the ``fidelity`` column
+    (``extra["fidelity"]``), 1 for every candidate of a campaign without multi-fidelity rungs."""
+    if "fidelity" in df:
+        return df["fidelity"].astype("float64").fillna(1.0)
     if "extra" not in df:
         return pd.Series(1.0, index=df.index, dtype="float64")
     return pd.Series([e.get("fidelity", 1.0) if isinstance(e, dict) else 1.0 for e in df["extra"]],
@@ -125,7 +134,9 @@ def front(
     competes; with ``unpolished``, the front as evolution left it (the polished copies left out).
     Without ``genomes``, no genome is read (the front's other columns are the same).
     """
-    df = store.candidates(campaign, genomes=genomes)
+    ids = _front_ids(store, campaign, objectives, max_connections=max_connections, include_failed=include_failed,
+                     senses=senses, include_partial=include_partial, unpolished=unpolished)
+    df = store.candidates(campaign, genomes=genomes, ids=ids)
     if unpolished:
         df = df[~polished(df)]
     else:
@@ -152,6 +163,34 @@ def front(
                                ignore_index=True) if len(result) else unscored.reset_index(drop=True)
     lead = [c for c in FRONT_LEADING_COLUMNS if c in result.columns]
     return result[lead + [c for c in result.columns if c not in lead]]
+
+
+def _front_ids(store: BaseStore, campaign: str, objectives: Sequence[str], *, max_connections: int | None,
+               include_failed: bool, senses: Sequence[str] | None, include_partial: bool, unpolished: bool) -> list[str]:
+    """The first pass of :func:`front`: the ids of the candidates it lists, from a few columns of
+    every candidate (no genome, no ``extra`` JSON unless an objective lives there); the second
+    pass reads those candidates whole and gives the same front (a front's members are their
+    own front)."""
+    from connevo.results.pareto import TIE_BREAKERS
+    from connevo.results.schema import CANDIDATE_COLUMNS
+
+    wanted = ["id", "number", "status", "connections", "fidelity", POLISHED_FROM, *objectives,
+              *(TIE_BREAKERS[o] for o in objectives if o in TIE_BREAKERS)]
+    if any(o not in CANDIDATE_COLUMNS for o in objectives):
+        wanted.append("extra")
+    df = store.candidates(campaign, columns=[c for c in dict.fromkeys(wanted) if c in CANDIDATE_COLUMNS])
+    df = df[~polished(df)] if unpolished else df[~superseded(df)]
+    if not include_failed:
+        df = df[df["status"] == "ok"]
+    if not include_partial:
+        df = df[fidelity(df) >= 1.0]
+    if max_connections is not None:
+        df = df[df["connections"].le(max_connections).fillna(False).astype(bool)]
+    df = _with_extra_objectives(df, objectives)
+    ids = list(pareto_front(df, objectives, senses)["id"])
+    if include_failed:
+        ids += list(df.loc[df[list(objectives)].isna().any(axis=1), "id"])
+    return ids
 
 
 def hypervolume_history(store: BaseStore, campaign: str) -> pd.DataFrame:

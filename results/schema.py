@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -113,6 +113,10 @@ candidates_table = sa.Table(
     sa.Column("train_test_gap", sa.Float, nullable=True),
     sa.Column("epochs", sa.Integer, nullable=True),
     sa.Column("seconds", sa.Float, nullable=True),
+    # version 4: what every front query filters on, as columns (also kept in extra, where writers put
+    # them): the front then reads no candidate's extra JSON
+    sa.Column("fidelity", sa.Float, nullable=True),  # extra["fidelity"]: share of its training (multi-fidelity)
+    sa.Column("polished_from", sa.String(64), nullable=True),  # extra["polished_from"]: the candidate it replaces
     sa.Column("extra", sa.JSON, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("campaign_id", "number", name="uq_candidates_campaign_number"),
@@ -207,14 +211,15 @@ INT_COLUMNS = frozenset(
 )
 
 
-def frame(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> pd.DataFrame:
-    """A DataFrame with the given columns (even when empty) and stable dtypes.
+def frame(rows: Iterable[Mapping[str, Any]] | Iterable[Sequence[Any]], columns: list[str]) -> pd.DataFrame:
+    """A DataFrame with the given columns (even when empty) and stable dtypes, from rows as
+    mappings or as tuples in the order of ``columns``.
 
     Timestamps become ``datetime64[UTC]``; nullable integer metrics become ``Int64``; float
     metrics ``float64``; JSON columns stay Python objects.
     """
-    rows = list(rows)
-    df = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(
+    records = list(rows)
+    df = pd.DataFrame.from_records(records, columns=columns) if records else pd.DataFrame(
         {c: pd.Series(dtype=object) for c in columns}
     )
     for col in columns:
@@ -233,6 +238,8 @@ def frame(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> pd.DataFrame
 
 
 CANDIDATE_STATUSES = ("ok", "failed", "diverged", "timeout")
+LIFTED_EXTRA = ("fidelity", "polished_from")
+"""Keys of a candidate's ``extra`` that are also columns (schema version 4), filled from it when written."""
 _REQUIRED_CANDIDATE_KEYS = ("number", "generation", "genome", "status", "seed")
 
 
@@ -268,6 +275,9 @@ def candidate_values(campaign_id: str, cand: Mapping[str, Any], now: datetime) -
     row["parents"] = [str(p) for p in (row["parents"] or [])]
     row["genome"] = dict(row["genome"])
     row["extra"] = dict(row["extra"] or {})
+    for lifted in LIFTED_EXTRA:  # the columns versions 4 lifted out of extra follow it
+        if row[lifted] is None and row["extra"].get(lifted) is not None:
+            row[lifted] = scalar(lifted, row["extra"][lifted]) if lifted in FLOAT_COLUMNS else str(row["extra"][lifted])
     row["created_at"] = row["created_at"] or now
     return row
 
@@ -279,6 +289,7 @@ __all__ = [
     "FLOAT_COLUMNS",
     "GENERATION_COLUMNS",
     "INT_COLUMNS",
+    "LIFTED_EXTRA",
     "NULLABLE_INT_COLUMNS",
     "UTCDateTime",
     "campaigns_table",

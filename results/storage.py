@@ -21,7 +21,7 @@ Contract, for every implementation:
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -103,10 +103,13 @@ class BaseStore(abc.ABC):
         """Candidates made outside a generation (polished, compressed), atomically."""
 
     @abc.abstractmethod
-    def candidates(self, campaign_id: str, *, status: str | None = None, genomes: bool = True) -> pd.DataFrame:
+    def candidates(self, campaign_id: str, *, status: str | None = None, genomes: bool = True,
+                   columns: Sequence[str] | None = None, ids: Sequence[str] | None = None) -> pd.DataFrame:
         """A campaign's candidates ordered by number, optionally of one status. With ``genomes``
         False the ``genome`` column is left out and never read (lists, fronts and summaries do
-        not need it, and genomes are most of a store's bytes)."""
+        not need it, and genomes are most of a store's bytes). ``columns``: only these columns
+        are read (a front's first pass reads a few numbers of every candidate, no JSON); ``ids``:
+        only these candidates (its second pass reads the front's members whole)."""
 
     def candidate_page(self, campaign_id: str, *, status: str | None = None, generation: int | None = None,
                        min_val_accuracy: float | None = None, max_connections: int | None = None,

@@ -84,6 +84,16 @@ def test_the_upgrade_stores_every_genome_encoded_and_the_file_shrinks(v1_store: 
     assert v1_store.stat().st_size < size_before  # vacuumed after the upgrade
 
 
+def test_the_upgrade_lifts_fidelity_and_the_polished_source_out_of_extra(v1_store: Path) -> None:
+    extras = {cid: json.loads(extra) for cid, extra in raw(v1_store, "SELECT id, extra FROM candidates")}
+    assert any("polished_from" in e for e in extras.values())  # the fixture has a polished campaign
+    open_store(v1_store).close()  # upgrades it
+    lifted = {cid: (fidelity, source) for cid, fidelity, source in
+              raw(v1_store, "SELECT id, fidelity, polished_from FROM candidates")}
+    assert lifted == {cid: (e.get("fidelity"), e.get("polished_from")) for cid, e in extras.items()}
+    assert {cid: json.loads(extra) for cid, extra in raw(v1_store, "SELECT id, extra FROM candidates")} == extras
+
+
 def test_an_upgraded_store_has_the_schema_of_a_new_one(v1_store: Path, tmp_path: Path) -> None:
     with open_store(v1_store) as upgraded, open_store(tmp_path / "new.db") as new:
         assert layout(upgraded._engine) == layout(new._engine)
@@ -128,6 +138,7 @@ def test_a_version_1_postgresql_store_is_upgraded_too(postgres_url: str) -> None
         metadata.create_all(conn)
         conn.exec_driver_sql("DROP INDEX ix_candidates_campaign_status")
         conn.exec_driver_sql("ALTER TABLE campaigns DROP COLUMN driver")
+        conn.exec_driver_sql("ALTER TABLE candidates DROP COLUMN fidelity, DROP COLUMN polished_from")
         conn.exec_driver_sql("ALTER TABLE candidates ALTER COLUMN genome TYPE json USING NULL")
         conn.exec_driver_sql("INSERT INTO connevo_meta VALUES ('schema_version', '1')")
         conn.exec_driver_sql("INSERT INTO campaigns (id, name, spec, seed, status, generations_done, created_at, "

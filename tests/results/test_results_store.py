@@ -312,6 +312,29 @@ def test_status_filter_and_empty_results_keep_the_columns(store: Store, make_can
     assert store.candidates(cid, status="failed").empty
 
 
+def test_chosen_columns_and_candidates_are_read_as_the_whole_frame_holds_them(
+    store: Store, make_candidate: Factory
+) -> None:
+    cid = store.create_campaign("slim", {}, 1)
+    store.add_candidates(cid, [make_candidate(n, val_accuracy=0.5 + n / 100, connections=n + 1,
+                                              extra={"fidelity": 0.25} if n % 3 else {})
+                               for n in range(7)]
+                         + [make_candidate(-1, extra={"polished_from": f"{cid}-2", "note": 1})])
+    whole = store.candidates(cid)
+    # the keys every front filters on are columns too, filled from extra when written
+    assert whole["fidelity"].isna().tolist() == [True] + [n % 3 == 0 for n in range(7)]
+    assert whole["polished_from"].iloc[0] == f"{cid}-2" and whole["polished_from"].iloc[1:].isna().all()
+    columns = ["val_accuracy", "id", "fidelity", "polished_from", "connections"]
+    assert store.candidates(cid, columns=columns).equals(whole[columns])
+    chosen = store.candidates(cid, ids=[f"{cid}-5", f"{cid}--1", f"{cid}-2", "missing"])
+    assert chosen["number"].tolist() == [-1, 2, 5]  # by number, whatever order they were asked in
+    assert chosen.drop(columns="genome").equals(
+        whole[whole["number"].isin([-1, 2, 5])].drop(columns="genome").reset_index(drop=True))
+    assert store.candidates(cid, ids=[]).empty and list(store.candidates(cid, ids=[]).columns) == list(CANDIDATE_COLUMNS)
+    with pytest.raises(StoreError, match=r"unknown candidate column\(s\) \['accuracy'\]"):
+        store.candidates(cid, columns=["id", "accuracy"])
+
+
 def test_campaigns_are_found_by_id_or_by_their_latest_name(store: Store) -> None:
     first = store.create_campaign("retina", {"v": 1}, 1)
     second = store.create_campaign("retina", {"v": 2}, 2)
