@@ -30,8 +30,10 @@ def test_objective_senses_maximise_accuracies_and_modularity_and_minimise_costs(
         *(f"{part}_{name}" for part in ("train", "val", "test") for name in ("balanced_accuracy", "macro_f1")),
         "val_auc",
         "test_auc",
+        *(f"{part}_r2" for part in ("train", "val", "test")),
     }
     assert OBJECTIVE_SENSES["connections"] == "min"
+    assert OBJECTIVE_SENSES["latency_us"] == OBJECTIVE_SENSES["val_log_loss"] == OBJECTIVE_SENSES["val_mse"] == "min"
     assert OBJECTIVE_SENSES["wiring_length"] == "min"
 
 
