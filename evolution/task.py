@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
+from functools import lru_cache
+from typing import Any
 
-from connevo.evolution.spec import CampaignSpec
+from connevo.errors import ConnevoError
+from connevo.evolution.spec import CampaignSpec, parse_spec
 from connevo.results.metrics import prediction_metrics
 from connevo.workers.evaluator import Evaluator, LocalEvaluator
 from connevo.workers.records import TrainingSettings
@@ -76,4 +80,23 @@ def make_evaluator(spec: CampaignSpec, dataset: Dataset) -> Evaluator:
     )
 
 
-__all__ = ["load_task", "make_evaluator", "training_settings"]
+def network_names(spec: Any) -> tuple[list[str], list[str]] | None:
+    """(input names, output names) of a campaign's networks, for drawings: the features of its
+    data, and its class names (a regression: the target's name). ``spec``: the stored spec (a
+    dict) or a parsed one. None when its data cannot be loaded any more (a file moved)."""
+    document = spec.model_dump(mode="json") if isinstance(spec, CampaignSpec) else spec
+    return _names(json.dumps(document, sort_keys=True))
+
+
+@lru_cache(maxsize=32)  # the HTTP service draws networks of the same few campaigns again and again
+def _names(spec_json: str) -> tuple[list[str], list[str]] | None:
+    try:
+        spec = parse_spec(json.loads(spec_json))
+        dataset = load_task(spec)
+    except ConnevoError:
+        return None
+    outputs = [spec.task.target] if dataset.kind == "regression" else list(dataset.class_names)
+    return list(dataset.feature_names), outputs
+
+
+__all__ = ["load_task", "make_evaluator", "network_names", "training_settings"]

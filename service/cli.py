@@ -284,8 +284,12 @@ def cmd_plot(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.candidate:
+        from connevo.evolution.task import network_names
+
         row = store.candidate(args.campaign)
-        print(plots.plot_network(row["genome"], out / f"network-{row['id']}.png"))
+        names = network_names(store.get_campaign(row["campaign_id"])["spec"]) or (None, None)
+        print(plots.plot_network(row["genome"], out / f"network-{row['id']}.png", input_names=names[0],
+                                 output_names=names[1]))
         return 0
     try:
         info = store.get_campaign(args.campaign)

@@ -46,9 +46,13 @@ def hypervolume_plot(campaign: str, store: StoreDep) -> Response:
 
 @router.get("/candidates/{candidate_id}/plots/network.png", response_class=Response, responses=PNG)
 def network_plot(candidate_id: str, store: StoreDep) -> Response:
-    """A drawing of the candidate's network: inputs at the bottom, outputs on top."""
-    genome = store.candidate(candidate_id)["genome"]
-    return png(lambda path: plots.plot_network(genome, path))
+    """A drawing of the candidate's network: inputs at the bottom (named by the data's features),
+    outputs on top (by class)."""
+    from connevo.evolution.task import network_names
+
+    row = store.candidate(candidate_id)
+    inputs, outputs = network_names(store.get_campaign(row["campaign_id"])["spec"]) or (None, None)
+    return png(lambda path: plots.plot_network(row["genome"], path, input_names=inputs, output_names=outputs))
 
 
 def png(draw: Callable[[Path], Path]) -> Response:
