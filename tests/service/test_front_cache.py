@@ -35,8 +35,9 @@ def test_a_front_is_read_once_until_the_campaign_has_new_candidates(finished: An
     store, cid, reads = finished
     cache = FrontCache()
     first = cache.front(store, store.get_campaign(cid), ["val_accuracy", "connections"])
+    per_front = reads["n"]  # a front's two passes (queries.front)
     second = cache.front(store, store.get_campaign(cid), ["val_accuracy", "connections"])
-    assert reads["n"] == 1 and (cache.hits, cache.misses) == (1, 1)
+    assert per_front >= 1 and reads["n"] == per_front and (cache.hits, cache.misses) == (1, 1)
     assert first.equals(second) and first.equals(queries.front(store, cid, genomes=False))
     second.loc[:, "val_accuracy"] = -1.0  # a caller's change does not reach the cache
     assert cache.front(store, store.get_campaign(cid), ["val_accuracy", "connections"]).equals(first)
