@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from connevo.errors import SpecError
@@ -110,3 +111,36 @@ def test_a_registered_objective_is_selected_on_stored_and_queried(tmp_path):
     # a front over (accuracy, inputs used): fewer inputs never come with more accuracy on it
     assert sorted(front, key=lambda p: p[1]) == sorted(front, key=lambda p: p[0])
     assert all(0 < hv <= 1 for hv in seen["hypervolume"])
+
+
+def test_the_workers_prediction_scores_are_scikit_learns_definitions():
+    import warnings
+
+    from sklearn import metrics as sk
+
+    from connevo.results.metrics import log_loss, mae, mse, r2, roc_auc
+
+    rng = np.random.default_rng(0)
+    for trial in range(60):
+        n, k = int(rng.integers(5, 120)), int(rng.integers(2, 5))
+        y = rng.integers(0, k, n)
+        logits = rng.normal(size=(n, k)).astype(np.float32)
+        if trial % 3 == 0:
+            logits = np.round(logits, 1)  # tied scores
+        p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        score, probabilities = (p[:, 1], np.stack([1 - p[:, 1], p[:, 1]], axis=1)) if k == 2 else (p, p)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a single class: scikit-learn warns and answers NaN
+            try:
+                expected = sk.roc_auc_score(y, score, **({} if k == 2 else {"multi_class": "ovr",
+                                                                             "labels": np.arange(k)}))
+            except ValueError:  # a class absent from the rows
+                expected = float("nan")
+        assert roc_auc(y, score) == pytest.approx(expected, abs=1e-9, nan_ok=True)
+        renormalized = probabilities / probabilities.sum(axis=1, keepdims=True)
+        assert log_loss(y, score) == pytest.approx(sk.log_loss(y, renormalized, labels=np.arange(k)), rel=1e-6)
+        truth, guess = rng.normal(size=n), rng.normal(size=n)
+        assert r2(truth, guess) == pytest.approx(sk.r2_score(truth, guess), abs=1e-12)
+        assert mse(truth, guess) == pytest.approx(sk.mean_squared_error(truth, guess), abs=1e-12)
+        assert mae(truth, guess) == pytest.approx(sk.mean_absolute_error(truth, guess), abs=1e-12)
+    assert r2(np.ones(4), np.ones(4)) == 1.0 and r2(np.ones(4), np.zeros(4)) == 0.0  # constant targets
