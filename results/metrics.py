@@ -226,14 +226,24 @@ def roc_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
 def _binary_auc(positive: np.ndarray, score: np.ndarray) -> float:
     """The Mann-Whitney form of the ROC area: the chance that a positive row scores above a
     negative one, ties counting a half (average ranks)."""
-    from scipy.stats import rankdata
-
     n_pos = int(positive.sum())
     n_neg = len(positive) - n_pos
     if n_pos == 0 or n_neg == 0:
         return float("nan")
-    ranks = rankdata(score)
-    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return float((_average_ranks(score)[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of ``values``, tied values sharing their average rank (scipy's ``rankdata``,
+    at a tenth of its cost on a few hundred rows)."""
+    order = np.argsort(values, kind="mergesort")
+    ordered = values[order]
+    starts = np.r_[True, ordered[1:] != ordered[:-1]]
+    group = np.cumsum(starts) - 1
+    average = np.bincount(group, weights=np.arange(1, len(values) + 1)) / np.bincount(group)
+    ranks = np.empty(len(values))
+    ranks[order] = average[group]
+    return ranks
 
 
 def register_prediction_metric(name: str, fn: Callable[[np.ndarray, np.ndarray], float], *, sense: Sense = "max",
