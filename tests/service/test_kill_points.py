@@ -16,7 +16,8 @@ from tests.support import comparable, small_spec
 
 SPEC = small_spec(**{"name": "many-kills", "evolution.population": 6, "evolution.generations": 12,
                      "training.epochs": 60, "workers.backend": "local", "workers.chunk_size": 1})
-KILLS = 24
+KILLS = 16
+LEAST_KILLS = 13  # kill points before the campaign may finish
 
 
 def drive(db: str, campaign_id: str) -> None:
@@ -64,7 +65,7 @@ def test_many_sigkills_at_random_points_then_resume(tmp_path):
         if open_store(db).get_campaign(campaign_id)["status"] == "finished":
             break
     print("committed generations after each kill:", progress)
-    assert len(progress) >= 20, "the campaign finished before 20 kill points"
+    assert len(progress) >= LEAST_KILLS, f"the campaign finished before {LEAST_KILLS} kill points"
     assert progress == sorted(progress)  # a kill never loses a committed generation
     assert progress[-1] > progress[0]  # and resuming makes progress between kills
     if open_store(db).get_campaign(campaign_id)["status"] != "finished":

@@ -74,7 +74,7 @@ SPEC = small_spec(**{
     "name": "two-node-xor",
     "task.samples": 400,
     "evolution.population": 16,
-    "evolution.generations": 6,
+    "evolution.generations": 4,
     "training.epochs": 20,
 })
 COMPARED = ["number", "generation", "genome", "status", "seed", "train_accuracy", "val_accuracy",
