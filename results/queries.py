@@ -137,16 +137,8 @@ def front(
     ids = _front_ids(store, campaign, objectives, max_connections=max_connections, include_failed=include_failed,
                      senses=senses, include_partial=include_partial, unpolished=unpolished)
     df = store.candidates(campaign, genomes=genomes, ids=ids)
-    if unpolished:
-        df = df[~polished(df)]
-    else:
-        df = df[~superseded(df)]
-    if not include_failed:
-        df = df[df["status"] == "ok"]
-    if not include_partial:
-        df = df[fidelity(df) >= 1.0]
-    if max_connections is not None:
-        df = df[df["connections"].le(max_connections).fillna(False).astype(bool)]
+    df = _competing(df, unpolished=unpolished, include_failed=include_failed, include_partial=include_partial,
+                    max_connections=max_connections)
     df = _with_extra_metrics(_with_extra_objectives(df, objectives))
     result = pareto_front(df, objectives, senses).rename(columns={"id": "candidate_id"})
     if distinct and len(result):
@@ -165,6 +157,19 @@ def front(
     return result[lead + [c for c in result.columns if c not in lead]]
 
 
+def _competing(df: pd.DataFrame, *, unpolished: bool, include_failed: bool, include_partial: bool,
+               max_connections: int | None) -> pd.DataFrame:
+    """The candidates that compete for a front, as :func:`front`'s options say."""
+    df = df[~polished(df)] if unpolished else df[~superseded(df)]
+    if not include_failed:
+        df = df[df["status"] == "ok"]
+    if not include_partial:
+        df = df[fidelity(df) >= 1.0]
+    if max_connections is not None:
+        df = df[df["connections"].le(max_connections).fillna(False).astype(bool)]
+    return df
+
+
 def _front_ids(store: BaseStore, campaign: str, objectives: Sequence[str], *, max_connections: int | None,
                include_failed: bool, senses: Sequence[str] | None, include_partial: bool, unpolished: bool) -> list[str]:
     """The first pass of :func:`front`: the ids of the candidates it lists, from a few columns of
@@ -179,13 +184,8 @@ def _front_ids(store: BaseStore, campaign: str, objectives: Sequence[str], *, ma
     if any(o not in CANDIDATE_COLUMNS for o in objectives):
         wanted.append("extra")
     df = store.candidates(campaign, columns=[c for c in dict.fromkeys(wanted) if c in CANDIDATE_COLUMNS])
-    df = df[~polished(df)] if unpolished else df[~superseded(df)]
-    if not include_failed:
-        df = df[df["status"] == "ok"]
-    if not include_partial:
-        df = df[fidelity(df) >= 1.0]
-    if max_connections is not None:
-        df = df[df["connections"].le(max_connections).fillna(False).astype(bool)]
+    df = _competing(df, unpolished=unpolished, include_failed=include_failed, include_partial=include_partial,
+                    max_connections=max_connections)
     df = _with_extra_objectives(df, objectives)
     ids = list(pareto_front(df, objectives, senses)["id"])
     if include_failed:

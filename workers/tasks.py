@@ -471,17 +471,8 @@ def _split_regression(
     """A seeded random split (test part first, then validation from the rest, as the stratified
     split of a classification), features and target standardized with the training part's statistics."""
     n = x.shape[0]
-    n_test = round(test_fraction * n)
-    n_val = round(validation_fraction * n)
-    n_train = n - n_test - n_val
-    for part, size, field in (
-        ("test", n_test, "test_fraction"),
-        ("validation", n_val, "validation_fraction"),
-        ("training", n_train, "validation_fraction + test_fraction"),
-    ):
-        if size < MIN_REGRESSION_ROWS:
-            raise DataError(f"{source}: the {part} part would have {size} of {n} rows, fewer than "
-                            f"{MIN_REGRESSION_ROWS}; change {field} or add rows")
+    n_test, n_val = _part_sizes(n, validation_fraction, test_fraction, MIN_REGRESSION_ROWS, f"{MIN_REGRESSION_ROWS}",
+                                source)
     index = np.arange(n)
     rest, test_idx = train_test_split(index, test_size=n_test, random_state=seed)
     train_idx, val_idx = train_test_split(rest, test_size=n_val, random_state=seed)
@@ -550,19 +541,7 @@ def _split_and_standardize(
             f"{source}: class {class_names[smallest]!r} has only {int(counts[smallest])} row(s); a "
             f"stratified train/validation/test split needs at least 3 rows of every class"
         )
-    n_test = round(test_fraction * n)
-    n_val = round(validation_fraction * n)
-    n_train = n - n_test - n_val
-    for part, size, field in (
-        ("test", n_test, "test_fraction"),
-        ("validation", n_val, "validation_fraction"),
-        ("training", n_train, "validation_fraction + test_fraction"),
-    ):
-        if size < n_classes:
-            raise DataError(
-                f"{source}: the {part} part would have {size} of {n} rows, fewer than the "
-                f"{n_classes} classes; change {field} or add rows"
-            )
+    n_test, n_val = _part_sizes(n, validation_fraction, test_fraction, n_classes, f"the {n_classes} classes", source)
 
     index = np.arange(n)
     try:
@@ -585,3 +564,20 @@ def _split_and_standardize(
         mean=mean,
         std=std,
     )
+
+
+def _part_sizes(n: int, validation_fraction: float, test_fraction: float, least: int, least_text: str,
+                source: str) -> tuple[int, int]:
+    """(test rows, validation rows) of ``n``; DataError naming the fraction to change when a part
+    (training included) would get fewer than ``least`` rows."""
+    n_test = round(test_fraction * n)
+    n_val = round(validation_fraction * n)
+    for part, size, field in (
+        ("test", n_test, "test_fraction"),
+        ("validation", n_val, "validation_fraction"),
+        ("training", n - n_test - n_val, "validation_fraction + test_fraction"),
+    ):
+        if size < least:
+            raise DataError(f"{source}: the {part} part would have {size} of {n} rows, fewer than {least_text}; "
+                            f"change {field} or add rows")
+    return n_test, n_val
