@@ -42,13 +42,12 @@ import torch
 from torch import nn
 
 from connevo.errors import ConnevoError
-from connevo.evolution.campaign import load_task
 from connevo.evolution.spec import parse_spec
+from connevo.evolution.task import load_task, target_name
 from connevo.results.storage import BaseStore
 from connevo.search_space.compile import compile_genome
 from connevo.search_space.genome import Genome
 from connevo.search_space.quantize import Int8Network
-from connevo.workers.tasks import BUILTIN_DATASETS
 
 EXPORT_FORMATS = ("pt2", "onnx", "torchscript", "state-dict")
 SUFFIX_FORMATS = {".pt2": "pt2", ".onnx": "onnx"}
@@ -128,7 +127,7 @@ def _model(store: BaseStore, candidate_id: str) -> tuple[StandardizedNetwork, Ge
     model: StandardizedNetwork
     if regression:
         model = StandardizedRegressor(network, mean, std, dataset.y_mean, dataset.y_std)
-        model.target = spec.task.target if spec.task.dataset not in BUILTIN_DATASETS else "target"
+        model.target = target_name(spec)
     else:
         model = StandardizedNetwork(network, mean, std)
     model.eval().requires_grad_(False)

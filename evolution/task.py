@@ -12,7 +12,7 @@ from connevo.evolution.spec import CampaignSpec, parse_spec
 from connevo.results.metrics import prediction_metrics
 from connevo.workers.evaluator import Evaluator, LocalEvaluator
 from connevo.workers.records import TrainingSettings
-from connevo.workers.tasks import Dataset, load_dataset
+from connevo.workers.tasks import BUILTIN_DATASETS, Dataset, load_dataset
 
 
 def load_task(spec: CampaignSpec) -> Dataset:
@@ -95,8 +95,14 @@ def _names(spec_json: str) -> tuple[list[str], list[str]] | None:
         dataset = load_task(spec)
     except ConnevoError:
         return None
-    outputs = [spec.task.target] if dataset.kind == "regression" else list(dataset.class_names)
+    outputs = [target_name(spec)] if dataset.kind == "regression" else list(dataset.class_names)
     return list(dataset.feature_names), outputs
 
 
-__all__ = ["load_task", "make_evaluator", "network_names", "training_settings"]
+def target_name(spec: CampaignSpec) -> str:
+    """The name of what a campaign predicts: its file's target column, "target" for a built-in
+    data set (whose ``task.target`` names no column)."""
+    return "target" if spec.task.dataset in BUILTIN_DATASETS else spec.task.target
+
+
+__all__ = ["load_task", "make_evaluator", "network_names", "target_name", "training_settings"]

@@ -300,7 +300,7 @@ class _BucketTraining:
                 trained_genome=trained_genome(plans[i], weights, biases, r),
                 confusion=None if classes is None else {part: metrics[part][2][r] for part in metrics},  # type: ignore[index]
                 scores=prediction_scores(wanted, labels, {part: probabilities[part][r] for part in parts_wanted},
-                                         data.original if data.kind == "regression" else None)
+                                         data.original)
                 if wanted else None,
             )
 

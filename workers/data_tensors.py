@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,15 +34,12 @@ class DataTensors:
             self.n_classes = 0
         else:
             self.n_classes = int(getattr(dataset, "n_classes", int(self.y_train.max()) + 1))
-        self.y_mean = float(getattr(dataset, "y_mean", 0.0))
-        self.y_std = float(getattr(dataset, "y_std", 1.0))
+        # a regression's standardized values to the target's units (Dataset.original); None for a classification
+        self.original: Callable[[np.ndarray], np.ndarray] | None = (
+            dataset.original if self.kind == "regression" else None)
 
     @property
     def outputs_needed(self) -> int:
         """What :func:`workers.plans.check_fits` compares a genome's outputs with: the class count
         (one output fits two classes), one for a regression."""
         return 1 if self.kind == "regression" else self.n_classes
-
-    def original(self, values: np.ndarray) -> np.ndarray:
-        """Standardized regression targets or predictions in the target's original units (float64)."""
-        return np.asarray(values, dtype=np.float64) * self.y_std + self.y_mean

@@ -20,5 +20,5 @@ def test_inputs_are_the_features_and_outputs_the_classes(tmp_path):
 def test_a_regressions_output_is_its_target_and_lost_data_gives_no_names(tmp_path):
     spec = small_spec(**{"task": {"dataset": "diabetes", "kind": "regression"}, "objectives": {}})
     inputs, outputs = network_names(spec)
-    assert outputs == ["label"] and len(inputs) == 10 and "bmi" in inputs
+    assert outputs == ["target"] and len(inputs) == 10 and "bmi" in inputs
     assert network_names(small_spec(**{"task": {"dataset": str(tmp_path / "gone.csv")}})) is None
