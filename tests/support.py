@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -181,6 +182,13 @@ def committed_generations(db: Path) -> int:
         return 0
 
 
+def interruptible() -> None:
+    """``preexec_fn`` for a child a test sends SIGINT: Ctrl-C's default action, whatever this
+    process inherited (a shell starts background jobs with SIGINT ignored, and Python then
+    never installs its KeyboardInterrupt handler in the child)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_driver(spec: dict, folder: Path, db: Path, *, command: str = "run") -> subprocess.Popen:
     """``connevo run`` of ``spec`` (written into ``folder``) on store ``db``, as a background process
     (stdout/stderr piped, text), once it committed its first generation or ended."""
@@ -188,7 +196,8 @@ def start_driver(spec: dict, folder: Path, db: Path, *, command: str = "run") ->
     spec_path.write_text(json.dumps(spec))
     env = {**os.environ, "RAY_DISABLE_USAGE_STATS": "1"}
     process = subprocess.Popen([sys.executable, "-m", "connevo.service.cli", command, str(spec_path), "--store", str(db)],
-                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=interruptible)
     deadline = time.monotonic() + 180
     while committed_generations(db) < 1 and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.02)

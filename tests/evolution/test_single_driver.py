@@ -21,7 +21,7 @@ SPEC = small_spec(**{"name": "one-driver", "evolution.population": 6, "evolution
 @pytest.mark.slow
 def test_resuming_a_campaign_that_runs_elsewhere_is_refused_and_the_first_driver_goes_on(tmp_path, cli):
     db = tmp_path / "s.db"
-    spec = small_spec(**{"name": "busy", "evolution.population": 8, "evolution.generations": 60,
+    spec = small_spec(**{"name": "busy", "evolution.population": 8, "evolution.generations": 400,
                          "training.epochs": 40, "workers.chunk_size": 1})
     first = start_driver(spec, tmp_path, db)
     try:

@@ -19,7 +19,7 @@ import pytest
 
 from connevo.results.store import open_store
 from connevo.service.supervisor import EXIT_DRIVER_LOST, StreamFilter, ray_failure
-from tests.support import ROOT, committed_generations, small_spec
+from tests.support import ROOT, committed_generations, interruptible, small_spec
 
 RAY_STDOUT = (
     b"campaign 1234abcd\n"
@@ -71,7 +71,7 @@ def start_supervised(spec: dict, folder: Path, db: Path) -> subprocess.Popen:
     code = "import sys; from connevo.service.supervisor import supervise; sys.exit(supervise(sys.argv[1:]))"
     return subprocess.Popen([sys.executable, "-c", code, "run", str(spec_path), "--store", str(db)], cwd=ROOT,
                             env={**os.environ, "RAY_DISABLE_USAGE_STATS": "1"}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
 
 
 def driver_pid(db: Path) -> int:
