@@ -24,7 +24,7 @@ KEYS = ["name", "seed", "task", "evolution", "objectives", "search_space", "regu
         "search_space.layout", "training.epochs", "training.learning_rate", "training.patience",
         "workers.count", "workers.gpus_per_worker", "workers.ray_address", "regularization.dropout", "unknown.key"]
 
-FUZZ = settings(max_examples=1000, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+FUZZ = settings(max_examples=500, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
 
 def accepted_or_spec_error(data) -> None:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from connevo.errors import GenomeError
 from connevo.search_space import Genome, InnovationTracker, add_node, minimal_genome, share_weights
 
-FUZZ = settings(max_examples=1000, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+FUZZ = settings(max_examples=500, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 40), st.floats(allow_nan=True, allow_infinity=True),
                     st.sampled_from(["input", "hidden", "output", "relu", "tanh", "connevo.genome", "x"]))

@@ -50,7 +50,7 @@ pytestmark = pytest.mark.slow
 hypothesis.core.RepresentationPrinter = hypothesis.vendor.pretty.RepresentationPrinter  # type: ignore[misc]
 
 SEED = 20240601
-MAX_EXAMPLES = 40
+MAX_EXAMPLES = 25
 """Fuzzing-phase examples per operation (the examples and coverage phases add their own, bounded)."""
 
 LIMITS = ServiceLimits(max_population=4, max_generations=1, max_epochs=2, max_workers=1, max_samples=2_000,

@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -184,7 +183,6 @@ def is_out_of_memory(error: str | None) -> bool:
 def test_an_out_of_memory_candidate_fails_and_the_others_train_unharmed():
     from connevo.workers import EvaluationRequest
 
-    started = time.monotonic()
     result = run_child("evaluator")
     dataset = xor()
     small = small_genomes(dataset)
@@ -200,7 +198,6 @@ def test_an_out_of_memory_candidate_fails_and_the_others_train_unharmed():
         # one ran out of memory, train and score exactly as without any cap: nothing was lost
         assert all(row["status"] == "ok" and row["epochs"] == EPOCHS for row in got.values()), got
         assert got == reference(requests, batched), batched
-    assert time.monotonic() - started < 60
 
 
 @pytest.mark.slow
@@ -227,9 +224,8 @@ def test_a_bucket_that_runs_out_of_memory_is_retried_one_candidate_at_a_time():
 @pytest.fixture(scope="module")
 def planted_campaign(tmp_path_factory):
     store = tmp_path_factory.mktemp("oom") / "oom.db"
-    started = time.monotonic()
     result = run_child("campaign", store=str(store))
-    return {**result, "store": store, "seconds": time.monotonic() - started}
+    return {**result, "store": store}
 
 
 def cli_result(done) -> tuple[int, str, str]:
