@@ -219,9 +219,13 @@ def frame(rows: Iterable[Mapping[str, Any]] | Iterable[Sequence[Any]], columns: 
     metrics ``float64``; JSON columns stay Python objects.
     """
     records = list(rows)
-    df = pd.DataFrame.from_records(records, columns=columns) if records else pd.DataFrame(
-        {c: pd.Series(dtype=object) for c in columns}
-    )
+    if not records:
+        df = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    elif isinstance(records[0], Mapping):
+        df = pd.DataFrame.from_records(records, columns=columns)
+    else:  # column by column: from_records probes every row for namedtuple fields, and a SQLAlchemy
+        # row answers each probe with a raised and caught exception (most of a 10^4-row front's time)
+        df = pd.DataFrame({c: list(values) for c, values in zip(columns, zip(*records), strict=True)}, columns=columns)
     for col in columns:
         if col in ("created_at", "updated_at"):
             df[col] = pd.to_datetime(df[col], utc=True)
