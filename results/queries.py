@@ -134,19 +134,16 @@ def front(
     competes; with ``unpolished``, the front as evolution left it (the polished copies left out).
     Without ``genomes``, no genome is read (the front's other columns are the same).
     """
-    ids = _front_ids(store, campaign, objectives, max_connections=max_connections, include_failed=include_failed,
-                     senses=senses, include_partial=include_partial, unpolished=unpolished)
+    ids, duplicates = _front_ids(store, campaign, objectives, max_connections=max_connections,
+                                 include_failed=include_failed, senses=senses, include_partial=include_partial,
+                                 unpolished=unpolished, distinct=distinct)
     df = store.candidates(campaign, genomes=genomes, ids=ids)
     df = _competing(df, unpolished=unpolished, include_failed=include_failed, include_partial=include_partial,
                     max_connections=max_connections)
     df = _with_extra_metrics(_with_extra_objectives(df, objectives))
     result = pareto_front(df, objectives, senses).rename(columns={"id": "candidate_id"})
     if distinct and len(result):
-        keys = [result[o].round(12) if result[o].dtype.kind == "f" else result[o] for o in objectives]
-        groups = result.groupby(keys, sort=False, dropna=False)
-        counts = groups["number"].transform("size") - 1
-        first = result["number"] == groups["number"].transform("min")
-        result = result.assign(duplicates=counts.astype(int))[first].reset_index(drop=True)
+        result = result.assign(duplicates=result["candidate_id"].map(duplicates).astype(int)).reset_index(drop=True)
     if include_failed:
         unscored = df[df[list(objectives)].isna().any(axis=1)].rename(columns={"id": "candidate_id"})
         if len(unscored):
@@ -171,11 +168,13 @@ def _competing(df: pd.DataFrame, *, unpolished: bool, include_failed: bool, incl
 
 
 def _front_ids(store: BaseStore, campaign: str, objectives: Sequence[str], *, max_connections: int | None,
-               include_failed: bool, senses: Sequence[str] | None, include_partial: bool, unpolished: bool) -> list[str]:
+               include_failed: bool, senses: Sequence[str] | None, include_partial: bool, unpolished: bool,
+               distinct: bool) -> tuple[list[str], dict[str, int]]:
     """The first pass of :func:`front`: the ids of the candidates it lists, from a few columns of
-    every candidate (no genome, no ``extra`` JSON unless an objective lives there); the second
-    pass reads those candidates whole and gives the same front (a front's members are their
-    own front)."""
+    every candidate (no genome, no ``extra`` JSON unless an objective lives there), and with
+    ``distinct`` how many others share each one's scores (only the earliest of them is listed,
+    and read); the second pass reads those candidates whole and gives the same front (a front's
+    members are their own front)."""
     from connevo.results.pareto import TIE_BREAKERS
     from connevo.results.schema import CANDIDATE_COLUMNS
 
@@ -187,10 +186,18 @@ def _front_ids(store: BaseStore, campaign: str, objectives: Sequence[str], *, ma
     df = _competing(df, unpolished=unpolished, include_failed=include_failed, include_partial=include_partial,
                     max_connections=max_connections)
     df = _with_extra_objectives(df, objectives)
-    ids = list(pareto_front(df, objectives, senses)["id"])
+    members = pareto_front(df, objectives, senses)
+    duplicates: dict[str, int] = {}
+    if distinct and len(members):
+        keys = [members[o].round(12) if members[o].dtype.kind == "f" else members[o] for o in objectives]
+        groups = members.groupby(keys, sort=False, dropna=False)
+        first = members["number"] == groups["number"].transform("min")
+        members = members.assign(duplicates=groups["number"].transform("size") - 1)[first]
+        duplicates = dict(zip(members["id"], members["duplicates"].astype(int).tolist(), strict=True))
+    ids = list(members["id"])
     if include_failed:
         ids += list(df.loc[df[list(objectives)].isna().any(axis=1), "id"])
-    return ids
+    return ids, duplicates
 
 
 def hypervolume_history(store: BaseStore, campaign: str) -> pd.DataFrame:

@@ -152,7 +152,17 @@ def test_front_lists_identical_scores_once_with_a_count(store: Store, make_candi
     rows = [make_candidate(n, val_accuracy=0.5, connections=3) for n in range(4)]
     rows += [make_candidate(4, val_accuracy=0.9, connections=10)]
     store.commit_generation(cid, 0, rows, make_summary([r["id"] if "id" in r else f"{cid}-{r['number']}" for r in rows]), {})
+    read_whole = []
+    columns_of = store.candidates
+
+    def spying(campaign, **options):  # the second pass reads whole only the candidates listed
+        if options.get("ids") is not None:
+            read_whole.append(sorted(options["ids"]))
+        return columns_of(campaign, **options)
+
+    store.candidates = spying
     df = front(store, cid)
     assert df["candidate_id"].tolist() == [f"{cid}-0", f"{cid}-4"]
     assert df["duplicates"].tolist() == [3, 0]
+    assert read_whole == [[f"{cid}-0", f"{cid}-4"]]
     assert len(front(store, cid, distinct=False)) == 5

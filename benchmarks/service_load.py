@@ -1,0 +1,163 @@
+"""`connevo serve` under many clients while it runs a campaign: latency per endpoint.
+
+The store holds one finished campaign of ``--candidates`` candidates: the quick-start run once
+(digits, about 1,000 real candidates), its candidate rows then copied under new ids and numbers
+until there are as many as asked (a front and a page read them as they read any candidate). The
+server is asked to launch a second campaign (``POST /campaigns``, Ray by default: its candidates
+train in Ray's worker processes, not in the server's) and, once that campaign has committed a
+generation, ``--clients`` clients (default 50) poll the finished campaign for ``--seconds``, each
+cycling ``GET /campaigns/{id}`` (status), ``/front`` and ``/candidates?limit=50``, one request at a
+time, ``--timeout`` seconds each. The running campaign is stopped afterwards.
+
+Prints per endpoint: requests, requests/s, median and 99th percentile latency, errors (a status
+other than 200, or no answer in time). Nothing is asserted. Last line:
+``status_p99_ms=<x> front_p99_ms=<y> candidates_p99_ms=<z> requests_per_s=<r> errors=<e>``.
+
+    python -m benchmarks.service_load                          # 10,000 candidates, 50 clients, 20 s
+    python -m benchmarks.service_load --candidates 2000 --clients 10 --seconds 5 --backend local
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from benchmarks.common import ROOT
+from benchmarks.http_load import SPEC, Server, environment
+
+ENDPOINTS = ("status", "front", "candidates")
+
+
+def build_store(store: Path) -> str:
+    """The quick-start campaign run into ``store`` (in-process training); its id."""
+    done = subprocess.run([sys.executable, "-m", "connevo.service.cli", "run", str(SPEC), "--store", str(store),
+                           "--backend", "local"], cwd=ROOT, env=environment(ROOT), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"building the store failed:\n{done.stderr[-2000:]}")
+    return done.stdout.splitlines()[0].split()[1]
+
+
+def copy_candidates(store: Path, campaign: str, wanted: int) -> int:
+    """Copies of ``campaign``'s candidate rows (new ids, numbers after the last) until it has
+    ``wanted``; the count it ends with."""
+    with sqlite3.connect(store) as conn:
+        columns = [row[1] for row in conn.execute("pragma table_info(candidates)")]
+        have, first, last = conn.execute("select count(*), min(number), max(number) from candidates "
+                                         "where campaign_id = ?", (campaign,)).fetchone()
+        span = last - first + 1  # (a polished candidate's number is negative)
+        original = have
+        copy = 0
+        while have < wanted:
+            copy += 1
+            take = min(original, wanted - have)
+            chosen = [f"id || '-copy{copy}'" if c == "id" else f"number + {copy * span}" if c == "number" else c
+                      for c in columns]
+            conn.execute(f"insert into candidates ({', '.join(columns)}) select {', '.join(chosen)} from candidates "
+                         f"where campaign_id = ? and number <= ? order by number limit ?",
+                         (campaign, last, take))
+            have += take
+    return have
+
+
+def busy_spec(backend: str) -> dict:
+    return {"name": "busy", "seed": 1, "task": {"dataset": "digits"},
+            "evolution": {"population": 48, "generations": 500}, "workers": {"backend": backend}}
+
+
+def wait_for_generation(url: str, campaign: str, timeout: float = 300) -> None:
+    """Until ``campaign`` has committed a generation (Ray has started and trains)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = httpx.get(f"{url}/campaigns/{campaign}", timeout=60).json()
+        if info.get("generations_done", 0) >= 1 or info.get("status") not in ("running", None):
+            return
+        time.sleep(0.5)
+    raise SystemExit("the launched campaign committed no generation in time")
+
+
+def poll(url: str, campaign: str, clients: int, seconds: float, timeout: float) -> dict[str, list]:
+    """``clients`` threads cycling the endpoints for ``seconds``: per endpoint, each request's
+    (latency in s, answered 200 in time)."""
+    paths = {"status": f"/campaigns/{campaign}", "front": f"/campaigns/{campaign}/front",
+             "candidates": f"/campaigns/{campaign}/candidates?limit=50"}
+    results: dict[str, list] = {name: [] for name in ENDPOINTS}
+    lock = threading.Lock()
+    end = time.monotonic() + seconds
+
+    def client(k: int) -> None:
+        with httpx.Client(base_url=url, timeout=timeout) as http:
+            i = k
+            while time.monotonic() < end:
+                name = ENDPOINTS[i % len(ENDPOINTS)]
+                begin = time.perf_counter()
+                try:
+                    ok = http.get(paths[name]).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                with lock:
+                    results[name].append((time.perf_counter() - begin, ok))
+                i += 1
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def summary(samples: list, seconds: float) -> dict[str, float]:
+    latencies = sorted(s for s, _ in samples)
+    return {"requests": len(samples), "rps": len(samples) / seconds,
+            "p50": statistics.median(latencies) if latencies else float("nan"),
+            "p99": latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan"),
+            "errors": sum(not ok for _, ok in samples)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--candidates", type=int, default=10_000, help="candidates of the polled campaign")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds a request may take")
+    parser.add_argument("--backend", choices=("ray", "local"), default="ray",
+                        help="where the running campaign trains (local: in the server's process)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        store = tmp / "load.db"
+        print("building the store (the quick-start, about a minute) ...", flush=True)
+        campaign = build_store(store)
+        count = copy_candidates(store, campaign, args.candidates)
+        server = Server(ROOT, store, tmp)
+        try:
+            busy = httpx.post(server.url + "/campaigns", json=busy_spec(args.backend), timeout=60).json()["id"]
+            wait_for_generation(server.url, busy)
+            print(f"campaign {campaign}: {count} candidates; {args.clients} clients for {args.seconds:g} s while "
+                  f"campaign {busy} trains ({args.backend})", flush=True)
+            begin = time.perf_counter()
+            results = poll(server.url, campaign, args.clients, args.seconds, args.timeout)
+            wall = time.perf_counter() - begin
+            httpx.post(f"{server.url}/campaigns/{busy}/stop", timeout=60)
+        finally:
+            server.close()
+    rows = {name: summary(samples, wall) for name, samples in results.items()}
+    everything = summary([s for samples in results.values() for s in samples], wall)
+    for name, r in [*rows.items(), ("all", everything)]:
+        print(f"{name:>10}: {r['requests']:6.0f} requests {r['rps']:7.1f}/s  p50 {r['p50'] * 1000:8.1f} ms  "
+              f"p99 {r['p99'] * 1000:8.1f} ms  errors {r['errors']:.0f}", flush=True)
+    print(" ".join(f"{name}_p99_ms={rows[name]['p99'] * 1000:.0f}" for name in ENDPOINTS)
+          + f" requests_per_s={everything['rps']:.1f} errors={everything['errors']:.0f}")
+
+
+if __name__ == "__main__":
+    main()
