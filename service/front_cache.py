@@ -5,7 +5,9 @@ the campaign: recomputing it per request would make a few viewers of a large cam
 server's whole load. Candidate rows are only ever added (a committed generation, a polish, a
 compression; never changed), so a campaign's candidate count versions its fronts: a front is
 answered from here until that count changes. Bounded (least recently used out first) and
-thread-safe (the routes run in FastAPI's thread pool).
+thread-safe (the routes run in FastAPI's thread pool). A front asked for by several requests at
+once while it is not cached yet (every poller right after a generation commits) is read once:
+the first request reads it, the others wait for its answer instead of each reading it again.
 """
 
 from __future__ import annotations
@@ -21,6 +23,15 @@ from connevo.results import queries
 from connevo.results.storage import BaseStore
 
 
+class _Reading:
+    """A front being read by one request, awaited by the others that ask for it meanwhile."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.front: pd.DataFrame | None = None
+        self.error: BaseException | None = None
+
+
 class FrontCache:
     """``front(store, info, objectives, **options)``: :func:`results.queries.front` without
     genomes, cached by (store, campaign, its candidate count, objectives, options)."""
@@ -30,6 +41,7 @@ class FrontCache:
             raise ValueError(f"size must be at least 1, got {size}")
         self.size = size
         self._entries: OrderedDict[Hashable, pd.DataFrame] = OrderedDict()
+        self._reading: dict[Hashable, _Reading] = {}
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
@@ -43,13 +55,36 @@ class FrontCache:
                 self._entries.move_to_end(key)
                 self.hits += 1
                 return cached.copy()
-        front = queries.front(store, info["id"], objectives, genomes=False, **options)
-        with self._lock:
-            self.misses += 1
-            self._entries[key] = front
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            reading = self._reading.get(key)
+            first = reading is None
+            if first:
+                reading = self._reading[key] = _Reading()
+                self.misses += 1
+            else:
+                self.hits += 1
+        assert reading is not None
+        if not first:
+            reading.done.wait()
+            if reading.error is not None:
+                raise reading.error
+            assert reading.front is not None
+            return reading.front.copy()
+        try:
+            front = queries.front(store, info["id"], objectives, genomes=False, **options)
+        except BaseException as exc:
+            reading.error = exc
+            raise
+        else:
+            reading.front = front
+            with self._lock:
+                self._entries[key] = front
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+        finally:
+            with self._lock:
+                del self._reading[key]
+            reading.done.set()
         return front.copy()
 
 

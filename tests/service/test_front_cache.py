@@ -72,3 +72,73 @@ def test_the_http_front_answers_from_the_cache(finished: Any, make_server: Any) 
     answers = [live.client.get(f"/campaigns/{cid}/front").json() for _ in range(3)]
     assert answers[0] == answers[1] == answers[2] and answers[0]["items"]
     assert (app.state.front_cache.hits, app.state.front_cache.misses) == (2, 1)
+
+
+@pytest.fixture
+def held_reads(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``queries.front`` as the cache calls it, counted and held until ``release`` is set
+    (``fail``: raise instead of answering)."""
+    import threading
+
+    state = {"calls": 0, "release": threading.Event(), "fail": False}
+    read = queries.front
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        state["calls"] += 1
+        assert state["release"].wait(60)
+        if state["fail"]:
+            raise RuntimeError("the store went away")
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr("connevo.service.front_cache.queries.front", held)
+    return state
+
+
+def ask_at_once(cache: FrontCache, store: Any, cid: str, state: dict, clients: int) -> list[Any]:
+    """``clients`` threads asking ``cache`` for the same uncached front; the read is released
+    once all but the first wait for it. Each thread's front, or the exception it got."""
+    import threading
+    import time
+
+    info, answers = store.get_campaign(cid), [None] * clients
+
+    def ask(k: int) -> None:
+        try:
+            answers[k] = cache.front(store, info, ["val_accuracy", "connections"])
+        except Exception as exc:  # noqa: BLE001 - what the request got is the test's subject
+            answers[k] = exc
+
+    threads = [threading.Thread(target=ask, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 60
+    while cache.hits < clients - 1 and time.monotonic() < deadline:  # every other request waits
+        time.sleep(0.005)
+    state["release"].set()
+    for t in threads:
+        t.join()
+    return answers
+
+
+def test_requests_for_a_front_that_is_being_read_wait_for_that_read(finished: Any, held_reads: dict) -> None:
+    store, cid, _ = finished
+    cache = FrontCache()
+    answers = ask_at_once(cache, store, cid, held_reads, clients=8)
+    assert held_reads["calls"] == 1 and (cache.hits, cache.misses) == (7, 1)
+    expected = queries.front(store, cid, genomes=False)
+    assert all(a.equals(expected) for a in answers)
+    answers[0].loc[:, "val_accuracy"] = -1.0  # each got its own copy
+    assert answers[1].equals(expected)
+
+
+def test_a_failed_read_fails_every_request_that_waited_for_it_and_is_not_kept(finished: Any, held_reads: dict) -> None:
+    store, cid, _ = finished
+    cache = FrontCache()
+    held_reads["fail"] = True
+    answers = ask_at_once(cache, store, cid, held_reads, clients=4)
+    assert held_reads["calls"] == 1
+    assert all(isinstance(a, RuntimeError) and str(a) == "the store went away" for a in answers)
+    held_reads["fail"] = False
+    again = cache.front(store, store.get_campaign(cid), ["val_accuracy", "connections"])
+    assert held_reads["calls"] == 2  # read again, not answered from a kept failure
+    assert again.equals(queries.front(store, cid, genomes=False))
