@@ -131,6 +131,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds a request may take")
     parser.add_argument("--backend", choices=("ray", "local"), default="ray",
                         help="where the running campaign trains (local: in the server's process)")
+    parser.add_argument("--idle", action="store_true", help="no running campaign: the server only answers")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
@@ -140,14 +141,18 @@ def main() -> None:
         count = copy_candidates(store, campaign, args.candidates)
         server = Server(ROOT, store, tmp)
         try:
-            busy = httpx.post(server.url + "/campaigns", json=busy_spec(args.backend), timeout=60).json()["id"]
-            wait_for_generation(server.url, busy)
-            print(f"campaign {campaign}: {count} candidates; {args.clients} clients for {args.seconds:g} s while "
-                  f"campaign {busy} trains ({args.backend})", flush=True)
+            busy = None
+            if not args.idle:
+                busy = httpx.post(server.url + "/campaigns", json=busy_spec(args.backend), timeout=60).json()["id"]
+                wait_for_generation(server.url, busy)
+            print(f"campaign {campaign}: {count} candidates; {args.clients} clients for {args.seconds:g} s "
+                  + ("(no campaign running)" if busy is None else f"while campaign {busy} trains ({args.backend})"),
+                  flush=True)
             begin = time.perf_counter()
             results = poll(server.url, campaign, args.clients, args.seconds, args.timeout)
             wall = time.perf_counter() - begin
-            httpx.post(f"{server.url}/campaigns/{busy}/stop", timeout=60)
+            if busy is not None:
+                httpx.post(f"{server.url}/campaigns/{busy}/stop", timeout=60)
         finally:
             server.close()
     rows = {name: summary(samples, wall) for name, samples in results.items()}

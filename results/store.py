@@ -410,9 +410,9 @@ class Store(BaseStore):
                 matching.append(table.c.connections <= min(max_connections, largest))
             total = conn.execute(sa.select(sa.func.count()).select_from(table).where(*matching)).scalar_one()
             key = table.c[sort]
-            order = [key.is_(None), key.desc() if descending else key.asc()]
-            if sort != "number":
-                order.append(table.c.number.asc())
+            order = [key.desc() if descending else key.asc()]
+            if sort != "number":  # (numbers are never missing: by number, the index gives the page)
+                order = [key.is_(None), *order, table.c.number.asc()]
             query = (sa.select(*(table.c[c] for c in columns)).where(*matching).order_by(*order)
                      .offset(offset).limit(limit))
             rows = [dict(r._mapping) for r in conn.execute(query)]

@@ -40,6 +40,11 @@ def frame_kind(frame: pd.DataFrame) -> str:
 
 def jsonable(value: Any) -> Any:
     """Plain JSON values: NaN/inf and pandas NA become None, timestamps ISO strings."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:  # most values: answered before any other check
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

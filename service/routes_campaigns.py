@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
+from fastapi.responses import JSONResponse
 
 from connevo.evolution.extension import extended_spec
 from connevo.evolution.spec import parse_spec
@@ -18,6 +19,7 @@ from connevo.service.dependencies import DataDirDep, LimitsDep, ManagerDep, Stor
 from connevo.service.formatting import jsonable, records
 from connevo.service.limits import confine_spec
 from connevo.service.manager import CampaignManager
+from connevo.service.responses import json_response
 from connevo.service.schemas import COMMON_ERRORS, CampaignDetail, CampaignSummary, Launched, Stopping, errors, ok
 
 router = APIRouter(tags=["campaigns"])
@@ -54,9 +56,9 @@ def list_campaigns(
 
 @router.get("/campaigns/{campaign}", response_model=None,
             responses={**ok(200, CampaignDetail, "the campaign"), **errors(*COMMON_ERRORS, 404)})
-def campaign_status(campaign: str, store: StoreDep, manager: ManagerDep) -> dict[str, Any]:
+def campaign_status(campaign: str, store: StoreDep, manager: ManagerDep) -> JSONResponse:
     """Status, progress and hypervolume history of a campaign (id or name)."""
-    return campaign_detail(store, manager, campaign)
+    return json_response(campaign_detail(store, manager, campaign))
 
 
 @router.post("/campaigns/{campaign}/stop", status_code=202, response_model=None,

@@ -11,11 +11,13 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from connevo.results import queries
 from connevo.results.pareto import OBJECTIVE_SENSES
 from connevo.service.dependencies import FrontCacheDep, StoreDep, requested_objectives
 from connevo.service.formatting import jsonable, records
+from connevo.service.responses import json_response
 from connevo.service.schemas import COMMON_ERRORS, CandidateDetail, CandidatePage, FrontPage, errors, ok
 
 SORTABLE = queries.CANDIDATE_SORT_COLUMNS
@@ -33,19 +35,19 @@ def campaign_front(
                                                       "(those without scores are listed after the front)")] = False,
     include_partial: Annotated[bool, Query(description="also candidates stopped at a short multi-fidelity rung")] = False,
     unpolished: Annotated[bool, Query(description="the front as evolution left it (before the final polish)")] = False,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """The Pareto front over the chosen objectives (genomes left out: see ``/candidates/{id}``);
     answered again without reading the candidates until the campaign has new ones."""
     info = store.get_campaign(campaign)
     names = requested_objectives(objectives, info["spec"])
     front = cache.front(store, info, names, max_connections=max_connections, include_failed=include_failed,
                         include_partial=include_partial, unpolished=unpolished)
-    return {
+    return json_response({
         "campaign_id": info["id"],
         "objectives": names,
         "senses": [OBJECTIVE_SENSES[n] for n in names],
         "items": records(front, drop=("genome",)),
-    }
+    })
 
 
 def candidates_endpoint(max_page_size: int) -> Callable[..., dict[str, Any]]:
@@ -62,18 +64,18 @@ def candidates_endpoint(max_page_size: int) -> Callable[..., dict[str, Any]]:
         order: Annotated[Literal["asc", "desc"], Query()] = "asc",
         limit: Annotated[int, Query(ge=1, le=max_page_size)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         """Candidates of a campaign, filtered, sorted and paged (genomes left out)."""
         page = store.candidate_page(
             campaign, status=status, generation=generation, min_val_accuracy=min_val_accuracy,
             max_connections=max_connections, sort=sort, descending=order == "desc", offset=offset, limit=limit,
         )
-        return {
+        return json_response({
             "total": page.total,
             "limit": limit,
             "offset": offset,
             "items": records(page.items.rename(columns={"id": "candidate_id"}), drop=("genome",)),
-        }
+        })
 
     return campaign_candidates
 
