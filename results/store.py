@@ -410,7 +410,7 @@ class Store(BaseStore):
                 matching.append(table.c.connections <= min(max_connections, largest))
             total = conn.execute(sa.select(sa.func.count()).select_from(table).where(*matching)).scalar_one()
             key = table.c[sort]
-            order = [key.desc() if descending else key.asc()]
+            order: list[Any] = [key.desc() if descending else key.asc()]
             if sort != "number":  # (numbers are never missing: by number, the index gives the page)
                 order = [key.is_(None), *order, table.c.number.asc()]
             query = (sa.select(*(table.c[c] for c in columns)).where(*matching).order_by(*order)
