@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -32,18 +30,9 @@ from pathlib import Path
 import httpx
 
 from benchmarks.common import ROOT
-from benchmarks.http_load import SPEC, Server, environment
+from benchmarks.http_load import Server, build_store
 
 ENDPOINTS = ("status", "front", "candidates")
-
-
-def build_store(store: Path) -> str:
-    """The quick-start campaign run into ``store`` (in-process training); its id."""
-    done = subprocess.run([sys.executable, "-m", "connevo.service.cli", "run", str(SPEC), "--store", str(store),
-                           "--backend", "local"], cwd=ROOT, env=environment(ROOT), capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"building the store failed:\n{done.stderr[-2000:]}")
-    return done.stdout.splitlines()[0].split()[1]
 
 
 def copy_candidates(store: Path, campaign: str, wanted: int) -> int:
@@ -137,7 +126,7 @@ def main() -> None:
         tmp = Path(folder)
         store = tmp / "load.db"
         print("building the store (the quick-start, about a minute) ...", flush=True)
-        campaign = build_store(store)
+        campaign = build_store(ROOT, store)  # (with this checkout's connevo)
         count = copy_candidates(store, campaign, args.candidates)
         server = Server(ROOT, store, tmp)
         try:

@@ -50,7 +50,7 @@ def campaign_front(
     })
 
 
-def candidates_endpoint(max_page_size: int) -> Callable[..., dict[str, Any]]:
+def candidates_endpoint(max_page_size: int) -> Callable[..., JSONResponse]:
     """``GET /campaigns/{campaign}/candidates`` for pages of at most ``max_page_size`` candidates."""
 
     def campaign_candidates(
