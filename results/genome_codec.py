@@ -2,11 +2,19 @@
 
 A genome's JSON (``Genome.to_dict``) spends most of its bytes on connection genes, each an
 object of five keys with its weight as decimal text: about 120 bytes a connection. Here every
-list of objects that share their keys becomes one array per key (integers as int64, booleans
-as bytes, text as codes into its distinct values, numbers as float32 where that loses nothing,
-else float64), the rest of the document stays JSON, and the whole is zlib-compressed. Decoding
-gives back exactly the document that was encoded (the same keys in the same order, the same
-Python types and values): the codec does not know genomes, so any JSON document round-trips.
+list of objects that share their keys, and every list of equally long lists (the structure
+hints' ``[source, target, score]`` rows), becomes one array per key or position; the rest of
+the document stays JSON, and the whole is zlib-compressed. Decoding gives back exactly the
+document that was encoded (the same keys in the same order, the same Python types and values):
+the codec does not know genomes, so any JSON document round-trips.
+
+Columns (format version 2): integers in the narrowest of int8/16/32/64 that holds them, as
+differences from the previous value where that is narrower or repeats more (node ids and
+innovation numbers mostly climb by small steps); booleans as bytes; text as codes into its
+distinct values; numbers as float32 where that loses nothing, else float64, their bytes
+regrouped by significance (all first bytes, then all second bytes...) so that zlib finds the
+repeats in signs and exponents. Version 1 blobs (int64 columns, floats as they are, record
+lists only) still decode.
 
 Written by hand because no library keeps a JSON document's exact types while storing its
 record lists column-wise (Parquet and Arrow IPC would for the columns, at several times the
@@ -22,8 +30,12 @@ from typing import Any
 
 import numpy as np
 
-MAGIC = b"CNVG\x01"
-"""The first bytes of an encoded genome (format version 1)."""
+MAGIC = b"CNVG\x02"
+"""The first bytes of an encoded genome (format version 2)."""
+MAGIC_V1 = b"CNVG\x01"
+"""Format version 1's first bytes: still read."""
+INTEGER_TYPES = (np.int8, np.int16, np.int32, np.int64)
+SAFE_DELTA = 2**62  # values within +-2**62 have differences that fit in int64
 
 TABLE_KEY = "\x00table"  # marks a packed list in the JSON skeleton
 ESCAPE = "\x00"  # a document's own keys that start with it get another one (so none is TABLE_KEY)
@@ -37,19 +49,52 @@ def _column(values: list[Any]) -> tuple[str, np.ndarray, list[str] | None] | Non
         return "bool", np.fromiter(values, dtype=np.uint8, count=len(values)), None
     if kinds == {int}:
         if all(-(2**63) <= v < 2**63 for v in values):
-            return "int", np.asarray(values, dtype=np.int64), None
+            return _integers(np.asarray(values, dtype=np.int64))
         return None
     if kinds == {float}:
         wide = np.asarray(values, dtype=np.float64)
-        narrow = wide.astype(np.float32)
+        with np.errstate(over="ignore"):  # beyond float32's range: inf, so kept as float64
+            narrow = wide.astype(np.float32)
         if np.array_equal(narrow.astype(np.float64), wide, equal_nan=True) and not np.isnan(wide).any():
-            return "float32", narrow, None
-        return "float64", wide, None
+            return "float32", _shuffled(narrow), None
+        return "float64", _shuffled(wide), None
     if kinds == {str}:
         categories = sorted(set(values))
         index = {c: i for i, c in enumerate(categories)}
         return "str", np.asarray([index[v] for v in values], dtype=np.int32), categories
     return None
+
+
+def _narrowest(values: np.ndarray) -> np.ndarray:
+    low, high = (int(values.min()), int(values.max())) if values.size else (0, 0)
+    for dtype in INTEGER_TYPES:
+        info = np.iinfo(dtype)
+        if info.min <= low and high <= info.max:
+            return values.astype(dtype)
+    return values
+
+
+def _integers(values: np.ndarray) -> tuple[str, np.ndarray, None]:
+    """``("int", narrowest values)`` or ``("delta", narrowest differences)``, whichever is narrower
+    (on a tie, the one with fewer distinct values)."""
+    plain = _narrowest(values)
+    if values.size < 2 or int(values.min()) < -SAFE_DELTA or int(values.max()) > SAFE_DELTA:
+        return "int", plain, None
+    steps = _narrowest(np.diff(values, prepend=np.int64(0)))
+    if (steps.itemsize, np.unique(steps).size) < (plain.itemsize, np.unique(plain).size):
+        return "delta", steps, None
+    return "int", plain, None
+
+
+def _shuffled(values: np.ndarray) -> np.ndarray:
+    """Little-endian float bytes regrouped by significance (byte planes), as uint8."""
+    planes = np.ascontiguousarray(values.astype(values.dtype.newbyteorder("<"))).view(np.uint8)
+    return np.ascontiguousarray(planes.reshape(-1, values.itemsize).T).reshape(-1)
+
+
+def _unshuffled(planes: np.ndarray, dtype: str) -> np.ndarray:
+    width = np.dtype(dtype).itemsize
+    return np.ascontiguousarray(planes.reshape(width, -1).T).reshape(-1).view(np.dtype(dtype))
 
 
 def encode(document: dict[str, Any]) -> bytes:
@@ -65,10 +110,17 @@ def encode(document: dict[str, Any]) -> bytes:
         return value
 
     def _table(rows: list[Any]) -> dict[str, Any] | None:
-        if len(rows) < MIN_ROWS or not all(isinstance(r, dict) for r in rows):
+        if len(rows) < MIN_ROWS:
             return None
-        keys = list(rows[0])
-        if not keys or any(list(r) != keys for r in rows):
+        if all(isinstance(r, dict) for r in rows):
+            keys: list[Any] = list(rows[0])
+            if not keys or any(list(r) != keys for r in rows):
+                return None
+        elif all(isinstance(r, list) for r in rows):  # rows as lists: keys are positions
+            keys = list(range(len(rows[0])))
+            if not keys or any(len(r) != len(keys) for r in rows):
+                return None
+        else:
             return None
         columns = []
         for key in keys:
@@ -80,7 +132,10 @@ def encode(document: dict[str, Any]) -> bytes:
         for key, kind, array, categories in columns:
             described.append([key, kind, len(arrays), categories])
             arrays.append(array)
-        return {TABLE_KEY: described, "rows": len(rows)}
+        table: dict[str, Any] = {TABLE_KEY: described, "rows": len(rows)}
+        if isinstance(rows[0], list):
+            table["lists"] = True
+        return table
 
     skeleton = json.dumps(pack(document), separators=(",", ":"), allow_nan=True).encode()
     layout = [[a.dtype.str, a.size] for a in arrays]
@@ -91,7 +146,11 @@ def encode(document: dict[str, Any]) -> bytes:
 
 def decode(blob: bytes) -> dict[str, Any]:
     """The JSON document :func:`encode` was given."""
-    if not blob.startswith(MAGIC):
+    if blob.startswith(MAGIC):
+        version = 2
+    elif blob.startswith(MAGIC_V1):
+        version = 1
+    else:
         raise ValueError("not an encoded genome (no connevo genome header)")
     raw = zlib.decompress(blob[len(MAGIC):])
     n_skeleton, n_head = struct.unpack_from("<II", raw)
@@ -123,9 +182,15 @@ def decode(blob: bytes) -> dict[str, Any]:
                 values: list[Any] = [bool(v) for v in array]
             elif kind == "str":
                 values = [categories[i] for i in array.tolist()]
-            else:  # int, float32, float64: tolist() gives Python ints and floats
+            elif kind == "delta":
+                values = np.cumsum(array.astype(np.int64)).tolist()
+            elif kind in ("float32", "float64") and version >= 2:
+                values = _unshuffled(array, "<f4" if kind == "float32" else "<f8").astype(np.float64).tolist()
+            else:  # int, and version 1's floats: tolist() gives Python ints and floats
                 values = array.astype(np.float64).tolist() if kind == "float32" else array.tolist()
             columns.append((key, values))
+        if table.get("lists"):
+            return [list(row) for row in zip(*(v for _, v in columns))]
         keys = [k for k, _ in columns]
         return [dict(zip(keys, row)) for row in zip(*(v for _, v in columns))]
 
@@ -140,7 +205,7 @@ def read(value: Any) -> dict[str, Any] | None:
         return value
     if isinstance(value, memoryview):
         value = value.tobytes()
-    if isinstance(value, bytes) and value.startswith(MAGIC):
+    if isinstance(value, bytes) and value.startswith((MAGIC, MAGIC_V1)):
         return decode(value)
     if isinstance(value, bytes | bytearray):
         value = bytes(value).decode("utf-8")
@@ -150,4 +215,4 @@ def read(value: Any) -> dict[str, Any] | None:
     return document
 
 
-__all__ = ["MAGIC", "decode", "encode", "read"]
+__all__ = ["MAGIC", "MAGIC_V1", "decode", "encode", "read"]

@@ -3,6 +3,7 @@ genome's bytes are a fraction of its JSON."""
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connevo.results import genome_codec
+from connevo.search_space.innovation import InnovationTracker
+from connevo.search_space.starts import hidden_layer_genome
 from tests.support import random_genome
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False),
@@ -21,7 +24,14 @@ documents = st.recursive(scalars, lambda inner: st.one_of(
     st.integers(4, 12).flatmap(lambda n: st.lists(st.fixed_dictionaries(
         {"id": st.integers(0, 10**6), "w": st.floats(allow_nan=False, width=32), "on": st.booleans(),
          "kind": st.sampled_from(["input", "hidden", "output"])}), min_size=n, max_size=n)),
+    # lists of equally long lists (structure hints' rows), integers of every width, sorted or not
+    st.integers(4, 12).flatmap(lambda n: st.lists(st.tuples(
+        st.one_of(st.integers(-(2**63), 2**63 - 1), st.integers(-5, 5)), st.floats(allow_nan=False)).map(list),
+        min_size=n, max_size=n)),
+    st.lists(st.integers(0, 3), min_size=4, max_size=12).map(lambda steps: [{"id": int(v)} for v in
+                                                                           np.cumsum(steps)]),
 ), max_leaves=40)
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
 def same(a, b) -> bool:
@@ -41,6 +51,18 @@ def test_any_json_document_comes_back_exactly(document):
     assert same(genome_codec.decode(genome_codec.encode(document)), document)
 
 
+def test_a_trained_784_input_genome_takes_under_five_bytes_a_connection():
+    """Version 1 took 6.7: int64 ids, float weights' bytes as they come."""
+    rng = np.random.default_rng(0)
+    genome = hidden_layer_genome(784, 10, 16, rng, InnovationTracker(), input_density=0.55)
+    document = json.loads(json.dumps(genome.to_dict()))
+    for gene in document["connections"]:
+        gene["weight"] = float(np.float32(rng.normal()))
+    packed = genome_codec.encode(document)
+    assert same(genome_codec.decode(packed), document)
+    assert len(packed) / len(document["connections"]) < 5
+
+
 def test_a_genome_comes_back_exactly_in_a_tenth_of_its_json():
     document = json.loads(json.dumps(random_genome(7, steps=200).to_dict()))  # as a store's JSON held it
     rng = np.random.default_rng(0)
@@ -52,6 +74,22 @@ def test_a_genome_comes_back_exactly_in_a_tenth_of_its_json():
     trained = json.loads(json.dumps(document))
     trained["connections"][0]["weight"] = float(np.float32(0.1))
     assert len(genome_codec.encode(trained)) < len(json.dumps(trained)) / 4
+
+
+def test_ids_that_climb_are_stored_as_steps_in_the_narrowest_integers():
+    ids = list(range(100_000, 100_400))
+    document = {"nodes": [{"id": i} for i in ids], "pairs": [[i, i % 7] for i in ids]}
+    packed = genome_codec.encode(document)
+    assert same(genome_codec.decode(packed), document)
+    assert len(packed) < 200  # 400 ids as int64 would be 3,200 bytes before compression
+
+
+def test_a_version_1_blob_still_reads_as_the_document_it_held():
+    blob = (FIXTURES / "genome_codec_v1.bin").read_bytes()
+    assert blob.startswith(genome_codec.MAGIC_V1) and not blob.startswith(genome_codec.MAGIC)
+    expected = json.loads((FIXTURES / "genome_codec_v1.json").read_text())
+    assert same(genome_codec.decode(blob), expected) and same(genome_codec.read(blob), expected)
+    assert genome_codec.encode(expected).startswith(genome_codec.MAGIC)
 
 
 def test_lists_of_unlike_records_and_odd_values_stay_json():
