@@ -174,7 +174,7 @@ def decode(blob: bytes) -> dict[str, Any]:
             return [unpack(v) for v in value]
         return value
 
-    def _rows(table: dict[str, Any]) -> list[dict[str, Any]]:
+    def _rows(table: dict[str, Any]) -> list[dict[str, Any]] | list[list[Any]]:
         columns = []
         for key, kind, position, categories in table[TABLE_KEY]:
             array = arrays[position]
