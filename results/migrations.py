@@ -99,10 +99,23 @@ def _v4_lifted_extra(op: Operations) -> None:
         last = rows[-1][0]
 
 
+def _v5_packed_pending(op: Operations) -> None:
+    """Version 5: a generation's pending evaluations (candidate rows with their trained genomes,
+    kept until the generation commits) stored encoded like genomes, not as JSON: on PostgreSQL the
+    ``json`` column becomes ``bytea``. Rows already there stay JSON text, which reads as before."""
+    conn = op.get_bind()
+    if conn.dialect.name == "postgresql":
+        types = {c["name"]: c["type"] for c in sa.inspect(conn).get_columns("pending_evaluations")}
+        if not isinstance(types["row"], sa.LargeBinary):
+            op.alter_column("pending_evaluations", "row", type_=sa.LargeBinary(),
+                            postgresql_using='convert_to("row"::text, \'UTF8\')')
+
+
 MIGRATIONS: dict[int, Callable[[Operations], None]] = {
     2: _v2_campaign_driver,
     3: _v3_packed_genomes,
     4: _v4_lifted_extra,
+    5: _v5_packed_pending,
 }
 """Version -> the migration that makes a store of version - 1 into one of that version."""
 

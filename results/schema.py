@@ -18,9 +18,9 @@ from connevo.results import genome_codec
 
 
 class PackedGenome(sa.types.TypeDecorator[dict[str, Any]]):
-    """A genome's JSON document stored as the compact bytes of :mod:`results.genome_codec`
-    (binary: BLOB / bytea); read back as the same dict. Values a store wrote before genomes
-    were encoded (JSON text) read as well."""
+    """A genome's JSON document (or a pending candidate row holding one) stored as the compact
+    bytes of :mod:`results.genome_codec` (binary: BLOB / bytea); read back as the same dict.
+    Values a store wrote before they were encoded (JSON text) read as well."""
 
     impl = sa.LargeBinary
     cache_ok = True
@@ -143,7 +143,7 @@ pending_table = sa.Table(
     sa.Column("campaign_id", sa.String(16), sa.ForeignKey("campaigns.id"), primary_key=True),
     sa.Column("number", sa.Integer, primary_key=True),
     sa.Column("generation", sa.Integer, nullable=False),
-    sa.Column("row", sa.JSON, nullable=False),
+    sa.Column("row", PackedGenome, nullable=False),  # a candidate row with its genome: encoded the same way
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
 """Finished evaluations of a generation not yet committed: a resumed driver reuses them, so no

@@ -7,7 +7,6 @@ thread-safe within one process: each call checks a connection out of the engine'
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Mapping, Sequence
@@ -314,7 +313,7 @@ class Store(BaseStore):
                 "campaign_id": campaign_id,
                 "number": int(row["number"]),
                 "generation": int(generation),
-                "row": json.loads(schema.json_dumps(dict(row))),
+                "row": dict(row),
                 "created_at": now,
             }
             for row in rows

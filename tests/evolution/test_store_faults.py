@@ -40,7 +40,7 @@ def test_a_full_disk_fails_the_campaign_with_the_reason_and_keeps_earlier_data(t
                                     "search_space.start": "minimal"}))
     campaign = Campaign(spec, store)
     campaign.create()
-    fill_up_after(store, extra_pages=120)
+    fill_up_after(store, extra_pages=30)
     with pytest.raises(StoreError, match="full"):
         campaign.run()
     info = store.get_campaign(campaign.id)

@@ -94,6 +94,20 @@ def test_the_upgrade_lifts_fidelity_and_the_polished_source_out_of_extra(v1_stor
     assert {cid: json.loads(extra) for cid, extra in raw(v1_store, "SELECT id, extra FROM candidates")} == extras
 
 
+def test_a_pending_row_kept_as_json_reads_after_the_upgrade_and_new_ones_are_encoded(v1_store: Path) -> None:
+    campaign = raw(v1_store, "SELECT id FROM campaigns ORDER BY id")[0][0]
+    row = {"number": 999, "generation": 1, "genome": {"nodes": [{"id": i} for i in range(6)]}, "val_loss": 0.25}
+    with sqlite3.connect(v1_store) as conn:
+        conn.execute("INSERT INTO pending_evaluations VALUES (?, 999, 1, ?, '2026-01-01 00:00:00')",
+                     (campaign, json.dumps(row)))
+    with open_store(v1_store) as store:
+        assert store.pending(campaign) == {999: row}
+        store.add_pending(campaign, 1, [{**row, "number": 1000}])
+        assert store.pending(campaign) == {999: row, 1000: {**row, "number": 1000}}
+    stored = dict(raw(v1_store, "SELECT number, row FROM pending_evaluations"))
+    assert isinstance(stored[999], str) and bytes(stored[1000]).startswith(genome_codec.MAGIC)
+
+
 def test_an_upgraded_store_has_the_schema_of_a_new_one(v1_store: Path, tmp_path: Path) -> None:
     with open_store(v1_store) as upgraded, open_store(tmp_path / "new.db") as new:
         assert layout(upgraded._engine) == layout(new._engine)
@@ -140,12 +154,15 @@ def test_a_version_1_postgresql_store_is_upgraded_too(postgres_url: str) -> None
         conn.exec_driver_sql("ALTER TABLE campaigns DROP COLUMN driver")
         conn.exec_driver_sql("ALTER TABLE candidates DROP COLUMN fidelity, DROP COLUMN polished_from")
         conn.exec_driver_sql("ALTER TABLE candidates ALTER COLUMN genome TYPE json USING NULL")
+        conn.exec_driver_sql("ALTER TABLE pending_evaluations ALTER COLUMN row TYPE json USING NULL")
         conn.exec_driver_sql("INSERT INTO connevo_meta VALUES ('schema_version', '1')")
         conn.exec_driver_sql("INSERT INTO campaigns (id, name, spec, seed, status, generations_done, created_at, "
                              "updated_at) VALUES ('c0ffee00', 'old', '{}', 0, 'finished', 1, now(), now())")
         conn.exec_driver_sql("INSERT INTO candidates (id, campaign_id, number, generation, parents, genome, status, "
                              "seed, extra, created_at) VALUES ('c0ffee00-0', 'c0ffee00', 0, 0, '[]', %s, 'ok', 1, "
                              "'{}', now())", (json.dumps(genome),))
+        conn.exec_driver_sql("INSERT INTO pending_evaluations VALUES ('c0ffee00', 7, 1, %s, now())",
+                             (json.dumps({"number": 7, "genome": genome, "val_accuracy": 0.5}),))
     run(small_spec(name="on-postgres-v1"), postgres_url)  # opens (upgrades) and writes
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT value FROM connevo_meta").scalar_one() == str(SCHEMA_VERSION)
@@ -154,6 +171,9 @@ def test_a_version_1_postgresql_store_is_upgraded_too(postgres_url: str) -> None
         assert isinstance(columns["genome"], sa.LargeBinary)
         stored = conn.exec_driver_sql("SELECT genome FROM candidates WHERE id = 'c0ffee00-0'").scalar_one()
         assert bytes(stored).startswith(genome_codec.MAGIC)
+        pending = {c["name"]: c["type"] for c in sa.inspect(conn).get_columns("pending_evaluations")}
+        assert isinstance(pending["row"], sa.LargeBinary)
     with open_store(postgres_url) as store:
         assert store.candidate("c0ffee00-0")["genome"] == genome
+        assert store.pending("c0ffee00") == {7: {"number": 7, "genome": genome, "val_accuracy": 0.5}}
     engine.dispose()

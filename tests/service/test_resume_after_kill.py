@@ -11,6 +11,7 @@ import time
 import pytest
 
 from connevo.evolution import run
+from connevo.results import genome_codec
 from tests.support import ROOT, comparable, small_spec
 
 SPEC = small_spec(**{
@@ -26,7 +27,7 @@ SPEC = small_spec(**{
 def pending_rows(db) -> list[tuple[int, int, float]]:
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-            return [(n, g, json.loads(r)["seconds"]) for n, g, r in
+            return [(n, g, genome_codec.read(r)["seconds"]) for n, g, r in
                     conn.execute("select number, generation, row from pending_evaluations")]
     except sqlite3.OperationalError:
         return []
