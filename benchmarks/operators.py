@@ -1,5 +1,5 @@
 """Microseconds per child for each variation operator and for crossover, on genomes of 100,
-1,000 and 10,000 connections (the campaign's own variation step included: mutate + repair check).
+1,000, 10,000 and 100,000 connections (the campaign's own variation step included: mutate + repair check).
 
     python benchmarks/operators.py [--repeats 200]
 
@@ -42,7 +42,7 @@ def main() -> None:
     limits = Limits(max_hidden_nodes=1000)
     print(f"{'connections':>11} {'operator':>22} {'us/child':>10} {'of 1 ms':>8}")
     summary = {}
-    for size in (100, 1_000, 10_000):
+    for size in (100, 1_000, 10_000, 100_000):
         rng = np.random.default_rng(0)
         tracker = InnovationTracker()
         parent = genome_with(size, rng, tracker)
