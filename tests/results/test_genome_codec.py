@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connevo.results import genome_codec
+from connevo.search_space.genome import Genome
 from connevo.search_space.innovation import InnovationTracker
 from connevo.search_space.starts import hidden_layer_genome
 from tests.support import random_genome
@@ -82,6 +83,20 @@ def test_ids_that_climb_are_stored_as_steps_in_the_narrowest_integers():
     packed = genome_codec.encode(document)
     assert same(genome_codec.decode(packed), document)
     assert len(packed) < 200  # 400 ids as int64 would be 3,200 bytes before compression
+
+
+def test_a_trained_genome_of_100_000_connections_comes_back_bit_exact():
+    rng = np.random.default_rng(1)
+    genome = hidden_layer_genome(784, 10, 128, rng, InnovationTracker(), input_density=0.99)
+    document = genome.to_dict()
+    weights = rng.normal(size=len(document["connections"])).astype(np.float32)
+    for gene, weight in zip(document["connections"], weights.tolist()):
+        gene["weight"] = weight
+    assert len(document["connections"]) > 100_000
+    back = genome_codec.decode(genome_codec.encode(document))
+    stored = np.asarray([gene["weight"] for gene in back["connections"]], dtype=np.float32)
+    assert stored.view(np.uint32).tolist() == weights.view(np.uint32).tolist()
+    assert Genome.from_dict(back) == Genome.from_dict(document)
 
 
 def test_a_version_1_blob_still_reads_as_the_document_it_held():
