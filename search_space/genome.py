@@ -10,7 +10,10 @@ import json
 import math
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from operator import attrgetter
 from typing import Any, Literal
+
+import numpy as np
 
 from connevo.errors import GenomeError
 from connevo.search_space import graph
@@ -95,6 +98,14 @@ class Genome:
         object.__setattr__(
             self, "connections", tuple(sorted(self.connections, key=lambda c: c.innovation))
         )
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled as columns (numpy arrays where every value is of one plain type), not gene by
+        gene, and without the cached views: half the bytes and time of the default pickle, which
+        Ray pays for every request and result."""
+        nodes = tuple(_pack(map(attrgetter(name), self.nodes)) for name in _NODE_FIELDS)
+        connections = tuple(_pack(map(attrgetter(name), self.connections)) for name in _CONNECTION_FIELDS)
+        return _unpickle_genome, (nodes, connections, self.regularization, self.hints)
 
     # ----- views -------------------------------------------------------------------------
     @cached_property
@@ -289,6 +300,45 @@ class Genome:
         except (json.JSONDecodeError, TypeError) as exc:
             raise GenomeError(f"genome is not valid JSON: {exc}") from exc
         return cls.from_dict(data)
+
+
+_NODE_FIELDS = ("id", "role", "activation", "bias", "x", "y")
+_CONNECTION_FIELDS = ("innovation", "source", "target", "enabled", "weight", "group")
+_ARRAY_TYPES: dict[type, Any] = {int: np.int64, float: np.float64, bool: np.bool_}
+
+
+def _pack(values: Any) -> Any:
+    """A gene field's values as a numpy array when all are of one of ``int``/``float``/``bool``
+    (and ints fit in int64), else as the list they are (None, text, mixed types)."""
+    items = list(values)
+    kinds = set(map(type, items))
+    if len(kinds) == 1 and (kind := kinds.pop()) in _ARRAY_TYPES:
+        try:
+            return np.asarray(items, dtype=_ARRAY_TYPES[kind])
+        except OverflowError:  # an int beyond int64
+            pass
+    return items
+
+
+def _genes(cls: type, names: tuple[str, ...], columns: tuple[Any, ...], count: int) -> tuple[Any, ...]:
+    """Genes from their columns, made as unpickling makes frozen dataclasses (no __init__)."""
+    lists = [c.tolist() if isinstance(c, np.ndarray) else c for c in columns]
+    genes = []
+    for values in zip(*lists) if count else ():
+        gene: Any = object.__new__(cls)
+        gene.__dict__.update(zip(names, values))
+        genes.append(gene)
+    return tuple(genes)
+
+
+def _unpickle_genome(nodes: tuple[Any, ...], connections: tuple[Any, ...], regularization: Regularization,
+                     hints: StructureHints | None) -> Genome:
+    genome = object.__new__(Genome)
+    genome.__dict__.update(
+        nodes=_genes(NodeGene, _NODE_FIELDS, nodes, len(nodes[0])),
+        connections=_genes(ConnectionGene, _CONNECTION_FIELDS, connections, len(connections[0])),
+        regularization=regularization, hints=hints)
+    return genome
 
 
 def _node_dict(n: NodeGene) -> dict[str, Any]:

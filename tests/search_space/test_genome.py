@@ -1,12 +1,19 @@
 """A genome is plain data that validates itself and round-trips through versioned JSON."""
 
+import copy
 import json
+import pickle
 
+import cloudpickle
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connevo.errors import GenomeError
 from connevo.search_space import ConnectionGene, Genome, InnovationTracker, NodeGene, minimal_genome
+from connevo.search_space.hints import StructureHints
+from tests.support import random_genome
 
 
 def tiny() -> Genome:
@@ -21,6 +28,41 @@ def test_json_round_trip_keeps_every_gene():
     assert again == genome
     data = json.loads(genome.to_json())
     assert data["format"] == "connevo.genome" and data["version"] == 1
+
+
+def same_genes(a: Genome, b: Genome) -> bool:
+    """Equal genomes whose every gene field has the same Python type too (1 is not 1.0)."""
+    pairs = [*zip(a.nodes, b.nodes), *zip(a.connections, b.connections)]
+    return a == b and all(type(x) is type(y) and [type(v) for v in vars(x).values()] == [type(v) for v in
+                          vars(y).values()] for x, y in pairs)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.integers(0, 10**6), st.integers(0, 80), st.sampled_from(["none", "float", "mixed"]))
+def test_a_pickled_genome_comes_back_with_every_gene_and_type(seed, steps, weights):
+    genome = random_genome(seed, steps)
+    rng = np.random.default_rng(seed)
+    if weights != "none":
+        genes = [ConnectionGene(c.innovation, c.source, c.target, c.enabled,
+                                None if weights == "mixed" and i % 3 == 0 else float(rng.normal()), c.group)
+                 for i, c in enumerate(genome.connections)]
+        genome = genome.with_connections(genes)
+    genome = Genome(genome.nodes, genome.connections, genome.regularization,
+                    StructureHints(grow=((0, 7, 0.5),), neuron_in=((1, -0.25),), neuron_out=((6, 0.125),)))
+    for again in (pickle.loads(pickle.dumps(genome)), pickle.loads(cloudpickle.dumps(genome)), copy.deepcopy(genome)):
+        assert same_genes(again, genome) and again.hints == genome.hints
+        assert again.live_nodes == genome.live_nodes
+
+
+def test_pickles_carry_no_cached_views_and_odd_values_survive():
+    genome = tiny()
+    plain = len(pickle.dumps(genome))
+    _ = genome.node_by_id, genome.effective_connections, genome.live_nodes
+    assert len(pickle.dumps(genome)) == plain
+    odd = Genome((NodeGene(0, "input"), NodeGene(1, "output", "relu", 1, x=0.5, y=None), NodeGene(2, "hidden", bias=2.5)),
+                 (ConnectionGene(2**70, 0, 1, weight=1), ConnectionGene(3, 0, 2, weight=0.5, group=4)))
+    assert same_genes(pickle.loads(pickle.dumps(odd)), odd)
+    assert same_genes(pickle.loads(pickle.dumps(Genome((NodeGene(0, "input"),)))), Genome((NodeGene(0, "input"),)))
 
 
 @pytest.mark.parametrize(
