@@ -7,6 +7,12 @@ would have been pruned down to them are lost. So the survivors start with one el
 the cost axis, from the smallest to the largest cost in the pool, is cut into ``niches``
 log-spaced bands, and each band's best candidate (highest accuracy, then lowest validation loss,
 then lowest cost, then oldest) survives; NSGA-II fills the remaining places.
+
+Surviving is not breeding: NSGA-II's tournaments prefer non-dominated parents, so an elite
+beyond the front's largest network (say, a wide network that overfits the few training rows
+while a smaller one scores higher) rarely has children, and its band never improves. With
+``evolution.niche_parents`` the dominated elites (:func:`dominated`) each parent one child per
+generation (:class:`evolution.offspring.Breeding`).
 """
 
 from __future__ import annotations
@@ -43,6 +49,18 @@ def niche_elites(entries: Sequence[NicheEntry], niches: int) -> list[Any]:
         if current is None or _rank(e) < _rank(current):
             best[band] = e
     return [best[band].key for band in sorted(best)]
+
+
+def dominated(entries: Sequence[NicheEntry]) -> set[Any]:
+    """Keys of the entries another entry dominates (accuracy no lower and cost no higher, one of
+    them strictly); entries with a non-finite accuracy or cost count as dominated."""
+    usable = [e for e in entries if math.isfinite(e.accuracy) and math.isfinite(e.cost)]
+    out = {e.key for e in entries if not (math.isfinite(e.accuracy) and math.isfinite(e.cost))}
+    for e in usable:
+        if any(o.accuracy >= e.accuracy and o.cost <= e.cost and (o.accuracy > e.accuracy or o.cost < e.cost)
+               for o in usable):
+            out.add(e.key)
+    return out
 
 
 def _rank(e: NicheEntry) -> tuple[float, float, float]:

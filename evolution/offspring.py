@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from connevo.evolution.candidates import Candidate, strip_weights
+from connevo.evolution.niches import dominated, niche_elites
 from connevo.evolution.selection import binary_tournament
 from connevo.evolution.spec import CampaignSpec
 from connevo.evolution.strategies import Selection
@@ -72,10 +73,11 @@ class Breeding:
         better = self.selection.preferences(parents, self.rng)
         variation = variation_for(self.spec)
         inherit = self.spec.training.inherit_weights
+        elites = self._niche_parents(parents)
         children = []
-        for _ in range(self.spec.evolution.population):
+        for i in range(self.spec.evolution.population):
             number = next_number()
-            first = by_number[binary_tournament(keys, better, self.rng)]
+            first = elites[i] if i < len(elites) else by_number[binary_tournament(keys, better, self.rng)]
             parent_ids = [self.candidate_id(first.number)]
             genome = heritage(first, inherit)
             mating = operator_stream(self.spec.seed, number, "crossover")
@@ -90,6 +92,18 @@ class Breeding:
                 genome = repair(genome, operator_stream(self.spec.seed, number, "repair"), self.limits)
             children.append(new_candidate(replace(genome, hints=None), parent_ids))
         return children
+
+    def _niche_parents(self, parents: Sequence[Candidate]) -> list[Candidate]:
+        """With ``evolution.niche_parents``: the budget-niche elites among ``parents`` that another
+        parent dominates, cheapest band first, at most an eighth of the children; else none."""
+        evolution = self.spec.evolution
+        if not evolution.niche_parents or evolution.niche_count <= 0:
+            return []
+        by_number = {c.number: c for c in parents}
+        entries = [self.selection.scoring.niche_entry(c) for c in parents]
+        elites = niche_elites(entries, min(len(parents), evolution.niche_count))
+        behind = dominated(entries)
+        return [by_number[k] for k in elites if k in behind][: max(1, evolution.population // 8)]
 
 
 __all__ = ["Breeding", "heritage", "search_limits", "variation_for"]

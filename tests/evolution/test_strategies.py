@@ -5,11 +5,13 @@ import math
 import numpy as np
 import pytest
 
+from connevo.evolution import run
 from connevo.evolution.initial import InitialPopulation
-from connevo.evolution.niches import NicheEntry, niche_elites
+from connevo.evolution.niches import NicheEntry, dominated, niche_elites
 from connevo.evolution.variation import Variation, operator_stream
 from connevo.search_space import InnovationTracker, Limits, minimal_genome
 from connevo.search_space.mutations import MUTATIONS
+from tests.support import small_spec
 
 
 def test_each_budget_band_keeps_its_most_accurate_candidate():
@@ -21,6 +23,14 @@ def test_each_budget_band_keeps_its_most_accurate_candidate():
     assert niche_elites(entries, 3) == ["tiny-good", "mid-better-loss", "big-dominated"]
     assert niche_elites(entries, 0) == []
     assert niche_elites(entries, 1) == ["mid-better-loss"]  # accuracy first, then loss
+
+
+def test_dominated_entries_are_those_another_beats_on_one_axis_and_matches_on_the_other():
+    entries = [NicheEntry("small", 0.8, 1.0, 10), NicheEntry("big-worse", 0.7, 1.0, 100),
+               NicheEntry("big-same", 0.8, 0.2, 100), NicheEntry("big-better", 0.9, 1.0, 100),
+               NicheEntry("twin", 0.8, 1.0, 10), NicheEntry("broken", -math.inf, math.inf, math.inf)]
+    assert dominated(entries) == {"big-worse", "big-same", "broken"}  # equal twins do not dominate each other
+    assert dominated([]) == set()
 
 
 def test_ties_go_to_the_cheaper_then_the_first_entry():
@@ -76,3 +86,22 @@ def test_the_spanning_start_respects_the_hidden_limit():
     assert max(len(g.hidden_ids) for g in genomes) == 3
     none = start.genomes(4, np.random.default_rng(0), InnovationTracker(), Limits(max_hidden_nodes=0))
     assert all(not g.hidden_ids for g in none)
+
+
+def test_with_niche_parents_each_dominated_niche_elite_parents_one_of_the_next_children(tmp_path):
+    spec = small_spec(**{"task.dataset": "wine", "evolution.population": 16, "evolution.generations": 3,
+                         "evolution.niche_parents": True, "training.epochs": 3})
+    result = run(spec, str(tmp_path / "niches.db"))
+    rows = result.candidates().set_index("id")
+    generations = result.store.generations(result.campaign_id)
+    bred = 0
+    for generation in range(1, 4):
+        population = rows.loc[generations.iloc[generation - 1]["population"]]
+        entries = [NicheEntry(cid, r.val_accuracy, r.val_loss, r.connections) for cid, r in population.iterrows()]
+        behind = dominated(entries)
+        expected = [k for k in niche_elites(entries, 16 // 3) if k in behind][: 16 // 8]
+        children = rows[rows["generation"] == generation].sort_values("number")
+        for elite, parents in zip(expected, children["parents"]):
+            assert elite in parents
+        bred += len(expected)
+    assert bred > 0  # some generation had dominated elites to breed from
