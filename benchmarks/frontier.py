@@ -370,6 +370,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated: " + ", ".join(DATASETS))
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (split and every method's randomness)")
+    parser.add_argument("--first-seed", type=int, default=0, help="start the seeds here: --first-seed 3 --seeds 3 runs "
+                        "seeds 3, 4, 5 (more seeds without rerunning the first ones)")
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of " + ", ".join(METHODS))
     parser.add_argument("--quick", action="store_true",
                         help="baselines: 12 C values (tolerance 1e-3), widths 1,2,4,8,16,32, width 24 to prune, "
@@ -403,7 +405,7 @@ def main() -> None:
         data = DATASETS[name]()
         print(f"{name}: {data.description}", flush=True)
         results: dict[str, Measured] = {}
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             run_seed(data, seed, args, results)
         print(f"\n{name} (R = {data.reference}), {args.seeds} seed(s), held-out HV:\n{table(results)}")
         summaries.append(summary_line(name, results))
