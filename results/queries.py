@@ -203,7 +203,7 @@ def _front_ids(store: BaseStore, campaign: str, objectives: Sequence[str], *, ma
 def hypervolume_history(store: BaseStore, campaign: str) -> pd.DataFrame:
     """Per generation: generation, hypervolume, front_size, best_val_accuracy, evaluations and
     cumulative_evaluations (to plot hypervolume against the number of evaluations)."""
-    gens = store.generations(campaign)
+    gens = store.generations(campaign, summaries_only=True)
     out = gens[["generation", "hypervolume", "front_size", "best_val_accuracy", "evaluations"]].copy()
     out["cumulative_evaluations"] = out["evaluations"].cumsum().astype("int64")
     return out.reset_index(drop=True)

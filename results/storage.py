@@ -130,8 +130,10 @@ class BaseStore(abc.ABC):
         """One candidate (parents a list, genome and extra dicts)."""
 
     @abc.abstractmethod
-    def generations(self, campaign_id: str) -> pd.DataFrame:
-        """A campaign's committed generations with their summaries, in order."""
+    def generations(self, campaign_id: str, *, summaries_only: bool = False) -> pd.DataFrame:
+        """A campaign's committed generations with their summaries, in order. ``summaries_only``:
+        without the ``population`` and ``checkpoint`` columns (never read: a status polled every
+        second or two needs the hypervolume history, not every generation's saved state)."""
 
     @abc.abstractmethod
     def latest_checkpoint(self, campaign_id: str) -> dict[str, Any] | None:

@@ -427,19 +427,22 @@ class Store(BaseStore):
             raise NotFoundError(f"no candidate with id {candidate_id!r}")
         return dict(row._mapping)
 
-    def generations(self, campaign_id: str) -> pd.DataFrame:
-        """Generation rows of a campaign (id or name), ordered by generation."""
+    def generations(self, campaign_id: str, *, summaries_only: bool = False) -> pd.DataFrame:
+        """Generation rows of a campaign (id or name), ordered by generation; ``summaries_only``:
+        without the population and checkpoint JSON (neither is read)."""
+        columns = [c for c in GENERATION_COLUMNS
+                   if not (summaries_only and c in ("population", "checkpoint"))]
         with self._engine.connect() as conn:
             cid = self._campaign_id(conn, campaign_id)
             rows = [
                 dict(r._mapping)
                 for r in conn.execute(
-                    sa.select(generations_table)
+                    sa.select(*(generations_table.c[c] for c in columns))
                     .where(generations_table.c.campaign_id == cid)
                     .order_by(generations_table.c.generation)
                 )
             ]
-        return schema.frame(rows, list(GENERATION_COLUMNS))
+        return schema.frame(rows, columns)
 
     def latest_checkpoint(self, campaign_id: str) -> dict[str, Any] | None:
         """``{"generation", "population", "checkpoint"}`` of the highest generation, or None."""

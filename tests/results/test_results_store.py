@@ -199,6 +199,9 @@ def test_campaign_generation_and_candidates_round_trip(
     assert gens["generation"].tolist() == [0]
     assert gens.iloc[0]["population"] == [f"{cid}-0", f"{cid}-1"]
     assert gens.iloc[0]["hypervolume"] == 0.42 and gens.iloc[0]["evaluations"] == 2
+    summaries = store.generations(cid, summaries_only=True)
+    assert list(summaries.columns) == [c for c in gens.columns if c not in ("population", "checkpoint")]
+    assert summaries.equals(gens[summaries.columns])
     assert store.latest_checkpoint(cid) == {
         "generation": 0,
         "population": [f"{cid}-0", f"{cid}-1"],
