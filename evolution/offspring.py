@@ -95,7 +95,7 @@ class Breeding:
 
     def _niche_parents(self, parents: Sequence[Candidate]) -> list[Candidate]:
         """With ``evolution.niche_parents``: the budget-niche elites among ``parents`` that another
-        parent dominates, cheapest band first, at most an eighth of the children; else none."""
+        parent dominates, cheapest band first, at most a sixteenth of the children; else none."""
         evolution = self.spec.evolution
         if not evolution.niche_parents or evolution.niche_count <= 0:
             return []
@@ -103,7 +103,7 @@ class Breeding:
         entries = [self.selection.scoring.niche_entry(c) for c in parents]
         elites = niche_elites(entries, min(len(parents), evolution.niche_count))
         behind = dominated(entries)
-        return [by_number[k] for k in elites if k in behind][: max(1, evolution.population // 8)]
+        return [by_number[k] for k in elites if k in behind][: max(1, evolution.population // 16)]
 
 
 __all__ = ["Breeding", "heritage", "search_limits", "variation_for"]

@@ -151,8 +151,8 @@ class EvolutionSpec(_Strict):
         None, ge=0, description="budget niches whose best candidate always survives (None: a third of the "
         "population under nsga2, none under weighted; 0: plain selection)")
     niche_parents: bool = Field(
-        False, description="each budget niche's best candidate that another candidate dominates is the first parent "
-        "of one child per generation, at most an eighth of the children (NSGA-II's tournaments rarely pick a "
+        True, description="each budget niche's best candidate that another candidate dominates is the first parent "
+        "of one child per generation, at most a sixteenth of the children (NSGA-II's tournaments rarely pick a "
         "dominated candidate, so the budgets beyond the front's largest network would not move)")
     mutation: MutationSpec = MutationSpec()
     fidelity: FidelitySpec | None = Field(

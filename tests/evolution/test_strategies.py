@@ -99,7 +99,7 @@ def test_with_niche_parents_each_dominated_niche_elite_parents_one_of_the_next_c
         population = rows.loc[generations.iloc[generation - 1]["population"]]
         entries = [NicheEntry(cid, r.val_accuracy, r.val_loss, r.connections) for cid, r in population.iterrows()]
         behind = dominated(entries)
-        expected = [k for k in niche_elites(entries, 16 // 3) if k in behind][: 16 // 8]
+        expected = [k for k in niche_elites(entries, 16 // 3) if k in behind][: 16 // 16]
         children = rows[rows["generation"] == generation].sort_values("number")
         for elite, parents in zip(expected, children["parents"]):
             assert elite in parents
