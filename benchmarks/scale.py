@@ -6,7 +6,8 @@ spec's defaults otherwise): population ``--population`` (32) for ``--generations
 of up to ``--max-connections`` (100,000) connections. While it runs, every process of its tree is
 sampled for its peak resident memory (Linux ``/proc``: VmHWM). Afterwards it prints:
 
-- wall time; the driver's peak RSS and the largest Ray worker's (``ray::`` processes);
+- wall time; the driver's peak RSS (the campaign's process under ``connevo run``'s supervisor) and
+  the largest Ray worker's (``ray::`` processes);
 - store bytes (the SQLite file with its journal) per candidate and per stored connection;
 - variation: milliseconds per child (crossover at the spec's rate, its mutations, the limits
   check) bred from the last population's trained genomes, as the campaign breeds them;
@@ -101,12 +102,15 @@ class PeakMemory:
             self._stop.wait(self.every)
 
     def stop(self) -> tuple[float, float]:
-        """(the root's peak MB, the largest ``ray::`` worker's peak MB)."""
+        """(the largest peak MB of a process that is neither a Ray worker nor one of Ray's own
+        daemons: the campaign's driver, which ``connevo run`` starts under a supervisor; the
+        largest ``ray::`` worker's peak MB)."""
         self._stop.set()
         self._thread.join()
-        driver = self.peaks.get(self.root, ("", 0))[1] / 1024
+        ours = [kb for command, kb in self.peaks.values()
+                if not command.startswith("ray::") and "site-packages/ray/" not in command]
         workers = [kb for command, kb in self.peaks.values() if command.startswith("ray::")]
-        return driver, max(workers, default=0) / 1024
+        return max(ours, default=0) / 1024, max(workers, default=0) / 1024
 
 
 def variation_ms(store_path: Path, children: int) -> tuple[float, float]:
