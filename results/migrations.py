@@ -34,6 +34,17 @@ def _v2_campaign_driver(op: Operations) -> None:
     op.create_index("ix_candidates_campaign_status", "candidates", ["campaign_id", "status"])
 
 
+def _json_to_bytes(op: Operations, table: str, column: str) -> None:
+    """On PostgreSQL, ``table.column`` from ``json`` to ``bytea`` (its JSON text as UTF-8 bytes,
+    which :func:`results.genome_codec.read` reads); SQLite stores bytes in any column."""
+    conn = op.get_bind()
+    if conn.dialect.name != "postgresql":
+        return
+    types = {c["name"]: c["type"] for c in sa.inspect(conn).get_columns(table)}
+    if not isinstance(types[column], sa.LargeBinary):
+        op.alter_column(table, column, type_=sa.LargeBinary(), postgresql_using=f"convert_to(\"{column}\"::text, 'UTF8')")
+
+
 def _v3_packed_genomes(op: Operations) -> None:
     """Version 3: genomes stored as the compact bytes of :mod:`results.genome_codec` (about a
     tenth of their JSON). PostgreSQL's ``json`` column becomes ``bytea`` (SQLite stores bytes in
@@ -41,11 +52,7 @@ def _v3_packed_genomes(op: Operations) -> None:
     compared with its JSON before it is written (nothing is lost, or the upgrade fails and the
     store stays as it was)."""
     conn = op.get_bind()
-    if conn.dialect.name == "postgresql":
-        types = {c["name"]: c["type"] for c in sa.inspect(conn).get_columns("candidates")}
-        if not isinstance(types["genome"], sa.LargeBinary):
-            op.alter_column("candidates", "genome", type_=sa.LargeBinary(),
-                            postgresql_using="convert_to(genome::text, 'UTF8')")
+    _json_to_bytes(op, "candidates", "genome")
     table = sa.table("candidates", sa.column("id", sa.String), sa.column("genome", sa.LargeBinary))
     last = ""
     while True:
@@ -103,12 +110,7 @@ def _v5_packed_pending(op: Operations) -> None:
     """Version 5: a generation's pending evaluations (candidate rows with their trained genomes,
     kept until the generation commits) stored encoded like genomes, not as JSON: on PostgreSQL the
     ``json`` column becomes ``bytea``. Rows already there stay JSON text, which reads as before."""
-    conn = op.get_bind()
-    if conn.dialect.name == "postgresql":
-        types = {c["name"]: c["type"] for c in sa.inspect(conn).get_columns("pending_evaluations")}
-        if not isinstance(types["row"], sa.LargeBinary):
-            op.alter_column("pending_evaluations", "row", type_=sa.LargeBinary(),
-                            postgresql_using='convert_to("row"::text, \'UTF8\')')
+    _json_to_bytes(op, "pending_evaluations", "row")
 
 
 MIGRATIONS: dict[int, Callable[[Operations], None]] = {
