@@ -4,11 +4,11 @@ import copy
 import json
 import pickle
 
-import cloudpickle
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ray import cloudpickle  # what Ray pickles requests and results with
 
 from connevo.errors import GenomeError
 from connevo.search_space import ConnectionGene, Genome, InnovationTracker, NodeGene, minimal_genome
