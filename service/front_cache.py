@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -41,14 +41,38 @@ class FrontCache:
             raise ValueError(f"size must be at least 1, got {size}")
         self.size = size
         self._entries: OrderedDict[Hashable, pd.DataFrame] = OrderedDict()
+        self._answers: OrderedDict[Hashable, bytes] = OrderedDict()
         self._reading: dict[Hashable, _Reading] = {}
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
+    def answer(self, store: BaseStore, info: dict[str, Any], objectives: Sequence[str],
+               render: Callable[[pd.DataFrame], bytes], **options: Any) -> bytes:
+        """``render(front)``, the bytes a route answers with, kept with the front: every poller
+        of an unchanged campaign gets the same bytes without turning the front into JSON again
+        (``render`` must depend on nothing but the front, the campaign and the objectives)."""
+        key = self._key(store, info, objectives, options)
+        with self._lock:
+            body = self._answers.get(key)
+            if body is not None:
+                self._answers.move_to_end(key)
+                self.hits += 1
+                return body
+        body = render(self.front(store, info, objectives, **options))
+        with self._lock:
+            self._answers[key] = body
+            while len(self._answers) > self.size:
+                self._answers.popitem(last=False)
+        return body
+
+    @staticmethod
+    def _key(store: BaseStore, info: dict[str, Any], objectives: Sequence[str], options: dict[str, Any]) -> Hashable:
+        return (store.url, info["id"], int(info["candidates"]), tuple(objectives), tuple(sorted(options.items())))
+
     def front(self, store: BaseStore, info: dict[str, Any], objectives: Sequence[str], **options: Any) -> pd.DataFrame:
         """The front of the campaign ``info`` (a :meth:`~results.storage.BaseStore.get_campaign`
         row); a copy, so a caller may change it."""
-        key = (store.url, info["id"], int(info["candidates"]), tuple(objectives), tuple(sorted(options.items())))
+        key = self._key(store, info, objectives, options)
         with self._lock:
             cached = self._entries.get(key)
             if cached is not None:

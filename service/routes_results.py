@@ -10,8 +10,9 @@ part of the OpenAPI schema, so :func:`results_router` builds this router for one
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from connevo.results import queries
 from connevo.results.pareto import OBJECTIVE_SENSES
@@ -35,19 +36,23 @@ def campaign_front(
                                                       "(those without scores are listed after the front)")] = False,
     include_partial: Annotated[bool, Query(description="also candidates stopped at a short multi-fidelity rung")] = False,
     unpolished: Annotated[bool, Query(description="the front as evolution left it (before the final polish)")] = False,
-) -> JSONResponse:
+) -> Response:
     """The Pareto front over the chosen objectives (genomes left out: see ``/candidates/{id}``);
     answered again without reading the candidates until the campaign has new ones."""
     info = store.get_campaign(campaign)
     names = requested_objectives(objectives, info["spec"])
-    front = cache.front(store, info, names, max_connections=max_connections, include_failed=include_failed,
+
+    def render(front: pd.DataFrame) -> bytes:
+        return bytes(json_response({
+            "campaign_id": info["id"],
+            "objectives": names,
+            "senses": [OBJECTIVE_SENSES[n] for n in names],
+            "items": records(front, drop=("genome",)),
+        }).body)
+
+    body = cache.answer(store, info, names, render, max_connections=max_connections, include_failed=include_failed,
                         include_partial=include_partial, unpolished=unpolished)
-    return json_response({
-        "campaign_id": info["id"],
-        "objectives": names,
-        "senses": [OBJECTIVE_SENSES[n] for n in names],
-        "items": records(front, drop=("genome",)),
-    })
+    return Response(content=body, media_type="application/json")
 
 
 def candidates_endpoint(max_page_size: int) -> Callable[..., JSONResponse]:

@@ -142,3 +142,21 @@ def test_a_failed_read_fails_every_request_that_waited_for_it_and_is_not_kept(fi
     again = cache.front(store, store.get_campaign(cid), ["val_accuracy", "connections"])
     assert held_reads["calls"] == 2  # read again, not answered from a kept failure
     assert again.equals(queries.front(store, cid, genomes=False))
+
+
+def test_an_answer_is_rendered_once_per_version_of_its_front(finished: Any) -> None:
+    store, cid, reads = finished
+    cache = FrontCache()
+    rendered: list[int] = []
+
+    def render(front: Any) -> bytes:
+        rendered.append(len(front))
+        return ",".join(front["candidate_id"]).encode()
+
+    first = cache.answer(store, store.get_campaign(cid), ["val_accuracy", "connections"], render)
+    again = cache.answer(store, store.get_campaign(cid), ["val_accuracy", "connections"], render)
+    assert first == again == ",".join(queries.front(store, cid, genomes=False)["candidate_id"]).encode()
+    assert len(rendered) == 1
+    polish_campaign(store, cid, epochs=1)  # a new version: read and rendered again
+    polished = cache.answer(store, store.get_campaign(cid), ["val_accuracy", "connections"], render)
+    assert len(rendered) == 2 and b"-p" in polished and polished != first
