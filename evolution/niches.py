@@ -55,7 +55,7 @@ def dominated(entries: Sequence[NicheEntry]) -> set[Any]:
     """Keys of the entries another entry dominates (accuracy no lower and cost no higher, one of
     them strictly); entries with a non-finite accuracy or cost count as dominated."""
     usable = [e for e in entries if math.isfinite(e.accuracy) and math.isfinite(e.cost)]
-    out = {e.key for e in entries if not (math.isfinite(e.accuracy) and math.isfinite(e.cost))}
+    out = {e.key for e in entries} - {e.key for e in usable}
     for e in usable:
         if any(o.accuracy >= e.accuracy and o.cost <= e.cost and (o.accuracy > e.accuracy or o.cost < e.cost)
                for o in usable):

@@ -34,6 +34,8 @@ MAGIC = b"CNVG\x02"
 """The first bytes of an encoded genome (format version 2)."""
 MAGIC_V1 = b"CNVG\x01"
 """Format version 1's first bytes: still read."""
+HEADERS = (MAGIC, MAGIC_V1)
+"""The first bytes of an encoded genome of any format this codec reads."""
 INTEGER_TYPES = (np.int8, np.int16, np.int32, np.int64)
 SAFE_DELTA = 2**62  # values within +-2**62 have differences that fit in int64
 
@@ -205,7 +207,7 @@ def read(value: Any) -> dict[str, Any] | None:
         return value
     if isinstance(value, memoryview):
         value = value.tobytes()
-    if isinstance(value, bytes) and value.startswith((MAGIC, MAGIC_V1)):
+    if isinstance(value, bytes) and value.startswith(HEADERS):
         return decode(value)
     if isinstance(value, bytes | bytearray):
         value = bytes(value).decode("utf-8")
@@ -215,4 +217,4 @@ def read(value: Any) -> dict[str, Any] | None:
     return document
 
 
-__all__ = ["MAGIC", "MAGIC_V1", "decode", "encode", "read"]
+__all__ = ["HEADERS", "MAGIC", "MAGIC_V1", "decode", "encode", "read"]

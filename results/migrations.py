@@ -63,7 +63,7 @@ def _v3_packed_genomes(op: Operations) -> None:
         updates = []
         for candidate_id, stored in rows:
             document = genome_codec.read(stored)
-            if document is None or (isinstance(stored, bytes) and stored.startswith((genome_codec.MAGIC, genome_codec.MAGIC_V1))):
+            if document is None or (isinstance(stored, bytes) and stored.startswith(genome_codec.HEADERS)):
                 continue
             packed = genome_codec.encode(document)
             if genome_codec.decode(packed) != document:

@@ -53,17 +53,28 @@ class FrontCache:
         (``render`` must depend on nothing but the front, the campaign and the objectives)."""
         key = self._key(store, info, objectives, options)
         with self._lock:
-            body = self._answers.get(key)
+            body = self._recall(self._answers, key)
             if body is not None:
-                self._answers.move_to_end(key)
-                self.hits += 1
                 return body
         body = render(self.front(store, info, objectives, **options))
         with self._lock:
-            self._answers[key] = body
-            while len(self._answers) > self.size:
-                self._answers.popitem(last=False)
+            self._keep(self._answers, key, body)
         return body
+
+    def _recall(self, entries: OrderedDict[Hashable, Any], key: Hashable) -> Any:
+        """``entries[key]`` (now the most recent; a hit), or None. Under the lock."""
+        value = entries.get(key)
+        if value is not None:
+            entries.move_to_end(key)
+            self.hits += 1
+        return value
+
+    def _keep(self, entries: OrderedDict[Hashable, Any], key: Hashable, value: Any) -> None:
+        """``entries[key] = value``, the least recently used out beyond ``size``. Under the lock."""
+        entries[key] = value
+        entries.move_to_end(key)
+        while len(entries) > self.size:
+            entries.popitem(last=False)
 
     @staticmethod
     def _key(store: BaseStore, info: dict[str, Any], objectives: Sequence[str], options: dict[str, Any]) -> Hashable:
@@ -74,10 +85,8 @@ class FrontCache:
         row); a copy, so a caller may change it."""
         key = self._key(store, info, objectives, options)
         with self._lock:
-            cached = self._entries.get(key)
+            cached = self._recall(self._entries, key)
             if cached is not None:
-                self._entries.move_to_end(key)
-                self.hits += 1
                 return cached.copy()
             reading = self._reading.get(key)
             first = reading is None
@@ -101,10 +110,7 @@ class FrontCache:
         else:
             reading.front = front
             with self._lock:
-                self._entries[key] = front
-                self._entries.move_to_end(key)
-                while len(self._entries) > self.size:
-                    self._entries.popitem(last=False)
+                self._keep(self._entries, key, front)
         finally:
             with self._lock:
                 del self._reading[key]
