@@ -3,7 +3,11 @@
 
     python benchmarks/operators.py [--repeats 200]
 
-Prints one row per genome size and operator, and the ratio to the 1 ms-per-child budget.
+The parent carries trained weights and structure hints, so the training-informed operators do
+their work. Prints one row per genome size and operator, and the ratio to the 1 ms-per-child
+budget; "whole child" is crossover + add_connection + remove_connection + add_node + the limits
+check, "informed child" crossover + prune_magnitude + grow_gradient + add_neuron_gradient + the check.
+The process keeps freed memory as a campaign's driver does (evolution/allocator.py).
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ import time
 
 import numpy as np
 
-from connevo.search_space import InnovationTracker, Limits, crossover, minimal_genome, within_limits
+from connevo.evolution.allocator import keep_freed_memory
+from connevo.search_space import Genome, InnovationTracker, Limits, crossover, minimal_genome, within_limits
+from connevo.search_space.hints import StructureHints
 from connevo.search_space.mutations import MUTATIONS
 from connevo.search_space.operators import add_node
 
@@ -25,7 +31,19 @@ def genome_with(connections: int, rng: np.random.Generator, tracker: InnovationT
     genome = minimal_genome(n_in, n_out, rng, tracker, density=1.0)
     for _ in range(10):
         genome = add_node(genome, rng, tracker)
-    return genome
+    return trained(genome, rng)
+
+
+def trained(genome: Genome, rng: np.random.Generator) -> Genome:
+    """``genome`` as a training leaves it: a weight on every connection and structure hints
+    (48 proposed connections, a neuron's fan-in over a tenth of the inputs, every output)."""
+    table = genome.table.replace(weight=rng.normal(size=len(genome.table)))
+    ids, outputs = np.array(genome.input_ids + genome.hidden_ids), genome.output_ids
+    grow = tuple((int(rng.choice(ids)), int(rng.choice(outputs)), float(g)) for g in sorted(rng.random(48), reverse=True))
+    fan_in = rng.permutation(genome.input_ids)[: max(1, genome.n_inputs // 10)]
+    hints = StructureHints(grow=grow, neuron_in=tuple((int(n), float(rng.normal())) for n in fan_in),
+                           neuron_out=tuple((int(n), 1.0 / (1 + k)) for k, n in enumerate(outputs)))
+    return genome.with_table(table).replace(hints=hints)
 
 
 def per_child(fn, repeats: int) -> float:
@@ -39,6 +57,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=200)
     args = parser.parse_args()
+    keep_freed_memory()
     limits = Limits(max_hidden_nodes=1000)
     print(f"{'connections':>11} {'operator':>22} {'us/child':>10} {'of 1 ms':>8}")
     summary = {}
@@ -56,14 +75,23 @@ def main() -> None:
                 genome = MUTATIONS[name](genome, rng, tracker, limits)
             return within_limits(genome, limits)
 
+        def informed_child():  # the informed operators of the default mutation rates
+            genome = crossover(parent, other, rng).replace(hints=parent.hints)
+            for name in ("prune_magnitude", "grow_gradient", "add_neuron_gradient"):
+                genome = MUTATIONS[name](genome, rng, tracker, limits)
+            return within_limits(genome, limits)
+
         rows["whole child"] = child
+        rows["informed child"] = informed_child
         repeats = max(5, args.repeats // (size // 100))
         for name, fn in rows.items():
             us = per_child(fn, repeats)
             print(f"{len(parent.connections):>11} {name:>22} {us:>10.1f} {us / 1000:>8.3f}", flush=True)
-            if name == "whole child":
-                summary[size] = us
-    print("whole_child_us " + " ".join(f"{size}={us:.0f}" for size, us in summary.items()))
+            if name.endswith("child"):
+                summary[name, size] = us
+    for kind in ("whole child", "informed child"):
+        print(kind.replace(" ", "_") + "_us " + " ".join(f"{size}={us:.0f}" for (name, size), us in summary.items()
+                                                         if name == kind))
 
 
 if __name__ == "__main__":

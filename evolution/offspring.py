@@ -4,7 +4,7 @@ registered mutations (each from a stream of its own) and repair beyond the limit
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -46,7 +46,7 @@ def heritage(parent: Candidate, inherit_weights: bool) -> Genome:
     trained = e.trained_genome if e is not None and e.ok else None
     if not inherit_weights:
         if trained is not None:  # its structure as trained (rewired, when training rewires), its hints
-            return replace(strip_weights(trained), hints=trained.hints)
+            return strip_weights(trained).replace(hints=trained.hints)
         return parent.genome
     if trained is not None:
         return trained
@@ -90,7 +90,7 @@ class Breeding:
             genome = variation.mutate(genome, self.spec.seed, number, self.innovations, self.limits)
             if not within_limits(genome, self.limits):  # a child beyond a limit is repaired
                 genome = repair(genome, operator_stream(self.spec.seed, number, "repair"), self.limits)
-            children.append(new_candidate(replace(genome, hints=None), parent_ids))
+            children.append(new_candidate(genome.replace(hints=None), parent_ids))
         return children
 
     def _niche_parents(self, parents: Sequence[Candidate]) -> list[Candidate]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cached_property
 from operator import attrgetter
 from typing import Any, Literal
@@ -17,6 +18,7 @@ import numpy as np
 
 from connevo.errors import GenomeError
 from connevo.search_space import graph
+from connevo.search_space.connection_table import NO_GROUP, ConnectionTable, table_from
 from connevo.search_space.hints import StructureHints
 
 GENOME_FORMAT = "connevo.genome"
@@ -80,34 +82,114 @@ class Regularization:
         return self
 
 
-@dataclass(frozen=True)
 class Genome:
     """Node genes and connection genes of one network, sorted by id and innovation number.
+
+    The connection genes are held as columns (:class:`~search_space.connection_table.ConnectionTable`,
+    ``genome.table``), which variation, costs, storage and the Ray transport use; ``connections``
+    makes the per-gene objects when asked. Immutable: every change makes a new genome.
 
     ``hints``: what the training of this genome learned about structure it lacks (set on trained
     genomes, read by the training-informed operators; :mod:`search_space.hints`).
     """
 
     nodes: tuple[NodeGene, ...]
-    connections: tuple[ConnectionGene, ...] = field(default=())
-    regularization: Regularization = field(default_factory=Regularization)
-    hints: StructureHints | None = None
+    table: ConnectionTable
+    regularization: Regularization
+    hints: StructureHints | None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "nodes", tuple(sorted(self.nodes, key=lambda n: n.id)))
-        object.__setattr__(
-            self, "connections", tuple(sorted(self.connections, key=lambda c: c.innovation))
-        )
+    def __init__(self, nodes: Iterable[NodeGene] = (),
+                 connections: ConnectionTable | Iterable[ConnectionGene] = (),
+                 regularization: Regularization | None = None, hints: StructureHints | None = None) -> None:
+        values = self.__dict__
+        values["nodes"] = tuple(sorted(nodes, key=attrgetter("id")))
+        values["table"] = table_from(connections).sorted()
+        values["regularization"] = Regularization() if regularization is None else regularization
+        values["hints"] = hints
+
+    @classmethod
+    def _of(cls, nodes: tuple[NodeGene, ...], table: ConnectionTable, regularization: Regularization,
+            hints: StructureHints | None, like: Genome | None = None) -> Genome:
+        """A genome from parts already sorted (nodes by id, rows by innovation): no checks, no
+        copies. When ``like`` holds the same nodes, its views of them are shared, not rebuilt."""
+        genome = object.__new__(cls)
+        values = genome.__dict__
+        values.update(nodes=nodes, table=table, regularization=regularization, hints=hints)
+        if like is not None and like.nodes is nodes:
+            known = like.__dict__
+            values.update({name: known[name] for name in _NODE_VIEWS if name in known})
+        return genome
+
+    def _plus_node(self, node: NodeGene, table: ConnectionTable, regularization: Regularization | None = None,
+                   hints: StructureHints | None = None) -> Genome:
+        """A genome of this one's nodes and ``node`` (an id above every other), ``table`` as its
+        connections (sorted here), and this one's node views extended by one, not rebuilt."""
+        nodes = self.nodes
+        if nodes and node.id <= nodes[-1].id:
+            return Genome((*nodes, node), table, regularization or self.regularization, hints)
+        genome = Genome._of((*nodes, node), table.sorted(), regularization or self.regularization, hints)
+        known, values = self.__dict__, genome.__dict__
+        if "node_by_id" in known:
+            values["node_by_id"] = {**known["node_by_id"], node.id: node}
+        for role in ROLES:
+            if f"{role}_ids" in known:
+                ids = known[f"{role}_ids"]
+                values[f"{role}_ids"] = (*ids, node.id) if role == node.role else ids
+        if "node_ids" in known and "node_roles" in known and node.role in ROLES:
+            ids = np.append(known["node_ids"], np.int64(node.id))
+            roles = np.append(known["node_roles"], np.int8(ROLES.index(node.role)))
+            ids.setflags(write=False)
+            roles.setflags(write=False)
+            values["node_ids"], values["node_roles"] = ids, roles
+        return genome
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"a Genome is immutable: cannot set {name!r} (use replace())")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"a Genome is immutable: cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Genome):
+            return NotImplemented
+        return (self.nodes == other.nodes and self.regularization == other.regularization
+                and self.hints == other.hints and self.table.equals(other.table))
+
+    def __hash__(self) -> int:
+        return hash((self.nodes, self.regularization, self.hints,
+                     *(column.tobytes() for column in self.table.columns())))
+
+    def __repr__(self) -> str:
+        return (f"Genome({len(self.nodes)} nodes, {len(self.table)} connections "
+                f"({self.n_enabled} enabled), {self.regularization!r}, hints={self.hints is not None})")
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        """Pickled as columns (numpy arrays where every value is of one plain type), not gene by
-        gene, and without the cached views: half the bytes and time of the default pickle, which
-        Ray pays for every request and result."""
+        """Pickled as columns (node fields as numpy arrays where every value is of one plain
+        type; the connection table's arrays as they are), without the cached views."""
         nodes = tuple(_pack(map(attrgetter(name), self.nodes)) for name in _NODE_FIELDS)
-        connections = tuple(_pack(map(attrgetter(name), self.connections)) for name in _CONNECTION_FIELDS)
-        return _unpickle_genome, (nodes, connections, self.regularization, self.hints)
+        return _unpickle_genome, (nodes, self.table.columns(), self.regularization, self.hints)
+
+    def replace(self, **changes: Any) -> Genome:
+        """This genome with some of ``nodes``, ``connections`` (genes or a table),
+        ``regularization`` and ``hints`` replaced."""
+        unknown = set(changes) - {"nodes", "connections", "table", "regularization", "hints"}
+        if unknown:
+            raise TypeError(f"Genome has no field(s) {sorted(unknown)}")
+        nodes = changes.get("nodes", self.nodes)
+        if "nodes" in changes:
+            nodes = tuple(sorted(nodes, key=attrgetter("id")))
+        table = self.table
+        if "connections" in changes or "table" in changes:
+            table = table_from(changes["table"] if "table" in changes else changes["connections"]).sorted()
+        return Genome._of(nodes, table, changes.get("regularization", self.regularization),
+                          changes.get("hints", self.hints), like=self)
 
     # ----- views -------------------------------------------------------------------------
+    @cached_property
+    def connections(self) -> tuple[ConnectionGene, ...]:
+        """The connection genes as objects, by innovation number (made on first use)."""
+        return self.table.genes()
+
     @cached_property
     def node_by_id(self) -> dict[int, NodeGene]:
         return {n.id: n for n in self.nodes}
@@ -133,20 +215,115 @@ class Genome:
         return len(self.output_ids)
 
     @cached_property
+    def n_enabled(self) -> int:
+        """How many connection genes are enabled."""
+        return int(np.count_nonzero(self.table.enabled))
+
+    @cached_property
+    def node_ids(self) -> np.ndarray:
+        """Node ids in order (ascending), as an array."""
+        ids = np.fromiter(map(attrgetter("id"), self.nodes), dtype=np.int64, count=len(self.nodes))
+        ids.setflags(write=False)
+        return ids
+
+    @cached_property
+    def node_roles(self) -> np.ndarray:
+        """Each node's role as an index into :data:`ROLES` (0 input, 1 hidden, 2 output; -1 other)."""
+        codes = {role: i for i, role in enumerate(ROLES)}
+        roles = np.array([codes.get(n.role, -1) for n in self.nodes], dtype=np.int8)
+        roles.setflags(write=False)
+        return roles
+
+    @cached_property
+    def _position_of(self) -> np.ndarray | None:
+        """Node id -> position in :attr:`nodes` (-1: no such node) as a dense array, when ids
+        are small enough for one (tracker ids are); else None (binary search instead)."""
+        ids = self.node_ids
+        if not len(ids) or ids[0] < 0 or ids[-1] > 4 * len(ids) + 2**20:
+            return None
+        lookup = np.full(int(ids[-1]) + 1, -1, dtype=np.int64)
+        lookup[ids] = np.arange(len(ids))
+        return lookup
+
+    def positions(self, ids: np.ndarray) -> np.ndarray:
+        """Each id's position in :attr:`nodes` (-1 for an id no node has)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        lookup = self._position_of
+        if lookup is not None:
+            inside = (ids >= 0) & (ids < len(lookup))
+            return np.where(inside, lookup[np.where(inside, ids, 0)], -1)
+        at = np.searchsorted(self.node_ids, ids)
+        clipped = np.minimum(at, max(0, len(self.node_ids) - 1))
+        found = (at < len(self.node_ids)) & (self.node_ids[clipped] == ids) if len(self.node_ids) else np.zeros(len(ids), bool)
+        return np.where(found, clipped, -1)
+
+    def _minus_nodes(self, gone: set[int], table: ConnectionTable) -> Genome:
+        """A genome of this one's nodes but ``gone`` (a few hidden ones), ``table`` as its
+        connections (sorted by innovation already), and this one's node views narrowed, not rebuilt."""
+        at = sorted(int(p) for p in self.positions(np.array(sorted(gone), dtype=np.int64)) if p >= 0)
+        nodes: tuple[NodeGene, ...] = ()
+        for start, stop in zip([0, *(p + 1 for p in at)], [*at, len(self.nodes)]):
+            nodes += self.nodes[start:stop]
+        genome = Genome._of(nodes, table, self.regularization, self.hints)
+        known, values = self.__dict__, genome.__dict__
+        if "node_by_id" in known:
+            values["node_by_id"] = by_id = dict(known["node_by_id"])
+            for node_id in gone:
+                by_id.pop(node_id, None)
+        for role in ROLES:
+            if f"{role}_ids" in known:
+                ids = known[f"{role}_ids"]
+                values[f"{role}_ids"] = tuple(i for i in ids if i not in gone) if role == "hidden" else ids
+        for name in ("node_ids", "node_roles"):
+            if name in known:
+                values[name] = np.delete(known[name], at)
+                values[name].setflags(write=False)
+        return genome
+
+    @cached_property
     def enabled_connections(self) -> tuple[ConnectionGene, ...]:
         return tuple(c for c in self.connections if c.enabled)
 
     @cached_property
     def edges(self) -> tuple[tuple[int, int], ...]:
         """(source, target) of every enabled connection."""
-        return tuple((c.source, c.target) for c in self.enabled_connections)
+        table = self.table
+        on = table.enabled
+        return tuple(zip(table.source[on].tolist(), table.target[on].tolist()))
+
+    @cached_property
+    def live_mask(self) -> np.ndarray:
+        """Per node (in :attr:`nodes` order): whether it can reach an output over enabled
+        connections (outputs included; inputs too when they feed a live node)."""
+        table = self.table
+        on = table.enabled
+        live = self.node_roles == ROLES.index("output")
+        sources, targets = self.positions(table.source[on]), self.positions(table.target[on])
+        known = (sources >= 0) & (targets >= 0)
+        reached = graph.reaching(len(self.nodes), sources[known], targets[known], np.flatnonzero(live))
+        reached.setflags(write=False)
+        return reached
 
     @cached_property
     def live_nodes(self) -> frozenset[int]:
         """Non-input nodes that can reach an output over enabled connections (outputs included)."""
-        required = graph.required_for_output(self.output_ids, self.edges)
-        inputs = set(self.input_ids)
-        return frozenset(n for n in required if n not in inputs)
+        keep = self.live_mask & (self.node_roles != ROLES.index("input"))
+        return frozenset(self.node_ids[keep].tolist())
+
+    @cached_property
+    def effective_mask(self) -> np.ndarray:
+        """Per connection row: enabled and into a live node (it takes part in the forward pass)."""
+        table = self.table
+        at = self.positions(table.target)
+        mask: np.ndarray = table.enabled & (at >= 0) & self.live_mask[np.maximum(at, 0)]
+        mask &= self.node_roles[np.maximum(at, 0)] != ROLES.index("input")
+        mask.setflags(write=False)
+        return mask
+
+    @cached_property
+    def effective_table(self) -> ConnectionTable:
+        """The rows of :attr:`effective_mask`."""
+        return self.table.take(self.effective_mask)
 
     @cached_property
     def effective_connections(self) -> tuple[ConnectionGene, ...]:
@@ -155,19 +332,24 @@ class Genome:
         A connection whose target cannot reach an output changes nothing the network computes,
         so it carries no weight in the compiled module and no cost.
         """
-        live = self.live_nodes
-        return tuple(c for c in self.enabled_connections if c.target in live)
+        mask = self.effective_mask.tolist()
+        return tuple(c for c, keep in zip(self.connections, mask) if keep)
 
-    def with_connections(self, connections: tuple[ConnectionGene, ...] | list[ConnectionGene]) -> Genome:
-        return replace(self, connections=tuple(connections))
+    def with_connections(self, connections: ConnectionTable | Iterable[ConnectionGene]) -> Genome:
+        return self.replace(connections=connections)
 
-    def with_nodes(self, nodes: tuple[NodeGene, ...] | list[NodeGene]) -> Genome:
-        return replace(self, nodes=tuple(nodes))
+    def with_table(self, table: ConnectionTable) -> Genome:
+        """This genome with ``table`` as its connections (sorted here if it is not)."""
+        return Genome._of(self.nodes, table.sorted(), self.regularization, self.hints, like=self)
+
+    def with_nodes(self, nodes: Iterable[NodeGene]) -> Genome:
+        return self.replace(nodes=tuple(nodes))
 
     @cached_property
     def shared_groups(self) -> tuple[int, ...]:
         """Weight-sharing groups used by effective connections: one trained weight each."""
-        return tuple(sorted({c.group for c in self.effective_connections if c.group is not None}))
+        groups = self.table.group[self.effective_mask]
+        return tuple(np.unique(groups[groups >= 0]).tolist())
 
     # ----- validation --------------------------------------------------------------------
     def validate(self) -> Genome:
@@ -192,30 +374,34 @@ class Genome:
             raise GenomeError("a genome needs at least one input node")
         if not self.output_ids:
             raise GenomeError("a genome needs at least one output node")
-        innovations = [c.innovation for c in self.connections]
-        if len(set(innovations)) != len(innovations):
+        table = self.table
+        innovation = table.innovation
+        if len(np.unique(innovation)) != len(innovation):
             raise GenomeError(
-                f"innovation numbers must be unique; duplicates: {sorted(_dupes(innovations))}"
+                f"innovation numbers must be unique; duplicates: {sorted(_dupes(innovation.tolist()))}"
             )
-        pairs = [(c.source, c.target) for c in self.connections]
+        pairs = list(zip(table.source.tolist(), table.target.tolist()))
         if len(set(pairs)) != len(pairs):
             raise GenomeError(f"duplicate connection genes for {sorted(_dupes(pairs))}")
-        nodes = self.node_by_id
-        for c in self.connections:
-            if c.source not in nodes or c.target not in nodes:
-                raise GenomeError(
-                    f"connection {c.innovation} ({c.source}->{c.target}) names an unknown node"
-                )
-            if nodes[c.target].role == "input":
-                raise GenomeError(f"connection {c.innovation} goes into input node {c.target}")
-            if nodes[c.source].role == "output":
-                raise GenomeError(f"connection {c.innovation} leaves output node {c.source}")
-            if c.weight is not None and not math.isfinite(c.weight):
-                raise GenomeError(f"connection {c.innovation}: weight must be finite, got {c.weight!r}")
-            if c.group is not None and c.group < 0:
-                raise GenomeError(f"connection {c.innovation}: group must be >= 0, got {c.group!r}")
+        sources, targets = self.positions(table.source), self.positions(table.target)
+        roles = self.node_roles
+
+        def first(bad: np.ndarray) -> int | None:
+            rows = np.flatnonzero(bad)
+            return int(rows[0]) if len(rows) else None
+
+        if (k := first((sources < 0) | (targets < 0))) is not None:
+            raise GenomeError(f"connection {innovation[k]} ({table.source[k]}->{table.target[k]}) names an unknown node")
+        if (k := first(roles[targets] == ROLES.index("input"))) is not None:
+            raise GenomeError(f"connection {innovation[k]} goes into input node {table.target[k]}")
+        if (k := first(roles[sources] == ROLES.index("output"))) is not None:
+            raise GenomeError(f"connection {innovation[k]} leaves output node {table.source[k]}")
+        if (k := first(np.isinf(table.weight))) is not None:
+            raise GenomeError(f"connection {innovation[k]}: weight must be finite, got {float(table.weight[k])!r}")
+        if (k := first(table.group < NO_GROUP)) is not None:
+            raise GenomeError(f"connection {innovation[k]}: group must be >= 0, got {int(table.group[k])!r}")
         self.regularization.validate()
-        if graph.topological_order(ids, pairs) is None:
+        if not graph.is_acyclic(len(self.nodes), sources, targets):
             raise GenomeError("connections form a cycle; a genome must be acyclic")
         return self
 
@@ -303,7 +489,8 @@ class Genome:
 
 
 _NODE_FIELDS = ("id", "role", "activation", "bias", "x", "y")
-_CONNECTION_FIELDS = ("innovation", "source", "target", "enabled", "weight", "group")
+_NODE_VIEWS = ("node_by_id", "input_ids", "output_ids", "hidden_ids", "node_ids", "node_roles", "_position_of")
+"""The cached views that depend on the nodes alone: a genome made with another's nodes shares them."""
 _ARRAY_TYPES: dict[type, Any] = {int: np.int64, float: np.float64, bool: np.bool_}
 
 
@@ -320,25 +507,16 @@ def _pack(values: Any) -> Any:
     return items
 
 
-def _genes(cls: type, names: tuple[str, ...], columns: tuple[Any, ...], count: int) -> tuple[Any, ...]:
-    """Genes from their columns, made as unpickling makes frozen dataclasses (no __init__)."""
-    lists = [c.tolist() if isinstance(c, np.ndarray) else c for c in columns]
-    genes = []
-    for values in zip(*lists) if count else ():
-        gene: Any = object.__new__(cls)
-        gene.__dict__.update(zip(names, values))
-        genes.append(gene)
-    return tuple(genes)
-
-
-def _unpickle_genome(nodes: tuple[Any, ...], connections: tuple[Any, ...], regularization: Regularization,
+def _unpickle_genome(nodes: tuple[Any, ...], connections: tuple[np.ndarray, ...], regularization: Regularization,
                      hints: StructureHints | None) -> Genome:
-    genome = object.__new__(Genome)
-    genome.__dict__.update(
-        nodes=_genes(NodeGene, _NODE_FIELDS, nodes, len(nodes[0])),
-        connections=_genes(ConnectionGene, _CONNECTION_FIELDS, connections, len(connections[0])),
-        regularization=regularization, hints=hints)
-    return genome
+    lists = [c.tolist() if isinstance(c, np.ndarray) else c for c in nodes]
+    genes = []
+    for values in zip(*lists) if len(nodes[0]) else ():
+        gene: Any = object.__new__(NodeGene)  # as unpickling makes frozen dataclasses (no __init__)
+        gene.__dict__.update(zip(_NODE_FIELDS, values))
+        genes.append(gene)
+    table = ConnectionTable.of(*connections)
+    return Genome._of(tuple(genes), table, regularization, hints)
 
 
 def _node_dict(n: NodeGene) -> dict[str, Any]:

@@ -20,12 +20,12 @@ two, work without weights: new connections get none).
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 
-from connevo.search_space import graph
-from connevo.search_space.genome import ConnectionGene, Genome, NodeGene
+from connevo.search_space.connection_table import NO_GROUP, ConnectionTable
+from connevo.search_space.gene_index import CycleCheck, PairIndex
+from connevo.search_space.genome import ROLES, ConnectionGene, Genome, NodeGene
 from connevo.search_space.innovation import InnovationTracker
 from connevo.search_space.limits import DEFAULT_LIMITS, Limits
 
@@ -41,28 +41,40 @@ def _share(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
 
 
 def _carries_weights(genome: Genome) -> bool:
-    return any(c.weight is not None for c in genome.effective_connections)
+    return bool((genome.effective_mask & genome.table.has_weight).any())
+
+
+def weakest_rows(genome: Genome, k: int) -> np.ndarray:
+    """The table rows of the ``k`` effective connections of smallest ``|weight|`` (ties: lower
+    innovation first), weakest first; connections without a trained weight are never among them."""
+    table = genome.table
+    rows = np.flatnonzero(genome.effective_mask & table.has_weight)
+    k = max(0, min(k, len(rows)))
+    if k == 0:
+        return rows[:0]
+    magnitude = np.abs(table.weight[rows])
+    if k < len(rows):  # only the candidates up to the k-th smallest magnitude (ties included) are sorted
+        keep = magnitude <= np.partition(magnitude, k - 1)[k - 1]
+        rows, magnitude = rows[keep], magnitude[keep]
+    # Rows climb with the innovation number, so a stable sort breaks ties by innovation.
+    return rows[np.argsort(magnitude, kind="stable")[:k]]
 
 
 def weakest_connections(genome: Genome, k: int) -> list[ConnectionGene]:
-    """The ``k`` effective connections of smallest ``|weight|`` (ties: lower innovation first);
-    connections without a trained weight are never among them."""
-    weighted = [c for c in genome.effective_connections if c.weight is not None]
-    return sorted(weighted, key=lambda c: (abs(c.weight), c.innovation))[: max(0, k)]  # type: ignore[arg-type]
+    """The genes of :func:`weakest_rows`."""
+    genes = genome.connections
+    return [genes[row] for row in weakest_rows(genome, k).tolist()]
 
 
 def without_dead_neurons(genome: Genome) -> Genome:
     """``genome`` without the hidden neurons that no longer reach an output (and their genes)."""
     live = genome.live_nodes
-    dead = {n for n in genome.hidden_ids if n not in live and genome.node_by_id[n].x is None}
+    dead = [n for n in genome.hidden_ids if n not in live and genome.node_by_id[n].x is None]
     if not dead:
         return genome
-    return Genome(
-        tuple(n for n in genome.nodes if n.id not in dead),
-        tuple(c for c in genome.connections if c.source not in dead and c.target not in dead),
-        genome.regularization,
-        genome.hints,
-    )
+    table = genome.table
+    keep = ~(np.isin(table.source, dead) | np.isin(table.target, dead))
+    return genome._minus_nodes(set(dead), table.take(keep))
 
 
 def prune_magnitude(
@@ -73,18 +85,19 @@ def prune_magnitude(
 ) -> Genome:
     """Remove a drawn share (:data:`PRUNE_SHARE`) of the effective connections, the smallest by
     trained ``|weight|``, keeping at least one; then the neurons left without a path to an output."""
-    effective = genome.effective_connections
-    if len(effective) <= 1 or not _carries_weights(genome):
+    effective = int(np.count_nonzero(genome.effective_mask))
+    if effective <= 1 or not _carries_weights(genome):
         return genome
-    k = min(len(effective) - 1, max(1, round(_share(rng, PRUNE_SHARE) * len(effective))))
+    k = min(effective - 1, max(1, round(_share(rng, PRUNE_SHARE) * effective)))
     return prune_weakest(genome, k, keep_neurons=limits.fixed_layout)
 
 
 def prune_weakest(genome: Genome, k: int, keep_neurons: bool = False) -> Genome:
     """``genome`` without its ``k`` weakest connections (:func:`weakest_connections`) and, unless
     ``keep_neurons``, without the hidden neurons that no longer reach an output."""
-    removed = {c.innovation for c in weakest_connections(genome, k)}
-    pruned = genome.with_connections([c for c in genome.connections if c.innovation not in removed])
+    keep = np.ones(len(genome.table), dtype=bool)
+    keep[weakest_rows(genome, k)] = False
+    pruned = genome.with_table(genome.table.take(keep))
     return pruned if keep_neurons else without_dead_neurons(pruned)
 
 
@@ -99,34 +112,33 @@ def grow_gradient(
     hints = genome.hints
     if hints is None or not hints.grow:
         return genome
-    want = max(1, round(_share(rng, GROW_SHARE) * len(genome.effective_connections)))
+    want = max(1, round(_share(rng, GROW_SHARE) * int(np.count_nonzero(genome.effective_mask))))
     if limits.max_connections is not None:
-        want = min(want, limits.max_connections - len(genome.enabled_connections))
+        want = min(want, limits.max_connections - genome.n_enabled)
     nodes = genome.node_by_id
-    existing = {(c.source, c.target) for c in genome.connections}
-    successors: dict[int, set[int]] = {}
-    for c in genome.connections:
-        successors.setdefault(c.source, set()).add(c.target)
+    pairs, cycles = PairIndex(genome), CycleCheck(genome)
     adjacent = set(_adjacent(genome)) if limits.fixed_layout else None
-    weight = 0.0 if _carries_weights(genome) else None
-    added: list[ConnectionGene] = []
+    added: dict[tuple[int, int], int] = {}  # new pairs and their innovation numbers, in order
     for source, target, _score in hints.grow:
         if len(added) >= want:
             break
-        if source not in nodes or target not in nodes or (source, target) in existing:
+        if source not in nodes or target not in nodes or (source, target) in added:
             continue
         if nodes[source].role == "output" or nodes[target].role == "input":
             continue
+        if pairs.row(source, target) is not None:
+            continue
         if adjacent is not None and (source, target) not in adjacent:
             continue
-        if source == target or graph.reaches(successors, target, source):
+        if cycles.closes(source, target):
             continue
-        added.append(ConnectionGene(innovations.connection(source, target), source, target, weight=weight))
-        existing.add((source, target))
-        successors.setdefault(source, set()).add(target)
+        added[source, target] = innovations.connection(source, target)
+        cycles.add(source, target)
     if not added:
         return genome
-    return genome.with_connections([*genome.connections, *added])
+    weight = 0.0 if _carries_weights(genome) else np.nan
+    new = ConnectionTable.of(list(added.values()), [s for s, _ in added], [t for _, t in added], True, weight)
+    return genome.with_table(genome.table.concat(new))
 
 
 def _adjacent(genome: Genome) -> list[tuple[int, int]]:
@@ -158,7 +170,7 @@ def add_neuron_gradient(
     strongest = fan_out[0][1]
     k_out = max(1, sum(1 for _, g in fan_out if g >= 0.25 * strongest))
     if limits.max_connections is not None:
-        room = limits.max_connections - len(genome.enabled_connections)
+        room = limits.max_connections - genome.n_enabled
         if room < 2:
             return genome
         k_out = min(k_out, max(1, room // 2))
@@ -168,12 +180,12 @@ def add_neuron_gradient(
     norm = math.sqrt(sum(w * w for _, w in chosen_in)) or 1.0
     node_id = innovations.new_node()
     activation = limits.activations[int(rng.integers(len(limits.activations)))]
-    genes = [ConnectionGene(innovations.connection(n, node_id), n, node_id, weight=w / norm if weighted else None)
-             for n, w in chosen_in]
-    genes += [ConnectionGene(innovations.connection(node_id, n), node_id, n, weight=0.0 if weighted else None)
-              for n, _ in chosen_out]
-    return Genome((*genome.nodes, NodeGene(node_id, "hidden", activation)), (*genome.connections, *genes),
-                  genome.regularization, genome.hints)
+    into = [innovations.connection(n, node_id) for n, _ in chosen_in]
+    out = [innovations.connection(node_id, n) for n, _ in chosen_out]
+    new = ConnectionTable.of(
+        [*into, *out], [n for n, _ in chosen_in] + [node_id] * len(out), [node_id] * len(into) + [n for n, _ in chosen_out],
+        True, [w / norm if weighted else np.nan for _, w in chosen_in] + [0.0 if weighted else np.nan] * len(out))
+    return genome._plus_node(NodeGene(node_id, "hidden", activation), genome.table.concat(new), hints=genome.hints)
 
 
 def widen_neuron(
@@ -187,30 +199,28 @@ def widen_neuron(
     ``a`` drawn in [0.3, 0.7] (Net2Net): the network computes what it computed before."""
     if limits.fixed_layout or len(genome.hidden_ids) >= limits.max_hidden_nodes:
         return genome
-    effective = genome.effective_connections
-    live = genome.live_nodes
-    incoming: dict[int, list[ConnectionGene]] = {}
-    outgoing: dict[int, list[ConnectionGene]] = {}
-    for c in effective:
-        incoming.setdefault(c.target, []).append(c)
-        outgoing.setdefault(c.source, []).append(c)
-    grouped = {c.source for c in effective if c.group is not None} | {c.target for c in effective if c.group is not None}
-    choices = [n for n in genome.hidden_ids if n in live and n in outgoing and n not in grouped]
+    table = genome.table
+    rows = np.flatnonzero(genome.effective_mask)
+    sources, targets = table.source[rows], table.target[rows]
+    shared = table.group[rows] != NO_GROUP
+    hidden = genome.node_roles == ROLES.index("hidden")
+    ids = genome.node_ids[hidden]
+    eligible = genome.live_mask[hidden] & np.isin(ids, sources)
+    if shared.any():
+        eligible &= ~np.isin(ids, np.concatenate([sources[shared], targets[shared]]))
+    choices = ids[eligible].tolist()
     if not choices:
         return genome
     original = genome.node_by_id[choices[int(rng.integers(len(choices)))]]
-    fan_in, fan_out = incoming.get(original.id, []), outgoing[original.id]
-    if limits.max_connections is not None and len(genome.enabled_connections) + len(fan_in) + len(fan_out) > limits.max_connections:
+    fan_in, fan_out = rows[targets == original.id], rows[sources == original.id]
+    if limits.max_connections is not None and genome.n_enabled + len(fan_in) + len(fan_out) > limits.max_connections:
         return genome
     share = float(rng.uniform(0.3, 0.7))
     copy = NodeGene(innovations.new_node(), "hidden", original.activation, original.bias)
-    scaled = {c.innovation: replace(c, weight=None if c.weight is None else c.weight * share) for c in fan_out}
-    connections = [scaled.get(c.innovation, c) for c in genome.connections]
-    connections += [ConnectionGene(innovations.connection(c.source, copy.id), c.source, copy.id, weight=c.weight)
-                    for c in fan_in]
-    connections += [ConnectionGene(innovations.connection(copy.id, c.target), copy.id, c.target,
-                                   weight=None if c.weight is None else c.weight * (1.0 - share))
-                    for c in fan_out]
-    return Genome((*genome.nodes, copy), tuple(connections), genome.regularization, genome.hints)
-
-
+    into = [innovations.connection(int(s), copy.id) for s in table.source[fan_in].tolist()]
+    out = [innovations.connection(copy.id, int(t)) for t in table.target[fan_out].tolist()]
+    new = ConnectionTable.of([*into, *out], [*table.source[fan_in].tolist(), *[copy.id] * len(out)],
+                             [*[copy.id] * len(into), *table.target[fan_out].tolist()], True,
+                             np.concatenate([table.weight[fan_in], table.weight[fan_out] * (1.0 - share)]))
+    scaled = table.updated(fan_out, weight=table.weight[fan_out] * share)
+    return genome._plus_node(copy, scaled.concat(new), hints=genome.hints)

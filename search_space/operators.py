@@ -8,12 +8,14 @@ remove, no legal connection left to add, a limit reached).
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
-from connevo.search_space import graph
+from connevo.search_space.connection_table import NO_GROUP, ConnectionTable
 from connevo.search_space.fixed_layouts import adjacent_pairs
-from connevo.search_space.genome import ConnectionGene, Genome, NodeGene, Regularization
+from connevo.search_space.gene_index import CycleCheck, PairIndex
+from connevo.search_space.genome import ROLES, ConnectionGene, Genome, NodeGene, Regularization
 from connevo.search_space.innovation import InnovationTracker
 from connevo.search_space.limits import DEFAULT_LIMITS, HIDDEN_ACTIVATIONS, Limits
 
@@ -38,13 +40,12 @@ def minimal_genome(
     innovations.reserve_node_ids(n_inputs + n_outputs)
     nodes = [NodeGene(i, "input") for i in range(n_inputs)]
     nodes += [NodeGene(n_inputs + o, "output") for o in range(n_outputs)]
-    pairs = [(i, n_inputs + o) for i in range(n_inputs) for o in range(n_outputs)]
-    keep = max(1, int(round(density * len(pairs))))
-    chosen = sorted(rng.choice(len(pairs), size=keep, replace=False).tolist())
-    connections = [
-        ConnectionGene(innovations.connection(*pairs[k]), *pairs[k]) for k in chosen
-    ]
-    return Genome(tuple(nodes), tuple(connections), regularization or Regularization())
+    keep = max(1, int(round(density * n_inputs * n_outputs)))
+    chosen = np.sort(rng.choice(n_inputs * n_outputs, size=keep, replace=False))
+    sources, targets = chosen // n_outputs, n_inputs + chosen % n_outputs
+    innovation = [innovations.connection(s, t) for s, t in zip(sources.tolist(), targets.tolist())]
+    table = ConnectionTable.of(innovation, sources, targets)
+    return Genome(tuple(nodes), table, regularization or Regularization())
 
 
 def add_connection(
@@ -71,53 +72,67 @@ def add_connections(
     attempts: int = 20,
 ) -> Genome:
     """``count`` successive :func:`add_connection` calls in one pass: the same random draws,
-    innovation numbers and result, with the gene index and the reachability graph built once
+    innovation numbers and result, with the pair index and the reachability graph built once
     (a mutation that adds a share of a large network's connections stays linear)."""
-    genes = {(c.source, c.target): c for c in genome.connections}
-    enabled = sum(1 for c in genome.connections if c.enabled)
-    successors: dict[int, set[int]] = {}
-    for source, target in genes:
-        successors.setdefault(source, set()).add(target)
-    sources = [n.id for n in genome.nodes if n.role != "output"]
-    targets = [n.id for n in genome.nodes if n.role != "input"]
-    adjacent = adjacent_pairs(list(genome.nodes)) if limits.fixed_layout else []
-    changed = False
-
-    def enable(gene: ConnectionGene) -> None:
-        genes[gene.source, gene.target] = replace(gene, enabled=True)
-
-    def add(source: int, target: int) -> None:
-        genes[source, target] = ConnectionGene(innovations.connection(source, target), source, target)
-        successors.setdefault(source, set()).add(target)
-
+    if limits.fixed_layout:
+        return _add_adjacent_connections(genome, rng, innovations, limits, count)
+    table = genome.table
+    pairs = PairIndex(genome)
+    enabled = genome.n_enabled
+    roles = genome.node_roles
+    sources = genome.node_ids[roles != ROLES.index("output")]
+    targets = genome.node_ids[roles != ROLES.index("input")]
+    cycles = CycleCheck(genome)
+    enable: list[int] = []  # rows of disabled genes enabled again
+    added: dict[tuple[int, int], int] = {}  # new pairs and their innovation numbers, in order
     for _ in range(count):
         if limits.max_connections is not None and enabled >= limits.max_connections:
             break
-        if limits.fixed_layout:
-            pairs = [p for p in adjacent if p not in genes or not genes[p].enabled]
-            if not pairs:
-                break
-            source, target = pairs[int(rng.integers(len(pairs)))]
-            gene = genes.get((source, target))
-            enable(gene) if gene is not None else add(source, target)
-            enabled += 1
-            changed = True
-            continue
         for _ in range(attempts):
-            source = sources[int(rng.integers(len(sources)))]
-            target = targets[int(rng.integers(len(targets)))]
-            gene = genes.get((source, target))
-            if gene is not None:
-                if gene.enabled:
+            source = int(sources[int(rng.integers(len(sources)))])
+            target = int(targets[int(rng.integers(len(targets)))])
+            if (source, target) in added:
+                continue
+            row = pairs.row(source, target)
+            if row is not None:
+                if table.enabled[row] or row in enable:
                     continue
-                enable(gene)
-            elif source == target or graph.reaches(successors, target, source):
+                enable.append(row)
+            elif cycles.closes(source, target):
                 continue
             else:
-                add(source, target)
+                added[source, target] = innovations.connection(source, target)
+                cycles.add(source, target)
             enabled += 1
-            changed = True
             break
+    if not enable and not added:
+        return genome
+    new = ConnectionTable.of(list(added.values()), [s for s, _ in added], [t for _, t in added])
+    return genome.with_table(table.updated(enable, enabled=True).concat(new))
+
+
+def _add_adjacent_connections(genome: Genome, rng: np.random.Generator, innovations: InnovationTracker,
+                              limits: Limits, count: int) -> Genome:
+    """:func:`add_connections` of a fixed layout: pairs of adjacent layers only (gene by gene:
+    fixed layouts are small)."""
+    genes = {(c.source, c.target): c for c in genome.connections}
+    enabled = genome.n_enabled
+    adjacent = adjacent_pairs(list(genome.nodes))
+    changed = False
+    for _ in range(count):
+        if limits.max_connections is not None and enabled >= limits.max_connections:
+            break
+        pairs = [p for p in adjacent if p not in genes or not genes[p].enabled]
+        if not pairs:
+            break
+        source, target = pairs[int(rng.integers(len(pairs)))]
+        gene = genes.get((source, target))
+        if gene is not None:
+            genes[source, target] = replace(gene, enabled=True)
+        else:
+            genes[source, target] = ConnectionGene(innovations.connection(source, target), source, target)
+        enabled += 1
+        changed = True
     return genome.with_connections(list(genes.values())) if changed else genome
 
 
@@ -129,15 +144,24 @@ def remove_connections(
     count: int = 1,
 ) -> Genome:
     """``count`` successive :func:`remove_connection` calls in one pass (the same draws and result)."""
-    enabled = list(genome.enabled_connections)
-    removed: set[int] = set()
+    enabled = np.flatnonzero(genome.table.enabled)
+    removed: list[int] = []
     for _ in range(count):
         if len(enabled) <= 1:
             break
-        removed.add(enabled.pop(int(rng.integers(len(enabled)))).innovation)
+        at = int(rng.integers(len(enabled)))
+        removed.append(int(enabled[at]))
+        enabled = np.delete(enabled, at)
     if not removed:
         return genome
-    return genome.with_connections([c for c in genome.connections if c.innovation not in removed])
+    return genome.with_table(genome.table.take(_without(len(genome.table), removed)))
+
+
+def _without(n: int, rows: Any) -> np.ndarray:
+    """A mask of ``n`` rows, False at ``rows``."""
+    keep = np.ones(n, dtype=bool)
+    keep[rows] = False
+    return keep
 
 
 def remove_connection(
@@ -161,22 +185,22 @@ def add_node(
     When the split connection carries a trained weight w (weight inheritance), a->new gets 1
     and new->b gets w, as NEAT does, so the signal keeps flowing through the new neuron.
     """
-    enabled = genome.enabled_connections
+    table, enabled = genome.table, genome.n_enabled
     if not enabled or limits.fixed_layout or len(genome.hidden_ids) >= limits.max_hidden_nodes:
         return genome
-    if limits.max_connections is not None and len(enabled) + 1 > limits.max_connections:
+    if limits.max_connections is not None and enabled + 1 > limits.max_connections:
         return genome
-    split = enabled[int(rng.integers(len(enabled)))]
-    node_id, into, out = innovations.split(split.innovation)
+    row = int(np.flatnonzero(table.enabled)[int(rng.integers(enabled))])
+    source, target, weight = int(table.source[row]), int(table.target[row]), float(table.weight[row])
+    node_id, into, out = innovations.split(int(table.innovation[row]))
     if node_id in genome.node_by_id:  # the same split already happened in this genome
         return genome
     activation = limits.activations[int(rng.integers(len(limits.activations)))]
     node = NodeGene(node_id, "hidden", activation)
-    connections = [replace(c, enabled=False) if c is split else c for c in genome.connections]
-    carried = split.weight is not None
-    connections.append(ConnectionGene(into, split.source, node_id, weight=1.0 if carried else None))
-    connections.append(ConnectionGene(out, node_id, split.target, weight=split.weight))
-    return Genome((*genome.nodes, node), tuple(connections), genome.regularization)
+    carried = weight == weight  # not NaN: a trained weight
+    new = ConnectionTable.of([into, out], [source, node_id], [node_id, target], True,
+                             [1.0 if carried else np.nan, weight])
+    return genome._plus_node(node, table.updated(row, enabled=False).concat(new))
 
 
 def change_activation(
@@ -209,10 +233,11 @@ def remove_node(
     if not hidden or limits.fixed_layout:
         return genome
     victim = hidden[int(rng.integers(len(hidden)))]
-    connections = [c for c in genome.connections if victim not in (c.source, c.target)]
-    if not any(c.enabled for c in connections):
+    table = genome.table
+    keep = (table.source != victim) & (table.target != victim)
+    if not table.enabled[keep].any():
         return genome
-    return Genome(tuple(n for n in genome.nodes if n.id != victim), tuple(connections), genome.regularization)
+    return Genome(tuple(n for n in genome.nodes if n.id != victim), table.take(keep), genome.regularization)
 
 
 def toggle_connection(
@@ -225,14 +250,16 @@ def toggle_connection(
 
     Re-enabling cannot close a cycle: genomes are acyclic over disabled genes too.
     """
-    if not genome.connections:
+    table, enabled = genome.table, genome.n_enabled
+    if not len(table):
         return genome
-    gene = genome.connections[int(rng.integers(len(genome.connections)))]
-    if gene.enabled and len(genome.enabled_connections) <= 1:
+    row = int(rng.integers(len(table)))
+    on = bool(table.enabled[row])
+    if on and enabled <= 1:
         return genome
-    if not gene.enabled and limits.max_connections is not None and len(genome.enabled_connections) >= limits.max_connections:
+    if not on and limits.max_connections is not None and enabled >= limits.max_connections:
         return genome
-    return genome.with_connections([replace(c, enabled=not c.enabled) if c is gene else c for c in genome.connections])
+    return genome.with_table(table.updated(row, enabled=not on))
 
 
 REGULARIZATION_BOUNDS = {"weight_decay": (0.0, 0.1), "l1_ratio": (0.0, 1.0), "dropout": (0.0, 0.5)}
@@ -256,7 +283,7 @@ def mutate_regularization(
     else:
         value = value + float(rng.normal(0.0, 0.1 if name == "dropout" else 0.25))
     value = float(min(high, max(low, value)))
-    return replace(genome, regularization=replace(reg, **{name: value}))
+    return genome.replace(regularization=replace(reg, **{name: value}))
 
 
 def share_weights(
@@ -266,19 +293,15 @@ def share_weights(
     limits: Limits = DEFAULT_LIMITS,
 ) -> Genome:
     """Make one connection share the weight of another (joining its group, or a new group)."""
-    enabled = genome.enabled_connections
-    if len(enabled) < 2:
+    table, enabled = genome.table, genome.n_enabled
+    if enabled < 2:
         return genome
-    first, second = (enabled[int(i)] for i in rng.choice(len(enabled), size=2, replace=False))
-    if first.group is None:
-        group = 1 + max((c.group for c in genome.connections if c.group is not None), default=-1)
-    else:
-        group = first.group
-    if second.group == group:
+    rows = np.flatnonzero(table.enabled)
+    first, second = (int(rows[int(i)]) for i in rng.choice(enabled, size=2, replace=False))
+    group = int(table.group[first]) if table.group[first] != NO_GROUP else int(table.group.max(initial=NO_GROUP)) + 1
+    if table.group[second] == group:
         return genome
-    return genome.with_connections([
-        replace(c, group=group) if c is first or c is second else c for c in genome.connections
-    ])
+    return genome.with_table(table.updated([first, second], group=group))
 
 
 def unshare_weights(
@@ -288,11 +311,11 @@ def unshare_weights(
     limits: Limits = DEFAULT_LIMITS,
 ) -> Genome:
     """Give one connection of a sharing group a weight of its own again."""
-    grouped = [c for c in genome.connections if c.group is not None]
-    if not grouped:
+    grouped = np.flatnonzero(genome.table.group != NO_GROUP)
+    if not len(grouped):
         return genome
-    gene = grouped[int(rng.integers(len(grouped)))]
-    return genome.with_connections([replace(c, group=None) if c is gene else c for c in genome.connections])
+    row = int(grouped[int(rng.integers(len(grouped)))])
+    return genome.with_table(genome.table.updated(row, group=NO_GROUP))
 
 
 def repair(genome: Genome, rng: np.random.Generator, limits: Limits) -> Genome:
@@ -300,10 +323,10 @@ def repair(genome: Genome, rng: np.random.Generator, limits: Limits) -> Genome:
     while len(genome.hidden_ids) > limits.max_hidden_nodes:
         genome = remove_node(genome, rng, InnovationTracker(), limits)
     cap = limits.max_connections
-    if cap is not None and len(genome.enabled_connections) > cap:
-        enabled = genome.enabled_connections
-        drop = {c.innovation for c in (enabled[int(i)] for i in rng.choice(len(enabled), size=len(enabled) - cap, replace=False))}
-        genome = genome.with_connections([c for c in genome.connections if c.innovation not in drop])
+    if cap is not None and genome.n_enabled > cap:
+        enabled = np.flatnonzero(genome.table.enabled)
+        drop = enabled[rng.choice(len(enabled), size=len(enabled) - cap, replace=False)]
+        genome = genome.with_table(genome.table.take(_without(len(genome.table), drop)))
     allowed = set(limits.activations)
     if any(genome.node_by_id[n].activation not in allowed for n in genome.hidden_ids):
         genome = genome.with_nodes([
@@ -317,7 +340,7 @@ def repair(genome: Genome, rng: np.random.Generator, limits: Limits) -> Genome:
 def within_limits(genome: Genome, limits: Limits) -> bool:
     return (
         len(genome.hidden_ids) <= limits.max_hidden_nodes
-        and (limits.max_connections is None or len(genome.enabled_connections) <= limits.max_connections)
+        and (limits.max_connections is None or genome.n_enabled <= limits.max_connections)
         and all(genome.node_by_id[n].activation in limits.activations for n in genome.hidden_ids)
     )
 
@@ -331,22 +354,21 @@ def crossover(
     A matching gene disabled in either parent stays disabled with probability 0.75 (NEAT).
     Every child gene is one of the fitter parent's genes, so the child is as acyclic as it.
     """
-    other_genes = {c.innovation: c for c in other.connections}
-    genes = fitter.connections
-    # All draws at once (one per gene, in gene order): cheaper than a call per gene.
-    take_other = rng.random(len(genes)) >= 0.5
-    stay_disabled = rng.random(len(genes)) < 0.75
-    children: list[ConnectionGene] = []
-    for i, gene in enumerate(genes):
-        mate = other_genes.get(gene.innovation)
-        if mate is None or mate.source != gene.source or mate.target != gene.target:
-            children.append(gene)
-            continue
-        chosen = mate if take_other[i] else gene
-        enabled = (gene.enabled and mate.enabled) or not stay_disabled[i]
-        if chosen.enabled != enabled:
-            chosen = ConnectionGene(chosen.innovation, chosen.source, chosen.target, enabled, chosen.weight, chosen.group)
-        children.append(chosen)
+    mine, theirs = fitter.table, other.table
+    # All draws at once (one per gene, in gene order), as the per-gene original drew them.
+    take_other = rng.random(len(mine)) >= 0.5
+    stay_disabled = rng.random(len(mine)) < 0.75
+    if len(theirs):  # each gene's match: the other parent's gene of the same innovation and pair
+        at = np.minimum(np.searchsorted(theirs.innovation, mine.innovation), len(theirs) - 1)
+        match = ((theirs.innovation[at] == mine.innovation) & (theirs.source[at] == mine.source)
+                 & (theirs.target[at] == mine.target))
+    else:
+        at, match = np.zeros(len(mine), dtype=np.int64), np.zeros(len(mine), dtype=bool)
+    use_theirs = match & take_other
+    enabled = np.where(match, (mine.enabled & theirs.enabled[at]) | ~stay_disabled, mine.enabled) if len(theirs) else mine.enabled
+    weight = np.where(use_theirs, theirs.weight[at], mine.weight) if len(theirs) else mine.weight
+    group = np.where(use_theirs, theirs.group[at], mine.group) if len(theirs) else mine.group
+    children = mine.replace(enabled=enabled, weight=weight, group=group)
     regularization = fitter.regularization
     if other.regularization != regularization:  # each gene from either parent
         picks = {
@@ -354,8 +376,8 @@ def crossover(
             for name in ("weight_decay", "l1_ratio", "dropout")
         }
         regularization = replace(regularization, **picks)
-    child = Genome(fitter.nodes, tuple(children), regularization)
-    return child if child.enabled_connections else fitter
+    child = Genome._of(fitter.nodes, children, regularization, None, like=fitter)
+    return child if child.n_enabled else fitter
 
 
 __all__ = ["DEFAULT_LIMITS", "HIDDEN_ACTIVATIONS", "Limits",

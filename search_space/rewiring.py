@@ -12,8 +12,6 @@ never close a cycle; a hint that would (hints are data, read from anywhere) is s
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from connevo.search_space import graph
 from connevo.search_space.genome import ConnectionGene, Genome
 from connevo.search_space.informed import without_dead_neurons
@@ -65,7 +63,7 @@ def rewire(genome: Genome, fraction: float) -> Genome:
     if len(grown) < k:  # a fixed budget: drop only as many as can grow
         dropped = {c.innovation for c in own[: len(grown)]}
     connections = [c for c in genome.connections if c.innovation not in dropped] + grown
-    return replace(without_dead_neurons(genome.with_connections(connections)), hints=None)
+    return without_dead_neurons(genome.with_connections(connections)).replace(hints=None)
 
 
 __all__ = ["rewire", "rewire_count"]

@@ -3,7 +3,6 @@ as a subprocess, seeded genomes, a live HTTP server."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
@@ -112,7 +111,7 @@ def random_genomes(dataset, n, seed=0, steps=30):
         for _ in range(int(rng.integers(0, steps))):
             genome = MUTATIONS[names[int(rng.integers(len(names)))]](genome, rng, tracker, limits)
         if i % 3 == 1:  # make sure regularization genes are exercised
-            genome = dataclasses.replace(genome, regularization=Regularization(0.01 * i, (i % 4) / 3, 0.1 + 0.05 * (i % 5)))
+            genome = genome.replace(regularization=Regularization(0.01 * i, (i % 4) / 3, 0.1 + 0.05 * (i % 5)))
         out.append(genome)
     return out
 

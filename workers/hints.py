@@ -59,7 +59,7 @@ def add_hints(evaluations: Sequence[Evaluation], data: DataTensors, device: torc
             log.warning("structure hints of %d candidates could not be measured: %s", len(members), exc)
             continue
         for (k, plan), hint in zip(members, hints):
-            out[k] = replace(out[k], trained_genome=replace(plan.request.genome, hints=hint))
+            out[k] = replace(out[k], trained_genome=plan.request.genome.replace(hints=hint))
     return out
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import gc
-import operator
 import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
@@ -13,12 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from connevo.search_space.genome import ConnectionGene, Genome, NodeGene
-
-_NODE_FIELDS = tuple(f.name for f in fields(NodeGene))
-_CONNECTION_FIELDS = tuple(f.name for f in fields(ConnectionGene))
-_node_values = operator.attrgetter(*_NODE_FIELDS)
-_connection_values = operator.attrgetter(*_CONNECTION_FIELDS)
+from connevo.search_space.genome import Genome, NodeGene
 
 
 @contextlib.contextmanager
@@ -35,7 +29,7 @@ def gc_paused() -> Iterator[None]:
 
 
 def dumps(records: Any) -> bytes:
-    """Records pickled for another process (genomes in :func:`pack_genome` form)."""
+    """Records pickled for another process (genomes as columns: ``Genome.__reduce__``)."""
     with gc_paused():
         return pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -46,104 +40,25 @@ def loads(data: bytes) -> Any:
         return pickle.loads(data)
 
 
-def _build(cls: type, names: tuple[str, ...], values: tuple) -> Any:
-    """A frozen gene from its field values, without the dataclass ``__init__`` (thousands each)."""
-    gene = object.__new__(cls)
-    gene.__dict__.update(zip(names, values))
-    return gene
-
-
-def _connection(innovation: int, source: int, target: int, enabled: bool, weight: float | None,
-                group: int | None) -> ConnectionGene:
-    gene = object.__new__(ConnectionGene)
-    values = gene.__dict__
-    values["innovation"], values["source"], values["target"] = innovation, source, target
-    values["enabled"], values["weight"], values["group"] = enabled, weight, group
-    return gene
-
-
-_COLUMNS = ("innovation", "source", "target", "enabled", "weight", "group")
-
-
-def pack_genome(genome: Genome | None) -> tuple | None:
-    """A compact picklable form of ``genome``: connection genes as numpy columns, no cached views.
-
-    Pickling a Genome as is also pickles every cached property it computed (layout, edges,
-    effective connections...), several times its size, and unpickling thousands of gene objects
-    is slow in a process with a large heap; records cross process boundaries (Ray) in this form.
-    """
-    if genome is None:
-        return None
-    nodes = tuple(map(_node_values, genome.nodes))
-    rest = {f.name: getattr(genome, f.name) for f in fields(genome) if f.name not in ("nodes", "connections")}
-    if _CONNECTION_FIELDS != _COLUMNS:  # genes changed shape: plain tuples
-        return nodes, tuple(map(_connection_values, genome.connections)), rest
-    genes = genome.connections
-    weights = [c.weight for c in genes]
-    groups = [c.group for c in genes]
-    columns = (
-        np.array([c.innovation for c in genes], dtype=np.int64),
-        np.array([c.source for c in genes], dtype=np.int64),
-        np.array([c.target for c in genes], dtype=np.int64),
-        np.array([c.enabled for c in genes], dtype=bool),
-        np.array([np.nan if w is None else w for w in weights], dtype=np.float64),
-        np.array([w is not None for w in weights], dtype=bool),
-        np.array([-1 if g is None else g for g in groups], dtype=np.int64),
-    )
-    return nodes, columns, rest
-
-
-def unpack_genome(packed: tuple | None) -> Genome | None:
-    """The Genome of :func:`pack_genome`."""
-    if packed is None:
-        return None
-    nodes, connections, rest = packed
-    with gc_paused():  # thousands of small acyclic objects: the collector only slows this down
-        if isinstance(connections, tuple) and len(connections) == 7 and isinstance(connections[0], np.ndarray):
-            innovation, source, target, on, weight, has_weight, group = (a.tolist() for a in connections)
-            if not all(has_weight):
-                weight = [w if h else None for w, h in zip(weight, has_weight)]
-            if min(group, default=0) < 0:
-                group = [None if g < 0 else g for g in group]
-            genes = tuple(map(_connection, innovation, source, target, on, weight, group))
-        else:
-            genes = tuple(_build(ConnectionGene, _CONNECTION_FIELDS, c) for c in connections)
-        # Packed from a Genome, so nodes and genes are sorted already: skip __post_init__'s sort.
-        return _build(Genome, ("nodes", "connections", *rest),
-                      (tuple(_build(NodeGene, _NODE_FIELDS, n) for n in nodes), genes, *rest.values()))
-
-
-def _request(candidate_id: str, genome: tuple, seed: int, costs: dict[str, Any] | None,
-             epochs: int | None = None, warm_start: bool | None = None) -> EvaluationRequest:
-    return EvaluationRequest(candidate_id, unpack_genome(genome), seed, costs, epochs, warm_start)  # type: ignore[arg-type]
-
-
-def _evaluation(values: dict[str, Any]) -> Evaluation:
-    values["trained_genome"] = unpack_genome(values["trained_genome"])
-    return Evaluation(**values)
-
-
 def detach_weights(evaluation: Evaluation, request: EvaluationRequest) -> tuple:
     """``evaluation`` to send back to the process that holds ``request``: without its trained
     genome, whose weights and biases travel as two arrays, beside its hints (:func:`attach_weights`).
 
     A trained genome differs from its request's genome only in connection weights, node biases
-    and hints, so the receiver rebuilds it from the genome it already has, and no genome is
-    pickled or unpickled gene by gene a second time.
+    and hints, so the receiver rebuilds it from the genome it already has.
     """
     trained = evaluation.trained_genome
     genome = request.genome
     if trained is None or not _same_structure(trained, genome):  # rewired in training: sent whole
         return evaluation, None, None, None
-    weights = np.array([np.nan if c.weight is None else c.weight for c in trained.connections], dtype=np.float64)
     biases = np.array([n.bias for n in trained.nodes], dtype=np.float64)
-    return replace(evaluation, trained_genome=None), weights, biases, trained.hints
+    return replace(evaluation, trained_genome=None), trained.table.weight, biases, trained.hints
 
 
 def _same_structure(a: Genome, b: Genome) -> bool:
     """Whether two genomes have the same genes (weights and biases aside)."""
-    return (len(a.connections) == len(b.connections) and len(a.nodes) == len(b.nodes)
-            and all(x.innovation == y.innovation for x, y in zip(a.connections, b.connections))
+    return (len(a.table) == len(b.table) and len(a.nodes) == len(b.nodes)
+            and np.array_equal(a.table.innovation, b.table.innovation)
             and all(x.id == y.id for x, y in zip(a.nodes, b.nodes)))
 
 
@@ -153,17 +68,18 @@ def attach_weights(detached: tuple, request: EvaluationRequest) -> Evaluation:
     if weights is None:
         return evaluation
     genome = request.genome
-    with gc_paused():  # thousands of small acyclic objects (see unpack_genome)
-        genes = tuple(
-            c if w is None and c.weight is None else _connection(c.innovation, c.source, c.target, c.enabled, w, c.group)
-            for c, w in zip(genome.connections, [None if w != w else w for w in weights.tolist()])
-        )
-        nodes = tuple(_build(NodeGene, _NODE_FIELDS, (n.id, n.role, n.activation, b, n.x, n.y))
-                      for n, b in zip(genome.nodes, biases.tolist()))
-    rest = {f.name: getattr(genome, f.name) for f in fields(genome) if f.name not in ("nodes", "connections")}
-    rest["hints"] = hints
-    trained = _build(Genome, ("nodes", "connections", *rest), (nodes, genes, *rest.values()))
+    with gc_paused():  # a thousand small acyclic objects for a 784-input genome
+        nodes = tuple(n if n.bias == b else _node(n, b) for n, b in zip(genome.nodes, biases.tolist()))
+    trained = Genome._of(nodes, genome.table.replace(weight=weights), genome.regularization, hints)
     return replace(evaluation, trained_genome=trained)
+
+
+def _node(node: NodeGene, bias: float) -> NodeGene:
+    """``replace(node, bias=bias)`` without the dataclass machinery (hundreds per genome)."""
+    new: Any = object.__new__(NodeGene)
+    new.__dict__.update(node.__dict__)
+    new.__dict__["bias"] = bias
+    return new
 
 
 class Status(str, enum.Enum):
@@ -247,10 +163,6 @@ class EvaluationRequest:
     epochs: int | None = None
     warm_start: bool | None = None
 
-    def __reduce__(self) -> tuple:
-        return _request, (self.candidate_id, pack_genome(self.genome), self.seed, self.costs, self.epochs,
-                          self.warm_start)
-
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -279,11 +191,6 @@ class Evaluation:
 
     scores: dict[str, float] | None = None
     """The prediction metrics the settings asked for (:attr:`TrainingSettings.prediction_metrics`), by name."""
-
-    def __reduce__(self) -> tuple:
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        values["trained_genome"] = pack_genome(self.trained_genome)
-        return _evaluation, (values,)
 
     @property
     def ok(self) -> bool:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from connevo.search_space.genome import ConnectionGene, Genome, NodeGene
+from connevo.search_space.genome import Genome, NodeGene
 from connevo.workers.kernels import Autocast
 from connevo.workers.losses import LOSSES, TaskLoss
 from connevo.workers.plans import Plan
@@ -95,22 +95,13 @@ def trained_genome(plan: Plan, weights: list[tuple[np.ndarray | None, np.ndarray
                    row: int) -> Genome:
     """``plan``'s genome carrying the trained weights and biases of stack row ``row``."""
     genome = plan.request.genome
-    values = np.empty(len(genome.effective_connections), dtype=np.float32)
+    values = np.empty(int(np.count_nonzero(genome.effective_mask)), dtype=np.float32)
     for (level, block), (index, rows, cols) in plan.export.items():
         values[index] = weights[level - 1][block][row, rows, cols]
-    trained = {c.innovation: v for c, v in zip(genome.effective_connections, values.tolist())}
-    connections = tuple(_with_weight(c, trained[c.innovation]) if c.innovation in trained else c
-                        for c in genome.connections)
+    weight = genome.table.weight.copy()
+    weight[genome.effective_mask] = values  # float32 values, held exactly as float64
     bias = {n: v for level, order in enumerate(plan.orders) for n, v in zip(order, biases[level][row].tolist())}
     nodes = tuple(
         NodeGene(n.id, n.role, n.activation, bias[n.id], n.x, n.y) if n.id in bias else n for n in genome.nodes
     )
-    return Genome(nodes, connections, genome.regularization)
-
-
-def _with_weight(gene: ConnectionGene, weight: float) -> ConnectionGene:
-    """``replace(gene, weight=weight)`` without the dataclass machinery (thousands per genome)."""
-    new = object.__new__(ConnectionGene)
-    new.__dict__.update(gene.__dict__)
-    new.__dict__["weight"] = weight
-    return new
+    return Genome(nodes, genome.table.replace(weight=weight), genome.regularization)

@@ -54,14 +54,20 @@ def test_a_pickled_genome_comes_back_with_every_gene_and_type(seed, steps, weigh
         assert again.live_nodes == genome.live_nodes
 
 
+def test_ids_beyond_64_bits_are_refused_by_name():
+    with pytest.raises(GenomeError, match="must fit in 64 bits"):
+        Genome((NodeGene(0, "input"), NodeGene(1, "output")), (ConnectionGene(2**70, 0, 1),))
+
+
 def test_pickles_carry_no_cached_views_and_odd_values_survive():
     genome = tiny()
     plain = len(pickle.dumps(genome))
     _ = genome.node_by_id, genome.effective_connections, genome.live_nodes
     assert len(pickle.dumps(genome)) == plain
     odd = Genome((NodeGene(0, "input"), NodeGene(1, "output", "relu", 1, x=0.5, y=None), NodeGene(2, "hidden", bias=2.5)),
-                 (ConnectionGene(2**70, 0, 1, weight=1), ConnectionGene(3, 0, 2, weight=0.5, group=4)))
+                 (ConnectionGene(2**40, 0, 1, weight=1), ConnectionGene(3, 0, 2, weight=0.5, group=4)))
     assert same_genes(pickle.loads(pickle.dumps(odd)), odd)
+    assert odd.connections[1].weight == 1.0 and type(odd.connections[1].weight) is float  # weights are floats
     assert same_genes(pickle.loads(pickle.dumps(Genome((NodeGene(0, "input"),)))), Genome((NodeGene(0, "input"),)))
 
 

@@ -24,7 +24,7 @@ def linear(as_trained):
     absent = [(i, o) for i in range(10) for o in (10, 11, 12) if (i, o) not in present]
     order = rng.permutation(len(absent))
     grow = tuple((absent[k][0], absent[k][1], 1.0 / (1 + r)) for r, k in enumerate(order))
-    return replace(genome, hints=StructureHints(grow=grow))
+    return genome.replace(hints=StructureHints(grow=grow))
 
 
 def test_rewire_swaps_the_k_weakest_for_the_k_largest_gradients_at_weight_zero(linear):
@@ -52,14 +52,14 @@ def test_kept_connections_keep_their_trained_weights(linear):
 
 def test_no_rewiring_without_a_share_hints_or_weights(linear):
     assert rewire(linear, 0.0) is linear
-    unhinted = replace(linear, hints=None)
+    unhinted = linear.replace(hints=None)
     assert rewire(unhinted, 0.5) is unhinted
     untrained = linear.with_connections([replace(c, weight=None) for c in linear.connections])
     assert rewire(untrained, 0.5) is untrained
 
 
 def test_with_fewer_usable_hints_fewer_connections_drop(linear):
-    few = replace(linear, hints=StructureHints(grow=linear.hints.grow[:1]))
+    few = linear.replace(hints=StructureHints(grow=linear.hints.grow[:1]))
     child = rewire(few, 0.5)
     assert len(child.connections) == len(linear.connections)
     assert len({c.innovation for c in linear.connections} - {c.innovation for c in child.connections}) == 1
@@ -75,7 +75,7 @@ def test_hints_naming_present_pairs_cycles_or_inputs_as_targets_are_skipped():
     out = genome.output_ids[0]
     present = next(c for c in genome.connections)
     bad = ((present.source, present.target, 9.0), (out, h0, 8.0), (h0, 0, 7.0), (h0, h0, 6.0))
-    hinted = replace(genome, hints=StructureHints(grow=(*bad, (h0, h1, 1.0))))
+    hinted = genome.replace(hints=StructureHints(grow=(*bad, (h0, h1, 1.0))))
     child = rewire(hinted, 0.1)
     grown = {(c.source, c.target) for c in child.connections} - {(c.source, c.target) for c in genome.connections}
     assert grown == {(h0, h1)}

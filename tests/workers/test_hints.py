@@ -97,4 +97,4 @@ def test_hints_are_the_same_alone_and_in_company_and_can_be_turned_off(trained, 
     assert alone.trained_genome.hints == trained[0].trained_genome.hints
     off = train([request], wine, dataclasses.replace(SETTINGS, structure_hints=False))[0]
     assert off.trained_genome.hints is None
-    assert off.trained_genome == dataclasses.replace(alone.trained_genome, hints=None)
+    assert off.trained_genome == alone.trained_genome.replace(hints=None)

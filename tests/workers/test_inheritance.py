@@ -52,8 +52,8 @@ def test_without_inheritance_the_same_child_starts_from_scratch(wine, parents):
 
 def test_a_warm_child_trains_inherited_epochs_and_a_cold_one_epochs_in_one_chunk(wine, parents):
     settings = dataclasses.replace(WARM, inherited_epochs=2)
-    cold = dataclasses.replace(parents[0].trained_genome,
-                               connections=tuple(dataclasses.replace(c, weight=None) for c in parents[0].trained_genome.connections))
+    cold = parents[0].trained_genome.with_connections(
+        [dataclasses.replace(c, weight=None) for c in parents[0].trained_genome.connections])
     done = train([EvaluationRequest("warm", parents[1].trained_genome, 5), EvaluationRequest("cold", cold, 6)], wine, settings)
     assert [e.epochs for e in done] == [2, COLD.epochs]
 

@@ -1,0 +1,182 @@
+"""A genome's connection genes as columns: one numpy array per gene field.
+
+Variation, costs, storage and the Ray transport work on these arrays; the per-gene
+:class:`~search_space.genome.ConnectionGene` objects are made only when asked for
+(``Genome.connections``). Arrays are read-only: a table is as immutable as the genome holding it.
+
+Encodings: ``weight`` is NaN where the gene has no trained weight (a trained weight is always
+finite, so NaN is free), ``group`` is -1 where the connection has a weight of its own (groups
+are >= 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from connevo.errors import GenomeError
+
+if TYPE_CHECKING:
+    from connevo.search_space.genome import ConnectionGene
+
+NO_GROUP = -1
+"""``group`` of a connection with a weight of its own."""
+
+COLUMNS = ("innovation", "source", "target", "enabled", "weight", "group")
+_DTYPES = {"innovation": np.int64, "source": np.int64, "target": np.int64, "enabled": np.bool_,
+           "weight": np.float64, "group": np.int64}
+
+
+def _frozen(values: Any, name: str, fresh: bool = False) -> np.ndarray:
+    """``values`` as a read-only array of the column's type: a copy (the caller may reuse its
+    array) unless ``fresh`` says the array was just made here and no one else holds it."""
+    array: np.ndarray = np.asarray(values, dtype=_DTYPES[name]) if fresh else np.array(values, dtype=_DTYPES[name])
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class ConnectionTable:
+    """Connection genes as six equally long, read-only arrays (see the module's encodings)."""
+
+    innovation: np.ndarray
+    source: np.ndarray
+    target: np.ndarray
+    enabled: np.ndarray
+    weight: np.ndarray
+    group: np.ndarray
+
+    # ----- building ----------------------------------------------------------------------
+    @classmethod
+    def of(cls, innovation: Any, source: Any, target: Any, enabled: Any = True, weight: Any = np.nan,
+           group: Any = NO_GROUP) -> ConnectionTable:
+        """A table from columns (scalars broadcast to the length of ``innovation``)."""
+        n = len(innovation)
+        columns = {}
+        for name, value in zip(COLUMNS, (innovation, source, target, enabled, weight, group)):
+            if np.ndim(value) == 0:
+                columns[name] = _frozen(np.full(n, value, dtype=_DTYPES[name]), name, fresh=True)
+            else:
+                columns[name] = _frozen(value, name)
+                if len(columns[name]) != n:
+                    raise ValueError(f"column {name!r} has {len(columns[name])} values, innovation {n}")
+        return cls(**columns)
+
+    @classmethod
+    def empty(cls) -> ConnectionTable:
+        return cls.of(np.zeros(0, dtype=np.int64), (), ())
+
+    @classmethod
+    def from_genes(cls, genes: Iterable[ConnectionGene]) -> ConnectionTable:
+        """The columns of ``genes`` (in their order). :class:`GenomeError` for a value the
+        columns cannot hold: an id beyond 64 bits, a NaN weight, a negative group."""
+        genes = list(genes)
+        try:
+            ints = np.array([(c.innovation, c.source, c.target) for c in genes], dtype=np.int64).reshape(-1, 3)
+        except OverflowError as exc:
+            raise GenomeError(f"innovation numbers and node ids must fit in 64 bits: {exc}") from exc
+        weight = np.array([np.nan if c.weight is None else c.weight for c in genes], dtype=np.float64)
+        for c, w in zip(genes, weight.tolist()):
+            if c.weight is not None and w != w:
+                raise GenomeError(f"connection {c.innovation}: weight must be finite, got {c.weight!r}")
+        group = np.array([NO_GROUP if c.group is None else c.group for c in genes], dtype=np.int64)
+        for c in genes:
+            if c.group is not None and c.group < 0:
+                raise GenomeError(f"connection {c.innovation}: group must be >= 0, got {c.group!r}")
+        return cls.of(ints[:, 0], ints[:, 1], ints[:, 2], [bool(c.enabled) for c in genes], weight, group)
+
+    # ----- reading -----------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.innovation)
+
+    @property
+    def has_weight(self) -> np.ndarray:
+        present: np.ndarray = ~np.isnan(self.weight)
+        return present
+
+    def genes(self) -> tuple[ConnectionGene, ...]:
+        """One :class:`ConnectionGene` per row, with plain Python values (None where unset)."""
+        from connevo.search_space.genome import ConnectionGene
+
+        weights: list[Any] = self.weight.tolist()
+        if np.isnan(self.weight).any():
+            weights = [None if w != w else w for w in weights]
+        groups: list[Any] = self.group.tolist()
+        if (self.group < 0).any():
+            groups = [None if g < 0 else g for g in groups]
+        names = COLUMNS
+        out = []
+        for values in zip(self.innovation.tolist(), self.source.tolist(), self.target.tolist(),
+                          self.enabled.tolist(), weights, groups):
+            gene: Any = object.__new__(ConnectionGene)  # as unpickling makes frozen dataclasses
+            gene.__dict__.update(zip(names, values))
+            out.append(gene)
+        return tuple(out)
+
+    def columns(self) -> tuple[np.ndarray, ...]:
+        return tuple(getattr(self, name) for name in COLUMNS)
+
+    def equals(self, other: ConnectionTable) -> bool:
+        return all(np.array_equal(a, b, equal_nan=a.dtype.kind == "f") for a, b in zip(self.columns(), other.columns()))
+
+    def pair_keys(self, base: int) -> np.ndarray:
+        """``source * base + target`` per row: one integer per (source, target) pair."""
+        keys: np.ndarray = self.source * base + self.target
+        return keys
+
+    # ----- new tables --------------------------------------------------------------------
+    def take(self, index: Any) -> ConnectionTable:
+        """The rows ``index`` selects (a boolean mask or positions), in that order."""
+        return ConnectionTable(**{name: _frozen(getattr(self, name)[index], name, fresh=True) for name in COLUMNS})
+
+    def replace(self, **columns: Any) -> ConnectionTable:
+        """This table with some columns replaced (same length)."""
+        unknown = set(columns) - set(COLUMNS)
+        if unknown:
+            raise TypeError(f"unknown column(s) {sorted(unknown)}")
+        n = len(self)
+        changed = {}
+        for name, value in columns.items():
+            if value is getattr(self, name):
+                continue
+            if np.ndim(value) == 0:
+                changed[name] = _frozen(np.full(n, value, dtype=_DTYPES[name]), name, fresh=True)
+            else:
+                changed[name] = _frozen(value, name)
+                if len(changed[name]) != n:
+                    raise ValueError(f"column {name!r} has {len(changed[name])} values, the table {n}")
+        return ConnectionTable(**{name: changed.get(name, getattr(self, name)) for name in COLUMNS})
+
+    def updated(self, rows: Any, **values: Any) -> ConnectionTable:
+        """This table with ``values`` written into ``rows`` of the named columns."""
+        changed = dict(self.__dict__)
+        for name, value in values.items():
+            column = getattr(self, name).copy()
+            column[rows] = value
+            changed[name] = _frozen(column, name, fresh=True)
+        return ConnectionTable(**changed)
+
+    def concat(self, *others: ConnectionTable) -> ConnectionTable:
+        tables = (self, *others)
+        return ConnectionTable(**{name: _frozen(np.concatenate([getattr(t, name) for t in tables]), name, fresh=True)
+                                  for name in COLUMNS})
+
+    def sorted(self) -> ConnectionTable:
+        """Rows by innovation number (stable); the table itself when already so."""
+        innovation = self.innovation
+        if len(innovation) < 2 or bool((innovation[1:] >= innovation[:-1]).all()):
+            return self
+        return self.take(np.argsort(innovation, kind="stable"))
+
+
+def table_from(connections: ConnectionTable | Sequence[ConnectionGene] | Iterable[ConnectionGene]) -> ConnectionTable:
+    """``connections`` as a table (a table is returned as is)."""
+    if isinstance(connections, ConnectionTable):
+        return connections
+    return ConnectionTable.from_genes(connections)
+
+
+__all__ = ["COLUMNS", "NO_GROUP", "ConnectionTable", "table_from"]

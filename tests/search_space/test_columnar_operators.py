@@ -1,0 +1,83 @@
+"""The columnar operators give what the per-gene originals gave: the same child genome, the same
+random draws and the same innovation numbers, on genomes of every shape the search makes."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connevo.search_space import informed, operators
+from connevo.search_space.genome import Genome
+from connevo.search_space.innovation import InnovationTracker
+from connevo.search_space.limits import HIDDEN_ACTIVATIONS, Limits
+from connevo.search_space.mutations import MUTATIONS
+from tests.search_space import per_gene_operators as reference
+
+OPERATORS = ["add_connection", "remove_connection", "add_node", "remove_node", "change_activation",
+             "toggle_connection", "share_weights", "unshare_weights", "prune_magnitude", "grow_gradient",
+             "add_neuron_gradient", "widen_neuron"]
+COLUMNAR = {name: getattr(operators, name, None) or getattr(informed, name) for name in OPERATORS}
+PER_GENE = {name: getattr(reference, name) for name in OPERATORS}
+LIMITS = (Limits(max_hidden_nodes=40, activations=HIDDEN_ACTIVATIONS), Limits(max_hidden_nodes=3, max_connections=30))
+
+
+def grown(seed: int, steps: int, as_trained) -> tuple[Genome, InnovationTracker]:
+    """A genome grown by every registered operator (hidden neurons, skips, disabled genes,
+    shared groups), trained-looking (weights, biases, hints) for odd seeds."""
+    rng = np.random.default_rng(seed)
+    tracker = InnovationTracker()
+    genome = operators.minimal_genome(int(rng.integers(1, 9)), int(rng.integers(1, 4)), rng, tracker,
+                                      density=float(rng.uniform(0.2, 1.0)))
+    names = sorted(MUTATIONS)
+    for _ in range(steps):
+        genome = MUTATIONS[names[int(rng.integers(len(names)))]](genome, rng, tracker, LIMITS[0])
+    if seed % 2:
+        genome = as_trained(genome, rng)
+    return genome.validate(), tracker
+
+
+def same(a: Genome, b: Genome) -> bool:
+    return a == b and [vars(x) for x in a.connections] == [vars(x) for x in b.connections]
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(st.integers(0, 10**6), st.integers(0, 60), st.sampled_from(OPERATORS), st.integers(0, 1))
+def test_every_operator_matches_its_per_gene_original(as_trained, seed, steps, name, limits):
+    genome, tracker = grown(seed, steps, as_trained)
+    twin = copy.deepcopy(tracker)
+    rng, rng_twin = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
+    child = COLUMNAR[name](genome, rng, tracker, LIMITS[limits])
+    expected = PER_GENE[name](genome, rng_twin, twin, LIMITS[limits])
+    assert same(child.validate(), expected)
+    assert child.hints == expected.hints
+    assert rng.random() == rng_twin.random()  # the same draws were taken
+    assert tracker.connection(10**6, 10**6 + 1) == twin.connection(10**6, 10**6 + 1)
+    assert tracker.new_node() == twin.new_node()
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(st.integers(0, 10**6), st.integers(0, 60), st.integers(0, 60), st.integers(0, 1))
+def test_crossover_repair_and_limits_match_their_per_gene_originals(as_trained, seed, steps, other_steps, limits):
+    fitter, tracker = grown(seed, steps, as_trained)
+    rng = np.random.default_rng(seed + 2)
+    other = fitter
+    names = sorted(MUTATIONS)
+    for _ in range(other_steps):  # a relative: shares most innovation numbers
+        other = MUTATIONS[names[int(rng.integers(len(names)))]](other, rng, tracker, LIMITS[0])
+    twin = np.random.default_rng(seed + 3)
+    rng = np.random.default_rng(seed + 3)
+    assert same(operators.crossover(fitter, other, rng), reference.crossover(fitter, other, twin))
+    assert same(operators.crossover(other, fitter, rng), reference.crossover(other, fitter, twin))
+    assert same(operators.repair(other, rng, LIMITS[1]), reference.repair(other, twin, LIMITS[1]))
+    assert operators.within_limits(other, LIMITS[limits]) == reference.within_limits(other, LIMITS[limits])
+    assert rng.random() == twin.random()
+
+
+@pytest.mark.parametrize("k", [0, 1, 3, 1000])
+def test_the_weakest_rows_are_the_per_gene_weakest_connections(as_trained, k):
+    genome, _ = grown(7, 40, as_trained)
+    assert informed.weakest_connections(genome, k) == reference.weakest_connections(genome, k)
