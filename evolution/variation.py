@@ -73,11 +73,11 @@ class Variation:
     def _apply(self, name: str, operator: Operator, genome: Genome, rng: np.random.Generator,
                innovations: InnovationTracker, limits: Limits) -> Genome:
         if name in ("add_connection", "remove_connection") and self.connection_step > 0:
-            repeats = 1 + int(rng.poisson(self.connection_step * len(genome.enabled_connections)))
+            repeats = 1 + int(rng.poisson(self.connection_step * genome.n_enabled))
             many = add_connections if name == "add_connection" else remove_connections
             return many(genome, rng, innovations, limits, repeats)
         return operator(genome, rng, innovations, limits)
 
 
 def _same_structure(a: Genome, b: Genome) -> bool:
-    return a.nodes == b.nodes and a.connections == b.connections and a.regularization == b.regularization
+    return a.nodes == b.nodes and a.table.equals(b.table) and a.regularization == b.regularization

@@ -144,14 +144,19 @@ def remove_connections(
     count: int = 1,
 ) -> Genome:
     """``count`` successive :func:`remove_connection` calls in one pass (the same draws and result)."""
-    enabled = np.flatnonzero(genome.table.enabled)
+    rows = np.flatnonzero(genome.table.enabled)
+    # A few removals delete from the array; many pop from a list (one C memmove each).
+    enabled: Any = rows if count <= 8 else rows.tolist()
     removed: list[int] = []
     for _ in range(count):
         if len(enabled) <= 1:
             break
         at = int(rng.integers(len(enabled)))
         removed.append(int(enabled[at]))
-        enabled = np.delete(enabled, at)
+        if isinstance(enabled, list):
+            enabled.pop(at)
+        else:
+            enabled = np.delete(enabled, at)
     if not removed:
         return genome
     return genome.with_table(genome.table.take(_without(len(genome.table), removed)))
