@@ -124,6 +124,16 @@ def wide() -> FrontierData:
                         "x 2 clusters, class_sep 2.0; R = 2 x 1000 (dense linear)")
 
 
+def large() -> FrontierData:
+    """Never used while tuning connevo's defaults: ten times the rows of the others, so one
+    training costs more and a budget buys fewer of them."""
+    x, y = make_classification(n_samples=20000, n_features=30, n_informative=10, n_redundant=5, n_classes=5,
+                               n_clusters_per_class=2, class_sep=1.5, flip_y=0.01, random_state=DATA_STATE)
+    return FrontierData("large", x.astype(np.float64), y.astype(np.int64), 300,
+                        "make_classification: 20000 rows, 30 features (10 informative, 5 redundant), 5 classes "
+                        "x 2 clusters, class_sep 1.5, 1% flipped labels; R = 2 x 150 (dense linear)")
+
+
 DATASETS: dict[str, Callable[[], FrontierData]] = {
     "digits": digits,
     "breast_cancer": breast_cancer,
@@ -133,6 +143,8 @@ DATASETS: dict[str, Callable[[], FrontierData]] = {
     "circles": circles,
     "imbalanced": imbalanced,
     "wide": wide,
+    "large": large,
 }
 """The first four shaped connevo's defaults; ``wine`` and ``circles``, then ``imbalanced`` and
-``wide``, were added after, to check that the defaults carry over to data they were not tuned on."""
+``wide``, then ``large``, were added after, to check that the defaults carry over to data they were
+not tuned on."""
