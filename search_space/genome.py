@@ -411,17 +411,7 @@ class Genome:
             "format": GENOME_FORMAT,
             "version": GENOME_VERSION,
             "nodes": [_node_dict(n) for n in self.nodes],
-            "connections": [
-                {
-                    "innovation": c.innovation,
-                    "source": c.source,
-                    "target": c.target,
-                    "enabled": c.enabled,
-                    "weight": c.weight,
-                    **({"group": c.group} if c.group is not None else {}),
-                }
-                for c in self.connections
-            ],
+            "connections": _connection_dicts(self.table),
             "regularization": {
                 "weight_decay": self.regularization.weight_decay,
                 "l1_ratio": self.regularization.l1_ratio,
@@ -517,6 +507,21 @@ def _unpickle_genome(nodes: tuple[Any, ...], connections: tuple[np.ndarray, ...]
         genes.append(gene)
     table = ConnectionTable.of(*connections)
     return Genome._of(tuple(genes), table, regularization, hints)
+
+
+def _connection_dicts(table: ConnectionTable) -> list[dict[str, Any]]:
+    """The JSON objects of the connection genes, from the columns (no gene objects made or kept)."""
+    weights: list[Any] = table.weight.tolist()
+    if np.isnan(table.weight).any():
+        weights = [None if w != w else w for w in weights]
+    out = [{"innovation": i, "source": s, "target": t, "enabled": e, "weight": w}
+           for i, s, t, e, w in zip(table.innovation.tolist(), table.source.tolist(), table.target.tolist(),
+                                    table.enabled.tolist(), weights)]
+    if (table.group != NO_GROUP).any():
+        for row, group in zip(out, table.group.tolist()):
+            if group != NO_GROUP:
+                row["group"] = group
+    return out
 
 
 def _node_dict(n: NodeGene) -> dict[str, Any]:
