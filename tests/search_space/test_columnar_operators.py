@@ -44,13 +44,24 @@ def same(a: Genome, b: Genome) -> bool:
     return a == b and [vars(x) for x in a.connections] == [vars(x) for x in b.connections]
 
 
+def views_match_a_fresh_genome(genome: Genome) -> bool:
+    """The node views a child took over or extended from its parent are those it would compute."""
+    fresh = Genome(genome.nodes, genome.table, genome.regularization, genome.hints)
+    names = ("node_by_id", "input_ids", "output_ids", "hidden_ids", "live_nodes")
+    arrays = ("node_ids", "node_roles", "live_mask", "effective_mask")
+    return (all(getattr(genome, n) == getattr(fresh, n) for n in names)
+            and all(np.array_equal(getattr(genome, n), getattr(fresh, n)) for n in arrays))
+
+
 @settings(max_examples=150, deadline=None, derandomize=True)
 @given(st.integers(0, 10**6), st.integers(0, 60), st.sampled_from(OPERATORS), st.integers(0, 1))
 def test_every_operator_matches_its_per_gene_original(as_trained, seed, steps, name, limits):
     genome, tracker = grown(seed, steps, as_trained)
+    _ = genome.node_by_id, genome.hidden_ids, genome.input_ids, genome.output_ids, genome.node_roles, genome.live_mask
     twin = copy.deepcopy(tracker)
     rng, rng_twin = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
     child = COLUMNAR[name](genome, rng, tracker, LIMITS[limits])
+    assert views_match_a_fresh_genome(child)
     expected = PER_GENE[name](genome, rng_twin, twin, LIMITS[limits])
     assert same(child.validate(), expected)
     assert child.hints == expected.hints
