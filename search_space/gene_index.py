@@ -11,6 +11,26 @@ from connevo.search_space.genome import ROLES, Genome
 _HIDDEN = ROLES.index("hidden")
 
 
+def rows_of(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Each key's position in ``sorted_keys`` (ascending, distinct), -1 where absent.
+
+    Innovation numbers and node ids are small counters, so a dense table of positions answers
+    in two passes; keys far beyond the table's length (rewired innovations) fall back to binary
+    search.
+    """
+    n = len(sorted_keys)
+    if n == 0:
+        return np.full(len(keys), -1, dtype=np.int64)
+    low, high = int(sorted_keys[0]), int(sorted_keys[-1])
+    if low >= 0 and high <= 4 * (n + len(keys)) + 2**16:
+        table = np.full(high + 1, -1, dtype=np.int64)
+        table[sorted_keys] = np.arange(n)
+        inside = (keys >= 0) & (keys <= high)
+        return np.where(inside, table[np.where(inside, keys, 0)], -1)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), n - 1)
+    return np.where(sorted_keys[at] == keys, at, -1)
+
+
 class PairIndex:
     """The row of each (source, target) pair of a genome's connection genes, by binary search
     over one sorted integer key per row (no dict of tens of thousands of tuples)."""
@@ -75,4 +95,4 @@ class CycleCheck:
             self._graph().setdefault(source, set()).add(target)
 
 
-__all__ = ["CycleCheck", "PairIndex"]
+__all__ = ["CycleCheck", "PairIndex", "rows_of"]

@@ -82,6 +82,111 @@ class Regularization:
         return self
 
 
+class NodeViews:
+    """What a genome's nodes tell, computed once on first use: by id, ids per role, ids and role
+    codes as arrays, positions. Genomes with the same nodes (a parent and the children that kept
+    its nodes) share one, so what any of them computes, all have."""
+
+    def __init__(self, nodes: tuple[NodeGene, ...]) -> None:
+        self.nodes = nodes
+
+    @cached_property
+    def node_by_id(self) -> dict[int, NodeGene]:
+        return {n.id: n for n in self.nodes}
+
+    @cached_property
+    def input_ids(self) -> tuple[int, ...]:
+        return tuple(n.id for n in self.nodes if n.role == "input")
+
+    @cached_property
+    def output_ids(self) -> tuple[int, ...]:
+        return tuple(n.id for n in self.nodes if n.role == "output")
+
+    @cached_property
+    def hidden_ids(self) -> tuple[int, ...]:
+        return tuple(n.id for n in self.nodes if n.role == "hidden")
+
+    @cached_property
+    def node_ids(self) -> np.ndarray:
+        ids = np.fromiter(map(attrgetter("id"), self.nodes), dtype=np.int64, count=len(self.nodes))
+        ids.setflags(write=False)
+        return ids
+
+    @cached_property
+    def node_roles(self) -> np.ndarray:
+        codes = {role: i for i, role in enumerate(ROLES)}
+        roles = np.array([codes.get(n.role, -1) for n in self.nodes], dtype=np.int8)
+        roles.setflags(write=False)
+        return roles
+
+    @cached_property
+    def position_of(self) -> np.ndarray | None:
+        """Node id -> position (-1: no such node) as a dense array, when ids are small enough
+        for one (tracker ids are); else None (binary search instead)."""
+        ids = self.node_ids
+        if not len(ids) or ids[0] < 0 or ids[-1] > 4 * len(ids) + 2**20:
+            return None
+        lookup = np.full(int(ids[-1]) + 1, -1, dtype=np.int64)
+        lookup[ids] = np.arange(len(ids))
+        return lookup
+
+    def positions(self, ids: np.ndarray) -> np.ndarray:
+        """Each id's position in the nodes (-1 for an id no node has)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        lookup = self.position_of
+        if lookup is not None:
+            inside = (ids >= 0) & (ids < len(lookup))
+            return np.where(inside, lookup[np.where(inside, ids, 0)], -1)
+        at = np.searchsorted(self.node_ids, ids)
+        clipped = np.minimum(at, max(0, len(self.node_ids) - 1))
+        found = (at < len(self.node_ids)) & (self.node_ids[clipped] == ids) if len(self.node_ids) else np.zeros(len(ids), bool)
+        return np.where(found, clipped, -1)
+
+    def plus(self, node: NodeGene) -> NodeViews:
+        """The views of these nodes and ``node`` (an id above every other), extended from what
+        is computed here rather than rebuilt."""
+        known = self.__dict__
+        views = NodeViews((*self.nodes, node))
+        values = views.__dict__
+        if "node_by_id" in known:
+            values["node_by_id"] = {**known["node_by_id"], node.id: node}
+        for role in ROLES:
+            if f"{role}_ids" in known:
+                ids = known[f"{role}_ids"]
+                values[f"{role}_ids"] = (*ids, node.id) if role == node.role else ids
+        if "node_ids" in known and "node_roles" in known and node.role in ROLES:
+            ids = np.append(known["node_ids"], np.int64(node.id))
+            roles = np.append(known["node_roles"], np.int8(ROLES.index(node.role)))
+            ids.setflags(write=False)
+            roles.setflags(write=False)
+            values["node_ids"], values["node_roles"] = ids, roles
+        return views
+
+    def minus(self, gone: set[int]) -> NodeViews:
+        """The views of these nodes but ``gone`` (a few hidden ones), narrowed from what is
+        computed here rather than rebuilt."""
+        at = sorted(int(p) for p in self.positions(np.array(sorted(gone), dtype=np.int64)) if p >= 0)
+        nodes: tuple[NodeGene, ...] = ()
+        for start, stop in zip([0, *(p + 1 for p in at)], [*at, len(self.nodes)]):
+            nodes += self.nodes[start:stop]
+        known = self.__dict__
+        views = NodeViews(nodes)
+        values = views.__dict__
+        if "node_by_id" in known:
+            values["node_by_id"] = by_id = dict(known["node_by_id"])
+            for node_id in gone:
+                by_id.pop(node_id, None)
+        for role in ROLES:
+            if f"{role}_ids" in known:
+                ids = known[f"{role}_ids"]
+                values[f"{role}_ids"] = tuple(i for i in ids if i not in gone) if role == "hidden" else ids
+        for name in ("node_ids", "node_roles"):
+            if name in known:
+                values[name] = np.delete(known[name], at)
+                values[name].setflags(write=False)
+        return views
+
+
 class Genome:
     """Node genes and connection genes of one network, sorted by id and innovation number.
 
@@ -97,6 +202,7 @@ class Genome:
     table: ConnectionTable
     regularization: Regularization
     hints: StructureHints | None
+    _views: NodeViews
 
     def __init__(self, nodes: Iterable[NodeGene] = (),
                  connections: ConnectionTable | Iterable[ConnectionGene] = (),
@@ -106,18 +212,18 @@ class Genome:
         values["table"] = table_from(connections).sorted()
         values["regularization"] = Regularization() if regularization is None else regularization
         values["hints"] = hints
+        values["_views"] = NodeViews(values["nodes"])
 
     @classmethod
     def _of(cls, nodes: tuple[NodeGene, ...], table: ConnectionTable, regularization: Regularization,
-            hints: StructureHints | None, like: Genome | None = None) -> Genome:
+            hints: StructureHints | None, like: Genome | None = None, views: NodeViews | None = None) -> Genome:
         """A genome from parts already sorted (nodes by id, rows by innovation): no checks, no
-        copies. When ``like`` holds the same nodes, its views of them are shared, not rebuilt."""
+        copies. When ``like`` holds the same nodes, the views of them are shared with it (one
+        object: what either computes, both have); ``views`` gives them outright."""
         genome = object.__new__(cls)
-        values = genome.__dict__
-        values.update(nodes=nodes, table=table, regularization=regularization, hints=hints)
-        if like is not None and like.nodes is nodes:
-            known = like.__dict__
-            values.update({name: known[name] for name in _NODE_VIEWS if name in known})
+        if views is None:
+            views = like._views if like is not None and like.nodes is nodes else NodeViews(nodes)
+        genome.__dict__.update(nodes=nodes, table=table, regularization=regularization, hints=hints, _views=views)
         return genome
 
     def _plus_node(self, node: NodeGene, table: ConnectionTable, regularization: Regularization | None = None,
@@ -127,21 +233,14 @@ class Genome:
         nodes = self.nodes
         if nodes and node.id <= nodes[-1].id:
             return Genome((*nodes, node), table, regularization or self.regularization, hints)
-        genome = Genome._of((*nodes, node), table.sorted(), regularization or self.regularization, hints)
-        known, values = self.__dict__, genome.__dict__
-        if "node_by_id" in known:
-            values["node_by_id"] = {**known["node_by_id"], node.id: node}
-        for role in ROLES:
-            if f"{role}_ids" in known:
-                ids = known[f"{role}_ids"]
-                values[f"{role}_ids"] = (*ids, node.id) if role == node.role else ids
-        if "node_ids" in known and "node_roles" in known and node.role in ROLES:
-            ids = np.append(known["node_ids"], np.int64(node.id))
-            roles = np.append(known["node_roles"], np.int8(ROLES.index(node.role)))
-            ids.setflags(write=False)
-            roles.setflags(write=False)
-            values["node_ids"], values["node_roles"] = ids, roles
-        return genome
+        return Genome._of((*nodes, node), table.sorted(), regularization or self.regularization, hints,
+                          views=self._views.plus(node))
+
+    def _minus_nodes(self, gone: set[int], table: ConnectionTable) -> Genome:
+        """A genome of this one's nodes but ``gone`` (a few hidden ones), ``table`` as its
+        connections (sorted by innovation already), and this one's node views narrowed, not rebuilt."""
+        views = self._views.minus(gone)
+        return Genome._of(views.nodes, table, self.regularization, self.hints, views=views)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"a Genome is immutable: cannot set {name!r} (use replace())")
@@ -190,21 +289,21 @@ class Genome:
         """The connection genes as objects, by innovation number (made on first use)."""
         return self.table.genes()
 
-    @cached_property
+    @property
     def node_by_id(self) -> dict[int, NodeGene]:
-        return {n.id: n for n in self.nodes}
+        return self._views.node_by_id
 
-    @cached_property
+    @property
     def input_ids(self) -> tuple[int, ...]:
-        return tuple(n.id for n in self.nodes if n.role == "input")
+        return self._views.input_ids
 
-    @cached_property
+    @property
     def output_ids(self) -> tuple[int, ...]:
-        return tuple(n.id for n in self.nodes if n.role == "output")
+        return self._views.output_ids
 
-    @cached_property
+    @property
     def hidden_ids(self) -> tuple[int, ...]:
-        return tuple(n.id for n in self.nodes if n.role == "hidden")
+        return self._views.hidden_ids
 
     @property
     def n_inputs(self) -> int:
@@ -219,66 +318,19 @@ class Genome:
         """How many connection genes are enabled."""
         return int(np.count_nonzero(self.table.enabled))
 
-    @cached_property
+    @property
     def node_ids(self) -> np.ndarray:
         """Node ids in order (ascending), as an array."""
-        ids = np.fromiter(map(attrgetter("id"), self.nodes), dtype=np.int64, count=len(self.nodes))
-        ids.setflags(write=False)
-        return ids
+        return self._views.node_ids
 
-    @cached_property
+    @property
     def node_roles(self) -> np.ndarray:
         """Each node's role as an index into :data:`ROLES` (0 input, 1 hidden, 2 output; -1 other)."""
-        codes = {role: i for i, role in enumerate(ROLES)}
-        roles = np.array([codes.get(n.role, -1) for n in self.nodes], dtype=np.int8)
-        roles.setflags(write=False)
-        return roles
-
-    @cached_property
-    def _position_of(self) -> np.ndarray | None:
-        """Node id -> position in :attr:`nodes` (-1: no such node) as a dense array, when ids
-        are small enough for one (tracker ids are); else None (binary search instead)."""
-        ids = self.node_ids
-        if not len(ids) or ids[0] < 0 or ids[-1] > 4 * len(ids) + 2**20:
-            return None
-        lookup = np.full(int(ids[-1]) + 1, -1, dtype=np.int64)
-        lookup[ids] = np.arange(len(ids))
-        return lookup
+        return self._views.node_roles
 
     def positions(self, ids: np.ndarray) -> np.ndarray:
         """Each id's position in :attr:`nodes` (-1 for an id no node has)."""
-        ids = np.asarray(ids, dtype=np.int64)
-        lookup = self._position_of
-        if lookup is not None:
-            inside = (ids >= 0) & (ids < len(lookup))
-            return np.where(inside, lookup[np.where(inside, ids, 0)], -1)
-        at = np.searchsorted(self.node_ids, ids)
-        clipped = np.minimum(at, max(0, len(self.node_ids) - 1))
-        found = (at < len(self.node_ids)) & (self.node_ids[clipped] == ids) if len(self.node_ids) else np.zeros(len(ids), bool)
-        return np.where(found, clipped, -1)
-
-    def _minus_nodes(self, gone: set[int], table: ConnectionTable) -> Genome:
-        """A genome of this one's nodes but ``gone`` (a few hidden ones), ``table`` as its
-        connections (sorted by innovation already), and this one's node views narrowed, not rebuilt."""
-        at = sorted(int(p) for p in self.positions(np.array(sorted(gone), dtype=np.int64)) if p >= 0)
-        nodes: tuple[NodeGene, ...] = ()
-        for start, stop in zip([0, *(p + 1 for p in at)], [*at, len(self.nodes)]):
-            nodes += self.nodes[start:stop]
-        genome = Genome._of(nodes, table, self.regularization, self.hints)
-        known, values = self.__dict__, genome.__dict__
-        if "node_by_id" in known:
-            values["node_by_id"] = by_id = dict(known["node_by_id"])
-            for node_id in gone:
-                by_id.pop(node_id, None)
-        for role in ROLES:
-            if f"{role}_ids" in known:
-                ids = known[f"{role}_ids"]
-                values[f"{role}_ids"] = tuple(i for i in ids if i not in gone) if role == "hidden" else ids
-        for name in ("node_ids", "node_roles"):
-            if name in known:
-                values[name] = np.delete(known[name], at)
-                values[name].setflags(write=False)
-        return genome
+        return self._views.positions(ids)
 
     @cached_property
     def enabled_connections(self) -> tuple[ConnectionGene, ...]:
@@ -479,8 +531,6 @@ class Genome:
 
 
 _NODE_FIELDS = ("id", "role", "activation", "bias", "x", "y")
-_NODE_VIEWS = ("node_by_id", "input_ids", "output_ids", "hidden_ids", "node_ids", "node_roles", "_position_of")
-"""The cached views that depend on the nodes alone: a genome made with another's nodes shares them."""
 _ARRAY_TYPES: dict[type, Any] = {int: np.int64, float: np.float64, bool: np.bool_}
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from connevo.search_space.connection_table import NO_GROUP, ConnectionTable
 from connevo.search_space.fixed_layouts import adjacent_pairs
-from connevo.search_space.gene_index import CycleCheck, PairIndex
+from connevo.search_space.gene_index import CycleCheck, PairIndex, rows_of
 from connevo.search_space.genome import ROLES, ConnectionGene, Genome, NodeGene, Regularization
 from connevo.search_space.innovation import InnovationTracker
 from connevo.search_space.limits import DEFAULT_LIMITS, HIDDEN_ACTIVATIONS, Limits
@@ -364,9 +364,10 @@ def crossover(
     take_other = rng.random(len(mine)) >= 0.5
     stay_disabled = rng.random(len(mine)) < 0.75
     if len(theirs):  # each gene's match: the other parent's gene of the same innovation and pair
-        at = np.minimum(np.searchsorted(theirs.innovation, mine.innovation), len(theirs) - 1)
-        match = ((theirs.innovation[at] == mine.innovation) & (theirs.source[at] == mine.source)
-                 & (theirs.target[at] == mine.target))
+        at = rows_of(mine.innovation, theirs.innovation)
+        match = at >= 0
+        at = np.maximum(at, 0)
+        match &= (theirs.source[at] == mine.source) & (theirs.target[at] == mine.target)
     else:
         at, match = np.zeros(len(mine), dtype=np.int64), np.zeros(len(mine), dtype=bool)
     use_theirs = match & take_other

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connevo.search_space import informed, operators
+from connevo.search_space.gene_index import rows_of
 from connevo.search_space.genome import Genome
 from connevo.search_space.innovation import InnovationTracker
 from connevo.search_space.limits import HIDDEN_ACTIVATIONS, Limits
@@ -92,3 +93,13 @@ def test_crossover_repair_and_limits_match_their_per_gene_originals(as_trained, 
 def test_the_weakest_rows_are_the_per_gene_weakest_connections(as_trained, k):
     genome, _ = grown(7, 40, as_trained)
     assert informed.weakest_connections(genome, k) == reference.weakest_connections(genome, k)
+
+
+@pytest.mark.parametrize("offset", [0, 2**40])  # small counters (a dense table), rewired innovations (search)
+def test_rows_of_finds_each_keys_position_or_minus_one(offset):
+    rng = np.random.default_rng(offset % 97)
+    present = np.unique(rng.integers(0, 5000, size=800)) + offset
+    keys = np.concatenate([present[rng.permutation(len(present))[:300]], rng.integers(0, 6000, size=300) + offset, [-1]])
+    expected = [int(np.flatnonzero(present == k)[0]) if k in set(present.tolist()) else -1 for k in keys.tolist()]
+    assert rows_of(keys, present).tolist() == expected
+    assert rows_of(keys, present[:0]).tolist() == [-1] * len(keys)
