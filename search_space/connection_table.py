@@ -38,6 +38,16 @@ def _frozen(values: Any, name: str, fresh: bool = False) -> np.ndarray:
     return array
 
 
+def _column(value: Any, name: str, n: int) -> np.ndarray:
+    """One read-only column of ``n`` values: a scalar repeated, or the values (a copy)."""
+    if np.ndim(value) == 0:
+        return _frozen(np.full(n, value, dtype=_DTYPES[name]), name, fresh=True)
+    column = _frozen(value, name)
+    if len(column) != n:
+        raise ValueError(f"column {name!r} has {len(column)} values, the table {n} rows")
+    return column
+
+
 @dataclass(frozen=True, eq=False)
 class ConnectionTable:
     """Connection genes as six equally long, read-only arrays (see the module's encodings)."""
@@ -55,15 +65,8 @@ class ConnectionTable:
            group: Any = NO_GROUP) -> ConnectionTable:
         """A table from columns (scalars broadcast to the length of ``innovation``)."""
         n = len(innovation)
-        columns = {}
-        for name, value in zip(COLUMNS, (innovation, source, target, enabled, weight, group)):
-            if np.ndim(value) == 0:
-                columns[name] = _frozen(np.full(n, value, dtype=_DTYPES[name]), name, fresh=True)
-            else:
-                columns[name] = _frozen(value, name)
-                if len(columns[name]) != n:
-                    raise ValueError(f"column {name!r} has {len(columns[name])} values, innovation {n}")
-        return cls(**columns)
+        return cls(**{name: _column(value, name, n)
+                      for name, value in zip(COLUMNS, (innovation, source, target, enabled, weight, group))})
 
     @classmethod
     def empty(cls) -> ConnectionTable:
@@ -138,16 +141,7 @@ class ConnectionTable:
         if unknown:
             raise TypeError(f"unknown column(s) {sorted(unknown)}")
         n = len(self)
-        changed = {}
-        for name, value in columns.items():
-            if value is getattr(self, name):
-                continue
-            if np.ndim(value) == 0:
-                changed[name] = _frozen(np.full(n, value, dtype=_DTYPES[name]), name, fresh=True)
-            else:
-                changed[name] = _frozen(value, name)
-                if len(changed[name]) != n:
-                    raise ValueError(f"column {name!r} has {len(changed[name])} values, the table {n}")
+        changed = {name: _column(value, name, n) for name, value in columns.items() if value is not getattr(self, name)}
         return ConnectionTable(**{name: changed.get(name, getattr(self, name)) for name in COLUMNS})
 
     def updated(self, rows: Any, **values: Any) -> ConnectionTable:

@@ -1,7 +1,8 @@
 """The per-gene reference implementation of the variation operators (connevo 0.x before the columnar
 genome): each works on ConnectionGene objects, as written originally. The columnar operators of
 search_space.operators and search_space.informed must give the same genomes, draws and innovation
-numbers (tests/search_space/test_columnar_operators.py)."""
+numbers (tests/search_space/test_columnar_operators.py). Operators whose code did not change
+(change_activation, mutate_regularization) and the small helpers are not copied here."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import numpy as np
 from connevo.search_space import graph
 from connevo.search_space.fixed_layouts import adjacent_pairs
 from connevo.search_space.genome import ConnectionGene, Genome, NodeGene
-from connevo.search_space.informed import GROW_SHARE, PRUNE_SHARE
+from connevo.search_space.informed import GROW_SHARE, PRUNE_SHARE, _adjacent, _share
 from connevo.search_space.innovation import InnovationTracker
 from connevo.search_space.limits import DEFAULT_LIMITS, Limits
 
@@ -148,22 +149,6 @@ def add_node(
     connections.append(ConnectionGene(into, split.source, node_id, weight=1.0 if carried else None))
     connections.append(ConnectionGene(out, node_id, split.target, weight=split.weight))
     return Genome((*genome.nodes, node), tuple(connections), genome.regularization)
-
-
-def change_activation(
-    genome: Genome,
-    rng: np.random.Generator,
-    innovations: InnovationTracker,
-    limits: Limits = DEFAULT_LIMITS,
-) -> Genome:
-    """Give one hidden node another activation from the allowed list."""
-    hidden = genome.hidden_ids
-    if not hidden or len(limits.activations) < 2:
-        return genome
-    node = genome.node_by_id[hidden[int(rng.integers(len(hidden)))]]
-    choices = [a for a in limits.activations if a != node.activation]
-    new = replace(node, activation=choices[int(rng.integers(len(choices)))])
-    return genome.with_nodes([new if n is node else n for n in genome.nodes])
 
 
 def remove_node(
@@ -305,11 +290,6 @@ def crossover(
     return child if child.enabled_connections else fitter
 
 
-def _share(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
-    low, high = bounds
-    return float(np.exp(rng.uniform(math.log(low), math.log(high))))
-
-
 def _carries_weights(genome: Genome) -> bool:
     return any(c.weight is not None for c in genome.effective_connections)
 
@@ -397,10 +377,6 @@ def grow_gradient(
     if not added:
         return genome
     return genome.with_connections([*genome.connections, *added])
-
-
-def _adjacent(genome: Genome) -> list[tuple[int, int]]:
-    return adjacent_pairs(list(genome.nodes))
 
 
 def add_neuron_gradient(

@@ -18,8 +18,7 @@ from connevo.search_space.limits import HIDDEN_ACTIVATIONS, Limits
 from connevo.search_space.mutations import MUTATIONS
 from tests.search_space import per_gene_operators as reference
 
-OPERATORS = ["add_connection", "remove_connection", "add_node", "remove_node", "change_activation",
-             "toggle_connection", "share_weights", "unshare_weights", "prune_magnitude", "grow_gradient",
+OPERATORS = ["add_connection", "remove_connection", "add_node", "remove_node", "toggle_connection", "share_weights", "unshare_weights", "prune_magnitude", "grow_gradient",
              "add_neuron_gradient", "widen_neuron"]
 COLUMNAR = {name: getattr(operators, name, None) or getattr(informed, name) for name in OPERATORS}
 PER_GENE = {name: getattr(reference, name) for name in OPERATORS}
