@@ -18,6 +18,9 @@ import random
 import threading
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
+from connevo.search_space.connection_table import NO_GROUP
 from connevo.search_space.genome import Genome
 from connevo.search_space.layout import layered_layout
 
@@ -41,16 +44,16 @@ class CostMetrics:
 def measure(genome: Genome, *, with_modularity: bool = True) -> CostMetrics:
     """Count the costs of ``genome`` exactly (``with_modularity=False``: modularity left at 0,
     for callers that only need the counts: it is the one costly metric)."""
-    effective = genome.effective_connections
+    effective = genome.effective_table  # columns: no gene objects
     live = genome.live_nodes
     layout = layered_layout(genome)
     coords = layout.coordinates
     wiring = 0.0
-    for c in effective:
-        (x0, y0), (x1, y1) = coords[c.source], coords[c.target]
+    for source, target in zip(effective.source.tolist(), effective.target.tolist()):  # in gene order, as ever
+        (x0, y0), (x1, y1) = coords[source], coords[target]
         wiring += (x1 - x0) ** 2 + (y1 - y0) ** 2
     hidden = sum(1 for n in genome.hidden_ids if n in live)
-    private = sum(1 for c in effective if c.group is None)
+    private = int(np.count_nonzero(effective.group == NO_GROUP))
     return CostMetrics(
         connections=len(effective),
         params=private + len(genome.shared_groups) + len(live),
@@ -87,7 +90,8 @@ def modularity(genome: Genome) -> float:
     """
     import igraph
 
-    edges = [(c.source, c.target) for c in genome.effective_connections if c.source != c.target]
+    effective = genome.effective_table
+    edges = [(s, t) for s, t in zip(effective.source.tolist(), effective.target.tolist()) if s != t]
     if not edges:
         return 0.0
     index = {node: i for i, node in enumerate(sorted({n for edge in edges for n in edge}))}

@@ -38,7 +38,8 @@ def layered_layout(genome: Genome) -> Layout:
 def _layout(genome: Genome) -> Layout:
     live = genome.live_nodes
     inputs = genome.input_ids
-    edges = [(c.source, c.target) for c in genome.effective_connections]
+    effective = genome.effective_table
+    edges = list(zip(effective.source.tolist(), effective.target.tolist()))
     nodes = [*inputs, *sorted(live)]
     order = graph.topological_order(nodes, edges)
     if order is None:  # validated genomes never get here

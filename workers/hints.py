@@ -92,7 +92,7 @@ def _hints(plan: _Plan, blocks: dict[tuple[int, int], np.ndarray], count: int = 
     """One candidate's hints from its gradient blocks ``(source level, target level) -> (i, j)``."""
     genome: Genome = plan.request.genome
     ids = [list(genome.input_ids), *plan.orders]  # node ids per level; padding has none
-    existing = {(c.source, c.target) for c in genome.connections}
+    existing = set(zip(genome.table.source.tolist(), genome.table.target.tolist()))
     sources, targets, scores = [], [], []
     for (source_level, target_level), block in blocks.items():
         src = np.asarray(ids[source_level], dtype=np.int64)
