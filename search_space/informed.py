@@ -74,7 +74,15 @@ def without_dead_neurons(genome: Genome) -> Genome:
         return genome
     table = genome.table
     keep = ~(np.isin(table.source, dead) | np.isin(table.target, dead))
-    return genome._minus_nodes(set(dead), table.take(keep))
+    pruned = genome._minus_nodes(set(dead), table.take(keep))
+    # No path to an output runs through a dead neuron, so the others stay as live as they were:
+    # the masks are the parent's, less the removed nodes and rows (not searched again).
+    kept_nodes = ~np.isin(genome.node_ids, dead)
+    for name, mask in (("live_mask", genome.live_mask[kept_nodes]), ("effective_mask", genome.effective_mask[keep])):
+        mask.setflags(write=False)
+        pruned.__dict__[name] = mask
+    pruned.__dict__["live_nodes"] = live
+    return pruned
 
 
 def prune_magnitude(
