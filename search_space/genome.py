@@ -498,7 +498,9 @@ class Genome:
                 )
                 for n in _list(data, "nodes")
             )
-            connections = tuple(
+            rows = _list(data, "connections")
+            connections: ConnectionTable | tuple[ConnectionGene, ...] | None = _plain_connections(rows)
+            connections = connections if connections is not None else tuple(
                 ConnectionGene(
                     innovation=_int(c["innovation"], "innovation"),
                     source=_int(c["source"], "source"),
@@ -507,7 +509,7 @@ class Genome:
                     weight=None if c.get("weight") is None else float(c["weight"]),
                     group=None if c.get("group") is None else _int(c["group"], "group"),
                 )
-                for c in _list(data, "connections")
+                for c in rows
             )
             reg = data.get("regularization") or {}
             if not isinstance(reg, dict):
@@ -557,6 +559,39 @@ def _unpickle_genome(nodes: tuple[Any, ...], connections: tuple[np.ndarray, ...]
         genes.append(gene)
     table = ConnectionTable.of(*connections)
     return Genome._of(tuple(genes), table, regularization, hints)
+
+
+_NONE = type(None)
+
+
+def _plain_connections(rows: list[Any]) -> ConnectionTable | None:
+    """The columns of JSON connection genes when every field has its plain type (objects with
+    int ids, bool flags, number or null weights, int or null groups), read column by column;
+    None when any row needs the gene-by-gene path (which names the defect)."""
+    if not all(type(r) is dict for r in rows):
+        return None
+    try:
+        ids = [[r["innovation"] for r in rows], [r["source"] for r in rows], [r["target"] for r in rows]]
+    except KeyError:
+        return None
+    enabled = [r.get("enabled", True) for r in rows]
+    weight = [r.get("weight") for r in rows]
+    group = [r.get("group") for r in rows]
+    if (any(set(map(type, column)) - {int} for column in ids) or set(map(type, enabled)) - {bool}
+            or set(map(type, weight)) - {float, int, _NONE} or set(map(type, group)) - {int, _NONE}):
+        return None
+    if _NONE in set(map(type, weight)):
+        weight = [np.nan if w is None else w for w in weight]
+    elif any(w != w for w in weight):  # a NaN given as a weight: the gene-by-gene path refuses it
+        return None
+    if any(g is not None and g < 0 for g in group):  # refused by name on the gene-by-gene path
+        return None
+    if _NONE in set(map(type, group)):
+        group = [NO_GROUP if g is None else g for g in group]
+    try:
+        return ConnectionTable.of(ids[0], ids[1], ids[2], enabled, weight, group)
+    except OverflowError:  # an id beyond 64 bits: refused by name on the gene-by-gene path
+        return None
 
 
 def _connection_dicts(table: ConnectionTable) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from ray import cloudpickle  # what Ray pickles requests and results with
 
 from connevo.errors import GenomeError
 from connevo.search_space import ConnectionGene, Genome, InnovationTracker, NodeGene, minimal_genome
+from connevo.search_space.genome import _plain_connections
 from connevo.search_space.hints import StructureHints
 from tests.support import random_genome
 
@@ -124,3 +125,33 @@ def test_live_nodes_and_effective_connections_ignore_dead_ends():
     genome = Genome(nodes, conns).validate()
     assert genome.live_nodes == frozenset({1, 2})
     assert [c.innovation for c in genome.effective_connections] == [0, 1, 2]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.integers(0, 10**6), st.integers(0, 60), st.sampled_from(["none", "float", "int", "mixed"]))
+def test_json_read_column_by_column_equals_the_gene_by_gene_read(seed, steps, weights):
+    genome = random_genome(seed, steps)  # shared groups and disabled genes among them
+    data = genome.to_dict()
+    for i, row in enumerate(data["connections"]):
+        row["weight"] = {"none": None, "float": 0.25 * i, "int": i, "mixed": None if i % 2 else 0.5 * i}[weights]
+        if i % 3 == 0:
+            row.pop("enabled")  # optional: true
+    data["connections"][0]["weight"] = 0.75
+    text_weight = {**data, "connections": [{**data["connections"][0], "weight": "0.75"}, *data["connections"][1:]]}
+    assert _plain_connections(data["connections"]) is not None  # read column by column
+    assert _plain_connections(text_weight["connections"]) is None  # float("0.75"): gene by gene
+    assert Genome.from_dict(data) == Genome.from_dict(text_weight)
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"weight": float("nan")}, "weight must be finite"),
+    ({"group": -2}, "group must be >= 0"),
+    ({"innovation": 2**70}, "must fit in 64 bits"),
+    ({"enabled": 1}, "must be true or false"),
+    ({"source": "0"}, "must be an integer"),
+])
+def test_odd_connection_fields_are_refused_by_name(row, message):
+    data = Genome((NodeGene(0, "input"), NodeGene(1, "output")), (ConnectionGene(5, 0, 1, weight=0.5),)).to_dict()
+    data["connections"] = [{**data["connections"][0], **row}]
+    with pytest.raises(GenomeError, match=message):
+        Genome.from_dict(data)
