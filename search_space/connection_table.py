@@ -69,10 +69,6 @@ class ConnectionTable:
                       for name, value in zip(COLUMNS, (innovation, source, target, enabled, weight, group))})
 
     @classmethod
-    def empty(cls) -> ConnectionTable:
-        return cls.of(np.zeros(0, dtype=np.int64), (), ())
-
-    @classmethod
     def from_genes(cls, genes: Iterable[ConnectionGene]) -> ConnectionTable:
         """The columns of ``genes`` (in their order). :class:`GenomeError` for a value the
         columns cannot hold: an id beyond 64 bits, a NaN weight, a negative group."""
@@ -100,22 +96,26 @@ class ConnectionTable:
         present: np.ndarray = ~np.isnan(self.weight)
         return present
 
-    def genes(self) -> tuple[ConnectionGene, ...]:
-        """One :class:`ConnectionGene` per row, with plain Python values (None where unset)."""
-        from connevo.search_space.genome import ConnectionGene
-
+    def plain_columns(self) -> tuple[list[Any], ...]:
+        """The six columns as lists of plain Python values, None where a gene has no weight
+        (NaN) or no group (-1)."""
         weights: list[Any] = self.weight.tolist()
         if np.isnan(self.weight).any():
             weights = [None if w != w else w for w in weights]
         groups: list[Any] = self.group.tolist()
         if (self.group < 0).any():
             groups = [None if g < 0 else g for g in groups]
-        names = COLUMNS
+        return (self.innovation.tolist(), self.source.tolist(), self.target.tolist(), self.enabled.tolist(),
+                weights, groups)
+
+    def genes(self) -> tuple[ConnectionGene, ...]:
+        """One :class:`ConnectionGene` per row, with plain Python values (None where unset)."""
+        from connevo.search_space.genome import ConnectionGene
+
         out = []
-        for values in zip(self.innovation.tolist(), self.source.tolist(), self.target.tolist(),
-                          self.enabled.tolist(), weights, groups):
+        for values in zip(*self.plain_columns()):
             gene: Any = object.__new__(ConnectionGene)  # as unpickling makes frozen dataclasses
-            gene.__dict__.update(zip(names, values))
+            gene.__dict__.update(zip(COLUMNS, values))
             out.append(gene)
         return tuple(out)
 
@@ -166,6 +166,32 @@ class ConnectionTable:
         return self.take(np.argsort(innovation, kind="stable"))
 
 
+def dense_positions(sorted_keys: np.ndarray, room: int = 0) -> np.ndarray | None:
+    """Key -> position in ``sorted_keys`` (ascending, distinct; -1: absent) as a dense array, when
+    the keys are small counters (node ids, tracker innovation numbers) and ``room`` more lookups
+    justify it; None otherwise (rewired innovations), for binary search instead."""
+    n = len(sorted_keys)
+    if not n or sorted_keys[0] < 0 or sorted_keys[-1] > 4 * (n + room) + 2**20:
+        return None
+    lookup = np.full(int(sorted_keys[-1]) + 1, -1, dtype=np.int64)
+    lookup[sorted_keys] = np.arange(n)
+    return lookup
+
+
+def positions_in(keys: Any, sorted_keys: np.ndarray, lookup: np.ndarray | None = None) -> np.ndarray:
+    """Each key's position in ``sorted_keys`` (ascending, distinct), -1 where absent: read off
+    ``lookup`` (:func:`dense_positions`) when given, else by binary search."""
+    keys = np.asarray(keys, dtype=np.int64)
+    n = len(sorted_keys)
+    if n == 0:
+        return np.full(len(keys), -1, dtype=np.int64)
+    if lookup is not None:
+        inside = (keys >= 0) & (keys < len(lookup))
+        return np.where(inside, lookup[np.where(inside, keys, 0)], -1)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), n - 1)
+    return np.where(sorted_keys[at] == keys, at, -1)
+
+
 def table_from(connections: ConnectionTable | Sequence[ConnectionGene] | Iterable[ConnectionGene]) -> ConnectionTable:
     """``connections`` as a table (a table is returned as is)."""
     if isinstance(connections, ConnectionTable):
@@ -173,4 +199,4 @@ def table_from(connections: ConnectionTable | Sequence[ConnectionGene] | Iterabl
     return ConnectionTable.from_genes(connections)
 
 
-__all__ = ["COLUMNS", "NO_GROUP", "ConnectionTable", "table_from"]
+__all__ = ["COLUMNS", "NO_GROUP", "ConnectionTable", "dense_positions", "positions_in", "table_from"]

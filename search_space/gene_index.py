@@ -6,29 +6,16 @@ from __future__ import annotations
 import numpy as np
 
 from connevo.search_space import graph
+from connevo.search_space.connection_table import dense_positions, positions_in
 from connevo.search_space.genome import ROLES, Genome
 
 _HIDDEN = ROLES.index("hidden")
 
 
 def rows_of(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
-    """Each key's position in ``sorted_keys`` (ascending, distinct), -1 where absent.
-
-    Innovation numbers and node ids are small counters, so a dense table of positions answers
-    in two passes; keys far beyond the table's length (rewired innovations) fall back to binary
-    search.
-    """
-    n = len(sorted_keys)
-    if n == 0:
-        return np.full(len(keys), -1, dtype=np.int64)
-    low, high = int(sorted_keys[0]), int(sorted_keys[-1])
-    if low >= 0 and high <= 4 * (n + len(keys)) + 2**16:
-        table = np.full(high + 1, -1, dtype=np.int64)
-        table[sorted_keys] = np.arange(n)
-        inside = (keys >= 0) & (keys <= high)
-        return np.where(inside, table[np.where(inside, keys, 0)], -1)
-    at = np.minimum(np.searchsorted(sorted_keys, keys), n - 1)
-    return np.where(sorted_keys[at] == keys, at, -1)
+    """Each key's position in ``sorted_keys`` (ascending, distinct), -1 where absent: through a
+    dense table of positions for small counters, by binary search for rewired innovations."""
+    return positions_in(keys, sorted_keys, dense_positions(sorted_keys, room=len(keys)))
 
 
 class PairIndex:

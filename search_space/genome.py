@@ -18,7 +18,7 @@ import numpy as np
 
 from connevo.errors import GenomeError
 from connevo.search_space import graph
-from connevo.search_space.connection_table import NO_GROUP, ConnectionTable, table_from
+from connevo.search_space.connection_table import NO_GROUP, ConnectionTable, dense_positions, positions_in, table_from
 from connevo.search_space.hints import StructureHints
 
 GENOME_FORMAT = "connevo.genome"
@@ -123,24 +123,11 @@ class NodeViews:
     def position_of(self) -> np.ndarray | None:
         """Node id -> position (-1: no such node) as a dense array, when ids are small enough
         for one (tracker ids are); else None (binary search instead)."""
-        ids = self.node_ids
-        if not len(ids) or ids[0] < 0 or ids[-1] > 4 * len(ids) + 2**20:
-            return None
-        lookup = np.full(int(ids[-1]) + 1, -1, dtype=np.int64)
-        lookup[ids] = np.arange(len(ids))
-        return lookup
+        return dense_positions(self.node_ids)
 
     def positions(self, ids: np.ndarray) -> np.ndarray:
         """Each id's position in the nodes (-1 for an id no node has)."""
-        ids = np.asarray(ids, dtype=np.int64)
-        lookup = self.position_of
-        if lookup is not None:
-            inside = (ids >= 0) & (ids < len(lookup))
-            return np.where(inside, lookup[np.where(inside, ids, 0)], -1)
-        at = np.searchsorted(self.node_ids, ids)
-        clipped = np.minimum(at, max(0, len(self.node_ids) - 1))
-        found = (at < len(self.node_ids)) & (self.node_ids[clipped] == ids) if len(self.node_ids) else np.zeros(len(ids), bool)
-        return np.where(found, clipped, -1)
+        return positions_in(ids, self.node_ids, self.position_of)
 
     def plus(self, node: NodeGene) -> NodeViews:
         """The views of these nodes and ``node`` (an id above every other), extended from what
@@ -226,15 +213,13 @@ class Genome:
         genome.__dict__.update(nodes=nodes, table=table, regularization=regularization, hints=hints, _views=views)
         return genome
 
-    def _plus_node(self, node: NodeGene, table: ConnectionTable, regularization: Regularization | None = None,
-                   hints: StructureHints | None = None) -> Genome:
+    def _plus_node(self, node: NodeGene, table: ConnectionTable, hints: StructureHints | None = None) -> Genome:
         """A genome of this one's nodes and ``node`` (an id above every other), ``table`` as its
         connections (sorted here), and this one's node views extended by one, not rebuilt."""
         nodes = self.nodes
         if nodes and node.id <= nodes[-1].id:
-            return Genome((*nodes, node), table, regularization or self.regularization, hints)
-        return Genome._of((*nodes, node), table.sorted(), regularization or self.regularization, hints,
-                          views=self._views.plus(node))
+            return Genome((*nodes, node), table, self.regularization, hints)
+        return Genome._of((*nodes, node), table.sorted(), self.regularization, hints, views=self._views.plus(node))
 
     def _minus_nodes(self, gone: set[int], table: ConnectionTable) -> Genome:
         """A genome of this one's nodes but ``gone`` (a few hidden ones), ``table`` as its
@@ -596,16 +581,12 @@ def _plain_connections(rows: list[Any]) -> ConnectionTable | None:
 
 def _connection_dicts(table: ConnectionTable) -> list[dict[str, Any]]:
     """The JSON objects of the connection genes, from the columns (no gene objects made or kept)."""
-    weights: list[Any] = table.weight.tolist()
-    if np.isnan(table.weight).any():
-        weights = [None if w != w else w for w in weights]
-    out = [{"innovation": i, "source": s, "target": t, "enabled": e, "weight": w}
-           for i, s, t, e, w in zip(table.innovation.tolist(), table.source.tolist(), table.target.tolist(),
-                                    table.enabled.tolist(), weights)]
-    if (table.group != NO_GROUP).any():
-        for row, group in zip(out, table.group.tolist()):
-            if group != NO_GROUP:
-                row["group"] = group
+    out = []
+    for innovation, source, target, enabled, weight, group in zip(*table.plain_columns()):
+        row = {"innovation": innovation, "source": source, "target": target, "enabled": enabled, "weight": weight}
+        if group is not None:
+            row["group"] = group
+        out.append(row)
     return out
 
 

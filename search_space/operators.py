@@ -363,18 +363,16 @@ def crossover(
     # All draws at once (one per gene, in gene order), as the per-gene original drew them.
     take_other = rng.random(len(mine)) >= 0.5
     stay_disabled = rng.random(len(mine)) < 0.75
+    children = mine  # without a gene of the other parent, nothing matches
     if len(theirs):  # each gene's match: the other parent's gene of the same innovation and pair
         at = rows_of(mine.innovation, theirs.innovation)
         match = at >= 0
         at = np.maximum(at, 0)
         match &= (theirs.source[at] == mine.source) & (theirs.target[at] == mine.target)
-    else:
-        at, match = np.zeros(len(mine), dtype=np.int64), np.zeros(len(mine), dtype=bool)
-    use_theirs = match & take_other
-    enabled = np.where(match, (mine.enabled & theirs.enabled[at]) | ~stay_disabled, mine.enabled) if len(theirs) else mine.enabled
-    weight = np.where(use_theirs, theirs.weight[at], mine.weight) if len(theirs) else mine.weight
-    group = np.where(use_theirs, theirs.group[at], mine.group) if len(theirs) else mine.group
-    children = mine.replace(enabled=enabled, weight=weight, group=group)
+        use_theirs = match & take_other
+        children = mine.replace(enabled=np.where(match, (mine.enabled & theirs.enabled[at]) | ~stay_disabled, mine.enabled),
+                                weight=np.where(use_theirs, theirs.weight[at], mine.weight),
+                                group=np.where(use_theirs, theirs.group[at], mine.group))
     regularization = fitter.regularization
     if other.regularization != regularization:  # each gene from either parent
         picks = {
