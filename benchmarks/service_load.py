@@ -15,11 +15,13 @@ other than 200, or no answer in time). Nothing is asserted. Last line:
 
     python -m benchmarks.service_load                          # 10,000 candidates, 50 clients, 20 s
     python -m benchmarks.service_load --candidates 2000 --clients 10 --seconds 5 --backend local
+    python -m benchmarks.service_load --store kept.db     # poll a store built before (a copy of it)
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sqlite3
 import statistics
 import tempfile
@@ -121,12 +123,19 @@ def main() -> None:
     parser.add_argument("--backend", choices=("ray", "local"), default="ray",
                         help="where the running campaign trains (local: in the server's process)")
     parser.add_argument("--idle", action="store_true", help="no running campaign: the server only answers")
+    parser.add_argument("--store", type=Path, help="a store this script built before (copied, not changed): its "
+                                                   "first campaign is polled, no quick-start is run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         store = tmp / "load.db"
-        print("building the store (the quick-start, about a minute) ...", flush=True)
-        campaign = build_store(ROOT, store)  # (with this checkout's connevo)
+        if args.store is not None:
+            shutil.copyfile(args.store, store)
+            with sqlite3.connect(store) as conn:
+                campaign = conn.execute("select id from campaigns order by created_at limit 1").fetchone()[0]
+        else:
+            print("building the store (the quick-start, about a minute) ...", flush=True)
+            campaign = build_store(ROOT, store)  # (with this checkout's connevo)
         count = copy_candidates(store, campaign, args.candidates)
         server = Server(ROOT, store, tmp)
         try:

@@ -95,6 +95,10 @@ def open_database(url_or_path: str | os.PathLike[str] | None) -> OpenDatabase:
     return OpenDatabase(url_text, engine, path, read_only)
 
 
+SQLITE_POOL_SIZE = 40
+"""Connections an SQLite file store keeps open: one per thread of FastAPI's default thread pool."""
+
+
 def create_engine(url: sa.URL, read_only: bool = False) -> Engine:
     """The engine of ``url``: SQLite with WAL and a 30 s busy timeout (read-only: a connection
     that never writes), anything else as SQLAlchemy makes it."""
@@ -110,6 +114,9 @@ def create_engine(url: sa.URL, read_only: bool = False) -> Engine:
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         if sqlite_files.sqlite_file(url) is None:  # in memory: one shared connection
             kwargs["poolclass"] = sa.pool.StaticPool
+        else:  # as many kept connections as the HTTP server's worker threads (a connection
+            # opened beyond the pool is closed after one use: opening one costs more than a query)
+            kwargs.update(pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_SIZE, pool_use_lifo=True)
     try:
         engine = sa.create_engine(url, **kwargs)
     except (SQLAlchemyError, ImportError) as exc:

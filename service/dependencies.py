@@ -19,6 +19,7 @@ from connevo.results.storage import BaseStore
 from connevo.service.front_cache import FrontCache
 from connevo.service.limits import ServiceLimits
 from connevo.service.manager import CampaignManager
+from connevo.service.once_cache import OnceCache
 
 
 async def get_store(request: Request) -> BaseStore:
@@ -45,6 +46,19 @@ async def get_front_cache(request: Request) -> FrontCache:
     return cache
 
 
+async def get_answers(request: Request) -> OnceCache[Any]:
+    """Parts of answers about a campaign, kept per version of the campaign (:func:`campaign_version`)."""
+    answers: OnceCache[Any] = request.app.state.answers
+    return answers
+
+
+def campaign_version(store: BaseStore, info: dict[str, Any]) -> tuple[Any, ...]:
+    """What versions the answers about the campaign ``info`` (a
+    :meth:`~results.storage.BaseStore.get_campaign` row): candidate and generation rows are only
+    ever added, so their counts change whenever an answer built from them would."""
+    return (store.url, info["id"], int(info["candidates"]), int(info["generations_done"]))
+
+
 async def get_data_dir(request: Request) -> Path:
     """The folder that specs may read data files from (resolved)."""
     folder: Path = request.app.state.data_dir
@@ -56,6 +70,7 @@ ManagerDep = Annotated[CampaignManager, Depends(get_manager)]
 LimitsDep = Annotated[ServiceLimits, Depends(get_limits)]
 DataDirDep = Annotated[Path, Depends(get_data_dir)]
 FrontCacheDep = Annotated[FrontCache, Depends(get_front_cache)]
+AnswersDep = Annotated[OnceCache[Any], Depends(get_answers)]
 
 
 def requested_objectives(text: str | None, spec: dict[str, Any], *, default_two: bool = False) -> list[str]:
@@ -74,5 +89,6 @@ def requested_objectives(text: str | None, spec: dict[str, Any], *, default_two:
     return names
 
 
-__all__ = ["DataDirDep", "FrontCacheDep", "LimitsDep", "ManagerDep", "StoreDep", "get_data_dir", "get_front_cache",
+__all__ = ["AnswersDep", "DataDirDep", "FrontCacheDep", "LimitsDep", "ManagerDep", "StoreDep", "campaign_version",
+           "get_answers", "get_data_dir", "get_front_cache",
            "get_limits", "get_manager", "get_store", "requested_objectives"]

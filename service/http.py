@@ -46,6 +46,7 @@ from connevo.service.front_cache import FrontCache
 from connevo.service.guard import Guard
 from connevo.service.limits import ServiceLimits, confine_spec
 from connevo.service.manager import CampaignManager
+from connevo.service.once_cache import OnceCache
 from connevo.service.routes_dashboard import STATIC_DIR
 from connevo.service.routes_results import SORTABLE, results_router
 from connevo.service.schemas import openapi_schema
@@ -95,6 +96,7 @@ def create_app(
     app.state.limits = limits
     app.state.data_dir = folder
     app.state.front_cache = FrontCache()
+    app.state.answers = OnceCache(256)
     app.state.token_required = token is not None
     app.add_middleware(Guard, token=token, max_body_bytes=limits.max_body_bytes)
     install_error_handlers(app)

@@ -15,10 +15,11 @@ from connevo.evolution.extension import extended_spec
 from connevo.evolution.spec import parse_spec
 from connevo.results import queries
 from connevo.results.storage import BaseStore
-from connevo.service.dependencies import DataDirDep, LimitsDep, ManagerDep, StoreDep
+from connevo.service.dependencies import AnswersDep, DataDirDep, LimitsDep, ManagerDep, StoreDep, campaign_version
 from connevo.service.formatting import jsonable, records
 from connevo.service.limits import confine_spec
 from connevo.service.manager import CampaignManager
+from connevo.service.once_cache import OnceCache
 from connevo.service.responses import json_response
 from connevo.service.schemas import COMMON_ERRORS, CampaignDetail, CampaignSummary, Launched, Stopping, errors, ok
 
@@ -56,9 +57,9 @@ def list_campaigns(
 
 @router.get("/campaigns/{campaign}", response_model=None,
             responses={**ok(200, CampaignDetail, "the campaign"), **errors(*COMMON_ERRORS, 404)})
-def campaign_status(campaign: str, store: StoreDep, manager: ManagerDep) -> JSONResponse:
+def campaign_status(campaign: str, store: StoreDep, manager: ManagerDep, answers: AnswersDep) -> JSONResponse:
     """Status, progress and hypervolume history of a campaign (id or name)."""
-    return json_response(campaign_detail(store, manager, campaign))
+    return json_response(campaign_detail(store, manager, campaign, answers))
 
 
 @router.post("/campaigns/{campaign}/stop", status_code=202, response_model=None,
@@ -98,12 +99,19 @@ def extend_campaign(
     return {"id": campaign_id, "status": "running", "url": f"/campaigns/{campaign_id}"}
 
 
-def campaign_detail(store: BaseStore, manager: CampaignManager, ref: str) -> dict[str, Any]:
-    """The body of ``GET /campaigns/{campaign}`` (:class:`service.schemas.CampaignDetail`)."""
+def campaign_detail(store: BaseStore, manager: CampaignManager, ref: str,
+                    answers: OnceCache[Any] | None = None) -> dict[str, Any]:
+    """The body of ``GET /campaigns/{campaign}`` (:class:`service.schemas.CampaignDetail`); its
+    hypervolume history kept in ``answers`` until the campaign has new generations or candidates."""
     info = store.get_campaign(ref)
     spec = info["spec"]
-    history = queries.hypervolume_history(store, info["id"])
-    last = records(history.tail(1))
+
+    def read_history() -> list[dict[str, Any]]:
+        return records(queries.hypervolume_history(store, info["id"]))
+
+    history = read_history() if answers is None else answers.get(("history", *campaign_version(store, info)),
+                                                                  read_history)
+    last = history[-1:]
     generations_total = int(spec["evolution"]["generations"]) + 1
     detail: dict[str, Any] = jsonable({
         "id": info["id"],
@@ -127,7 +135,7 @@ def campaign_detail(store: BaseStore, manager: CampaignManager, ref: str) -> dic
         "kind": queries.campaign_kind(spec),
         "objectives": spec["objectives"],
         "progress": manager.progress(str(info["id"])),
-        "hypervolume_history": records(history),
+        "hypervolume_history": history,
         "spec": spec,
     })
     return detail

@@ -12,11 +12,11 @@ from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from connevo.results import queries
 from connevo.results.pareto import OBJECTIVE_SENSES
-from connevo.service.dependencies import FrontCacheDep, StoreDep, requested_objectives
+from connevo.service.dependencies import AnswersDep, FrontCacheDep, StoreDep, campaign_version, requested_objectives
 from connevo.service.formatting import jsonable, records
 from connevo.service.responses import json_response
 from connevo.service.schemas import COMMON_ERRORS, CandidateDetail, CandidatePage, FrontPage, errors, ok
@@ -55,12 +55,13 @@ def campaign_front(
     return Response(content=body, media_type="application/json")
 
 
-def candidates_endpoint(max_page_size: int) -> Callable[..., JSONResponse]:
+def candidates_endpoint(max_page_size: int) -> Callable[..., Response]:
     """``GET /campaigns/{campaign}/candidates`` for pages of at most ``max_page_size`` candidates."""
 
     def campaign_candidates(
         campaign: str,
         store: StoreDep,
+        answers: AnswersDep,
         status: Annotated[Literal["ok", "failed", "diverged", "timeout"] | None, Query()] = None,
         generation: Annotated[int | None, Query(ge=0)] = None,
         min_val_accuracy: Annotated[float | None, Query(ge=0, le=1)] = None,
@@ -69,18 +70,26 @@ def candidates_endpoint(max_page_size: int) -> Callable[..., JSONResponse]:
         order: Annotated[Literal["asc", "desc"], Query()] = "asc",
         limit: Annotated[int, Query(ge=1, le=max_page_size)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
-    ) -> JSONResponse:
-        """Candidates of a campaign, filtered, sorted and paged (genomes left out)."""
-        page = store.candidate_page(
-            campaign, status=status, generation=generation, min_val_accuracy=min_val_accuracy,
-            max_connections=max_connections, sort=sort, descending=order == "desc", offset=offset, limit=limit,
-        )
-        return json_response({
-            "total": page.total,
-            "limit": limit,
-            "offset": offset,
-            "items": records(page.items.rename(columns={"id": "candidate_id"}), drop=("genome",)),
-        })
+    ) -> Response:
+        """Candidates of a campaign, filtered, sorted and paged (genomes left out); a page is
+        answered again without reading it until the campaign has new candidates."""
+        info = store.get_campaign(campaign)
+        asked = (status, generation, min_val_accuracy, max_connections, sort, order, limit, offset)
+
+        def render() -> bytes:
+            page = store.candidate_page(
+                info["id"], status=status, generation=generation, min_val_accuracy=min_val_accuracy,
+                max_connections=max_connections, sort=sort, descending=order == "desc", offset=offset, limit=limit,
+            )
+            return bytes(json_response({
+                "total": page.total,
+                "limit": limit,
+                "offset": offset,
+                "items": records(page.items.rename(columns={"id": "candidate_id"}), drop=("genome",)),
+            }).body)
+
+        body = answers.get(("page", *campaign_version(store, info), asked), render)
+        return Response(content=body, media_type="application/json")
 
     return campaign_candidates
 

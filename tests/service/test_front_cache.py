@@ -160,3 +160,37 @@ def test_an_answer_is_rendered_once_per_version_of_its_front(finished: Any) -> N
     polish_campaign(store, cid, epochs=1)  # a new version: read and rendered again
     polished = cache.answer(store, store.get_campaign(cid), ["val_accuracy", "connections"], render)
     assert len(rendered) == 2 and b"-p" in polished and polished != first
+
+
+def test_status_and_candidate_pages_are_read_once_per_version_of_their_campaign(finished: Any, make_server: Any,
+                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    store, cid, _ = finished
+    reads = {"history": 0, "page": 0}
+    history, page = queries.hypervolume_history, store.candidate_page
+
+    def counted_history(*args: Any, **kwargs: Any) -> Any:
+        reads["history"] += 1
+        return history(*args, **kwargs)
+
+    def counted_page(*args: Any, **kwargs: Any) -> Any:
+        reads["page"] += 1
+        return page(*args, **kwargs)
+
+    monkeypatch.setattr("connevo.service.routes_campaigns.queries.hypervolume_history", counted_history)
+    store.candidate_page = counted_page  # type: ignore[method-assign]
+    live = make_server(create_app(store))
+
+    def ask() -> tuple[Any, Any, Any]:
+        return (live.client.get(f"/campaigns/{cid}").json(), live.client.get(f"/campaigns/{cid}/candidates?limit=3").json(),
+                live.client.get(f"/campaigns/{cid}/candidates?limit=3&offset=3").json())
+
+    first, again = ask(), ask()
+    assert first == again and reads == {"history": 1, "page": 2}  # two pages, each read once
+    assert first[1]["items"] != first[2]["items"] and first[1]["total"] == first[0]["candidates_done"]
+    assert first[0]["hypervolume_history"] == history(store, cid).to_dict("records")
+
+    polish_campaign(store, cid, epochs=1)  # new candidates: status and pages are read again
+    polished = ask()
+    assert reads == {"history": 2, "page": 4}
+    assert polished[1]["total"] == polished[0]["candidates_done"] == store.get_campaign(cid)["candidates"]
+    assert polished[1]["total"] > first[1]["total"]

@@ -1,0 +1,86 @@
+"""Values made once per key and kept, least recently used out first, safe to share between the
+threads FastAPI runs its routes in.
+
+What the service answers about a campaign changes only when the campaign has new candidates or
+generations (rows are only ever added), so an answer keyed by that version can be kept. Many
+pollers ask for the same answer at the same moment (right after a generation commits): the
+first request makes it, the others wait for that value instead of each making it again.
+functools.lru_cache has no such single flight and no keys of our choosing; cachetools' locks
+do not make a value once per key either; so this small class.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+V = TypeVar("V")
+
+
+class _Making(Generic[V]):
+    """A value being made by one request, awaited by the others that ask for it meanwhile."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: V | None = None
+        self.error: BaseException | None = None
+
+
+class OnceCache(Generic[V]):
+    """``get(key, make)``: the kept value of ``key``, else ``make()``, made once however many
+    threads ask at once and kept (at most ``size`` values). A ``make`` that raises raises in
+    every thread that waited for it, and nothing is kept."""
+
+    def __init__(self, size: int = 64) -> None:
+        if size < 1:
+            raise ValueError(f"size must be at least 1, got {size}")
+        self.size = size
+        self._values: OrderedDict[Hashable, V] = OrderedDict()
+        self._making: dict[Hashable, _Making[V]] = {}
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: Hashable, make: Callable[[], V]) -> V:
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                self.hits += 1
+                return self._values[key]
+            making = self._making.get(key)
+            first = making is None
+            if first:
+                making = self._making[key] = _Making()
+                self.misses += 1
+            else:
+                self.hits += 1
+        assert making is not None
+        if not first:
+            making.done.wait()
+            if making.error is not None:
+                raise making.error
+            return making.value  # type: ignore[return-value]
+        try:
+            value = make()
+        except BaseException as exc:
+            making.error = exc
+            raise
+        else:
+            making.value = value
+            with self._lock:
+                self._values[key] = value
+                while len(self._values) > self.size:
+                    self._values.popitem(last=False)
+        finally:
+            with self._lock:
+                del self._making[key]
+            making.done.set()
+        return value
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._values)
+
+
+__all__ = ["OnceCache"]
