@@ -33,6 +33,7 @@ import httpx
 
 from benchmarks.common import ROOT
 from benchmarks.http_load import Server, build_store
+from connevo.results.store import open_store
 
 ENDPOINTS = ("status", "front", "candidates")
 
@@ -56,6 +57,7 @@ def copy_candidates(store: Path, campaign: str, wanted: int) -> int:
                          f"where campaign_id = ? and number <= ? order by number limit ?",
                          (campaign, last, take))
             have += take
+        conn.execute("update campaigns set candidate_count = ? where id = ?", (have, campaign))  # (as the store keeps it)
     return have
 
 
@@ -131,6 +133,7 @@ def main() -> None:
         store = tmp / "load.db"
         if args.store is not None:
             shutil.copyfile(args.store, store)
+            open_store(str(store)).close()  # an earlier schema is upgraded, as `connevo serve` would
             with sqlite3.connect(store) as conn:
                 campaign = conn.execute("select id from campaigns order by created_at limit 1").fetchone()[0]
         else:

@@ -113,11 +113,20 @@ def _v5_packed_pending(op: Operations) -> None:
     _json_to_bytes(op, "pending_evaluations", "row")
 
 
+def _v6_candidate_counts(op: Operations) -> None:
+    """Version 6: ``campaigns.candidate_count``, the campaign's rows in ``candidates``, kept by the
+    writes that add them (a status or a page no longer counts every candidate), filled here."""
+    op.add_column("campaigns", sa.Column("candidate_count", sa.Integer, nullable=False, server_default="0"))
+    op.execute("UPDATE campaigns SET candidate_count = "
+               "(SELECT count(*) FROM candidates WHERE candidates.campaign_id = campaigns.id)")
+
+
 MIGRATIONS: dict[int, Callable[[Operations], None]] = {
     2: _v2_campaign_driver,
     3: _v3_packed_genomes,
     4: _v4_lifted_extra,
     5: _v5_packed_pending,
+    6: _v6_candidate_counts,
 }
 """Version -> the migration that makes a store of version - 1 into one of that version."""
 

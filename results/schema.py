@@ -82,6 +82,8 @@ campaigns_table = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("driver", sa.String(200), nullable=True),  # the process running it (Store.claim)
+    # its rows in candidates, kept by every write that adds some: read per status request
+    sa.Column("candidate_count", sa.Integer, nullable=False, default=0, server_default="0"),
 )
 
 candidates_table = sa.Table(

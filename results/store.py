@@ -115,6 +115,7 @@ class Store(BaseStore):
                     status="running",
                     error=None,
                     generations_done=0,
+                    candidate_count=0,
                     created_at=now,
                     updated_at=now,
                     driver=driver,
@@ -173,11 +174,7 @@ class Store(BaseStore):
         """A campaign by id, else the most recent one with that name, plus its ``candidates`` count."""
         with self._engine.connect() as conn:
             row = self._find_campaign(conn, id_or_name)
-            count = conn.execute(
-                sa.select(sa.func.count())
-                .select_from(candidates_table)
-                .where(candidates_table.c.campaign_id == row["id"])
-            ).scalar_one()
+        count = row.pop("candidate_count")  # kept by the writes that add candidates
         return {**row, "candidates": int(count),
                 "stale": _stale(row["status"], row["updated_at"], _utcnow(), row.get("driver"))}
 
@@ -185,11 +182,6 @@ class Store(BaseStore):
         """All campaigns, newest first: id, name, status, generations_done, candidates, created_at,
         stale (running, but its driver has not been heard of for :data:`STALE_AFTER_S`, or was a
         process of this host that is gone)."""
-        counts = (
-            sa.select(candidates_table.c.campaign_id, sa.func.count().label("n"))
-            .group_by(candidates_table.c.campaign_id)
-            .subquery()
-        )
         c = campaigns_table.c
         query = (
             sa.select(
@@ -197,12 +189,11 @@ class Store(BaseStore):
                 c.name,
                 c.status,
                 c.generations_done,
-                sa.func.coalesce(counts.c.n, 0).label("candidates"),
+                c.candidate_count.label("candidates"),
                 c.created_at,
                 c.updated_at,
                 c.driver,
             )
-            .select_from(campaigns_table.outerjoin(counts, counts.c.campaign_id == c.id))
             .order_by(c.created_at.desc(), c.id)
         )
         with self._engine.connect() as conn:
@@ -297,7 +288,8 @@ class Store(BaseStore):
             conn.execute(
                 sa.update(campaigns_table)
                 .where(campaigns_table.c.id == campaign_id)
-                .values(generations_done=generation + 1, updated_at=now)
+                .values(generations_done=generation + 1, updated_at=now,
+                        candidate_count=campaigns_table.c.candidate_count + len(rows))
             )
             self._require_driver(conn, campaign_id, driver)
 
@@ -347,7 +339,7 @@ class Store(BaseStore):
             conn.execute(
                 sa.update(campaigns_table)
                 .where(campaigns_table.c.id == campaign_id)
-                .values(updated_at=now)
+                .values(updated_at=now, candidate_count=campaigns_table.c.candidate_count + len(rows))
             )
 
     def candidates(self, campaign_id: str, *, status: str | None = None, genomes: bool = True,

@@ -58,7 +58,9 @@ def test_the_previous_release_store_is_upgraded_in_place_with_all_its_rows(v1_st
         for cid, name, status, done, spec in campaigns:
             info = store.get_campaign(cid)
             assert (info["name"], info["status"], info["generations_done"]) == (name, status, done)
-            assert info["spec"] == json.loads(spec)
+            assert info["spec"] == json.loads(spec) and "candidate_count" not in info
+            # counted by the upgrade
+            assert info["candidates"] == raw(v1_store, f"SELECT count(*) FROM candidates WHERE campaign_id = '{cid}'")[0][0]
         stored = {}
         for cid, *_ in campaigns:
             frame = store.candidates(cid)
@@ -151,7 +153,7 @@ def test_a_version_1_postgresql_store_is_upgraded_too(postgres_url: str) -> None
     with engine.begin() as conn:  # the release-1 schema: today's without what versions 2 and 3 changed
         metadata.create_all(conn)
         conn.exec_driver_sql("DROP INDEX ix_candidates_campaign_status")
-        conn.exec_driver_sql("ALTER TABLE campaigns DROP COLUMN driver")
+        conn.exec_driver_sql("ALTER TABLE campaigns DROP COLUMN driver, DROP COLUMN candidate_count")
         conn.exec_driver_sql("ALTER TABLE candidates DROP COLUMN fidelity, DROP COLUMN polished_from")
         conn.exec_driver_sql("ALTER TABLE candidates ALTER COLUMN genome TYPE json USING NULL")
         conn.exec_driver_sql("ALTER TABLE pending_evaluations ALTER COLUMN row TYPE json USING NULL")
@@ -175,5 +177,6 @@ def test_a_version_1_postgresql_store_is_upgraded_too(postgres_url: str) -> None
         assert isinstance(pending["row"], sa.LargeBinary)
     with open_store(postgres_url) as store:
         assert store.candidate("c0ffee00-0")["genome"] == genome
+        assert store.get_campaign("c0ffee00")["candidates"] == 1  # counted by the upgrade
         assert store.pending("c0ffee00") == {7: {"number": 7, "genome": genome, "val_accuracy": 0.5}}
     engine.dispose()
