@@ -49,6 +49,13 @@ class FrontCache:
         key = self._key(store, info, objectives, options)
         return self._answers.get(key, lambda: render(self._read(key, store, info, objectives, options)))
 
+    async def aanswer(self, store: BaseStore, info: dict[str, Any], objectives: Sequence[str],
+                      render: Callable[[pd.DataFrame], bytes], **options: Any) -> bytes:
+        """:meth:`answer` for a route on the event loop: a kept answer at once, else read and
+        rendered in a worker thread."""
+        key = self._key(store, info, objectives, options)
+        return await self._answers.aget(key, lambda: render(self._read(key, store, info, objectives, options)))
+
     @staticmethod
     def _key(store: BaseStore, info: dict[str, Any], objectives: Sequence[str], options: dict[str, Any]) -> Hashable:
         return (store.url, info["id"], int(info["candidates"]), tuple(objectives), tuple(sorted(options.items())))

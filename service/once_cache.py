@@ -16,6 +16,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
+from starlette.concurrency import run_in_threadpool
+
 V = TypeVar("V")
 
 
@@ -41,6 +43,25 @@ class OnceCache(Generic[V]):
         self._making: dict[Hashable, _Making[V]] = {}
         self._lock = threading.Lock()
         self.hits = self.misses = 0
+
+    def peek(self, key: Hashable) -> V | None:
+        """The kept value of ``key`` (a hit), or None without making it: for a caller that must
+        not wait (an event loop), which then asks :meth:`get` from a worker thread."""
+        with self._lock:
+            if key not in self._values:
+                return None
+            self._values.move_to_end(key)
+            self.hits += 1
+            return self._values[key]
+
+    async def aget(self, key: Hashable, make: Callable[[], V]) -> V:
+        """:meth:`get` for a coroutine on the server's event loop: a kept value is answered on
+        the loop; making one, or waiting for another request's making, happens in a worker
+        thread, so the loop goes on answering the others meanwhile."""
+        kept = self.peek(key)
+        if kept is not None:
+            return kept
+        return await run_in_threadpool(self.get, key, make)
 
     def get(self, key: Hashable, make: Callable[[], V]) -> V:
         with self._lock:

@@ -19,7 +19,6 @@ from connevo.service.dependencies import AnswersDep, DataDirDep, LimitsDep, Mana
 from connevo.service.formatting import jsonable, records
 from connevo.service.limits import confine_spec
 from connevo.service.manager import CampaignManager
-from connevo.service.once_cache import OnceCache
 from connevo.service.responses import json_response
 from connevo.service.schemas import COMMON_ERRORS, CampaignDetail, CampaignSummary, Launched, Stopping, errors, ok
 
@@ -57,9 +56,13 @@ def list_campaigns(
 
 @router.get("/campaigns/{campaign}", response_model=None,
             responses={**ok(200, CampaignDetail, "the campaign"), **errors(*COMMON_ERRORS, 404)})
-def campaign_status(campaign: str, store: StoreDep, manager: ManagerDep, answers: AnswersDep) -> JSONResponse:
-    """Status, progress and hypervolume history of a campaign (id or name)."""
-    return json_response(campaign_detail(store, manager, campaign, answers))
+async def campaign_status(campaign: str, store: StoreDep, manager: ManagerDep, answers: AnswersDep) -> JSONResponse:
+    """Status, progress and hypervolume history of a campaign (id or name). On the event loop
+    (no worker thread) while the campaign has no new generation: one indexed row read and the
+    kept history; a history to read goes to a worker thread."""
+    info = store.get_campaign(campaign)
+    history = await answers.aget(("history", *campaign_version(store, info)), lambda: read_history(store, info))
+    return json_response(campaign_detail(info, history, manager))
 
 
 @router.post("/campaigns/{campaign}/stop", status_code=202, response_model=None,
@@ -99,18 +102,16 @@ def extend_campaign(
     return {"id": campaign_id, "status": "running", "url": f"/campaigns/{campaign_id}"}
 
 
-def campaign_detail(store: BaseStore, manager: CampaignManager, ref: str,
-                    answers: OnceCache[Any] | None = None) -> dict[str, Any]:
-    """The body of ``GET /campaigns/{campaign}`` (:class:`service.schemas.CampaignDetail`); its
-    hypervolume history kept in ``answers`` until the campaign has new generations or candidates."""
-    info = store.get_campaign(ref)
+def read_history(store: BaseStore, info: dict[str, Any]) -> list[dict[str, Any]]:
+    """The hypervolume history of the campaign ``info`` as JSON rows."""
+    return records(queries.hypervolume_history(store, info["id"]))
+
+
+def campaign_detail(info: dict[str, Any], history: list[dict[str, Any]], manager: CampaignManager) -> dict[str, Any]:
+    """The body of ``GET /campaigns/{campaign}`` (:class:`service.schemas.CampaignDetail`) for the
+    campaign ``info`` (:meth:`~results.storage.BaseStore.get_campaign`) and its ``history``
+    (:func:`read_history`)."""
     spec = info["spec"]
-
-    def read_history() -> list[dict[str, Any]]:
-        return records(queries.hypervolume_history(store, info["id"]))
-
-    history = read_history() if answers is None else answers.get(("history", *campaign_version(store, info)),
-                                                                  read_history)
     last = history[-1:]
     generations_total = int(spec["evolution"]["generations"]) + 1
     detail: dict[str, Any] = jsonable({
@@ -141,4 +142,4 @@ def campaign_detail(store: BaseStore, manager: CampaignManager, ref: str,
     return detail
 
 
-__all__ = ["campaign_detail", "router"]
+__all__ = ["campaign_detail", "read_history", "router"]

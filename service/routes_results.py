@@ -7,7 +7,7 @@ part of the OpenAPI schema, so :func:`results_router` builds this router for one
 
 # No ``from __future__ import annotations``: FastAPI reads the annotations of the candidates route,
 # and its page size bound (a local of candidates_endpoint) exists only while that function runs.
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -25,7 +25,7 @@ SORTABLE = queries.CANDIDATE_SORT_COLUMNS
 """Columns ``GET /campaigns/{id}/candidates`` sorts by."""
 
 
-def campaign_front(
+async def campaign_front(
     campaign: str,
     store: StoreDep,
     cache: FrontCacheDep,
@@ -38,7 +38,10 @@ def campaign_front(
     unpolished: Annotated[bool, Query(description="the front as evolution left it (before the final polish)")] = False,
 ) -> Response:
     """The Pareto front over the chosen objectives (genomes left out: see ``/candidates/{id}``);
-    answered again without reading the candidates until the campaign has new ones."""
+    answered again without reading the candidates until the campaign has new ones.
+
+    On the event loop (no worker thread) while the campaign has not changed: one indexed row
+    read, then the kept bytes. A front to read and render goes to a worker thread."""
     info = store.get_campaign(campaign)
     names = requested_objectives(objectives, info["spec"])
 
@@ -50,15 +53,15 @@ def campaign_front(
             "items": records(front, drop=("genome",)),
         }).body)
 
-    body = cache.answer(store, info, names, render, max_connections=max_connections, include_failed=include_failed,
-                        include_partial=include_partial, unpolished=unpolished)
+    body = await cache.aanswer(store, info, names, render, max_connections=max_connections,
+                               include_failed=include_failed, include_partial=include_partial, unpolished=unpolished)
     return Response(content=body, media_type="application/json")
 
 
-def candidates_endpoint(max_page_size: int) -> Callable[..., Response]:
+def candidates_endpoint(max_page_size: int) -> Callable[..., Awaitable[Response]]:
     """``GET /campaigns/{campaign}/candidates`` for pages of at most ``max_page_size`` candidates."""
 
-    def campaign_candidates(
+    async def campaign_candidates(
         campaign: str,
         store: StoreDep,
         answers: AnswersDep,
@@ -72,7 +75,8 @@ def candidates_endpoint(max_page_size: int) -> Callable[..., Response]:
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> Response:
         """Candidates of a campaign, filtered, sorted and paged (genomes left out); a page is
-        answered again without reading it until the campaign has new candidates."""
+        answered again without reading it until the campaign has new candidates (on the event
+        loop, as the front; a page to read goes to a worker thread)."""
         info = store.get_campaign(campaign)
         asked = (status, generation, min_val_accuracy, max_connections, sort, order, limit, offset)
 
@@ -88,7 +92,7 @@ def candidates_endpoint(max_page_size: int) -> Callable[..., Response]:
                 "items": records(page.items.rename(columns={"id": "candidate_id"}), drop=("genome",)),
             }).body)
 
-        body = answers.get(("page", *campaign_version(store, info), asked), render)
+        body = await answers.aget(("page", *campaign_version(store, info), asked), render)
         return Response(content=body, media_type="application/json")
 
     return campaign_candidates

@@ -72,3 +72,22 @@ def test_a_failure_reaches_every_waiter_and_is_not_kept() -> None:
     answers = ask_at_once(cache, fail, threads=4)
     assert all(isinstance(a, RuntimeError) and str(a) == "the store went away" for a in answers)
     assert len(cache) == 0 and cache.get("k", lambda: 3) == 3
+
+
+def test_on_an_event_loop_a_kept_value_is_answered_at_once_and_a_new_one_made_in_a_worker_thread() -> None:
+    import asyncio
+
+    cache: OnceCache[int] = OnceCache()
+    makers: list[str] = []
+
+    def make() -> int:
+        makers.append(threading.current_thread().name)
+        return 5
+
+    async def ask() -> tuple[int, int]:
+        return await cache.aget("k", make), await cache.aget("k", make)
+
+    assert cache.peek("k") is None and (cache.hits, cache.misses) == (0, 0)  # peeking makes nothing
+    assert asyncio.run(ask()) == (5, 5)
+    assert len(makers) == 1 and makers[0] != threading.main_thread().name  # made off the loop's thread
+    assert cache.peek("k") == 5 and (cache.hits, cache.misses) == (2, 1)
