@@ -109,12 +109,19 @@ def plan_shape(genome: Genome) -> Shape:
 
 
 def _shape(genome: Genome, orders: list[list[int]], level_of: dict[int, int]) -> Shape:
-    sources: list[set[int]] = [set() for _ in orders]
-    for c in genome.effective_connections:
-        sources[level_of[c.target] - 1].add(level_of[c.source])
+    """From the effective connections' columns: the levels each level's neurons are fed from
+    (no connection gene objects: the driver sorts every chunk by shape)."""
+    level_at = np.full(len(genome.nodes), -1, dtype=np.int64)  # node position -> level
+    ids = np.fromiter(level_of.keys(), dtype=np.int64, count=len(level_of))
+    level_at[genome.positions(ids)] = np.fromiter(level_of.values(), dtype=np.int64, count=len(level_of))
+    table = genome.effective_table
     depth = len(orders)
+    pairs = np.unique(level_at[genome.positions(table.target)] * (depth + 1) + level_at[genome.positions(table.source)])
+    sources: list[list[int]] = [[] for _ in orders]
+    for pair in pairs.tolist():  # ascending: each level's sources come out sorted
+        sources[pair // (depth + 1) - 1].append(pair % (depth + 1))
     widths = tuple(padded_width(len(o)) if i < depth - 1 else len(o) for i, o in enumerate(orders))
-    return Shape(widths, tuple(tuple(sorted(s)) for s in sources), _padded_groups(len(genome.shared_groups)))
+    return Shape(widths, tuple(tuple(s) for s in sources), _padded_groups(len(genome.shared_groups)))
 
 
 @dataclass
