@@ -186,6 +186,9 @@ def positions_in(keys: Any, sorted_keys: np.ndarray, lookup: np.ndarray | None =
     if n == 0:
         return np.full(len(keys), -1, dtype=np.int64)
     if lookup is not None:
+        if not len(keys) or (keys.min() >= 0 and keys.max() < len(lookup)):  # the common case: all in range
+            found: np.ndarray = lookup[keys]
+            return found
         inside = (keys >= 0) & (keys < len(lookup))
         return np.where(inside, lookup[np.where(inside, keys, 0)], -1)
     at = np.minimum(np.searchsorted(sorted_keys, keys), n - 1)

@@ -59,7 +59,7 @@ class CycleCheck:
         if self._successors is None:
             genome, table = self._genome, self._genome.table
             roles = genome.node_roles
-            source_at, target_at = genome.positions(table.source), genome.positions(table.target)
+            source_at, target_at = genome.source_positions, genome.target_positions
             inner = (source_at >= 0) & (target_at >= 0)
             inner &= (roles[np.maximum(source_at, 0)] == _HIDDEN) & (roles[np.maximum(target_at, 0)] == _HIDDEN)
             successors: dict[int, set[int]] = {}

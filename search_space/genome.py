@@ -210,6 +210,10 @@ class Genome:
         genome = object.__new__(cls)
         if views is None:
             views = like._views if like is not None and like.nodes is nodes else NodeViews(nodes)
+        if like is not None and like.nodes is nodes and like.table is table:
+            # same nodes and connections (new hints or regularization): every view computed of
+            # them holds here too (each is a function of nodes and table, and read-only)
+            genome.__dict__.update({k: v for k, v in like.__dict__.items() if k not in _FIELDS})
         genome.__dict__.update(nodes=nodes, table=table, regularization=regularization, hints=hints, _views=views)
         return genome
 
@@ -329,13 +333,27 @@ class Genome:
         return tuple(zip(table.source[on].tolist(), table.target[on].tolist()))
 
     @cached_property
+    def source_positions(self) -> np.ndarray:
+        """Per connection row: its source's position in :attr:`nodes` (-1: no such node)."""
+        at = self.positions(self.table.source)
+        at.setflags(write=False)
+        return at
+
+    @cached_property
+    def target_positions(self) -> np.ndarray:
+        """Per connection row: its target's position in :attr:`nodes` (-1: no such node)."""
+        at = self.positions(self.table.target)
+        at.setflags(write=False)
+        return at
+
+    @cached_property
     def live_mask(self) -> np.ndarray:
         """Per node (in :attr:`nodes` order): whether it can reach an output over enabled
         connections (outputs included; inputs too when they feed a live node)."""
         table = self.table
         on = table.enabled
         live = self.node_roles == ROLES.index("output")
-        sources, targets = self.positions(table.source[on]), self.positions(table.target[on])
+        sources, targets = self.source_positions[on], self.target_positions[on]
         known = (sources >= 0) & (targets >= 0)
         reached = graph.reaching(len(self.nodes), sources[known], targets[known], np.flatnonzero(live))
         reached.setflags(write=False)
@@ -351,7 +369,7 @@ class Genome:
     def effective_mask(self) -> np.ndarray:
         """Per connection row: enabled and into a live node (it takes part in the forward pass)."""
         table = self.table
-        at = self.positions(table.target)
+        at = self.target_positions
         mask: np.ndarray = table.enabled & (at >= 0) & self.live_mask[np.maximum(at, 0)]
         mask &= self.node_roles[np.maximum(at, 0)] != ROLES.index("input")
         mask.setflags(write=False)
@@ -420,7 +438,7 @@ class Genome:
         pairs = list(zip(table.source.tolist(), table.target.tolist()))
         if len(set(pairs)) != len(pairs):
             raise GenomeError(f"duplicate connection genes for {sorted(_dupes(pairs))}")
-        sources, targets = self.positions(table.source), self.positions(table.target)
+        sources, targets = self.source_positions, self.target_positions
         roles = self.node_roles
 
         def first(bad: np.ndarray) -> int | None:
@@ -518,6 +536,8 @@ class Genome:
 
 
 _NODE_FIELDS = ("id", "role", "activation", "bias", "x", "y")
+_FIELDS = ("nodes", "table", "regularization", "hints", "_views")
+"""What a Genome is made of; everything else in its ``__dict__`` is a view computed from nodes and table."""
 _ARRAY_TYPES: dict[type, Any] = {int: np.int64, float: np.float64, bool: np.bool_}
 
 

@@ -48,7 +48,7 @@ def views_match_a_fresh_genome(genome: Genome) -> bool:
     """The node views a child took over or extended from its parent are those it would compute."""
     fresh = Genome(genome.nodes, genome.table, genome.regularization, genome.hints)
     names = ("node_by_id", "input_ids", "output_ids", "hidden_ids", "live_nodes")
-    arrays = ("node_ids", "node_roles", "live_mask", "effective_mask")
+    arrays = ("node_ids", "node_roles", "live_mask", "effective_mask", "source_positions", "target_positions")
     return (all(getattr(genome, n) == getattr(fresh, n) for n in names)
             and all(np.array_equal(getattr(genome, n), getattr(fresh, n)) for n in arrays))
 

@@ -155,3 +155,21 @@ def test_odd_connection_fields_are_refused_by_name(row, message):
     data["connections"] = [{**data["connections"][0], **row}]
     with pytest.raises(GenomeError, match=message):
         Genome.from_dict(data)
+
+
+def test_new_hints_or_regularization_keep_the_views_of_the_same_nodes_and_connections():
+    """Views are functions of nodes and connections: a genome that changes neither shares them;
+    one with other connections computes its own."""
+    from connevo.search_space import Regularization
+
+    genome = random_genome(3, steps=25)
+    views = ("live_mask", "effective_mask", "effective_table", "source_positions", "shared_groups", "connections")
+    computed = {name: getattr(genome, name) for name in views}
+    hinted = genome.replace(hints=StructureHints(grow=((genome.input_ids[0], genome.output_ids[0], 1.0),)))
+    regularized = genome.replace(regularization=Regularization(weight_decay=0.1))
+    for other in (hinted, regularized):
+        assert all(other.__dict__.get(name) is computed[name] for name in views)
+    rewired = genome.replace(table=genome.table.updated(0, enabled=not bool(genome.table.enabled[0])))
+    assert not any(name in rewired.__dict__ for name in views)
+    fresh = Genome(rewired.nodes, rewired.table, rewired.regularization, rewired.hints)
+    assert np.array_equal(rewired.live_mask, fresh.live_mask) and np.array_equal(rewired.effective_mask, fresh.effective_mask)
