@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument("--chunk-sizes", default="16,64", help="comma-separated chunk sizes")
     parser.add_argument("--kind", default="layered")
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--repeats", type=int, default=2, help="best of this many runs per side")
+    parser.add_argument("--repeats", type=int, default=4, help="best of this many runs per side, interleaved")
     args = parser.parse_args()
 
     dataset = load_dataset("digits", seed=0)
@@ -34,8 +34,11 @@ def main() -> None:
         remote = RayEvaluator(dataset, settings, workers=1, chunk_size=chunk_size)
         local.evaluate(reqs[:2])
         remote.evaluate(reqs[:2])  # the actor is up and has imported torch
-        t_local = min(timed(lambda: local.evaluate(reqs))[0] for _ in range(args.repeats))
-        t_ray = min(timed(lambda: remote.evaluate(reqs))[0] for _ in range(args.repeats))
+        # interleaved, best of each: this machine's speed drifts by tens of percent over a minute,
+        # and a block of local runs followed by a block of Ray runs would measure the drift
+        runs = [(timed(lambda: local.evaluate(reqs))[0], timed(lambda: remote.evaluate(reqs))[0])
+                for _ in range(args.repeats)]
+        t_local, t_ray = min(r[0] for r in runs), min(r[1] for r in runs)
         remote.close()
         ratio = t_ray / t_local
         ratios.append(ratio)
