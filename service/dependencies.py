@@ -52,6 +52,12 @@ async def get_answers(request: Request) -> OnceCache[Any]:
     return answers
 
 
+async def get_pages(request: Request) -> OnceCache[bytes]:
+    """Candidate pages as answered, kept per version of their campaign, bounded in bytes."""
+    pages: OnceCache[bytes] = request.app.state.pages
+    return pages
+
+
 def campaign_version(store: BaseStore, info: dict[str, Any]) -> tuple[Any, ...]:
     """What versions the answers about the campaign ``info`` (a
     :meth:`~results.storage.BaseStore.get_campaign` row): candidate and generation rows are only
@@ -71,6 +77,7 @@ LimitsDep = Annotated[ServiceLimits, Depends(get_limits)]
 DataDirDep = Annotated[Path, Depends(get_data_dir)]
 FrontCacheDep = Annotated[FrontCache, Depends(get_front_cache)]
 AnswersDep = Annotated[OnceCache[Any], Depends(get_answers)]
+PagesDep = Annotated[OnceCache[bytes], Depends(get_pages)]
 
 
 def requested_objectives(text: str | None, spec: dict[str, Any], *, default_two: bool = False) -> list[str]:
@@ -89,6 +96,6 @@ def requested_objectives(text: str | None, spec: dict[str, Any], *, default_two:
     return names
 
 
-__all__ = ["AnswersDep", "DataDirDep", "FrontCacheDep", "LimitsDep", "ManagerDep", "StoreDep", "campaign_version",
-           "get_answers", "get_data_dir", "get_front_cache",
+__all__ = ["AnswersDep", "DataDirDep", "FrontCacheDep", "LimitsDep", "ManagerDep", "PagesDep", "StoreDep",
+           "campaign_version", "get_answers", "get_data_dir", "get_front_cache", "get_pages",
            "get_limits", "get_manager", "get_store", "requested_objectives"]

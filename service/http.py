@@ -52,6 +52,8 @@ from connevo.service.routes_results import SORTABLE, results_router
 from connevo.service.schemas import openapi_schema
 
 TOKEN_ENV = "CONNEVO_TOKEN"
+PAGE_CACHE_BYTES = 64 * 2**20
+"""Candidate pages the server keeps as answered, in bytes in all (a page of 1,000 is about 2 MB)."""
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 
@@ -96,7 +98,8 @@ def create_app(
     app.state.limits = limits
     app.state.data_dir = folder
     app.state.front_cache = FrontCache()
-    app.state.answers = OnceCache(256)
+    app.state.answers = OnceCache(256)  # status histories
+    app.state.pages = OnceCache(256, weigh=len, max_weight=PAGE_CACHE_BYTES)
     app.state.token_required = token is not None
     app.add_middleware(Guard, token=token, max_body_bytes=limits.max_body_bytes)
     install_error_handlers(app)

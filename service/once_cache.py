@@ -32,13 +32,20 @@ class _Making(Generic[V]):
 
 class OnceCache(Generic[V]):
     """``get(key, make)``: the kept value of ``key``, else ``make()``, made once however many
-    threads ask at once and kept (at most ``size`` values). A ``make`` that raises raises in
-    every thread that waited for it, and nothing is kept."""
+    threads ask at once and kept (at most ``size`` values, and with ``weigh``, values weighing
+    at most ``max_weight`` in all: a value heavier than that alone is answered, not kept). A
+    ``make`` that raises raises in every thread that waited for it, and nothing is kept."""
 
-    def __init__(self, size: int = 64) -> None:
+    def __init__(self, size: int = 64, *, weigh: Callable[[V], int] | None = None,
+                 max_weight: int | None = None) -> None:
         if size < 1:
             raise ValueError(f"size must be at least 1, got {size}")
+        if (weigh is None) != (max_weight is None):
+            raise ValueError("weigh and max_weight go together")
         self.size = size
+        self._weigh, self.max_weight = weigh, max_weight
+        self._weights: dict[Hashable, int] = {}
+        self.weight = 0
         self._values: OrderedDict[Hashable, V] = OrderedDict()
         self._making: dict[Hashable, _Making[V]] = {}
         self._lock = threading.Lock()
@@ -90,14 +97,23 @@ class OnceCache(Generic[V]):
         else:
             making.value = value
             with self._lock:
-                self._values[key] = value
-                while len(self._values) > self.size:
-                    self._values.popitem(last=False)
+                self._keep(key, value)
         finally:
             with self._lock:
                 del self._making[key]
             making.done.set()
         return value
+
+    def _keep(self, key: Hashable, value: V) -> None:
+        """``value`` kept as ``key``'s, the least recently used out beyond the bounds. Under the lock."""
+        self._values[key] = value
+        if self._weigh is not None:
+            self._weights[key] = self._weigh(value)
+            self.weight += self._weights[key]
+        while self._values and (len(self._values) > self.size
+                                or (self.max_weight is not None and self.weight > self.max_weight)):
+            gone, _ = self._values.popitem(last=False)
+            self.weight -= self._weights.pop(gone, 0)
 
     def __len__(self) -> int:
         with self._lock:

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from connevo.results import queries
 from connevo.results.pareto import OBJECTIVE_SENSES
-from connevo.service.dependencies import AnswersDep, FrontCacheDep, StoreDep, campaign_version, requested_objectives
+from connevo.service.dependencies import FrontCacheDep, PagesDep, StoreDep, campaign_version, requested_objectives
 from connevo.service.formatting import jsonable, records
 from connevo.service.responses import json_response
 from connevo.service.schemas import COMMON_ERRORS, CandidateDetail, CandidatePage, FrontPage, errors, ok
@@ -64,7 +64,7 @@ def candidates_endpoint(max_page_size: int) -> Callable[..., Awaitable[Response]
     async def campaign_candidates(
         campaign: str,
         store: StoreDep,
-        answers: AnswersDep,
+        pages: PagesDep,
         status: Annotated[Literal["ok", "failed", "diverged", "timeout"] | None, Query()] = None,
         generation: Annotated[int | None, Query(ge=0)] = None,
         min_val_accuracy: Annotated[float | None, Query(ge=0, le=1)] = None,
@@ -92,7 +92,7 @@ def candidates_endpoint(max_page_size: int) -> Callable[..., Awaitable[Response]
                 "items": records(page.items.rename(columns={"id": "candidate_id"}), drop=("genome",)),
             }).body)
 
-        body = await answers.aget(("page", *campaign_version(store, info), asked), render)
+        body = await pages.aget((*campaign_version(store, info), asked), render)
         return Response(content=body, media_type="application/json")
 
     return campaign_candidates

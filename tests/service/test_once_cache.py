@@ -91,3 +91,16 @@ def test_on_an_event_loop_a_kept_value_is_answered_at_once_and_a_new_one_made_in
     assert asyncio.run(ask()) == (5, 5)
     assert len(makers) == 1 and makers[0] != threading.main_thread().name  # made off the loop's thread
     assert cache.peek("k") == 5 and (cache.hits, cache.misses) == (2, 1)
+
+
+def test_with_a_weight_bound_the_least_recently_used_go_until_the_rest_fit_and_a_heavier_value_is_not_kept() -> None:
+    cache: OnceCache[bytes] = OnceCache(size=10, weigh=len, max_weight=10)
+    for key in "abc":
+        cache.get(key, lambda: b"1234")  # 4 bytes each: "a" goes when "c" comes
+    assert len(cache) == 2 and cache.weight == 8 and cache.peek("a") is None
+    assert cache.get("big", lambda: b"x" * 11) == b"x" * 11  # answered, and too heavy to keep
+    assert len(cache) == 0 and cache.weight == 0
+    made: list[str] = []
+    assert cache.get("big", lambda: made.append("again") or b"x" * 11) == b"x" * 11 and made == ["again"]
+    with pytest.raises(ValueError, match="go together"):
+        OnceCache(weigh=len)
