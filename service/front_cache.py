@@ -47,14 +47,19 @@ class FrontCache:
         of an unchanged campaign gets the same bytes without turning the front into JSON again
         (``render`` must depend on nothing but the front, the campaign and the objectives)."""
         key = self._key(store, info, objectives, options)
-        return self._answers.get(key, lambda: render(self._read(key, store, info, objectives, options)))
+        return self._answers.get(key, self._rendering(key, store, info, objectives, render, options))
 
     async def aanswer(self, store: BaseStore, info: dict[str, Any], objectives: Sequence[str],
                       render: Callable[[pd.DataFrame], bytes], **options: Any) -> bytes:
         """:meth:`answer` for a route on the event loop: a kept answer at once, else read and
         rendered in a worker thread."""
         key = self._key(store, info, objectives, options)
-        return await self._answers.aget(key, lambda: render(self._read(key, store, info, objectives, options)))
+        return await self._answers.aget(key, self._rendering(key, store, info, objectives, render, options))
+
+    def _rendering(self, key: Hashable, store: BaseStore, info: dict[str, Any], objectives: Sequence[str],
+                   render: Callable[[pd.DataFrame], bytes], options: dict[str, Any]) -> Callable[[], bytes]:
+        """What makes an answer that is not kept: the (kept) front, rendered."""
+        return lambda: render(self._read(key, store, info, objectives, options))
 
     @staticmethod
     def _key(store: BaseStore, info: dict[str, Any], objectives: Sequence[str], options: dict[str, Any]) -> Hashable:

@@ -55,11 +55,7 @@ class OnceCache(Generic[V]):
         """The kept value of ``key`` (a hit), or None without making it: for a caller that must
         not wait (an event loop), which then asks :meth:`get` from a worker thread."""
         with self._lock:
-            if key not in self._values:
-                return None
-            self._values.move_to_end(key)
-            self.hits += 1
-            return self._values[key]
+            return self._recalled(key) if key in self._values else None
 
     async def aget(self, key: Hashable, make: Callable[[], V]) -> V:
         """:meth:`get` for a coroutine on the server's event loop: a kept value is answered on
@@ -73,9 +69,7 @@ class OnceCache(Generic[V]):
     def get(self, key: Hashable, make: Callable[[], V]) -> V:
         with self._lock:
             if key in self._values:
-                self._values.move_to_end(key)
-                self.hits += 1
-                return self._values[key]
+                return self._recalled(key)
             making = self._making.get(key)
             first = making is None
             if first:
@@ -103,6 +97,12 @@ class OnceCache(Generic[V]):
                 del self._making[key]
             making.done.set()
         return value
+
+    def _recalled(self, key: Hashable) -> V:
+        """The kept value of ``key`` (which is kept), now the most recent; a hit. Under the lock."""
+        self._values.move_to_end(key)
+        self.hits += 1
+        return self._values[key]
 
     def _keep(self, key: Hashable, value: V) -> None:
         """``value`` kept as ``key``'s, the least recently used out beyond the bounds. Under the lock."""

@@ -114,9 +114,10 @@ def _shape(genome: Genome, orders: list[list[int]], level_of: dict[int, int]) ->
     level_at = np.full(len(genome.nodes), -1, dtype=np.int64)  # node position -> level
     ids = np.fromiter(level_of.keys(), dtype=np.int64, count=len(level_of))
     level_at[genome.positions(ids)] = np.fromiter(level_of.values(), dtype=np.int64, count=len(level_of))
-    table = genome.effective_table
+    effective = genome.effective_mask
     depth = len(orders)
-    pairs = np.unique(level_at[genome.positions(table.target)] * (depth + 1) + level_at[genome.positions(table.source)])
+    pairs = np.unique(level_at[genome.target_positions[effective]] * (depth + 1)
+                      + level_at[genome.source_positions[effective]])
     sources: list[list[int]] = [[] for _ in orders]
     for pair in pairs.tolist():  # ascending: each level's sources come out sorted
         sources[pair // (depth + 1) - 1].append(pair % (depth + 1))
