@@ -225,6 +225,95 @@ class Genome:
             return Genome((*nodes, node), table, self.regularization, hints)
         return Genome._of((*nodes, node), table.sorted(), self.regularization, hints, views=self._views.plus(node))
 
+    def _plus_connections(self, new: ConnectionTable, node: NodeGene | None = None,
+                          hints: StructureHints | None = None) -> Genome:
+        """This genome with the rows ``new`` added to its connections (and ``node``, a hidden
+        neuron with an id above every other, to its nodes), with ``hints``. The views computed
+        here (node positions of the rows, live and effective masks) are extended rather than
+        recomputed when the new rows leave every old node as live as it was (see
+        :meth:`_extended_views`): what growing a trained network's connections and neurons does."""
+        if node is not None and self.nodes and node.id <= self.nodes[-1].id:
+            return Genome((*self.nodes, node), self.table.concat(new), self.regularization, hints)
+        views = self._views if node is None else self._views.plus(node)
+        nodes = self.nodes if node is None else (*self.nodes, node)
+        rows, live = self._extended_views(new, views, node is not None)
+        table = self.table.concat(new)
+        innovation = table.innovation
+        if len(innovation) > 1 and not bool((innovation[1:] >= innovation[:-1]).all()):
+            order = np.argsort(innovation, kind="stable")
+            table = table.take(order)
+            rows = {name: column[order] for name, column in rows.items()}
+        genome = Genome._of(nodes, table, self.regularization, hints, views=views)
+        for name, array in [*rows.items(), *([("live_mask", live)] if live is not None else [])]:
+            array.setflags(write=False)
+            genome.__dict__[name] = array
+        return genome
+
+    def _extended_views(self, new: ConnectionTable, views: NodeViews,
+                        grew_node: bool) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """Per-row views of this genome's table followed by ``new`` (row order), and the live
+        mask of ``views``' nodes, from those computed here; only those that carry over exactly.
+
+        The masks carry over when every new row is enabled, leads into a node that is live (an
+        old live one, or the new neuron made live by its own rows) and not an input, and leaves
+        a live node or one that nothing leads into (an input, as a rule): then the only nodes
+        that turn live are those sources, and no old row's target changes."""
+        known = self.__dict__
+        rows: dict[str, np.ndarray] = {}
+        if "live_mask" not in known or "effective_mask" not in known:
+            return rows, None  # nothing worth extending: the child computes its views if asked
+        sources, targets = views.positions(new.source), views.positions(new.target)
+        old_targets = self.target_positions
+        rows["source_positions"] = np.concatenate([self.source_positions, sources])
+        rows["target_positions"] = np.concatenate([old_targets, targets])
+        if not bool(new.enabled.all()) or bool((sources < 0).any()) or bool((targets < 0).any()):
+            return rows, None
+        live = np.concatenate([known["live_mask"], np.zeros(int(grew_node), dtype=bool)])
+        if grew_node:
+            newest = len(live) - 1
+            live[newest] = bool(live[targets[sources == newest]].any())
+        if not bool(live[targets].all()):
+            return rows, None
+        input_role = ROLES.index("input")
+        if bool((views.node_roles[targets] == input_role).any()):
+            return rows, None
+        turning = sources[~live[sources]]
+        if len(turning):
+            marked = np.zeros(len(live), dtype=bool)
+            marked[turning] = True
+            if bool(marked[old_targets[old_targets >= 0]].any()):
+                return rows, None  # what leads into a node that turns live turns live too: search afresh
+            live[turning] = True
+        rows["effective_mask"] = np.concatenate([known["effective_mask"], np.ones(len(new), dtype=bool)])
+        return rows, live
+
+    def _same_pairs(self, table: ConnectionTable, regularization: Regularization,
+                    hints: StructureHints | None) -> Genome:
+        """This genome's nodes with ``table``: this genome's rows in their order, with the same
+        innovations, sources and targets (weights, groups or enabled flags may differ). The node
+        positions of the rows carry over, and the live and effective masks too when no row's
+        enabled flag changed (they depend on nothing else)."""
+        genome = Genome._of(self.nodes, table, regularization, hints, like=self)
+        known = self.__dict__
+        names = ["source_positions", "target_positions"]
+        if table.enabled is self.table.enabled or np.array_equal(table.enabled, self.table.enabled):
+            names += ["live_mask", "live_nodes", "effective_mask"]
+        for name in names:
+            if name in known:
+                genome.__dict__[name] = known[name]
+        return genome
+
+    def _minus_rows(self, keep: np.ndarray) -> Genome:
+        """This genome without the connection rows ``keep`` (a boolean mask) leaves out; the
+        node positions of the kept rows carry over (the nodes are the same)."""
+        genome = Genome._of(self.nodes, self.table.take(keep), self.regularization, self.hints, views=self._views)
+        for name in ("source_positions", "target_positions"):
+            if name in self.__dict__:
+                kept = self.__dict__[name][keep]
+                kept.setflags(write=False)
+                genome.__dict__[name] = kept
+        return genome
+
     def _minus_nodes(self, gone: set[int], table: ConnectionTable) -> Genome:
         """A genome of this one's nodes but ``gone`` (a few hidden ones), ``table`` as its
         connections (sorted by innovation already), and this one's node views narrowed, not rebuilt."""
@@ -350,12 +439,23 @@ class Genome:
     def live_mask(self) -> np.ndarray:
         """Per node (in :attr:`nodes` order): whether it can reach an output over enabled
         connections (outputs included; inputs too when they feed a live node)."""
-        table = self.table
-        on = table.enabled
+        on = self.table.enabled
         live = self.node_roles == ROLES.index("output")
-        sources, targets = self.source_positions[on], self.target_positions[on]
-        known = (sources >= 0) & (targets >= 0)
-        reached = graph.reaching(len(self.nodes), sources[known], targets[known], np.flatnonzero(live))
+        known = on & (self.source_positions >= 0) & (self.target_positions >= 0)
+        sources, targets = self.source_positions, self.target_positions
+        if not known.all():  # copies of a wide table's columns are what this costs: only when needed
+            sources, targets = sources[known], targets[known]
+        is_input = self.node_roles == ROLES.index("input")
+        if is_input[targets].any():  # not a valid genome: search every edge
+            reached = graph.reaching(len(self.nodes), sources, targets, np.flatnonzero(live))
+        else:
+            # Nothing leads into an input, so the inputs' edges (most of a wide network's) take
+            # part in one pass after the search over the others has found every live neuron.
+            from_input = is_input[sources]
+            inner = ~from_input
+            reached = graph.reaching(len(self.nodes), sources[inner], targets[inner], np.flatnonzero(live))
+            feeding = from_input & reached[targets]
+            reached[sources[feeding]] = True
         reached.setflags(write=False)
         return reached
 

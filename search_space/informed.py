@@ -60,6 +60,28 @@ def weakest_rows(genome: Genome, k: int) -> np.ndarray:
     return rows[np.argsort(magnitude, kind="stable")[:k]]
 
 
+def weakest_mask(genome: Genome, k: int) -> np.ndarray:
+    """A boolean mask over the table of the rows :func:`weakest_rows` names, found without
+    sorting (a prune needs the set, not its order): every row below the ``k``-th smallest
+    magnitude, then the first rows at that magnitude (lowest innovation) until there are ``k``."""
+    table = genome.table
+    mask = np.zeros(len(table), dtype=bool)
+    rows = np.flatnonzero(genome.effective_mask & table.has_weight)
+    k = max(0, min(k, len(rows)))
+    if k == 0:
+        return mask
+    magnitude = np.abs(table.weight[rows])
+    if k == len(rows):
+        mask[rows] = True
+        return mask
+    threshold = np.partition(magnitude, k - 1)[k - 1]
+    below = magnitude < threshold
+    mask[rows[below]] = True
+    ties = rows[magnitude == threshold][: k - int(np.count_nonzero(below))]  # rows climb with innovation
+    mask[ties] = True
+    return mask
+
+
 def weakest_connections(genome: Genome, k: int) -> list[ConnectionGene]:
     """The genes of :func:`weakest_rows`."""
     genes = genome.connections
@@ -73,14 +95,25 @@ def without_dead_neurons(genome: Genome) -> Genome:
     if not dead:
         return genome
     table = genome.table
-    keep = ~(np.isin(table.source, dead) | np.isin(table.target, dead))
+    sources, targets = genome.source_positions, genome.target_positions
+    gone = np.isin(genome.node_ids, dead)
+    known = bool((sources >= 0).all() and (targets >= 0).all())
+    if known:  # a node-sized mark read at each row's positions: one pass, whatever the number dead
+        keep = ~(gone[sources] | gone[targets])
+    else:
+        keep = ~(np.isin(table.source, dead) | np.isin(table.target, dead))
     pruned = genome._minus_nodes(set(dead), table.take(keep))
     # No path to an output runs through a dead neuron, so the others stay as live as they were:
-    # the masks are the parent's, less the removed nodes and rows (not searched again).
-    kept_nodes = ~np.isin(genome.node_ids, dead)
-    for name, mask in (("live_mask", genome.live_mask[kept_nodes]), ("effective_mask", genome.effective_mask[keep])):
-        mask.setflags(write=False)
-        pruned.__dict__[name] = mask
+    # the masks are the parent's, less the removed nodes and rows (not searched again); the kept
+    # rows' node positions move down by the number of removed nodes before them.
+    views = [("live_mask", genome.live_mask[~gone]), ("effective_mask", genome.effective_mask[keep])]
+    if known:
+        shift = np.cumsum(gone)
+        views += [(name, at[keep] - shift[at[keep]]) for name, at in (("source_positions", sources),
+                                                                     ("target_positions", targets))]
+    for name, view in views:
+        view.setflags(write=False)
+        pruned.__dict__[name] = view
     pruned.__dict__["live_nodes"] = live
     return pruned
 
@@ -103,9 +136,7 @@ def prune_magnitude(
 def prune_weakest(genome: Genome, k: int, keep_neurons: bool = False) -> Genome:
     """``genome`` without its ``k`` weakest connections (:func:`weakest_connections`) and, unless
     ``keep_neurons``, without the hidden neurons that no longer reach an output."""
-    keep = np.ones(len(genome.table), dtype=bool)
-    keep[weakest_rows(genome, k)] = False
-    pruned = genome.with_table(genome.table.take(keep))
+    pruned = genome._minus_rows(~weakest_mask(genome, k))
     return pruned if keep_neurons else without_dead_neurons(pruned)
 
 
@@ -146,7 +177,7 @@ def grow_gradient(
         return genome
     weight = 0.0 if _carries_weights(genome) else np.nan
     new = ConnectionTable.of(list(added.values()), [s for s, _ in added], [t for _, t in added], True, weight)
-    return genome.with_table(genome.table.concat(new))
+    return genome._plus_connections(new, hints=genome.hints)
 
 
 def _adjacent(genome: Genome) -> list[tuple[int, int]]:
@@ -193,7 +224,7 @@ def add_neuron_gradient(
     new = ConnectionTable.of(
         [*into, *out], [n for n, _ in chosen_in] + [node_id] * len(out), [node_id] * len(into) + [n for n, _ in chosen_out],
         True, [w / norm if weighted else np.nan for _, w in chosen_in] + [0.0 if weighted else np.nan] * len(out))
-    return genome._plus_node(NodeGene(node_id, "hidden", activation), genome.table.concat(new), hints=genome.hints)
+    return genome._plus_connections(new, NodeGene(node_id, "hidden", activation), hints=genome.hints)
 
 
 def widen_neuron(

@@ -380,7 +380,7 @@ def crossover(
             for name in ("weight_decay", "l1_ratio", "dropout")
         }
         regularization = replace(regularization, **picks)
-    child = Genome._of(fitter.nodes, children, regularization, None, like=fitter)
+    child = fitter._same_pairs(children, regularization, None)
     return child if child.n_enabled else fitter
 
 

@@ -4,6 +4,7 @@ random draws and the same innovation numbers, on genomes of every shape the sear
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from connevo.search_space.genome import Genome
 from connevo.search_space.innovation import InnovationTracker
 from connevo.search_space.limits import HIDDEN_ACTIVATIONS, Limits
 from connevo.search_space.mutations import MUTATIONS
+from connevo.search_space.starts import hidden_layer_genome
 from tests.search_space import per_gene_operators as reference
 
 OPERATORS = ["add_connection", "remove_connection", "add_node", "remove_node", "toggle_connection", "share_weights", "unshare_weights", "prune_magnitude", "grow_gradient",
@@ -81,8 +83,12 @@ def test_crossover_repair_and_limits_match_their_per_gene_originals(as_trained, 
         other = MUTATIONS[names[int(rng.integers(len(names)))]](other, rng, tracker, LIMITS[0])
     twin = np.random.default_rng(seed + 3)
     rng = np.random.default_rng(seed + 3)
-    assert same(operators.crossover(fitter, other, rng), reference.crossover(fitter, other, twin))
-    assert same(operators.crossover(other, fitter, rng), reference.crossover(other, fitter, twin))
+    for parent in (fitter, other):  # parents whose views were computed hand them on where they hold
+        _ = parent.effective_mask, parent.live_nodes
+    for first, second in ((fitter, other), (other, fitter)):
+        child = operators.crossover(first, second, rng)
+        assert same(child, reference.crossover(first, second, twin))
+        assert views_match_a_fresh_genome(child)
     assert same(operators.repair(other, rng, LIMITS[1]), reference.repair(other, twin, LIMITS[1]))
     assert operators.within_limits(other, LIMITS[limits]) == reference.within_limits(other, LIMITS[limits])
     assert rng.random() == twin.random()
@@ -94,6 +100,18 @@ def test_the_weakest_rows_are_the_per_gene_weakest_connections(as_trained, k):
     assert informed.weakest_connections(genome, k) == reference.weakest_connections(genome, k)
 
 
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.integers(0, 10**6), st.integers(0, 60), st.integers(0, 80), st.booleans())
+def test_the_weakest_mask_holds_the_weakest_rows(as_trained, seed, steps, k, coarse):
+    """The sort-free set a prune removes is the set of the sorted weakest rows, ties included
+    (coarse weights: many connections share a magnitude)."""
+    genome, _ = grown(seed | 1, steps, as_trained)
+    if coarse:
+        genome = genome.with_table(genome.table.replace(weight=np.round(genome.table.weight * 2) / 2))
+    mask = informed.weakest_mask(genome, k)
+    assert np.array_equal(np.flatnonzero(mask), np.sort(informed.weakest_rows(genome, k)))
+
+
 @pytest.mark.parametrize("offset", [0, 2**40])  # small counters (a dense table), rewired innovations (search)
 def test_rows_of_finds_each_keys_position_or_minus_one(offset):
     rng = np.random.default_rng(offset % 97)
@@ -102,3 +120,30 @@ def test_rows_of_finds_each_keys_position_or_minus_one(offset):
     expected = [int(np.flatnonzero(present == k)[0]) if k in set(present.tolist()) else -1 for k in keys.tolist()]
     assert rows_of(keys, present).tolist() == expected
     assert rows_of(keys, present[:0]).tolist() == [-1] * len(keys)
+
+
+@pytest.mark.parametrize("grown_pair", ["dead neuron -> output", "input -> dead neuron", "input -> output"])
+def test_a_grown_genomes_views_are_exact_when_growth_revives_or_feeds_a_dead_neuron(as_trained, grown_pair):
+    """Growing extends the parent's live and effective masks only where they hold: a connection
+    out of a dead neuron revives it and the input that feeds only it; one into it changes nothing."""
+    rng = np.random.default_rng(5)
+    tracker = InnovationTracker()
+    genome = hidden_layer_genome(4, 2, 3, rng, tracker, input_density=1.0)
+    dead, first_input, last_input = genome.hidden_ids[0], genome.input_ids[0], genome.input_ids[-1]
+    output = genome.output_ids[0]
+    table = genome.table
+    genome = genome.with_table(table.take((table.source != dead)
+                                          & ((table.source != first_input) | (table.target != dead))
+                                          & ((table.source != last_input) | (table.target == dead))))
+    genome = as_trained(genome, rng)
+    _ = genome.effective_mask, genome.live_nodes
+    assert dead not in genome.live_nodes and not genome.live_mask[genome.positions(np.array([last_input]))[0]]
+    source, target = {"dead neuron -> output": (dead, output), "input -> dead neuron": (first_input, dead),
+                      "input -> output": (first_input, output)}[grown_pair]
+    if grown_pair == "input -> output":
+        genome = genome.with_table(genome.table.take((genome.table.source != source) | (genome.table.target != target)))
+        _ = genome.effective_mask, genome.live_nodes
+    hinted = genome.replace(hints=replace(genome.hints, grow=((source, target, 1.0),)))
+    child = informed.grow_gradient(hinted, rng, tracker, LIMITS[0])
+    assert len(child.table) == len(genome.table) + 1
+    assert views_match_a_fresh_genome(child)
