@@ -4,7 +4,9 @@ The store holds one finished campaign of ``--candidates`` candidates: the quick-
 (digits, about 1,000 real candidates), its candidate rows then copied under new ids and numbers
 until there are as many as asked (a front and a page read them as they read any candidate). The
 server is asked to launch a second campaign (``POST /campaigns``, Ray by default: its candidates
-train in Ray's worker processes, not in the server's) and, once that campaign has committed a
+train in Ray's worker processes, not in the server's; with ``--driver process`` the campaign is
+run by a separate ``connevo run`` on the same store instead, so the server only answers) and,
+once that campaign has committed a
 generation, ``--clients`` clients (default 50) poll the finished campaign for ``--seconds``, each
 cycling ``GET /campaigns/{id}`` (status), ``/front`` and ``/candidates?limit=50``, one request at a
 time, ``--timeout`` seconds each. The running campaign is stopped afterwards.
@@ -16,15 +18,20 @@ other than 200, or no answer in time). Nothing is asserted. Last line:
     python -m benchmarks.service_load                          # 10,000 candidates, 50 clients, 20 s
     python -m benchmarks.service_load --candidates 2000 --clients 10 --seconds 5 --backend local
     python -m benchmarks.service_load --store kept.db     # poll a store built before (a copy of it)
+    python -m benchmarks.service_load --store kept.db --driver process   # the campaign driven elsewhere
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import shutil
+import signal
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,7 +39,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.common import ROOT
-from benchmarks.http_load import Server, build_store
+from benchmarks.http_load import Server, build_store, environment
 from connevo.results.store import open_store
 
 ENDPOINTS = ("status", "front", "candidates")
@@ -64,6 +71,25 @@ def copy_candidates(store: Path, campaign: str, wanted: int) -> int:
 def busy_spec(backend: str) -> dict:
     return {"name": "busy", "seed": 1, "task": {"dataset": "digits"},
             "evolution": {"population": 48, "generations": 500}, "workers": {"backend": backend}}
+
+
+def run_elsewhere(store: Path, tmp: Path, backend: str) -> tuple[subprocess.Popen, str]:
+    """The busy campaign run by ``connevo run`` in a process of its own on ``store``; its id once stored."""
+    spec = tmp / "busy.json"
+    spec.write_text(json.dumps(busy_spec(backend)))
+    runner = subprocess.Popen([sys.executable, "-m", "connevo.service.cli", "run", str(spec), "--store", str(store)],
+                              cwd=ROOT, env=environment(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with sqlite3.connect(store) as conn:
+            row = conn.execute("select id from campaigns where name = 'busy'").fetchone()
+        if row is not None:
+            return runner, str(row[0])
+        if runner.poll() is not None:
+            raise SystemExit(f"`connevo run` ended with status {runner.returncode} before storing its campaign")
+        time.sleep(0.5)
+    runner.kill()
+    raise SystemExit("`connevo run` stored no campaign in time")
 
 
 def wait_for_generation(url: str, campaign: str, timeout: float = 300) -> None:
@@ -126,6 +152,9 @@ def main() -> None:
     parser.add_argument("--backend", choices=("ray", "local"), default="ray",
                         help="where the running campaign trains (local: in the server's process)")
     parser.add_argument("--idle", action="store_true", help="no running campaign: the server only answers")
+    parser.add_argument("--driver", choices=("server", "process"), default="server",
+                        help="who drives the running campaign: the server (POST /campaigns) or a separate "
+                             "`connevo run` process on the same store")
     parser.add_argument("--store", type=Path, help="a store this script built before (copied, not changed): its "
                                                    "first campaign is polled, no quick-start is run")
     args = parser.parse_args()
@@ -143,19 +172,30 @@ def main() -> None:
         count = copy_candidates(store, campaign, args.candidates)
         server = Server(ROOT, store, tmp)
         try:
-            busy = None
-            if not args.idle:
+            busy, runner = None, None
+            if not args.idle and args.driver == "server":
                 busy = httpx.post(server.url + "/campaigns", json=busy_spec(args.backend), timeout=60).json()["id"]
+            elif not args.idle:
+                runner, busy = run_elsewhere(store, tmp, args.backend)
+            if busy is not None:
                 wait_for_generation(server.url, busy)
+            driver = "driven by the server" if runner is None else "driven by a separate `connevo run`"
             print(f"campaign {campaign}: {count} candidates; {args.clients} clients for {args.seconds:g} s "
-                  + ("(no campaign running)" if busy is None else f"while campaign {busy} trains ({args.backend})"),
+                  + ("(no campaign running)" if busy is None else f"while campaign {busy} trains ({args.backend}, "
+                                                                   f"{driver})"),
                   flush=True)
             begin = time.perf_counter()
             results = poll(server.url, campaign, args.clients, args.seconds, args.timeout)
             wall = time.perf_counter() - begin
-            if busy is not None:
+            if busy is not None and runner is None:
                 httpx.post(f"{server.url}/campaigns/{busy}/stop", timeout=60)
         finally:
+            if runner is not None:
+                runner.send_signal(signal.SIGINT)  # stops at the next chunk, as Ctrl-C does
+                try:
+                    runner.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    runner.kill()
             server.close()
     rows = {name: summary(samples, wall) for name, samples in results.items()}
     everything = summary([s for samples in results.values() for s in samples], wall)
