@@ -15,9 +15,7 @@ them: from a ``torch.Generator`` seeded with the candidate's seed, node by node 
 
 from __future__ import annotations
 
-import math
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -25,8 +23,9 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from connevo.search_space.connection_table import NO_GROUP
 from connevo.search_space.cost import measure
-from connevo.search_space.genome import ConnectionGene, Genome
+from connevo.search_space.genome import Genome
 from connevo.search_space.layout import layered_layout
 from connevo.workers.kernels import ACTIVATION_CODES
 from connevo.workers.records import EvaluationRequest, TrainingSettings
@@ -161,31 +160,44 @@ class Plan:
     biases: list[np.ndarray] | None = None  # per level, initial biases (None: zeros)
 
 
-def initial_weights(genome: Genome, layout: Any, incoming: dict[int, list[ConnectionGene]], seed: int
-                    ) -> dict[int, float]:
-    """Initial weight per effective connection (innovation), drawn exactly as
-    :class:`search_space.compile.GenomeNetwork` draws them from ``Generator(seed)``: node by node,
-    layers in order, nodes by (activation, id), ``uniform(-1/sqrt(fan_in), 1/sqrt(fan_in))``.
+def _draw_ranks(genome: Genome, layout: Any) -> np.ndarray:
+    """Per node position: its place in GenomeNetwork's drawing order (layers in order, nodes of a
+    layer by (activation, id)); -1 for the nodes of no layer above the inputs."""
+    nodes = genome.node_by_id
+    drawn = [n for layer in layout.layers[1:] for n in sorted(layer, key=lambda n: (nodes[n].activation, n))]
+    ranks = np.full(len(genome.nodes), -1, dtype=np.int64)
+    ranks[genome.positions(np.asarray(drawn, dtype=np.int64))] = np.arange(len(drawn))
+    return ranks
+
+
+def _drawing_order(genome: Genome, layout: Any) -> np.ndarray:
+    """The effective connections (indices among them) in GenomeNetwork's drawing order: by
+    their target's place (:func:`_draw_ranks`), each target's in innovation order."""
+    targets = genome.target_positions[genome.effective_mask]
+    return np.argsort(_draw_ranks(genome, layout)[targets], kind="stable")
+
+
+def initial_weights(genome: Genome, layout: Any, seed: int) -> np.ndarray:
+    """Initial weight per effective connection (float32, in the order of the effective
+    connections), drawn exactly as :class:`search_space.compile.GenomeNetwork` draws them from
+    ``Generator(seed)``: node by node, layers in order, nodes by (activation, id),
+    ``uniform(-1/sqrt(fan_in), 1/sqrt(fan_in))``.
 
     One ``uniform_(0, 1)`` call of the total length, transformed in float64 and rounded to
     float32, gives the same bits as the per-node calls (checked by the tests).
     """
-    nodes = genome.node_by_id
-    genes: list[ConnectionGene] = []
-    bounds: list[float] = []
-    for layer in layout.layers[1:]:
-        for node in sorted(layer, key=lambda n: (nodes[n].activation, n)):
-            mine = incoming.get(node, [])
-            genes.extend(mine)
-            bound = 1.0 / math.sqrt(max(1, len(mine)))
-            bounds.extend([bound] * len(mine))
-    if not genes:
-        return {}
+    targets = genome.target_positions[genome.effective_mask]
+    if not len(targets):
+        return np.zeros(0, dtype=np.float32)
+    order = _drawing_order(genome, layout)
+    fan_in = np.bincount(targets, minlength=len(genome.nodes))
+    bound = (1.0 / np.sqrt(np.maximum(1, fan_in[targets[order]]).astype(np.float64))).astype(np.float32)
     generator = torch.Generator().manual_seed(seed)
-    u = torch.empty(len(genes)).uniform_(0.0, 1.0, generator=generator).double().numpy()
-    b = np.asarray(bounds, dtype=np.float32).astype(np.float64)
-    values = (u * (b - (-b)) + (-b)).astype(np.float32)
-    return {g.innovation: float(v) for g, v in zip(genes, values)}
+    u = torch.empty(len(targets)).uniform_(0.0, 1.0, generator=generator).double().numpy()
+    b = bound.astype(np.float64)
+    values = np.empty(len(targets), dtype=np.float32)
+    values[order] = (u * (b - (-b)) + (-b)).astype(np.float32)
+    return values
 
 
 def check_fits(genome: Genome, n_features: int, n_classes: int) -> None:
@@ -198,7 +210,7 @@ def check_fits(genome: Genome, n_features: int, n_classes: int) -> None:
         raise RuntimeError(f"the genome has {genome.n_outputs} outputs but the data set needs {needs}")
 
 
-InitialWeights = Callable[[Genome, Any, dict[int, list[ConnectionGene]], int], dict[int, float]]
+InitialWeights = Callable[[Genome, Any, int], np.ndarray]
 """The signature of :func:`initial_weights`."""
 
 
@@ -217,42 +229,36 @@ def build_plan(request: EvaluationRequest, n_features: int, n_outputs: int,
     layout = layered_layout(genome)
     orders, level_of = _level_orders(genome, layout)
     shape = _shape(genome, orders, level_of)
-    effective = genome.effective_connections
-    incoming: dict[int, list[ConnectionGene]] = defaultdict(list)
-    for c in effective:
-        incoming[c.target].append(c)
-    init = draw_weights(genome, layout, incoming, request.seed)
+    init: np.ndarray = draw_weights(genome, layout, request.seed)  # float32, per effective connection
     warm, epochs = settings.start(request)
     if warm:  # weight inheritance: the genome's own weights; a connection without one starts small
-        scale = settings.new_weight_scale
-        init = {c.innovation: c.weight if c.weight is not None else init[c.innovation] * scale for c in effective}
-    shared = _initial_shared(genome, layout, incoming, init, shape.groups)
+        own = genome.table.weight[genome.effective_mask]
+        init = np.where(np.isnan(own), init.astype(np.float64) * settings.new_weight_scale, own)
+    shared = _initial_shared(genome, layout, init, shape.groups)
     levels, offsets = _empty_levels(genome, shape, orders, n_features)
     export = _place_connections(genome, levels, offsets, orders, level_of, init)
     biases = _genome_biases(genome, shape, orders) if warm else None
     reg = genome.regularization
     return Plan(
         request=request, shape=shape, levels=levels, shared=shared, orders=orders, export=export,
-        costs=costs, useful_per_sample=2 * len(effective), seconds=time.perf_counter() - start,
+        costs=costs, useful_per_sample=2 * len(init), seconds=time.perf_counter() - start,
         weight_decay=float(reg.weight_decay), l1_ratio=float(reg.l1_ratio), dropout=float(reg.dropout),
         epochs=epochs, biases=biases,
     )
 
 
-def _initial_shared(genome: Genome, layout: Any, incoming: dict[int, list[ConnectionGene]],
-                    init: dict[int, float], groups: int) -> np.ndarray:
+def _initial_shared(genome: Genome, layout: Any, init: np.ndarray, groups: int) -> np.ndarray:
     """``(groups,)`` initial shared weights: the first connection of a group in GenomeNetwork's
-    order gives the group's initial value (padding slots: 0)."""
-    nodes = genome.node_by_id
-    group_slot = {g: i for i, g in enumerate(genome.shared_groups)}
+    drawing order gives the group's initial value (padding slots: 0)."""
     shared = np.zeros(groups, dtype=np.float32)
-    seen_groups: set[int] = set()
-    for layer in layout.layers[1:]:
-        for node in sorted(layer, key=lambda n: (nodes[n].activation, n)):
-            for c in incoming.get(node, []):
-                if c.group is not None and c.group not in seen_groups:
-                    seen_groups.add(c.group)
-                    shared[group_slot[c.group]] = init[c.innovation]
+    group = genome.table.group[genome.effective_mask]
+    if not (group != NO_GROUP).any():
+        return shared
+    order = _drawing_order(genome, layout)
+    drawn = group[order]
+    first = order[drawn != NO_GROUP]  # shared connections, in drawing order
+    slots, at = np.unique(np.searchsorted(np.asarray(genome.shared_groups), group[first]), return_index=True)
+    shared[slots] = init[first[at]]
     return shared
 
 
@@ -292,35 +298,46 @@ def _empty_levels(genome: Genome, shape: Shape, orders: list[list[int]], n_featu
 
 
 def _place_connections(genome: Genome, levels: list[LevelPlan], offsets: list[dict[int, int]],
-                       orders: list[list[int]], level_of: dict[int, int], init: dict[int, float]
+                       orders: list[list[int]], level_of: dict[int, int], init: np.ndarray
                        ) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Write every effective connection's initial weight (own) or group slot (shared) and mask
-    into ``levels``; return where each connection lies, per (level, block), for the export."""
-    position = {n: i for order in orders for i, n in enumerate(order)}
-    input_index = {n: i for i, n in enumerate(genome.input_ids)}
-    group_slot = {g: i for i, g in enumerate(genome.shared_groups)}
-    # per (level, block): connection index, row, col, and initial value or group slot (-1: own)
-    found: dict[tuple[int, int], list[tuple[int, int, int, float, int]]] = defaultdict(list)
-    for k, c in enumerate(genome.effective_connections):
-        level = level_of[c.target]
-        if c.source in input_index:
-            key, row = (level, 0), input_index[c.source]
-        else:
-            key, row = (level, 1), offsets[level - 1][level_of[c.source]] + position[c.source]
-        slot = -1 if c.group is None else group_slot[c.group]
-        found[key].append((k, row, position[c.target], init[c.innovation], slot))
+    into ``levels``; return where each connection lies, per (level, block), for the export:
+    (indices among the effective connections, rows, columns), in the connections' order."""
+    n_nodes, depth = len(genome.nodes), len(orders)
+    level_at = np.full(n_nodes, -1, dtype=np.int64)   # node position -> level (0: inputs)
+    slot_at = np.full(n_nodes, -1, dtype=np.int64)    # node position -> place in its level (inputs: index)
+    for level, order in enumerate([list(genome.input_ids), *orders]):
+        at = genome.positions(np.asarray(order, dtype=np.int64))
+        level_at[at] = level
+        slot_at[at] = np.arange(len(order))
+    first_row = np.zeros((depth + 1, depth + 1), dtype=np.int64)  # (level, hidden source level) -> row offset
+    for level, offset in enumerate(offsets, start=1):
+        for source_level, row in offset.items():
+            first_row[level, source_level] = row
+    effective = genome.effective_mask
+    sources, targets = genome.source_positions[effective], genome.target_positions[effective]
+    target_level, source_level = level_at[targets], level_at[sources]
+    from_inputs = source_level == 0
+    rows = np.where(from_inputs, slot_at[sources], first_row[target_level, source_level] + slot_at[sources])
+    cols = slot_at[targets]
+    group = genome.table.group[effective]
+    slots = np.where(group == NO_GROUP, -1, np.searchsorted(np.asarray(genome.shared_groups), group))
     export = {}
-    for (level, block), items in found.items():
-        index, rows, cols, values, slots = (np.asarray(v) for v in zip(*items))
-        lv = levels[level - 1]
-        w, m, g, gm = (lv.wx, lv.mx, lv.gx, lv.gmx) if block == 0 else (lv.wh, lv.mh, lv.gh, lv.gmh)
-        own = slots < 0
-        w[rows[own], cols[own]] = values[own]
-        m[rows[own], cols[own]] = 1.0
-        if not own.all():
-            g[rows[~own], cols[~own]] = slots[~own]
-            gm[rows[~own], cols[~own]] = 1.0
-        export[level, block] = (index, rows, cols)
+    for level in range(1, depth + 1):
+        for block in (0, 1):
+            index = np.flatnonzero((target_level == level) & (from_inputs == (block == 0)))
+            if not len(index):
+                continue
+            r, c, slot = rows[index], cols[index], slots[index]
+            lv = levels[level - 1]
+            w, m, g, gm = (lv.wx, lv.mx, lv.gx, lv.gmx) if block == 0 else (lv.wh, lv.mh, lv.gh, lv.gmh)
+            own = slot < 0
+            w[r[own], c[own]] = init[index[own]]
+            m[r[own], c[own]] = 1.0
+            if not own.all():
+                g[r[~own], c[~own]] = slot[~own]
+                gm[r[~own], c[~own]] = 1.0
+            export[level, block] = (index, r, c)
     return export
 
 

@@ -138,10 +138,10 @@ def poison(monkeypatch, seed):
     """Give the candidate with ``seed`` an infinite initial weight."""
     original_values = batched._initial_values
 
-    def values(genome, layout, incoming, s):
-        out = original_values(genome, layout, incoming, s)
+    def values(genome, layout, s):
+        out = original_values(genome, layout, s)
         if s == seed:
-            out[next(iter(out))] = math.inf
+            out[0] = math.inf
         return out
 
     monkeypatch.setattr(batched, "_initial_values", values)
