@@ -92,7 +92,6 @@ def _hints(plan: _Plan, blocks: dict[tuple[int, int], np.ndarray], count: int = 
     """One candidate's hints from its gradient blocks ``(source level, target level) -> (i, j)``."""
     genome: Genome = plan.request.genome
     ids = [list(genome.input_ids), *plan.orders]  # node ids per level; padding has none
-    existing = set(zip(genome.table.source.tolist(), genome.table.target.tolist()))
     sources, targets, scores = [], [], []
     for (source_level, target_level), block in blocks.items():
         src = np.asarray(ids[source_level], dtype=np.int64)
@@ -105,7 +104,12 @@ def _hints(plan: _Plan, blocks: dict[tuple[int, int], np.ndarray], count: int = 
     grow: tuple[tuple[int, int, float], ...] = ()
     if scores:
         s_all, t_all, g_all = np.concatenate(sources), np.concatenate(targets), np.concatenate(scores)
-        absent = np.array([(int(a), int(b)) not in existing for a, b in zip(s_all, t_all)], dtype=bool)
+        table = genome.table
+        base = int(max(table.source.max(initial=0), table.target.max(initial=0), s_all.max(), t_all.max())) + 1
+        existing = np.sort(table.pair_keys(base))
+        keys = s_all * base + t_all
+        at = np.minimum(np.searchsorted(existing, keys), max(len(existing) - 1, 0))
+        absent = existing[at] != keys if len(existing) else np.ones(len(keys), dtype=bool)
         s_all, t_all, g_all = s_all[absent], t_all[absent], g_all[absent]
         order = np.lexsort((t_all, s_all, -g_all))[:count]  # largest gradient; ties by ids
         grow = tuple((int(s_all[k]), int(t_all[k]), float(g_all[k])) for k in order if g_all[k] > 0)
