@@ -61,17 +61,22 @@ def _aligned(t: torch.Tensor) -> torch.Tensor:
     return t.clone(memory_format=torch.contiguous_format)
 
 
+def _candidates(t: torch.Tensor, transpose: bool) -> list[torch.Tensor]:
+    """``t[c]`` (transposed when asked) for every candidate ``c``, each contiguous and on a
+    64-byte boundary: views when the stack is contiguous, aligned and each candidate's part a
+    multiple of 64 bytes (so every part starts aligned), else aligned copies where needed."""
+    if t.is_contiguous() and t.data_ptr() % _ALIGNMENT == 0 and (t[0].numel() * t.element_size()) % _ALIGNMENT == 0:
+        matrices = list(t.unbind(0))
+    else:
+        matrices = [_aligned(t[c]) for c in range(t.shape[0])]
+    return [m.t() for m in matrices] if transpose else matrices
+
+
 def _matmuls(a: torch.Tensor, b: torch.Tensor, transpose_a: bool = False, transpose_b: bool = False
              ) -> torch.Tensor:
     """``op(a[c]) @ op(b[c])`` for every candidate ``c`` (``op``: transposed when asked), one
     ``torch.mm`` each on aligned operands, each result in an allocation of its own."""
-    def operand(t: torch.Tensor, c: int, transpose: bool) -> torch.Tensor:
-        matrix = _aligned(t[c])
-        return matrix.t() if transpose else matrix
-
-    return torch.stack([
-        torch.mm(operand(a, c, transpose_a), operand(b, c, transpose_b)) for c in range(a.shape[0])
-    ])
+    return torch.stack([torch.mm(x, y) for x, y in zip(_candidates(a, transpose_a), _candidates(b, transpose_b))])
 
 
 class _PerCandidateMatmul(torch.autograd.Function):
