@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import struct
 import zlib
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -46,11 +47,11 @@ MIN_ROWS = 4  # shorter lists of objects stay JSON: columns would not pay for th
 
 def _column(values: list[Any]) -> tuple[str, np.ndarray, list[str] | None] | None:
     """(kind, array, categories) of one key's values, or None when they are not of one plain type."""
-    kinds = {type(v) for v in values}
+    kinds = set(map(type, values))
     if kinds == {bool}:
         return "bool", np.fromiter(values, dtype=np.uint8, count=len(values)), None
     if kinds == {int}:
-        if all(-(2**63) <= v < 2**63 for v in values):
+        if -(2**63) <= min(values) and max(values) < 2**63:
             return _integers(np.asarray(values, dtype=np.int64))
         return None
     if kinds == {float}:
@@ -83,7 +84,9 @@ def _integers(values: np.ndarray) -> tuple[str, np.ndarray, None]:
     if values.size < 2 or int(values.min()) < -SAFE_DELTA or int(values.max()) > SAFE_DELTA:
         return "int", plain, None
     steps = _narrowest(np.diff(values, prepend=np.int64(0)))
-    if (steps.itemsize, np.unique(steps).size) < (plain.itemsize, np.unique(plain).size):
+    if steps.itemsize != plain.itemsize:  # the narrower wins; distinct values count only on a tie
+        return ("delta", steps, None) if steps.itemsize < plain.itemsize else ("int", plain, None)
+    if np.unique(steps).size < np.unique(plain).size:
         return "delta", steps, None
     return "int", plain, None
 
@@ -126,7 +129,7 @@ def encode(document: dict[str, Any]) -> bytes:
             return None
         columns = []
         for key in keys:
-            column = _column([r[key] for r in rows])
+            column = _column(list(map(itemgetter(key), rows)))
             if column is None:
                 return None
             columns.append((key, *column))
