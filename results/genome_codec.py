@@ -68,11 +68,16 @@ def _column(values: list[Any]) -> tuple[str, np.ndarray, list[str] | None] | Non
     return None
 
 
-def _narrowest(values: np.ndarray) -> np.ndarray:
-    low, high = (int(values.min()), int(values.max())) if values.size else (0, 0)
-    for dtype in INTEGER_TYPES:
-        info = np.iinfo(dtype)
-        if info.min <= low and high <= info.max:
+_INTEGER_RANGES = [(dtype, int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)) for dtype in INTEGER_TYPES]
+
+
+def _narrowest(values: np.ndarray, low: int | None = None, high: int | None = None) -> np.ndarray:
+    """``values`` in the narrowest integer type that holds them (``low``/``high``: their
+    minimum and maximum, when the caller knows them)."""
+    if low is None or high is None:
+        low, high = (int(values.min()), int(values.max())) if values.size else (0, 0)
+    for dtype, smallest, largest in _INTEGER_RANGES:
+        if smallest <= low and high <= largest:
             return values.astype(dtype)
     return values
 
@@ -80,8 +85,9 @@ def _narrowest(values: np.ndarray) -> np.ndarray:
 def _integers(values: np.ndarray) -> tuple[str, np.ndarray, None]:
     """``("int", narrowest values)`` or ``("delta", narrowest differences)``, whichever is narrower
     (on a tie, the one with fewer distinct values)."""
-    plain = _narrowest(values)
-    if values.size < 2 or int(values.min()) < -SAFE_DELTA or int(values.max()) > SAFE_DELTA:
+    low, high = (int(values.min()), int(values.max())) if values.size else (0, 0)
+    plain = _narrowest(values, low, high)
+    if values.size < 2 or low < -SAFE_DELTA or high > SAFE_DELTA:
         return "int", plain, None
     steps = _narrowest(np.diff(values, prepend=np.int64(0)))
     if steps.itemsize != plain.itemsize:  # the narrower wins; distinct values count only on a tie

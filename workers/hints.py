@@ -112,7 +112,8 @@ def _hints(plan: _Plan, blocks: dict[tuple[int, int], np.ndarray], count: int = 
         absent = existing[at] != keys if len(existing) else np.ones(len(keys), dtype=bool)
         s_all, t_all, g_all = s_all[absent], t_all[absent], g_all[absent]
         order = np.lexsort((t_all, s_all, -g_all))[:count]  # largest gradient; ties by ids
-        grow = tuple((int(s_all[k]), int(t_all[k]), float(g_all[k])) for k in order if g_all[k] > 0)
+        chosen = zip(s_all[order].tolist(), t_all[order].tolist(), g_all[order].astype(np.float64).tolist())
+        grow = tuple((s, t, g) for s, t, g in chosen if g > 0)
     neuron_in, neuron_out = _gradmax(genome, blocks.get((0, len(ids) - 1)), ids[-1])
     return StructureHints(grow, neuron_in, neuron_out)
 
