@@ -107,12 +107,18 @@ def plan_shape(genome: Genome) -> Shape:
     return _shape(genome, *_level_orders(genome, layered_layout(genome)))
 
 
+def _level_at(genome: Genome, level_of: dict[int, int]) -> np.ndarray:
+    """Per node position: its level (0: the inputs; -1: a node the layout leaves out)."""
+    level_at = np.full(len(genome.nodes), -1, dtype=np.int64)
+    ids = np.fromiter(level_of.keys(), dtype=np.int64, count=len(level_of))
+    level_at[genome.positions(ids)] = np.fromiter(level_of.values(), dtype=np.int64, count=len(level_of))
+    return level_at
+
+
 def _shape(genome: Genome, orders: list[list[int]], level_of: dict[int, int]) -> Shape:
     """From the effective connections' columns: the levels each level's neurons are fed from
     (no connection gene objects: the driver sorts every chunk by shape)."""
-    level_at = np.full(len(genome.nodes), -1, dtype=np.int64)  # node position -> level
-    ids = np.fromiter(level_of.keys(), dtype=np.int64, count=len(level_of))
-    level_at[genome.positions(ids)] = np.fromiter(level_of.values(), dtype=np.int64, count=len(level_of))
+    level_at = _level_at(genome, level_of)
     effective = genome.effective_mask
     depth = len(orders)
     pairs = np.unique(level_at[genome.target_positions[effective]] * (depth + 1)
@@ -303,13 +309,11 @@ def _place_connections(genome: Genome, levels: list[LevelPlan], offsets: list[di
     """Write every effective connection's initial weight (own) or group slot (shared) and mask
     into ``levels``; return where each connection lies, per (level, block), for the export:
     (indices among the effective connections, rows, columns), in the connections' order."""
-    n_nodes, depth = len(genome.nodes), len(orders)
-    level_at = np.full(n_nodes, -1, dtype=np.int64)   # node position -> level (0: inputs)
-    slot_at = np.full(n_nodes, -1, dtype=np.int64)    # node position -> place in its level (inputs: index)
-    for level, order in enumerate([list(genome.input_ids), *orders]):
-        at = genome.positions(np.asarray(order, dtype=np.int64))
-        level_at[at] = level
-        slot_at[at] = np.arange(len(order))
+    depth = len(orders)
+    level_at = _level_at(genome, level_of)
+    slot_at = np.full(len(genome.nodes), -1, dtype=np.int64)  # node position -> place in its level (inputs: index)
+    for order in [list(genome.input_ids), *orders]:
+        slot_at[genome.positions(np.asarray(order, dtype=np.int64))] = np.arange(len(order))
     first_row = np.zeros((depth + 1, depth + 1), dtype=np.int64)  # (level, hidden source level) -> row offset
     for level, offset in enumerate(offsets, start=1):
         for source_level, row in offset.items():
