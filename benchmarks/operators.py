@@ -22,6 +22,7 @@ from connevo.search_space import Genome, InnovationTracker, Limits, crossover, m
 from connevo.search_space.hints import StructureHints
 from connevo.search_space.mutations import MUTATIONS
 from connevo.search_space.operators import add_node
+from connevo.workers.hints import GROW_HINTS, NEURON_FAN_IN
 
 
 def genome_with(connections: int, rng: np.random.Generator, tracker: InnovationTracker):
@@ -35,12 +36,14 @@ def genome_with(connections: int, rng: np.random.Generator, tracker: InnovationT
 
 
 def trained(genome: Genome, rng: np.random.Generator) -> Genome:
-    """``genome`` as a training leaves it: a weight on every connection and structure hints
-    (48 proposed connections, a neuron's fan-in over a tenth of the inputs, every output)."""
+    """``genome`` as a training leaves it: a weight on every connection and structure hints of
+    the sizes training measures (workers/hints.py: ``GROW_HINTS`` proposed connections, a
+    neuron's fan-in of ``NEURON_FAN_IN`` inputs, every output)."""
     table = genome.table.replace(weight=rng.normal(size=len(genome.table)))
     ids, outputs = np.array(genome.input_ids + genome.hidden_ids), genome.output_ids
-    grow = tuple((int(rng.choice(ids)), int(rng.choice(outputs)), float(g)) for g in sorted(rng.random(48), reverse=True))
-    fan_in = rng.permutation(genome.input_ids)[: max(1, genome.n_inputs // 10)]
+    grow = tuple((int(rng.choice(ids)), int(rng.choice(outputs)), float(g))
+                 for g in sorted(rng.random(GROW_HINTS), reverse=True))
+    fan_in = rng.permutation(genome.input_ids)[:NEURON_FAN_IN]
     hints = StructureHints(grow=grow, neuron_in=tuple((int(n), float(rng.normal())) for n in fan_in),
                            neuron_out=tuple((int(n), 1.0 / (1 + k)) for k, n in enumerate(outputs)))
     return genome.with_table(table).replace(hints=hints)

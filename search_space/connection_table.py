@@ -133,7 +133,12 @@ class ConnectionTable:
     # ----- new tables --------------------------------------------------------------------
     def take(self, index: Any) -> ConnectionTable:
         """The rows ``index`` selects (a boolean mask or positions), in that order."""
-        return ConnectionTable(**{name: _frozen(getattr(self, name)[index], name, fresh=True) for name in COLUMNS})
+        index = np.asarray(index)
+        if index.dtype == np.bool_:  # positions once, rather than a scan of the mask per column
+            if len(index) != len(self):
+                raise IndexError(f"a mask of {len(index)} values for a table of {len(self)} rows")
+            index = np.flatnonzero(index)
+        return ConnectionTable(**{name: _frozen(getattr(self, name).take(index), name, fresh=True) for name in COLUMNS})
 
     def replace(self, **columns: Any) -> ConnectionTable:
         """This table with some columns replaced (same length)."""
@@ -142,6 +147,14 @@ class ConnectionTable:
             raise TypeError(f"unknown column(s) {sorted(unknown)}")
         n = len(self)
         changed = {name: _column(value, name, n) for name, value in columns.items() if value is not getattr(self, name)}
+        return ConnectionTable(**{name: changed.get(name, getattr(self, name)) for name in COLUMNS})
+
+    def replace_fresh(self, **columns: np.ndarray) -> ConnectionTable:
+        """:meth:`replace` for columns just computed by the caller (arrays of the column's type
+        and length that no one else holds): frozen in place, not copied."""
+        changed = {name: _frozen(value, name, fresh=True) for name, value in columns.items()}
+        if any(len(value) != len(self) for value in changed.values()):
+            raise ValueError("replace_fresh: every column must have the table's length")
         return ConnectionTable(**{name: changed.get(name, getattr(self, name)) for name in COLUMNS})
 
     def updated(self, rows: Any, **values: Any) -> ConnectionTable:

@@ -40,6 +40,18 @@ class PairIndex:
             return int(self._order[at])
         return None
 
+    def present(self, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Per pair ``sources[k] -> targets[k]``: whether the genome has a gene for it (one
+        binary search for them all)."""
+        sources, targets = np.asarray(sources, dtype=np.int64), np.asarray(targets, dtype=np.int64)
+        inside = (sources >= 0) & (sources < self._base) & (targets >= 0) & (targets < self._base)
+        keys = np.where(inside, sources * self._base + targets, -1)
+        if not len(self._keys):
+            return np.zeros(len(keys), dtype=bool)
+        at = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+        found: np.ndarray = inside & (self._keys[at] == keys)
+        return found
+
 
 class CycleCheck:
     """Whether a new connection would close a cycle in a genome (disabled genes count: they may

@@ -439,22 +439,29 @@ class Genome:
     def live_mask(self) -> np.ndarray:
         """Per node (in :attr:`nodes` order): whether it can reach an output over enabled
         connections (outputs included; inputs too when they feed a live node)."""
-        on = self.table.enabled
+        return self.live_mask_over(None)
+
+    def live_mask_over(self, rows: np.ndarray | None) -> np.ndarray:
+        """:attr:`live_mask` as it would be with only the connection rows ``rows`` selects (a
+        boolean mask over the table; None: every row), without making that genome first."""
+        if not self.nodes:  # no node to reach (and none for a row to name)
+            return np.zeros(0, dtype=bool)
+        on = self.table.enabled if rows is None else self.table.enabled & rows
         live = self.node_roles == ROLES.index("output")
-        known = on & (self.source_positions >= 0) & (self.target_positions >= 0)
         sources, targets = self.source_positions, self.target_positions
-        if not known.all():  # copies of a wide table's columns are what this costs: only when needed
-            sources, targets = sources[known], targets[known]
+        known = on & (sources >= 0) & (targets >= 0)
+        # Rows outside ``known`` index the last node (-1) in the gathers below and are masked
+        # out after: no copies of a wide table's columns.
         is_input = self.node_roles == ROLES.index("input")
-        if is_input[targets].any():  # not a valid genome: search every edge
-            reached = graph.reaching(len(self.nodes), sources, targets, np.flatnonzero(live))
+        if (is_input[targets] & known).any():  # not a valid genome: search every edge
+            reached = graph.reaching(len(self.nodes), sources[known], targets[known], np.flatnonzero(live))
         else:
             # Nothing leads into an input, so the inputs' edges (most of a wide network's) take
             # part in one pass after the search over the others has found every live neuron.
             from_input = is_input[sources]
-            inner = ~from_input
+            inner = known & ~from_input
             reached = graph.reaching(len(self.nodes), sources[inner], targets[inner], np.flatnonzero(live))
-            feeding = from_input & reached[targets]
+            feeding = known & from_input & reached[targets]
             reached[sources[feeding]] = True
         reached.setflags(write=False)
         return reached
@@ -468,10 +475,10 @@ class Genome:
     @cached_property
     def effective_mask(self) -> np.ndarray:
         """Per connection row: enabled and into a live node (it takes part in the forward pass)."""
-        table = self.table
-        at = self.target_positions
-        mask: np.ndarray = table.enabled & (at >= 0) & self.live_mask[np.maximum(at, 0)]
-        mask &= self.node_roles[np.maximum(at, 0)] != ROLES.index("input")
+        # Per node, whether a row into it counts; one more entry (False) read by the rows whose
+        # target is no node (position -1): one gather per row.
+        counts = np.append(self.live_mask & (self.node_roles != ROLES.index("input")), False)
+        mask: np.ndarray = self.table.enabled & counts.take(self.target_positions)
         mask.setflags(write=False)
         return mask
 

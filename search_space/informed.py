@@ -88,33 +88,46 @@ def weakest_connections(genome: Genome, k: int) -> list[ConnectionGene]:
     return [genes[row] for row in weakest_rows(genome, k).tolist()]
 
 
-def without_dead_neurons(genome: Genome) -> Genome:
-    """``genome`` without the hidden neurons that no longer reach an output (and their genes)."""
-    live = genome.live_nodes
-    dead = [n for n in genome.hidden_ids if n not in live and genome.node_by_id[n].x is None]
-    if not dead:
-        return genome
+def without_dead_neurons(genome: Genome, rows: np.ndarray | None = None) -> Genome:
+    """``genome`` without the hidden neurons that no longer reach an output (and their genes);
+    with ``rows`` (a boolean mask over its table), ``genome`` less the other rows, then without
+    its dead neurons: one copy of the columns for both steps."""
+    live = genome.live_mask_over(rows)
+    hidden = genome.node_roles == ROLES.index("hidden")
+    nodes = genome.nodes
+    dead_at = [int(p) for p in np.flatnonzero(hidden & ~live) if nodes[p].x is None]
+    if not dead_at:
+        if rows is None:
+            return genome
+        fewer = genome._minus_rows(rows)
+        fewer.__dict__["live_mask"] = live
+        return fewer
     table = genome.table
     sources, targets = genome.source_positions, genome.target_positions
-    gone = np.isin(genome.node_ids, dead)
+    gone = np.zeros(len(nodes), dtype=bool)
+    gone[dead_at] = True
     known = bool((sources >= 0).all() and (targets >= 0).all())
     if known:  # a node-sized mark read at each row's positions: one pass, whatever the number dead
         keep = ~(gone[sources] | gone[targets])
     else:
-        keep = ~(np.isin(table.source, dead) | np.isin(table.target, dead))
-    pruned = genome._minus_nodes(set(dead), table.take(keep))
+        dead_ids = genome.node_ids[dead_at]
+        keep = ~(np.isin(table.source, dead_ids) | np.isin(table.target, dead_ids))
+    if rows is not None:
+        keep &= rows
+    kept = np.flatnonzero(keep)
+    pruned = genome._minus_nodes({nodes[p].id for p in dead_at}, table.take(kept))
     # No path to an output runs through a dead neuron, so the others stay as live as they were:
-    # the masks are the parent's, less the removed nodes and rows (not searched again); the kept
-    # rows' node positions move down by the number of removed nodes before them.
-    views = [("live_mask", genome.live_mask[~gone]), ("effective_mask", genome.effective_mask[keep])]
+    # the live mask is the one found above, less the removed nodes (not searched again); the
+    # kept rows' node positions move down by the number of removed nodes before them.
+    views = [("live_mask", live[~gone])]
     if known:
         shift = np.cumsum(gone)
-        views += [(name, at[keep] - shift[at[keep]]) for name, at in (("source_positions", sources),
-                                                                     ("target_positions", targets))]
+        for name, at in (("source_positions", sources), ("target_positions", targets)):
+            at = at.take(kept)
+            views.append((name, at - shift.take(at)))
     for name, view in views:
         view.setflags(write=False)
         pruned.__dict__[name] = view
-    pruned.__dict__["live_nodes"] = live
     return pruned
 
 
@@ -136,8 +149,8 @@ def prune_magnitude(
 def prune_weakest(genome: Genome, k: int, keep_neurons: bool = False) -> Genome:
     """``genome`` without its ``k`` weakest connections (:func:`weakest_connections`) and, unless
     ``keep_neurons``, without the hidden neurons that no longer reach an output."""
-    pruned = genome._minus_rows(~weakest_mask(genome, k))
-    return pruned if keep_neurons else without_dead_neurons(pruned)
+    keep = ~weakest_mask(genome, k)
+    return genome._minus_rows(keep) if keep_neurons else without_dead_neurons(genome, keep)
 
 
 def grow_gradient(
@@ -158,14 +171,15 @@ def grow_gradient(
     pairs, cycles = PairIndex(genome), CycleCheck(genome)
     adjacent = set(_adjacent(genome)) if limits.fixed_layout else None
     added: dict[tuple[int, int], int] = {}  # new pairs and their innovation numbers, in order
-    for source, target, _score in hints.grow:
+    proposed = hints.grow
+    present = pairs.present(np.array([s for s, _, _ in proposed], dtype=np.int64),
+                            np.array([t for _, t, _ in proposed], dtype=np.int64)).tolist()
+    for (source, target, _score), exists in zip(proposed, present):
         if len(added) >= want:
             break
-        if source not in nodes or target not in nodes or (source, target) in added:
+        if exists or source not in nodes or target not in nodes or (source, target) in added:
             continue
         if nodes[source].role == "output" or nodes[target].role == "input":
-            continue
-        if pairs.row(source, target) is not None:
             continue
         if adjacent is not None and (source, target) not in adjacent:
             continue

@@ -368,11 +368,12 @@ def crossover(
         at = rows_of(mine.innovation, theirs.innovation)
         match = at >= 0
         at = np.maximum(at, 0)
-        match &= (theirs.source[at] == mine.source) & (theirs.target[at] == mine.target)
+        match &= (theirs.source.take(at) == mine.source) & (theirs.target.take(at) == mine.target)
         use_theirs = match & take_other
-        children = mine.replace(enabled=np.where(match, (mine.enabled & theirs.enabled[at]) | ~stay_disabled, mine.enabled),
-                                weight=np.where(use_theirs, theirs.weight[at], mine.weight),
-                                group=np.where(use_theirs, theirs.group[at], mine.group))
+        children = mine.replace_fresh(
+            enabled=np.where(match, (mine.enabled & theirs.enabled.take(at)) | ~stay_disabled, mine.enabled),
+            weight=np.where(use_theirs, theirs.weight.take(at), mine.weight),
+            group=np.where(use_theirs, theirs.group.take(at), mine.group))
     regularization = fitter.regularization
     if other.regularization != regularization:  # each gene from either parent
         picks = {

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connevo.search_space import informed, operators
-from connevo.search_space.gene_index import rows_of
+from connevo.search_space.gene_index import PairIndex, rows_of
 from connevo.search_space.genome import Genome
 from connevo.search_space.innovation import InnovationTracker
 from connevo.search_space.limits import HIDDEN_ACTIVATIONS, Limits
@@ -147,3 +147,33 @@ def test_a_grown_genomes_views_are_exact_when_growth_revives_or_feeds_a_dead_neu
     child = informed.grow_gradient(hinted, rng, tracker, LIMITS[0])
     assert len(child.table) == len(genome.table) + 1
     assert views_match_a_fresh_genome(child)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.integers(0, 10**6), st.integers(0, 60))
+def test_the_live_mask_over_some_rows_is_that_of_the_genome_of_those_rows(as_trained, seed, steps):
+    genome, _ = grown(seed, steps, as_trained)
+    rows = np.random.default_rng(seed).random(len(genome.table)) < 0.6
+    fewer = Genome(genome.nodes, genome.table.take(rows), genome.regularization)
+    assert np.array_equal(genome.live_mask_over(rows), fewer.live_mask)
+    assert np.array_equal(genome.live_mask_over(None), genome.live_mask)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.integers(0, 10**6), st.integers(0, 60))
+def test_the_pair_index_tells_present_pairs_as_its_row_lookup_does(as_trained, seed, steps):
+    genome, _ = grown(seed, steps, as_trained)
+    pairs = PairIndex(genome)
+    rng = np.random.default_rng(seed)
+    ids = np.concatenate([genome.node_ids, [-1, 10**6]])
+    sources, targets = rng.choice(ids, size=50), rng.choice(ids, size=50)
+    known = min(10, len(genome.table))
+    sources[:known], targets[:known] = genome.table.source[:known], genome.table.target[:known]
+    expected = [pairs.row(s, t) is not None for s, t in zip(sources.tolist(), targets.tolist())]
+    assert pairs.present(sources, targets).tolist() == expected
+
+
+def test_a_mask_of_another_length_selects_no_rows():
+    genome, _ = grown(3, 10, lambda g, rng: g)
+    with pytest.raises(IndexError, match="mask of"):
+        genome.table.take(np.ones(len(genome.table) + 1, dtype=bool))
