@@ -39,14 +39,18 @@ def trained(genome: Genome, rng: np.random.Generator) -> Genome:
     """``genome`` as a training leaves it: a weight on every connection and structure hints of
     the sizes training measures (workers/hints.py: ``GROW_HINTS`` proposed connections, a
     neuron's fan-in of ``NEURON_FAN_IN`` inputs, every output)."""
-    table = genome.table.replace(weight=rng.normal(size=len(genome.table)))
+    weight = rng.normal(size=len(genome.table))
     ids, outputs = np.array(genome.input_ids + genome.hidden_ids), genome.output_ids
     grow = tuple((int(rng.choice(ids)), int(rng.choice(outputs)), float(g))
                  for g in sorted(rng.random(GROW_HINTS), reverse=True))
     fan_in = rng.permutation(genome.input_ids)[:NEURON_FAN_IN]
     hints = StructureHints(grow=grow, neuron_in=tuple((int(n), float(rng.normal())) for n in fan_in),
                            neuron_out=tuple((int(n), 1.0 / (1 + k)) for k, n in enumerate(outputs)))
-    return genome.with_table(table).replace(hints=hints)
+    # The driver rebuilds a trained genome from the one it sent (workers.records.attach_weights),
+    # taking over the views variation had computed of it: its node positions, live and
+    # effective masks (measured: every parent of a quick-start campaign carries them).
+    _ = genome.effective_mask, genome.live_nodes
+    return genome._reweighted(genome.nodes, weight, hints)
 
 
 def per_child(fn, repeats: int) -> float:

@@ -128,7 +128,7 @@ def candidate_from_row(row: dict[str, Any], keep_weights: bool = False) -> Candi
 def strip_weights(genome: Genome) -> Genome:
     """The structure of a trained genome, without its weights and biases."""
     nodes = tuple(n if n.bias == 0.0 else replace(n, bias=0.0) for n in genome.nodes)
-    return Genome._of(nodes, genome.table.replace(weight=np.nan), genome.regularization, None, like=genome)
+    return genome._reweighted(nodes, np.full(len(genome.table), np.nan), None)
 
 
 __all__ = ["Candidate", "candidate_from_row", "candidate_row", "candidate_seed", "strip_weights"]

@@ -303,6 +303,21 @@ class Genome:
                 genome.__dict__[name] = known[name]
         return genome
 
+    def _reweighted(self, nodes: tuple[NodeGene, ...], weight: np.ndarray, hints: StructureHints | None) -> Genome:
+        """This genome with the connection weights ``weight`` and the nodes ``nodes`` (this
+        genome's, in order, only their biases changed), with ``hints``: what training or
+        stripping the weights makes. The structure is the same, so every view of it computed
+        here (ids per role, node positions of the rows, live and effective masks) carries over."""
+        known, views = self._views.__dict__, NodeViews(nodes)
+        for name in ("input_ids", "output_ids", "hidden_ids", "node_ids", "node_roles", "position_of"):
+            if name in known:
+                views.__dict__[name] = known[name]
+        genome = Genome._of(nodes, self.table.replace(weight=weight), self.regularization, hints, views=views)
+        for name in (*_STRUCTURAL_VIEWS, "n_enabled"):
+            if name in self.__dict__:
+                genome.__dict__[name] = self.__dict__[name]
+        return genome
+
     def _minus_rows(self, keep: np.ndarray) -> Genome:
         """This genome without the connection rows ``keep`` (a boolean mask) leaves out; the
         node positions of the kept rows carry over (the nodes are the same)."""
@@ -644,6 +659,8 @@ class Genome:
 
 _NODE_FIELDS = ("id", "role", "activation", "bias", "x", "y")
 _FIELDS = ("nodes", "table", "regularization", "hints", "_views")
+_STRUCTURAL_VIEWS = ("source_positions", "target_positions", "live_mask", "live_nodes", "effective_mask")
+"""Views that depend only on the node ids and roles and the rows' pairs and enabled flags."""
 """What a Genome is made of; everything else in its ``__dict__`` is a view computed from nodes and table."""
 _ARRAY_TYPES: dict[type, Any] = {int: np.int64, float: np.float64, bool: np.bool_}
 

@@ -70,7 +70,7 @@ def attach_weights(detached: tuple, request: EvaluationRequest) -> Evaluation:
     genome = request.genome
     with gc_paused():  # a thousand small acyclic objects for a 784-input genome
         nodes = tuple(n if n.bias == b else _node(n, b) for n, b in zip(genome.nodes, biases.tolist()))
-    trained = Genome._of(nodes, genome.table.replace(weight=weights), genome.regularization, hints)
+    trained = genome._reweighted(nodes, weights, hints)
     return replace(evaluation, trained_genome=trained)
 
 

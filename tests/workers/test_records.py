@@ -2,6 +2,9 @@
 
 import pickle
 
+import numpy as np
+
+from connevo.search_space.genome import Genome
 from connevo.workers import EvaluationRequest, TrainingSettings, load_dataset, records, train
 from tests.support import random_genomes
 
@@ -27,6 +30,8 @@ def test_trained_weights_travel_as_arrays_and_rebuild_the_same_trained_genome():
     genomes = random_genomes(wine, 8, seed=5)
     requests = [EvaluationRequest(f"r{i}", g, 20 + i) for i, g in enumerate(genomes)]
     evaluations = train(requests, wine, TrainingSettings(epochs=2, batch_size=32))
+    for request in requests:  # the driver's genomes, their views computed (the rebuilt ones take them over)
+        _ = request.genome.effective_mask, request.genome.live_nodes, request.genome.hidden_ids
     assert any(e.ok for e in evaluations)
     for evaluation, request in zip(evaluations, requests):
         detached = records.loads(records.dumps(records.detach_weights(evaluation, request)))
@@ -34,4 +39,11 @@ def test_trained_weights_travel_as_arrays_and_rebuild_the_same_trained_genome():
         rebuilt = records.attach_weights(detached, request)
         assert rebuilt == evaluation
         if evaluation.ok:
-            assert rebuilt.trained_genome.to_dict() == evaluation.trained_genome.to_dict()
+            trained = rebuilt.trained_genome
+            assert trained.to_dict() == evaluation.trained_genome.to_dict()
+            fresh = Genome(trained.nodes, trained.table, trained.regularization, trained.hints)
+            for name in ("source_positions", "target_positions", "live_mask", "effective_mask", "node_ids"):
+                assert name == "node_ids" or name in trained.__dict__  # taken over, not recomputed
+                assert np.array_equal(getattr(trained, name), getattr(fresh, name))
+            assert trained.live_nodes == fresh.live_nodes and trained.hidden_ids == fresh.hidden_ids
+            assert trained.node_by_id == fresh.node_by_id  # the trained biases, not the request's
