@@ -24,8 +24,14 @@ randomness):
   wine           sklearn load_wine, 178 x 13, 3 classes; R = 78 (2 x 39)
   circles        make_circles(2000, noise=0.12, factor=0.5) in 2 of 10 features (8 Gaussian noise
                  features, sd 0.5); binary; R = 20 (2 x 10)
-The last two were added after connevo's defaults were settled, to check that they carry over to
-data they were not tuned on.
+  imbalanced     make_classification, 3000 x 24, 4 classes of 55/25/13/7%; R = 192 (2 x 96)
+  wide           make_classification, 1500 x 200 (10 informative), 5 classes; R = 2000 (2 x 1000)
+  large          make_classification, 20000 x 30, 5 classes, 1% flipped labels; R = 300 (2 x 150)
+  many_classes   make_classification, 4000 x 16, 20 classes; R = 640 (2 x 320)
+  iris           sklearn load_iris, 150 x 4, 3 classes; R = 24 (2 x 12)
+  quantiles      make_gaussian_quantiles, 2500 x 6 (+ 4 noise features), 3 classes as shells; R = 60 (2 x 30)
+All but the first four were added after connevo's defaults were settled, to check that they carry
+over to data they were not tuned on.
 
 Methods (benchmarks/frontier_baselines.py, the genome searches in frontier_search.py; the torch ones standardize with the 75%'s statistics,
 train with Adam (lr 0.01, batch 64) on 80% of it and early-stop on the validation loss of the
