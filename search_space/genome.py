@@ -659,9 +659,9 @@ class Genome:
 
 _NODE_FIELDS = ("id", "role", "activation", "bias", "x", "y")
 _FIELDS = ("nodes", "table", "regularization", "hints", "_views")
+"""What a Genome is made of; everything else in its ``__dict__`` is a view computed from nodes and table."""
 _STRUCTURAL_VIEWS = ("source_positions", "target_positions", "live_mask", "live_nodes", "effective_mask")
 """Views that depend only on the node ids and roles and the rows' pairs and enabled flags."""
-"""What a Genome is made of; everything else in its ``__dict__`` is a view computed from nodes and table."""
 _ARRAY_TYPES: dict[type, Any] = {int: np.int64, float: np.float64, bool: np.bool_}
 
 
