@@ -1,0 +1,191 @@
+"""The R^2/connections frontier of a regression on held-out data: connevo, used as a user would,
+against the Lasso path and a width sweep of small MLPs, on the same split.
+
+    python -m benchmarks.regression_frontier                        # every data set, 3 seeds
+    python -m benchmarks.regression_frontier --datasets diabetes --seeds 5
+
+For each data set and seed, 25% of the rows are held out (the seed picks them) and no method
+sees them; every method gets the other 75%. Each model is scored on the held-out rows: (R^2,
+connections), R^2 clipped at 0 (a model worse than predicting the mean counts as the mean).
+
+Methods:
+  lasso       scikit-learn's ``lasso_path`` on the standardized features (100 alphas, from the
+              empty model to the least penalized); connections = non-zero coefficients
+  dense_mlp   ``MLPRegressor`` (Adam, early stopping on 10% of its rows), one hidden layer of
+              1, 2, 4, 8, 16 and 32 ReLUs on the standardized features and target;
+              connections = inputs x width + width
+  connevo     ``connevo run`` on the 75% as a CSV file (``task.kind = "regression"``, every other
+              setting default), its front exported with ``connevo export``'s code path (torch.export),
+              whose networks predict in the target's units
+
+Hypervolume (HV): of the points (held-out R^2, connections), reference (R^2 0, connections R),
+ideal (1, 0), normalized to [0, 1]; R = 2 x the features (twice the dense linear model's
+connections), stated per data set before any result was seen. Prints per data set and method
+the median HV and each seed's, the training wall time, and
+``dataset=<name> best_baseline=<method> connevo_vs_best=<HV ratio> missing_area_ratio=<x>``,
+with missing area = (1 - HV connevo) / (1 - HV best). Nothing is asserted.
+
+Data sets (fixed; the seed changes only the split):
+  diabetes   sklearn load_diabetes, 442 x 10; R = 20. Nearly linear: the Lasso's home ground
+  friedman1  make_friedman1(2000, 10 features of which 5 matter, noise 1.0); R = 20. Nonlinear:
+             sin(pi x0 x1), (x2 - 0.5)^2 and two linear terms
+  sparse_linear  make_regression(1500, 30 features of which 5 matter, noise 10); R = 60. Linear and
+             sparse: the Lasso path holds the exact answer
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.datasets import load_diabetes, make_friedman1, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import lasso_path
+from sklearn.metrics import r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPRegressor
+from sklearn.preprocessing import StandardScaler
+
+from connevo.evolution.export import export_candidate
+from connevo.results.pareto import normalized_hypervolume
+from connevo.results.store import open_store
+
+DATA_STATE = 20240611
+CONNEVO = str(Path(sys.executable).with_name("connevo"))
+WIDTHS = (1, 2, 4, 8, 16, 32)
+
+
+def diabetes() -> tuple[np.ndarray, np.ndarray, int]:
+    x, y = load_diabetes(return_X_y=True)
+    return x, y, 20
+
+
+def friedman1() -> tuple[np.ndarray, np.ndarray, int]:
+    x, y = make_friedman1(n_samples=2000, n_features=10, noise=1.0, random_state=DATA_STATE)
+    return x, y, 20
+
+
+def sparse_linear() -> tuple[np.ndarray, np.ndarray, int]:
+    x, y = make_regression(n_samples=1500, n_features=30, n_informative=5, noise=10.0, random_state=DATA_STATE)
+    return x, y, 60
+
+
+DATASETS: dict[str, Callable[[], tuple[np.ndarray, np.ndarray, int]]] = {
+    "diabetes": diabetes, "friedman1": friedman1, "sparse_linear": sparse_linear}
+
+
+def hypervolume(points: list[tuple[float, int]], reference: int) -> float:
+    frame = pd.DataFrame(points, columns=["r2", "connections"], dtype=float)
+    frame = frame[frame["connections"] >= 1].assign(r2=lambda f: f["r2"].clip(lower=0.0))
+    return normalized_hypervolume(frame, ["r2", "connections"], {"r2": 0.0, "connections": reference},
+                                  {"r2": 1.0, "connections": 0.0}, senses=["max", "min"])
+
+
+def lasso(x_fit: np.ndarray, y_fit: np.ndarray, x_hold: np.ndarray, y_hold: np.ndarray,
+          seed: int) -> list[tuple[float, int]]:
+    scaler = StandardScaler().fit(x_fit)
+    mean = float(y_fit.mean())
+    _, coefs, _ = lasso_path(scaler.transform(x_fit), y_fit - mean, alphas=100)
+    held = scaler.transform(x_hold)
+    return [(float(r2_score(y_hold, held @ coefs[:, k] + mean)), int(np.count_nonzero(coefs[:, k])))
+            for k in range(coefs.shape[1])]
+
+
+def dense_mlp(x_fit: np.ndarray, y_fit: np.ndarray, x_hold: np.ndarray, y_hold: np.ndarray,
+              seed: int) -> list[tuple[float, int]]:
+    scaler = StandardScaler().fit(x_fit)
+    mean, sd = float(y_fit.mean()), float(y_fit.std())
+    points = []
+    for width in WIDTHS:
+        model = MLPRegressor(hidden_layer_sizes=(width,), early_stopping=True, max_iter=2000, random_state=seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(scaler.transform(x_fit), (y_fit - mean) / sd)
+        predicted = model.predict(scaler.transform(x_hold)) * sd + mean
+        points.append((float(r2_score(y_hold, predicted)), x_fit.shape[1] * width + width))
+    return points
+
+
+def connevo(x_fit: np.ndarray, y_fit: np.ndarray, x_hold: np.ndarray, y_hold: np.ndarray,
+            seed: int) -> list[tuple[float, int]]:
+    with tempfile.TemporaryDirectory(prefix="regression-frontier-") as tmp:
+        folder = Path(tmp)
+        frame = pd.DataFrame(x_fit, columns=[f"x{i}" for i in range(x_fit.shape[1])])
+        frame["target"] = y_fit
+        frame.to_csv(folder / "data.csv", index=False)
+        name = f"regression-{seed}"
+        (folder / "spec.toml").write_text(f'name = "{name}"\nseed = {seed}\n\n[task]\ndataset = "{folder / "data.csv"}"\n'
+                                          'kind = "regression"\ntarget = "target"\n')
+        store_path = str(folder / "store.db")
+        subprocess.run([CONNEVO, "run", "spec.toml", "--store", store_path], cwd=folder, check=True,
+                       capture_output=True)
+        front = json.loads(subprocess.run([CONNEVO, "front", name, "--store", store_path, "--format", "json"],
+                                          cwd=folder, check=True, capture_output=True, text=True).stdout)
+        rows = torch.as_tensor(x_hold, dtype=torch.float32)
+        store = open_store(store_path)
+        points = []
+        try:
+            for member in front:
+                path = folder / f"{member['candidate_id']}.pt2"
+                export_candidate(store, member["candidate_id"], path)
+                with torch.no_grad():
+                    predicted = torch.export.load(str(path)).module()(rows).numpy().ravel()
+                points.append((float(r2_score(y_hold, predicted)), int(member["connections"])))
+        finally:
+            store.close()
+        return points
+
+
+METHODS = {"lasso": lasso, "dense_mlp": dense_mlp, "connevo": connevo}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated: " + ", ".join(DATASETS))
+    parser.add_argument("--seeds", type=int, default=3)
+    args = parser.parse_args()
+    names = args.datasets.split(",")
+    unknown = [n for n in names if n not in DATASETS]
+    if unknown:
+        parser.error(f"--datasets: unknown {unknown}; known: {', '.join(DATASETS)}")
+    summary = []
+    for name in names:
+        x, y, reference = DATASETS[name]()
+        hv: dict[str, list[float]] = {m: [] for m in METHODS}
+        wall: dict[str, list[float]] = {m: [] for m in METHODS}
+        for seed in range(args.seeds):
+            x_fit, x_hold, y_fit, y_hold = train_test_split(x, y, test_size=0.25, random_state=seed)
+            for method, arm in METHODS.items():
+                begin = time.perf_counter()
+                points = arm(x_fit, y_fit, x_hold, y_hold, seed)
+                wall[method].append(time.perf_counter() - begin)
+                hv[method].append(hypervolume(points, reference))
+                print(f"  [{name} seed {seed}] {method}: HV {hv[method][-1]:.4f} ({len(points)} models) "
+                      f"wall {wall[method][-1]:.1f} s", flush=True)
+        medians = {m: statistics.median(v) for m, v in hv.items()}
+        print(f"\n{name} (R = {reference})")
+        print(f"{'method':<10} {'HV median':>9}  HV per seed{'':<12} wall s")
+        for method in METHODS:
+            print(f"{method:<10} {medians[method]:>9.4f}  {' '.join(f'{v:.4f}' for v in hv[method]):<23} "
+                  f"{statistics.median(wall[method]):.1f}")
+        best = max((m for m in METHODS if m != "connevo"), key=lambda m: medians[m])
+        ratio = medians["connevo"] / medians[best] if medians[best] > 0 else float("inf")
+        missing = (1 - medians["connevo"]) / (1 - medians[best])
+        summary.append(f"dataset={name} best_baseline={best} connevo_vs_best={ratio:.3f} missing_area_ratio={missing:.3f}")
+        print(summary[-1] + "\n", flush=True)
+    print("\n".join(summary))
+
+
+if __name__ == "__main__":
+    main()
