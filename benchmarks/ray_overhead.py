@@ -4,15 +4,54 @@ Run from the repository root: ``python -m benchmarks.ray_overhead [--population 
 Both sides use one core (training runs on one intra-op thread; Ray gets one worker), train the
 same chunks of the same seeded genomes in the same order, and are timed side by side in one run.
 Prints the ratio Ray time / in-process time (1.10 = 10% overhead); nothing is asserted.
+
+That ratio mixes two things: what Ray itself costs (pickling, the object store, scheduling, the
+results' way back) and how fast the same training runs in another process. So a probe actor on
+the same cluster does what a worker does with one chunk (unpickle, train, pickle the results)
+and times it from inside; the run also prints Ray's own cost, the round trip less the training
+inside the worker, as a share of the in-process time, and the in-worker training against the
+in-process one.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
+
+import ray
 
 from benchmarks.common import requests, timed
-from connevo.workers import LocalEvaluator, TrainingSettings, load_dataset
+from connevo.workers import LocalEvaluator, TrainingSettings, load_dataset, records
+from connevo.workers.evaluator import by_shape, chunked
 from connevo.workers.ray_evaluator import RayEvaluator, ensure_ray
+from connevo.workers.train import train
+
+
+@ray.remote(num_cpus=1)
+class Probe:
+    """What a worker does with a chunk (workers.ray_evaluator._Trainer.train), timed inside it."""
+
+    def __init__(self, dataset, settings) -> None:
+        self.dataset, self.settings = dataset, settings
+
+    def train(self, chunk: bytes) -> tuple[bytes, float]:
+        start = time.perf_counter()
+        requests = records.loads(chunk)
+        evaluations = train(requests, self.dataset, self.settings)
+        payload = records.dumps([records.detach_weights(e, r) for e, r in zip(evaluations, requests)])
+        return payload, time.perf_counter() - start
+
+
+def probed(probe, reqs: list, chunk_size: int) -> tuple[float, float]:
+    """(round trip, seconds inside the worker) of ``reqs`` through ``probe`` in the chunks the
+    RayEvaluator makes (by shape), the driver's pickling and rebuilding of the trained genomes
+    included in the round trip."""
+    start, inside = time.perf_counter(), 0.0
+    for chunk in chunked(by_shape(reqs), chunk_size):
+        payload, seconds = ray.get(probe.train.remote(records.dumps(chunk)))
+        [records.attach_weights(d, r) for d, r in zip(records.loads(payload), chunk)]
+        inside += seconds
+    return time.perf_counter() - start, inside
 
 
 def main() -> None:
@@ -40,10 +79,18 @@ def main() -> None:
                 for _ in range(args.repeats)]
         t_local, t_ray = min(r[0] for r in runs), min(r[1] for r in runs)
         remote.close()
+        probe = Probe.remote(dataset, settings)
+        probed(probe, reqs[:2], chunk_size)
+        trips = [probed(probe, reqs, chunk_size) for _ in range(args.repeats)]
+        ray.kill(probe)
+        own = min(trip - inside for trip, inside in trips)
+        inside = min(inside for _, inside in trips)
         ratio = t_ray / t_local
         ratios.append(ratio)
         print(f"{args.kind} n={args.population} chunk={chunk_size}: in-process {t_local:.2f} s, "
-              f"Ray (1 worker) {t_ray:.2f} s, ratio {ratio:.3f} ({(ratio - 1):+.1%})", flush=True)
+              f"Ray (1 worker) {t_ray:.2f} s, ratio {ratio:.3f} ({(ratio - 1):+.1%}); "
+              f"Ray's own cost {own:.3f} s ({own / t_local:+.1%}), the training inside the worker "
+              f"{inside:.2f} s ({inside / t_local - 1:+.1%} on the in-process one)", flush=True)
     print(f"ray_overhead={max(ratios) - 1:.3f}")
 
 
