@@ -67,7 +67,7 @@ def main() -> None:
     settings = TrainingSettings(epochs=args.epochs, batch_size=128, learning_rate=0.01)
     reqs = requests(args.kind, args.population)
     ensure_ray(num_cpus=1)
-    ratios = []
+    ratios, own_costs = [], []
     for chunk_size in (int(c) for c in args.chunk_sizes.split(",")):
         local = LocalEvaluator(dataset, settings, chunk_size=chunk_size)
         remote = RayEvaluator(dataset, settings, workers=1, chunk_size=chunk_size)
@@ -87,11 +87,12 @@ def main() -> None:
         inside = min(inside for _, inside in trips)
         ratio = t_ray / t_local
         ratios.append(ratio)
+        own_costs.append(own / t_local)
         print(f"{args.kind} n={args.population} chunk={chunk_size}: in-process {t_local:.2f} s, "
               f"Ray (1 worker) {t_ray:.2f} s, ratio {ratio:.3f} ({(ratio - 1):+.1%}); "
               f"Ray's own cost {own:.3f} s ({own / t_local:+.1%}), the training inside the worker "
               f"{inside:.2f} s ({inside / t_local - 1:+.1%} on the in-process one)", flush=True)
-    print(f"ray_overhead={max(ratios) - 1:.3f}")
+    print(f"ray_overhead={max(ratios) - 1:.3f} ray_own_cost={max(own_costs):.3f}")
 
 
 if __name__ == "__main__":
