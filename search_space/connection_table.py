@@ -166,6 +166,12 @@ class ConnectionTable:
             changed[name] = _frozen(column, name, fresh=True)
         return ConnectionTable(**changed)
 
+    def inserted(self, new: ConnectionTable, insertion: Insertion) -> ConnectionTable:
+        """This table (sorted by innovation) with the rows of ``new`` put where ``insertion``
+        (:meth:`Insertion.of` of the two innovation columns) says."""
+        return ConnectionTable(**{name: _frozen(insertion.merged(getattr(self, name), getattr(new, name)), name,
+                                                fresh=True) for name in COLUMNS})
+
     def concat(self, *others: ConnectionTable) -> ConnectionTable:
         tables = (self, *others)
         return ConnectionTable(**{name: _frozen(np.concatenate([getattr(t, name) for t in tables]), name, fresh=True)
@@ -177,6 +183,32 @@ class ConnectionTable:
         if len(innovation) < 2 or bool((innovation[1:] >= innovation[:-1]).all()):
             return self
         return self.take(np.argsort(innovation, kind="stable"))
+
+
+@dataclass(frozen=True)
+class Insertion:
+    """Where rows with the keys ``new`` go among rows sorted by ``old`` keys so that all stay
+    sorted, as a stable sort of ``old`` followed by ``new`` would put them (an old row before a
+    new one of the same key): ``order`` sorts the new rows, ``at`` gives each sorted new row's
+    insertion point among the old ones (None: all go after them)."""
+
+    order: np.ndarray
+    at: np.ndarray | None
+
+    @classmethod
+    def of(cls, old: np.ndarray, new: np.ndarray) -> Insertion:
+        order = np.argsort(new, kind="stable")
+        if not len(old) or not len(new) or new[order[0]] >= old[-1]:
+            return cls(order, None)
+        return cls(order, np.searchsorted(old, new[order], side="right"))
+
+    def merged(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        """One column: ``old``'s values with ``new``'s inserted."""
+        ordered = new[self.order]
+        if self.at is None:
+            return np.concatenate([old, ordered])
+        merged: np.ndarray = np.insert(old, self.at, ordered)
+        return merged
 
 
 def dense_positions(sorted_keys: np.ndarray, room: int = 0) -> np.ndarray | None:
@@ -215,4 +247,4 @@ def table_from(connections: ConnectionTable | Sequence[ConnectionGene] | Iterabl
     return ConnectionTable.from_genes(connections)
 
 
-__all__ = ["COLUMNS", "NO_GROUP", "ConnectionTable", "dense_positions", "positions_in", "table_from"]
+__all__ = ["COLUMNS", "NO_GROUP", "ConnectionTable", "Insertion", "dense_positions", "positions_in", "table_from"]

@@ -18,7 +18,14 @@ import numpy as np
 
 from connevo.errors import GenomeError
 from connevo.search_space import graph
-from connevo.search_space.connection_table import NO_GROUP, ConnectionTable, dense_positions, positions_in, table_from
+from connevo.search_space.connection_table import (
+    NO_GROUP,
+    ConnectionTable,
+    Insertion,
+    dense_positions,
+    positions_in,
+    table_from,
+)
 from connevo.search_space.hints import StructureHints
 
 GENOME_FORMAT = "connevo.genome"
@@ -236,13 +243,12 @@ class Genome:
             return Genome((*self.nodes, node), self.table.concat(new), self.regularization, hints)
         views = self._views if node is None else self._views.plus(node)
         nodes = self.nodes if node is None else (*self.nodes, node)
-        rows, live = self._extended_views(new, views, node is not None)
-        table = self.table.concat(new)
-        innovation = table.innovation
-        if len(innovation) > 1 and not bool((innovation[1:] >= innovation[:-1]).all()):
-            order = np.argsort(innovation, kind="stable")
-            table = table.take(order)
-            rows = {name: column[order] for name, column in rows.items()}
+        parts, live = self._extended_views(new, views, node is not None)
+        # The new rows go in by innovation number: inserted, not appended and sorted again
+        # (the table is sorted, and the new rows are few).
+        insertion = Insertion.of(self.table.innovation, new.innovation)
+        table = self.table.inserted(new, insertion)
+        rows = {name: insertion.merged(self.__dict__[name], part) for name, part in parts.items()}
         genome = Genome._of(nodes, table, self.regularization, hints, views=views)
         for name, array in [*rows.items(), *([("live_mask", live)] if live is not None else [])]:
             array.setflags(write=False)
@@ -251,8 +257,9 @@ class Genome:
 
     def _extended_views(self, new: ConnectionTable, views: NodeViews,
                         grew_node: bool) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
-        """Per-row views of this genome's table followed by ``new`` (row order), and the live
-        mask of ``views``' nodes, from those computed here; only those that carry over exactly.
+        """Per-row views of the rows ``new`` (their values, in ``new``'s order: this genome's own
+        are in its ``__dict__`` under the same names), and the live mask of ``views``' nodes,
+        from those computed here; only those that carry over exactly.
 
         The masks carry over when every new row is enabled, leads into a node that is live (an
         old live one, or the new neuron made live by its own rows) and not an input, and leaves
@@ -264,8 +271,9 @@ class Genome:
             return rows, None  # nothing worth extending: the child computes its views if asked
         sources, targets = views.positions(new.source), views.positions(new.target)
         old_targets = self.target_positions
-        rows["source_positions"] = np.concatenate([self.source_positions, sources])
-        rows["target_positions"] = np.concatenate([old_targets, targets])
+        _ = self.source_positions  # computed here if it was not: the child's extends it
+        rows["source_positions"] = sources
+        rows["target_positions"] = targets
         if not bool(new.enabled.all()) or bool((sources < 0).any()) or bool((targets < 0).any()):
             return rows, None
         live = np.concatenate([known["live_mask"], np.zeros(int(grew_node), dtype=bool)])
@@ -284,7 +292,7 @@ class Genome:
             if bool(marked[old_targets[old_targets >= 0]].any()):
                 return rows, None  # what leads into a node that turns live turns live too: search afresh
             live[turning] = True
-        rows["effective_mask"] = np.concatenate([known["effective_mask"], np.ones(len(new), dtype=bool)])
+        rows["effective_mask"] = np.ones(len(new), dtype=bool)
         return rows, live
 
     def _same_pairs(self, table: ConnectionTable, regularization: Regularization,

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connevo.search_space import informed, operators
+from connevo.search_space.connection_table import Insertion
 from connevo.search_space.gene_index import PairIndex, rows_of
 from connevo.search_space.genome import Genome
 from connevo.search_space.innovation import InnovationTracker
@@ -177,3 +178,14 @@ def test_a_mask_of_another_length_selects_no_rows():
     genome, _ = grown(3, 10, lambda g, rng: g)
     with pytest.raises(IndexError, match="mask of"):
         genome.table.take(np.ones(len(genome.table) + 1, dtype=bool))
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(st.lists(st.integers(0, 50), max_size=30), st.lists(st.integers(0, 60), max_size=8))
+def test_an_insertion_puts_rows_where_a_stable_sort_of_both_would(old, new):
+    old_keys, new_keys = np.sort(np.array(old, dtype=np.int64)), np.array(new, dtype=np.int64)
+    insertion = Insertion.of(old_keys, new_keys)
+    tags = np.arange(len(old_keys) + len(new_keys))  # which row went where, ties included
+    expected = np.argsort(np.concatenate([old_keys, new_keys]), kind="stable")
+    assert np.array_equal(insertion.merged(old_keys, new_keys), np.concatenate([old_keys, new_keys])[expected])
+    assert np.array_equal(insertion.merged(tags[:len(old_keys)], tags[len(old_keys):]), expected)
