@@ -23,22 +23,16 @@ import ray
 from benchmarks.common import requests, timed
 from connevo.workers import LocalEvaluator, TrainingSettings, load_dataset, records
 from connevo.workers.evaluator import by_shape, chunked
-from connevo.workers.ray_evaluator import RayEvaluator, ensure_ray
-from connevo.workers.train import train
+from connevo.workers.ray_evaluator import RayEvaluator, _Trainer, ensure_ray
 
 
 @ray.remote(num_cpus=1)
-class Probe:
-    """What a worker does with a chunk (workers.ray_evaluator._Trainer.train), timed inside it."""
+class Probe(_Trainer):
+    """A worker's actor (workers.ray_evaluator._Trainer) that also times its chunk from inside."""
 
-    def __init__(self, dataset, settings) -> None:
-        self.dataset, self.settings = dataset, settings
-
-    def train(self, chunk: bytes) -> tuple[bytes, float]:
+    def timed_train(self, chunk: bytes) -> tuple[bytes, float]:
         start = time.perf_counter()
-        requests = records.loads(chunk)
-        evaluations = train(requests, self.dataset, self.settings)
-        payload = records.dumps([records.detach_weights(e, r) for e, r in zip(evaluations, requests)])
+        payload = self.train(chunk)
         return payload, time.perf_counter() - start
 
 
@@ -48,7 +42,7 @@ def probed(probe, reqs: list, chunk_size: int) -> tuple[float, float]:
     included in the round trip."""
     start, inside = time.perf_counter(), 0.0
     for chunk in chunked(by_shape(reqs), chunk_size):
-        payload, seconds = ray.get(probe.train.remote(records.dumps(chunk)))
+        payload, seconds = ray.get(probe.timed_train.remote(records.dumps(chunk)))
         [records.attach_weights(d, r) for d, r in zip(records.loads(payload), chunk)]
         inside += seconds
     return time.perf_counter() - start, inside

@@ -38,8 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import warnings
@@ -57,12 +55,12 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
+from benchmarks.frontier import connevo_cli
 from connevo.evolution.export import export_candidate
 from connevo.results.pareto import normalized_hypervolume
 from connevo.results.store import open_store
 
 DATA_STATE = 20240611
-CONNEVO = str(Path(sys.executable).with_name("connevo"))
 WIDTHS = (1, 2, 4, 8, 16, 32)
 
 
@@ -128,10 +126,8 @@ def connevo(x_fit: np.ndarray, y_fit: np.ndarray, x_hold: np.ndarray, y_hold: np
         (folder / "spec.toml").write_text(f'name = "{name}"\nseed = {seed}\n\n[task]\ndataset = "{folder / "data.csv"}"\n'
                                           'kind = "regression"\ntarget = "target"\n')
         store_path = str(folder / "store.db")
-        subprocess.run([CONNEVO, "run", "spec.toml", "--store", store_path], cwd=folder, check=True,
-                       capture_output=True)
-        front = json.loads(subprocess.run([CONNEVO, "front", name, "--store", store_path, "--format", "json"],
-                                          cwd=folder, check=True, capture_output=True, text=True).stdout)
+        connevo_cli("run", "spec.toml", "--store", store_path, cwd=folder)
+        front = json.loads(connevo_cli("front", name, "--store", store_path, "--format", "json", cwd=folder))
         rows = torch.as_tensor(x_hold, dtype=torch.float32)
         store = open_store(store_path)
         points = []

@@ -46,10 +46,7 @@ class PairIndex:
         sources, targets = np.asarray(sources, dtype=np.int64), np.asarray(targets, dtype=np.int64)
         inside = (sources >= 0) & (sources < self._base) & (targets >= 0) & (targets < self._base)
         keys = np.where(inside, sources * self._base + targets, -1)
-        if not len(self._keys):
-            return np.zeros(len(keys), dtype=bool)
-        at = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
-        found: np.ndarray = inside & (self._keys[at] == keys)
+        found: np.ndarray = inside & (positions_in(keys, self._keys) >= 0)
         return found
 
 

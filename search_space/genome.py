@@ -248,7 +248,7 @@ class Genome:
         # (the table is sorted, and the new rows are few).
         insertion = Insertion.of(self.table.innovation, new.innovation)
         table = self.table.inserted(new, insertion)
-        rows = {name: insertion.merged(self.__dict__[name], part) for name, part in parts.items()}
+        rows = {name: insertion.merged(getattr(self, name), part) for name, part in parts.items()}
         genome = Genome._of(nodes, table, self.regularization, hints, views=views)
         for name, array in [*rows.items(), *([("live_mask", live)] if live is not None else [])]:
             array.setflags(write=False)
@@ -258,7 +258,7 @@ class Genome:
     def _extended_views(self, new: ConnectionTable, views: NodeViews,
                         grew_node: bool) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
         """Per-row views of the rows ``new`` (their values, in ``new``'s order: this genome's own
-        are in its ``__dict__`` under the same names), and the live mask of ``views``' nodes,
+        are its attributes of the same names), and the live mask of ``views``' nodes,
         from those computed here; only those that carry over exactly.
 
         The masks carry over when every new row is enabled, leads into a node that is live (an
@@ -271,7 +271,6 @@ class Genome:
             return rows, None  # nothing worth extending: the child computes its views if asked
         sources, targets = views.positions(new.source), views.positions(new.target)
         old_targets = self.target_positions
-        _ = self.source_positions  # computed here if it was not: the child's extends it
         rows["source_positions"] = sources
         rows["target_positions"] = targets
         if not bool(new.enabled.all()) or bool((sources < 0).any()) or bool((targets < 0).any()):

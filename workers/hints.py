@@ -25,6 +25,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from connevo.search_space.gene_index import PairIndex
 from connevo.search_space.genome import Genome
 from connevo.search_space.hints import StructureHints
 from connevo.workers.batched import DataTensors, _Plan, _plan, _Stack, per_candidate_matmul
@@ -104,12 +105,7 @@ def _hints(plan: _Plan, blocks: dict[tuple[int, int], np.ndarray], count: int = 
     grow: tuple[tuple[int, int, float], ...] = ()
     if scores:
         s_all, t_all, g_all = np.concatenate(sources), np.concatenate(targets), np.concatenate(scores)
-        table = genome.table
-        base = int(max(table.source.max(initial=0), table.target.max(initial=0), s_all.max(), t_all.max())) + 1
-        existing = np.sort(table.pair_keys(base))
-        keys = s_all * base + t_all
-        at = np.minimum(np.searchsorted(existing, keys), max(len(existing) - 1, 0))
-        absent = existing[at] != keys if len(existing) else np.ones(len(keys), dtype=bool)
+        absent = ~PairIndex(genome).present(s_all, t_all)
         s_all, t_all, g_all = s_all[absent], t_all[absent], g_all[absent]
         order = np.lexsort((t_all, s_all, -g_all))[:count]  # largest gradient; ties by ids
         chosen = zip(s_all[order].tolist(), t_all[order].tolist(), g_all[order].astype(np.float64).tolist())
