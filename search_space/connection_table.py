@@ -189,25 +189,34 @@ class ConnectionTable:
 class Insertion:
     """Where rows with the keys ``new`` go among rows sorted by ``old`` keys so that all stay
     sorted, as a stable sort of ``old`` followed by ``new`` would put them (an old row before a
-    new one of the same key): ``order`` sorts the new rows, ``at`` gives each sorted new row's
-    insertion point among the old ones (None: all go after them)."""
+    new one of the same key): ``order`` sorts the new rows; ``new_at`` gives each sorted new
+    row's position in the merged column and ``old_at`` marks the old rows' positions there
+    (both None: the new rows all go after the old ones)."""
 
     order: np.ndarray
-    at: np.ndarray | None
+    new_at: np.ndarray | None
+    old_at: np.ndarray | None
 
     @classmethod
     def of(cls, old: np.ndarray, new: np.ndarray) -> Insertion:
         order = np.argsort(new, kind="stable")
         if not len(old) or not len(new) or new[order[0]] >= old[-1]:
-            return cls(order, None)
-        return cls(order, np.searchsorted(old, new[order], side="right"))
+            return cls(order, None, None)
+        new_at = np.searchsorted(old, new[order], side="right") + np.arange(len(new))
+        old_at = np.ones(len(old) + len(new), dtype=bool)
+        old_at[new_at] = False
+        return cls(order, new_at, old_at)
 
     def merged(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
-        """One column: ``old``'s values with ``new``'s inserted."""
+        """One column: ``old``'s values with ``new``'s inserted (of ``old``'s type)."""
         ordered = new[self.order]
-        if self.at is None:
-            return np.concatenate([old, ordered])
-        merged: np.ndarray = np.insert(old, self.at, ordered)
+        if self.new_at is None or self.old_at is None:
+            return np.concatenate([old, ordered.astype(old.dtype, copy=False)])
+        # np.insert computes these positions again for every column, at ten times the cost of
+        # two assignments into an empty column (measured on 100 and 10^4 rows)
+        merged = np.empty(len(self.old_at), dtype=old.dtype)
+        merged[self.new_at] = ordered
+        merged[self.old_at] = old
         return merged
 
 
@@ -231,8 +240,9 @@ def positions_in(keys: Any, sorted_keys: np.ndarray, lookup: np.ndarray | None =
     if n == 0:
         return np.full(len(keys), -1, dtype=np.int64)
     if lookup is not None:
-        if not len(keys) or (keys.min() >= 0 and keys.max() < len(lookup)):  # the common case: all in range
-            found: np.ndarray = lookup[keys]
+        # the common case, all in range, in one pass: a negative key read as unsigned is above any length
+        if not len(keys) or int(keys.view(np.uint64).max()) < len(lookup):
+            found: np.ndarray = lookup.take(keys)
             return found
         inside = (keys >= 0) & (keys < len(lookup))
         return np.where(inside, lookup[np.where(inside, keys, 0)], -1)

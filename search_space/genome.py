@@ -154,6 +154,12 @@ class NodeViews:
             ids.setflags(write=False)
             roles.setflags(write=False)
             values["node_ids"], values["node_roles"] = ids, roles
+        if known.get("position_of") is not None and node.id <= 4 * len(views.nodes) + 2**20:
+            # dense_positions of the new ids: the old lookup, the new id at the end
+            lookup = np.full(node.id + 1, -1, dtype=np.int64)
+            lookup[:len(known["position_of"])] = known["position_of"]
+            lookup[node.id] = len(self.nodes)
+            values["position_of"] = lookup
         return views
 
     def minus(self, gone: set[int]) -> NodeViews:
@@ -174,9 +180,11 @@ class NodeViews:
             if f"{role}_ids" in known:
                 ids = known[f"{role}_ids"]
                 values[f"{role}_ids"] = tuple(i for i in ids if i not in gone) if role == "hidden" else ids
+        kept = np.ones(len(self.nodes), dtype=bool)  # a mask, not np.delete: its checks cost more than the copy
+        kept[at] = False
         for name in ("node_ids", "node_roles"):
             if name in known:
-                values[name] = np.delete(known[name], at)
+                values[name] = known[name][kept]
                 values[name].setflags(write=False)
         return views
 

@@ -60,13 +60,14 @@ def weakest_rows(genome: Genome, k: int) -> np.ndarray:
     return rows[np.argsort(magnitude, kind="stable")[:k]]
 
 
-def weakest_mask(genome: Genome, k: int) -> np.ndarray:
+def weakest_mask(genome: Genome, k: int, prunable: np.ndarray | None = None) -> np.ndarray:
     """A boolean mask over the table of the rows :func:`weakest_rows` names, found without
     sorting (a prune needs the set, not its order): every row below the ``k``-th smallest
-    magnitude, then the first rows at that magnitude (lowest innovation) until there are ``k``."""
+    magnitude, then the first rows at that magnitude (lowest innovation) until there are ``k``.
+    ``prunable``: the genome's effective rows with a trained weight, when the caller has them."""
     table = genome.table
     mask = np.zeros(len(table), dtype=bool)
-    rows = np.flatnonzero(genome.effective_mask & table.has_weight)
+    rows = np.flatnonzero(genome.effective_mask & table.has_weight if prunable is None else prunable)
     k = max(0, min(k, len(rows)))
     if k == 0:
         return mask
@@ -140,16 +141,18 @@ def prune_magnitude(
     """Remove a drawn share (:data:`PRUNE_SHARE`) of the effective connections, the smallest by
     trained ``|weight|``, keeping at least one; then the neurons left without a path to an output."""
     effective = int(np.count_nonzero(genome.effective_mask))
-    if effective <= 1 or not _carries_weights(genome):
+    prunable = genome.effective_mask & genome.table.has_weight
+    if effective <= 1 or not prunable.any():
         return genome
     k = min(effective - 1, max(1, round(_share(rng, PRUNE_SHARE) * effective)))
-    return prune_weakest(genome, k, keep_neurons=limits.fixed_layout)
+    return prune_weakest(genome, k, keep_neurons=limits.fixed_layout, prunable=prunable)
 
 
-def prune_weakest(genome: Genome, k: int, keep_neurons: bool = False) -> Genome:
+def prune_weakest(genome: Genome, k: int, keep_neurons: bool = False, prunable: np.ndarray | None = None) -> Genome:
     """``genome`` without its ``k`` weakest connections (:func:`weakest_connections`) and, unless
-    ``keep_neurons``, without the hidden neurons that no longer reach an output."""
-    keep = ~weakest_mask(genome, k)
+    ``keep_neurons``, without the hidden neurons that no longer reach an output (``prunable``: as
+    :func:`weakest_mask` takes it)."""
+    keep = ~weakest_mask(genome, k, prunable)
     return genome._minus_rows(keep) if keep_neurons else without_dead_neurons(genome, keep)
 
 

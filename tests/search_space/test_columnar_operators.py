@@ -52,8 +52,11 @@ def views_match_a_fresh_genome(genome: Genome) -> bool:
     fresh = Genome(genome.nodes, genome.table, genome.regularization, genome.hints)
     names = ("node_by_id", "input_ids", "output_ids", "hidden_ids", "live_nodes")
     arrays = ("node_ids", "node_roles", "live_mask", "effective_mask", "source_positions", "target_positions")
+    lookup, fresh_lookup = genome._views.position_of, fresh._views.position_of  # node id -> position
     return (all(getattr(genome, n) == getattr(fresh, n) for n in names)
-            and all(np.array_equal(getattr(genome, n), getattr(fresh, n)) for n in arrays))
+            and all(np.array_equal(getattr(genome, n), getattr(fresh, n)) for n in arrays)
+            and (lookup is None) == (fresh_lookup is None)
+            and (lookup is None or np.array_equal(lookup, fresh_lookup)))
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)
