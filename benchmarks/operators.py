@@ -7,7 +7,11 @@ The parent carries trained weights and structure hints, so the training-informed
 their work. Prints one row per genome size and operator, and the ratio to the 1 ms-per-child
 budget; "whole child" is crossover + add_connection + remove_connection + add_node + the limits
 check, "informed child" crossover + prune_magnitude + grow_gradient + add_neuron_gradient + the check.
-The process keeps freed memory as a campaign's driver does (evolution/allocator.py).
+The process keeps freed memory as a campaign's driver does (evolution/allocator.py). Each row
+is timed per call after a few untimed warm-up calls (the first ones fault in fresh memory), at
+least 20 calls a row; it prints the mean and the median, the latter steadier on a machine whose
+speed drifts from second to second (measured on 2-core machines: +-30% between batches of one
+process).
 """
 
 from __future__ import annotations
@@ -53,11 +57,20 @@ def trained(genome: Genome, rng: np.random.Generator) -> Genome:
     return genome._reweighted(genome.nodes, weight, hints)
 
 
-def per_child(fn, repeats: int) -> float:
-    start = time.perf_counter()
-    for _ in range(repeats):
+WARM_UP = 3
+"""Untimed calls before a row is timed."""
+
+
+def per_child(fn, repeats: int) -> tuple[float, float]:
+    """Mean and median microseconds per call of ``fn`` over ``repeats`` timed calls."""
+    for _ in range(WARM_UP):
         fn()
-    return (time.perf_counter() - start) / repeats * 1e6
+    times = np.empty(repeats)
+    for i in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times[i] = time.perf_counter() - start
+    return float(times.mean() * 1e6), float(np.median(times) * 1e6)
 
 
 def main() -> None:
@@ -66,7 +79,7 @@ def main() -> None:
     args = parser.parse_args()
     keep_freed_memory()
     limits = Limits(max_hidden_nodes=1000)
-    print(f"{'connections':>11} {'operator':>22} {'us/child':>10} {'of 1 ms':>8}")
+    print(f"{'connections':>11} {'operator':>22} {'us/child':>10} {'median':>10} {'of 1 ms':>8}")
     summary = {}
     for size in (100, 1_000, 10_000, 100_000):
         rng = np.random.default_rng(0)
@@ -90,15 +103,16 @@ def main() -> None:
 
         rows["whole child"] = child
         rows["informed child"] = informed_child
-        repeats = max(5, args.repeats // (size // 100))
+        repeats = max(20, args.repeats // (size // 100))
         for name, fn in rows.items():
-            us = per_child(fn, repeats)
-            print(f"{len(parent.connections):>11} {name:>22} {us:>10.1f} {us / 1000:>8.3f}", flush=True)
+            us, median = per_child(fn, repeats)
+            print(f"{len(parent.connections):>11} {name:>22} {us:>10.1f} {median:>10.1f} {us / 1000:>8.3f}", flush=True)
             if name.endswith("child"):
-                summary[name, size] = us
+                summary[name, size] = us, median
     for kind in ("whole child", "informed child"):
-        print(kind.replace(" ", "_") + "_us " + " ".join(f"{size}={us:.0f}" for (name, size), us in summary.items()
-                                                         if name == kind))
+        for label, which in (("us", 0), ("median_us", 1)):
+            print(kind.replace(" ", "_") + f"_{label} " + " ".join(
+                f"{size}={times[which]:.0f}" for (name, size), times in summary.items() if name == kind))
 
 
 if __name__ == "__main__":
