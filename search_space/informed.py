@@ -44,6 +44,42 @@ def _carries_weights(genome: Genome) -> bool:
     return bool((genome.effective_mask & genome.table.has_weight).any())
 
 
+SELECTION_SAMPLE = 1024
+"""Values in the strided sample that brackets a k-th smallest magnitude (:func:`kth_smallest`)."""
+
+
+def kth_smallest(values: np.ndarray, k: int) -> float:
+    """The ``k``-th smallest of ``values`` (1-based; finite values), exactly as
+    ``np.partition(values, k - 1)[k - 1]``, in a fraction of its time on long arrays.
+
+    numpy's introselect reads and moves every value several times (about 1.2 ms for 10^5 on a
+    2-core machine). Here a strided sample of :data:`SELECTION_SAMPLE` values, sorted, gives a
+    bracket [lo, hi] around the k-th value with a wide margin; one pass counts the values below
+    lo and picks those inside, and introselect runs on those few (0.23-0.45 ms for 10^5). The
+    result does not rest on the sample: when the bracket misses (the count says so), the whole
+    array is partitioned."""
+    n = len(values)
+    if n < 8 * SELECTION_SAMPLE:
+        return float(np.partition(values, k - 1)[k - 1])
+    sample = np.sort(values[:: n // SELECTION_SAMPLE])
+    m, q = len(sample), k / n
+    margin = 3 * math.sqrt(m * q * (1 - q)) + 2  # three standard deviations of the sample's rank
+    low, high = math.floor(q * m - margin), math.ceil(q * m + margin)
+    if low < 0 and high >= m:
+        return float(np.partition(values, k - 1)[k - 1])
+    if low < 0:
+        below, inside = 0, values <= sample[high]
+    elif high >= m:
+        below, inside = int(np.count_nonzero(values < sample[low])), values >= sample[low]
+    else:
+        below = int(np.count_nonzero(values < sample[low]))
+        inside = (values >= sample[low]) & (values <= sample[high])
+    candidates = values[inside]
+    if not below <= k - 1 < below + len(candidates):  # the k-th value is outside the bracket
+        return float(np.partition(values, k - 1)[k - 1])
+    return float(np.partition(candidates, k - 1 - below)[k - 1 - below])
+
+
 def weakest_rows(genome: Genome, k: int) -> np.ndarray:
     """The table rows of the ``k`` effective connections of smallest ``|weight|`` (ties: lower
     innovation first), weakest first; connections without a trained weight are never among them."""
@@ -54,7 +90,7 @@ def weakest_rows(genome: Genome, k: int) -> np.ndarray:
         return rows[:0]
     magnitude = np.abs(table.weight[rows])
     if k < len(rows):  # only the candidates up to the k-th smallest magnitude (ties included) are sorted
-        keep = magnitude <= np.partition(magnitude, k - 1)[k - 1]
+        keep = magnitude <= kth_smallest(magnitude, k)
         rows, magnitude = rows[keep], magnitude[keep]
     # Rows climb with the innovation number, so a stable sort breaks ties by innovation.
     return rows[np.argsort(magnitude, kind="stable")[:k]]
@@ -75,7 +111,7 @@ def weakest_mask(genome: Genome, k: int, prunable: np.ndarray | None = None) -> 
     if k == len(rows):
         mask[rows] = True
         return mask
-    threshold = np.partition(magnitude, k - 1)[k - 1]
+    threshold = kth_smallest(magnitude, k)
     below = magnitude < threshold
     mask[rows[below]] = True
     ties = rows[magnitude == threshold][: k - int(np.count_nonzero(below))]  # rows climb with innovation

@@ -13,10 +13,13 @@ from connevo.search_space import Genome, InnovationTracker, Limits, add_node, cr
 from connevo.search_space.compile import compile_genome
 from connevo.search_space.hints import StructureHints
 from connevo.search_space.informed import (
+    SELECTION_SAMPLE,
     add_neuron_gradient,
     grow_gradient,
+    kth_smallest,
     prune_magnitude,
     prune_weakest,
+    weakest_mask,
     widen_neuron,
 )
 from connevo.search_space.mutations import MUTATIONS
@@ -47,6 +50,38 @@ def test_prune_removes_exactly_the_k_weakest_connections(as_trained):
         assert len(removed) == k
         assert max(abs(c.weight) for c in genome.connections if c.innovation in removed) <= min(
             abs(c.weight) for c in child.connections)
+
+
+def magnitudes(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Magnitudes of a few shapes: trained-looking, few distinct values (ties), sorted, and
+    misleading to a strided sample (every sampled position holds the smallest value)."""
+    values = np.abs(rng.normal(size=n))
+    if kind == "ties":
+        values = np.round(values, 1)
+    elif kind == "sorted":
+        values = np.sort(values)
+    elif kind == "misleading":
+        values[:: max(1, n // SELECTION_SAMPLE)] = 0.0
+    return values
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.sampled_from(["normal", "ties", "sorted", "misleading"]),
+       st.sampled_from([1, 100, 8 * SELECTION_SAMPLE, 30_000]), st.floats(0.0, 1.0), st.integers(0, 2**32))
+def test_the_kth_smallest_magnitude_is_numpys_partition(kind, n, share, seed):
+    values = magnitudes(kind, n, np.random.default_rng(seed))
+    k = 1 + round(share * (n - 1))
+    assert kth_smallest(values, k) == np.partition(values, k - 1)[k - 1]
+
+
+@pytest.mark.parametrize("share", [0.05, 0.5])
+def test_a_prune_of_a_wide_network_removes_exactly_the_weakest(as_trained, share):
+    rng = np.random.default_rng(1)
+    genome = as_trained(minimal_genome(1000, 10, rng, InnovationTracker(), 1.0), rng)  # 10^4 connections
+    k = round(share * len(genome.table))
+    mask = weakest_mask(genome, k)
+    magnitude = np.abs(genome.table.weight)
+    assert mask.sum() == k and magnitude[mask].max() <= magnitude[~mask].min()
 
 
 def test_prune_magnitude_prunes_a_drawn_share_of_the_weakest(network):
