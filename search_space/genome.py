@@ -307,16 +307,40 @@ class Genome:
         """This genome's nodes with ``table``: this genome's rows in their order, with the same
         innovations, sources and targets (weights, groups or enabled flags may differ). The node
         positions of the rows carry over, and the live and effective masks too when no row's
-        enabled flag changed (they depend on nothing else)."""
+        enabled flag changed (they depend on nothing else), or when the only changes enable rows
+        between two live nodes (:meth:`_enabled_between_live`)."""
         genome = Genome._of(self.nodes, table, regularization, hints, like=self)
         known = self.__dict__
         names = ["source_positions", "target_positions"]
-        if table.enabled is self.table.enabled or np.array_equal(table.enabled, self.table.enabled):
+        changed = None if table.enabled is self.table.enabled else np.flatnonzero(table.enabled != self.table.enabled)
+        if changed is None or not len(changed):
             names += ["live_mask", "live_nodes", "effective_mask"]
+        elif self._enabled_between_live(changed, table):
+            effective = known["effective_mask"].copy()
+            effective[changed] = True
+            effective.setflags(write=False)
+            genome.__dict__["effective_mask"] = effective
+            names += ["live_mask", "live_nodes"]
         for name in names:
             if name in known:
                 genome.__dict__[name] = known[name]
         return genome
+
+    def _enabled_between_live(self, changed: np.ndarray, table: ConnectionTable) -> bool:
+        """Whether the rows ``changed`` (positions whose enabled flag differs in ``table``, this
+        genome's rows) were all enabled there, each from a live node into a live node that is
+        not an input. Then no node turns live or dead (a path that exists already is only
+        joined by another), and each such row becomes effective: the crossover of relatives,
+        which re-enables a few genes a split had disabled."""
+        known = self.__dict__
+        if "live_mask" not in known or "effective_mask" not in known or not bool(table.enabled[changed].all()):
+            return False
+        sources, targets = self.source_positions[changed], self.target_positions[changed]
+        if bool((sources < 0).any()) or bool((targets < 0).any()):
+            return False
+        live = known["live_mask"]
+        return bool(live[sources].all() and live[targets].all()
+                    and not (self.node_roles[targets] == ROLES.index("input")).any())
 
     def _reweighted(self, nodes: tuple[NodeGene, ...], weight: np.ndarray, hints: StructureHints | None) -> Genome:
         """This genome with the connection weights ``weight`` and the nodes ``nodes`` (this

@@ -126,6 +126,24 @@ def test_rows_of_finds_each_keys_position_or_minus_one(offset):
     assert rows_of(keys, present[:0]).tolist() == [-1] * len(keys)
 
 
+def test_a_crossover_that_re_enables_split_genes_takes_over_its_parents_masks():
+    rng, tracker = np.random.default_rng(5), InnovationTracker()
+    fitter = operators.minimal_genome(6, 3, rng, tracker, density=1.0)
+    for _ in range(4):  # each split disables the gene it splits; the neuron keeps both ends live
+        fitter = operators.add_node(fitter, rng, tracker)
+    other = operators.remove_connection(fitter, rng, tracker)
+    _ = fitter.effective_mask, fitter.live_nodes
+    re_enabled = 0
+    for seed in range(20):
+        child = operators.crossover(fitter, other, np.random.default_rng(seed))
+        if np.array_equal(child.table.enabled, fitter.table.enabled):
+            continue
+        re_enabled += 1
+        assert {"live_mask", "effective_mask"} <= child.__dict__.keys()  # taken over, not searched again
+        assert views_match_a_fresh_genome(child)
+    assert re_enabled
+
+
 @pytest.mark.parametrize("grown_pair", ["dead neuron -> output", "input -> dead neuron", "input -> output"])
 def test_a_grown_genomes_views_are_exact_when_growth_revives_or_feeds_a_dead_neuron(as_trained, grown_pair):
     """Growing extends the parent's live and effective masks only where they hold: a connection
