@@ -40,7 +40,8 @@ def _frozen(values: Any, name: str, fresh: bool = False) -> np.ndarray:
 
 def _column(value: Any, name: str, n: int) -> np.ndarray:
     """One read-only column of ``n`` values: a scalar repeated, or the values (a copy)."""
-    if np.ndim(value) == 0:
+    # a list is not asked np.ndim, which would convert it once more only to count its dimensions
+    if isinstance(value, (bool, int, float, np.generic)) or (isinstance(value, np.ndarray) and value.ndim == 0):
         return _frozen(np.full(n, value, dtype=_DTYPES[name]), name, fresh=True)
     column = _frozen(value, name)
     if len(column) != n:
