@@ -130,14 +130,20 @@ def without_dead_neurons(genome: Genome, rows: np.ndarray | None = None) -> Geno
     with ``rows`` (a boolean mask over its table), ``genome`` less the other rows, then without
     its dead neurons: one copy of the columns for both steps."""
     live = genome.live_mask_over(rows)
-    hidden = genome.node_roles == ROLES.index("hidden")
+    dead = (genome.node_roles == ROLES.index("hidden")) & ~live
     nodes = genome.nodes
-    dead_at = [int(p) for p in np.flatnonzero(hidden & ~live) if nodes[p].x is None]
+    dead_at = [int(p) for p in np.flatnonzero(dead) if nodes[p].x is None]
+    # When every dead neuron goes (none is pinned to coordinates), each kept row leads into a
+    # node as live as it was (removing rows revives nothing), so it is as effective as it was.
+    effective = genome.__dict__.get("effective_mask") if len(dead_at) == int(np.count_nonzero(dead)) else None
     if not dead_at:
         if rows is None:
             return genome
         fewer = genome._minus_rows(rows)
         fewer.__dict__["live_mask"] = live
+        if effective is not None:
+            fewer.__dict__["effective_mask"] = kept_effective = effective[rows]
+            kept_effective.setflags(write=False)
         return fewer
     table = genome.table
     sources, targets = genome.source_positions, genome.target_positions
@@ -157,6 +163,8 @@ def without_dead_neurons(genome: Genome, rows: np.ndarray | None = None) -> Geno
     # the live mask is the one found above, less the removed nodes (not searched again); the
     # kept rows' node positions move down by the number of removed nodes before them.
     views = [("live_mask", live[~gone])]
+    if effective is not None:
+        views.append(("effective_mask", effective.take(kept)))
     if known:
         shift = np.cumsum(gone)
         for name, at in (("source_positions", sources), ("target_positions", targets)):

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from connevo.search_space import informed, operators
 from connevo.search_space.connection_table import Insertion
 from connevo.search_space.gene_index import PairIndex, rows_of
-from connevo.search_space.genome import Genome
+from connevo.search_space.genome import ConnectionGene, Genome, NodeGene
 from connevo.search_space.innovation import InnovationTracker
 from connevo.search_space.limits import HIDDEN_ACTIVATIONS, Limits
 from connevo.search_space.mutations import MUTATIONS
@@ -124,6 +124,21 @@ def test_rows_of_finds_each_keys_position_or_minus_one(offset):
     expected = [int(np.flatnonzero(present == k)[0]) if k in set(present.tolist()) else -1 for k in keys.tolist()]
     assert rows_of(keys, present).tolist() == expected
     assert rows_of(keys, present[:0]).tolist() == [-1] * len(keys)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_a_prune_that_kills_a_neuron_pinned_to_coordinates_keeps_it_and_its_rows_stop_counting(k):
+    """Neuron 3 is pinned (x, y): cut off from the output it stays, and the row into it is no
+    longer effective; neuron 4 is not: cut off, it goes."""
+    nodes = [NodeGene(0, "input"), NodeGene(1, "input"), NodeGene(2, "output"),
+             NodeGene(3, "hidden", "relu", x=0.5, y=0.5), NodeGene(4, "hidden", "relu")]
+    weights = {(0, 3): 0.5, (3, 2): 0.01, (0, 2): 1.0, (1, 2): 1.0, (1, 4): 0.5, (4, 2): 0.02, (0, 4): 0.6}
+    genome = Genome(nodes, [ConnectionGene(i, s, t, weight=w) for i, ((s, t), w) in enumerate(weights.items())])
+    assert genome.effective_mask.all()
+    child = informed.prune_weakest(genome, k)
+    assert views_match_a_fresh_genome(child)
+    assert 3 in child.node_by_id and not child.live_mask[list(child.node_ids).index(3)]
+    assert (4 in child.node_by_id) == (k < 2)
 
 
 def test_a_crossover_that_re_enables_split_genes_takes_over_its_parents_masks():
