@@ -221,12 +221,18 @@ class Insertion:
         return merged
 
 
+def fits_dense(largest_key: int, lookups: int) -> bool:
+    """Whether a dense table of positions up to ``largest_key`` is worth it for ``lookups`` keys
+    (:func:`dense_positions`): small counters, not rewired innovation numbers."""
+    return largest_key <= 4 * lookups + 2**20
+
+
 def dense_positions(sorted_keys: np.ndarray, room: int = 0) -> np.ndarray | None:
     """Key -> position in ``sorted_keys`` (ascending, distinct; -1: absent) as a dense array, when
     the keys are small counters (node ids, tracker innovation numbers) and ``room`` more lookups
     justify it; None otherwise (rewired innovations), for binary search instead."""
     n = len(sorted_keys)
-    if not n or sorted_keys[0] < 0 or sorted_keys[-1] > 4 * (n + room) + 2**20:
+    if not n or sorted_keys[0] < 0 or not fits_dense(int(sorted_keys[-1]), n + room):
         return None
     lookup = np.full(int(sorted_keys[-1]) + 1, -1, dtype=np.int64)
     lookup[sorted_keys] = np.arange(n)
@@ -258,4 +264,5 @@ def table_from(connections: ConnectionTable | Sequence[ConnectionGene] | Iterabl
     return ConnectionTable.from_genes(connections)
 
 
-__all__ = ["COLUMNS", "NO_GROUP", "ConnectionTable", "Insertion", "dense_positions", "positions_in", "table_from"]
+__all__ = ["COLUMNS", "NO_GROUP", "ConnectionTable", "Insertion", "dense_positions", "fits_dense", "positions_in",
+           "table_from"]

@@ -23,6 +23,7 @@ from connevo.search_space.connection_table import (
     ConnectionTable,
     Insertion,
     dense_positions,
+    fits_dense,
     positions_in,
     table_from,
 )
@@ -154,7 +155,7 @@ class NodeViews:
             ids.setflags(write=False)
             roles.setflags(write=False)
             values["node_ids"], values["node_roles"] = ids, roles
-        if known.get("position_of") is not None and node.id <= 4 * len(views.nodes) + 2**20:
+        if known.get("position_of") is not None and fits_dense(node.id, len(views.nodes)):
             # dense_positions of the new ids: the old lookup, the new id at the end
             lookup = np.full(node.id + 1, -1, dtype=np.int64)
             lookup[:len(known["position_of"])] = known["position_of"]

@@ -40,8 +40,14 @@ def _share(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
     return float(np.exp(rng.uniform(math.log(low), math.log(high))))
 
 
+def _prunable(genome: Genome) -> np.ndarray:
+    """Per row: effective and carrying a trained weight (what a prune may remove)."""
+    prunable: np.ndarray = genome.effective_mask & genome.table.has_weight
+    return prunable
+
+
 def _carries_weights(genome: Genome) -> bool:
-    return bool((genome.effective_mask & genome.table.has_weight).any())
+    return bool(_prunable(genome).any())
 
 
 SELECTION_SAMPLE = 1024
@@ -65,16 +71,10 @@ def kth_smallest(values: np.ndarray, k: int) -> float:
     m, q = len(sample), k / n
     margin = 3 * math.sqrt(m * q * (1 - q)) + 2  # three standard deviations of the sample's rank
     low, high = math.floor(q * m - margin), math.ceil(q * m + margin)
-    if low < 0 and high >= m:
-        return float(np.partition(values, k - 1)[k - 1])
-    if low < 0:
-        below, inside = 0, values <= sample[high]
-    elif high >= m:
-        below, inside = int(np.count_nonzero(values < sample[low])), values >= sample[low]
-    else:
-        below = int(np.count_nonzero(values < sample[low]))
-        inside = (values >= sample[low]) & (values <= sample[high])
-    candidates = values[inside]
+    lo = sample[low] if low >= 0 else -np.inf
+    hi = sample[high] if high < m else np.inf
+    below = int(np.count_nonzero(values < lo))
+    candidates = values[(values >= lo) & (values <= hi)]
     if not below <= k - 1 < below + len(candidates):  # the k-th value is outside the bracket
         return float(np.partition(values, k - 1)[k - 1])
     return float(np.partition(candidates, k - 1 - below)[k - 1 - below])
@@ -84,7 +84,7 @@ def weakest_rows(genome: Genome, k: int) -> np.ndarray:
     """The table rows of the ``k`` effective connections of smallest ``|weight|`` (ties: lower
     innovation first), weakest first; connections without a trained weight are never among them."""
     table = genome.table
-    rows = np.flatnonzero(genome.effective_mask & table.has_weight)
+    rows = np.flatnonzero(_prunable(genome))
     k = max(0, min(k, len(rows)))
     if k == 0:
         return rows[:0]
@@ -103,7 +103,7 @@ def weakest_mask(genome: Genome, k: int, prunable: np.ndarray | None = None) -> 
     ``prunable``: the genome's effective rows with a trained weight, when the caller has them."""
     table = genome.table
     mask = np.zeros(len(table), dtype=bool)
-    rows = np.flatnonzero(genome.effective_mask & table.has_weight if prunable is None else prunable)
+    rows = np.flatnonzero(_prunable(genome) if prunable is None else prunable)
     k = max(0, min(k, len(rows)))
     if k == 0:
         return mask
@@ -185,7 +185,7 @@ def prune_magnitude(
     """Remove a drawn share (:data:`PRUNE_SHARE`) of the effective connections, the smallest by
     trained ``|weight|``, keeping at least one; then the neurons left without a path to an output."""
     effective = int(np.count_nonzero(genome.effective_mask))
-    prunable = genome.effective_mask & genome.table.has_weight
+    prunable = _prunable(genome)
     if effective <= 1 or not prunable.any():
         return genome
     k = min(effective - 1, max(1, round(_share(rng, PRUNE_SHARE) * effective)))
