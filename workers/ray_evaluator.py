@@ -1,8 +1,10 @@
 """Ray evaluation: a pool of trainer actors, each holding the data set, fed chunks of genomes.
 
 The data set is put in the object store once; every actor receives it once, at construction.
-Requests are ordered by stacked shape and cut into chunks (by default one per worker, at most
-:data:`workers.batched.MAX_BUCKET` candidates), which go to whichever actor is up and free.
+Requests are cut into chunks (by default a few per worker of about equal estimated training
+time, candidates of one stacked shape together: :mod:`workers.chunking`; at most
+:data:`workers.batched.MAX_BUCKET` candidates), which go, longest first, to whichever actor is
+up and free.
 
 Failures are handled here, not by Ray's actor restarts (``max_restarts=0``):
 
@@ -32,6 +34,7 @@ import ray  # noqa: E402  (after the environment it reads)
 
 from connevo.workers import records
 from connevo.workers.batched import MAX_BUCKET
+from connevo.workers.chunking import balanced_chunks
 from connevo.workers.evaluator import Evaluator, ProgressCallback, by_shape, chunked
 from connevo.workers.records import Evaluation, EvaluationRequest, Status, TrainingSettings
 from connevo.workers.tasks import Dataset
@@ -192,11 +195,17 @@ class RayEvaluator(Evaluator):
         self._start_failures[slot] = 0
         return True
 
-    def _chunk_size(self, n: int) -> int:
+    def _chunks(self, requests: Sequence[EvaluationRequest]) -> list[list[EvaluationRequest]]:
+        """The chunks of ``requests``, in the order workers take them: of ``chunk_size`` when it
+        is set (in shape order when training is batched); else, batched, a few per worker of
+        about equal estimated training time, longest first (:mod:`workers.chunking`); else one
+        per worker."""
         if self.chunk_size:
-            return self.chunk_size
-        # One chunk per worker: the batched trainer is fastest on large chunks of equal shapes.
-        return max(1, min(MAX_BUCKET, -(-n // self.workers)))
+            return chunked(by_shape(requests) if self.settings.batched else list(requests), self.chunk_size)
+        if self.settings.batched:
+            rows = min(self.settings.batch_size, len(self.dataset.x_train))
+            return balanced_chunks(requests, self.settings, self.dataset.n_features, rows, self.workers)
+        return chunked(list(requests), max(1, min(MAX_BUCKET, -(-len(requests) // self.workers))))
 
     # ----- evaluation --------------------------------------------------------------------
     def evaluate(
@@ -208,10 +217,7 @@ class RayEvaluator(Evaluator):
             if actor is None:  # given up on in an earlier call: try again
                 self._start_failures[slot] = 0
                 self._start_actor(slot)
-        ordered = by_shape(requests) if self.settings.batched else list(requests)
-        pending: list[tuple[list[EvaluationRequest], int]] = [
-            (chunk, 0) for chunk in reversed(chunked(ordered, self._chunk_size(len(requests))))
-        ]
+        pending: list[tuple[list[EvaluationRequest], int]] = [(chunk, 0) for chunk in reversed(self._chunks(requests))]
         idle = [slot for slot in range(len(self._actors)) if slot not in self._starting]
         running: dict = {}  # task ref -> (slot, chunk, retries so far)
         results: dict[str, Evaluation] = {}

@@ -58,10 +58,11 @@ def test_one_evaluation_per_request_in_request_order(make_evaluator, wine):
     assert all(r.status is Status.OK for r in results)
 
 
-def test_results_do_not_depend_on_the_evaluator_or_the_chunking(make_evaluator, wine):
+@pytest.mark.parametrize("chunk_size", [2, None], ids=["chunks of 2", "default chunks"])
+def test_results_do_not_depend_on_the_evaluator_or_the_chunking(make_evaluator, wine, chunk_size):
     reqs = requests(wine)
     reference = [comparable(e) for e in LocalEvaluator(wine, SETTINGS, chunk_size=1).evaluate(reqs)]
-    got = [comparable(e) for e in make_evaluator(chunk_size=2).evaluate(reqs)]
+    got = [comparable(e) for e in make_evaluator(chunk_size=chunk_size).evaluate(reqs)]
     assert got == reference
 
 
