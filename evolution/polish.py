@@ -21,6 +21,7 @@ launched with its new number of generations.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -43,8 +44,10 @@ from connevo.workers.tasks import Dataset
 
 @dataclass(frozen=True)
 class PolishReport:
-    """What a polish did: networks polished (and failed), epochs each, rows trained on, and the
-    training compute in sample-epochs (rows x epochs, summed) and seconds."""
+    """What a polish did: networks polished (and failed), epochs each, rows trained on, the
+    training compute in sample-epochs (rows x epochs, summed), and the polish's wall time in
+    seconds (not the sum of its networks' training times: networks of one bucket train together,
+    and each one's time is the bucket's)."""
 
     polished: int
     failed: int
@@ -116,8 +119,10 @@ def polish_front(
         if on_progress is not None:
             on_progress(done, len(requests))
 
+    began = time.perf_counter()
     with LocalEvaluator(merged, polishing) as evaluator:
         evaluations = evaluator.evaluate(requests, progress)
+    seconds = time.perf_counter() - began
     first_number = -1 - int((store.candidates(campaign_id)["number"] < 0).sum())
     rows = []
     for member, evaluation in zip(members, evaluations):
@@ -131,7 +136,7 @@ def polish_front(
         epochs=epochs,
         rows=n_rows,
         sample_epochs=sum(e.epochs for e in evaluations) * n_rows,
-        seconds=float(sum(e.seconds for e in evaluations)),
+        seconds=seconds,
     )
 
 

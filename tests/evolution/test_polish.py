@@ -1,6 +1,8 @@
 """The final polish: front networks train on from their weights on training + validation rows and
 take their place on the front."""
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -97,6 +99,18 @@ def test_an_exported_polish_is_the_polished_network(polished, dataset, tmp_path)
     with torch.no_grad():
         exported = torch.export.load(str(tmp_path / "m.pt2")).module()(torch.as_tensor(raw, dtype=torch.float32))
     assert torch.allclose(exported, logits(row["genome"], dataset.x_test), atol=1e-4)
+
+
+def test_a_polish_reports_its_wall_time_not_the_sum_of_its_networks_times(tmp_path, dataset):
+    """Networks of one bucket train together and each reports the bucket's time: summed, they
+    would count it once per network."""
+    result = run(small_spec(**{**DIGITS, "training.polish_epochs": 0}), str(tmp_path / "w.db"))
+    spec = parse_spec(result.store.get_campaign(result.campaign_id)["spec"])
+    began = time.perf_counter()
+    report = polish_front(result.store, result.campaign_id, dataset, training_settings(spec, dataset), 2)
+    took = time.perf_counter() - began
+    assert report is not None and report.polished >= 2
+    assert 0 < report.seconds <= took
 
 
 def test_polish_happens_once(polished, dataset):

@@ -16,7 +16,7 @@ from connevo.search_space.genome import Genome
 from connevo.search_space.operators import add_node
 from connevo.workers import EvaluationRequest, TrainingSettings
 from connevo.workers.batched import MAX_BUCKET, plan_shape
-from connevo.workers.chunking import CHUNKS_PER_WORKER, balanced_chunks, bucket_ms
+from connevo.workers.chunking import balanced_chunks, bucket_ms
 
 SETTINGS = TrainingSettings(epochs=9, batch_size=32)
 N_INPUTS, N_OUTPUTS = 8, 3
