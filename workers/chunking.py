@@ -41,8 +41,9 @@ longest-first order to even out the estimate's errors."""
 
 
 def bucket_ms(shape: Shape, epochs: int, count: int, n_features: int, rows_per_step: int) -> float:
-    """Estimated milliseconds per epoch's step of a bucket of ``count`` candidates of ``shape``
-    trained ``epochs`` epochs (the steps of an epoch are the same for every bucket of a data set)."""
+    """The estimated training time of a bucket of ``count`` candidates of ``shape`` trained
+    ``epochs`` epochs, in milliseconds per step of an epoch: every bucket of a data set takes the
+    same number of steps an epoch, so this compares buckets as their whole trainings do."""
     per_step = shape.depth * (BUCKET_LEVEL_MS + CANDIDATE_LEVEL_MS * count)
     per_step += count * 3 * shape.executed_per_sample(n_features) * rows_per_step * FLOP_MS
     return max(epochs, 1) * per_step
