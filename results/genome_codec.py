@@ -89,12 +89,21 @@ def _integers(values: np.ndarray) -> tuple[str, np.ndarray, None]:
     plain = _narrowest(values, low, high)
     if values.size < 2 or low < -SAFE_DELTA or high > SAFE_DELTA:
         return "int", plain, None
-    steps = _narrowest(np.diff(values, prepend=np.int64(0)))
+    steps = np.empty_like(values)  # np.diff(values, prepend=0), without its concatenation
+    steps[0] = values[0]
+    np.subtract(values[1:], values[:-1], out=steps[1:])
+    steps = _narrowest(steps)
     if steps.itemsize != plain.itemsize:  # the narrower wins; distinct values count only on a tie
         return ("delta", steps, None) if steps.itemsize < plain.itemsize else ("int", plain, None)
-    if np.unique(steps).size < np.unique(plain).size:
+    if _distinct(steps) < _distinct(plain):
         return "delta", steps, None
     return "int", plain, None
+
+
+def _distinct(values: np.ndarray) -> int:
+    """How many distinct values ``values`` holds (a set for the short columns of most genomes,
+    where np.unique's sort costs several times more)."""
+    return len(set(values.tolist())) if values.size <= 4096 else int(np.unique(values).size)
 
 
 def _shuffled(values: np.ndarray) -> np.ndarray:
