@@ -117,25 +117,45 @@ def _unshuffled(planes: np.ndarray, dtype: str) -> np.ndarray:
     return np.ascontiguousarray(planes.reshape(width, -1).T).reshape(-1).view(np.dtype(dtype))
 
 
-def encode(document: dict[str, Any]) -> bytes:
-    """The compact bytes of a JSON document (a genome's dict)."""
+class NotPlain(TypeError):
+    """:func:`encode` with ``strict``: the document holds a value that is not exactly a JSON type."""
+
+
+_PLAIN_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def encode(document: dict[str, Any], *, strict: bool = False) -> bytes:
+    """The compact bytes of a JSON document (a genome's dict).
+
+    ``strict``: raise :class:`NotPlain` unless every value is exactly of a JSON type (``dict``
+    with ``str`` keys, ``list``, ``str``, ``int``, ``float``, ``bool``, ``None``; no subclass,
+    tuple or numpy scalar). A document that passes is one a JSON round trip leaves unchanged,
+    so the bytes are those of its round trip, without its cost (a millisecond a genome).
+    """
     arrays: list[np.ndarray] = []
 
     def pack(value: Any) -> Any:
-        if isinstance(value, dict):
+        kind = type(value)
+        if kind is dict or (not strict and isinstance(value, dict)):
+            if strict and any(type(k) is not str for k in value):
+                raise NotPlain(f"a key of type {next(type(k) for k in value if type(k) is not str).__name__}")
             return {(ESCAPE + k if k.startswith(ESCAPE) else k): pack(v) for k, v in value.items()}
-        if isinstance(value, list):
+        if kind is list or (not strict and isinstance(value, list)):
             table = _table(value)
             return table if table is not None else [pack(v) for v in value]
+        if strict and kind not in _PLAIN_SCALARS:
+            raise NotPlain(f"a value of type {kind.__name__}")
         return value
 
     def _table(rows: list[Any]) -> dict[str, Any] | None:
-        if len(rows) < MIN_ROWS:
-            return None
+        if len(rows) < MIN_ROWS or (strict and any(type(r) is not dict and type(r) is not list for r in rows)):
+            return None  # strict: rows of other types are refused by pack, one by one
         if all(isinstance(r, dict) for r in rows):
             keys: list[Any] = list(rows[0])
             if not keys or any(list(r) != keys for r in rows):
                 return None
+            if strict and any(type(k) is not str for k in keys):
+                raise NotPlain(f"a key of type {next(type(k) for k in keys if type(k) is not str).__name__}")
         elif all(isinstance(r, list) for r in rows):  # rows as lists: keys are positions
             keys = list(range(len(rows[0])))
             if not keys or any(len(r) != len(keys) for r in rows):
@@ -235,4 +255,4 @@ def read(value: Any) -> dict[str, Any] | None:
     return document
 
 
-__all__ = ["HEADERS", "MAGIC", "MAGIC_V1", "decode", "encode", "read"]
+__all__ = ["HEADERS", "MAGIC", "MAGIC_V1", "NotPlain", "decode", "encode", "read"]

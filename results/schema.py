@@ -28,9 +28,13 @@ class PackedGenome(sa.types.TypeDecorator[dict[str, Any]]):
     def process_bind_param(self, value: Mapping[str, Any] | None, dialect: sa.Dialect) -> bytes | None:
         if value is None:
             return None
-        # through JSON first: what is stored is what a JSON column kept (numpy values as plain
-        # numbers, tuples as lists), and reading it back gives what reading JSON gave
-        return genome_codec.encode(json.loads(json_dumps(value)))
+        # what is stored is what a JSON column kept (numpy values as plain numbers, tuples as
+        # lists), and reading it back gives what reading JSON gave: a document of plain JSON
+        # types (every genome's and candidate row's) as it is, any other through JSON first
+        try:
+            return genome_codec.encode(value, strict=True)  # type: ignore[arg-type]
+        except genome_codec.NotPlain:
+            return genome_codec.encode(json.loads(json_dumps(value)))
 
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> dict[str, Any] | None:
         return genome_codec.read(value)

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy.dialects import sqlite
 
 from connevo.results import genome_codec
+from connevo.results.schema import PackedGenome, json_dumps
 from connevo.search_space.genome import Genome
 from connevo.search_space.innovation import InnovationTracker
 from connevo.search_space.starts import hidden_layer_genome
@@ -50,6 +52,24 @@ def same(a, b) -> bool:
 @given(st.dictionaries(st.text(max_size=6), documents, max_size=5))
 def test_any_json_document_comes_back_exactly(document):
     assert same(genome_codec.decode(genome_codec.encode(document)), document)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(st.dictionaries(st.text(max_size=6), documents, max_size=5))
+def test_a_plain_document_strictly_encoded_gives_the_bytes_of_its_json_round_trip(document):
+    """What the store does with every genome and candidate row (no round trip through JSON)."""
+    assert genome_codec.encode(document, strict=True) == genome_codec.encode(json.loads(json.dumps(document)))
+
+
+@pytest.mark.parametrize("odd", [
+    np.float64(0.5), np.int64(3), np.bool_(True), (1, 2), {1: "a"}, [{1: "a"}] * 4, [np.float32(1.0)] * 4,
+    [(1, 2)] * 4, [{"w": np.float64(0.5)}] * 4, [[1, np.int64(2)]] * 4,
+])
+def test_strict_encoding_refuses_what_json_would_change_and_the_store_takes_it_through_json(odd):
+    with pytest.raises(genome_codec.NotPlain):
+        genome_codec.encode({"genes": odd}, strict=True)
+    stored = PackedGenome().process_bind_param({"genes": odd}, sqlite.dialect())
+    assert stored == genome_codec.encode(json.loads(json_dumps({"genes": odd})))
 
 
 def test_a_trained_784_input_genome_takes_under_five_bytes_a_connection():
