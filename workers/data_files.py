@@ -6,11 +6,14 @@ from __future__ import annotations
 import zipfile
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from connevo.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NPZ_FEATURE_NAMES: tuple[str, ...] = ("X", "x", "features")
 """Names an NPZ file's feature array may have (besides being the one array that is not the target)."""
@@ -30,6 +33,8 @@ READ_ERRORS: tuple[type[BaseException], ...] = (
 
 def read_table(path: Path, target: str, suffix: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """Features, raw targets and feature names of a CSV or Parquet file."""
+    import pandas as pd  # here, not with the module: Ray workers import it and never read a file
+
     kind = "CSV" if suffix == ".csv" else "Parquet"
     try:
         if suffix == ".csv":
@@ -77,6 +82,8 @@ def read_table(path: Path, target: str, suffix: str) -> tuple[np.ndarray, np.nda
 
 def _example_non_numeric(series: pd.Series) -> object:
     """The first non-missing value of ``series`` that does not parse as a number."""
+    import pandas as pd
+
     non_null = series.dropna()
     if non_null.empty:
         return None

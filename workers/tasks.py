@@ -27,8 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn import datasets as sk_datasets
-from sklearn.model_selection import train_test_split
 
 from connevo.errors import DataError
 from connevo.workers.data_files import read_npz, read_table
@@ -84,12 +82,14 @@ _GENERATED_DEFAULTS: dict[str, tuple[int, float]] = {
     "spirals": (500, 0.1),
 }
 _DEFAULT_PARITY_BITS = 6
-_SKLEARN_LOADERS: dict[str, Callable[..., Any]] = {
-    "digits": sk_datasets.load_digits,
-    "iris": sk_datasets.load_iris,
-    "wine": sk_datasets.load_wine,
-    "breast_cancer": sk_datasets.load_breast_cancer,
-    "diabetes": sk_datasets.load_diabetes,  # 442 patients, 10 features, disease progression after a year
+# scikit-learn is imported where it is used, not with this module: a Ray worker imports this
+# module to receive its Dataset and never loads a data set (a second of import per worker)
+_SKLEARN_LOADERS: dict[str, str] = {
+    "digits": "load_digits",
+    "iris": "load_iris",
+    "wine": "load_wine",
+    "breast_cancer": "load_breast_cancer",
+    "diabetes": "load_diabetes",  # 442 patients, 10 features, disease progression after a year
 }
 
 
@@ -314,7 +314,9 @@ def _load_builtin(
 ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """Features (float64, 2-D), raw targets and feature names of a built-in data set."""
     if dataset in _SKLEARN_LOADERS:
-        bunch = _SKLEARN_LOADERS[dataset]()
+        from sklearn import datasets as sk_datasets
+
+        bunch = getattr(sk_datasets, _SKLEARN_LOADERS[dataset])()
         x = np.asarray(bunch.data, dtype=np.float64)
         names = tuple(str(n) for n in bunch.feature_names)
         return x, np.asarray(bunch.target), names
@@ -340,8 +342,12 @@ def _load_builtin(
             y = (clean[:, 0] * clean[:, 1] > 0).astype(np.int64)
             x = clean + rng.normal(0.0, sigma, size=(n, 2))
         elif dataset == "moons":
+            from sklearn import datasets as sk_datasets
+
             x, y = sk_datasets.make_moons(n_samples=n, noise=sigma, random_state=seed)
         elif dataset == "circles":
+            from sklearn import datasets as sk_datasets
+
             x, y = sk_datasets.make_circles(n_samples=n, noise=sigma, factor=0.5, random_state=seed)
         else:  # spirals
             x, y = _spirals(n, sigma, rng)
@@ -473,6 +479,8 @@ def _split_regression(
     n = x.shape[0]
     n_test, n_val = _part_sizes(n, validation_fraction, test_fraction, MIN_REGRESSION_ROWS, f"{MIN_REGRESSION_ROWS}",
                                 source)
+    from sklearn.model_selection import train_test_split
+
     index = np.arange(n)
     rest, test_idx = train_test_split(index, test_size=n_test, random_state=seed)
     train_idx, val_idx = train_test_split(rest, test_size=n_val, random_state=seed)
@@ -542,6 +550,8 @@ def _split_and_standardize(
             f"stratified train/validation/test split needs at least 3 rows of every class"
         )
     n_test, n_val = _part_sizes(n, validation_fraction, test_fraction, n_classes, f"the {n_classes} classes", source)
+
+    from sklearn.model_selection import train_test_split
 
     index = np.arange(n)
     try:

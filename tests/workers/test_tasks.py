@@ -337,3 +337,15 @@ def test_an_npz_carrying_pickled_objects_is_refused_and_runs_no_code(tmp_path) -
     with pytest.raises(DataError, match=r"evil.npz"):
         load_dataset(tmp_path / "evil.npz")
     assert not marker.exists()
+
+
+def test_a_ray_worker_imports_no_data_set_library():
+    """A worker receives its Dataset ready-made: scikit-learn and pandas (a second of import in
+    every worker process) load only where a data set is read or split."""
+    import subprocess
+    import sys
+
+    code = ("import sys, connevo.workers.ray_evaluator; "
+            "print(sorted(m for m in ('sklearn', 'pandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
