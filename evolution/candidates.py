@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from connevo.results import genome_codec
 from connevo.results.metrics import metrics, prediction_metrics, value_of
 from connevo.search_space.cost import measure
 from connevo.search_space.genome import Genome
@@ -37,6 +38,25 @@ class Candidate:
         return self.fidelity >= 1.0
 
 
+def stored_genome(genome: Genome) -> dict[str, Any]:
+    """``genome.to_dict()`` as a store row holds it: its connection genes as columns
+    (:class:`results.genome_codec.Records`) where the store packs them as columns anyway, so it
+    stores the same bytes without a Python object per gene (a 10^5-connection genome: 40 ms of
+    objects less, each time it is stored); as ``to_dict`` gives them where it does not (genes
+    without weights, or with groups on some genes only: those stay JSON objects)."""
+    table = genome.table
+    if len(table) < genome_codec.MIN_ROWS or np.isnan(table.weight).any():
+        return genome.to_dict()
+    keys: tuple[str, ...] = ("innovation", "source", "target", "enabled", "weight")
+    columns = (table.innovation, table.source, table.target, table.enabled, table.weight)
+    no_group = table.group < 0
+    if not no_group.any():
+        keys, columns = (*keys, "group"), (*columns, table.group)
+    elif not no_group.all():
+        return genome.to_dict()
+    return genome.document(genome_codec.Records(keys, columns))
+
+
 def candidate_row(campaign_id: str, c: Candidate, *, with_fidelity: bool) -> dict[str, Any]:
     """The store row of an evaluated candidate (its trained genome when it has one)."""
     e = c.evaluation
@@ -48,7 +68,7 @@ def candidate_row(campaign_id: str, c: Candidate, *, with_fidelity: bool) -> dic
         "number": c.number,
         "generation": c.generation,
         "parents": c.parents,
-        "genome": genome.to_dict(),
+        "genome": stored_genome(genome),
         "seed": c.seed,
         **e.metrics(),
     }
@@ -131,4 +151,4 @@ def strip_weights(genome: Genome) -> Genome:
     return genome._reweighted(nodes, np.full(len(genome.table), np.nan), None)
 
 
-__all__ = ["Candidate", "candidate_from_row", "candidate_row", "candidate_seed", "strip_weights"]
+__all__ = ["Candidate", "candidate_from_row", "candidate_row", "candidate_seed", "stored_genome", "strip_weights"]

@@ -170,6 +170,8 @@ NULLABLE_INT_COLUMNS = frozenset(
 
 
 def _json_default(obj: Any) -> Any:
+    if isinstance(obj, genome_codec.Records):
+        return obj.rows()
     if isinstance(obj, np.integer):
         return int(obj)
     if isinstance(obj, np.floating):

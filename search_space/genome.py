@@ -624,11 +624,16 @@ class Genome:
 
     # ----- serialisation ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        return self.document(_connection_dicts(self.table))
+
+    def document(self, connections: Any) -> dict[str, Any]:
+        """The JSON form (:meth:`to_dict`) with ``connections`` in place of the connection
+        genes' list of objects (the store gives them as columns: ``evolution.candidates``)."""
         return {
             "format": GENOME_FORMAT,
             "version": GENOME_VERSION,
             "nodes": [_node_dict(n) for n in self.nodes],
-            "connections": _connection_dicts(self.table),
+            "connections": connections,
             "regularization": {
                 "weight_decay": self.regularization.weight_decay,
                 "l1_ratio": self.regularization.l1_ratio,
