@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from connevo.errors import ConnevoError
-from connevo.evolution.candidates import CONFUSION
+from connevo.evolution.candidates import CONFUSION, stored_genome
 from connevo.results import queries
 from connevo.results.metrics import metrics, value_of
 from connevo.results.queries import POLISHED_FROM
@@ -189,7 +189,7 @@ def _polished_row(campaign_id: str, number: int, member: dict[str, Any], e: Eval
         "number": number,
         "generation": int(member["generation"]),
         "parents": [member["candidate_id"]],
-        "genome": e.trained_genome.to_dict(),
+        "genome": stored_genome(e.trained_genome),
         "status": "ok",
         "seed": int(member["seed"]),
         "epochs": e.epochs,
