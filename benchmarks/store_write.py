@@ -3,11 +3,13 @@
 the codec: what the store did before 2026-12-03) against its connection columns
 (``evolution.candidates.stored_genome``, encoded as they are: what it does now); the same
 bytes either way, so the ratio is the whole story. A campaign's driver does this twice per
-candidate (its pending row, then its generation's commit).
+candidate (its pending row, then its generation's commit). Reading back: the decoded objects
+into ``Genome.from_dict`` against the decoded columns (``decode(..., columns=True)``: what a
+resume and the polish read); the same genome either way (checked).
 
     python -m benchmarks.store_write [--repeats 9]
 
-Last line: ``store_write_speedup_at_100000=<x>``.
+Last line: ``store_write_speedup_at_100000=<x> store_read_speedup_at_100000=<y>``.
 """
 
 from __future__ import annotations
@@ -61,11 +63,15 @@ def main() -> None:
         before = median_ms(lambda: through_objects(genome), args.repeats)
         now = median_ms(lambda: through_columns(genome), args.repeats)
         read = median_ms(lambda: Genome.from_dict(genome_codec.decode(blob)), args.repeats)
-        speedup = before / now
+        read_columns = median_ms(lambda: Genome.from_dict(genome_codec.decode(blob, columns=True)), args.repeats)
+        if Genome.from_dict(genome_codec.decode(blob, columns=True)) != genome:
+            raise SystemExit(f"the genome read from its columns differs at {size} connections")
+        speedup, read_speedup = before / now, read / read_columns
         print(f"{len(genome.table):>7,} connections: write through objects {before:8.2f} ms, through columns "
               f"{now:7.2f} ms (x{speedup:.1f}); {len(blob) / len(genome.table):.2f} bytes a connection; "
-              f"read back (decode + Genome.from_dict) {read:7.2f} ms", flush=True)
-    print(f"store_write_speedup_at_100000={speedup:.2f}")
+              f"read back (decode + Genome.from_dict) through objects {read:7.2f} ms, through columns "
+              f"{read_columns:6.2f} ms (x{read_speedup:.1f})", flush=True)
+    print(f"store_write_speedup_at_100000={speedup:.2f} store_read_speedup_at_100000={read_speedup:.2f}")
 
 
 if __name__ == "__main__":

@@ -214,7 +214,7 @@ class Campaign:
             campaign.rng.bit_generator.state = state["rng"]
             campaign.innovations = InnovationTracker.from_state(state["innovations"])
             campaign.next_number = int(state["next_number"])
-            rows = store.candidates(campaign.id)
+            rows = store.candidates(campaign.id, genomes="columns")  # no Python object per gene
             rows = rows[(rows["generation"] <= latest["generation"]) & (rows["number"] >= 0)]
             # parents pass on their trained weights (inheritance) and their training's hints
             campaign.archive = [candidate_from_row(row, keep_weights=True) for row in rows.to_dict("records")]

@@ -98,7 +98,7 @@ def polish_front(
     chunk and after each one.
     """
     # a polished copy is on the front in place of its source: the members left are the unpolished ones
-    members = queries.front(store, campaign_id, objectives, senses=senses)
+    members = queries.front(store, campaign_id, objectives, senses=senses, genomes="columns")
     members = members[members["number"] >= 0].to_dict("records")
     if not members and is_polished(store, campaign_id):
         return None

@@ -243,8 +243,14 @@ def encode(document: dict[str, Any], *, strict: bool = False) -> bytes:
     return MAGIC + zlib.compress(struct.pack("<II", len(skeleton), len(head)) + skeleton + head + body, 1)
 
 
-def decode(blob: bytes) -> dict[str, Any]:
-    """The JSON document :func:`encode` was given."""
+_NUMERIC_KINDS = frozenset({"bool", "int", "delta", "float32", "float64"})
+
+
+def decode(blob: bytes, *, columns: bool = False) -> dict[str, Any]:
+    """The JSON document :func:`encode` was given; with ``columns``, each packed list of objects
+    whose values are all booleans and numbers comes back as :class:`Records` (numpy columns:
+    bool, int64, float64) instead of the objects (``Genome.from_dict`` reads either; only that
+    list is not plain JSON then)."""
     if blob.startswith(MAGIC):
         version = 2
     elif blob.startswith(MAGIC_V1):
@@ -273,8 +279,11 @@ def decode(blob: bytes) -> dict[str, Any]:
             return [unpack(v) for v in value]
         return value
 
-    def _rows(table: dict[str, Any]) -> list[dict[str, Any]] | list[list[Any]]:
-        columns = []
+    def _rows(table: dict[str, Any]) -> list[dict[str, Any]] | list[list[Any]] | Records:
+        if columns and version >= 2 and not table.get("lists") and all(
+                kind in _NUMERIC_KINDS for _, kind, _, _ in table[TABLE_KEY]):
+            return _records(table)
+        decoded = []
         for key, kind, position, categories in table[TABLE_KEY]:
             array = arrays[position]
             if kind == "bool":
@@ -287,25 +296,42 @@ def decode(blob: bytes) -> dict[str, Any]:
                 values = _unshuffled(array, "<f4" if kind == "float32" else "<f8").astype(np.float64).tolist()
             else:  # int, and version 1's floats: tolist() gives Python ints and floats
                 values = array.astype(np.float64).tolist() if kind == "float32" else array.tolist()
-            columns.append((key, values))
+            decoded.append((key, values))
         if table.get("lists"):
-            return [list(row) for row in zip(*(v for _, v in columns))]
-        keys = [k for k, _ in columns]
-        return [dict(zip(keys, row)) for row in zip(*(v for _, v in columns))]
+            return [list(row) for row in zip(*(v for _, v in decoded))]
+        keys = [k for k, _ in decoded]
+        return [dict(zip(keys, row)) for row in zip(*(v for _, v in decoded))]
+
+    def _records(table: dict[str, Any]) -> Records:
+        keys, taken = [], []
+        for key, kind, position, _ in table[TABLE_KEY]:
+            array = arrays[position]
+            if kind == "bool":
+                array = array.astype(bool)
+            elif kind == "delta":
+                array = np.cumsum(array.astype(np.int64))
+            elif kind == "int":
+                array = array.astype(np.int64)
+            else:
+                array = _unshuffled(array, "<f4" if kind == "float32" else "<f8").astype(np.float64)
+            keys.append(key)
+            taken.append(array)
+        return Records(tuple(keys), tuple(taken))
 
     document: dict[str, Any] = unpack(skeleton)
     return document
 
 
-def read(value: Any) -> dict[str, Any] | None:
+def read(value: Any, *, columns: bool = False) -> dict[str, Any] | None:
     """A stored genome column value as its document: encoded bytes, or the JSON text (or
-    already-parsed JSON) of stores written before genomes were encoded."""
+    already-parsed JSON) of stores written before genomes were encoded; ``columns``: as
+    :func:`decode` gives them (JSON text gives objects)."""
     if value is None or isinstance(value, dict):
         return value
     if isinstance(value, memoryview):
         value = value.tobytes()
     if isinstance(value, bytes) and value.startswith(HEADERS):
-        return decode(value)
+        return decode(value, columns=columns)
     if isinstance(value, bytes | bytearray):
         value = bytes(value).decode("utf-8")
     document = json.loads(value)

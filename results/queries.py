@@ -118,7 +118,7 @@ def front(
     distinct: bool = True,
     include_partial: bool = False,
     unpolished: bool = False,
-    genomes: bool = True,
+    genomes: bool | str = True,
 ) -> pd.DataFrame:
     """The Pareto front of a campaign (id or name) over ``objectives``.
 
@@ -132,7 +132,8 @@ def front(
     short multi-fidelity rung (:func:`fidelity` below 1) only with ``include_partial``. A front
     network that the final polish replaced (:func:`superseded`) is left out, its polished copy
     competes; with ``unpolished``, the front as evolution left it (the polished copies left out).
-    Without ``genomes``, no genome is read (the front's other columns are the same).
+    Without ``genomes``, no genome is read (the front's other columns are the same); with
+    ``"columns"``, genomes are read for ``Genome.from_dict`` (:meth:`BaseStore.candidates`).
     """
     ids, duplicates = _front_ids(store, campaign, objectives, max_connections=max_connections,
                                  include_failed=include_failed, senses=senses, include_partial=include_partial,

@@ -103,13 +103,15 @@ class BaseStore(abc.ABC):
         """Candidates made outside a generation (polished, compressed), atomically."""
 
     @abc.abstractmethod
-    def candidates(self, campaign_id: str, *, status: str | None = None, genomes: bool = True,
+    def candidates(self, campaign_id: str, *, status: str | None = None, genomes: bool | str = True,
                    columns: Sequence[str] | None = None, ids: Sequence[str] | None = None) -> pd.DataFrame:
         """A campaign's candidates ordered by number, optionally of one status. With ``genomes``
         False the ``genome`` column is left out and never read (lists, fronts and summaries do
-        not need it, and genomes are most of a store's bytes). ``columns``: only these columns
-        are read (a front's first pass reads a few numbers of every candidate, no JSON); ``ids``:
-        only these candidates (its second pass reads the front's members whole)."""
+        not need it, and genomes are most of a store's bytes); with ``"columns"``, each genome's
+        connection genes come as columns (``results.genome_codec.Records``), for
+        ``Genome.from_dict`` without an object per gene, not for JSON. ``columns``: only these
+        columns are read (a front's first pass reads a few numbers of every candidate, no JSON);
+        ``ids``: only these candidates (its second pass reads the front's members whole)."""
 
     def candidate_page(self, campaign_id: str, *, status: str | None = None, generation: int | None = None,
                        min_val_accuracy: float | None = None, max_connections: int | None = None,

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, make_url
 
 from connevo.errors import CampaignBusyError, NotFoundError, StoreError
-from connevo.results import database, drivers, queries, schema
+from connevo.results import database, drivers, genome_codec, queries, schema
 from connevo.results.database import DEFAULT_STORE, SCHEMA_VERSION, STORE_ENV, resolve_store_url
 from connevo.results.drivers import HEARTBEAT_S, STALE_AFTER_S
 from connevo.results.schema import (
@@ -342,11 +342,14 @@ class Store(BaseStore):
                 .values(updated_at=now, candidate_count=campaigns_table.c.candidate_count + len(rows))
             )
 
-    def candidates(self, campaign_id: str, *, status: str | None = None, genomes: bool = True,
+    def candidates(self, campaign_id: str, *, status: str | None = None, genomes: bool | str = True,
                    columns: Sequence[str] | None = None, ids: Sequence[str] | None = None) -> pd.DataFrame:
         """All candidates of a campaign (id or name) ordered by number, optionally of one status;
-        without ``genomes``, every column but the genome (which is not read); ``columns``: only
-        those (read in that order); ``ids``: only those candidates."""
+        without ``genomes``, every column but the genome (which is not read); ``genomes="columns"``:
+        connection genes as columns (:meth:`BaseStore.candidates`); ``columns``: only those (read
+        in that order); ``ids``: only those candidates."""
+        if genomes not in (True, False, "columns"):
+            raise StoreError(f"genomes must be true, false or 'columns', got {genomes!r}")
         if columns is None:
             columns = [c for c in CANDIDATE_COLUMNS if genomes or c != "genome"]
         else:
@@ -358,9 +361,13 @@ class Store(BaseStore):
             raise StoreError(f"candidate status must be one of {CANDIDATE_STATUSES}, got {status!r}")
         wanted = None if ids is None else list(dict.fromkeys(str(i) for i in ids))
         rows: Sequence[Any] = []
+        selected: list[Any] = [candidates_table.c[c] for c in columns]
+        packed = columns.index("genome") if genomes == "columns" and "genome" in columns else None
+        if packed is not None:  # the stored bytes, decoded below with the genes as columns
+            selected[packed] = sa.type_coerce(candidates_table.c.genome, sa.LargeBinary).label("genome")
         with self._engine.connect() as conn:
             cid = self._campaign_id(conn, campaign_id)
-            query = sa.select(*(candidates_table.c[c] for c in columns)).where(candidates_table.c.campaign_id == cid)
+            query = sa.select(*selected).where(candidates_table.c.campaign_id == cid)
             if status is not None:
                 query = query.where(candidates_table.c.status == status)
             if wanted is None:  # rows as tuples, fetched at once: a dict per row costs more than the query
@@ -371,6 +378,8 @@ class Store(BaseStore):
                 for start in range(0, len(wanted), 500):
                     found += conn.execute(numbered.where(candidates_table.c.id.in_(wanted[start:start + 500]))).all()
                 rows = [tuple(r)[:-1] for r in sorted(found, key=lambda r: r[-1])]
+        if packed is not None:
+            rows = [(*r[:packed], genome_codec.read(r[packed], columns=True), *r[packed + 1:]) for r in rows]
         return schema.frame(rows, list(columns))
 
     def candidate_page(self, campaign_id: str, *, status: str | None = None, generation: int | None = None,

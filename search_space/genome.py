@@ -668,19 +668,22 @@ class Genome:
                 )
                 for n in _list(data, "nodes")
             )
-            rows = _list(data, "connections")
-            connections: ConnectionTable | tuple[ConnectionGene, ...] | None = _plain_connections(rows)
-            connections = connections if connections is not None else tuple(
-                ConnectionGene(
-                    innovation=_int(c["innovation"], "innovation"),
-                    source=_int(c["source"], "source"),
-                    target=_int(c["target"], "target"),
-                    enabled=_bool(c.get("enabled", True)),
-                    weight=None if c.get("weight") is None else float(c["weight"]),
-                    group=None if c.get("group") is None else _int(c["group"], "group"),
+            given: Any = data.get("connections")
+            connections: ConnectionTable | tuple[ConnectionGene, ...] | None = _column_connections(given)
+            if connections is None:
+                rows: list[Any] = given.rows() if _is_records(given) else _list(data, "connections")
+                connections = _plain_connections(rows)
+                connections = connections if connections is not None else tuple(
+                    ConnectionGene(
+                        innovation=_int(c["innovation"], "innovation"),
+                        source=_int(c["source"], "source"),
+                        target=_int(c["target"], "target"),
+                        enabled=_bool(c.get("enabled", True)),
+                        weight=None if c.get("weight") is None else float(c["weight"]),
+                        group=None if c.get("group") is None else _int(c["group"], "group"),
+                    )
+                    for c in rows
                 )
-                for c in rows
-            )
             reg = data.get("regularization") or {}
             if not isinstance(reg, dict):
                 raise GenomeError(f"genome 'regularization' must be an object, got {type(reg).__name__}")
@@ -765,6 +768,42 @@ def _plain_connections(rows: list[Any]) -> ConnectionTable | None:
     try:
         return ConnectionTable.of(ids[0], ids[1], ids[2], enabled, weight, group)
     except OverflowError:  # an id beyond 64 bits: refused by name on the gene-by-gene path
+        return None
+
+
+_CONNECTION_KEYS = frozenset({"innovation", "source", "target", "enabled", "weight", "group"})
+
+
+def _is_records(value: Any) -> bool:
+    """Connection genes given as columns: an object with ``keys`` (a tuple of names), ``columns``
+    (numpy arrays) and ``rows()`` (the objects they stand for), as ``results.genome_codec.Records``
+    (not imported here: the search space does not depend on the store)."""
+    return isinstance(getattr(value, "keys", None), tuple) and isinstance(getattr(value, "columns", None), tuple)
+
+
+def _column_connections(value: Any) -> ConnectionTable | None:
+    """The table of connection genes given as columns (:func:`_is_records`) of the plain types
+    (integer ids, boolean flags, weights without NaN, groups of 0 or more), read without a Python
+    object per gene; None for anything else (then read as objects, which names any defect)."""
+    if not _is_records(value):
+        return None
+    columns = dict(zip(value.keys, value.columns, strict=True))
+    if not {"innovation", "source", "target"} <= set(columns) or not set(columns) <= _CONNECTION_KEYS:
+        return None
+    ints = [columns[k] for k in ("innovation", "source", "target", "group") if k in columns]
+    if any(c.dtype.kind != "i" for c in ints) or columns.get("enabled", np.ones(0, bool)).dtype != np.bool_:
+        return None
+    weight = columns.get("weight")
+    if weight is not None and (weight.dtype.kind != "f" or np.isnan(weight).any()):
+        return None
+    group = columns.get("group")
+    if group is not None and len(group) and int(group.min()) < 0:
+        return None
+    try:
+        return ConnectionTable.of(columns["innovation"], columns["source"], columns["target"],
+                                  columns.get("enabled", True), np.nan if weight is None else weight,
+                                  NO_GROUP if group is None else group)
+    except OverflowError:
         return None
 
 

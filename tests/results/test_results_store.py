@@ -21,6 +21,8 @@ from connevo.results.store import (
     open_store,
     resolve_store_url,
 )
+from connevo.search_space.genome import Genome
+from tests.support import random_genome
 
 Factory = Callable[..., dict[str, Any]]
 
@@ -336,6 +338,21 @@ def test_chosen_columns_and_candidates_are_read_as_the_whole_frame_holds_them(
     assert store.candidates(cid, ids=[]).empty and list(store.candidates(cid, ids=[]).columns) == list(CANDIDATE_COLUMNS)
     with pytest.raises(StoreError, match=r"unknown candidate column\(s\) \['accuracy'\]"):
         store.candidates(cid, columns=["id", "accuracy"])
+
+
+def test_genomes_read_with_their_genes_as_columns_build_the_same_genomes(store: Store, make_candidate: Factory) -> None:
+    rng = np.random.default_rng(0)
+    grown = [random_genome(seed, steps=30) for seed in range(4)]
+    grown = [g.replace(table=g.table.replace(weight=rng.normal(size=len(g.table)).astype(np.float32)))
+             for g in grown]
+    cid = store.create_campaign("columns", {}, 1)
+    store.add_candidates(cid, [make_candidate(n, genome=g.to_dict()) for n, g in enumerate(grown)])
+    as_columns = store.candidates(cid, genomes="columns")
+    assert [Genome.from_dict(d) for d in as_columns["genome"]] == grown
+    assert [Genome.from_dict(d) for d in store.candidates(cid, genomes="columns", ids=[f"{cid}-2"])["genome"]] == [grown[2]]
+    assert as_columns.drop(columns="genome").equals(store.candidates(cid, genomes=False))
+    with pytest.raises(StoreError, match="genomes must be true, false or 'columns', got 'rows'"):
+        store.candidates(cid, genomes="rows")
 
 
 def test_campaigns_are_found_by_id_or_by_their_latest_name(store: Store) -> None:
