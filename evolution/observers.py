@@ -43,7 +43,10 @@ class CampaignObserver:
         """Some candidates finished (called as chunks come back)."""
 
     def on_generation_end(self, campaign: Campaign, summary: GenerationSummary, rows: list[dict[str, Any]], checkpoint: dict[str, Any]) -> None:
-        """A generation is complete: its candidate rows and the checkpoint to resume from."""
+        """A generation is complete: its candidate rows (as the store takes them: a row's
+        ``genome`` may hold its connection genes as columns, ``results.genome_codec.Records``,
+        which iterates as the genes' objects; ``Genome.from_dict`` reads either) and the
+        checkpoint to resume from."""
 
     def on_polish_progress(self, campaign: Campaign, done: int, total: int) -> None:
         """``done`` of the ``total`` front networks are polished (0 just before it starts)."""

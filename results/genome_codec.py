@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import struct
 import zlib
+from collections.abc import Iterator
 from operator import itemgetter
 from typing import Any
 
@@ -99,6 +100,16 @@ class Records:
 
     def __len__(self) -> int:
         return len(self.columns[0]) if self.columns else 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """The objects, one by one (code that loops over a genome's connection genes reads these
+        as it read the list)."""
+        keys = self.keys
+        for values in zip(*(c.tolist() for c in self.columns)):
+            yield dict(zip(keys, values))
+
+    def __repr__(self) -> str:
+        return f"Records({len(self)} rows of {list(self.keys)})"
 
     def rows(self) -> list[dict[str, Any]]:
         """The objects, with plain Python values (``tolist``)."""

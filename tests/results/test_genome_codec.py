@@ -80,6 +80,7 @@ def test_records_are_packed_as_the_list_of_their_objects(arrays, strict):
     document = {"before": [1, 2], "genes": records, "after": {"x": 1.5}}
     plain = {**document, "genes": records.rows()}
     assert genome_codec.encode(document, strict=strict) == genome_codec.encode(plain)
+    assert json.dumps(list(records)) == json.dumps(records.rows()) and len(records) == len(records.rows())
     assert json.dumps(genome_codec.decode(genome_codec.encode(document))) == json.dumps(plain)
 
 
