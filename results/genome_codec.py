@@ -16,6 +16,11 @@ regrouped by significance (all first bytes, then all second bytes...) so that zl
 repeats in signs and exponents. Version 1 blobs (int64 columns, floats as they are, record
 lists only) still decode.
 
+The search hands a trained genome's connection genes over as columns (:class:`Records`:
+packed exactly as the list of objects they stand for, without making them) and reads them back
+the same way (``decode(..., columns=True)``); a document of plain JSON types is encoded as it
+is (``strict``), without the JSON round trip that would normalize anything else.
+
 Written by hand because no library keeps a JSON document's exact types while storing its
 record lists column-wise (Parquet and Arrow IPC would for the columns, at several times the
 size and cost for a document of a few hundred genes, and not for the document around them).
@@ -113,8 +118,7 @@ class Records:
 
     def rows(self) -> list[dict[str, Any]]:
         """The objects, with plain Python values (``tolist``)."""
-        keys = self.keys
-        return [dict(zip(keys, values)) for values in zip(*(c.tolist() for c in self.columns))]
+        return list(self)
 
 
 _INTEGER_RANGES = [(dtype, int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)) for dtype in INTEGER_TYPES]
