@@ -10,6 +10,7 @@ import pandas as pd
 
 from connevo.results import genome_codec
 from connevo.results.metrics import metrics, prediction_metrics, value_of
+from connevo.search_space.connection_table import COLUMNS
 from connevo.search_space.cost import measure
 from connevo.search_space.genome import Genome
 from connevo.workers.latency import LATENCY
@@ -47,14 +48,11 @@ def stored_genome(genome: Genome) -> dict[str, Any]:
     table = genome.table
     if len(table) < genome_codec.MIN_ROWS or np.isnan(table.weight).any():
         return genome.to_dict()
-    keys: tuple[str, ...] = ("innovation", "source", "target", "enabled", "weight")
-    columns = (table.innovation, table.source, table.target, table.enabled, table.weight)
     no_group = table.group < 0
-    if not no_group.any():
-        keys, columns = (*keys, "group"), (*columns, table.group)
-    elif not no_group.all():
+    if no_group.any() and not no_group.all():
         return genome.to_dict()
-    return genome.document(genome_codec.Records(keys, columns))
+    kept = COLUMNS[:-1] if no_group.all() else COLUMNS  # the group key only where every gene has one
+    return genome.document(genome_codec.Records(kept, tuple(getattr(table, name) for name in kept)))
 
 
 def candidate_row(campaign_id: str, c: Candidate, *, with_fidelity: bool) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import numpy as np
 from connevo.errors import GenomeError
 from connevo.search_space import graph
 from connevo.search_space.connection_table import (
+    COLUMNS,
     NO_GROUP,
     ConnectionTable,
     Insertion,
@@ -771,7 +772,7 @@ def _plain_connections(rows: list[Any]) -> ConnectionTable | None:
         return None
 
 
-_CONNECTION_KEYS = frozenset({"innovation", "source", "target", "enabled", "weight", "group"})
+_CONNECTION_KEYS = frozenset(COLUMNS)
 
 
 def _is_records(value: Any) -> bool:

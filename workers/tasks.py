@@ -313,9 +313,9 @@ def _load_builtin(
     dataset: str, *, seed: int, samples: int | None, noise: float | None, bits: int | None
 ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """Features (float64, 2-D), raw targets and feature names of a built-in data set."""
-    if dataset in _SKLEARN_LOADERS:
-        from sklearn import datasets as sk_datasets
+    from sklearn import datasets as sk_datasets
 
+    if dataset in _SKLEARN_LOADERS:
         bunch = getattr(sk_datasets, _SKLEARN_LOADERS[dataset])()
         x = np.asarray(bunch.data, dtype=np.float64)
         names = tuple(str(n) for n in bunch.feature_names)
@@ -342,12 +342,8 @@ def _load_builtin(
             y = (clean[:, 0] * clean[:, 1] > 0).astype(np.int64)
             x = clean + rng.normal(0.0, sigma, size=(n, 2))
         elif dataset == "moons":
-            from sklearn import datasets as sk_datasets
-
             x, y = sk_datasets.make_moons(n_samples=n, noise=sigma, random_state=seed)
         elif dataset == "circles":
-            from sklearn import datasets as sk_datasets
-
             x, y = sk_datasets.make_circles(n_samples=n, noise=sigma, factor=0.5, random_state=seed)
         else:  # spirals
             x, y = _spirals(n, sigma, rng)
