@@ -277,9 +277,11 @@ class RegularizationSpec(_Strict):
 class TrainingSpec(_Strict):
     epochs: int = Field(10, gt=0, le=100_000)
     batch_size: int = Field(128, gt=0)
-    min_steps: int = Field(
-        100, ge=0, description="epochs are raised so that a training takes at least this many optimizer steps "
-        "(a third of them after weight inheritance): small data sets still train to convergence")
+    min_steps: int | Literal["auto"] = Field(
+        "auto", description="epochs are raised so that a training takes at least this many optimizer steps "
+        "(a third of them after weight inheritance): small data sets still train to convergence. \"auto\": 100, and "
+        "on a classification of 3 or more classes with at least 10 training rows per input, twice the steps of "
+        "`epochs`, at most 300 (evolution.task.auto_min_steps)")
     learning_rate: float = Field(0.01, gt=0, lt=1e3)
     patience: int | None = Field(None, gt=0, description="early stopping on validation loss")
     time_limit: float = Field(300.0, gt=0, description="seconds per candidate")
@@ -310,6 +312,13 @@ class TrainingSpec(_Strict):
     rewire_every: int | None = Field(
         None, gt=0, description="epochs between two rewirings (with rewire_fraction > 0; default: a quarter of the "
         "training's epochs, at least 1: three rewirings per training)")
+
+    @field_validator("min_steps", mode="before")
+    @classmethod
+    def _min_steps(cls, value: Any) -> Any:
+        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+            return value
+        raise ValueError('must be a whole number of optimizer steps (>= 0) or "auto"')
 
     @model_validator(mode="after")
     def _inherited_epochs(self) -> TrainingSpec:

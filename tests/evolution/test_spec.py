@@ -37,6 +37,8 @@ def test_defaults_fill_everything_but_name_and_dataset():
         ({"workers.gpus_per_worker": -1}, r"'workers.gpus_per_worker'"),
         ({"search_space.activations": ["relu", "gelu"]}, "gelu"),
         ({"training.polish_epochs": -2}, r"'training.polish_epochs'.*got -2"),
+        ({"training.min_steps": "often"}, r"'training.min_steps'.*whole number.*or \"auto\".*got 'often'"),
+        ({"training.min_steps": -1}, r"'training.min_steps'.*got -1"),
     ],
 )
 def test_bad_values_are_rejected_naming_field_and_value(change, message):

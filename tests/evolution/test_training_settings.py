@@ -1,0 +1,73 @@
+"""Training settings follow the data: ``training.min_steps`` raises short trainings, and its
+default ("auto") gives plentiful multi-class data twice the optimizer steps, up to 300."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from connevo.evolution.spec import CampaignSpec, parse_spec
+from connevo.evolution.task import min_steps, training_settings
+from connevo.workers.tasks import Dataset
+
+
+@pytest.fixture
+def make_dataset() -> Callable[..., Dataset]:
+    """A standardized-looking data set of ``rows`` training rows, ``inputs`` features and
+    ``classes`` classes (0: a regression)."""
+    def make(rows: int, inputs: int, classes: int) -> Dataset:
+        x = np.zeros((rows, inputs), dtype=np.float32)
+        small = np.zeros((4, inputs), dtype=np.float32)
+        kind = "regression" if classes == 0 else "classification"
+        y = np.zeros(rows, dtype=np.float32 if classes == 0 else np.int64)
+        return Dataset(name="made", x_train=x, y_train=y, x_val=small, y_val=y[:4], x_test=small, y_test=y[:4],
+                       feature_names=tuple(f"f{i}" for i in range(inputs)),
+                       class_names=tuple(str(c) for c in range(classes)), mean=np.zeros(inputs),
+                       std=np.ones(inputs), kind=kind)
+    return make
+
+
+def spec(**training: object) -> CampaignSpec:
+    return parse_spec({"name": "settings", "task": {"dataset": "digits"}, "training": training})
+
+
+def test_min_steps_raises_the_epochs_of_small_data_and_a_third_of_them_after_inheritance(make_dataset):
+    tiny = make_dataset(rows=200, inputs=4, classes=2)  # 2 steps an epoch at batch 128
+    settings = training_settings(spec(epochs=10, min_steps=100), tiny)
+    assert (settings.epochs, settings.inherited_epochs) == (50, 17)
+
+
+def test_an_integer_min_steps_is_taken_as_it_is_on_any_data(make_dataset):
+    plentiful = make_dataset(rows=2000, inputs=16, classes=20)  # 16 steps an epoch
+    assert min_steps(spec(min_steps=0), plentiful) == 0
+    assert training_settings(spec(epochs=10, min_steps=0), plentiful).epochs == 10
+
+
+@pytest.mark.parametrize(
+    "rows, inputs, classes, expected",
+    [
+        (2000, 16, 2, 100),     # two classes
+        (2000, 16, 0, 100),     # a regression
+        (1000, 200, 5, 100),    # 5 rows per input: thin
+        (160, 16, 20, 100),     # 10 rows per input, 2 steps an epoch: 100 is more than twice 10 epochs' 20
+        (1000, 64, 10, 160),    # 8 steps an epoch: twice 10 epochs
+        (1920, 16, 20, 300),    # 15 steps an epoch: twice 10 epochs is 300
+        (6400, 16, 20, 300),    # 50 steps an epoch: at most 300
+        (48000, 784, 10, 300),  # 375 steps an epoch: 10 epochs already take more
+    ],
+)
+def test_auto_min_steps_doubles_plentiful_multiclass_trainings_up_to_300(make_dataset, rows, inputs, classes, expected):
+    assert min_steps(spec(), make_dataset(rows, inputs, classes)) == expected
+
+
+def test_auto_is_the_default_and_gives_plentiful_multiclass_data_twice_the_epochs(make_dataset):
+    assert spec().training.min_steps == "auto"
+    settings = training_settings(spec(), make_dataset(rows=1000, inputs=64, classes=10))
+    assert (settings.epochs, settings.inherited_epochs) == (20, 7)
+
+
+def test_auto_leaves_data_whose_epochs_take_300_steps_as_they_are(make_dataset):
+    settings = training_settings(spec(), make_dataset(rows=48000, inputs=784, classes=10))
+    assert (settings.epochs, settings.inherited_epochs) == (10, 3)
