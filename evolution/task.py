@@ -97,6 +97,22 @@ def training_settings(spec: CampaignSpec, dataset: Dataset) -> TrainingSettings:
     )
 
 
+def training_summary(spec: CampaignSpec, dataset: Dataset) -> str:
+    """How every candidate of the campaign trains, in one line (``connevo run`` prints it first):
+    epochs, after weight inheritance, steps an epoch, and why the epochs were raised, if they were."""
+    settings = training_settings(spec, dataset)
+    rows, per_epoch = dataset.x_train.shape[0], steps_per_epoch(spec, dataset)
+    line = f"training: {settings.epochs} epochs a network"
+    if settings.inherit_weights:
+        line += f" ({settings.inherited_epochs} after weight inheritance)"
+    line += f", {per_epoch} steps an epoch (batch {spec.training.batch_size}, {rows:,} training rows)"
+    if settings.epochs > spec.training.epochs:
+        rule = ' ("auto")' if spec.training.min_steps == "auto" else ""
+        line += (f"; raised from training.epochs = {spec.training.epochs} to take training.min_steps{rule} = "
+                 f"{min_steps(spec, dataset)} steps")
+    return line
+
+
 def make_evaluator(spec: CampaignSpec, dataset: Dataset) -> Evaluator:
     """The evaluator the spec asks for: Ray (embedded or a cluster) by default, or in-process."""
     settings = training_settings(spec, dataset)
@@ -143,4 +159,4 @@ def target_name(spec: CampaignSpec) -> str:
 
 
 __all__ = ["auto_min_steps", "load_task", "make_evaluator", "min_steps", "network_names", "steps_per_epoch", "target_name",
-           "training_settings"]
+           "training_settings", "training_summary"]

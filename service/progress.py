@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from connevo.evolution.observers import CampaignObserver, GenerationSummary
+from connevo.evolution.task import training_summary
 
 
 def progress_console() -> Console:
@@ -29,8 +30,9 @@ class RichProgress(CampaignObserver):
         self.task = None
 
     def on_start(self, campaign) -> None:
-        self.id_console.print(f"campaign {campaign.id}", highlight=False)
+        self.id_console.print(f"campaign {campaign.id}", highlight=False, soft_wrap=True)
         self.id_console.file.flush()
+        self.console.print(training_summary(campaign.spec, campaign.dataset), highlight=False, soft_wrap=True)
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -60,17 +62,17 @@ class RichProgress(CampaignObserver):
         self.progress.console.print(
             f"gen {summary.generation:>3}  candidates {summary.candidates_done}/{summary.candidates_total}"
             f"  best {label} {best}  front {summary.front_size}  hypervolume {summary.hypervolume:.4f}{failed}",
-            highlight=False,
+            highlight=False, soft_wrap=True,
         )
 
     def on_polish_progress(self, campaign, done, total) -> None:
         if self.progress is not None and done == 0:
             self.progress.console.print(f"polishing {total} front networks on training + validation rows ...",
-                                        highlight=False)
+                                        highlight=False, soft_wrap=True)
 
     def on_polish(self, campaign, report) -> None:
         if self.progress is not None:
-            self.progress.console.print(report.line(), highlight=False)
+            self.progress.console.print(report.line(), highlight=False, soft_wrap=True)
 
     def on_finish(self, campaign, status, error) -> None:
         if self.progress is not None:

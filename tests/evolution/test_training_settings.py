@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from connevo.evolution.spec import CampaignSpec, parse_spec
-from connevo.evolution.task import min_steps, training_settings
+from connevo.evolution.task import min_steps, training_settings, training_summary
 from connevo.workers.tasks import Dataset
 
 
@@ -71,3 +71,12 @@ def test_auto_is_the_default_and_gives_plentiful_multiclass_data_twice_the_epoch
 def test_auto_leaves_data_whose_epochs_take_300_steps_as_they_are(make_dataset):
     settings = training_settings(spec(), make_dataset(rows=48000, inputs=784, classes=10))
     assert (settings.epochs, settings.inherited_epochs) == (10, 3)
+
+
+def test_the_training_summary_says_the_epochs_and_why_they_were_raised(make_dataset):
+    raised = training_summary(spec(), make_dataset(rows=1000, inputs=64, classes=10))
+    assert raised == ('training: 20 epochs a network (7 after weight inheritance), 8 steps an epoch (batch 128, '
+                      '1,000 training rows); raised from training.epochs = 10 to take training.min_steps ("auto") '
+                      '= 160 steps')
+    plain = training_summary(spec(epochs=12, min_steps=0, inherit_weights=False), make_dataset(2000, 16, 2))
+    assert plain == "training: 12 epochs a network, 16 steps an epoch (batch 128, 2,000 training rows)"

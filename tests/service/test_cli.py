@@ -76,6 +76,16 @@ def test_store_defaults_to_the_environment_variable(tmp_path, cli, monkeypatch):
     assert "tiny-xor" in cli("ls").stdout
 
 
+def test_run_says_first_how_every_network_trains(tmp_path, cli):
+    spec = write_spec(tmp_path, **{"evolution.generations": 0, "training.min_steps": 20})
+    done = cli("run", str(spec), "--backend", "local", store=tmp_path / "s.db")
+    assert done.returncode == 0, done.stderr
+    # 120 training rows of XOR at batch 64: 2 steps an epoch, so 20 steps take 10 epochs, not 5
+    assert done.stderr.splitlines()[0] == (
+        "training: 10 epochs a network (4 after weight inheritance), 2 steps an epoch (batch 64, 120 training "
+        "rows); raised from training.epochs = 5 to take training.min_steps = 20 steps")
+
+
 @pytest.mark.parametrize(
     "overrides, message",
     [
