@@ -55,7 +55,7 @@ def auto_min_steps(spec: CampaignSpec, dataset: Dataset) -> int:
     held-out hypervolume on every multi-class data set of plentiful rows (by 0.001 to 0.022),
     while it changed nothing on the binary sets and cost the 200-feature set of 3.4 rows per
     input 0.009 (its larger networks overfit). Data sets whose 10 epochs already take 300 steps
-    (e.g. 38,400 training rows at batch 128) keep them: more would only cost time."""
+    (3,840 training rows or more at batch 128) keep them: more would only cost time."""
     rows, inputs = dataset.x_train.shape[0], max(1, dataset.x_train.shape[1])
     plentiful = dataset.kind == "classification" and dataset.n_classes >= 3 and rows >= PLENTIFUL_ROWS_PER_INPUT * inputs
     if not plentiful:
