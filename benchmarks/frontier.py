@@ -110,7 +110,7 @@ import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -198,7 +198,12 @@ def connevo_spec(name: str, seed: int, data_file: Path, args: argparse.Namespace
     evolution = {k: v for k, v in (("population", args.population), ("generations", args.generations)) if v}
     if evolution:
         spec["evolution"] = evolution
-    for keys, value in args.connevo_set:
+    return with_settings(spec, args.connevo_set)
+
+
+def with_settings(spec: dict[str, Any], settings: Iterable[tuple[list[str], Any]]) -> dict[str, Any]:
+    """``spec`` with the ``--connevo-set`` settings (dotted key, value) written into it."""
+    for keys, value in settings:
         table = spec
         for key in keys[:-1]:
             table = table.setdefault(key, {})

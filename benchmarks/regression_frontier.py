@@ -43,7 +43,8 @@ import statistics
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
-from benchmarks.frontier import connevo_cli, setting, toml_text
+from benchmarks.frontier import connevo_cli, setting, toml_text, with_settings
 from connevo.evolution.export import export_candidate
 from connevo.results.pareto import normalized_hypervolume
 from connevo.results.store import open_store
@@ -118,30 +119,18 @@ def dense_mlp(x_fit: np.ndarray, y_fit: np.ndarray, x_hold: np.ndarray, y_hold: 
     return points
 
 
-CONNEVO_SETTINGS: list[tuple[list[str], Any]] = []
-"""``--connevo-set`` overrides of connevo's spec, (dotted key, value)."""
-
-
-def connevo_spec(name: str, seed: int, data_file: Path) -> dict[str, Any]:
-    spec: dict[str, Any] = {"name": name, "seed": seed,
-                            "task": {"dataset": str(data_file), "kind": "regression", "target": "target"}}
-    for keys, value in CONNEVO_SETTINGS:
-        table = spec
-        for key in keys[:-1]:
-            table = table.setdefault(key, {})
-        table[keys[-1]] = value
-    return spec
-
-
 def connevo(x_fit: np.ndarray, y_fit: np.ndarray, x_hold: np.ndarray, y_hold: np.ndarray,
-            seed: int) -> list[tuple[float, int]]:
+            seed: int, settings: Sequence[tuple[list[str], Any]] = ()) -> list[tuple[float, int]]:
+    """connevo's front; ``settings``: ``--connevo-set`` overrides of its spec (dotted key, value)."""
     with tempfile.TemporaryDirectory(prefix="regression-frontier-") as tmp:
         folder = Path(tmp)
         frame = pd.DataFrame(x_fit, columns=[f"x{i}" for i in range(x_fit.shape[1])])
         frame["target"] = y_fit
         frame.to_csv(folder / "data.csv", index=False)
         name = f"regression-{seed}"
-        (folder / "spec.toml").write_text(toml_text(connevo_spec(name, seed, folder / "data.csv")))
+        spec = {"name": name, "seed": seed,
+                "task": {"dataset": str(folder / "data.csv"), "kind": "regression", "target": "target"}}
+        (folder / "spec.toml").write_text(toml_text(with_settings(spec, settings)))
         store_path = str(folder / "store.db")
         connevo_cli("run", "spec.toml", "--store", store_path, cwd=folder)
         front = json.loads(connevo_cli("front", name, "--store", store_path, "--format", "json", cwd=folder))
@@ -176,7 +165,7 @@ def main() -> None:
         unknown = [n for n in chosen if n not in known]
         if unknown:
             parser.error(f"--{kind}: unknown {unknown}; known: {', '.join(known)}")
-    CONNEVO_SETTINGS.extend(args.connevo_set)
+    arms = {**METHODS, "connevo": partial(connevo, settings=args.connevo_set)}
     summary = []
     for name in names:
         x, y, reference = DATASETS[name]()
@@ -184,7 +173,7 @@ def main() -> None:
         wall: dict[str, list[float]] = {m: [] for m in methods}
         for seed in range(args.seeds):
             x_fit, x_hold, y_fit, y_hold = train_test_split(x, y, test_size=0.25, random_state=seed)
-            for method, arm in ((m, METHODS[m]) for m in methods):
+            for method, arm in ((m, arms[m]) for m in methods):
                 begin = time.perf_counter()
                 points = arm(x_fit, y_fit, x_hold, y_hold, seed)
                 wall[method].append(time.perf_counter() - begin)
