@@ -30,6 +30,7 @@ randomness):
   many_classes   make_classification, 4000 x 16, 20 classes; R = 640 (2 x 320)
   iris           sklearn load_iris, 150 x 4, 3 classes; R = 24 (2 x 12)
   quantiles      make_gaussian_quantiles, 2500 x 6 (+ 4 noise features), 3 classes as shells; R = 60 (2 x 30)
+  pixels         sklearn digits enlarged to 28 x 28 (784 inputs, MNIST's size) with pixel noise; R = 15680 (2 x 7840)
 All but the first four were added after connevo's defaults were settled, to check that they carry
 over to data they were not tuned on.
 

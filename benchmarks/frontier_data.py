@@ -172,6 +172,21 @@ def quantiles() -> FrontierData:
                         "R = 2 x 30 (dense linear)")
 
 
+def pixels() -> FrontierData:
+    """Never used while tuning connevo's defaults: images of MNIST's size. scikit-learn's digits
+    (8 x 8) enlarged to 28 x 28 by bilinear interpolation, with Gaussian pixel noise (sd 1 on the
+    0-16 scale): 784 strongly correlated inputs, a dense linear model of 7,840 connections."""
+    from scipy.ndimage import zoom
+
+    bunch = load_digits()
+    images = zoom(bunch.images.astype(np.float64), (1, 3.5, 3.5), order=1)
+    noise = np.random.default_rng(DATA_STATE).standard_normal(images.shape)
+    x = (images + noise).reshape(len(images), -1)
+    return FrontierData("pixels", x, bunch.target.astype(np.int64), 15680,
+                        "sklearn digits enlarged to 28 x 28 (bilinear) with pixel noise (sd 1): 1797 rows, "
+                        "784 inputs, 10 classes; R = 2 x 7840 (dense linear)")
+
+
 DATASETS: dict[str, Callable[[], FrontierData]] = {
     "digits": digits,
     "breast_cancer": breast_cancer,
@@ -185,7 +200,8 @@ DATASETS: dict[str, Callable[[], FrontierData]] = {
     "many_classes": many_classes,
     "iris": iris,
     "quantiles": quantiles,
+    "pixels": pixels,
 }
 """The first four shaped connevo's defaults; ``wine`` and ``circles``, then ``imbalanced`` and
-``wide``, then ``large``, then ``many_classes``, then ``iris`` and ``quantiles``, were added after, to check that the defaults carry
+``wide``, then ``large``, then ``many_classes``, then ``iris`` and ``quantiles``, then ``pixels``, were added after, to check that the defaults carry
 over to data they were not tuned on."""

@@ -21,13 +21,13 @@ from connevo.evolution.extension import extended_spec
 from connevo.evolution.initial import InitialPopulation
 from connevo.evolution.observers import CampaignObserver
 from connevo.evolution.offspring import Breeding, search_limits
-from connevo.evolution.polish import polish_epochs, polish_front
+from connevo.evolution.polish import polish_front
 from connevo.evolution.recording import Heartbeat, StoreRecorder
 from connevo.evolution.schedules import schedule_for
 from connevo.evolution.spec import CampaignSpec, parse_spec
 from connevo.evolution.strategies import LOSS_TIE_BREAK, Scoring, selection_for, survivors
 from connevo.evolution.summary import REFERENCE_COST_FACTOR, hypervolume_bounds, summarize
-from connevo.evolution.task import load_task, make_evaluator, training_settings
+from connevo.evolution.task import load_task, make_evaluator, polish_epochs, training_settings
 from connevo.evolution.tracking import trackers_for
 from connevo.results.drivers import HEARTBEAT_S, STALE_AFTER_S, new_driver
 from connevo.results.storage import BaseStore
@@ -163,7 +163,7 @@ class Campaign:
     def _polish(self) -> None:
         """The final polish of the front (:mod:`evolution.polish`), unless ``training.polish_epochs`` is 0."""
         self.check_stop()
-        epochs = polish_epochs(self.spec.training.polish_epochs, self.settings)
+        epochs = polish_epochs(self.spec, self.dataset)
         if epochs == 0:
             return
         report = polish_front(self.store, self.id, self.dataset, self.settings, epochs,

@@ -142,10 +142,10 @@ def polish_front(
 
 def polish_campaign(store: BaseStore, id_or_name: str, epochs: int | None = None) -> PolishReport | None:
     """Polish a stored campaign's front (``connevo polish``): over its objectives, with its data
-    and training settings; ``epochs`` None: the spec's ``training.polish_epochs``, else as many
-    as an inheriting child trains. None when it was polished already."""
-    from connevo.evolution.campaign import load_task, training_settings
+    and training settings; ``epochs`` None: the spec's ``training.polish_epochs``, else
+    :func:`evolution.task.default_polish_epochs`. None when it was polished already."""
     from connevo.evolution.spec import parse_spec
+    from connevo.evolution.task import default_polish_epochs, load_task, training_settings
 
     info = store.get_campaign(id_or_name)
     if info["status"] != "finished":
@@ -155,17 +155,11 @@ def polish_campaign(store: BaseStore, id_or_name: str, epochs: int | None = None
     dataset = load_task(spec)
     settings = training_settings(spec, dataset)
     if epochs is None:
-        epochs = spec.training.polish_epochs or settings.inherited_epochs
+        epochs = spec.training.polish_epochs or default_polish_epochs(spec, dataset)
     if epochs <= 0:
         raise ConnevoError(f"epochs must be a positive number of polish epochs, got {epochs}")
     return polish_front(store, info["id"], dataset, settings, epochs,
                         objectives=tuple(spec.objectives.names), senses=tuple(spec.objectives.senses))
-
-
-def polish_epochs(spec_epochs: int | None, settings: TrainingSettings) -> int:
-    """Epochs of the final polish: ``training.polish_epochs``, or when unset as many as a child
-    that inherited weights trains (0: no polish)."""
-    return settings.inherited_epochs if spec_epochs is None else spec_epochs
 
 
 def _stored(value: Any) -> float | None:
@@ -219,5 +213,5 @@ def _costs(member: dict[str, Any]) -> dict[str, Any]:
     return {name: member[name] for name in CostMetrics.__dataclass_fields__}
 
 
-__all__ = ["POLISHED_FROM", "PolishReport", "is_polished", "polish_campaign", "polish_epochs", "polish_front",
+__all__ = ["POLISHED_FROM", "PolishReport", "is_polished", "polish_campaign", "polish_front",
            "training_and_validation"]

@@ -297,7 +297,8 @@ class TrainingSpec(_Strict):
     polish_epochs: int | None = Field(
         None, ge=0, description="after the last generation, each front network trains this many more epochs from its "
         "weights on the training and validation rows together and takes its place on the front (default: as many as "
-        "a child that inherited weights trains; 0: no polish)")
+        "a child that inherited weights trains, or a whole training's epochs where min_steps \"auto\" doubled the "
+        "trainings of plentiful multi-class data; 0: no polish)")
     structure_hints: bool = Field(
         True, description="after training, measure the loss gradient of absent connections and the best new "
         "neuron (the training-informed operators read them)")

@@ -439,7 +439,8 @@ def _add_model_commands(sub: Any, common: argparse.ArgumentParser) -> None:
                             "rows; they replace their sources on the front (campaigns do it by default)")
     p.add_argument("campaign", help="campaign id or name")
     p.add_argument("--epochs", type=int, default=None,
-                   help="polish epochs (default: the spec's training.polish_epochs, else an inheriting child's epochs)")
+                   help="polish epochs (default: the spec's training.polish_epochs, else the campaign's default "
+                   "polish: an inheriting child's epochs, or a whole training's on plentiful multi-class data)")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_polish)
 

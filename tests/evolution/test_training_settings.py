@@ -1,5 +1,6 @@
 """Training settings follow the data: ``training.min_steps`` raises short trainings, and its
-default ("auto") gives plentiful multi-class data twice the optimizer steps, up to 300."""
+default ("auto") gives plentiful multi-class data twice the optimizer steps, up to 300, and
+there a final polish as long as a whole training."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from connevo.evolution.spec import CampaignSpec, parse_spec
-from connevo.evolution.task import min_steps, training_settings, training_summary
+from connevo.evolution.task import min_steps, polish_epochs, training_settings, training_summary
 from connevo.workers.tasks import Dataset
 
 
@@ -80,3 +81,27 @@ def test_the_training_summary_says_the_epochs_and_why_they_were_raised(make_data
                       '= 160 steps')
     plain = training_summary(spec(epochs=12, min_steps=0, inherit_weights=False), make_dataset(2000, 16, 2))
     assert plain == "training: 12 epochs a network, 16 steps an epoch (batch 128, 2,000 training rows)"
+
+
+@pytest.mark.parametrize(
+    "rows, inputs, classes, expected",
+    [
+        (1000, 64, 10, 20),     # auto doubled the trainings: the polish is a whole training's 20 epochs
+        (1920, 16, 20, 20),     # the same, at the 300-step cap
+        (2000, 16, 2, 3),       # two classes: an inheriting child's epochs
+        (1000, 200, 5, 5),      # thin multi-class data: trainings raised to 100 steps, the polish a third of them
+        (200, 4, 3, 17),        # plentiful but small: 100 steps is more than twice 10 epochs' 20
+        (48000, 784, 10, 3),    # plentiful, but auto left the 10 epochs as they were
+    ],
+)
+def test_the_default_polish_is_a_whole_training_where_auto_lengthened_multiclass_trainings(
+        make_dataset, rows, inputs, classes, expected):
+    dataset = make_dataset(rows, inputs, classes)
+    assert polish_epochs(spec(), dataset) == expected
+    assert polish_epochs(spec(min_steps=0), dataset) == 3  # a fixed min_steps: an inheriting child's epochs
+
+
+def test_a_set_polish_epochs_is_taken_as_it_is(make_dataset):
+    plentiful = make_dataset(rows=1000, inputs=64, classes=10)
+    assert polish_epochs(spec(polish_epochs=5), plentiful) == 5
+    assert polish_epochs(spec(polish_epochs=0), plentiful) == 0
