@@ -18,7 +18,7 @@ from connevo.errors import CampaignBusyError, ConnevoError
 from connevo.evolution.allocator import keep_freed_memory
 from connevo.evolution.candidates import Candidate, candidate_from_row, candidate_row, candidate_seed, strip_weights
 from connevo.evolution.extension import extended_spec
-from connevo.evolution.initial import InitialPopulation, initial_density
+from connevo.evolution.initial import InitialPopulation
 from connevo.evolution.observers import CampaignObserver
 from connevo.evolution.offspring import Breeding, search_limits
 from connevo.evolution.polish import polish_front
@@ -235,7 +235,7 @@ class Campaign:
                                         dropout=self.spec.regularization.dropout)
         start = InitialPopulation(
             start=space.start, n_inputs=self.dataset.n_features, n_outputs=self.n_outputs,
-            density=initial_density(space.initial_density, self.dataset.n_features), activation=space.activations[0], layout=space.layout,
+            density=tuple(space.initial_density), activation=space.activations[0], layout=space.layout,
             random_steps=space.random_start_steps, regularization=regularization,
         )
         genomes = start.genomes(self.spec.evolution.population, self.rng, self.innovations, self.limits)

@@ -1,8 +1,7 @@
 """The first generation: how a campaign's population starts (the spec's ``search_space.start``).
 
 - ``spanning`` (default): the population spans the connection budgets from the start. Half are
-  sparse linear networks at log-spaced densities between ``initial_density``'s bounds
-  (:func:`initial_density`; "auto": from about 20 inputs an output to all of them); half
+  sparse linear networks at log-spaced densities between ``initial_density``'s bounds; half
   have one hidden layer, widths on a doubling ladder up to ``max_hidden_nodes`` (at most 32),
   each hidden neuron reading a log-spaced share of the inputs, from a tenth to all of them.
   Training-informed operators then prune, grow and widen them.
@@ -31,31 +30,6 @@ MAX_START_WIDTH = 32
 """The widest hidden layer of a ``spanning`` start."""
 LEAST_INPUT_SHARE = 0.1
 """The sparsest input wiring of a ``spanning`` start's hidden layer."""
-
-
-AUTO_INPUTS_PER_OUTPUT = 20
-"""``initial_density = "auto"``: the sparsest linear start's outputs read about this many inputs each ..."""
-AUTO_LOWEST_DENSITY = 0.3
-"""... or this share of them where that is fewer."""
-
-
-def auto_density(n_inputs: int) -> tuple[float, float]:
-    """``initial_density = "auto"`` for data of ``n_inputs`` features: from ``min(0.3, 20 / n_inputs)``
-    to 1. Up to 66 inputs that is the fixed [0.3, 1.0] of earlier releases; beyond, the sparse
-    linear starts reach down to the budgets where a sparse linear model is strong on many inputs
-    (measured on 784 pixel inputs: the sparsest start of 0.3 had 2,352 connections, while the L1
-    path's best held-out accuracy comes at about 400; benchmarks/README.md, *The first
-    generation on many inputs*)."""
-    return (min(AUTO_LOWEST_DENSITY, AUTO_INPUTS_PER_OUTPUT / max(1, n_inputs)), 1.0)
-
-
-def initial_density(setting: tuple[float, float] | str, n_inputs: int) -> tuple[float, float]:
-    """The spec's ``search_space.initial_density`` on data of ``n_inputs`` features: the pair as
-    given, or :func:`auto_density` for "auto"."""
-    if setting == "auto":
-        return auto_density(n_inputs)
-    low, high = setting
-    return (float(low), float(high))
 
 
 @dataclass(frozen=True)

@@ -212,10 +212,7 @@ class SearchSpaceSpec(_Strict):
     max_hidden_nodes: int = Field(32, ge=0)
     max_connections: int | None = Field(None, gt=0)
     activations: list[str] = list(HIDDEN_ACTIVATIONS)
-    initial_density: tuple[float, float] | Literal["auto"] = Field(
-        "auto", description="[low, high]: the densities of the first generation's sparse linear networks (log-spaced "
-        "between them). \"auto\": [min(0.3, 20 / inputs), 1.0], so that the sparsest has about 20 inputs an output "
-        "however many inputs the data has (evolution.initial.auto_density)")
+    initial_density: tuple[float, float] = (0.3, 1.0)
     start: Literal["spanning", "minimal", "random"] = Field(
         "spanning", description="spanning: sparse linear and one-hidden-layer networks across the budgets; "
         "minimal: inputs wired to outputs (NEAT); random: minimal plus random_start_steps mutations")
@@ -256,17 +253,13 @@ class SearchSpaceSpec(_Strict):
             raise ValueError(f"unknown activation(s) {unknown or value}; choose from {', '.join(ACTIVATIONS)}")
         return value
 
-    @field_validator("initial_density", mode="before")
+    @field_validator("initial_density")
     @classmethod
-    def _density(cls, value: Any) -> Any:
-        if value == "auto":
-            return value
-        pair = list(value) if isinstance(value, (list, tuple)) else None
-        if (pair is None or len(pair) != 2
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair)
-                or not 0 < pair[0] <= pair[1] <= 1):
-            raise ValueError(f'initial_density must be "auto" or [low, high] with 0 < low <= high <= 1, got {value!r}')
-        return (float(pair[0]), float(pair[1]))
+    def _density(cls, value: tuple[float, float]) -> tuple[float, float]:
+        low, high = value
+        if not 0 < low <= high <= 1:
+            raise ValueError(f"initial_density must be [low, high] with 0 < low <= high <= 1, got {list(value)}")
+        return value
 
 
 class RegularizationSpec(_Strict):

@@ -39,9 +39,6 @@ def test_defaults_fill_everything_but_name_and_dataset():
         ({"training.polish_epochs": -2}, r"'training.polish_epochs'.*got -2"),
         ({"training.min_steps": "often"}, r"'training.min_steps'.*whole number.*or \"auto\".*got 'often'"),
         ({"training.min_steps": -1}, r"'training.min_steps'.*got -1"),
-        ({"search_space.initial_density": [0.5, 0.2]}, r"'search_space.initial_density'.*\"auto\" or \[low, high\]"),
-        ({"search_space.initial_density": [0.1]}, r"'search_space.initial_density'.*got \[0.1\]"),
-        ({"search_space.initial_density": "sparse"}, r"'search_space.initial_density'.*got 'sparse'"),
     ],
 )
 def test_bad_values_are_rejected_naming_field_and_value(change, message):

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from connevo.evolution import run
-from connevo.evolution.initial import InitialPopulation, initial_density
+from connevo.evolution.initial import InitialPopulation
 from connevo.evolution.niches import NicheEntry, dominated, niche_elites
-from connevo.evolution.spec import parse_spec
 from connevo.evolution.variation import Variation, operator_stream
 from connevo.search_space import InnovationTracker, Limits, minimal_genome
 from connevo.search_space.mutations import MUTATIONS
@@ -79,21 +78,6 @@ def test_the_spanning_start_covers_sparse_linear_and_hidden_layers_of_several_wi
     assert min(fan_ins) <= 8 and max(fan_ins) == 64
     for g in genomes:
         g.validate()
-
-
-@pytest.mark.parametrize("n_inputs, low", [(4, 0.3), (64, 0.3), (66, 0.3), (200, 0.1), (784, 20 / 784)])
-def test_auto_initial_density_reaches_down_to_about_20_inputs_an_output_on_many_inputs(n_inputs, low):
-    assert initial_density("auto", n_inputs) == (low, 1.0)
-    assert initial_density((0.3, 1.0), n_inputs) == (0.3, 1.0)  # a pair is taken as given
-
-
-def test_auto_is_the_default_initial_density_and_its_sparsest_start_has_about_20_inputs_an_output():
-    assert parse_spec(small_spec()).search_space.initial_density == "auto"
-    start = InitialPopulation("spanning", n_inputs=784, n_outputs=10, density=initial_density("auto", 784),
-                              activation="relu")
-    genomes = start.genomes(8, np.random.default_rng(0), InnovationTracker(), Limits(max_hidden_nodes=32))
-    linear = sorted(len(g.enabled_connections) for g in genomes if not g.hidden_ids)
-    assert linear[0] == 200 and linear[-1] == 7840
 
 
 def test_the_spanning_start_respects_the_hidden_limit():
