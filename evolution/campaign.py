@@ -34,6 +34,7 @@ from connevo.results.storage import BaseStore
 from connevo.search_space.genome import Genome, Regularization
 from connevo.search_space.innovation import InnovationTracker
 from connevo.search_space.operators import minimal_genome
+from connevo.search_space.start_wiring import zero_weight_gradients
 from connevo.workers.evaluator import Evaluator
 from connevo.workers.records import Evaluation, Status
 from connevo.workers.tasks import Dataset
@@ -237,6 +238,8 @@ class Campaign:
             start=space.start, n_inputs=self.dataset.n_features, n_outputs=self.n_outputs,
             density=tuple(space.initial_density), activation=space.activations[0], layout=space.layout,
             random_steps=space.random_start_steps, regularization=regularization,
+            pair_scores=zero_weight_gradients(self.dataset.x_train, self.dataset.y_train, self.dataset.kind,
+                                              self.n_outputs) if space.start_wiring == "gradient" else None,
         )
         genomes = start.genomes(self.spec.evolution.population, self.rng, self.innovations, self.limits)
         return [self._new_candidate(genome, 0, []) for genome in genomes]

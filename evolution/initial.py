@@ -4,7 +4,9 @@
   sparse linear networks at log-spaced densities between ``initial_density``'s bounds; half
   have one hidden layer, widths on a doubling ladder up to ``max_hidden_nodes`` (at most 32),
   each hidden neuron reading a log-spaced share of the inputs, from a tenth to all of them.
-  Training-informed operators then prune, grow and widen them.
+  Training-informed operators then prune, grow and widen them. ``start_wiring = "gradient"``:
+  the sparse linear networks wire the input -> output pairs of largest loss gradient at zero
+  weights (:mod:`search_space.start_wiring`) instead of random ones.
 - ``minimal``: NEAT's start, inputs wired to outputs keeping a random share.
 - ``random``: minimal networks after ``random_start_steps`` random structural mutations.
 
@@ -23,7 +25,8 @@ from connevo.search_space.genome import Genome, Regularization
 from connevo.search_space.innovation import InnovationTracker
 from connevo.search_space.limits import Limits
 from connevo.search_space.mutations import MUTATIONS
-from connevo.search_space.operators import minimal_genome, repair, within_limits
+from connevo.search_space.operators import linear_genome, minimal_genome, repair, within_limits
+from connevo.search_space.start_wiring import strongest_pairs
 from connevo.search_space.starts import hidden_layer_genome
 
 MAX_START_WIDTH = 32
@@ -45,6 +48,10 @@ class InitialPopulation:
     layout: str = "evolved"
     random_steps: int = 0
     regularization: Regularization = Regularization()
+    pair_scores: np.ndarray | None = None
+    """``start_wiring = "gradient"``: each input -> output pair's loss gradient at zero weights
+    (:func:`search_space.start_wiring.zero_weight_gradients`); the sparse linear starts wire the
+    strongest. None: random pairs."""
 
     def genomes(self, count: int, rng: np.random.Generator, innovations: InnovationTracker,
                 limits: Limits) -> list[Genome]:
@@ -76,6 +83,10 @@ class InitialPopulation:
         if index % 2 == 0 or limits.max_hidden_nodes < 1:
             low, high = self.density
             density = _spread(index // 2, linear, low, high)
+            if self.pair_scores is not None:
+                keep = max(1, int(round(density * self.n_inputs * self.n_outputs)))
+                return linear_genome(self.n_inputs, self.n_outputs, strongest_pairs(self.pair_scores, keep, rng),
+                                     innovations, self.regularization)
             return minimal_genome(self.n_inputs, self.n_outputs, rng, innovations, density,
                                   regularization=self.regularization)
         k = index // 2

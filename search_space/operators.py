@@ -37,12 +37,24 @@ def minimal_genome(
         raise ValueError(f"need at least one input and one output, got {n_inputs=} {n_outputs=}")
     if not 0.0 < density <= 1.0:
         raise ValueError(f"density must be in (0, 1], got {density}")
+    keep = max(1, int(round(density * n_inputs * n_outputs)))
+    chosen = np.sort(rng.choice(n_inputs * n_outputs, size=keep, replace=False))
+    return linear_genome(n_inputs, n_outputs, chosen, innovations, regularization)
+
+
+def linear_genome(
+    n_inputs: int,
+    n_outputs: int,
+    pairs: np.ndarray,
+    innovations: InnovationTracker,
+    regularization: Regularization | None = None,
+) -> Genome:
+    """Inputs wired straight to outputs by the ``pairs`` given as ascending flat indices
+    ``input * n_outputs + output``. Node ids as :func:`minimal_genome`'s."""
     innovations.reserve_node_ids(n_inputs + n_outputs)
     nodes = [NodeGene(i, "input") for i in range(n_inputs)]
     nodes += [NodeGene(n_inputs + o, "output") for o in range(n_outputs)]
-    keep = max(1, int(round(density * n_inputs * n_outputs)))
-    chosen = np.sort(rng.choice(n_inputs * n_outputs, size=keep, replace=False))
-    sources, targets = chosen // n_outputs, n_inputs + chosen % n_outputs
+    sources, targets = pairs // n_outputs, n_inputs + pairs % n_outputs
     innovation = [innovations.connection(s, t) for s, t in zip(sources.tolist(), targets.tolist())]
     table = ConnectionTable.of(innovation, sources, targets)
     return Genome(tuple(nodes), table, regularization or Regularization())
@@ -386,6 +398,7 @@ def crossover(
 
 
 __all__ = ["DEFAULT_LIMITS", "HIDDEN_ACTIVATIONS", "Limits",
-           "add_connection", "add_connections", "add_node", "change_activation", "crossover", "minimal_genome",
+           "add_connection", "add_connections", "add_node", "change_activation", "crossover", "linear_genome",
+           "minimal_genome",
            "mutate_regularization", "remove_connection", "remove_connections", "remove_node", "repair",
            "share_weights", "toggle_connection", "unshare_weights", "within_limits"]

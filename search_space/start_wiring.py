@@ -1,0 +1,50 @@
+"""Which input -> output pairs the first generation's sparse linear networks wire.
+
+``search_space.start_wiring = "gradient"``: the pairs of largest loss gradient at zero weights,
+the criterion RigL grows connections by, applied to the empty network. For a softmax
+classifier whose biases give the class frequencies ``p``, the gradient of the summed cross
+entropy with respect to the weight ``i -> c`` at zero weights is ``sum_n x_ni (p_c - y_nc)``:
+how differently input ``i`` sits in class ``c`` than overall. The same form holds for one logit
+(binary: ``y - mean(y)``) and for a regression's squared error (``y`` standardized). One pass
+over the training rows, in the driver, before the first generation.
+
+A sparse linear start of ``k`` connections then wires the ``k`` pairs of largest magnitude
+(ties in random order): on many inputs, few of them informative, a random subset of that size
+would miss most of the informative ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def zero_weight_gradients(x: np.ndarray, y: np.ndarray, kind: str, n_outputs: int) -> np.ndarray:
+    """``|d loss / d w_ic|`` at zero weights for every input ``i`` and output ``c``, shape
+    ``(n_inputs, n_outputs)``: ``x`` the standardized training features, ``y`` class indices (a
+    regression: the target), ``n_outputs`` 1 for a binary task or a regression."""
+    x = np.asarray(x, dtype=np.float64)
+    if kind == "regression":
+        target = np.asarray(y, dtype=np.float64).reshape(-1, 1)
+        residual = target - target.mean()
+    elif n_outputs == 1:  # one logit: the probability of class 1
+        target = (np.asarray(y) == 1).astype(np.float64).reshape(-1, 1)
+        residual = target - target.mean()
+    else:
+        onehot = np.zeros((len(y), n_outputs))
+        onehot[np.arange(len(y)), np.asarray(y, dtype=np.int64)] = 1.0
+        residual = onehot - onehot.mean(axis=0)
+    scores: np.ndarray = np.abs(x.T @ residual)
+    return scores
+
+
+def strongest_pairs(scores: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Flat indices ``input * n_outputs + output`` of the ``count`` largest ``scores`` (equal
+    scores in an order drawn from ``rng``), ascending."""
+    flat = scores.reshape(-1)
+    count = max(1, min(int(count), flat.size))
+    order = rng.permutation(flat.size)  # a random order among ties
+    ranked = order[np.argsort(-flat[order], kind="stable")]
+    return np.sort(ranked[:count])
+
+
+__all__ = ["strongest_pairs", "zero_weight_gradients"]
