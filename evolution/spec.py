@@ -216,7 +216,7 @@ class SearchSpaceSpec(_Strict):
     start_wiring: Literal["random", "gradient"] = Field(
         "random", description="which input -> output pairs a spanning start's sparse linear networks wire: random, "
         "or those of largest loss gradient at zero weights (RigL's growth criterion on the empty network; "
-        "search_space.start_wiring)")
+        "connevo.search_space.start_wiring)")
     start: Literal["spanning", "minimal", "random"] = Field(
         "spanning", description="spanning: sparse linear and one-hidden-layer networks across the budgets; "
         "minimal: inputs wired to outputs (NEAT); random: minimal plus random_start_steps mutations")

@@ -33,8 +33,27 @@ def zero_weight_gradients(x: np.ndarray, y: np.ndarray, kind: str, n_outputs: in
         onehot = np.zeros((len(y), n_outputs))
         onehot[np.arange(len(y)), np.asarray(y, dtype=np.int64)] = 1.0
         residual = onehot - onehot.mean(axis=0)
-    scores: np.ndarray = np.abs(x.T @ residual)
+    scores: np.ndarray = np.abs(_row_by_row_product(x, residual))
     return scores
+
+
+_BLOCK_ELEMENTS = 1 << 21
+"""Products held at once by :func:`_row_by_row_product` (16 MiB of float64)."""
+
+
+def _row_by_row_product(x: np.ndarray, residual: np.ndarray) -> np.ndarray:
+    """``x.T @ residual`` summed over the rows in their order, not by a BLAS matmul: a BLAS picks
+    its summation order by machine and build, and the ranking of near-equal gradients must not
+    depend on it (a seed fixes a campaign on every machine). Numpy reduces the first axis of a
+    C-ordered array one row after another, so every machine adds the same numbers in the same
+    order."""
+    n_inputs, n_outputs = x.shape[1], residual.shape[1]
+    total = np.zeros((n_inputs, n_outputs))
+    step = max(1, _BLOCK_ELEMENTS // max(1, n_inputs * n_outputs))
+    for start in range(0, x.shape[0], step):
+        block = x[start:start + step, :, None] * residual[start:start + step, None, :]
+        total += block.sum(axis=0)
+    return total
 
 
 def strongest_pairs(scores: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:

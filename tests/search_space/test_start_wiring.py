@@ -61,6 +61,19 @@ def test_zero_weight_gradients_of_one_logit_and_of_a_regression(rows):
                                autograd_gradients(x, target, "regression", 1), rtol=1e-9, atol=1e-9)
 
 
+def test_the_gradients_are_summed_row_after_row_whatever_the_blas(rows):
+    """Bit for bit the rows' products added in order (a BLAS matmul may add them in another order
+    on another machine, and near-equal gradients could then rank differently)."""
+    x, y = rows
+    residual = np.zeros((len(y), 3))
+    residual[np.arange(len(y)), y] = 1.0
+    residual -= residual.mean(axis=0)
+    total = np.zeros((6, 3))
+    for row in range(len(y)):
+        total = total + np.outer(x[row], residual[row])
+    assert np.array_equal(zero_weight_gradients(x, y, "classification", 3), np.abs(total))
+
+
 def test_the_informative_inputs_score_highest(rows):
     x, y = rows
     by_input = zero_weight_gradients(x, y, "classification", 3).sum(axis=1)
