@@ -117,7 +117,7 @@ def default_polish_epochs(spec: CampaignSpec, dataset: Dataset) -> int:
 
     Measured (benchmarks/README.md, *A whole training's polish*): on the five plentiful
     multi-class sets of ``benchmarks/frontier.py`` a polish of a whole training's epochs raised the
-    held-out hypervolume on 12 of 15 campaigns (medians +0.000 to +0.005) at a few seconds more;
+    held-out hypervolume on 11 of 15 campaigns (medians -0.0001 to +0.005) at a few seconds more;
     on the small and binary sets a longer polish lost (breast_cancer -0.005)."""
     settings = training_settings(spec, dataset)
     doubled = spec.training.min_steps == "auto" and auto_min_steps(spec, dataset) > SMALL_DATA_STEPS
