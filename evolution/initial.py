@@ -25,7 +25,13 @@ from connevo.search_space.genome import Genome, Regularization
 from connevo.search_space.innovation import InnovationTracker
 from connevo.search_space.limits import Limits
 from connevo.search_space.mutations import MUTATIONS
-from connevo.search_space.operators import linear_genome, minimal_genome, repair, within_limits
+from connevo.search_space.operators import (
+    linear_connection_count,
+    linear_genome,
+    minimal_genome,
+    repair,
+    within_limits,
+)
 from connevo.search_space.start_wiring import strongest_pairs
 from connevo.search_space.starts import hidden_layer_genome
 
@@ -84,7 +90,7 @@ class InitialPopulation:
             low, high = self.density
             density = _spread(index // 2, linear, low, high)
             if self.pair_scores is not None:
-                keep = max(1, int(round(density * self.n_inputs * self.n_outputs)))
+                keep = linear_connection_count(density, self.n_inputs, self.n_outputs)
                 return linear_genome(self.n_inputs, self.n_outputs, strongest_pairs(self.pair_scores, keep, rng),
                                      innovations, self.regularization)
             return minimal_genome(self.n_inputs, self.n_outputs, rng, innovations, density,

@@ -37,9 +37,15 @@ def minimal_genome(
         raise ValueError(f"need at least one input and one output, got {n_inputs=} {n_outputs=}")
     if not 0.0 < density <= 1.0:
         raise ValueError(f"density must be in (0, 1], got {density}")
-    keep = max(1, int(round(density * n_inputs * n_outputs)))
+    keep = linear_connection_count(density, n_inputs, n_outputs)
     chosen = np.sort(rng.choice(n_inputs * n_outputs, size=keep, replace=False))
     return linear_genome(n_inputs, n_outputs, chosen, innovations, regularization)
+
+
+def linear_connection_count(density: float, n_inputs: int, n_outputs: int) -> int:
+    """Connections of a sparse linear start of ``density``: that share of the input -> output
+    pairs, at least one."""
+    return max(1, int(round(density * n_inputs * n_outputs)))
 
 
 def linear_genome(
@@ -398,7 +404,7 @@ def crossover(
 
 
 __all__ = ["DEFAULT_LIMITS", "HIDDEN_ACTIVATIONS", "Limits",
-           "add_connection", "add_connections", "add_node", "change_activation", "crossover", "linear_genome",
+           "add_connection", "add_connections", "add_node", "change_activation", "crossover", "linear_connection_count", "linear_genome",
            "minimal_genome",
            "mutate_regularization", "remove_connection", "remove_connections", "remove_node", "repair",
            "share_weights", "toggle_connection", "unshare_weights", "within_limits"]
