@@ -18,7 +18,7 @@ from connevo.errors import CampaignBusyError, ConnevoError
 from connevo.evolution.allocator import keep_freed_memory
 from connevo.evolution.candidates import Candidate, candidate_from_row, candidate_row, candidate_seed, strip_weights
 from connevo.evolution.extension import extended_spec
-from connevo.evolution.initial import InitialPopulation
+from connevo.evolution.initial import InitialPopulation, wiring_plan
 from connevo.evolution.observers import CampaignObserver
 from connevo.evolution.offspring import Breeding, search_limits
 from connevo.evolution.polish import polish_front
@@ -234,12 +234,15 @@ class Campaign:
         regularization = Regularization(weight_decay=self.spec.regularization.weight_decay,
                                         l1_ratio=self.spec.regularization.l1_ratio,
                                         dropout=self.spec.regularization.dropout)
+        plan = wiring_plan(space.start_wiring, tuple(space.initial_density), self.dataset.n_features,
+                           space.start, space.layout)
         start = InitialPopulation(
             start=space.start, n_inputs=self.dataset.n_features, n_outputs=self.n_outputs,
-            density=tuple(space.initial_density), activation=space.activations[0], layout=space.layout,
+            density=plan.density, activation=space.activations[0], layout=space.layout,
             random_steps=space.random_start_steps, regularization=regularization,
             pair_scores=zero_weight_gradients(self.dataset.x_train, self.dataset.y_train, self.dataset.kind,
-                                              self.n_outputs) if space.start_wiring == "gradient" else None,
+                                              self.n_outputs) if plan.gradient else None,
+            gradient_below=plan.gradient_below,
         )
         genomes = start.genomes(self.spec.evolution.population, self.rng, self.innovations, self.limits)
         return [self._new_candidate(genome, 0, []) for genome in genomes]

@@ -6,7 +6,8 @@
   each hidden neuron reading a log-spaced share of the inputs, from a tenth to all of them.
   Training-informed operators then prune, grow and widen them. ``start_wiring = "gradient"``:
   the sparse linear networks wire the input -> output pairs of largest loss gradient at zero
-  weights (:mod:`search_space.start_wiring`) instead of random ones.
+  weights (:mod:`search_space.start_wiring`) instead of random ones; ``"auto"`` (the default):
+  random ones, and on many inputs sparser starts that wire the strongest pairs (:func:`wiring_plan`).
 - ``minimal``: NEAT's start, inputs wired to outputs keeping a random share.
 - ``random``: minimal networks after ``random_start_steps`` random structural mutations.
 
@@ -39,6 +40,37 @@ MAX_START_WIDTH = 32
 """The widest hidden layer of a ``spanning`` start."""
 LEAST_INPUT_SHARE = 0.1
 """The sparsest input wiring of a ``spanning`` start's hidden layer."""
+AUTO_INPUTS_PER_OUTPUT = 20
+"""``start_wiring = "auto"``: on many inputs the sparse linear starts reach down to this many
+inputs per output on average."""
+
+
+@dataclass(frozen=True)
+class WiringPlan:
+    """The sparse linear starts' densities and which of them wire the strongest pairs."""
+
+    density: tuple[float, float]
+    """The lowest and highest density of the sparse linear starts."""
+    gradient: bool
+    """Whether some starts wire the pairs of largest loss gradient at zero weights."""
+    gradient_below: float
+    """The starts of a lower density wire the strongest pairs; the others random pairs."""
+
+
+def wiring_plan(start_wiring: str, density: tuple[float, float], n_inputs: int, start: str = "spanning",
+                layout: str = "evolved") -> WiringPlan:
+    """``random``: random pairs within ``density``; ``gradient``: the strongest pairs within it;
+    ``auto``: random pairs within ``density`` and, on a ``spanning`` start whose lowest density
+    still wires more than :data:`AUTO_INPUTS_PER_OUTPUT` inputs per output on average, sparser
+    linear starts down to that many that wire the strongest pairs (a random few of many inputs
+    would miss the informative ones)."""
+    low, high = density
+    if start_wiring == "gradient":
+        return WiringPlan((low, high), True, math.inf)
+    sparsest = min(low, AUTO_INPUTS_PER_OUTPUT / max(1, n_inputs))
+    if start_wiring == "random" or start != "spanning" or layout != "evolved" or sparsest >= low:
+        return WiringPlan((low, high), False, math.inf)
+    return WiringPlan((sparsest, high), True, low)
 
 
 @dataclass(frozen=True)
@@ -55,9 +87,12 @@ class InitialPopulation:
     random_steps: int = 0
     regularization: Regularization = Regularization()
     pair_scores: np.ndarray | None = None
-    """``start_wiring = "gradient"``: each input -> output pair's loss gradient at zero weights
+    """Each input -> output pair's loss gradient at zero weights
     (:func:`search_space.start_wiring.zero_weight_gradients`); the sparse linear starts wire the
     strongest. None: random pairs."""
+    gradient_below: float = math.inf
+    """With ``pair_scores``: only the sparse linear starts of a lower density wire the strongest
+    pairs, the denser ones random pairs (``start_wiring = "auto"``)."""
 
     def genomes(self, count: int, rng: np.random.Generator, innovations: InnovationTracker,
                 limits: Limits) -> list[Genome]:
@@ -89,7 +124,7 @@ class InitialPopulation:
         if index % 2 == 0 or limits.max_hidden_nodes < 1:
             low, high = self.density
             density = _spread(index // 2, linear, low, high)
-            if self.pair_scores is not None:
+            if self.pair_scores is not None and density < self.gradient_below:
                 keep = linear_connection_count(density, self.n_inputs, self.n_outputs)
                 return linear_genome(self.n_inputs, self.n_outputs, strongest_pairs(self.pair_scores, keep, rng),
                                      innovations, self.regularization)

@@ -213,10 +213,11 @@ class SearchSpaceSpec(_Strict):
     max_connections: int | None = Field(None, gt=0)
     activations: list[str] = list(HIDDEN_ACTIVATIONS)
     initial_density: tuple[float, float] = (0.3, 1.0)
-    start_wiring: Literal["random", "gradient"] = Field(
-        "random", description="which input -> output pairs a spanning start's sparse linear networks wire: random, "
-        "or those of largest loss gradient at zero weights (RigL's growth criterion on the empty network; "
-        "connevo.search_space.start_wiring)")
+    start_wiring: Literal["random", "gradient", "auto"] = Field(
+        "auto", description="which input -> output pairs a spanning start's sparse linear networks wire: random; "
+        "gradient: those of largest loss gradient at zero weights (RigL's growth criterion on the empty network; "
+        "connevo.search_space.start_wiring); auto: random, and on many inputs sparser starts down to 20 inputs "
+        "per output that wire the strongest pairs (connevo.evolution.initial.wiring_plan)")
     start: Literal["spanning", "minimal", "random"] = Field(
         "spanning", description="spanning: sparse linear and one-hidden-layer networks across the budgets; "
         "minimal: inputs wired to outputs (NEAT); random: minimal plus random_start_steps mutations")

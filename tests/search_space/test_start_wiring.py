@@ -1,5 +1,6 @@
 """``start_wiring = "gradient"``: the first generation's sparse linear networks wire the input ->
-output pairs of largest loss gradient at zero weights."""
+output pairs of largest loss gradient at zero weights; ``"auto"``: random pairs, and on many inputs
+sparser starts that wire the strongest pairs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 import torch
 
 from connevo.evolution import run
-from connevo.evolution.initial import InitialPopulation
+from connevo.evolution.initial import AUTO_INPUTS_PER_OUTPUT, InitialPopulation, wiring_plan
 from connevo.evolution.spec import parse_spec
 from connevo.evolution.task import load_task
 from connevo.search_space import InnovationTracker, Limits
@@ -127,3 +128,76 @@ def test_a_campaign_with_gradient_wiring_starts_from_the_strongest_pairs(tmp_pat
         flat = sorted(s * dataset.n_outputs + (t - n_inputs) for s, t in pairs)
         threshold = np.sort(scores)[::-1][len(flat) - 1]
         assert all(scores[k] >= threshold for k in flat)
+
+
+def wired_pairs(genome) -> set[tuple[int, int]]:
+    return {(c.source, c.target) for c in genome.enabled_connections}
+
+
+def top_pairs(scores: np.ndarray, count: int) -> set[tuple[int, int]]:
+    n_inputs, n_outputs = scores.shape
+    order = np.argsort(-scores.reshape(-1), kind="stable")[:count]
+    return {(int(k) // n_outputs, n_inputs + int(k) % n_outputs) for k in order}
+
+
+def test_auto_wiring_reaches_down_to_twenty_inputs_per_output_by_gradient_on_many_inputs():
+    plan = wiring_plan("auto", (0.3, 1.0), 784)
+    assert plan.density == (AUTO_INPUTS_PER_OUTPUT / 784, 1.0)
+    assert plan.gradient and plan.gradient_below == 0.3
+
+
+@pytest.mark.parametrize("case", [
+    dict(n_inputs=64), dict(n_inputs=13), dict(n_inputs=784, start="minimal"),
+    dict(n_inputs=784, layout="retina"),
+])
+def test_auto_wiring_is_random_wiring_where_the_floor_already_holds_few_inputs_or_the_start_is_not_spanning(case):
+    """20 / 64 inputs is above the 0.3 floor: digits and smaller inputs start as with random wiring."""
+    assert wiring_plan("auto", (0.3, 1.0), **case) == wiring_plan("random", (0.3, 1.0), **case)
+    assert not wiring_plan("auto", (0.3, 1.0), **case).gradient
+
+
+def test_random_and_gradient_wiring_keep_the_spec_densities():
+    assert wiring_plan("random", (0.3, 1.0), 784).density == (0.3, 1.0)
+    gradient = wiring_plan("gradient", (0.3, 1.0), 784)
+    assert gradient.density == (0.3, 1.0) and gradient.gradient and gradient.gradient_below > 1.0
+
+
+def test_only_the_starts_below_the_gradient_floor_wire_the_strongest_pairs():
+    scores = np.random.default_rng(2).random((40, 3))
+    start = InitialPopulation("spanning", n_inputs=40, n_outputs=3, density=(0.05, 1.0), activation="relu",
+                              pair_scores=scores, gradient_below=0.5)
+    genomes = start.genomes(16, np.random.default_rng(0), InnovationTracker(), Limits(max_hidden_nodes=4))
+    linear = [g for g in genomes if not g.hidden_ids]
+    sparse = [g for g in linear if len(g.enabled_connections) < 0.5 * 120]
+    dense = [g for g in linear if 0.5 * 120 <= len(g.enabled_connections) < 120]
+    assert len(sparse) >= 4 and dense
+    for genome in sparse:
+        assert wired_pairs(genome) == top_pairs(scores, len(genome.enabled_connections))
+    for genome in dense:  # a random share: not the top pairs
+        assert wired_pairs(genome) != top_pairs(scores, len(genome.enabled_connections))
+
+
+def test_a_campaign_with_auto_wiring_starts_below_the_floor_from_the_strongest_pairs(tmp_path):
+    """digits' 64 inputs with a floor of 0.5: the sparsest starts reach 20 / 64 and wire the pairs
+    of largest gradient; the denser ones random pairs."""
+    spec = small_spec(**{"task.dataset": "digits", "search_space.start_wiring": "auto",
+                         "search_space.initial_density": [0.5, 1.0], "evolution.generations": 0,
+                         "evolution.population": 12, "training.epochs": 1})
+    result = run(spec, str(tmp_path / "auto.db"))
+    dataset = load_task(parse_spec(spec))
+    scores = zero_weight_gradients(dataset.x_train, dataset.y_train, dataset.kind, dataset.n_outputs)
+    first = result.candidates()
+    linear = first[(first["generation"] == 0) & (first["hidden_nodes"] == 0)]
+    counts = sorted(int(c) for c in linear["connections"])
+    pairs = 64 * 10
+    assert counts[0] == round(AUTO_INPUTS_PER_OUTPUT / 64 * pairs) and counts[-1] == pairs
+    below = above = 0
+    for genome, connections in zip(linear["genome"], linear["connections"]):
+        wired = {(c["source"], c["target"]) for c in genome["connections"]}
+        if connections < 0.5 * pairs:
+            below += 1
+            assert wired == top_pairs(scores, connections)
+        elif connections < pairs:
+            above += 1
+            assert wired != top_pairs(scores, connections)
+    assert below >= 2 and above >= 1
