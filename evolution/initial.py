@@ -60,15 +60,18 @@ class WiringPlan:
 def wiring_plan(start_wiring: str, density: tuple[float, float], n_inputs: int, start: str = "spanning",
                 layout: str = "evolved") -> WiringPlan:
     """``random``: random pairs within ``density``; ``gradient``: the strongest pairs within it;
-    ``auto``: random pairs within ``density`` and, on a ``spanning`` start whose lowest density
-    still wires more than :data:`AUTO_INPUTS_PER_OUTPUT` inputs per output on average, sparser
-    linear starts down to that many that wire the strongest pairs (a random few of many inputs
-    would miss the informative ones)."""
+    ``auto``: random pairs within ``density`` and, where its lowest density still wires more than
+    :data:`AUTO_INPUTS_PER_OUTPUT` inputs per output on average, sparser linear starts down to
+    that many that wire the strongest pairs (a random few of many inputs would miss the
+    informative ones). Only a ``spanning`` start of the ``evolved`` layout has sparse linear
+    starts to wire; any other start keeps ``density`` and needs no gradients."""
     low, high = density
+    if start != "spanning" or layout != "evolved" or start_wiring == "random":
+        return WiringPlan((low, high), False, math.inf)
     if start_wiring == "gradient":
         return WiringPlan((low, high), True, math.inf)
     sparsest = min(low, AUTO_INPUTS_PER_OUTPUT / max(1, n_inputs))
-    if start_wiring == "random" or start != "spanning" or layout != "evolved" or sparsest >= low:
+    if sparsest >= low:
         return WiringPlan((low, high), False, math.inf)
     return WiringPlan((sparsest, high), True, low)
 

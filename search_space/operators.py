@@ -404,7 +404,7 @@ def crossover(
 
 
 __all__ = ["DEFAULT_LIMITS", "HIDDEN_ACTIVATIONS", "Limits",
-           "add_connection", "add_connections", "add_node", "change_activation", "crossover", "linear_connection_count", "linear_genome",
-           "minimal_genome",
-           "mutate_regularization", "remove_connection", "remove_connections", "remove_node", "repair",
+           "add_connection", "add_connections", "add_node", "change_activation", "crossover",
+           "linear_connection_count", "linear_genome", "minimal_genome", "mutate_regularization",
+           "remove_connection", "remove_connections", "remove_node", "repair",
            "share_weights", "toggle_connection", "unshare_weights", "within_limits"]
