@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from connevo.errors import CampaignBusyError, ConnevoError
+from connevo.evolution.accuracy_ranking import with_resolved_ranking
 from connevo.evolution.allocator import keep_freed_memory
 from connevo.evolution.candidates import Candidate, candidate_from_row, candidate_row, candidate_seed, strip_weights
 from connevo.evolution.extension import extended_spec
@@ -55,9 +56,11 @@ class Campaign:
 
     def __init__(self, spec: CampaignSpec, store: BaseStore, *, dataset: Dataset | None = None,
                  evaluator: Evaluator | None = None, observers: Sequence[CampaignObserver] = ()) -> None:
-        self.spec = spec
         self.store = store
         self.dataset = dataset if dataset is not None else load_task(spec)
+        # "auto" resolved here, once: the stored spec names the ranking its fronts are read with
+        spec = with_resolved_ranking(spec, len(self.dataset.y_val), self.dataset.kind)
+        self.spec = spec
         self.settings = training_settings(spec, self.dataset)
         self._evaluator = evaluator
         self.observers: list[CampaignObserver] = [StoreRecorder(store), *trackers_for(spec), *observers]

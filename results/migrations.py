@@ -121,12 +121,33 @@ def _v6_candidate_counts(op: Operations) -> None:
                "(SELECT count(*) FROM candidates WHERE candidates.campaign_id = campaigns.id)")
 
 
+def _v7_accuracy_ranking(op: Operations) -> None:
+    """Version 7: ``objectives.rank_accuracy_by`` (:data:`results.pareto.ACCURACY_RANKINGS`). The
+    campaigns stored before it ranked accuracies by the accuracy, ties decided by the loss; each
+    stored spec that names no ranking is given ``"accuracy"``, so that their fronts, resumes and
+    extensions stay as they were (a new spec ranks by the loss unless it says otherwise)."""
+    conn = op.get_bind()
+    table = sa.table("campaigns", sa.column("id", sa.String), sa.column("spec", sa.JSON))
+    updates = []
+    for campaign_id, spec in conn.execute(sa.select(table.c.id, table.c.spec)).all():
+        if isinstance(spec, str):  # a JSON document stored as a string
+            spec = json.loads(spec)
+        if not isinstance(spec, dict):
+            continue
+        objectives = spec.get("objectives", {})
+        if isinstance(objectives, dict) and "rank_accuracy_by" not in objectives:
+            updates.append({"key": campaign_id, "s": {**spec, "objectives": {**objectives, "rank_accuracy_by": "accuracy"}}})
+    if updates:
+        conn.execute(sa.update(table).where(table.c.id == sa.bindparam("key")).values(spec=sa.bindparam("s")), updates)
+
+
 MIGRATIONS: dict[int, Callable[[Operations], None]] = {
     2: _v2_campaign_driver,
     3: _v3_packed_genomes,
     4: _v4_lifted_extra,
     5: _v5_packed_pending,
     6: _v6_candidate_counts,
+    7: _v7_accuracy_ranking,
 }
 """Version -> the migration that makes a store of version - 1 into one of that version."""
 

@@ -23,10 +23,27 @@ TIE_BREAKERS: dict[str, str] = {
     "test_accuracy": "test_loss",
     "train_accuracy": "train_loss",
 }
-"""Two candidates with the same accuracy are told apart by the loss on the same rows: accuracy
-over a few hundred validation rows ties often (and saturates on easy data), while the
-cross-entropy still sees which network is surer of the right class. Without this, the smallest
-network that reached the top accuracy would hide every larger one, however much better."""
+"""The loss on the same rows beside each accuracy. It ranks candidates (the default,
+:data:`ACCURACY_RANKINGS`), or decides accuracy ties: accuracy over a few hundred validation rows
+ties often (and saturates on easy data), while the cross-entropy still sees which network is
+surer of the right class. Without it, the smallest network that reached the top accuracy would
+hide every larger one, however much better."""
+
+ACCURACY_RANKINGS = ("accuracy", "loss")
+"""How an accuracy objective with a loss beside it (:data:`TIE_BREAKERS`) ranks candidates:
+
+- ``"accuracy"``: by the accuracy, ties decided by the loss.
+- ``"loss"``: by the loss on the same rows, lower first (equal losses by the accuracy). On a few
+  dozen validation rows the accuracy moves in steps of several percent: most candidates tie or
+  differ by a row or two, and the one ranked best among a thousand is often the luckiest. The
+  cross-entropy of the same rows still sees how sure each network is of every row's class. On
+  larger validation sets it costs more than it gives: a network that learned a nonlinear
+  boundary is sometimes sure and wrong, which the loss punishes far beyond one row
+  (``objectives.rank_accuracy_by = "auto"`` chooses by the number of validation rows:
+  :mod:`evolution.accuracy_ranking`)."""
+DEFAULT_ACCURACY_RANKING = "accuracy"
+"""The ranking of a table or stored campaign that names none (every campaign stored before
+``objectives.rank_accuracy_by`` existed ranked this way)."""
 
 _SENSES = ("max", "min")
 
@@ -103,10 +120,21 @@ def _objective_matrix(df: pd.DataFrame, objectives: Sequence[str]) -> np.ndarray
         raise SpecError(f"objective columns {list(objectives)!r} must be numeric: {exc}") from exc
 
 
-def refined_matrix(df: pd.DataFrame, objectives: Sequence[str], senses: Sequence[str]) -> np.ndarray:
+def check_accuracy_ranking(ranking: str) -> str:
+    """``ranking`` when it is one of :data:`ACCURACY_RANKINGS`; a SpecError naming them otherwise."""
+    if ranking not in ACCURACY_RANKINGS:
+        raise SpecError(f"rank_accuracy_by must be one of {', '.join(ACCURACY_RANKINGS)}, got {ranking!r}")
+    return ranking
+
+
+def refined_matrix(df: pd.DataFrame, objectives: Sequence[str], senses: Sequence[str],
+                   rank_accuracy_by: str = DEFAULT_ACCURACY_RANKING) -> np.ndarray:
     """The objective matrix in which each maximised accuracy with a loss column beside it
-    (:data:`TIE_BREAKERS`) is replaced by its rank in the order (accuracy, then lower loss):
-    domination on these values is domination on accuracy with ties decided by the loss."""
+    (:data:`TIE_BREAKERS`) is replaced by its rank in the order ``rank_accuracy_by`` names
+    (:data:`ACCURACY_RANKINGS`): with ``"accuracy"``, higher accuracy then lower loss (domination
+    on these values is domination on accuracy, ties decided by the loss); with ``"loss"``, lower
+    loss then higher accuracy."""
+    check_accuracy_ranking(rank_accuracy_by)
     matrix = _objective_matrix(df, objectives)
     for j, (objective, sense) in enumerate(zip(objectives, senses)):
         loss_column = TIE_BREAKERS.get(objective)
@@ -115,7 +143,10 @@ def refined_matrix(df: pd.DataFrame, objectives: Sequence[str], senses: Sequence
         accuracy = matrix[:, j]
         loss = pd.to_numeric(df[loss_column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         loss = np.where(np.isnan(loss), np.inf, loss)
-        matrix[:, j] = _dense_rank(accuracy, -loss)
+        if rank_accuracy_by == "loss":  # a row without an accuracy stays off the front
+            matrix[:, j] = np.where(np.isnan(accuracy), np.nan, _dense_rank(-loss, np.nan_to_num(accuracy)))
+        else:
+            matrix[:, j] = _dense_rank(accuracy, -loss)
     return matrix
 
 
@@ -134,16 +165,17 @@ def _dense_rank(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
 
 
 def pareto_front(
-    df: pd.DataFrame, objectives: Sequence[str], senses: Sequence[str] | None = None
+    df: pd.DataFrame, objectives: Sequence[str], senses: Sequence[str] | None = None,
+    rank_accuracy_by: str = DEFAULT_ACCURACY_RANKING,
 ) -> pd.DataFrame:
-    """Rows of ``df`` on the Pareto front of ``objectives``; accuracy ties decided by the loss
-    (:data:`TIE_BREAKERS`, when ``df`` has the loss column).
+    """Rows of ``df`` on the Pareto front of ``objectives``; an accuracy with its loss column in
+    ``df`` (:data:`TIE_BREAKERS`) ranks as ``rank_accuracy_by`` says (:data:`ACCURACY_RANKINGS`).
 
     Senses default to :data:`OBJECTIVE_SENSES`. The result (with a fresh index) is sorted by the
     first minimised objective ascending, then the first maximised one descending.
     """
     senses = _resolve_senses(objectives, senses)
-    mask = pareto_mask(refined_matrix(df, objectives, senses), senses)
+    mask = pareto_mask(refined_matrix(df, objectives, senses, rank_accuracy_by), senses)
     front = df.loc[mask]
     keys: list[str] = []
     ascending: list[bool] = []
@@ -220,8 +252,11 @@ def normalized_hypervolume(
 
 
 __all__ = [
+    "ACCURACY_RANKINGS",
+    "DEFAULT_ACCURACY_RANKING",
     "OBJECTIVE_SENSES",
     "TIE_BREAKERS",
+    "check_accuracy_ranking",
     "hypervolume",
     "normalized_hypervolume",
     "pareto_front",

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from connevo.errors import GenomeError, SpecError
-from connevo.results.pareto import OBJECTIVE_SENSES, pareto_front
+from connevo.results.pareto import DEFAULT_ACCURACY_RANKING, OBJECTIVE_SENSES, TIE_BREAKERS, pareto_front
 from connevo.results.queries import superseded, with_metric_columns
 
 if TYPE_CHECKING:
@@ -63,8 +63,10 @@ def plot_front(
     *,
     senses: Sequence[str] | None = None,
     title: str | None = None,
+    rank_accuracy_by: str = DEFAULT_ACCURACY_RANKING,
 ) -> Path:
-    """Scatter every candidate in grey and the Pareto front of the ``ok`` ones as a step line.
+    """Scatter every candidate in grey and the Pareto front of the ``ok`` ones as a step line
+    (an accuracy ranking as ``rank_accuracy_by`` says: :data:`results.pareto.ACCURACY_RANKINGS`).
 
     Cost on x, accuracy (or another maximized score: a regression's R^2) on y. Writes a PNG at
     ``path`` and returns it. An objective a candidate keeps under ``extra`` is read from there.
@@ -89,7 +91,7 @@ def plot_front(
     x, y = _axes_for(objectives, senses)
     ok = candidates[candidates["status"] == "ok"] if "status" in candidates.columns else candidates
     other = candidates.drop(index=ok.index)
-    front = pareto_front(ok, objectives, senses)
+    front = pareto_front(ok, objectives, senses, rank_accuracy_by)
 
     fig = _new_figure(7, 5)
     ax = fig.add_subplot()
@@ -103,12 +105,14 @@ def plot_front(
     ax.scatter(*xy(ok), s=14, color="0.7", alpha=0.7, label=f"candidates ({len(ok)})", zorder=1)
     if len(other):
         ax.scatter(*xy(other), s=14, marker="x", color="0.8", label=f"not ok ({len(other)})", zorder=1)
+    # a front ranked by the loss is not a staircase of its accuracies: say so
+    ranked = f", ranked by {TIE_BREAKERS[y]}" if rank_accuracy_by == "loss" and y in TIE_BREAKERS else ""
     if len(front):
         fx, fy = xy(front)
         order = np.argsort(fx, kind="mergesort")
         ax.step(fx[order], fy[order], where="post", color="#c44e52", linewidth=1.5, zorder=2)
         ax.scatter(fx, fy, s=36, color="#c44e52", edgecolor="black", linewidth=0.5,
-                   label=f"Pareto front ({len(set(zip(fx.tolist(), fy.tolist())))})", zorder=3)  # distinct points
+                   label=f"Pareto front ({len(set(zip(fx.tolist(), fy.tolist())))}{ranked})", zorder=3)  # distinct points
     ax.set_xlabel(f"{x} ({dict(zip(objectives, senses))[x]})")
     ax.set_ylabel(f"{y} ({dict(zip(objectives, senses))[y]})")
     ax.set_title(title or f"{y} against {x}")

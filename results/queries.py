@@ -10,7 +10,7 @@ import pandas as pd
 
 from connevo.errors import SpecError
 from connevo.results.metrics import metrics
-from connevo.results.pareto import pareto_front
+from connevo.results.pareto import ACCURACY_RANKINGS, DEFAULT_ACCURACY_RANKING, check_accuracy_ranking, pareto_front
 from connevo.results.storage import BaseStore
 
 DEFAULT_OBJECTIVES: tuple[str, str] = ("val_accuracy", "connections")
@@ -107,6 +107,19 @@ def fidelity(df: pd.DataFrame) -> pd.Series:
                      index=df.index, dtype="float64")
 
 
+def accuracy_ranking(store: BaseStore, campaign: str) -> str:
+    """How the campaign's accuracy objectives rank candidates (:func:`spec_accuracy_ranking`)."""
+    return spec_accuracy_ranking(store.get_campaign(campaign).get("spec"))
+
+
+def spec_accuracy_ranking(spec: Mapping[str, Any] | None) -> str:
+    """A stored campaign spec's ``objectives.rank_accuracy_by`` (:data:`results.pareto.ACCURACY_RANKINGS`);
+    the default where it names none."""
+    objectives = spec.get("objectives") if isinstance(spec, Mapping) else None
+    ranking = objectives.get("rank_accuracy_by") if isinstance(objectives, Mapping) else None
+    return ranking if ranking in ACCURACY_RANKINGS else DEFAULT_ACCURACY_RANKING
+
+
 def front(
     store: BaseStore,
     campaign: str,
@@ -119,6 +132,7 @@ def front(
     include_partial: bool = False,
     unpolished: bool = False,
     genomes: bool | str = True,
+    rank_accuracy_by: str | None = None,
 ) -> pd.DataFrame:
     """The Pareto front of a campaign (id or name) over ``objectives``.
 
@@ -134,15 +148,18 @@ def front(
     competes; with ``unpolished``, the front as evolution left it (the polished copies left out).
     Without ``genomes``, no genome is read (the front's other columns are the same); with
     ``"columns"``, genomes are read for ``Genome.from_dict`` (:meth:`BaseStore.candidates`).
+    An accuracy objective ranks as ``rank_accuracy_by`` says (:data:`results.pareto.ACCURACY_RANKINGS`;
+    None: as the campaign's spec says, :func:`accuracy_ranking`).
     """
+    ranking = accuracy_ranking(store, campaign) if rank_accuracy_by is None else check_accuracy_ranking(rank_accuracy_by)
     ids, duplicates = _front_ids(store, campaign, objectives, max_connections=max_connections,
                                  include_failed=include_failed, senses=senses, include_partial=include_partial,
-                                 unpolished=unpolished, distinct=distinct)
+                                 unpolished=unpolished, distinct=distinct, rank_accuracy_by=ranking)
     df = store.candidates(campaign, genomes=genomes, ids=ids)
     df = _competing(df, unpolished=unpolished, include_failed=include_failed, include_partial=include_partial,
                     max_connections=max_connections)
     df = _with_extra_metrics(_with_extra_objectives(df, objectives))
-    result = pareto_front(df, objectives, senses).rename(columns={"id": "candidate_id"})
+    result = pareto_front(df, objectives, senses, ranking).rename(columns={"id": "candidate_id"})
     if distinct and len(result):
         result = result.assign(duplicates=result["candidate_id"].map(duplicates).astype(int)).reset_index(drop=True)
     if include_failed:
@@ -170,7 +187,7 @@ def _competing(df: pd.DataFrame, *, unpolished: bool, include_failed: bool, incl
 
 def _front_ids(store: BaseStore, campaign: str, objectives: Sequence[str], *, max_connections: int | None,
                include_failed: bool, senses: Sequence[str] | None, include_partial: bool, unpolished: bool,
-               distinct: bool) -> tuple[list[str], dict[str, int]]:
+               distinct: bool, rank_accuracy_by: str) -> tuple[list[str], dict[str, int]]:
     """The first pass of :func:`front`: the ids of the candidates it lists, from a few columns of
     every candidate (no genome, no ``extra`` JSON unless an objective lives there), and with
     ``distinct`` how many others share each one's scores (only the earliest of them is listed,
@@ -187,7 +204,7 @@ def _front_ids(store: BaseStore, campaign: str, objectives: Sequence[str], *, ma
     df = _competing(df, unpolished=unpolished, include_failed=include_failed, include_partial=include_partial,
                     max_connections=max_connections)
     df = _with_extra_objectives(df, objectives)
-    members = pareto_front(df, objectives, senses)
+    members = pareto_front(df, objectives, senses, rank_accuracy_by)
     duplicates: dict[str, int] = {}
     if distinct and len(members):
         keys = [members[o].round(12) if members[o].dtype.kind == "f" else members[o] for o in objectives]
@@ -229,7 +246,8 @@ def compare_campaigns(
                 "status": info["status"],
                 "generations_done": info["generations_done"],
                 "candidates": info["candidates"],
-                "front_size": len(pareto_front(_with_extra_objectives(cands, objectives), objectives)),
+                "front_size": len(pareto_front(_with_extra_objectives(cands, objectives), objectives,
+                                               rank_accuracy_by=spec_accuracy_ranking(info.get("spec")))),
                 "best_val_accuracy": float(best) if pd.notna(best) else np.nan,
                 "last_hypervolume": float(gens["hypervolume"].iloc[-1]) if len(gens) else np.nan,
             }
@@ -325,5 +343,5 @@ def candidate_page(
 
 
 __all__ = ["CANDIDATE_SORT_COLUMNS", "DEFAULT_OBJECTIVES", "FRONT_LEADING_COLUMNS", "POLISHED_FROM", "CandidatePage",
-           "campaign_kind", "campaign_objectives", "candidate_page", "check_page", "compare_campaigns", "front", "hypervolume_history", "polished",
-           "superseded", "with_metric_columns"]
+           "accuracy_ranking", "campaign_kind", "campaign_objectives", "candidate_page", "check_page", "compare_campaigns", "front", "hypervolume_history", "polished",
+           "spec_accuracy_ranking", "superseded", "with_metric_columns"]

@@ -301,7 +301,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise ConnevoError(f"{args.campaign!r} is a candidate, not a campaign: "
                            f"`connevo plot {args.campaign} --candidate` draws its network") from None
     objectives = queries.campaign_objectives(info["spec"], first_two=True)
-    print(plots.plot_front(store.candidates(info["id"], genomes=False), objectives, out / f"front-{info['id']}.png"))
+    print(plots.plot_front(store.candidates(info["id"], genomes=False), objectives, out / f"front-{info['id']}.png",
+                           rank_accuracy_by=queries.spec_accuracy_ranking(info["spec"])))
     print(plots.plot_hypervolume(store.generations(info["id"]), out / f"hypervolume-{info['id']}.png",
                                  best=objectives[0]))
     return 0

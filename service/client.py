@@ -89,7 +89,7 @@ class Client:
     def front(self, id_or_name: str, objectives: list[str] | None = None, *, max_connections: int | None = None,
               include_failed: bool = False, include_partial: bool = False,
               unpolished: bool = False) -> dict[str, Any]:
-        """``GET /campaigns/{id}/front``: ``{"objectives", "senses", "items"}``."""
+        """``GET /campaigns/{id}/front``: ``{"objectives", "senses", "rank_accuracy_by", "items"}``."""
         params: dict[str, Any] = {"include_failed": include_failed, "include_partial": include_partial,
                                   "unpolished": unpolished}
         if objectives:

@@ -73,7 +73,9 @@ class FrontCache:
     def _read(self, key: Hashable, store: BaseStore, info: dict[str, Any], objectives: Sequence[str],
               options: dict[str, Any]) -> pd.DataFrame:
         """The kept front (not a copy: only for reading)."""
-        return self._fronts.get(key, lambda: queries.front(store, info["id"], objectives, genomes=False, **options))
+        ranking = queries.spec_accuracy_ranking(info.get("spec"))  # from the row in hand: no second read
+        return self._fronts.get(key, lambda: queries.front(store, info["id"], objectives, genomes=False,
+                                                           rank_accuracy_by=ranking, **options))
 
 
 __all__ = ["FrontCache"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from connevo.evolution.accuracy_ranking import ranking_line
 from connevo.evolution.observers import CampaignObserver, GenerationSummary
 from connevo.evolution.task import training_summary
 
@@ -33,6 +34,9 @@ class RichProgress(CampaignObserver):
         self.id_console.print(f"campaign {campaign.id}", highlight=False, soft_wrap=True)
         self.id_console.file.flush()
         self.console.print(training_summary(campaign.spec, campaign.dataset), highlight=False, soft_wrap=True)
+        ranking = ranking_line(campaign.spec, len(campaign.dataset.y_val))
+        if ranking:
+            self.console.print(ranking, highlight=False, soft_wrap=True)
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),

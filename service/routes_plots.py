@@ -31,7 +31,9 @@ def front_plot(
     if len(names) != 2:
         raise SpecError(f"'objectives': the front plot draws exactly two, got {names!r}")
     candidates = store.candidates(info["id"], genomes=False)
-    return png(lambda path: plots.plot_front(candidates, names, path, title=f"campaign {info['id']}"))
+    ranking = queries.spec_accuracy_ranking(info["spec"])
+    return png(lambda path: plots.plot_front(candidates, names, path, title=f"campaign {info['id']}",
+                                             rank_accuracy_by=ranking))
 
 
 @router.get("/campaigns/{campaign}/plots/hypervolume.png", response_class=Response, responses=PNG)

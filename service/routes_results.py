@@ -50,6 +50,7 @@ async def campaign_front(
             "campaign_id": info["id"],
             "objectives": names,
             "senses": [OBJECTIVE_SENSES[n] for n in names],
+            "rank_accuracy_by": queries.spec_accuracy_ranking(info["spec"]),
             "items": records(front, drop=("genome",)),
         }).body)
 

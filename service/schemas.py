@@ -142,6 +142,8 @@ class FrontPage(BaseModel):
     campaign_id: str
     objectives: list[str]
     senses: list[Literal["max", "min"]]
+    rank_accuracy_by: Literal["accuracy", "loss"] = Field(
+        description="how val_accuracy ranks the candidates (the campaign's objectives.rank_accuracy_by)")
     items: list[FrontItem]
 
 

@@ -72,8 +72,9 @@ def test_every_candidates_scores_are_scikit_learns_on_its_exported_networks_pred
 
 def test_the_front_is_over_validation_r2_and_connections_with_a_hypervolume(diabetes):
     result = diabetes["result"]
-    assert result.info()["spec"]["objectives"] == {"maximize": ["val_r2"], "minimize": ["connections"],
-                                                   "probability": {}}
+    objectives = result.info()["spec"]["objectives"]
+    assert {k: objectives[k] for k in ("maximize", "minimize", "probability")} == {
+        "maximize": ["val_r2"], "minimize": ["connections"], "probability": {}}
     front = result.front()
     assert len(front) >= 1 and front["val_r2"].notna().all()
     assert list(front["connections"]) == sorted(front["connections"])

@@ -46,6 +46,11 @@ def layout(engine: sa.Engine) -> dict[str, tuple]:
             for t in sorted(inspector.get_table_names())}
 
 
+def ranking_by_accuracy(spec: dict) -> dict:
+    """``spec`` as schema version 7 leaves a spec stored before it: ranking accuracies by the accuracy."""
+    return {**spec, "objectives": {**spec.get("objectives", {}), "rank_accuracy_by": "accuracy"}}
+
+
 def test_the_previous_release_store_is_upgraded_in_place_with_all_its_rows(v1_store: Path) -> None:
     assert version_of(v1_store) == "1"
     campaigns = raw(v1_store, "SELECT id, name, status, generations_done, spec FROM campaigns ORDER BY id")
@@ -58,7 +63,7 @@ def test_the_previous_release_store_is_upgraded_in_place_with_all_its_rows(v1_st
         for cid, name, status, done, spec in campaigns:
             info = store.get_campaign(cid)
             assert (info["name"], info["status"], info["generations_done"]) == (name, status, done)
-            assert info["spec"] == json.loads(spec) and "candidate_count" not in info
+            assert info["spec"] == ranking_by_accuracy(json.loads(spec)) and "candidate_count" not in info
             # counted by the upgrade
             assert info["candidates"] == raw(v1_store, f"SELECT count(*) FROM candidates WHERE campaign_id = '{cid}'")[0][0]
         stored = {}
@@ -94,6 +99,19 @@ def test_the_upgrade_lifts_fidelity_and_the_polished_source_out_of_extra(v1_stor
               raw(v1_store, "SELECT id, fidelity, polished_from FROM candidates")}
     assert lifted == {cid: (e.get("fidelity"), e.get("polished_from")) for cid, e in extras.items()}
     assert {cid: json.loads(extra) for cid, extra in raw(v1_store, "SELECT id, extra FROM candidates")} == extras
+
+
+def test_campaigns_stored_before_keep_ranking_accuracies_by_the_accuracy(v1_store: Path) -> None:
+    specs = {cid: json.loads(spec) for cid, spec in raw(v1_store, "SELECT id, spec FROM campaigns")}
+    assert specs and not any("rank_accuracy_by" in spec["objectives"] for spec in specs.values())
+    with open_store(v1_store) as store:
+        for cid, spec in specs.items():
+            assert store.get_campaign(cid)["spec"] == ranking_by_accuracy(spec)
+            assert queries.accuracy_ranking(store, cid) == "accuracy"
+            by_accuracy = queries.front(store, cid, rank_accuracy_by="accuracy")["candidate_id"].tolist()
+            assert queries.front(store, cid)["candidate_id"].tolist() == by_accuracy
+        new = run(small_spec(name="after-the-upgrade"), v1_store)  # "auto": 40 validation rows rank by the loss
+        assert queries.accuracy_ranking(store, new.campaign_id) == "loss"
 
 
 def test_a_pending_row_kept_as_json_reads_after_the_upgrade_and_new_ones_are_encoded(v1_store: Path) -> None:
@@ -178,5 +196,6 @@ def test_a_version_1_postgresql_store_is_upgraded_too(postgres_url: str) -> None
     with open_store(postgres_url) as store:
         assert store.candidate("c0ffee00-0")["genome"] == genome
         assert store.get_campaign("c0ffee00")["candidates"] == 1  # counted by the upgrade
+        assert store.get_campaign("c0ffee00")["spec"] == {"objectives": {"rank_accuracy_by": "accuracy"}}
         assert store.pending("c0ffee00") == {7: {"number": 7, "genome": genome, "val_accuracy": 0.5}}
     engine.dispose()

@@ -261,10 +261,34 @@ def test_an_accuracy_tie_is_decided_by_the_loss_on_the_same_rows() -> None:
         "val_loss": [0.30, 0.20, 0.25, 0.10, 0.10, 0.05],
         "connections": [10, 20, 30, 40, 5, 1],
     })
-    front = pareto_front(df, ["val_accuracy", "connections"])
+    front = pareto_front(df, ["val_accuracy", "connections"], rank_accuracy_by="accuracy")
     # 20 connections tie 10 on accuracy with a lower loss: kept; 30 ties too, but 20 is surer and smaller
     assert list(front["connections"]) == [5, 10, 20, 40]
-    plain = pareto_front(df.drop(columns="val_loss"), ["val_accuracy", "connections"])
+    plain = pareto_front(df.drop(columns="val_loss"), ["val_accuracy", "connections"], rank_accuracy_by="accuracy")
     assert list(plain["connections"]) == [5, 10, 40]
     same = pd.DataFrame({"val_accuracy": [0.9, 0.9], "val_loss": [0.2, 0.2], "connections": [3, 3]})
-    assert len(pareto_front(same, ["val_accuracy", "connections"])) == 2  # identical rows stay
+    assert len(pareto_front(same, ["val_accuracy", "connections"], rank_accuracy_by="accuracy")) == 2  # identical rows stay
+
+
+def test_ranked_by_the_loss_a_front_keeps_the_surer_network_of_lower_accuracy() -> None:
+    df = pd.DataFrame({
+        "val_accuracy": [0.90, 0.88, 0.90, 0.95, 0.80, 0.97, np.nan],
+        "val_loss": [0.30, 0.20, 0.20, 0.10, 0.35, np.nan, 0.01],
+        "connections": [10, 20, 30, 40, 5, 50, 1],
+    })
+    front = pareto_front(df, ["val_accuracy", "connections"], rank_accuracy_by="loss")
+    # 20 connections are less accurate than 10 but surer: on the front; 30 as sure as 20 and more
+    # accurate: on it too; a network without a loss ranks below every one with a loss, and one
+    # without an accuracy is never on the front
+    assert list(front["connections"]) == [5, 10, 20, 30, 40]
+    df.loc[4, "val_loss"] = 0.10  # as sure as 40 connections: equal losses go to the accuracy
+    assert list(pareto_front(df, ["val_accuracy", "connections"], rank_accuracy_by="loss")["connections"]) == [5, 40]
+    # ranked by the accuracy (the default): the accuracy staircase, ties decided by the loss
+    by_accuracy = pareto_front(df, ["val_accuracy", "connections"])
+    assert list(by_accuracy["connections"]) == [5, 10, 30, 40, 50]
+
+
+def test_an_unknown_accuracy_ranking_is_refused_naming_the_choices() -> None:
+    df = pd.DataFrame({"val_accuracy": [0.9], "val_loss": [0.2], "connections": [3]})
+    with pytest.raises(SpecError, match="rank_accuracy_by must be one of accuracy, loss, got 'sure'"):
+        pareto_front(df, ["val_accuracy", "connections"], rank_accuracy_by="sure")

@@ -127,5 +127,7 @@ def test_the_front_legend_counts_distinct_points(
     figures = []
     monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig) or Path(path))
     plot_front(store.candidates(cid), ("val_accuracy", "connections"), tmp_path / "f.png")
-    labels = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
-    assert "Pareto front (2)" in labels  # three copies of one network are one point of the front
+    plot_front(store.candidates(cid), ("val_accuracy", "connections"), tmp_path / "g.png", rank_accuracy_by="loss")
+    labels = [[t.get_text() for t in figure.axes[0].get_legend().get_texts()] for figure in figures]
+    # three copies of one network are one point of the front; the legend says a front ranked by the loss
+    assert "Pareto front (2)" in labels[0] and "Pareto front (2, ranked by val_loss)" in labels[1]
