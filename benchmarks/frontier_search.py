@@ -13,7 +13,6 @@ import torch
 from benchmarks.frontier_baselines import ArmResult, models_frame
 from benchmarks.frontier_data import Split
 from benchmarks.genomes import random_layered_genome
-from connevo.evolution.accuracy_ranking import resolved_ranking
 from connevo.evolution.campaign import candidate_seed
 from connevo.results.pareto import pareto_front
 from connevo.search_space import InnovationTracker, measure, minimal_genome
@@ -41,19 +40,14 @@ def evaluate(genomes: list[Genome], search: GenomeSearch, seeds: list[int]) -> l
 
 
 def genome_front(evaluations: list, search: GenomeSearch, split: Split) -> ArmResult:
-    """The (validation accuracy, connections) front of the trained genomes, as connevo's default
-    selects its own: ties decided by the validation loss, which on fewer than 100 validation rows
-    ranks (``objectives.rank_accuracy_by = "auto"``); each member scored on the held-out rows
-    (standardized with the data set's statistics). Before 2026-12-03 the loss was left out, so
-    every network of a tied (accuracy, connections) pair stayed on the front and the held-out
-    rows chose among them (on iris 62-83 front members instead of 7-42)."""
+    """The (validation accuracy, connections) front of the trained genomes, as connevo selects it,
+    each member scored on the held-out rows (standardized with the data set's statistics)."""
     ok = [e for e in evaluations if e.ok and e.trained_genome is not None]
-    table = pd.DataFrame({"val_accuracy": [e.val_accuracy for e in ok], "val_loss": [e.val_loss for e in ok],
+    table = pd.DataFrame({"val_accuracy": [e.val_accuracy for e in ok],
                           "connections": [e.costs["connections"] for e in ok], "index": range(len(ok))})
     x = torch.as_tensor((split.x_hold - search.dataset.mean) / search.dataset.std, dtype=torch.float32)
     points = []
-    ranking = resolved_ranking("auto", len(search.dataset.y_val), search.dataset.kind)
-    for index in pareto_front(table, ["val_accuracy", "connections"], rank_accuracy_by=ranking)["index"]:
+    for index in pareto_front(table, ["val_accuracy", "connections"])["index"]:
         network = compile_genome(ok[int(index)].trained_genome, use_genome_weights=True).eval()
         with torch.no_grad():
             predicted = network(x).argmax(dim=1).numpy()

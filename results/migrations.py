@@ -125,7 +125,7 @@ def _v7_accuracy_ranking(op: Operations) -> None:
     """Version 7: ``objectives.rank_accuracy_by`` (:data:`results.pareto.ACCURACY_RANKINGS`). The
     campaigns stored before it ranked accuracies by the accuracy, ties decided by the loss; each
     stored spec that names no ranking is given ``"accuracy"``, so that their fronts, resumes and
-    extensions stay as they were (a new spec ranks by the loss unless it says otherwise)."""
+    extensions stay as they were, whatever the default."""
     conn = op.get_bind()
     table = sa.table("campaigns", sa.column("id", sa.String), sa.column("spec", sa.JSON))
     updates = []

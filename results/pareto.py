@@ -23,8 +23,8 @@ TIE_BREAKERS: dict[str, str] = {
     "test_accuracy": "test_loss",
     "train_accuracy": "train_loss",
 }
-"""The loss on the same rows beside each accuracy. It ranks candidates (the default,
-:data:`ACCURACY_RANKINGS`), or decides accuracy ties: accuracy over a few hundred validation rows
+"""The loss on the same rows beside each accuracy. It decides accuracy ties, or ranks the
+candidates (:data:`ACCURACY_RANKINGS`): accuracy over a few hundred validation rows
 ties often (and saturates on easy data), while the cross-entropy still sees which network is
 surer of the right class. Without it, the smallest network that reached the top accuracy would
 hide every larger one, however much better."""
@@ -32,18 +32,13 @@ hide every larger one, however much better."""
 ACCURACY_RANKINGS = ("accuracy", "loss")
 """How an accuracy objective with a loss beside it (:data:`TIE_BREAKERS`) ranks candidates:
 
-- ``"accuracy"``: by the accuracy, ties decided by the loss.
-- ``"loss"``: by the loss on the same rows, lower first (equal losses by the accuracy). On a few
-  dozen validation rows the accuracy moves in steps of several percent: most candidates tie or
-  differ by a row or two, and the one ranked best among a thousand is often the luckiest. The
-  cross-entropy of the same rows still sees how sure each network is of every row's class. On
-  larger validation sets it costs more than it gives: a network that learned a nonlinear
-  boundary is sometimes sure and wrong, which the loss punishes far beyond one row
-  (``objectives.rank_accuracy_by = "auto"`` chooses by the number of validation rows:
-  :mod:`evolution.accuracy_ranking`)."""
+- ``"accuracy"`` (the default): by the accuracy, ties decided by the loss.
+- ``"loss"``: by the loss on the same rows, lower first (equal losses by the accuracy): steadier
+  than the accuracy of a few dozen rows, but it punishes a network that is sure and wrong on a
+  few rows far beyond those rows (:mod:`evolution.accuracy_ranking`)."""
 DEFAULT_ACCURACY_RANKING = "accuracy"
-"""The ranking of a table or stored campaign that names none (every campaign stored before
-``objectives.rank_accuracy_by`` existed ranked this way)."""
+"""The ranking of a table, a spec or a stored campaign that names none (every campaign stored
+before ``objectives.rank_accuracy_by`` existed ranked this way)."""
 
 _SENSES = ("max", "min")
 

@@ -25,7 +25,7 @@ def test_auto_ranks_by_the_loss_only_on_a_classification_with_few_validation_row
 
 
 def test_a_ranking_that_is_not_one_of_the_three_is_refused_naming_the_field() -> None:
-    with pytest.raises(SpecError, match=r"objectives\.rank_accuracy_by.*'auto', 'accuracy' or 'loss'"):
+    with pytest.raises(SpecError, match=r"objectives\.rank_accuracy_by.*'accuracy', 'loss' or 'auto'"):
         parse_spec(small_spec(**{"objectives.rank_accuracy_by": "luck"}))
 
 
