@@ -5,9 +5,8 @@ is truly better but a little larger is often dominated by a smaller one that sco
 two higher by chance, and whole budget ranges empty out of the population: the lineages that
 would have been pruned down to them are lost. So the survivors start with one elite per niche:
 the cost axis, from the smallest to the largest cost in the pool, is cut into ``niches``
-log-spaced bands, and each band's best candidate (lowest validation loss, then highest accuracy,
-then lowest cost, then oldest; with ``objectives.rank_accuracy_by = "accuracy"``, highest
-accuracy, then lowest loss) survives; NSGA-II fills the remaining places.
+log-spaced bands, and each band's best candidate (highest accuracy, then lowest validation loss,
+then lowest cost, then oldest) survives; NSGA-II fills the remaining places.
 
 Surviving is not breeding: NSGA-II's tournaments prefer non-dominated parents, so an elite
 beyond the front's largest network (say, a wide network that overfits the few training rows
@@ -26,20 +25,18 @@ from typing import Any
 
 @dataclass(frozen=True)
 class NicheEntry:
-    """What niche selection needs of a candidate: its ``score`` (higher is better: the accuracy,
-    or minus the loss where the loss ranks), what decides equal scores (``tie_break``, lower is
-    better: the loss, or minus the accuracy) and its ``cost``."""
+    """What niche selection needs of a candidate."""
 
     key: Any
-    score: float
-    tie_break: float
+    accuracy: float
+    loss: float
     cost: float
 
 
 def niche_elites(entries: Sequence[NicheEntry], niches: int) -> list[Any]:
     """Keys of the best entry of each of ``niches`` log-spaced cost bands (empty bands give none),
-    in band order. Entries with a non-finite score or cost are never elites."""
-    usable = [e for e in entries if math.isfinite(e.score) and math.isfinite(e.cost) and e.cost >= 0]
+    in band order. Entries with a non-finite accuracy or cost are never elites."""
+    usable = [e for e in entries if math.isfinite(e.accuracy) and math.isfinite(e.cost) and e.cost >= 0]
     if niches <= 0 or not usable:
         return []
     low = math.log1p(min(e.cost for e in usable))
@@ -55,17 +52,17 @@ def niche_elites(entries: Sequence[NicheEntry], niches: int) -> list[Any]:
 
 
 def dominated(entries: Sequence[NicheEntry]) -> set[Any]:
-    """Keys of the entries another entry dominates (score no lower and cost no higher, one of
-    them strictly); entries with a non-finite score or cost count as dominated."""
-    usable = [e for e in entries if math.isfinite(e.score) and math.isfinite(e.cost)]
+    """Keys of the entries another entry dominates (accuracy no lower and cost no higher, one of
+    them strictly); entries with a non-finite accuracy or cost count as dominated."""
+    usable = [e for e in entries if math.isfinite(e.accuracy) and math.isfinite(e.cost)]
     out = {e.key for e in entries} - {e.key for e in usable}
     for e in usable:
-        if any(o.score >= e.score and o.cost <= e.cost and (o.score > e.score or o.cost < e.cost)
+        if any(o.accuracy >= e.accuracy and o.cost <= e.cost and (o.accuracy > e.accuracy or o.cost < e.cost)
                for o in usable):
             out.add(e.key)
     return out
 
 
 def _rank(e: NicheEntry) -> tuple[float, float, float]:
-    tie_break = e.tie_break if math.isfinite(e.tie_break) else math.inf
-    return (-e.score, tie_break, e.cost)
+    loss = e.loss if math.isfinite(e.loss) else math.inf
+    return (-e.accuracy, loss, e.cost)

@@ -178,13 +178,13 @@ class ObjectivesSpec(_Strict):
         default_factory=dict,
         description="stochastic Pareto dominance: objective -> probability it takes part in a comparison",
     )
-    rank_accuracy_by: Literal["accuracy", "loss", "auto"] = Field(
-        "accuracy",
-        description="how val_accuracy ranks candidates, in selection and on the front: 'accuracy' (the default; ties "
-        "decided by the validation loss), 'loss' (the validation cross-entropy, lower first: steadier than the "
-        "accuracy of a few dozen rows, but it can drive networks with hidden neurons out of the population), or "
-        "'auto': 'loss' where the validation part has fewer than 100 rows, else 'accuracy' "
-        "(connevo.evolution.accuracy_ranking; the campaign stores what it chose)",
+    rank_accuracy_by: Literal["auto", "accuracy", "loss"] = Field(
+        "auto",
+        description="how val_accuracy ranks the networks of the front (connevo front, the final polish, export, "
+        "plots): 'accuracy' (ties decided by the validation loss), 'loss' (the validation cross-entropy, lower "
+        "first: steadier than the accuracy of a few dozen rows), or 'auto': 'loss' where the validation part has "
+        "fewer than 100 rows, else 'accuracy' (connevo.evolution.accuracy_ranking; the campaign stores what it "
+        "chose). Selection always ranks by the accuracy",
     )
 
     @model_validator(mode="after")

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from connevo.evolution.accuracy_ranking import resolved_ranking
 from connevo.evolution.candidates import Candidate
 from connevo.evolution.niches import NicheEntry, niche_elites
 from connevo.evolution.selection import (
@@ -29,7 +28,6 @@ from connevo.evolution.selection import (
 )
 from connevo.evolution.spec import CampaignSpec
 from connevo.results.metrics import metric, value_of, worst_value
-from connevo.results.pareto import DEFAULT_ACCURACY_RANKING
 from connevo.search_space.cost import measure
 from connevo.search_space.genome import Genome
 
@@ -62,8 +60,6 @@ class Scoring:
     worst_scores: Mapping[str, float] = field(default_factory=dict)
     """The worst value of each score objective (:func:`results.metrics.worst_value`: from the
     campaign's data where the metric says so): the hypervolume's reference."""
-    rank_accuracy_by: str = DEFAULT_ACCURACY_RANKING
-    """How ``val_accuracy`` ranks candidates (:data:`results.pareto.ACCURACY_RANKINGS`, resolved)."""
 
     @classmethod
     def of(cls, spec: CampaignSpec, full: Genome, dataset: Any = None) -> Scoring:
@@ -74,10 +70,7 @@ class Scoring:
         worst = {name: worst_value(metric(name), dataset) for name in spec.objectives.names
                  if metric(name).source == "score"}
         reference = {name: _reference_cost(name, spec, full, counts, worst) for name in spec.objectives.minimize}
-        ranking = spec.objectives.rank_accuracy_by
-        if ranking == "auto":  # a spec a campaign has not resolved (with_resolved_ranking)
-            ranking = resolved_ranking(ranking, len(dataset.y_val), dataset.kind) if dataset is not None else "accuracy"
-        return cls(tuple(spec.objectives.maximize), tuple(spec.objectives.minimize), reference, worst, ranking)
+        return cls(tuple(spec.objectives.maximize), tuple(spec.objectives.minimize), reference, worst)
 
     @property
     def objectives(self) -> tuple[str, ...]:
@@ -96,25 +89,18 @@ class Scoring:
         return tuple(value_of(e, name, network) for name in self.objectives)
 
     def ranked(self, c: Candidate) -> tuple[float, ...]:
-        """The values selection compares, as the front ranks them (:func:`results.pareto.refined_matrix`).
-        With ``rank_accuracy_by = "loss"``, ``val_accuracy`` is replaced by minus the validation
-        loss, equal losses decided by the accuracy (a trained network without a finite loss
-        ranks below every one with a loss, above every failed one); with ``"accuracy"``, a
-        validation-accuracy tie is decided by the validation loss, through a shift of the
-        accuracy far below one validation sample."""
+        """The values selection compares: a validation-accuracy tie is decided by the validation
+        loss (:data:`results.pareto.TIE_BREAKERS`), through a shift of the accuracy far below one
+        validation sample. Selection always ranks by the accuracy: ranked by the loss, networks
+        learning a nonlinear boundary were driven out of the population
+        (:mod:`evolution.accuracy_ranking`)."""
         values = self.values(c)
         e = c.evaluation
-        if e is None or not e.ok:
+        if e is None or not e.ok or e.val_loss is None or not math.isfinite(e.val_loss):
             return values
-        finite = e.val_loss is not None and math.isfinite(e.val_loss)
-        loss = min(e.val_loss, MAX_TIE_LOSS) if finite else MAX_TIE_LOSS  # type: ignore[type-var]
+        shift = LOSS_TIE_BREAK * min(e.val_loss, MAX_TIE_LOSS)
         n_max = len(self.maximize)
-        if self.rank_accuracy_by == "loss":
-            return tuple(-loss + LOSS_TIE_BREAK * v if i < n_max and name == "val_accuracy" else v
-                         for i, (name, v) in enumerate(zip(self.objectives, values)))
-        if not finite:
-            return values
-        return tuple(v - LOSS_TIE_BREAK * loss if i < n_max else v for i, v in enumerate(values))
+        return tuple(v - shift if i < n_max else v for i, v in enumerate(values))
 
     def weighted(self, c: Candidate, cost_weight: float) -> float:
         """``accuracy - cost_weight x sum of costs / their reference``."""
@@ -128,9 +114,7 @@ class Scoring:
         e = c.evaluation
         if e is None or not e.ok:
             return NicheEntry(c.number, -math.inf, math.inf, math.inf)
-        loss = e.val_loss if e.val_loss is not None and math.isfinite(e.val_loss) else math.inf
-        if self.rank_accuracy_by == "loss" and self.maximize[0] == "val_accuracy":  # the loss first, then accuracy
-            return NicheEntry(c.number, -loss, -values[0], values[len(self.maximize)])
+        loss = e.val_loss if e.val_loss is not None else math.inf
         return NicheEntry(c.number, values[0], loss, values[len(self.maximize)])
 
 

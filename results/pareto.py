@@ -30,12 +30,11 @@ surer of the right class. Without it, the smallest network that reached the top 
 hide every larger one, however much better."""
 
 ACCURACY_RANKINGS = ("accuracy", "loss")
-"""How an accuracy objective with a loss beside it (:data:`TIE_BREAKERS`) ranks candidates:
+"""How an accuracy objective with a loss beside it (:data:`TIE_BREAKERS`) ranks the rows of a front:
 
-- ``"accuracy"`` (the default): by the accuracy, ties decided by the loss.
+- ``"accuracy"``: by the accuracy, ties decided by the loss.
 - ``"loss"``: by the loss on the same rows, lower first (equal losses by the accuracy): steadier
-  than the accuracy of a few dozen rows, but it punishes a network that is sure and wrong on a
-  few rows far beyond those rows (:mod:`evolution.accuracy_ranking`)."""
+  than the accuracy of a few dozen rows (:mod:`evolution.accuracy_ranking`)."""
 DEFAULT_ACCURACY_RANKING = "accuracy"
 """The ranking of a table, a spec or a stored campaign that names none (every campaign stored
 before ``objectives.rank_accuracy_by`` existed ranked this way)."""

@@ -15,8 +15,8 @@ from rich.table import Table
 
 FRONT_COLUMNS = ["candidate_id", "generation", "val_accuracy", "val_loss", "test_accuracy", "train_accuracy",
                  "connections", "params", "flops", "wiring_length", "status"]
-"""``val_loss`` beside the accuracy: it decides accuracy ties on the front, or ranks it
-(``objectives.rank_accuracy_by``; results.pareto.TIE_BREAKERS).
+"""``val_loss`` beside the accuracy: it decides accuracy ties on the front, or ranks the
+front (``objectives.rank_accuracy_by``; results.pareto.TIE_BREAKERS).
 A regression's front shows its scores instead of the accuracies (:func:`front_columns`)."""
 
 

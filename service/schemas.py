@@ -143,7 +143,7 @@ class FrontPage(BaseModel):
     objectives: list[str]
     senses: list[Literal["max", "min"]]
     rank_accuracy_by: Literal["accuracy", "loss"] = Field(
-        description="how val_accuracy ranks the candidates (the campaign's objectives.rank_accuracy_by)")
+        description="how val_accuracy ranks the front's candidates (the campaign's objectives.rank_accuracy_by)")
     items: list[FrontItem]
 
 

@@ -88,20 +88,16 @@ def test_the_spanning_start_respects_the_hidden_limit():
     assert all(not g.hidden_ids for g in none)
 
 
-@pytest.mark.parametrize("ranking", ["accuracy", "loss"])
-def test_with_niche_parents_each_dominated_niche_elite_parents_one_of_the_next_children(tmp_path, ranking):
+def test_with_niche_parents_each_dominated_niche_elite_parents_one_of_the_next_children(tmp_path):
     spec = small_spec(**{"task.dataset": "wine", "evolution.population": 16, "evolution.generations": 3,
-                         "evolution.niche_parents": True, "training.epochs": 3,
-                         "objectives.rank_accuracy_by": ranking})
+                         "evolution.niche_parents": True, "training.epochs": 3})
     result = run(spec, str(tmp_path / "niches.db"))
     rows = result.candidates().set_index("id")
     generations = result.store.generations(result.campaign_id)
     bred = 0
     for generation in range(1, 4):
         population = rows.loc[generations.iloc[generation - 1]["population"]]
-        entries = [NicheEntry(cid, r.val_accuracy, r.val_loss, r.connections) if ranking == "accuracy"
-                   else NicheEntry(cid, -r.val_loss, -r.val_accuracy, r.connections)  # the loss first
-                   for cid, r in population.iterrows()]
+        entries = [NicheEntry(cid, r.val_accuracy, r.val_loss, r.connections) for cid, r in population.iterrows()]
         behind = dominated(entries)
         expected = [k for k in niche_elites(entries, 16 // 3) if k in behind][: 16 // 16]
         children = rows[rows["generation"] == generation].sort_values("number")
