@@ -266,7 +266,7 @@ class Campaign:
                                     self.spec.evolution.niche_count, self.rng)
         summary = summarize(generation, children, self.archive, self.scoring,
                             [self.candidate_id(c.number) for c in self.population], self.candidates_total,
-                            (self.hv_reference, self.hv_ideal))
+                            (self.hv_reference, self.hv_ideal), self.spec.objectives.rank_accuracy_by)
         rows = [self._row(c) for c in children]
         checkpoint = {"rng": self.rng.bit_generator.state, "innovations": self.innovations.state(),
                       "next_number": self.next_number}

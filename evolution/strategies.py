@@ -102,6 +102,20 @@ class Scoring:
         n_max = len(self.maximize)
         return tuple(v - shift if i < n_max else v for i, v in enumerate(values))
 
+    def front_ranked(self, c: Candidate, rank_accuracy_by: str) -> tuple[float, ...]:
+        """The values the front compares (:func:`results.pareto.refined_matrix`): :meth:`ranked`,
+        or with ``rank_accuracy_by = "loss"`` minus the validation loss in place of
+        ``val_accuracy``, equal losses decided by the accuracy (a network without a finite loss
+        below every one with a loss)."""
+        values = self.ranked(c)
+        e = c.evaluation
+        if rank_accuracy_by != "loss" or e is None or not e.ok:
+            return values
+        loss = min(e.val_loss, MAX_TIE_LOSS) if e.val_loss is not None and math.isfinite(e.val_loss) else MAX_TIE_LOSS
+        plain = self.values(c)
+        return tuple(-loss + LOSS_TIE_BREAK * plain[i] if name == "val_accuracy" and i < len(self.maximize) else v
+                     for i, (name, v) in enumerate(zip(self.objectives, values)))
+
     def weighted(self, c: Candidate, cost_weight: float) -> float:
         """``accuracy - cost_weight x sum of costs / their reference``."""
         values = self.values(c)

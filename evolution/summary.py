@@ -39,13 +39,15 @@ def hypervolume_bounds(scoring: Scoring) -> tuple[dict[str, float], dict[str, fl
 
 def summarize(generation: int, children: Sequence[Candidate], archive: Sequence[Candidate], scoring: Scoring,
               population_ids: list[str], candidates_total: int,
-              bounds: tuple[Mapping[str, float], Mapping[str, float]]) -> GenerationSummary:
+              bounds: tuple[Mapping[str, float], Mapping[str, float]],
+              rank_accuracy_by: str = "accuracy") -> GenerationSummary:
     """The summary of ``generation``: the front and hypervolume of every fully trained candidate
-    so far (accuracy ties decided by validation loss, as selection decides them)."""
+    so far, the front ranked as ``connevo front`` ranks it (``rank_accuracy_by``, resolved:
+    accuracy ties decided by validation loss, or the loss ranking)."""
     objectives, senses = list(scoring.objectives), list(scoring.senses)
     ok = [c for c in archive if c.evaluation is not None and c.evaluation.ok and c.complete]
     values = np.array([scoring.values(c) for c in ok], dtype=float).reshape(len(ok), len(objectives))
-    ranked = np.array([scoring.ranked(c) for c in ok], dtype=float).reshape(values.shape)
+    ranked = np.array([scoring.front_ranked(c, rank_accuracy_by) for c in ok], dtype=float).reshape(values.shape)
     mask = pareto_mask(ranked, senses)
     frame = pd.DataFrame(values, columns=objectives)
     reference, ideal = bounds

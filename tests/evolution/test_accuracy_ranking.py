@@ -34,6 +34,8 @@ def test_the_campaign_stores_the_ranking_it_chose_and_its_front_follows_it(store
                                "evolution.generations": 1}), str(store_path))
     assert result.info()["spec"]["objectives"]["rank_accuracy_by"] == stored
     assert queries.accuracy_ranking(result.store, result.campaign_id) == stored
+    # the generation's summary counts the front `connevo front` lists (a status says as much)
+    assert result.store.generations(result.campaign_id)["front_size"].iloc[-1] == len(result.front())
     everything = result.candidates()
     ranked = everything.sort_values(["val_loss", "val_accuracy"], ascending=[True, False]) if stored == "loss" \
         else everything.sort_values(["val_accuracy", "val_loss"], ascending=[False, True])
