@@ -230,7 +230,8 @@ def cmd_front(args: argparse.Namespace) -> int:
         objectives = queries.campaign_objectives(info["spec"])
     front = queries.front(store, info["id"], objectives, max_connections=args.max_connections,
                           include_failed=args.include_failed, include_partial=args.include_partial,
-                          unpolished=args.unpolished, genomes=False)
+                          unpolished=args.unpolished, genomes=False,
+                          rank_accuracy_by=queries.spec_accuracy_ranking(info["spec"]))  # no second read
     emit(front_view(front, objectives, args.format != "table", kind=queries.campaign_kind(info["spec"])), args.format,
          empty="no candidate matches")
     return 0
