@@ -17,6 +17,8 @@ from sklearn.datasets import (
     make_circles,
     make_classification,
     make_gaussian_quantiles,
+    make_hastie_10_2,
+    make_moons,
 )
 from sklearn.model_selection import train_test_split
 
@@ -187,6 +189,25 @@ def pixels() -> FrontierData:
                         "784 inputs, 10 classes; R = 2 x 7840 (dense linear)")
 
 
+def moons() -> FrontierData:
+    """Never used while tuning connevo's defaults: two interleaved half-moons in 2 of 12 features
+    (10 are noise), where the best small networks have 2-4 hidden neurons fed by the 2 that matter."""
+    x2, y = make_moons(n_samples=1200, noise=0.25, random_state=DATA_STATE)
+    x = np.hstack([x2, np.random.default_rng(DATA_STATE + 1).standard_normal((1200, 10))])
+    return FrontierData("moons", x.astype(np.float64), y.astype(np.int64), 24,
+                        "make_moons: 1200 rows, noise 0.25, 2 features + 10 noise features, 2 classes; "
+                        "R = 2 x 12 (dense linear)")
+
+
+def hastie() -> FrontierData:
+    """Never used while tuning connevo's defaults: Hastie et al.'s 10-feature task, the class set by
+    whether the sum of squared features exceeds its median, which no linear model separates."""
+    x, y = make_hastie_10_2(n_samples=2000, random_state=DATA_STATE)
+    return FrontierData("hastie", x.astype(np.float64), (y > 0).astype(np.int64), 20,
+                        "make_hastie_10_2: 2000 rows, 10 features, 2 classes (sum of squares); "
+                        "R = 2 x 10 (dense linear)")
+
+
 DATASETS: dict[str, Callable[[], FrontierData]] = {
     "digits": digits,
     "breast_cancer": breast_cancer,
@@ -201,7 +222,9 @@ DATASETS: dict[str, Callable[[], FrontierData]] = {
     "iris": iris,
     "quantiles": quantiles,
     "pixels": pixels,
+    "moons": moons,
+    "hastie": hastie,
 }
 """The first four shaped connevo's defaults; ``wine`` and ``circles``, then ``imbalanced`` and
-``wide``, then ``large``, then ``many_classes``, then ``iris`` and ``quantiles``, then ``pixels``, were added after, to check that the defaults carry
+``wide``, then ``large``, then ``many_classes``, then ``iris`` and ``quantiles``, then ``pixels``, then ``moons`` and ``hastie``, were added after, to check that the defaults carry
 over to data they were not tuned on."""

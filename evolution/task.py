@@ -88,6 +88,7 @@ def training_settings(spec: CampaignSpec, dataset: Dataset) -> TrainingSettings:
         epochs=epochs,
         batch_size=t.batch_size,
         learning_rate=t.learning_rate,
+        fan_in_boost=t.fan_in_boost,
         patience=t.patience,
         time_limit=t.time_limit,
         batched=t.batched,

@@ -128,7 +128,8 @@ class _BucketTraining:
         self.finals: dict[int, list[torch.Tensor]] = {}   # plan index -> parameters to score
         self.epochs_run = {i: 0 for i in self.alive}
         self.finish_time: dict[int, float] = {}
-        self.optimizer = Adam(self.stack.parameters(), settings.learning_rate)
+        scales = None if settings.fan_in_boost == 1.0 else self.stack.fan_in_scales(settings.fan_in_boost)
+        self.optimizer = Adam(self.stack.parameters(), settings.learning_rate, scales=scales)
         self.best: list[torch.Tensor] | None = None
         self.best_val = [math.inf] * len(plans)
         self.has_best = [False] * len(plans)

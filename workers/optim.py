@@ -14,13 +14,15 @@ class Adam:
 
     The arithmetic of ``torch.optim.Adam``'s single-tensor path, elementwise, so a stacked
     parameter's rows are updated exactly as each candidate's own would be. Both training paths
-    use it. After :meth:`step` the gradients are cleared.
+    use it. After :meth:`step` the gradients are cleared. ``scales`` (one tensor per parameter,
+    its shape) multiply each element's step: per-element learning rates, ``lr x scale``.
     """
 
     def __init__(self, params: list[torch.Tensor], lr: float, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8) -> None:
+                 eps: float = 1e-8, scales: list[torch.Tensor] | None = None) -> None:
         self.params = list(params)
         self.lr, self.betas, self.eps = lr, betas, eps
+        self.scales = scales
         self.steps = 0
         self.exp_avg = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
         self.exp_avg_sq = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
@@ -38,13 +40,19 @@ class Adam:
         denom = torch._foreach_sqrt(self.exp_avg_sq)
         torch._foreach_div_(denom, bias_correction2_sqrt)
         torch._foreach_add_(denom, self.eps)
-        torch._foreach_addcdiv_(self.params, self.exp_avg, denom, -step_size)
+        if self.scales is None:
+            torch._foreach_addcdiv_(self.params, self.exp_avg, denom, -step_size)
+        else:
+            update = torch._foreach_div(self.exp_avg, denom)
+            torch._foreach_mul_(update, self.scales)
+            torch._foreach_add_(self.params, update, alpha=-step_size)
         for p in self.params:
             p.grad = None
 
     def select(self, params: list[torch.Tensor], rows: torch.Tensor) -> Adam:
         """The state of stack rows ``rows`` for the (compacted) ``params``."""
-        out = Adam(params, self.lr, self.betas, self.eps)
+        scales = None if self.scales is None else [t.index_select(0, rows) for t in self.scales]
+        out = Adam(params, self.lr, self.betas, self.eps, scales)
         out.steps = self.steps
         out.exp_avg = [t.index_select(0, rows) for t in self.exp_avg]
         out.exp_avg_sq = [t.index_select(0, rows) for t in self.exp_avg_sq]

@@ -99,6 +99,7 @@ class TrainingSettings:
     epochs: int = 10
     batch_size: int = 128
     learning_rate: float = 0.01
+    fan_in_boost: float = 1.0        # neurons of < 10 inputs learn up to this much faster (workers.stack)
     patience: int | None = None      # early stopping on validation loss; None = off
     time_limit: float = 300.0        # seconds per candidate
     device: str = "auto"             # "auto" (CUDA when the worker has a GPU), "cpu", "cuda"
@@ -120,6 +121,8 @@ class TrainingSettings:
             raise ValueError(f"precision must be 'float32' or 'bfloat16', got {self.precision!r}")
         if self.inherited_epochs is not None and not 0 <= self.inherited_epochs <= self.epochs:
             raise ValueError(f"inherited_epochs must be in [0, epochs={self.epochs}], got {self.inherited_epochs!r}")
+        if not 1.0 <= self.fan_in_boost <= 100.0:
+            raise ValueError(f"fan_in_boost must be in [1, 100], got {self.fan_in_boost!r}")
         if not 0.0 <= self.rewire_fraction < 1.0:
             raise ValueError(f"rewire_fraction must be in [0, 1), got {self.rewire_fraction!r}")
         if self.rewire_every is not None and self.rewire_every < 1:

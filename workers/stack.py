@@ -17,7 +17,10 @@ import torch
 from connevo.workers.kernels import ACTIVATIONS_BY_CODE, dropout_noise, per_candidate_matmul, seed_key
 from connevo.workers.plans import Plan, Shape
 
-__all__ = ["Stack", "StackLevel"]
+__all__ = ["FAN_IN_REFERENCE", "Stack", "StackLevel"]
+
+FAN_IN_REFERENCE = 10.0
+"""Neurons with fewer incoming connections than this may learn faster (``fan_in_boost``)."""
 
 
 class StackLevel:
@@ -114,6 +117,25 @@ class Stack:
         if self.shared is not None:
             params.append(self.shared)
         return params
+
+    def fan_in_scales(self, boost: float, reference: float = FAN_IN_REFERENCE) -> list[torch.Tensor]:
+        """Per parameter (in :meth:`parameters`' order), the learning-rate multiplier of each
+        element: a neuron with ``n`` incoming connections (own and shared) trains its incoming
+        weights and its bias at ``clip(reference / n, 1, boost)``; shared weights at 1."""
+        scales: list[torch.Tensor] = []
+        for lv in self.levels:
+            fan_in = torch.zeros_like(lv.b[:, 0, :])  # type: ignore[index]
+            for mask in (lv.mx, lv.gmx, lv.mh, lv.gmh):
+                if mask is not None:
+                    fan_in = fan_in + mask.sum(dim=1)
+            neuron = (reference / fan_in.clamp(min=1.0)).clamp(1.0, boost)[:, None, :]
+            for w in (lv.wx, lv.wh):
+                if w is not None:
+                    scales.append(neuron.expand_as(w).contiguous())
+            scales.append(neuron.clone())
+        if self.shared is not None:
+            scales.append(torch.ones_like(self.shared))
+        return scales
 
     def _set_parameters(self, params: list[torch.Tensor]) -> None:
         it = iter(params)

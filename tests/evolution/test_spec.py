@@ -39,6 +39,7 @@ def test_defaults_fill_everything_but_name_and_dataset():
         ({"training.polish_epochs": -2}, r"'training.polish_epochs'.*got -2"),
         ({"training.min_steps": "often"}, r"'training.min_steps'.*whole number.*or \"auto\".*got 'often'"),
         ({"training.min_steps": -1}, r"'training.min_steps'.*got -1"),
+        ({"training.fan_in_boost": 0.5}, r"'training.fan_in_boost'.*greater than or equal to 1.*got 0.5"),
     ],
 )
 def test_bad_values_are_rejected_naming_field_and_value(change, message):
