@@ -297,7 +297,7 @@ class TrainingSpec(_Strict):
         "`epochs`, at most 300 (evolution.task.auto_min_steps)")
     learning_rate: float = Field(0.01, gt=0, lt=1e3)
     fan_in_boost: float = Field(
-        1.0, ge=1.0, le=100.0, description="a neuron with n < 10 incoming connections trains its incoming weights "
+        3.0, ge=1.0, le=100.0, description="a neuron with n < 10 incoming connections trains its incoming weights "
         "and bias at learning_rate x min(fan_in_boost, 10 / n) (Adam's step per weight is about the learning rate, so "
         "a neuron's input moves with its fan-in: small neurons would otherwise learn slowly); 1: one rate for all")
     patience: int | None = Field(None, gt=0, description="early stopping on validation loss")

@@ -99,7 +99,8 @@ class TrainingSettings:
     epochs: int = 10
     batch_size: int = 128
     learning_rate: float = 0.01
-    fan_in_boost: float = 1.0        # neurons of < 10 inputs learn up to this much faster (workers.stack)
+    fan_in_boost: float = 1.0        # neurons of < 10 inputs learn up to this much faster (workers.stack;
+                                     # a campaign's training.fan_in_boost is 3 by default)
     patience: int | None = None      # early stopping on validation loss; None = off
     time_limit: float = 300.0        # seconds per candidate
     device: str = "auto"             # "auto" (CUDA when the worker has a GPU), "cpu", "cuda"
