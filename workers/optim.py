@@ -15,7 +15,7 @@ class Adam:
     The arithmetic of ``torch.optim.Adam``'s single-tensor path, elementwise, so a stacked
     parameter's rows are updated exactly as each candidate's own would be. Both training paths
     use it. After :meth:`step` the gradients are cleared. ``scales`` (one tensor per parameter,
-    its shape) multiply each element's step: per-element learning rates, ``lr x scale``.
+    broadcastable to its shape) multiply each element's step: per-element learning rates, ``lr x scale``.
     """
 
     def __init__(self, params: list[torch.Tensor], lr: float, betas: tuple[float, float] = (0.9, 0.999),

@@ -121,7 +121,8 @@ class Stack:
     def fan_in_scales(self, boost: float, reference: float = FAN_IN_REFERENCE) -> list[torch.Tensor]:
         """Per parameter (in :meth:`parameters`' order), the learning-rate multiplier of each
         element: a neuron with ``n`` incoming connections (own and shared) trains its incoming
-        weights and its bias at ``clip(reference / n, 1, boost)``; shared weights at 1."""
+        weights and its bias at ``clip(reference / n, 1, boost)``; shared weights at 1. A weight
+        block's multipliers are ``(C, 1, W)``, broadcast over its rows (no copy of its size)."""
         scales: list[torch.Tensor] = []
         for lv in self.levels:
             fan_in = torch.zeros_like(lv.b[:, 0, :])  # type: ignore[index]
@@ -129,10 +130,7 @@ class Stack:
                 if mask is not None:
                     fan_in = fan_in + mask.sum(dim=1)
             neuron = (reference / fan_in.clamp(min=1.0)).clamp(1.0, boost)[:, None, :]
-            for w in (lv.wx, lv.wh):
-                if w is not None:
-                    scales.append(neuron.expand_as(w).contiguous())
-            scales.append(neuron.clone())
+            scales.extend(neuron for w in (lv.wx, lv.wh, lv.b) if w is not None)
         if self.shared is not None:
             scales.append(torch.ones_like(self.shared))
         return scales
