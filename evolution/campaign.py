@@ -277,7 +277,8 @@ class Campaign:
         return [self._row(self.in_flight[e.candidate_id]) for e in evaluations if e.candidate_id in self.in_flight]
 
     def _row(self, c: Candidate) -> dict[str, Any]:
-        return candidate_row(self.id, c, with_fidelity=self.spec.evolution.fidelity is not None)
+        return candidate_row(self.id, c, with_fidelity=self.spec.evolution.fidelity is not None,
+                             pooled_share=self.scoring.pooled_share)
 
 
 __all__ = ["LOSS_TIE_BREAK", "REFERENCE_COST_FACTOR", "Campaign", "Candidate", "StopRequested", "StoreRecorder",

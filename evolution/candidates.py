@@ -10,6 +10,7 @@ import pandas as pd
 
 from connevo.results import genome_codec
 from connevo.results.metrics import metrics, prediction_metrics, value_of
+from connevo.results.pareto import POOLED_LOSS, pooled_loss
 from connevo.search_space.connection_table import COLUMNS
 from connevo.search_space.cost import measure
 from connevo.search_space.genome import Genome
@@ -55,8 +56,11 @@ def stored_genome(genome: Genome) -> dict[str, Any]:
     return genome.document(genome_codec.Records(kept, tuple(getattr(table, name) for name in kept)))
 
 
-def candidate_row(campaign_id: str, c: Candidate, *, with_fidelity: bool) -> dict[str, Any]:
-    """The store row of an evaluated candidate (its trained genome when it has one)."""
+def candidate_row(campaign_id: str, c: Candidate, *, with_fidelity: bool,
+                  pooled_share: float | None = None) -> dict[str, Any]:
+    """The store row of an evaluated candidate (its trained genome when it has one); with
+    ``pooled_share`` (a campaign ranking its front by ``"pooled"``), its pooled loss in ``extra``
+    (:data:`results.pareto.POOLED_LOSS`)."""
     e = c.evaluation
     assert e is not None
     genome = e.trained_genome if e.trained_genome is not None else c.genome
@@ -79,6 +83,9 @@ def candidate_row(campaign_id: str, c: Candidate, *, with_fidelity: bool) -> dic
         extra.update(e.scores)
     if with_fidelity:
         extra["fidelity"] = c.fidelity
+    pooled = None if pooled_share is None else pooled_loss(e.train_loss, e.val_loss, pooled_share)
+    if pooled is not None:
+        extra[POOLED_LOSS] = pooled
     if extra:
         row["extra"] = extra
     row.pop("device", None)

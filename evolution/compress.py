@@ -13,6 +13,7 @@ from torch import nn
 from connevo.errors import ConnevoError
 from connevo.evolution.campaign import load_task
 from connevo.evolution.spec import parse_spec
+from connevo.results.pareto import POOLED_LOSS, pooled_loss, train_share
 from connevo.results.storage import BaseStore
 from connevo.search_space.compile import compile_genome
 from connevo.search_space.cost import measure
@@ -104,6 +105,10 @@ def compress(
     number = -1 - int((existing["number"] < 0).sum())  # below every derived candidate (compressed, polished)
     k = 1 + sum(1 for e in existing["extra"] if isinstance(e, dict) and "compressed_from" in e)
     costs = measure(genome).as_dict()
+    if spec.objectives.rank_accuracy_by == "pooled":  # ranked on the front as every other candidate
+        pooled = pooled_loss(metrics["train_loss"], metrics["val_loss"], train_share(len(data.y_train), len(data.y_val)))
+        if pooled is not None:
+            metrics["extra"][POOLED_LOSS] = pooled
     row = {
         "id": f"{campaign['id']}-c{k}",
         "campaign_id": campaign["id"],

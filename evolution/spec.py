@@ -178,13 +178,15 @@ class ObjectivesSpec(_Strict):
         default_factory=dict,
         description="stochastic Pareto dominance: objective -> probability it takes part in a comparison",
     )
-    rank_accuracy_by: Literal["auto", "accuracy", "loss"] = Field(
+    rank_accuracy_by: Literal["auto", "accuracy", "loss", "pooled"] = Field(
         "auto",
-        description="how val_accuracy ranks the networks of the front (connevo front, the final polish, export, "
-        "plots): 'accuracy' (ties decided by the validation loss), 'loss' (the validation cross-entropy, lower "
-        "first: steadier than the accuracy of a few dozen rows), or 'auto': 'loss' where the validation part has "
-        "fewer than 100 rows, else 'accuracy' (connevo.evolution.accuracy_ranking; the campaign stores what it "
-        "chose). Selection always ranks by the accuracy",
+        description="how val_accuracy (a regression: val_r2) ranks the networks of the front (connevo front, the "
+        "final polish, export, plots): 'accuracy' (ties decided by the validation loss), 'loss' (the validation "
+        "cross-entropy, lower first: steadier than the accuracy of a few dozen rows), 'pooled' (the loss over the "
+        "training and validation rows together, lower first), or 'auto': a regression 'pooled'; a classification "
+        "'loss' where the validation part has fewer than 100 rows, else 'accuracy' "
+        "(connevo.evolution.accuracy_ranking; the campaign stores what it chose). Selection always ranks by the "
+        "validation score",
     )
 
     @model_validator(mode="after")

@@ -28,6 +28,7 @@ from connevo.evolution.selection import (
 )
 from connevo.evolution.spec import CampaignSpec
 from connevo.results.metrics import metric, value_of, worst_value
+from connevo.results.pareto import pooled_loss, ranks_by_pooled_loss, train_share
 from connevo.search_space.cost import measure
 from connevo.search_space.genome import Genome
 
@@ -60,6 +61,9 @@ class Scoring:
     worst_scores: Mapping[str, float] = field(default_factory=dict)
     """The worst value of each score objective (:func:`results.metrics.worst_value`: from the
     campaign's data where the metric says so): the hypervolume's reference."""
+    pooled_share: float | None = None
+    """With ``objectives.rank_accuracy_by = "pooled"``: the training rows' share of training and
+    validation rows, the weight of the training loss in :func:`results.pareto.pooled_loss`."""
 
     @classmethod
     def of(cls, spec: CampaignSpec, full: Genome, dataset: Any = None) -> Scoring:
@@ -70,7 +74,10 @@ class Scoring:
         worst = {name: worst_value(metric(name), dataset) for name in spec.objectives.names
                  if metric(name).source == "score"}
         reference = {name: _reference_cost(name, spec, full, counts, worst) for name in spec.objectives.minimize}
-        return cls(tuple(spec.objectives.maximize), tuple(spec.objectives.minimize), reference, worst)
+        share = None
+        if spec.objectives.rank_accuracy_by == "pooled" and dataset is not None:
+            share = train_share(len(dataset.y_train), len(dataset.y_val))
+        return cls(tuple(spec.objectives.maximize), tuple(spec.objectives.minimize), reference, worst, share)
 
     @property
     def objectives(self) -> tuple[str, ...]:
@@ -105,16 +112,29 @@ class Scoring:
     def front_ranked(self, c: Candidate, rank_accuracy_by: str) -> tuple[float, ...]:
         """The values the front compares (:func:`results.pareto.refined_matrix`): :meth:`ranked`,
         or with ``rank_accuracy_by = "loss"`` minus the validation loss in place of
-        ``val_accuracy``, equal losses decided by the accuracy (a network without a finite loss
-        below every one with a loss)."""
+        ``val_accuracy``, with ``"pooled"`` minus the pooled loss (:meth:`pooled_loss`) in place of
+        every maximised validation score; equal losses decided by the score (a network without a
+        finite loss below every one with a loss)."""
         values = self.ranked(c)
         e = c.evaluation
-        if rank_accuracy_by != "loss" or e is None or not e.ok:
+        if rank_accuracy_by not in ("loss", "pooled") or e is None or not e.ok:
             return values
-        loss = min(e.val_loss, MAX_TIE_LOSS) if e.val_loss is not None and math.isfinite(e.val_loss) else MAX_TIE_LOSS
+        if rank_accuracy_by == "loss":
+            loss, replaced = e.val_loss, (lambda name: name == "val_accuracy")
+        else:
+            loss, replaced = self.pooled_loss(c), (lambda name: ranks_by_pooled_loss(name, "max"))
+        loss = min(loss, MAX_TIE_LOSS) if loss is not None and math.isfinite(loss) else MAX_TIE_LOSS
         plain = self.values(c)
-        return tuple(-loss + LOSS_TIE_BREAK * plain[i] if name == "val_accuracy" and i < len(self.maximize) else v
+        return tuple(-loss + LOSS_TIE_BREAK * plain[i] if replaced(name) and i < len(self.maximize) else v
                      for i, (name, v) in enumerate(zip(self.objectives, values)))
+
+    def pooled_loss(self, c: Candidate) -> float | None:
+        """``c``'s loss over training and validation rows together (:func:`results.pareto.pooled_loss`);
+        None without ``pooled_share`` or without both losses."""
+        e = c.evaluation
+        if self.pooled_share is None or e is None or not e.ok:
+            return None
+        return pooled_loss(e.train_loss, e.val_loss, self.pooled_share)
 
     def weighted(self, c: Candidate, cost_weight: float) -> float:
         """``accuracy - cost_weight x sum of costs / their reference``."""

@@ -29,12 +29,40 @@ ties often (and saturates on easy data), while the cross-entropy still sees whic
 surer of the right class. Without it, the smallest network that reached the top accuracy would
 hide every larger one, however much better."""
 
-ACCURACY_RANKINGS = ("accuracy", "loss")
+ACCURACY_RANKINGS = ("accuracy", "loss", "pooled")
 """How an accuracy objective with a loss beside it (:data:`TIE_BREAKERS`) ranks the rows of a front:
 
 - ``"accuracy"``: by the accuracy, ties decided by the loss.
 - ``"loss"``: by the loss on the same rows, lower first (equal losses by the accuracy): steadier
-  than the accuracy of a few dozen rows (:mod:`evolution.accuracy_ranking`)."""
+  than the accuracy of a few dozen rows (:mod:`evolution.accuracy_ranking`).
+- ``"pooled"``: every validation score (``val_accuracy``, a regression's ``val_r2``, ...) by the
+  loss over the training and validation rows together (:data:`POOLED_LOSS`), lower first (equal
+  pooled losses by the score)."""
+
+POOLED_LOSS = "pooled_loss"
+"""The column (a key of a candidate's ``extra``) of the loss over training and validation rows
+together, each row weighted alike: ``(n_train x train_loss + n_val x val_loss) / (n_train + n_val)``
+(:func:`pooled_loss`). It ranks the front with ``rank_accuracy_by = "pooled"``."""
+
+
+def pooled_loss(train_loss: float | None, val_loss: float | None, train_share: float) -> float | None:
+    """The loss over training and validation rows together (:data:`POOLED_LOSS`), ``train_share``
+    the training rows' share of the two parts; None without both finite losses."""
+    if train_loss is None or val_loss is None or not (np.isfinite(train_loss) and np.isfinite(val_loss)):
+        return None
+    return float(train_share * train_loss + (1.0 - train_share) * val_loss)
+
+
+def train_share(train_rows: int, val_rows: int) -> float:
+    """The training rows' share of training and validation rows: the weight of the training loss
+    in :func:`pooled_loss`."""
+    total = train_rows + val_rows
+    return train_rows / total if total else 0.0
+
+
+def ranks_by_pooled_loss(objective: str, sense: str) -> bool:
+    """Whether ``rank_accuracy_by = "pooled"`` ranks ``objective``: a maximised validation score."""
+    return sense == "max" and objective.startswith("val_")
 DEFAULT_ACCURACY_RANKING = "accuracy"
 """The ranking of a table, a spec or a stored campaign that names none (every campaign stored
 before ``objectives.rank_accuracy_by`` existed ranked this way)."""
@@ -127,17 +155,21 @@ def refined_matrix(df: pd.DataFrame, objectives: Sequence[str], senses: Sequence
     (:data:`TIE_BREAKERS`) is replaced by its rank in the order ``rank_accuracy_by`` names
     (:data:`ACCURACY_RANKINGS`): with ``"accuracy"``, higher accuracy then lower loss (domination
     on these values is domination on accuracy, ties decided by the loss); with ``"loss"``, lower
-    loss then higher accuracy."""
+    loss then higher accuracy; with ``"pooled"``, every maximised validation score by the
+    :data:`POOLED_LOSS` column, lower first, then the higher score (a table without that column
+    is left as it is)."""
     check_accuracy_ranking(rank_accuracy_by)
     matrix = _objective_matrix(df, objectives)
     for j, (objective, sense) in enumerate(zip(objectives, senses)):
-        loss_column = TIE_BREAKERS.get(objective)
+        loss_column = POOLED_LOSS if rank_accuracy_by == "pooled" else TIE_BREAKERS.get(objective)
+        if rank_accuracy_by == "pooled" and not ranks_by_pooled_loss(objective, sense):
+            continue
         if sense != "max" or loss_column not in df.columns:
             continue
         accuracy = matrix[:, j]
         loss = pd.to_numeric(df[loss_column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         loss = np.where(np.isnan(loss), np.inf, loss)
-        if rank_accuracy_by == "loss":  # a row without an accuracy stays off the front
+        if rank_accuracy_by in ("loss", "pooled"):  # a row without an accuracy stays off the front
             matrix[:, j] = np.where(np.isnan(accuracy), np.nan, _dense_rank(-loss, np.nan_to_num(accuracy)))
         else:
             matrix[:, j] = _dense_rank(accuracy, -loss)
@@ -249,8 +281,12 @@ __all__ = [
     "ACCURACY_RANKINGS",
     "DEFAULT_ACCURACY_RANKING",
     "OBJECTIVE_SENSES",
+    "POOLED_LOSS",
     "TIE_BREAKERS",
     "check_accuracy_ranking",
+    "pooled_loss",
+    "ranks_by_pooled_loss",
+    "train_share",
     "hypervolume",
     "normalized_hypervolume",
     "pareto_front",

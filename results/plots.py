@@ -16,8 +16,15 @@ import numpy as np
 import pandas as pd
 
 from connevo.errors import GenomeError, SpecError
-from connevo.results.pareto import DEFAULT_ACCURACY_RANKING, OBJECTIVE_SENSES, TIE_BREAKERS, pareto_front
-from connevo.results.queries import superseded, with_metric_columns
+from connevo.results.pareto import (
+    DEFAULT_ACCURACY_RANKING,
+    OBJECTIVE_SENSES,
+    POOLED_LOSS,
+    TIE_BREAKERS,
+    pareto_front,
+    ranks_by_pooled_loss,
+)
+from connevo.results.queries import superseded, with_metric_columns, with_pooled_loss
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -91,7 +98,7 @@ def plot_front(
     x, y = _axes_for(objectives, senses)
     ok = candidates[candidates["status"] == "ok"] if "status" in candidates.columns else candidates
     other = candidates.drop(index=ok.index)
-    front = pareto_front(ok, objectives, senses, rank_accuracy_by)
+    front = pareto_front(with_pooled_loss(ok, rank_accuracy_by), objectives, senses, rank_accuracy_by)
 
     fig = _new_figure(7, 5)
     ax = fig.add_subplot()
@@ -107,6 +114,8 @@ def plot_front(
         ax.scatter(*xy(other), s=14, marker="x", color="0.8", label=f"not ok ({len(other)})", zorder=1)
     # a front ranked by the loss is not a staircase of its accuracies: say so
     ranked = f", ranked by {TIE_BREAKERS[y]}" if rank_accuracy_by == "loss" and y in TIE_BREAKERS else ""
+    if rank_accuracy_by == "pooled" and ranks_by_pooled_loss(y, "max"):
+        ranked = f", ranked by {POOLED_LOSS}"
     if len(front):
         fx, fy = xy(front)
         order = np.argsort(fx, kind="mergesort")

@@ -10,7 +10,13 @@ import pandas as pd
 
 from connevo.errors import SpecError
 from connevo.results.metrics import metrics
-from connevo.results.pareto import ACCURACY_RANKINGS, DEFAULT_ACCURACY_RANKING, check_accuracy_ranking, pareto_front
+from connevo.results.pareto import (
+    ACCURACY_RANKINGS,
+    DEFAULT_ACCURACY_RANKING,
+    POOLED_LOSS,
+    check_accuracy_ranking,
+    pareto_front,
+)
 from connevo.results.storage import BaseStore
 
 DEFAULT_OBJECTIVES: tuple[str, str] = ("val_accuracy", "connections")
@@ -56,6 +62,15 @@ def with_metric_columns(df: pd.DataFrame, objectives: Sequence[str] = ()) -> pd.
     """``df`` (a store's candidates) with ``objectives`` and every registered metric a candidate
     keeps in ``extra`` (a regression's R^2, MSE, MAE; ROC AUC; ...) as columns too."""
     return _with_extra_metrics(_with_extra_objectives(df, objectives))
+
+
+def with_pooled_loss(df: pd.DataFrame, ranking: str) -> pd.DataFrame:
+    """With the ``"pooled"`` ranking, each candidate's pooled loss (:data:`results.pareto.POOLED_LOSS`,
+    kept in ``extra``) as a column: NaN where a candidate has none (ranked below every one with one)."""
+    if ranking != "pooled" or POOLED_LOSS in df.columns or "extra" not in df.columns:
+        return df
+    values = [e.get(POOLED_LOSS) if isinstance(e, dict) else None for e in df["extra"]]
+    return df.assign(**{POOLED_LOSS: pd.to_numeric(pd.Series(values, index=df.index, dtype=object), errors="coerce")})
 
 
 def _with_extra_metrics(df: pd.DataFrame) -> pd.DataFrame:
@@ -158,7 +173,7 @@ def front(
     df = store.candidates(campaign, genomes=genomes, ids=ids)
     df = _competing(df, unpolished=unpolished, include_failed=include_failed, include_partial=include_partial,
                     max_connections=max_connections)
-    df = _with_extra_metrics(_with_extra_objectives(df, objectives))
+    df = with_pooled_loss(_with_extra_metrics(_with_extra_objectives(df, objectives)), ranking)
     result = pareto_front(df, objectives, senses, ranking).rename(columns={"id": "candidate_id"})
     if distinct and len(result):
         result = result.assign(duplicates=result["candidate_id"].map(duplicates).astype(int)).reset_index(drop=True)
@@ -198,12 +213,12 @@ def _front_ids(store: BaseStore, campaign: str, objectives: Sequence[str], *, ma
 
     wanted = ["id", "number", "status", "connections", "fidelity", POLISHED_FROM, *objectives,
               *(TIE_BREAKERS[o] for o in objectives if o in TIE_BREAKERS)]
-    if any(o not in CANDIDATE_COLUMNS for o in objectives):
+    if any(o not in CANDIDATE_COLUMNS for o in objectives) or rank_accuracy_by == "pooled":
         wanted.append("extra")
     df = store.candidates(campaign, columns=[c for c in dict.fromkeys(wanted) if c in CANDIDATE_COLUMNS])
     df = _competing(df, unpolished=unpolished, include_failed=include_failed, include_partial=include_partial,
                     max_connections=max_connections)
-    df = _with_extra_objectives(df, objectives)
+    df = with_pooled_loss(_with_extra_objectives(df, objectives), rank_accuracy_by)
     members = pareto_front(df, objectives, senses, rank_accuracy_by)
     duplicates: dict[str, int] = {}
     if distinct and len(members):
@@ -238,6 +253,7 @@ def compare_campaigns(
         cands = store.candidates(info["id"], status="ok", genomes=False)
         cands = cands[(fidelity(cands) >= 1.0) & ~superseded(cands)]
         gens = store.generations(info["id"])
+        ranking = spec_accuracy_ranking(info.get("spec"))
         best = cands["val_accuracy"].max() if len(cands) else np.nan
         rows.append(
             {
@@ -246,8 +262,8 @@ def compare_campaigns(
                 "status": info["status"],
                 "generations_done": info["generations_done"],
                 "candidates": info["candidates"],
-                "front_size": len(pareto_front(_with_extra_objectives(cands, objectives), objectives,
-                                               rank_accuracy_by=spec_accuracy_ranking(info.get("spec")))),
+                "front_size": len(pareto_front(with_pooled_loss(_with_extra_objectives(cands, objectives), ranking),
+                                               objectives, rank_accuracy_by=ranking)),
                 "best_val_accuracy": float(best) if pd.notna(best) else np.nan,
                 "last_hypervolume": float(gens["hypervolume"].iloc[-1]) if len(gens) else np.nan,
             }
@@ -344,4 +360,4 @@ def candidate_page(
 
 __all__ = ["CANDIDATE_SORT_COLUMNS", "DEFAULT_OBJECTIVES", "FRONT_LEADING_COLUMNS", "POLISHED_FROM", "CandidatePage",
            "accuracy_ranking", "campaign_kind", "campaign_objectives", "candidate_page", "check_page", "compare_campaigns", "front", "hypervolume_history", "polished",
-           "spec_accuracy_ranking", "superseded", "with_metric_columns"]
+           "spec_accuracy_ranking", "superseded", "with_metric_columns", "with_pooled_loss"]

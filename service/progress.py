@@ -34,7 +34,7 @@ class RichProgress(CampaignObserver):
         self.id_console.print(f"campaign {campaign.id}", highlight=False, soft_wrap=True)
         self.id_console.file.flush()
         self.console.print(training_summary(campaign.spec, campaign.dataset), highlight=False, soft_wrap=True)
-        ranking = ranking_line(campaign.spec, len(campaign.dataset.y_val))
+        ranking = ranking_line(campaign.spec, len(campaign.dataset.y_val), len(campaign.dataset.y_train))
         if ranking:
             self.console.print(ranking, highlight=False, soft_wrap=True)
         self.progress = Progress(

@@ -142,8 +142,8 @@ class FrontPage(BaseModel):
     campaign_id: str
     objectives: list[str]
     senses: list[Literal["max", "min"]]
-    rank_accuracy_by: Literal["accuracy", "loss"] = Field(
-        description="how val_accuracy ranks the front's candidates (the campaign's objectives.rank_accuracy_by)")
+    rank_accuracy_by: Literal["accuracy", "loss", "pooled"] = Field(
+        description="how val_accuracy (a regression: val_r2) ranks the front's candidates (the campaign's objectives.rank_accuracy_by)")
     items: list[FrontItem]
 
 

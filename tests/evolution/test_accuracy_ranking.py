@@ -1,4 +1,4 @@
-"""objectives.rank_accuracy_by: which score ranks val_accuracy on the front (selection always ranks
+"""objectives.rank_accuracy_by: which score ranks val_accuracy (a regression: val_r2) on the front (selection always ranks
 by the accuracy); "auto" decided by the number of validation rows, once, when the campaign is created."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 
 from connevo.errors import SpecError
 from connevo.evolution import parse_spec, run
-from connevo.evolution.accuracy_ranking import LOSS_RANKING_BELOW_ROWS, resolved_ranking
+from connevo.evolution.accuracy_ranking import LOSS_RANKING_BELOW_ROWS, ranking_line, resolved_ranking
 from connevo.results import queries
 from tests.support import comparable, small_spec
 
@@ -15,12 +15,26 @@ from tests.support import comparable, small_spec
 def test_auto_ranks_by_the_loss_only_on_a_classification_with_few_validation_rows() -> None:
     assert resolved_ranking("auto", LOSS_RANKING_BELOW_ROWS - 1) == "loss"
     assert resolved_ranking("auto", LOSS_RANKING_BELOW_ROWS) == "accuracy"
-    assert resolved_ranking("auto", 10, kind="regression") == "accuracy"
     assert resolved_ranking("accuracy", 10) == "accuracy" and resolved_ranking("loss", 10_000) == "loss"
 
 
-def test_a_ranking_that_is_not_one_of_the_three_is_refused_naming_the_field() -> None:
-    with pytest.raises(SpecError, match=r"objectives\.rank_accuracy_by.*'auto', 'accuracy' or 'loss'"):
+def test_auto_ranks_a_regressions_front_by_the_pooled_loss_whatever_its_size() -> None:
+    assert resolved_ranking("auto", 10, kind="regression") == "pooled"
+    assert resolved_ranking("auto", 10_000, kind="regression") == "pooled"
+    assert resolved_ranking("accuracy", 10, kind="regression") == "accuracy"
+
+
+def test_run_says_how_a_regressions_front_is_ranked() -> None:
+    spec = parse_spec(small_spec(**{"task": {"dataset": "diabetes", "kind": "regression"}, "objectives": {},
+                                    "objectives.rank_accuracy_by": "pooled"}))
+    assert ranking_line(spec, 40, 120) == (
+        "front: val_r2 ranked by the loss over training and validation rows together (120 training + 40 "
+        "validation rows; objectives.rank_accuracy_by)")
+    assert ranking_line(parse_spec(small_spec(**{"objectives.rank_accuracy_by": "accuracy"})), 40, 120) is None
+
+
+def test_a_ranking_that_is_not_one_of_the_four_is_refused_naming_the_field() -> None:
+    with pytest.raises(SpecError, match=r"objectives\.rank_accuracy_by.*'auto', 'accuracy', 'loss' or 'pooled'"):
         parse_spec(small_spec(**{"objectives.rank_accuracy_by": "luck"}))
 
 
@@ -28,6 +42,7 @@ def test_a_ranking_that_is_not_one_of_the_three_is_refused_naming_the_field() ->
     (200, "auto", "loss"),  # 60 validation rows
     (400, "auto", "accuracy"),  # 120
     (200, "accuracy", "accuracy"),
+    (200, "pooled", "pooled"),
 ])
 def test_the_campaign_stores_the_ranking_it_chose_and_its_front_follows_it(store_path, samples, setting, stored) -> None:
     result = run(small_spec(**{"task.samples": samples, "objectives.rank_accuracy_by": setting,
@@ -37,11 +52,14 @@ def test_the_campaign_stores_the_ranking_it_chose_and_its_front_follows_it(store
     # the generation's summary counts the front `connevo front` lists (a status says as much)
     assert result.store.generations(result.campaign_id)["front_size"].iloc[-1] == len(result.front())
     everything = result.candidates()
-    ranked = everything.sort_values(["val_loss", "val_accuracy"], ascending=[True, False]) if stored == "loss" \
+    everything["pooled_loss"] = everything["extra"].map(lambda e: e.get("pooled_loss", float("nan")))
+    assert everything["pooled_loss"].notna().all() == (stored == "pooled")  # kept only where it ranks
+    first = {"loss": "val_loss", "pooled": "pooled_loss"}.get(stored)
+    ranked = everything.sort_values([first, "val_accuracy"], ascending=[True, False]) if first \
         else everything.sort_values(["val_accuracy", "val_loss"], ascending=[False, True])
-    assert ranked.iloc[0]["id"] in set(result.front()["candidate_id"]) | set(
-        everything.loc[(everything["val_accuracy"] == ranked.iloc[0]["val_accuracy"])
-                       & (everything["val_loss"] == ranked.iloc[0]["val_loss"]), "id"])  # or an identical twin
+    twins = (everything["val_accuracy"] == ranked.iloc[0]["val_accuracy"]) & (
+        everything[first or "val_loss"] == ranked.iloc[0][first or "val_loss"])
+    assert ranked.iloc[0]["id"] in set(result.front()["candidate_id"]) | set(everything.loc[twins, "id"])
 
 
 def test_selection_ranks_by_the_accuracy_whatever_ranks_the_front(tmp_path) -> None:

@@ -78,8 +78,32 @@ def test_the_front_is_over_validation_r2_and_connections_with_a_hypervolume(diab
     front = result.front()
     assert len(front) >= 1 and front["val_r2"].notna().all()
     assert list(front["connections"]) == sorted(front["connections"])
-    assert list(front["val_r2"]) == sorted(front["val_r2"])  # more connections buy a better fit on a front
+    # ranked by the loss pooled over training and validation rows: more connections buy a lower one
+    pooled = [extra["pooled_loss"] for extra in front["extra"]]
+    assert pooled == sorted(pooled, reverse=True) and len(set(pooled)) == len(pooled)
     assert (result.generations()["hypervolume"] > 0).all()
+
+
+def test_each_candidate_keeps_its_loss_pooled_over_training_and_validation_rows(diabetes):
+    result, data = diabetes["result"], diabetes["data"]
+    assert result.info()["spec"]["objectives"]["rank_accuracy_by"] == "pooled"  # a regression's "auto"
+    share = len(data.y_train) / (len(data.y_train) + len(data.y_val))
+    rows = {row["id"]: row for row in result.candidates().to_dict("records")}
+    for row in rows.values():
+        source = rows[row["extra"].get("validation_from", row["id"])]  # a polished copy keeps its source's
+        want = share * source["train_loss"] + (1 - share) * source["val_loss"]
+        assert row["extra"]["pooled_loss"] == pytest.approx(want, rel=1e-12)
+
+
+def test_no_competing_network_has_a_lower_pooled_loss_with_as_few_connections_as_a_front_member(diabetes):
+    result = diabetes["result"]
+    front = result.front()
+    competing = result.candidates()
+    competing = competing[~competing["id"].isin(competing["extra"].map(lambda e: e.get("polished_from")).dropna())]
+    pooled = competing["extra"].map(lambda e: e["pooled_loss"])
+    for member in front.to_dict("records"):
+        rivals = pooled[competing["connections"] <= member["connections"]]
+        assert rivals.min() == pytest.approx(member["extra"]["pooled_loss"], rel=1e-12)
 
 
 def test_the_cli_shows_a_regressions_scores_where_a_classifications_show_accuracy(diabetes, cli, tmp_path):

@@ -16,6 +16,8 @@ from connevo.results.pareto import (
     normalized_hypervolume,
     pareto_front,
     pareto_mask,
+    pooled_loss,
+    train_share,
 )
 
 ACC_CONN = ["max", "min"]
@@ -288,7 +290,35 @@ def test_ranked_by_the_loss_a_front_keeps_the_surer_network_of_lower_accuracy() 
     assert list(by_accuracy["connections"]) == [5, 10, 30, 40, 50]
 
 
+def test_ranked_by_the_pooled_loss_a_front_follows_it_for_every_validation_score() -> None:
+    df = pd.DataFrame({
+        "val_r2": [0.40, 0.30, 0.45, 0.42, np.nan],
+        "pooled_loss": [0.50, 0.45, 0.44, np.nan, 0.01],
+        "connections": [1, 2, 3, 4, 5],
+    })
+    # 2 connections fit worse on the validation rows than 1 but better over training and
+    # validation rows together: on the front; a network without a pooled loss ranks below every
+    # one with one, and one without a score is never on the front
+    assert list(pareto_front(df, ["val_r2", "connections"], rank_accuracy_by="pooled")["connections"]) == [1, 2, 3]
+    assert list(pareto_front(df, ["val_r2", "connections"])["connections"]) == [1, 3]
+    # a table without the column: the scores themselves
+    plain = pareto_front(df.drop(columns="pooled_loss"), ["val_r2", "connections"], rank_accuracy_by="pooled")
+    assert list(plain["connections"]) == [1, 3]
+    # a classification's accuracy too: the pooled loss ranks it, not the validation loss
+    both = pd.DataFrame({"val_accuracy": [0.8, 0.9], "pooled_loss": [0.1, 0.2], "val_loss": [0.3, 0.1],
+                         "connections": [3, 3]})
+    assert list(pareto_front(both, ["val_accuracy", "connections"], rank_accuracy_by="pooled")["val_accuracy"]) == [0.8]
+    assert list(pareto_front(both, ["val_accuracy", "connections"], rank_accuracy_by="loss")["val_accuracy"]) == [0.9]
+
+
+def test_the_pooled_loss_weighs_every_training_and_validation_row_alike() -> None:
+    share = train_share(300, 100)
+    assert share == 0.75 and pooled_loss(0.2, 0.6, share) == pytest.approx(0.3)
+    assert pooled_loss(None, 0.6, share) is None and pooled_loss(0.2, float("inf"), share) is None
+    assert train_share(0, 0) == 0.0
+
+
 def test_an_unknown_accuracy_ranking_is_refused_naming_the_choices() -> None:
     df = pd.DataFrame({"val_accuracy": [0.9], "val_loss": [0.2], "connections": [3]})
-    with pytest.raises(SpecError, match="rank_accuracy_by must be one of accuracy, loss, got 'sure'"):
+    with pytest.raises(SpecError, match="rank_accuracy_by must be one of accuracy, loss, pooled, got 'sure'"):
         pareto_front(df, ["val_accuracy", "connections"], rank_accuracy_by="sure")
