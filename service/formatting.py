@@ -13,6 +13,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from connevo.results.pareto import POOLED_LOSS
+
 FRONT_COLUMNS = ["candidate_id", "generation", "val_accuracy", "val_loss", "test_accuracy", "train_accuracy",
                  "connections", "params", "flops", "wiring_length", "status"]
 """``val_loss`` beside the accuracy: it decides accuracy ties on the front, or ranks the
@@ -87,6 +89,9 @@ def front_view(front: pd.DataFrame, objectives: Sequence[str], every_metric: boo
 
     kind = kind or frame_kind(front)
     columns = [c for c in front_columns(kind) if c in front.columns]
+    if POOLED_LOSS in front.columns:  # what ranks the front ("pooled"): beside the score it ranks
+        first = objectives[0] if objectives and objectives[0] in columns else None
+        columns.insert(columns.index(first) + 1 if first is not None else len(columns), POOLED_LOSS)
     extra = [m.name for m in metrics() if applies(m, kind)] if every_metric else []
     columns += [o for o in [*objectives, *extra] if o in front.columns and o not in columns]
     return front[columns]

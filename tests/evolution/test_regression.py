@@ -110,6 +110,7 @@ def test_the_cli_shows_a_regressions_scores_where_a_classifications_show_accurac
     campaign, path = diabetes["result"].campaign_id, diabetes["path"]
     front = cli("front", campaign, store=path)
     assert front.returncode == 0 and "val_r2" in front.stdout and "test_mse" in front.stdout
+    assert "pooled_loss" in front.stdout  # what ranks a regression's front
     assert "accuracy" not in front.stdout
     status = cli("status", campaign, store=path)
     assert status.returncode == 0 and "best_val_r2" in status.stdout
