@@ -505,7 +505,9 @@ class Genome:
         on = self.table.enabled if rows is None else self.table.enabled & rows
         live = self.node_roles == ROLES.index("output")
         sources, targets = self.source_positions, self.target_positions
-        known = on & (sources >= 0) & (targets >= 0)
+        # every row names two nodes (the rule): two reductions, not two comparisons and two ands
+        named = int(sources.min(initial=0)) >= 0 and int(targets.min(initial=0)) >= 0
+        known = on if named else on & (sources >= 0) & (targets >= 0)
         # Rows outside ``known`` index the last node (-1) in the gathers below and are masked
         # out after: no copies of a wide table's columns.
         is_input = self.node_roles == ROLES.index("input")

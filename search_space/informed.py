@@ -166,10 +166,9 @@ def without_dead_neurons(genome: Genome, rows: np.ndarray | None = None) -> Geno
     if effective is not None:
         views.append(("effective_mask", effective.take(kept)))
     if known:
-        shift = np.cumsum(gone)
+        moved = np.arange(len(nodes)) - np.cumsum(gone)  # each kept node's new position
         for name, at in (("source_positions", sources), ("target_positions", targets)):
-            at = at.take(kept)
-            views.append((name, at - shift.take(at)))
+            views.append((name, moved.take(at.take(kept))))
     for name, view in views:
         view.setflags(write=False)
         pruned.__dict__[name] = view
