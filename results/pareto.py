@@ -39,6 +39,10 @@ ACCURACY_RANKINGS = ("accuracy", "loss", "pooled")
   loss over the training and validation rows together (:data:`POOLED_LOSS`), lower first (equal
   pooled losses by the score)."""
 
+DEFAULT_ACCURACY_RANKING = "accuracy"
+"""The ranking of a table, a spec or a stored campaign that names none (every campaign stored
+before ``objectives.rank_accuracy_by`` existed ranked this way)."""
+
 POOLED_LOSS = "pooled_loss"
 """The column (a key of a candidate's ``extra``) of the loss over training and validation rows
 together, each row weighted alike: ``(n_train x train_loss + n_val x val_loss) / (n_train + n_val)``
@@ -63,9 +67,7 @@ def train_share(train_rows: int, val_rows: int) -> float:
 def ranks_by_pooled_loss(objective: str, sense: str) -> bool:
     """Whether ``rank_accuracy_by = "pooled"`` ranks ``objective``: a maximised validation score."""
     return sense == "max" and objective.startswith("val_")
-DEFAULT_ACCURACY_RANKING = "accuracy"
-"""The ranking of a table, a spec or a stored campaign that names none (every campaign stored
-before ``objectives.rank_accuracy_by`` existed ranked this way)."""
+
 
 _SENSES = ("max", "min")
 
