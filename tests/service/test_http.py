@@ -103,6 +103,10 @@ def test_a_regression_campaign_reports_its_r2(server: LiveServer) -> None:
     front = server.client.get(f"/campaigns/{launched['id']}/front").json()
     assert front["objectives"] == ["val_r2", "connections"] and all(m["val_r2"] is not None for m in front["items"])
     assert all(m["val_accuracy"] is None for m in front["items"])
+    # ranked by the loss over training and validation rows together: lower as the networks grow
+    assert front["rank_accuracy_by"] == "pooled"
+    pooled = [m["pooled_loss"] for m in sorted(front["items"], key=lambda m: m["connections"])]
+    assert pooled == sorted(pooled, reverse=True)
     page = server.client.get(f"/campaigns/{launched['id']}/candidates", params={"sort": "val_loss"}).json()
     assert page["items"] and all("val_r2" in c["extra"] for c in page["items"])
     for plot in ("front", "hypervolume"):
