@@ -60,7 +60,7 @@ def with_resolved_ranking(spec: CampaignSpec, validation_rows: int, kind: str) -
     return spec.model_copy(update={"objectives": objectives})
 
 
-def ranking_line(spec: CampaignSpec, validation_rows: int, training_rows: int | None = None) -> str | None:
+def ranking_line(spec: CampaignSpec, validation_rows: int, training_rows: int) -> str | None:
     """What ``connevo run`` says of a campaign whose front ranks its validation score by a loss:
     the validation loss, or the loss pooled over ``training_rows`` and ``validation_rows``
     (None when the score itself ranks it)."""
@@ -69,9 +69,8 @@ def ranking_line(spec: CampaignSpec, validation_rows: int, training_rows: int | 
         scores = [name for name in spec.objectives.maximize if ranks_by_pooled_loss(name, "max")]
         if not scores:
             return None
-        rows = f"{training_rows} training + {validation_rows}" if training_rows is not None else f"training + {validation_rows}"
         return (f"front: {', '.join(scores)} ranked by the loss over training and validation rows together "
-                f"({rows} validation rows; objectives.rank_accuracy_by)")
+                f"({training_rows} training + {validation_rows} validation rows; objectives.rank_accuracy_by)")
     if ranking != "loss" or "val_accuracy" not in spec.objectives.maximize:
         return None
     return (f"front: val_accuracy ranked by the validation loss ({validation_rows} validation rows; "
