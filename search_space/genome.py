@@ -520,7 +520,10 @@ class Genome:
             inner = known & ~from_input
             reached = graph.reaching(len(self.nodes), sources[inner], targets[inner], np.flatnonzero(live))
             feeding = known & from_input & reached[targets]
-            reached[sources[feeding]] = True
+            if named:  # one counting pass (every row's source is a node), not a gather and a scatter
+                reached |= np.bincount(sources, weights=feeding, minlength=len(reached)) > 0
+            else:
+                reached[sources[feeding]] = True
         reached.setflags(write=False)
         return reached
 

@@ -53,8 +53,9 @@ def test_prune_removes_exactly_the_k_weakest_connections(as_trained):
 
 
 def magnitudes(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Magnitudes of a few shapes: trained-looking, few distinct values (ties), sorted, and
-    misleading to a strided sample (every sampled position holds the smallest value)."""
+    """Magnitudes of a few shapes: trained-looking, few distinct values (ties), sorted,
+    misleading to a strided sample (every sampled position holds the smallest value), and with a
+    share infinite (how a prune marks the rows it may not remove)."""
     values = np.abs(rng.normal(size=n))
     if kind == "ties":
         values = np.round(values, 1)
@@ -62,11 +63,13 @@ def magnitudes(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
         values = np.sort(values)
     elif kind == "misleading":
         values[:: max(1, n // SELECTION_SAMPLE)] = 0.0
+    elif kind == "infinite":
+        values[rng.random(n) < 0.3] = np.inf
     return values
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
-@given(st.sampled_from(["normal", "ties", "sorted", "misleading"]),
+@given(st.sampled_from(["normal", "ties", "sorted", "misleading", "infinite"]),
        st.sampled_from([1, 100, 8 * SELECTION_SAMPLE, 30_000]), st.floats(0.0, 1.0), st.integers(0, 2**32))
 def test_the_kth_smallest_magnitude_is_numpys_partition(kind, n, share, seed):
     values = magnitudes(kind, n, np.random.default_rng(seed))
