@@ -48,12 +48,13 @@ def _prunable(genome: Genome) -> np.ndarray:
 
 def _carries_weights(genome: Genome) -> bool:
     """Whether an effective connection carries a trained weight."""
-    weight, effective = genome.table.weight, genome.effective_mask
+    effective = genome.effective_mask
     # A trained genome has a weight on every row but those variation just added (a few): its
     # first effective row answers without a pass over the table.
-    first = int(effective.argmax()) if len(effective) else 0
-    if len(effective) and effective[first] and weight[first] == weight[first]:
-        return True
+    if len(effective):
+        first = int(effective.argmax())
+        if effective[first] and not np.isnan(genome.table.weight[first]):
+            return True
     return bool(_prunable(genome).any())
 
 
