@@ -69,7 +69,11 @@ not counted; training compute in sample-epochs = training rows x epochs, summed 
                      connevo's trainer (workers.LocalEvaluator) with the campaign's training settings
                      on workers.load_dataset of the 75% file (connevo's own train/validation split);
                      the front by validation accuracy (as connevo selects) is scored on the held-out
-                     rows. Without optuna installed that arm is left out with a note
+                     rows, every network of a tied (validation accuracy, connections) kept, so the
+                     held-out rows choose among them (generous to these arms). Printed beside each,
+                     for information only (never the best baseline): the same front with one network
+                     per tie, the lowest validation loss, as connevo's front breaks ties
+                     (`random (one per tie)`). Without optuna installed that arm is left out with a note
   connevo            the 75% written to a CSV file (features, then `label`), a TOML spec naming the
                      file, `name`, `seed` and what the command line asks for (--population,
                      --generations, --connevo-set KEY=VALUE; else connevo's defaults), `connevo run
@@ -143,6 +147,9 @@ from connevo.results.store import open_store
 
 BASELINES = ("l1_path", "dense_mlp", "magnitude_pruning", "rigl", "random", "optuna")
 METHODS = (*BASELINES, "connevo")
+ONE_PER_TIE = " (one per tie)"
+"""Suffix of the information rows of the genome arms: their fronts with one network per tied
+(validation accuracy, connections), the lowest validation loss; never a best baseline."""
 CONNEVO = str(Path(sys.executable).with_name("connevo"))
 
 
@@ -342,6 +349,14 @@ def run_seed(data: FrontierData, seed: int, args: argparse.Namespace, results: d
             print(f"  [{data.name} seed {seed}] {method}: HV {hv:.4f} ({len(result.models)} models"
                   f"{', ' + result.note if result.note else ''}) compute {result.compute:.3g} {result.unit}"
                   f" wall {seconds:.1f} s", flush=True)
+            if result.single_pick is not None:
+                single = hypervolume(result.single_pick, data.reference)
+                info = results.setdefault(method + ONE_PER_TIE, Measured(unit=result.unit))
+                info.hv.append(single)
+                info.compute.append(result.compute)
+                info.wall.append(seconds)
+                print(f"  [{data.name} seed {seed}] {method}{ONE_PER_TIE}: HV {single:.4f} "
+                      f"({len(result.single_pick)} models; information only)", flush=True)
         if "connevo" in models and "l1_path" in models:
             beats, hidden = hidden_beating_linear(models["connevo"], models["l1_path"])
             print(f"  [{data.name} seed {seed}] connevo's front networks with hidden neurons beating every L1-path "
@@ -366,13 +381,13 @@ def summary_line(name: str, results: dict[str, Measured]) -> str:
 
 def table(results: dict[str, Measured]) -> str:
     connevo = statistics.median(results["connevo"].hv) if "connevo" in results else None
-    lines = [f"{'method':<18} {'HV median':>9}  {'HV per seed':<22} {'compute median':>14}  {'unit':<24}"
+    lines = [f"{'method':<24} {'HV median':>9}  {'HV per seed':<22} {'compute median':>14}  {'unit':<24}"
              f" {'wall s':>7} {'connevo/this':>12}"]
-    for method in (m for m in METHODS if m in results):
+    for method in (m for m in (*METHODS, *(b + ONE_PER_TIE for b in BASELINES)) if m in results):
         r = results[method]
         hv = statistics.median(r.hv)
         ratio = f"{connevo / hv:.3f}" if connevo is not None and hv > 0 else "-"
-        lines.append(f"{method:<18} {hv:>9.4f}  {' '.join(f'{v:.4f}' for v in r.hv):<22}"
+        lines.append(f"{method:<24} {hv:>9.4f}  {' '.join(f'{v:.4f}' for v in r.hv):<22}"
                      f" {statistics.median(r.compute):>14.3g}  {r.unit:<24} {statistics.median(r.wall):>7.1f}"
                      f" {ratio:>12}")
     return "\n".join(lines)

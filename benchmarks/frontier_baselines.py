@@ -37,6 +37,7 @@ class ArmResult:
     compute: float
     unit: str = SAMPLE_EPOCHS
     note: str = ""
+    single_pick: pd.DataFrame | None = None  # the genome arms: one network per tie (information only)
 
 
 @dataclass(frozen=True)

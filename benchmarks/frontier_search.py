@@ -4,6 +4,7 @@ many trainings as the campaign, each front member scored on the held-out rows.""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,19 +42,40 @@ def evaluate(genomes: list[Genome], search: GenomeSearch, seeds: list[int]) -> l
 
 def genome_front(evaluations: list, search: GenomeSearch, split: Split) -> ArmResult:
     """The (validation accuracy, connections) front of the trained genomes, as connevo selects it,
-    each member scored on the held-out rows (standardized with the data set's statistics)."""
+    each member scored on the held-out rows (standardized with the data set's statistics).
+
+    Every network of a tied (validation accuracy, connections) pair is kept, so the held-out rows
+    choose among them: generous to this arm. ``ArmResult.single_pick`` is the same front with one
+    network per tie, the one of lowest validation loss (as connevo's front breaks ties), printed
+    beside it for information only."""
     ok = [e for e in evaluations if e.ok and e.trained_genome is not None]
     table = pd.DataFrame({"val_accuracy": [e.val_accuracy for e in ok],
                           "connections": [e.costs["connections"] for e in ok], "index": range(len(ok))})
     x = torch.as_tensor((split.x_hold - search.dataset.mean) / search.dataset.std, dtype=torch.float32)
-    points = []
+    scored: dict[int, tuple[float, int]] = {}
     for index in pareto_front(table, ["val_accuracy", "connections"])["index"]:
         network = compile_genome(ok[int(index)].trained_genome, use_genome_weights=True).eval()
         with torch.no_grad():
             predicted = network(x).argmax(dim=1).numpy()
-        points.append((float((predicted == split.y_hold).mean()), int(ok[int(index)].costs["connections"])))
+        scored[int(index)] = (float((predicted == split.y_hold).mean()), int(ok[int(index)].costs["connections"]))
     compute = sum(e.epochs for e in evaluations) * len(search.dataset.x_train)
-    return ArmResult(models_frame(points), float(compute), note=f"{len(evaluations)} trainings")
+    return ArmResult(models_frame(list(scored.values())), float(compute), note=f"{len(evaluations)} trainings",
+                     single_pick=models_frame([scored[i] for i in one_per_tie(ok, scored)]))
+
+
+def one_per_tie(evaluations: list, indices: Iterable[int]) -> list[int]:
+    """Of ``indices``, one per (validation accuracy, connections): the lowest validation loss
+    (a missing loss counts as infinite; the lowest index among equal losses)."""
+    def loss(i: int) -> float:
+        value = evaluations[i].val_loss
+        return float("inf") if value is None else float(value)
+
+    best: dict[tuple[float, int], int] = {}
+    for i in sorted(indices):
+        key = (evaluations[i].val_accuracy, int(evaluations[i].costs["connections"]))
+        if key not in best or loss(i) < loss(best[key]):
+            best[key] = i
+    return sorted(best.values())
 
 
 def random_search(search: GenomeSearch, split: Split, seed: int) -> ArmResult:
