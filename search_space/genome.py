@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from operator import attrgetter
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -29,6 +29,8 @@ from connevo.search_space.connection_table import (
     table_from,
 )
 from connevo.search_space.hints import StructureHints
+
+_Derived = TypeVar("_Derived")
 
 GENOME_FORMAT = "connevo.genome"
 GENOME_VERSION = 1
@@ -401,6 +403,18 @@ class Genome:
         type; the connection table's arrays as they are), without the cached views."""
         nodes = tuple(_pack(map(attrgetter(name), self.nodes)) for name in _NODE_FIELDS)
         return _unpickle_genome, (nodes, self.table.columns(), self.regularization, self.hints)
+
+    def derived(self, key: str, compute: Callable[[Genome], _Derived]) -> _Derived:
+        """``compute(self)``, computed once per genome object and kept with it, so it goes when the
+        genome goes (a genome is immutable: what is derived from it never changes). For views
+        other modules derive, such as the layout: a cache keyed by genomes (``lru_cache``) would
+        hash every connection on each look-up and keep hundreds of genomes alive after their
+        campaign has dropped them. ``compute`` must depend on the nodes and connections only: a
+        genome made with new hints or regularization keeps what was derived (:meth:`_of`)."""
+        memo: dict[str, Any] = self.__dict__.setdefault("_derived", {})
+        if key not in memo:
+            memo[key] = compute(self)
+        return memo[key]  # type: ignore[no-any-return]
 
     def replace(self, **changes: Any) -> Genome:
         """This genome with some of ``nodes``, ``connections`` (genes or a table),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
 
 from connevo.search_space import graph
 from connevo.search_space.genome import Genome
@@ -30,11 +29,11 @@ class Layout:
 
 
 def layered_layout(genome: Genome) -> Layout:
-    """Depths, layers and coordinates of the live network (cached per genome object)."""
-    return _layout(genome)
+    """Depths, layers and coordinates of the live network (kept with the genome object:
+    :meth:`Genome.derived`)."""
+    return genome.derived("layered_layout", _layout)
 
 
-@lru_cache(maxsize=256)
 def _layout(genome: Genome) -> Layout:
     live = genome.live_nodes
     inputs = genome.input_ids

@@ -1,8 +1,10 @@
 """A genome is plain data that validates itself and round-trips through versioned JSON."""
 
 import copy
+import gc
 import json
 import pickle
+import weakref
 
 import numpy as np
 import pytest
@@ -11,8 +13,8 @@ from hypothesis import strategies as st
 from ray import cloudpickle  # what Ray pickles requests and results with
 
 from connevo.errors import GenomeError
-from connevo.search_space import ConnectionGene, Genome, InnovationTracker, NodeGene, minimal_genome
-from connevo.search_space.genome import _plain_connections
+from connevo.search_space import ConnectionGene, Genome, InnovationTracker, NodeGene, layered_layout, minimal_genome
+from connevo.search_space.genome import Regularization, _plain_connections
 from connevo.search_space.hints import StructureHints
 from tests.support import random_genome
 
@@ -173,3 +175,30 @@ def test_new_hints_or_regularization_keep_the_views_of_the_same_nodes_and_connec
     assert not any(name in rewired.__dict__ for name in views)
     fresh = Genome(rewired.nodes, rewired.table, rewired.regularization, rewired.hints)
     assert np.array_equal(rewired.live_mask, fresh.live_mask) and np.array_equal(rewired.effective_mask, fresh.effective_mask)
+
+
+def test_a_derived_view_is_computed_once_per_genome_and_goes_with_it():
+    genome = minimal_genome(3, 2, np.random.default_rng(0), InnovationTracker(), density=1.0)
+    calls = []
+
+    def count(g):
+        calls.append(g)
+        return len(g.table)
+
+    assert genome.derived("rows", count) == genome.derived("rows", count) == len(genome.table)
+    assert len(calls) == 1
+    # a copy of the same nodes and connections with other hints keeps what was derived
+    assert genome.replace(regularization=Regularization(weight_decay=0.1)).derived("rows", count) == len(genome.table)
+    assert len(calls) == 1
+    # an equal genome that is another object derives its own
+    assert Genome.from_dict(genome.to_dict()).derived("rows", count) == len(genome.table)
+    assert len(calls) == 2
+
+
+def test_the_layout_keeps_no_genome_alive():
+    genome = minimal_genome(4, 2, np.random.default_rng(1), InnovationTracker(), density=1.0)
+    assert layered_layout(genome) is layered_layout(genome)
+    ref = weakref.ref(genome)
+    del genome
+    gc.collect()
+    assert ref() is None
