@@ -27,7 +27,7 @@ from connevo.evolution.recording import Heartbeat, StoreRecorder
 from connevo.evolution.schedules import schedule_for
 from connevo.evolution.spec import CampaignSpec, parse_spec
 from connevo.evolution.strategies import LOSS_TIE_BREAK, Scoring, selection_for, survivors
-from connevo.evolution.summary import REFERENCE_COST_FACTOR, hypervolume_bounds, summarize
+from connevo.evolution.summary import REFERENCE_COST_FACTOR, ArchivedScores, hypervolume_bounds, summarize
 from connevo.evolution.task import load_task, make_evaluator, polish_epochs, training_settings
 from connevo.evolution.tracking import trackers_for
 from connevo.results.drivers import HEARTBEAT_S, STALE_AFTER_S, new_driver
@@ -79,7 +79,7 @@ class Campaign:
         self.schedule = schedule_for(spec)
         self.hv_reference, self.hv_ideal = hypervolume_bounds(self.scoring)
         self.id: str = ""
-        self.archive: list[Candidate] = []
+        self.archive: list[ArchivedScores] = []  # every candidate so far, its scores only
         self.population: list[Candidate] = []
         self.next_number = 0
         self.candidates_total = spec.evolution.population * (spec.evolution.generations + 1)
@@ -221,9 +221,10 @@ class Campaign:
             rows = store.candidates(campaign.id, genomes="columns")  # no Python object per gene
             rows = rows[(rows["generation"] <= latest["generation"]) & (rows["number"] >= 0)]
             # parents pass on their trained weights (inheritance) and their training's hints
-            campaign.archive = [candidate_from_row(row, keep_weights=True) for row in rows.to_dict("records")]
+            stored = [candidate_from_row(row, keep_weights=True) for row in rows.to_dict("records")]
+            campaign.archive = [campaign._archived(c) for c in stored]
             survivors_ids = set(latest["population"])
-            campaign.population = [c for c in campaign.archive if campaign.candidate_id(c.number) in survivors_ids]
+            campaign.population = [c for c in stored if campaign.candidate_id(c.number) in survivors_ids]
             campaign.next_generation = latest["generation"] + 1
         campaign.pending = store.pending(campaign.id)
         # CampaignBusyError while another runs it; an extension's spec is stored only with the claim
@@ -260,17 +261,20 @@ class Campaign:
         self.check_stop()
         self._tell("on_generation_start", generation, len(children))
         self.schedule.evaluate(self, children, evaluator)
-        self.archive.extend(children)
+        self.archive.extend(self._archived(c) for c in children)
         pool = self.population + [c for c in children if c.complete]
         self.population = survivors(pool, self.spec.evolution.population, self.selection,
                                     self.spec.evolution.niche_count, self.rng)
         summary = summarize(generation, children, self.archive, self.scoring,
                             [self.candidate_id(c.number) for c in self.population], self.candidates_total,
-                            (self.hv_reference, self.hv_ideal), self.spec.objectives.rank_accuracy_by)
+                            (self.hv_reference, self.hv_ideal))
         rows = [self._row(c) for c in children]
         checkpoint = {"rng": self.rng.bit_generator.state, "innovations": self.innovations.state(),
                       "next_number": self.next_number}
         self._tell("on_generation_end", summary, rows, checkpoint)
+
+    def _archived(self, c: Candidate) -> ArchivedScores:
+        return ArchivedScores.of(c, self.scoring, self.spec.objectives.rank_accuracy_by)
 
     def rows_for(self, evaluations: list[Evaluation]) -> list[dict[str, Any]]:
         """Store rows of candidates of the running generation that just finished."""

@@ -1,11 +1,16 @@
 """The campaign loop: seeded, persisted generation by generation, robust to failing candidates."""
 
+import gc
+import weakref
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import connevo
 from connevo.evolution import Campaign, CampaignObserver, candidate_seed, parse_spec, run
+from connevo.evolution.summary import ArchivedScores
+from connevo.results import queries
 from connevo.results.store import open_store
 from tests.support import comparable, small_spec
 
@@ -156,3 +161,35 @@ def test_copies_of_one_network_do_not_crowd_the_population(store_path):
         distinct_in_archive = candidates[candidates["number"] <= max(candidates.loc[population, "number"])]
         available = len(distinct_in_archive.drop_duplicates(["val_accuracy", "connections"]))
         assert len(scores.drop_duplicates()) == min(len(population), available)
+
+
+class GenomeWatcher(CampaignObserver):
+    """Weak references to every candidate's genome and trained genome, as they are trained."""
+
+    def __init__(self):
+        self.refs = []
+
+    def on_evaluations(self, campaign, evaluations):
+        for e in evaluations:
+            candidate = campaign.in_flight[e.candidate_id]
+            self.refs.append((candidate.number, weakref.ref(candidate.genome)))
+            if e.trained_genome is not None:
+                self.refs.append((candidate.number, weakref.ref(e.trained_genome)))
+
+
+def test_a_campaign_keeps_the_genomes_of_its_population_only(store_path):
+    watcher = GenomeWatcher()
+    campaign = Campaign(parse_spec(small_spec(**{"evolution.generations": 4})), open_store(str(store_path)),
+                        observers=[watcher])
+    campaign.run()
+    gc.collect()
+    alive = {number for number, ref in watcher.refs if ref() is not None}
+    assert len(watcher.refs) >= 2 * 30  # every candidate's genome and trained genome were watched
+    assert alive <= {c.number for c in campaign.population}
+    # the archive keeps every candidate's scores, from which each generation's summary is made
+    assert len(campaign.archive) == 30
+    assert all(isinstance(a, ArchivedScores) for a in campaign.archive)
+    front = queries.front(campaign.store, campaign.id, list(campaign.objectives), genomes=False,
+                          rank_accuracy_by=campaign.spec.objectives.rank_accuracy_by)
+    distinct = len(front.drop_duplicates(list(campaign.objectives)))
+    assert campaign.store.generations(campaign.id)["front_size"].iloc[-1] == distinct
