@@ -27,6 +27,7 @@ Security: with a token configured, every request but the dashboard's static shel
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import os
 import sys
@@ -129,6 +130,21 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def freeze_long_lived_objects() -> None:
+    """Take every object alive now out of the cyclic garbage collector's scans (``gc.freeze``).
+
+    Before the server answers, nearly all of its process's objects are the imported modules'
+    (torch, pandas, FastAPI, connevo: about 300,000 that the collector tracks), alive until the
+    process ends. A full collection walks every tracked object, and while it runs no request is
+    answered: measured during a running campaign on 2 cores, the server's full collections took
+    100-290 ms each, and the requests in flight then made the 99th percentile of 50 polling
+    clients. Frozen, those objects are never scanned again (they are freed as usual when their
+    reference counts fall to zero); objects made later are collected as before.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def serve(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
@@ -152,10 +168,11 @@ def serve(
     if data_dir is not None and not Path(data_dir).is_dir():
         raise ConnevoError(f"--data-dir {str(data_dir)!r} is not a directory")
     app = create_app(store, token=token, data_dir=data_dir, limits=limits)
+    freeze_long_lived_objects()
     print(f"connevo serving on http://{host}:{port}/ (store {app.state.store!r}, data folder "
           f"{str(app.state.data_dir)!r}, token {'required' if token else 'off'})", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "SORTABLE", "STATIC_DIR", "TOKEN_ENV", "ServiceLimits", "confine_spec",
-           "create_app", "is_loopback", "jsonable", "records", "serve"]
+           "create_app", "freeze_long_lived_objects", "is_loopback", "jsonable", "records", "serve"]
