@@ -132,7 +132,8 @@ class TrainingSettings:
     def warm_start(self, genome: Genome) -> bool:
         """Whether ``genome`` starts from the weights it carries: weight inheritance is on and
         one of its effective connections has a weight (a child of trained parents)."""
-        return self.inherit_weights and any(c.weight is not None for c in genome.effective_connections)
+        # on the columns (a missing weight is NaN): no Python object per gene
+        return self.inherit_weights and bool((genome.effective_mask & ~np.isnan(genome.table.weight)).any())
 
     def epochs_for(self, genome: Genome) -> int:
         """Epochs ``genome`` trains for: ``inherited_epochs`` when warm-started, else ``epochs``."""
