@@ -22,6 +22,7 @@ import pandas as pd
 from rich.table import Table
 
 from connevo.errors import ConnevoError, NotFoundError
+from connevo.service.collector import freeze_long_lived_objects
 from connevo.service.formatting import FRONT_COLUMNS, emit, fmt_value, front_view, jsonable, print_frame, records
 from connevo.service.formatting import console as terminal
 
@@ -56,6 +57,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     store = open_store(args.store)
     console = terminal()
     termination = GracefulTermination()
+    if args.command_line:
+        freeze_long_lived_objects()
     result = run(spec, store, observers=[RichProgress(id_console=console), termination, SupervisorReport()])
     if termination.received:
         return _terminated(result.campaign_id)
@@ -78,6 +81,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     console = terminal()
     termination = GracefulTermination()
     observers = [RichProgress(id_console=console), termination, SupervisorReport()]
+    if args.command_line:
+        freeze_long_lived_objects()
     campaign = Campaign.from_store(store, args.campaign, observers=observers,
                                    generations=getattr(args, "generations", None))
     campaign.run()
@@ -487,6 +492,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     embedding) every command runs in this process."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.command_line = argv is None  # the process is this command's own (service.collector)
     if getattr(args, "max_connections", None) is not None and args.max_connections < 0:
         parser.error(f"--max-connections must be >= 0, got {args.max_connections}")
     if getattr(args, "workers", None) is not None and args.workers < 1:

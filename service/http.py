@@ -27,7 +27,6 @@ Security: with a token configured, every request but the dashboard's static shel
 
 from __future__ import annotations
 
-import gc
 import ipaddress
 import os
 import sys
@@ -41,6 +40,7 @@ from connevo.errors import ConnevoError
 from connevo.results.storage import BaseStore
 from connevo.results.store import open_store
 from connevo.service import routes_campaigns, routes_dashboard, routes_plots
+from connevo.service.collector import freeze_long_lived_objects
 from connevo.service.errors import install_error_handlers
 from connevo.service.formatting import jsonable, records
 from connevo.service.front_cache import FrontCache
@@ -130,21 +130,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def freeze_long_lived_objects() -> None:
-    """Take every object alive now out of the cyclic garbage collector's scans (``gc.freeze``).
-
-    Before the server answers, nearly all of its process's objects are the imported modules'
-    (torch, pandas, FastAPI, connevo: about 300,000 that the collector tracks), alive until the
-    process ends. A full collection walks every tracked object, and while it runs no request is
-    answered: measured during a running campaign on 2 cores, the server's full collections took
-    100-290 ms each, and the requests in flight then made the 99th percentile of 50 polling
-    clients. Frozen, those objects are never scanned again (they are freed as usual when their
-    reference counts fall to zero); objects made later are collected as before.
-    """
-    gc.collect()
-    gc.freeze()
-
-
 def serve(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
@@ -175,4 +160,4 @@ def serve(
 
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "SORTABLE", "STATIC_DIR", "TOKEN_ENV", "ServiceLimits", "confine_spec",
-           "create_app", "freeze_long_lived_objects", "is_loopback", "jsonable", "records", "serve"]
+           "create_app", "is_loopback", "jsonable", "records", "serve"]

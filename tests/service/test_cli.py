@@ -2,7 +2,10 @@
 matters (a campaign on the embedded Ray, the environment, a closed pipe), else in this process
 (the ``cli`` fixture)."""
 
+import gc
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -221,3 +224,20 @@ def test_front_json_carries_every_metric_a_closed_pipe_ends_quietly_and_plot_poi
     assert piped.returncode == 141 and piped.stderr == ""
     wrong = cli("plot", f"{campaign_id}-0", "--out", str(tmp_path), store=store)
     assert wrong.returncode == 2 and "--candidate" in wrong.stderr
+
+
+def test_the_command_lines_campaign_process_freezes_its_imports_an_embedding_one_does_not(tmp_path, cli):
+    spec = write_spec(tmp_path, **{"evolution.generations": 0})
+    # `connevo run` as the command line runs it (main() reading sys.argv), then the freeze count
+    code = ("import gc, sys; from connevo.service import cli; "
+            "sys.argv = ['connevo', 'run', sys.argv[1], '--store', sys.argv[2]]; status = cli.main(); "
+            "print('frozen', gc.get_freeze_count()); sys.exit(status)")
+    done = subprocess.run([sys.executable, "-c", code, str(spec), str(tmp_path / "a.db")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=240,
+                          env={**os.environ, "RAY_DISABLE_USAGE_STATS": "1"})
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.rsplit("frozen", 1)[1]) > 100_000  # the imported modules' objects
+    # main(argv) in a process that embeds connevo (this one) leaves its collector as it was
+    before = gc.get_freeze_count()
+    assert cli("run", str(spec), store=tmp_path / "b.db").returncode == 0
+    assert gc.get_freeze_count() == before

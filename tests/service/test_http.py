@@ -13,7 +13,8 @@ import pytest
 
 from connevo.evolution.campaign import Campaign
 from connevo.results.store import open_store
-from connevo.service.http import ServiceLimits, create_app, freeze_long_lived_objects, is_loopback
+from connevo.service.collector import freeze_long_lived_objects
+from connevo.service.http import ServiceLimits, create_app, is_loopback
 from connevo.service.manager import CampaignManager
 from tests.support import LiveServer, live_server, small_spec
 
