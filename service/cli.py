@@ -21,8 +21,8 @@ from typing import Any
 import pandas as pd
 from rich.table import Table
 
+from connevo.collector import freeze_long_lived_objects
 from connevo.errors import ConnevoError, NotFoundError
-from connevo.service.collector import freeze_long_lived_objects
 from connevo.service.formatting import FRONT_COLUMNS, emit, fmt_value, front_view, jsonable, print_frame, records
 from connevo.service.formatting import console as terminal
 

@@ -36,11 +36,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from connevo.collector import freeze_long_lived_objects
 from connevo.errors import ConnevoError
 from connevo.results.storage import BaseStore
 from connevo.results.store import open_store
 from connevo.service import routes_campaigns, routes_dashboard, routes_plots
-from connevo.service.collector import freeze_long_lived_objects
 from connevo.service.errors import install_error_handlers
 from connevo.service.formatting import jsonable, records
 from connevo.service.front_cache import FrontCache

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from connevo.collector import freeze_long_lived_objects
 from connevo.evolution.campaign import Campaign
 from connevo.results.store import open_store
-from connevo.service.collector import freeze_long_lived_objects
 from connevo.service.http import ServiceLimits, create_app, is_loopback
 from connevo.service.manager import CampaignManager
 from tests.support import LiveServer, live_server, small_spec
