@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 from rich.table import Table
 
-from connevo.collector import freeze_long_lived_objects
+from connevo.collector import freeze_long_lived_objects, hold_collections
 from connevo.errors import ConnevoError, NotFoundError
 from connevo.service.formatting import FRONT_COLUMNS, emit, fmt_value, front_view, jsonable, print_frame, records
 from connevo.service.formatting import console as terminal
@@ -57,9 +57,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     store = open_store(args.store)
     console = terminal()
     termination = GracefulTermination()
-    if args.command_line:
-        freeze_long_lived_objects()
-    result = run(spec, store, observers=[RichProgress(id_console=console), termination, SupervisorReport()])
+    observers = [RichProgress(id_console=console), termination, SupervisorReport(), *_freezing(args)]
+    result = run(spec, store, observers=observers)
     if termination.received:
         return _terminated(result.campaign_id)
     objectives = list(spec.objectives.names)
@@ -80,9 +79,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     store = open_store(args.store)
     console = terminal()
     termination = GracefulTermination()
-    observers = [RichProgress(id_console=console), termination, SupervisorReport()]
-    if args.command_line:
-        freeze_long_lived_objects()
+    observers = [RichProgress(id_console=console), termination, SupervisorReport(), *_freezing(args)]
     campaign = Campaign.from_store(store, args.campaign, observers=observers,
                                    generations=getattr(args, "generations", None))
     campaign.run()
@@ -93,6 +90,17 @@ def cmd_resume(args: argparse.Namespace) -> int:
     console.print(f"\nPareto front of campaign {campaign.id} ({len(front)} candidates):", highlight=False)
     print_frame(console, front_view(front, objectives, kind=campaign.spec.task.kind))
     return 0
+
+
+def _freezing(args: argparse.Namespace) -> list[Any]:
+    """The command line's own campaign process (``connevo.collector``): what is alive now frozen,
+    and once more after the first generation; none for a program calling :func:`main` itself."""
+    if not args.command_line:
+        return []
+    from connevo.service.freezing import FreezeAfterFirstGeneration
+
+    freeze_long_lived_objects()
+    return [FreezeAfterFirstGeneration()]
 
 
 def _terminated(campaign_id: str) -> int:
@@ -492,7 +500,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     embedding) every command runs in this process."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    args.command_line = argv is None  # the process is this command's own (service.collector)
+    args.command_line = argv is None  # the process is this command's own (connevo.collector)
     if getattr(args, "max_connections", None) is not None and args.max_connections < 0:
         parser.error(f"--max-connections must be >= 0, got {args.max_connections}")
     if getattr(args, "workers", None) is not None and args.workers < 1:
@@ -503,6 +511,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             if wants_supervision(args):
                 return supervise(sys.argv[1:])
+        if args.command_line and args.func in (cmd_run, cmd_resume, cmd_serve):
+            hold_collections()  # until the imports are done and frozen (connevo.collector)
         status = args.func(args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler below, not at exit
         return status

@@ -32,7 +32,6 @@ os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
 
 import ray  # noqa: E402  (after the environment it reads)
 
-from connevo.collector import freeze_long_lived_objects
 from connevo.workers import records
 from connevo.workers.batched import MAX_BUCKET
 from connevo.workers.chunking import balanced_chunks
@@ -61,7 +60,6 @@ class _Trainer:
     def __init__(self, dataset: Dataset, settings: TrainingSettings) -> None:
         self.dataset = dataset
         self.settings = settings
-        freeze_long_lived_objects()  # an actor's process is its own (connevo.collector)
 
     def train(self, chunk: bytes) -> bytes:
         """Train the pickled chunk of requests; the evaluations pickled (:func:`records.dumps`),

@@ -231,13 +231,14 @@ def test_the_command_lines_campaign_process_freezes_its_imports_an_embedding_one
     # `connevo run` as the command line runs it (main() reading sys.argv), then the freeze count
     code = ("import gc, sys; from connevo.service import cli; "
             "sys.argv = ['connevo', 'run', sys.argv[1], '--store', sys.argv[2]]; status = cli.main(); "
-            "print('frozen', gc.get_freeze_count()); sys.exit(status)")
+            "print('enabled', gc.isenabled(), 'frozen', gc.get_freeze_count()); sys.exit(status)")
     done = subprocess.run([sys.executable, "-c", code, str(spec), str(tmp_path / "a.db")], cwd=ROOT,
                           capture_output=True, text=True, timeout=240,
                           env={**os.environ, "RAY_DISABLE_USAGE_STATS": "1"})
     assert done.returncode == 0, done.stderr
     assert int(done.stdout.rsplit("frozen", 1)[1]) > 100_000  # the imported modules' objects
+    assert "enabled True" in done.stdout  # collections held during the imports run again
     # main(argv) in a process that embeds connevo (this one) leaves its collector as it was
     before = gc.get_freeze_count()
     assert cli("run", str(spec), store=tmp_path / "b.db").returncode == 0
-    assert gc.get_freeze_count() == before
+    assert gc.get_freeze_count() == before and gc.isenabled()
