@@ -558,6 +558,19 @@ class Genome:
         return mask
 
     @cached_property
+    def carries_weights(self) -> bool:
+        """Whether an effective connection carries a weight (a trained genome, or a child of
+        trained parents): what a warm start and the informed operators ask."""
+        effective = self.effective_mask
+        # A trained genome has a weight on every row but those variation just added (a few): its
+        # first effective row answers without a pass over the table.
+        if len(effective):
+            first = int(effective.argmax())
+            if effective[first] and not np.isnan(self.table.weight[first]):
+                return True
+        return bool((effective & self.table.has_weight).any())
+
+    @cached_property
     def effective_table(self) -> ConnectionTable:
         """The rows of :attr:`effective_mask`."""
         return self.table.take(self.effective_mask)

@@ -46,18 +46,6 @@ def _prunable(genome: Genome) -> np.ndarray:
     return prunable
 
 
-def _carries_weights(genome: Genome) -> bool:
-    """Whether an effective connection carries a trained weight."""
-    effective = genome.effective_mask
-    # A trained genome has a weight on every row but those variation just added (a few): its
-    # first effective row answers without a pass over the table.
-    if len(effective):
-        first = int(effective.argmax())
-        if effective[first] and not np.isnan(genome.table.weight[first]):
-            return True
-    return bool(_prunable(genome).any())
-
-
 SELECTION_SAMPLE = 1024
 """Values in the strided sample that brackets a k-th smallest magnitude (:func:`kth_smallest`)."""
 
@@ -241,7 +229,7 @@ def grow_gradient(
         cycles.add(source, target)
     if not added:
         return genome
-    weight = 0.0 if _carries_weights(genome) else np.nan
+    weight = 0.0 if genome.carries_weights else np.nan
     new = ConnectionTable.of(list(added.values()), [s for s, _ in added], [t for _, t in added], True, weight)
     return genome._plus_connections(new, hints=genome.hints)
 
@@ -281,7 +269,7 @@ def add_neuron_gradient(
         k_out = min(k_out, max(1, room // 2))
         k_in = min(k_in, room - k_out)
     chosen_in, chosen_out = fan_in[:k_in], fan_out[:k_out]
-    weighted = _carries_weights(genome)
+    weighted = genome.carries_weights
     norm = math.sqrt(sum(w * w for _, w in chosen_in)) or 1.0
     node_id = innovations.new_node()
     activation = limits.activations[int(rng.integers(len(limits.activations)))]

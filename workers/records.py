@@ -132,8 +132,7 @@ class TrainingSettings:
     def warm_start(self, genome: Genome) -> bool:
         """Whether ``genome`` starts from the weights it carries: weight inheritance is on and
         one of its effective connections has a weight (a child of trained parents)."""
-        # on the columns (a missing weight is NaN): no Python object per gene
-        return self.inherit_weights and bool((genome.effective_mask & ~np.isnan(genome.table.weight)).any())
+        return self.inherit_weights and genome.carries_weights
 
     def epochs_for(self, genome: Genome) -> int:
         """Epochs ``genome`` trains for: ``inherited_epochs`` when warm-started, else ``epochs``."""
