@@ -264,7 +264,7 @@ class Campaign:
         self.archive.extend(self._archived(c) for c in children)
         pool = self.population + [c for c in children if c.complete]
         self.population = survivors(pool, self.spec.evolution.population, self.selection,
-                                    self.spec.evolution.niche_count, self.rng)
+                                    self.spec.budget_niches, self.rng)
         summary = summarize(generation, children, self.archive, self.scoring,
                             [self.candidate_id(c.number) for c in self.population], self.candidates_total,
                             (self.hv_reference, self.hv_ideal))

@@ -97,11 +97,11 @@ class Breeding:
         """With ``evolution.niche_parents``: the budget-niche elites among ``parents`` that another
         parent dominates, cheapest band first, at most a sixteenth of the children; else none."""
         evolution = self.spec.evolution
-        if not evolution.niche_parents or evolution.niche_count <= 0:
+        if not evolution.niche_parents or self.spec.budget_niches <= 0:
             return []
         by_number = {c.number: c for c in parents}
         entries = [self.selection.scoring.niche_entry(c) for c in parents]
-        elites = niche_elites(entries, min(len(parents), evolution.niche_count))
+        elites = niche_elites(entries, min(len(parents), self.spec.budget_niches))
         behind = dominated(entries)
         return [by_number[k] for k in elites if k in behind][: max(1, evolution.population // 16)]
 

@@ -396,6 +396,12 @@ class CampaignSpec(_Strict):
         None, description="folder that relative data paths are resolved against (the spec file's folder)"
     )
 
+    @property
+    def budget_niches(self) -> int:
+        """Budget niches in use (:attr:`EvolutionSpec.niche_count`); none when no objective is
+        minimized: without a cost there are no budgets to divide."""
+        return self.evolution.niche_count if self.objectives.minimize else 0
+
     @model_validator(mode="before")
     @classmethod
     def _default_objectives(cls, data: Any) -> Any:

@@ -225,7 +225,7 @@ def survivors(pool: Sequence[Candidate], k: int, selection: Selection, niches: i
         seen.add(values)
     if len(unique) <= k:
         return sorted(unique + repeats[: k - len(unique)], key=lambda c: c.number)
-    elites = set(niche_elites([selection.scoring.niche_entry(c) for c in unique], min(k, niches)))
+    elites = set(niche_elites([selection.scoring.niche_entry(c) for c in unique], min(k, niches))) if niches > 0 else set()
     rest = [c for c in unique if c.number not in elites]
     kept = [c for c in unique if c.number in elites] + selection.best(rest, k - len(elites), rng)
     return sorted(kept, key=lambda c: c.number)

@@ -105,3 +105,11 @@ def test_with_niche_parents_each_dominated_niche_elite_parents_one_of_the_next_c
             assert elite in parents
         bred += len(expected)
     assert bred > 0  # some generation had dominated elites to breed from
+
+
+def test_a_campaign_that_minimizes_no_cost_has_no_budget_niches_and_runs(tmp_path):
+    spec = small_spec(**{"evolution.population": 8, "evolution.generations": 3, "objectives.minimize": []})
+    result = run(spec, str(tmp_path / "accuracy-only.db"))
+    rows = result.candidates()
+    assert sorted(rows["generation"].unique()) == [0, 1, 2, 3]
+    assert (rows["status"] == "ok").all()
