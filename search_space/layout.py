@@ -9,10 +9,10 @@ nodes all carry fixed coordinates (``NodeGene.x``/``y``) keeps them instead.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
-from connevo.search_space import graph
+import numpy as np
+
 from connevo.search_space.genome import Genome
 
 
@@ -36,31 +36,19 @@ def layered_layout(genome: Genome) -> Layout:
 
 def _layout(genome: Genome) -> Layout:
     live = genome.live_nodes
-    inputs = genome.input_ids
+    inputs = np.asarray(genome.input_ids, dtype=np.int64)
     effective = genome.effective_table
-    edges = list(zip(effective.source.tolist(), effective.target.tolist()))
-    nodes = [*inputs, *sorted(live)]
-    order = graph.topological_order(nodes, edges)
-    if order is None:  # validated genomes never get here
-        raise ValueError("genome has a cycle")
-    predecessors: dict[int, list[int]] = defaultdict(list)
-    for a, b in edges:
-        predecessors[b].append(a)
-    input_set = set(inputs)
-    depth: dict[int, int] = {}
-    for node in order:
-        if node in input_set:
-            depth[node] = 0
-        else:
-            depth[node] = 1 + max((depth[p] for p in predecessors.get(node, ())), default=0)
-    hidden_top = max((d for n, d in depth.items() if n in live and n not in genome.output_ids), default=0)
+    ids = np.union1d(inputs, np.fromiter(live, dtype=np.int64, count=len(live)))  # sorted, unique
+    depth = dict(zip(ids.tolist(), _depths(ids, inputs, effective.source, effective.target).tolist()))
+    outputs = genome.output_ids
+    hidden_top = max((depth[n] for n in live if n not in outputs), default=0)
     top = hidden_top + 1
-    for out in genome.output_ids:
+    for out in outputs:
         depth[out] = top
     layers: list[list[int]] = [[] for _ in range(top + 1)]
-    for node, d in depth.items():
+    for node, d in depth.items():  # ids ascending: every layer comes out sorted
         layers[d].append(node)
-    layer_tuples = tuple(tuple(sorted(layer)) for layer in layers)
+    layer_tuples = tuple(tuple(layer) for layer in layers)
     pinned = genome.node_by_id
     if all(pinned[n].x is not None and pinned[n].y is not None for n in depth):
         coordinates = {n: (float(pinned[n].x or 0.0), float(pinned[n].y or 0.0)) for n in depth}  # fixed layout
@@ -71,3 +59,42 @@ def _layout(genome: Genome) -> Layout:
             for i, node in enumerate(layer)
         }
     return Layout(depth=depth, layers=layer_tuples, coordinates=coordinates)
+
+
+def _positions(ids: np.ndarray, values: np.ndarray, what: str) -> np.ndarray:
+    """Where each of ``values`` sits in the sorted ``ids``; every value must be one of them."""
+    at = np.searchsorted(ids, values)
+    if len(values) and (at.max() >= len(ids) or not np.array_equal(ids[at], values)):
+        raise ValueError(f"a connection's {what} is neither an input nor a live node")
+    return at
+
+
+def _depths(ids: np.ndarray, inputs: np.ndarray, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Per node of ``ids``: 0 for an input, else one above its deepest source (1 with none).
+
+    Kahn's algorithm a wave at a time: each wave takes every node whose sources are all done, in
+    a few array operations over the connections (a Python step per connection took 3-4 ms for a
+    3,000-connection genome; a layered genome needs as many waves as it has layers). The depths
+    are those of the node-at-a-time recursion in any topological order."""
+    n = len(ids)
+    src, tgt = _positions(ids, sources, "source"), _positions(ids, targets, "target")
+    is_input = np.zeros(n, dtype=bool)
+    is_input[np.searchsorted(ids, inputs)] = True
+    depth = np.where(is_input, 0, 1).astype(np.int64)
+    indegree = np.bincount(tgt, minlength=n)
+    ready = np.flatnonzero(indegree == 0)
+    done = 0
+    while len(ready):
+        done += len(ready)
+        in_wave = np.zeros(n, dtype=bool)
+        in_wave[ready] = True
+        out = in_wave[src]
+        s, t = src[out], tgt[out]
+        np.maximum.at(depth, t, depth[s] + 1)
+        depth[is_input] = 0
+        released = np.bincount(t, minlength=n)
+        indegree -= released
+        ready = np.flatnonzero((released > 0) & (indegree == 0))
+    if done != n:  # validated genomes never get here
+        raise ValueError("genome has a cycle")
+    return depth

@@ -113,6 +113,26 @@ def test_wiring_length_is_the_sum_of_squared_distances_in_the_layered_layout():
     assert measure(genome).wiring_length == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_each_live_neuron_sits_one_layer_above_its_deepest_source_and_outputs_on_top(seed):
+    genome = random_genome(seed, steps=80)
+    layout = layered_layout(genome)
+    sources: dict[int, list[int]] = {}
+    for c in genome.effective_connections:
+        sources.setdefault(c.target, []).append(c.source)
+    top = len(layout.layers) - 1
+    assert set(layout.depth) == set(genome.input_ids) | genome.live_nodes
+    for node, depth in layout.depth.items():
+        if node in genome.input_ids:
+            assert depth == 0
+        elif node in genome.output_ids:
+            assert depth == top
+        else:
+            assert depth == 1 + max((layout.depth[s] for s in sources.get(node, ())), default=0)
+    assert all(layer == tuple(sorted(layer)) for layer in layout.layers)
+    assert [n for layer in layout.layers for n in layer if layout.depth[n] != layout.layers.index(layer)] == []
+
+
 def shared_genome() -> Genome:
     """3 inputs -> 2 outputs, four connections in one sharing group, one connection alone."""
     nodes = tuple(NodeGene(i, "input") for i in range(3)) + (NodeGene(3, "output"), NodeGene(4, "output"))
