@@ -356,9 +356,11 @@ class Genome:
             if name in known:
                 views.__dict__[name] = known[name]
         genome = Genome._of(nodes, self.table.replace(weight=weight), self.regularization, hints, views=views)
-        for name in (*_STRUCTURAL_VIEWS, "n_enabled"):
+        for name in (*_STRUCTURAL_VIEWS, "n_enabled", "edges", "shared_groups"):
             if name in self.__dict__:
                 genome.__dict__[name] = self.__dict__[name]
+        if "_derived" in self.__dict__:  # views of the structure only (:meth:`derived`): the layout
+            genome.__dict__["_derived"] = dict(self.__dict__["_derived"])
         return genome
 
     def _minus_rows(self, keep: np.ndarray) -> Genome:
@@ -409,8 +411,10 @@ class Genome:
         genome goes (a genome is immutable: what is derived from it never changes). For views
         other modules derive, such as the layout: a cache keyed by genomes (``lru_cache``) would
         hash every connection on each look-up and keep hundreds of genomes alive after their
-        campaign has dropped them. ``compute`` must depend on the nodes and connections only: a
-        genome made with new hints or regularization keeps what was derived (:meth:`_of`)."""
+        campaign has dropped them. ``compute`` must depend on the structure only (the nodes' ids,
+        roles, activations and coordinates; the connections' pairs, enabled flags and groups),
+        never on weights or biases: a genome made with new hints or regularization (:meth:`_of`),
+        or with trained weights and biases (:meth:`_reweighted`), keeps what was derived."""
         memo: dict[str, Any] = self.__dict__.setdefault("_derived", {})
         if key not in memo:
             memo[key] = compute(self)

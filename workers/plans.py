@@ -235,11 +235,16 @@ def build_plan(request: EvaluationRequest, n_features: int, n_outputs: int,
     layout = layered_layout(genome)
     orders, level_of = _level_orders(genome, layout)
     shape = _shape(genome, orders, level_of)
-    init: np.ndarray = draw_weights(genome, layout, request.seed)  # float32, per effective connection
     warm, epochs = settings.start(request)
+    init: np.ndarray  # per effective connection
     if warm:  # weight inheritance: the genome's own weights; a connection without one starts small
         own = genome.table.weight[genome.effective_mask]
-        init = np.where(np.isnan(own), init.astype(np.float64) * settings.new_weight_scale, own)
+        missing = np.isnan(own)
+        # a trained genome (hints, the polish) carries every weight: nothing to draw
+        init = np.where(missing, draw_weights(genome, layout, request.seed).astype(np.float64)
+                        * settings.new_weight_scale, own) if missing.any() else own
+    else:
+        init = draw_weights(genome, layout, request.seed)  # float32
     shared = _initial_shared(genome, layout, init, shape.groups)
     levels, offsets = _empty_levels(genome, shape, orders, n_features)
     export = _place_connections(genome, levels, offsets, orders, level_of, init)

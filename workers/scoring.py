@@ -104,4 +104,5 @@ def trained_genome(plan: Plan, weights: list[tuple[np.ndarray | None, np.ndarray
     nodes = tuple(
         NodeGene(n.id, n.role, n.activation, bias[n.id], n.x, n.y) if n.id in bias else n for n in genome.nodes
     )
-    return Genome(nodes, genome.table.replace(weight=weight), genome.regularization)
+    # the same structure: its views (live and effective rows, the layout) carry over to the hints' plan
+    return genome._reweighted(nodes, weight, None)

@@ -190,6 +190,11 @@ def test_a_derived_view_is_computed_once_per_genome_and_goes_with_it():
     # a copy of the same nodes and connections with other hints keeps what was derived
     assert genome.replace(regularization=Regularization(weight_decay=0.1)).derived("rows", count) == len(genome.table)
     assert len(calls) == 1
+    # so does the same structure with trained weights and biases
+    trained = genome._reweighted(tuple(NodeGene(n.id, n.role, n.activation, 0.5, n.x, n.y) for n in genome.nodes),
+                                 np.full(len(genome.table), 0.25), None)
+    assert trained.derived("rows", count) == len(genome.table)
+    assert len(calls) == 1
     # an equal genome that is another object derives its own
     assert Genome.from_dict(genome.to_dict()).derived("rows", count) == len(genome.table)
     assert len(calls) == 2
