@@ -63,13 +63,32 @@ def _aligned(t: torch.Tensor) -> torch.Tensor:
 
 def _candidates(t: torch.Tensor, transpose: bool) -> list[torch.Tensor]:
     """``t[c]`` (transposed when asked) for every candidate ``c``, each contiguous and on a
-    64-byte boundary: views when the stack is contiguous, aligned and each candidate's part a
-    multiple of 64 bytes (so every part starts aligned), else aligned copies where needed."""
+    64-byte boundary: views of ``t`` when the stack is contiguous, aligned and each candidate's
+    part a multiple of 64 bytes (so every part starts aligned), else views of one copy of the
+    stack in which every candidate's part starts on a boundary (:func:`_aligned_parts`)."""
     if t.is_contiguous() and t.data_ptr() % _ALIGNMENT == 0 and (t[0].numel() * t.element_size()) % _ALIGNMENT == 0:
         matrices = list(t.unbind(0))
     else:
-        matrices = [_aligned(t[c]) for c in range(t.shape[0])]
+        matrices = _aligned_parts(t)
     return [m.t() for m in matrices] if transpose else matrices
+
+
+def _aligned_parts(t: torch.Tensor) -> list[torch.Tensor]:
+    """Each candidate's matrix of the stack ``t`` (``(C, r, k)``, any strides), contiguous and on a
+    64-byte boundary: one copy of the stack with each part's length rounded up to 64 bytes (one
+    copy op, where a copy per candidate cost ~3 us each: an output level's gradient arrives
+    strided, a last short mini-batch gives parts of odd lengths). Per-candidate copies where the
+    allocator's block is not aligned."""
+    count, rows, cols = t.shape
+    size = rows * cols
+    per = _ALIGNMENT // t.element_size()
+    step = -(-size // per) * per
+    buffer = torch.empty(count * step, dtype=t.dtype, device=t.device)
+    if buffer.data_ptr() % _ALIGNMENT != 0:
+        return [_aligned(t[c]) for c in range(count)]
+    parts = buffer.as_strided((count, rows, cols), (step, cols, 1))
+    parts.copy_(t)
+    return list(parts.unbind(0))
 
 
 def _matmuls(a: torch.Tensor, b: torch.Tensor, transpose_a: bool = False, transpose_b: bool = False
