@@ -64,10 +64,14 @@ def _aligned(t: torch.Tensor) -> torch.Tensor:
 def _candidates(t: torch.Tensor, transpose: bool) -> list[torch.Tensor]:
     """``t[c]`` (transposed when asked) for every candidate ``c``, each contiguous and on a
     64-byte boundary: views of ``t`` when the stack is contiguous, aligned and each candidate's
-    part a multiple of 64 bytes (so every part starts aligned), else views of one copy of the
-    stack in which every candidate's part starts on a boundary (:func:`_aligned_parts`)."""
+    part a multiple of 64 bytes (so every part starts aligned); one matrix (copied when it is
+    not so) for all when ``t`` is one expanded over the candidates (scoring rows, the hints'
+    inputs); else views of one copy of the stack in which every candidate's part starts on a
+    boundary (:func:`_aligned_parts`)."""
     if t.is_contiguous() and t.data_ptr() % _ALIGNMENT == 0 and (t[0].numel() * t.element_size()) % _ALIGNMENT == 0:
         matrices = list(t.unbind(0))
+    elif t.stride(0) == 0:  # one matrix for all (the inputs, expanded): copied once at most
+        matrices = [_aligned(t[0])] * t.shape[0]
     else:
         matrices = _aligned_parts(t)
     return [m.t() for m in matrices] if transpose else matrices

@@ -224,6 +224,27 @@ def test_a_candidates_matmul_does_not_depend_on_the_other_candidates(rows):
         assert torch.allclose(alone[0], a @ w, atol=1e-5)  # and it is the product
 
 
+@pytest.mark.parametrize("rows", [7, 128])
+def test_a_candidates_matmul_does_not_depend_on_how_its_operands_lie_in_memory(rows):
+    """Strided stacks (a transposed loss gradient), parts of odd lengths and one matrix expanded
+    over the stack from an unaligned start (scoring rows of a shared data array) give each
+    candidate the bits of its operands as fresh contiguous matrices."""
+    g = torch.Generator().manual_seed(1)
+    count, k, n = 5, 13, 10
+    w = torch.randn(count, k, n, generator=g)
+    reference = torch.randn(count, rows, k, generator=g)
+    expected = [batched.per_candidate_matmul(reference[c][None].clone(), w[c][None].clone())[0] for c in range(count)]
+    strided = reference.transpose(1, 2).contiguous().transpose(1, 2)  # the same values, column-major parts
+    assert not strided.is_contiguous()
+    assert all(torch.equal(x, y) for x, y in zip(batched.per_candidate_matmul(strided, w), expected))
+    shared = torch.randn(rows, k, generator=g)
+    unaligned = torch.empty(rows * k + 1)[1:].view(rows, k)  # starts 4 bytes past an allocation
+    unaligned.copy_(shared)
+    alone = [batched.per_candidate_matmul(shared[None].clone(), w[c][None].clone())[0] for c in range(count)]
+    together = batched.per_candidate_matmul(unaligned.expand(count, rows, k), w)
+    assert all(torch.equal(x, y) for x, y in zip(together, alone))
+
+
 @pytest.mark.parametrize("batch_size", [49, 134])
 def test_digits_candidates_give_the_same_bits_alone_and_in_a_stack(batch_size):
     """64 inputs, 10 outputs and a last mini-batch of 7 or 1 rows: the shapes where one entry of
