@@ -98,15 +98,17 @@ def _hints(plan: _Plan, blocks: dict[tuple[int, int], np.ndarray], count: int = 
         src = np.asarray(ids[source_level], dtype=np.int64)
         tgt = np.asarray(ids[target_level], dtype=np.int64)
         magnitude = np.abs(block[: len(src), : len(tgt)])
-        s, t = np.meshgrid(src, tgt, indexing="ij")
-        sources.append(s.ravel())
-        targets.append(t.ravel())
+        sources.append(np.repeat(src, len(tgt)))  # row-major pairs of the block: (src[i], tgt[j])
+        targets.append(np.tile(tgt, len(src)))
         scores.append(magnitude.ravel())
     grow: tuple[tuple[int, int, float], ...] = ()
     if scores:
         s_all, t_all, g_all = np.concatenate(sources), np.concatenate(targets), np.concatenate(scores)
         absent = ~PairIndex(genome).present(s_all, t_all)
         s_all, t_all, g_all = s_all[absent], t_all[absent], g_all[absent]
+        if len(g_all) > count > 0 and np.isfinite(g_all).all():  # only pairs as large as the count-th can be chosen
+            near = g_all >= np.partition(g_all, len(g_all) - count)[len(g_all) - count]
+            s_all, t_all, g_all = s_all[near], t_all[near], g_all[near]
         order = np.lexsort((t_all, s_all, -g_all))[:count]  # largest gradient; ties by ids
         chosen = zip(s_all[order].tolist(), t_all[order].tolist(), g_all[order].astype(np.float64).tolist())
         grow = tuple((s, t, g) for s, t, g in chosen if g > 0)
