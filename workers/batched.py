@@ -24,7 +24,7 @@ import math
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ import torch
 from connevo.search_space.cost import measure
 from connevo.search_space.genome import Genome
 from connevo.workers.data_tensors import DataTensors
+from connevo.workers.hints import stack_hints
 from connevo.workers.kernels import Autocast, class_logits, dropout_noise, per_candidate_matmul, seed_key
 from connevo.workers.optim import Adam
 from connevo.workers.plans import Plan, Shape, build_plan, check_fits, padded_width, plan_shape
@@ -58,9 +59,6 @@ __all__ = [
     "seed_key",
     "train_batched",
 ]
-
-_Plan = Plan     # the names workers.hints imports
-_Stack = Stack
 
 MAX_BUCKET = 128
 """Candidates trained in one stack at most (bounds memory); larger buckets are split."""
@@ -115,9 +113,10 @@ class _BucketTraining:
     """
 
     def __init__(self, plans: list[Plan], data: DataTensors, settings: TrainingSettings,
-                 device: torch.device, stats: BatchStats) -> None:
+                 device: torch.device, stats: BatchStats, hints: bool = False) -> None:
         self.start = time.perf_counter()
         self.plans, self.data, self.settings, self.device, self.stats = plans, data, settings, device, stats
+        self.hints = hints
         self.autocast = Autocast(device, settings.precision)
         self.stack = Stack.build(plans, device)
         self.n = data.x_train.shape[0]
@@ -307,12 +306,29 @@ class _BucketTraining:
                                          data.original)
                 if wanted else None,
             )
+        if self.hints:
+            self._add_hints(scored, done)
+
+    def _add_hints(self, scored: Stack, done: list[int]) -> None:
+        """Structure hints on the trained genome of every candidate of ``done`` (the rows of
+        ``scored``) that trained: measured on ``scored`` itself, which holds the weights its
+        trained genome carries (the same hints as :func:`workers.hints.add_hints` gives it)."""
+        rows = [r for r, i in enumerate(done) if self.results[i].ok and self.results[i].trained_genome is not None]
+        if not rows:
+            return
+        stack = scored if len(rows) == len(done) else scored.select(torch.tensor(rows, device=self.device))
+        hints = stack_hints([self.plans[done[r]] for r in rows], self.data, self.device, stack=stack)
+        for r, hint in zip(rows, hints or []):
+            i = done[r]
+            genome = self.results[i].trained_genome
+            assert genome is not None
+            self.results[i] = replace(self.results[i], trained_genome=genome.replace(hints=hint))
 
 
 def _train_bucket(plans: list[Plan], data: DataTensors, settings: TrainingSettings,
-                  device: torch.device, stats: BatchStats) -> list[Evaluation]:
+                  device: torch.device, stats: BatchStats, hints: bool = False) -> list[Evaluation]:
     """Train one bucket (plans of one shape); one Evaluation per plan, in order."""
-    return _BucketTraining(plans, data, settings, device, stats).run()
+    return _BucketTraining(plans, data, settings, device, stats, hints).run()
 
 
 def flop_counts(genomes: Sequence[Genome], n_features: int, samples: int) -> tuple[float, float]:
@@ -329,8 +345,11 @@ def train_batched(
     data: DataTensors,
     settings: TrainingSettings,
     device: torch.device,
+    hints: bool = False,
 ) -> BatchResult:
-    """Train every request, bucketed by shape; one Evaluation each, in request order.
+    """Train every request, bucketed by shape; one Evaluation each, in request order; with
+    ``hints``, each trained genome carries its structure hints (:mod:`workers.hints`), measured
+    on the stack its bucket was scored with.
 
     Failures are statuses: a candidate that raises is ``failed``, one whose loss is not finite
     ``diverged``, one past the time limit ``timeout``. A bucket whose training raises
@@ -361,7 +380,7 @@ def train_batched(
             part = members[first : first + MAX_BUCKET]
             error: str | None = None
             try:
-                done = _train_bucket([p for _, p in part], data, settings, device, stats)
+                done = _train_bucket([p for _, p in part], data, settings, device, stats, hints)
             except Exception as exc:
                 # Only note the error here: retrying inside this block would keep the failed
                 # bucket's tensors alive through the traceback (an out-of-memory bucket would
@@ -373,7 +392,7 @@ def train_batched(
                 else:
                     for _, plan in part:
                         try:
-                            done.extend(_train_bucket([plan], data, settings, device, stats))
+                            done.extend(_train_bucket([plan], data, settings, device, stats, hints))
                         except Exception as exc:
                             done.append(_failed(plan, device, exc))
             for (k, _), evaluation in zip(part, done):

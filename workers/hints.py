@@ -28,8 +28,11 @@ import torch
 from connevo.search_space.gene_index import PairIndex
 from connevo.search_space.genome import Genome
 from connevo.search_space.hints import StructureHints
-from connevo.workers.batched import DataTensors, _Plan, _plan, _Stack, per_candidate_matmul
+from connevo.workers.data_tensors import DataTensors
+from connevo.workers.kernels import per_candidate_matmul
+from connevo.workers.plans import Plan, build_plan
 from connevo.workers.records import Evaluation, EvaluationRequest, TrainingSettings
+from connevo.workers.stack import Stack
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +49,17 @@ def add_hints(evaluations: Sequence[Evaluation], data: DataTensors, device: torc
     """``evaluations`` with hints on the trained genome of every successful one (``grow``:
     absent connections proposed per candidate, at most)."""
     out = list(evaluations)
-    buckets: dict[tuple, list[tuple[int, _Plan]]] = {}
+    buckets: dict[tuple, list[tuple[int, Plan]]] = {}
     for k, e in enumerate(evaluations):
         if not e.ok or e.trained_genome is None:
             continue
         request = EvaluationRequest(e.candidate_id, e.trained_genome, 0, costs={}, epochs=0, warm_start=True)
-        plan = _plan(request, data.n_features, data.outputs_needed, _SETTINGS)
+        plan = build_plan(request, data.n_features, data.outputs_needed, _SETTINGS)
         buckets.setdefault(tuple(plan.shape), []).append((k, plan))
     for members in buckets.values():
-        try:
-            hints = _measure([plan for _, plan in members], data, device, grow)
-        except Exception as exc:  # hints are advice: without them the candidates stay as trained
-            log.warning("structure hints of %d candidates could not be measured: %s", len(members), exc)
+        plans = [plan for _, plan in members]
+        hints = stack_hints(plans, data, device, grow)
+        if hints is None:
             continue
         for (k, plan), hint in zip(members, hints):
             out[k] = replace(out[k], trained_genome=plan.request.genome.replace(hints=hint))
@@ -67,9 +69,23 @@ def add_hints(evaluations: Sequence[Evaluation], data: DataTensors, device: torc
 _SETTINGS = TrainingSettings()
 
 
-def _measure(plans: list[_Plan], data: DataTensors, device: torch.device, grow: int) -> list[StructureHints]:
+def stack_hints(plans: Sequence[Plan], data: DataTensors, device: torch.device, grow: int = GROW_HINTS,
+                stack: Stack | None = None) -> list[StructureHints] | None:
+    """The hints of trained candidates of one shape, from one stacked forward and backward pass.
+    ``plans``: their plans (what is read of them is their structure); ``stack``: their trained
+    stack, row by row, when the caller has it (the batched trainer passes the one it scored: no
+    second plan or stack), else one is built from ``plans`` (warm-start plans of the trained
+    genomes). None when they cannot be measured (logged: hints are advice, the candidates stay
+    as trained)."""
+    try:
+        return _measure(stack if stack is not None else Stack.build(plans, device), list(plans), data, grow)
+    except Exception as exc:
+        log.warning("structure hints of %d candidates could not be measured: %s", len(plans), exc)
+        return None
+
+
+def _measure(stack: Stack, plans: list[Plan], data: DataTensors, grow: int) -> list[StructureHints]:
     """The hints of every plan of one shape, from one stacked forward and backward pass."""
-    stack = _Stack.build(plans, device)
     rows = min(HINT_ROWS, int(data.x_train.shape[0]))
     x = data.x_train[:rows]
     y = data.y_train[:rows]
@@ -89,7 +105,7 @@ def _measure(plans: list[_Plan], data: DataTensors, device: torch.device, grow: 
     return [_hints(plan, {key: block[c] for key, block in blocks.items()}, grow) for c, plan in enumerate(plans)]
 
 
-def _hints(plan: _Plan, blocks: dict[tuple[int, int], np.ndarray], count: int = GROW_HINTS) -> StructureHints:
+def _hints(plan: Plan, blocks: dict[tuple[int, int], np.ndarray], count: int = GROW_HINTS) -> StructureHints:
     """One candidate's hints from its gradient blocks ``(source level, target level) -> (i, j)``."""
     genome: Genome = plan.request.genome
     ids = [list(genome.input_ids), *plan.orders]  # node ids per level; padding has none

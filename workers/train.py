@@ -65,18 +65,19 @@ def train(
     device = resolve_device(settings.device)
     tensors = DataTensors(dataset, device)
 
-    def train_chunk(chunk: Sequence[EvaluationRequest]) -> list[Evaluation]:
-        if settings.batched:
-            return train_batched(chunk, tensors, settings, device).evaluations
-        return [train_one(request, tensors, settings, device) for request in chunk]
+    def train_chunk(chunk: Sequence[EvaluationRequest], hints: bool = False) -> list[Evaluation]:
+        if settings.batched:  # hints measured on the stacks the candidates were scored with
+            return train_batched(chunk, tensors, settings, device, hints=hints).evaluations
+        evaluations = [train_one(request, tensors, settings, device) for request in chunk]
+        return add_hints(evaluations, tensors, device) if hints else evaluations
 
     with single_thread():
         if settings.rewire_fraction > 0:
             evaluations = train_rewiring(requests, tensors, settings, device, train_chunk)
+            if settings.structure_hints:  # of the last segment's rewired networks
+                evaluations = add_hints(evaluations, tensors, device)
         else:
-            evaluations = train_chunk(requests)
-        if settings.structure_hints:
-            evaluations = add_hints(evaluations, tensors, device)
+            evaluations = train_chunk(requests, hints=settings.structure_hints)
         if settings.measure_latency:
             evaluations = add_latency(evaluations)
         return evaluations
