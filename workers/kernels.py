@@ -61,20 +61,17 @@ def _aligned(t: torch.Tensor) -> torch.Tensor:
     return t.clone(memory_format=torch.contiguous_format)
 
 
-def _candidates(t: torch.Tensor, transpose: bool) -> list[torch.Tensor]:
-    """``t[c]`` (transposed when asked) for every candidate ``c``, each contiguous and on a
-    64-byte boundary: views of ``t`` when the stack is contiguous, aligned and each candidate's
-    part a multiple of 64 bytes (so every part starts aligned); one matrix (copied when it is
-    not so) for all when ``t`` is one expanded over the candidates (scoring rows, the hints'
-    inputs); else views of one copy of the stack in which every candidate's part starts on a
-    boundary (:func:`_aligned_parts`)."""
+def _candidates(t: torch.Tensor) -> list[torch.Tensor]:
+    """``t[c]`` for every candidate ``c``, each contiguous and on a 64-byte boundary: views of
+    ``t`` when the stack is contiguous, aligned and each candidate's part a multiple of 64 bytes
+    (so every part starts aligned); one matrix (copied when it is not so) for all when ``t`` is
+    one expanded over the candidates (scoring rows, the hints' inputs); else views of one copy
+    of the stack in which every candidate's part starts on a boundary (:func:`_aligned_parts`)."""
     if t.is_contiguous() and t.data_ptr() % _ALIGNMENT == 0 and (t[0].numel() * t.element_size()) % _ALIGNMENT == 0:
-        matrices = list(t.unbind(0))
-    elif t.stride(0) == 0:  # one matrix for all (the inputs, expanded): copied once at most
-        matrices = [_aligned(t[0])] * t.shape[0]
-    else:
-        matrices = _aligned_parts(t)
-    return [m.t() for m in matrices] if transpose else matrices
+        return list(t.unbind(0))
+    if t.stride(0) == 0:  # one matrix for all (the inputs, expanded): copied once at most
+        return [_aligned(t[0])] * t.shape[0]
+    return _aligned_parts(t)
 
 
 def _aligned_parts(t: torch.Tensor) -> list[torch.Tensor]:
@@ -95,26 +92,35 @@ def _aligned_parts(t: torch.Tensor) -> list[torch.Tensor]:
     return list(parts.unbind(0))
 
 
-def _matmuls(a: torch.Tensor, b: torch.Tensor, transpose_a: bool = False, transpose_b: bool = False
-             ) -> torch.Tensor:
-    """``op(a[c]) @ op(b[c])`` for every candidate ``c`` (``op``: transposed when asked), one
-    ``torch.mm`` each on aligned operands, each result in an allocation of its own."""
-    return torch.stack([torch.mm(x, y) for x, y in zip(_candidates(a, transpose_a), _candidates(b, transpose_b))])
+def _products(left: list[torch.Tensor], right: list[torch.Tensor]) -> torch.Tensor:
+    """``left[c] @ right[c]`` for every candidate ``c``, one ``torch.mm`` each (operands from
+    :func:`_candidates`), each result in an allocation of its own, stacked."""
+    return torch.stack(list(map(torch.mm, left, right)))
+
+
+def _transposed(matrices: list[torch.Tensor]) -> list[torch.Tensor]:
+    return list(map(torch.t, matrices))
 
 
 class _PerCandidateMatmul(torch.autograd.Function):
-    """``(C, r, k) @ (C, k, n)`` as one matrix product per candidate, forward and backward."""
+    """``(C, r, k) @ (C, k, n)`` as one matrix product per candidate, forward and backward. The
+    backward reuses the forward's per-candidate operands, and splits the incoming gradient into
+    candidates once for both products (an output level's gradient arrives strided: one copy)."""
 
     @staticmethod
     def forward(ctx: Any, a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(a, w)
-        return _matmuls(a, w)
+        ctx.save_for_backward(a, w)  # kept for autograd's check that neither changed in place
+        ctx.operands = _candidates(a), _candidates(w)
+        return _products(*ctx.operands)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        a, w = ctx.saved_tensors
-        grad_a = _matmuls(grad, w, transpose_b=True) if ctx.needs_input_grad[0] else None
-        grad_w = _matmuls(a, grad, transpose_a=True) if ctx.needs_input_grad[1] else None
+        ctx.saved_tensors  # noqa: B018 -- raises if a or w was modified in place since the forward
+        a_parts, w_parts = ctx.operands
+        del ctx.operands
+        grad_parts = _candidates(grad)
+        grad_a = _products(grad_parts, _transposed(w_parts)) if ctx.needs_input_grad[0] else None
+        grad_w = _products(_transposed(a_parts), grad_parts) if ctx.needs_input_grad[1] else None
         return grad_a, grad_w
 
 
