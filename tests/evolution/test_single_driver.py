@@ -37,11 +37,11 @@ def test_resuming_a_campaign_that_runs_elsewhere_is_refused_and_the_first_driver
         assert committed_generations(db) > before
     finally:
         first.send_signal(signal.SIGINT)  # Ctrl-C: the first driver stops the campaign cleanly
-        first.communicate(timeout=120)
-    assert first.returncode == 130
+        _, stderr = first.communicate(timeout=120)
+    assert first.returncode == 130, stderr
     with open_store(db) as store:
         info = store.get_campaign("busy")
-        assert (info["status"], info["driver"]) == ("stopped", None)  # and now anyone may resume it
+        assert (info["status"], info["driver"]) == ("stopped", None), stderr  # and now anyone may resume it
 
 
 class TakenOver(CampaignObserver):
