@@ -54,7 +54,7 @@ def release_interrupted(exc: BaseException) -> None:
     of its traceback keep what that write held: its connection, with an open SQLite transaction
     and the file's write lock, until they are freed. Once in 100 Ctrl-Cs sent at random moments
     the final status could then not be written ("database is locked" after the 30 s busy
-    timeout; none in 80 more with this). Clearing the finished frames' locals and collecting
+    timeout; none in 170 more with this). Clearing the finished frames' locals and collecting
     returns such a connection to SQLAlchemy's pool, which rolls it back; the traceback keeps its
     files and line numbers."""
     traceback.clear_frames(exc.__traceback__)
