@@ -78,29 +78,6 @@ def required_for_output(
     return required
 
 
-def longest_path_depths(
-    nodes: Iterable[int], edges: Iterable[tuple[int, int]], sources: Iterable[int]
-) -> dict[int, int]:
-    """Depth of each node: 0 for ``sources`` and nodes without inputs, else 1 + max depth of inputs."""
-    nodes = list(nodes)
-    edges = list(edges)
-    order = topological_order(nodes, edges)
-    if order is None:
-        raise ValueError("graph has a cycle")
-    predecessors: dict[int, list[int]] = defaultdict(list)
-    for a, b in edges:
-        predecessors[b].append(a)
-    source_set = set(sources)
-    depth: dict[int, int] = {}
-    for node in order:
-        prev = predecessors.get(node, ())
-        if node in source_set or not prev:
-            depth[node] = 0
-        else:
-            depth[node] = 1 + max(depth[p] for p in prev)
-    return depth
-
-
 _SWEEPS = 8
 
 
