@@ -11,9 +11,11 @@ against the outputs also gives the neuron GradMax would add: its fan-in is the t
 singular vector (the direction of inputs whose new neuron gets the largest gradient on its
 fan-out), its fan-out the outputs of the top right singular vector.
 
-Both training paths call :func:`add_hints` on their evaluations, so the hints are the same
-whichever path trained, and a candidate's hints do not depend on the other candidates measured
-with it (one BLAS call per candidate, :func:`workers.batched.per_candidate_matmul`).
+Both training paths measure them with :func:`stack_hints`: the batched trainer on the stack it
+scored a bucket with, the one-at-a-time path through :func:`add_hints` on warm-start plans of the
+trained genomes. The weights are the same either way, so the hints are the same whichever path
+trained, and a candidate's hints do not depend on the other candidates measured with it (one
+BLAS call per candidate, :func:`workers.kernels.per_candidate_matmul`).
 """
 
 from __future__ import annotations
