@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from connevo.search_space.genome import Genome, NodeGene
+from connevo.workers import invariant
 from connevo.workers.kernels import Autocast
 from connevo.workers.losses import LOSSES, TaskLoss
 from connevo.workers.plans import Plan
@@ -56,7 +57,11 @@ def score(stack: Stack, x: torch.Tensor, y: torch.Tensor, autocast: Autocast, n_
             if confusion is not None and n_classes is not None:
                 cell = (torch.arange(c, device=x.device)[:, None] * n_classes + yb) * n_classes + predicted
                 confusion += torch.bincount(cell.flatten(), minlength=confusion.numel())
-        mean_loss = (losses[0] if len(losses) == 1 else torch.cat(losses, dim=1)).mean(dim=1)
+        every_loss = losses[0] if len(losses) == 1 else torch.cat(losses, dim=1)
+        if invariant.uses_invariant_reductions(x.device):
+            mean_loss = invariant.pairwise_mean(every_loss, 1)
+        else:
+            mean_loss = every_loss.mean(dim=1)
     if probabilities is not None:
         every = (kept[0] if len(kept) == 1 else torch.cat(kept, dim=1)).double().cpu().numpy()
         probabilities.extend(every[i] for i in range(c))

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from connevo.workers import invariant
 from connevo.workers.kernels import ACTIVATIONS_BY_CODE, dropout_noise, per_candidate_matmul, seed_key
 from connevo.workers.plans import Plan, Shape
 
@@ -52,6 +53,8 @@ class Stack:
         self.weight_decay, self.l1_ratio, self.dropout, self.keys = weight_decay, l1_ratio, dropout, keys
         self.any_penalty = bool((weight_decay > 0).any())
         self.any_dropout = bool((dropout > 0).any())
+        # CUDA's reductions depend on the stack's size: sum in a fixed order there (workers/invariant.py)
+        self.invariant = invariant.uses_invariant_reductions(keys.device)
 
     @classmethod
     def build(cls, plans: Sequence[Plan], device: torch.device) -> Stack:
@@ -170,7 +173,9 @@ class Stack:
                    group_mask: torch.Tensor | None) -> torch.Tensor:
         eff = w * mask
         if groups is not None and self.shared is not None:
-            eff = eff + torch.gather(self.shared, 1, groups).view_as(w) * group_mask
+            gather = invariant.gather_shared if self.invariant else lambda s, g: torch.gather(s, 1, g)
+            shared = gather(self.shared, groups)
+            eff = eff + shared.view_as(w) * group_mask
         return eff
 
     def forward(self, x: torch.Tensor, step: int | None = None,
@@ -182,14 +187,13 @@ class Stack:
         depth = len(self.levels)
         z = x
         for index, lv in enumerate(self.levels, start=1):
-            z = lv.b
+            products = []
             if lv.wx is not None:
-                z = z + per_candidate_matmul(x, self._effective(lv.wx, lv.mx, lv.gx, lv.gmx))
+                products.append(per_candidate_matmul(x, self._effective(lv.wx, lv.mx, lv.gx, lv.gmx)))
             if lv.wh is not None:
                 h = hs[lv.hidden[0]] if len(lv.hidden) == 1 else torch.cat([hs[j] for j in lv.hidden], dim=2)
-                z = z + per_candidate_matmul(h, self._effective(lv.wh, lv.mh, lv.gh, lv.gmh))
-            if z.shape[1] != x.shape[1]:  # a level fed by nothing: bias only
-                z = z.expand(z.shape[0], x.shape[1], z.shape[2])
+                products.append(per_candidate_matmul(h, self._effective(lv.wh, lv.mh, lv.gh, lv.gmh)))
+            z = self._biased(lv.b, products, x.shape[1])
             a = ACTIVATIONS_BY_CODE[lv.acts[0][0]](z)
             for code, mask in lv.acts[1:]:
                 a = torch.where(mask, ACTIVATIONS_BY_CODE[code](z), a)
@@ -199,6 +203,17 @@ class Stack:
                 trace.append((z, a))
             hs[index] = a
             z = a
+        return z
+
+    def _biased(self, b: torch.Tensor, products: list[torch.Tensor], rows: int) -> torch.Tensor:
+        """``b + products[0] + products[1]``, added in that order; a level fed by nothing repeats its
+        bias over the rows. On devices with batch-invariant reductions the bias gradient is summed
+        over the rows in a fixed order (:mod:`workers.invariant`)."""
+        if not products:
+            return invariant.broadcast_bias(b, rows) if self.invariant else b.expand(b.shape[0], rows, b.shape[2])
+        z = invariant.add_bias(products[0], b) if self.invariant else b + products[0]
+        for p in products[1:]:
+            z = z + p
         return z
 
     def penalty(self) -> torch.Tensor:

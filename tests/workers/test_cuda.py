@@ -1,0 +1,104 @@
+"""Training on a CUDA device: what the card promises when a worker has a GPU.
+
+Skipped where torch sees no GPU (CI's machines); run on a GPU machine with
+``pytest tests/workers/test_cuda.py``. ``benchmarks/gpu.py`` measures the speed and the agreement
+with the CPU on a larger population.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from connevo.search_space import InnovationTracker, minimal_genome
+from connevo.search_space.compile import compile_genome
+from connevo.workers import EvaluationRequest, Status, TrainingSettings, load_dataset, train
+from connevo.workers.batched import class_logits
+from tests.support import random_genomes
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device (torch.cuda.is_available() is False)")
+
+CUDA = TrainingSettings(epochs=4, batch_size=16, learning_rate=0.02, device="cuda")
+
+
+@pytest.fixture(scope="module")
+def wine():
+    return load_dataset("wine", seed=0)
+
+
+@pytest.fixture(scope="module")
+def wine_requests(wine):
+    genomes = random_genomes(wine, 12, seed=7)
+    assert any(g.hidden_ids for g in genomes) and any(g.shared_groups for g in genomes)
+    return [EvaluationRequest(f"c-{i}", g, 100 + i) for i, g in enumerate(genomes)]
+
+
+def comparable(evaluation):
+    return dataclasses.replace(evaluation, seconds=0.0)
+
+
+def test_auto_trains_on_the_gpu_and_reports_it(wine, wine_requests):
+    evaluations = train(wine_requests[:3], wine, dataclasses.replace(CUDA, device="auto"))
+    assert all(e.status is Status.OK for e in evaluations), [e.error for e in evaluations]
+    assert all(e.device.startswith("cuda") for e in evaluations)
+
+
+def test_trained_networks_score_on_the_cpu_as_the_gpu_reported(wine, wine_requests):
+    """The trained genome, compiled on the CPU, reproduces the GPU's scores: accuracy to a row,
+    loss within float tolerance (the devices reduce in different orders)."""
+    for e in train(wine_requests, wine, CUDA):
+        assert e.status is Status.OK, e.error
+        net = compile_genome(e.trained_genome, use_genome_weights=True).eval()
+        for part in ("train", "val", "test"):
+            x = torch.as_tensor(getattr(wine, f"x_{part}"))
+            y = torch.as_tensor(getattr(wine, f"y_{part}"))
+            with torch.no_grad():
+                logits = class_logits(net(x).float())
+            accuracy = float((logits.argmax(dim=1) == y).float().mean())
+            loss = float(torch.nn.functional.cross_entropy(logits, y))
+            assert abs(accuracy - getattr(e, f"{part}_accuracy")) <= 1.0 / len(y) + 1e-9, part
+            assert math.isclose(loss, getattr(e, f"{part}_loss"), rel_tol=1e-3, abs_tol=1e-4), part
+
+
+def test_a_candidates_result_on_the_gpu_does_not_depend_on_its_chunk(wine, wine_requests):
+    """Bit for bit, as on the CPU: alone, together, in another order and company."""
+    together = [comparable(e) for e in train(wine_requests, wine, CUDA)]
+    alone = [comparable(train([r], wine, CUDA)[0]) for r in wine_requests]
+    assert together == alone
+    order = np.random.default_rng(1).permutation(len(wine_requests))[:7]
+    shuffled = train([wine_requests[i] for i in order], wine, CUDA)
+    assert [comparable(e) for e in shuffled] == [together[i] for i in order]
+
+
+def test_gpu_and_cpu_agree_to_rounding(wine, wine_requests):
+    """Not the same bits (other reduction orders), but the same training: each candidate's
+    validation accuracy within two rows, its validation loss within 5%."""
+    on_gpu = train(wine_requests, wine, CUDA)
+    on_cpu = train(wine_requests, wine, dataclasses.replace(CUDA, device="cpu"))
+    rows = len(wine.y_val)
+    for g, c in zip(on_gpu, on_cpu):
+        assert g.status is c.status is Status.OK
+        assert abs(g.val_accuracy - c.val_accuracy) <= 2.0 / rows + 1e-9
+        assert math.isclose(g.val_loss, c.val_loss, rel_tol=0.05, abs_tol=1e-3)
+
+
+@pytest.mark.parametrize("batch_size", [49, 134])
+def test_digits_candidates_give_the_same_bits_alone_and_in_a_stack_on_the_gpu(batch_size):
+    digits = load_dataset("digits", seed=0)
+    settings = TrainingSettings(epochs=2, batch_size=batch_size, learning_rate=0.02, device="cuda")
+    genomes = [minimal_genome(64, 10, np.random.default_rng(i), InnovationTracker(), 1.0) for i in range(5)]
+    reqs = [EvaluationRequest(f"c-{i}", g, 100 + i) for i, g in enumerate(genomes)]
+    together = [comparable(e) for e in train(reqs, digits, settings)]
+    alone = [comparable(train([r], digits, settings)[0]) for r in reqs]
+    assert together == alone
+
+
+def test_bfloat16_autocast_trains_on_the_gpu(wine, wine_requests):
+    settings = dataclasses.replace(CUDA, precision="bfloat16")
+    evaluations = train(wine_requests[:4], wine, settings)
+    assert all(e.status is Status.OK for e in evaluations)
+    assert max(e.val_accuracy for e in evaluations) > 0.5

@@ -1,0 +1,131 @@
+"""Batch-invariant reductions: a candidate's sums in an order fixed by its own shape, on any device.
+
+A stack trains candidates side by side, and a candidate's result must not depend on its company
+(:mod:`workers.kernels`). On the CPU, torch's reductions over a stack give each candidate the
+bits it gets alone (``tests/workers/test_batched.py`` checks it). On CUDA they do not: a
+reduction kernel chooses how many threads share one output from the size of the whole tensor,
+so a bias gradient summed over a mini-batch's rows, a log-softmax over the classes or a mean
+loss changed in the last bits with the number of candidates in the stack (seen on an H200:
+digits candidates trained alone and five together gave other scores), and ``gather``'s backward
+adds with atomics, in no fixed order at all.
+
+So on such devices the training path sums with :func:`pairwise_sum`: halves added elementwise,
+an order that depends only on the length of the summed dimension. An elementwise add is one
+IEEE rounding wherever the element lies, so the result is the same bits alone or in any stack.
+It is ours because no library offers a reduction whose order is fixed by contract; the cost is
+``log2(n)`` elementwise kernels per sum, small beside the matrix products on a GPU.
+:func:`uses_invariant_reductions` says where it is used: every device but the CPU, whose
+results stay the bits they were.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from connevo.workers.kernels import per_candidate_matmul
+
+__all__ = [
+    "add_bias",
+    "broadcast_bias",
+    "cross_entropy_rows",
+    "gather_shared",
+    "pairwise_mean",
+    "pairwise_sum",
+    "softmax",
+    "uses_invariant_reductions",
+]
+
+
+def uses_invariant_reductions(device: torch.device) -> bool:
+    """Whether training on ``device`` sums with :func:`pairwise_sum` (every device but the CPU)."""
+    return device.type != "cpu"
+
+
+def pairwise_sum(x: torch.Tensor, dim: int, keepdim: bool = False) -> torch.Tensor:
+    """The sum of ``x`` over ``dim`` as a tree of elementwise adds: the first half plus the
+    second, again and again (an odd element left over is carried to the next round). The order
+    of the adds is a function of ``x.shape[dim]`` alone. Differentiable: the backward copies."""
+    dim = dim % x.dim()
+    n = x.shape[dim]
+    if n == 0:
+        return x.sum(dim=dim, keepdim=keepdim)  # zeros: no order to fix
+    while n > 1:
+        half = n // 2
+        paired = x.narrow(dim, 0, half) + x.narrow(dim, half, half)
+        x = paired if n % 2 == 0 else torch.cat([paired, x.narrow(dim, 2 * half, 1)], dim=dim)
+        n = x.shape[dim]
+    return x if keepdim else x.squeeze(dim)
+
+
+def pairwise_mean(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """The mean over ``dim``: :func:`pairwise_sum` divided by the count."""
+    return pairwise_sum(x, dim) / x.shape[dim]
+
+
+class _AddBias(torch.autograd.Function):
+    """``z + b`` for ``b`` ``(C, 1, W)`` broadcast over the rows of ``z`` ``(C, rows, W)``; the
+    bias gradient summed over the rows by :func:`pairwise_sum`."""
+
+    @staticmethod
+    def forward(ctx: Any, z: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        ctx.z_dtype = z.dtype
+        return b + z
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return grad.to(ctx.z_dtype), pairwise_sum(grad.float(), 1, keepdim=True)
+
+
+def add_bias(z: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``b + z`` (``b`` ``(C, 1, W)``, ``z`` ``(C, rows, W)``) with a batch-invariant bias gradient."""
+    return _AddBias.apply(z, b)
+
+
+def broadcast_bias(b: torch.Tensor, rows: int) -> torch.Tensor:
+    """``b`` ``(C, 1, W)`` repeated over ``rows`` (a level fed by nothing), its gradient summed by
+    :func:`pairwise_sum`."""
+    return add_bias(torch.zeros(b.shape[0], rows, b.shape[2], dtype=b.dtype, device=b.device), b)
+
+
+class _GatherShared(torch.autograd.Function):
+    """``shared[c, groups[c, p]]``; the backward sums each shared weight's positions by one
+    matrix product per candidate (a one-hot matrix of its groups), not by atomic adds."""
+
+    @staticmethod
+    def forward(ctx: Any, shared: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(groups)
+        ctx.width = shared.shape[1]
+        return torch.gather(shared, 1, groups)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (groups,) = ctx.saved_tensors
+        one_hot = (groups[:, :, None] == torch.arange(ctx.width, device=groups.device)).to(grad.dtype)
+        return per_candidate_matmul(grad[:, None, :].contiguous(), one_hot)[:, 0, :], None
+
+
+def gather_shared(shared: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+    """``torch.gather(shared, 1, groups)`` with a batch-invariant, atomics-free backward."""
+    return _GatherShared.apply(shared, groups)
+
+
+def _log_normalizer(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(logits - max, log(sum(exp(logits - max))))`` over the last dimension; the max is
+    detached (its gradient is zero: the log-sum-exp does not depend on the shift)."""
+    shifted = logits - logits.detach().amax(dim=-1, keepdim=True)
+    return shifted, torch.log(pairwise_sum(torch.exp(shifted), -1, keepdim=True))
+
+
+def cross_entropy_rows(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per row, the cross-entropy of class logits ``(C, rows, classes)`` against ``y``
+    ``(C, rows)``: ``log(sum(exp(logits))) - logits[y]``, its sums batch-invariant."""
+    shifted, log_total = _log_normalizer(logits)
+    return (log_total - torch.gather(shifted, -1, y[..., None]))[..., 0]
+
+
+def softmax(logits: torch.Tensor) -> torch.Tensor:
+    """Class probabilities over the last dimension, the normalizer batch-invariant."""
+    shifted, log_total = _log_normalizer(logits)
+    return torch.exp(shifted - log_total)
