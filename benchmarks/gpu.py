@@ -24,7 +24,7 @@ import sys
 import torch
 
 from benchmarks.common import peak_matmul_flops, requests, timed, training_flops
-from connevo.workers import LocalEvaluator, TrainingSettings, load_dataset
+from connevo.workers import LocalEvaluator, TrainingSettings, load_dataset, triton_matmul
 
 TOLERANCE = 0.02  # absolute validation accuracy
 SHARE_WITHIN = 0.95
@@ -76,7 +76,11 @@ def main() -> int:
     peaks = {cpu_name: peak_matmul_flops(threads=args.threads)}
     peaks[other_name] = cuda_peak_flops() if args.against == "cuda" else peaks[cpu_name]
     if args.against == "cuda":
-        print(f"GPU: {torch.cuda.get_device_name(0)}; torch {torch.__version__}, CUDA {torch.version.cuda}")
+        products = "one cuBLAS call per candidate (Triton not installed)"
+        if triton_matmul.available(torch.device("cuda")):
+            products = "one Triton launch per stack (workers/triton_matmul.py)"
+        print(f"GPU: {torch.cuda.get_device_name(0)}; torch {torch.__version__}, CUDA {torch.version.cuda}; "
+              f"matrix products: {products}")
     print(f"{len(reqs)} candidates (layered and DAG genomes, digits, {args.epochs} epochs, batch 128)")
     for name, seconds in ((cpu_name, t_cpu), (other_name, t_other)):
         print(f"  {name:<12} {seconds:8.2f} s  {len(reqs) / seconds:8.1f} candidates/s  "

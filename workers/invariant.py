@@ -43,20 +43,41 @@ def uses_invariant_reductions(device: torch.device) -> bool:
     return device.type != "cpu"
 
 
-def pairwise_sum(x: torch.Tensor, dim: int, keepdim: bool = False) -> torch.Tensor:
-    """The sum of ``x`` over ``dim`` as a tree of elementwise adds: the first half plus the
-    second, again and again (an odd element left over is carried to the next round). The order
-    of the adds is a function of ``x.shape[dim]`` alone. Differentiable: the backward copies."""
-    dim = dim % x.dim()
+def _tree_sum(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """The first half plus the second, again and again (an odd element left over is carried to
+    the next round), keeping ``dim`` at length 1."""
     n = x.shape[dim]
     if n == 0:
-        return x.sum(dim=dim, keepdim=keepdim)  # zeros: no order to fix
+        return x.sum(dim=dim, keepdim=True)  # zeros: no order to fix
     while n > 1:
         half = n // 2
         paired = x.narrow(dim, 0, half) + x.narrow(dim, half, half)
         x = paired if n % 2 == 0 else torch.cat([paired, x.narrow(dim, 2 * half, 1)], dim=dim)
         n = x.shape[dim]
-    return x if keepdim else x.squeeze(dim)
+    return x
+
+
+class _PairwiseSum(torch.autograd.Function):
+    """:func:`_tree_sum` with a one-op backward: every summand's gradient is the sum's (an
+    expand, where autograd through the tree would replay its slices and adds)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, dim: int) -> torch.Tensor:
+        ctx.shape, ctx.dim = x.shape, dim
+        return _tree_sum(x, dim)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return grad.expand(ctx.shape), None
+
+
+def pairwise_sum(x: torch.Tensor, dim: int, keepdim: bool = False) -> torch.Tensor:
+    """The sum of ``x`` over ``dim`` as a tree of elementwise adds: the first half plus the
+    second, again and again (an odd element left over is carried to the next round). The order
+    of the adds is a function of ``x.shape[dim]`` alone. Differentiable."""
+    dim = dim % x.dim()
+    total = _PairwiseSum.apply(x, dim) if x.requires_grad else _tree_sum(x, dim)
+    return total if keepdim else total.squeeze(dim)
 
 
 def pairwise_mean(x: torch.Tensor, dim: int) -> torch.Tensor:

@@ -13,6 +13,11 @@ do not depend on which candidates share its chunk, its bucket or its worker;
 candidate's shape would break it (a candidate's padded shape is a function of its own genome
 only, :func:`workers.plans.padded_width`): BLAS picks different kernels and summation orders for
 different shapes.
+
+On CUDA the same holds by other means (``tests/workers/test_cuda.py``, run on an H200): a
+stack's products are one launch of a kernel whose order per candidate is fixed
+(:mod:`workers.triton_matmul`; one cuBLAS call per candidate where Triton is missing), and its
+sums are pairwise (:mod:`workers.invariant`).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+
+from connevo.workers import triton_matmul
 
 __all__ = [
     "ACTIVATION_CODES",
@@ -128,12 +135,16 @@ def per_candidate_matmul(a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     """``a @ w`` over stacked candidates (``(C, r, k) @ (C, k, n)``), each candidate's product and
     its gradients computed by BLAS calls of its own on aligned operands: the same bits whatever
     the other candidates of the stack and their number (see the module doc). Under autocast
-    both operands are cast to the autocast dtype, as autocast does for ``bmm``."""
+    both operands are cast to the autocast dtype, as autocast does for ``bmm``. On CUDA (with
+    Triton) the whole stack is one launch of a kernel that computes each candidate's product in
+    a fixed order (:mod:`workers.triton_matmul`): the same guarantee, without a launch per candidate."""
     device = a.device.type
     if torch.is_autocast_enabled(device):
         dtype = torch.get_autocast_dtype(device)
         a, w = a.to(dtype), w.to(dtype)
     with torch.autocast(device, enabled=False):
+        if triton_matmul.available(a.device):
+            return triton_matmul.stacked_matmul(a, w)
         return _PerCandidateMatmul.apply(a, w)
 
 

@@ -16,13 +16,26 @@ import torch
 
 from connevo.search_space import InnovationTracker, minimal_genome
 from connevo.search_space.compile import compile_genome
-from connevo.workers import EvaluationRequest, Status, TrainingSettings, load_dataset, train
+from connevo.workers import EvaluationRequest, Status, TrainingSettings, load_dataset, train, triton_matmul
 from connevo.workers.batched import class_logits
 from tests.support import random_genomes
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device (torch.cuda.is_available() is False)")
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
+                                reason="no CUDA device (torch.cuda.is_available() is False)")
 
 CUDA = TrainingSettings(epochs=4, batch_size=16, learning_rate=0.02, device="cuda")
+
+
+@pytest.fixture(params=["stacked kernel", "per-candidate products"])
+def matmul(request, monkeypatch):
+    """Each test runs with both CUDA matrix-product paths: the Triton kernel (the default where
+    Triton is installed) and one cuBLAS call per candidate (where it is not)."""
+    if request.param == "stacked kernel":
+        if not triton_matmul.available(torch.device("cuda")):
+            pytest.skip("Triton is not installed")
+    else:
+        monkeypatch.setattr(triton_matmul, "available", lambda device: False)
+    return request.param
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +54,13 @@ def comparable(evaluation):
     return dataclasses.replace(evaluation, seconds=0.0)
 
 
-def test_auto_trains_on_the_gpu_and_reports_it(wine, wine_requests):
+def test_auto_trains_on_the_gpu_and_reports_it(wine, wine_requests, matmul):
     evaluations = train(wine_requests[:3], wine, dataclasses.replace(CUDA, device="auto"))
     assert all(e.status is Status.OK for e in evaluations), [e.error for e in evaluations]
     assert all(e.device.startswith("cuda") for e in evaluations)
 
 
-def test_trained_networks_score_on_the_cpu_as_the_gpu_reported(wine, wine_requests):
+def test_trained_networks_score_on_the_cpu_as_the_gpu_reported(wine, wine_requests, matmul):
     """The trained genome, compiled on the CPU, reproduces the GPU's scores: accuracy to a row,
     loss within float tolerance (the devices reduce in different orders)."""
     for e in train(wine_requests, wine, CUDA):
@@ -64,7 +77,7 @@ def test_trained_networks_score_on_the_cpu_as_the_gpu_reported(wine, wine_reques
             assert math.isclose(loss, getattr(e, f"{part}_loss"), rel_tol=1e-3, abs_tol=1e-4), part
 
 
-def test_a_candidates_result_on_the_gpu_does_not_depend_on_its_chunk(wine, wine_requests):
+def test_a_candidates_result_on_the_gpu_does_not_depend_on_its_chunk(wine, wine_requests, matmul):
     """Bit for bit, as on the CPU: alone, together, in another order and company."""
     together = [comparable(e) for e in train(wine_requests, wine, CUDA)]
     alone = [comparable(train([r], wine, CUDA)[0]) for r in wine_requests]
@@ -74,7 +87,7 @@ def test_a_candidates_result_on_the_gpu_does_not_depend_on_its_chunk(wine, wine_
     assert [comparable(e) for e in shuffled] == [together[i] for i in order]
 
 
-def test_gpu_and_cpu_agree_to_rounding(wine, wine_requests):
+def test_gpu_and_cpu_agree_to_rounding(wine, wine_requests, matmul):
     """Not the same bits (other reduction orders), but the same training: each candidate's
     validation accuracy within two rows, its validation loss within 5%."""
     on_gpu = train(wine_requests, wine, CUDA)
@@ -87,7 +100,7 @@ def test_gpu_and_cpu_agree_to_rounding(wine, wine_requests):
 
 
 @pytest.mark.parametrize("batch_size", [49, 134])
-def test_digits_candidates_give_the_same_bits_alone_and_in_a_stack_on_the_gpu(batch_size):
+def test_digits_candidates_give_the_same_bits_alone_and_in_a_stack_on_the_gpu(batch_size, matmul):
     digits = load_dataset("digits", seed=0)
     settings = TrainingSettings(epochs=2, batch_size=batch_size, learning_rate=0.02, device="cuda")
     genomes = [minimal_genome(64, 10, np.random.default_rng(i), InnovationTracker(), 1.0) for i in range(5)]
@@ -97,8 +110,36 @@ def test_digits_candidates_give_the_same_bits_alone_and_in_a_stack_on_the_gpu(ba
     assert together == alone
 
 
-def test_bfloat16_autocast_trains_on_the_gpu(wine, wine_requests):
+def test_bfloat16_autocast_trains_on_the_gpu(wine, wine_requests, matmul):
     settings = dataclasses.replace(CUDA, precision="bfloat16")
     evaluations = train(wine_requests[:4], wine, settings)
     assert all(e.status is Status.OK for e in evaluations)
     assert max(e.val_accuracy for e in evaluations) > 0.5
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_the_stacked_kernel_gives_each_candidate_its_own_bits_and_bmms_values(dtype):
+    if not triton_matmul.available(torch.device("cuda")):
+        pytest.skip("Triton is not installed")
+    g = torch.Generator(device="cuda").manual_seed(0)
+    for count, rows, k, n in [(64, 128, 64, 10), (7, 133, 784, 40), (3, 1, 5, 2)]:
+        a = torch.randn(count, rows, k, device="cuda", generator=g).to(dtype).requires_grad_(True)
+        w = torch.randn(count, k, n, device="cuda", generator=g).to(dtype).requires_grad_(True)
+        up = torch.randn(count, rows, n, device="cuda", generator=g).to(dtype)
+        out = triton_matmul.stacked_matmul(a, w)
+        grads = torch.autograd.grad(out, [a, w], up)
+        for c in (0, count // 2, count - 1):
+            a1 = a[c : c + 1].detach().clone().requires_grad_(True)
+            w1 = w[c : c + 1].detach().clone().requires_grad_(True)
+            alone = triton_matmul.stacked_matmul(a1, w1)
+            assert torch.equal(alone[0], out[c])
+            for mine, theirs in zip(torch.autograd.grad(alone, [a1, w1], up[c : c + 1]), grads):
+                assert torch.equal(mine[0], theirs[c])
+        with torch.no_grad():
+            reference = torch.bmm(a.double(), w.double())
+        tolerance = 1e-4 if dtype == torch.float32 else 3e-2
+        assert torch.allclose(out.double(), reference, rtol=tolerance, atol=tolerance * k**0.5)
+    x = torch.randn(50, 8, device="cuda", generator=g)  # one input matrix expanded over candidates
+    w = torch.randn(3, 8, 4, device="cuda", generator=g)
+    assert torch.allclose(triton_matmul.stacked_matmul(x.expand(3, 50, 8), w), torch.bmm(x.expand(3, 50, 8), w),
+                          rtol=1e-5, atol=1e-5)

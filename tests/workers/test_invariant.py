@@ -118,3 +118,10 @@ def test_the_invariant_path_trains_as_the_default_one_to_rounding(invariant_on_c
         assert a.status is b.status is Status.OK
         assert abs(a.val_accuracy - b.val_accuracy) <= 2.0 / rows + 1e-9
         assert abs(a.val_loss - b.val_loss) <= 0.02 * abs(b.val_loss) + 1e-4
+
+
+def test_every_summand_gets_the_gradient_of_the_pairwise_sum():
+    x = torch.randn(4, 13, 3, generator=torch.Generator().manual_seed(4), requires_grad=True)
+    upstream = torch.randn(4, 3, generator=torch.Generator().manual_seed(5))
+    invariant.pairwise_sum(x, 1).backward(upstream)
+    assert torch.equal(x.grad, upstream[:, None, :].expand(4, 13, 3))
