@@ -3,7 +3,9 @@ measured. Ready for whenever a GPU machine is at hand (under 5 minutes on one GP
 
 Run from the repository root: ``python -m benchmarks.gpu`` (``--population N``, ``--epochs N``,
 ``--against cpu`` runs the whole script on the CPU twice: a check of the script, and of
-determinism, on a machine without a GPU). Without CUDA it prints one line and exits 0.
+determinism, on a machine without a GPU; ``--profile`` then profiles one training of the layered
+candidates on the second device: host time against device time, kernel launches, the ops of most
+host time). Without CUDA it prints one line and exits 0.
 
 What it prints: candidates/s on each device and the ratio; useful FLOP/s (2 x live connections x
 rows x (3 x epochs of training + 1 forward per part)) as a fraction of each device's measured
@@ -22,9 +24,10 @@ import statistics
 import sys
 
 import torch
+from torch.profiler import ProfilerActivity, profile
 
 from benchmarks.common import peak_matmul_flops, requests, timed, training_flops
-from connevo.workers import LocalEvaluator, TrainingSettings, load_dataset, triton_matmul
+from connevo.workers import Dataset, LocalEvaluator, TrainingSettings, load_dataset, triton_matmul
 
 TOLERANCE = 0.02  # absolute validation accuracy
 SHARE_WITHIN = 0.95
@@ -55,6 +58,9 @@ def main() -> int:
     parser.add_argument("--against", choices=("cuda", "cpu"), default="cuda",
                         help="the second device (cpu: run the script without a GPU)")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads of the CPU side")
+    parser.add_argument("--profile", action="store_true",
+                        help="afterwards, profile one training of the layered candidates on the second device: "
+                             "host against device time, kernel launches, the ops of most host time")
     args = parser.parse_args()
     if args.against == "cuda" and not torch.cuda.is_available():
         print("benchmarks/gpu.py: no CUDA device here (torch.cuda.is_available() is False): skipped")
@@ -95,9 +101,28 @@ def main() -> int:
           f"{max(diffs, default=float('nan')):.4f}, within {TOLERANCE}: {share:.3f} (tolerance: >= {SHARE_WITHIN} "
           f"and median <= {MEDIAN_WITHIN}: {'met' if share >= SHARE_WITHIN and median <= MEDIAN_WITHIN else 'NOT met'})"
           f"; status differs for {statuses}")
+    if args.profile:
+        profile_training(reqs[: args.population], dataset, dataclasses.replace(base, device=args.against))
     print(f"gpu_vs_cpu={t_cpu / t_other:.2f} useful_peak_fraction={useful / t_other / peaks[other_name]:.4f} "
           f"scores_within_tolerance={share:.3f}")
     return 0
+
+
+def profile_training(reqs: list, dataset: Dataset, settings: TrainingSettings) -> None:
+    """Where one training's time goes (``torch.profiler``): on a GPU, time the host spends
+    launching against time the device computes; the launches; the ops of most host time."""
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if settings.device == "cuda" else [])
+    with profile(activities=activities) as prof:
+        LocalEvaluator(dataset, settings).evaluate(reqs)
+        if settings.device == "cuda":
+            torch.cuda.synchronize()
+    events = prof.key_averages()
+    host = sum(e.self_cpu_time_total for e in events) / 1e6
+    device = sum(getattr(e, "self_device_time_total", 0.0) for e in events) / 1e6
+    launches = sum(e.count for e in events if e.key in ("cudaLaunchKernel", "cuLaunchKernel", "cuLaunchKernelEx"))
+    print(f"  profile of {len(reqs)} candidates on {settings.device}: host {host:.3f} s, device {device:.3f} s, "
+          f"kernel launches {launches}")
+    print(events.table(sort_by="self_cpu_time_total", row_limit=12, max_name_column_width=45))
 
 
 if __name__ == "__main__":

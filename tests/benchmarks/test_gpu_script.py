@@ -30,3 +30,11 @@ def test_against_the_cpu_it_runs_end_to_end_and_the_scores_agree_exactly(monkeyp
     assert set(last) == {"gpu_vs_cpu", "useful_peak_fraction", "scores_within_tolerance"}
     assert float(last["scores_within_tolerance"]) == 1.0
     assert any("median 0.0000, max 0.0000" in line and "status differs for 0" in line for line in lines)
+
+
+def test_profile_reports_host_and_device_time_and_the_launches(monkeypatch, capsys):
+    lines = run_script(monkeypatch, capsys, "--against", "cpu", "--population", "4", "--epochs", "1", "--profile")
+    summary = next(line for line in lines if line.startswith("  profile of 4 candidates on cpu:"))
+    host = float(summary.split("host ")[1].split(" s")[0])
+    assert host > 0 and "device 0.000 s, kernel launches 0" in summary
+    assert any("Self CPU" in line for line in lines)
