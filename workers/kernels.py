@@ -28,6 +28,7 @@ from typing import Any
 import torch
 
 from connevo.workers import triton_matmul
+from connevo.workers.sparse_products import SparseBlock, sparse_gradients, sparse_product
 
 __all__ = [
     "ACTIVATION_CODES",
@@ -131,13 +132,63 @@ class _PerCandidateMatmul(torch.autograd.Function):
         return grad_a, grad_w
 
 
-def per_candidate_matmul(a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+class _MixedMatmul(torch.autograd.Function):
+    """:class:`_PerCandidateMatmul` where some candidates' weight blocks are sparse
+    (:mod:`workers.sparse_products`): theirs on their connections only, the others' as BLAS
+    calls exactly as there."""
+
+    @staticmethod
+    def forward(ctx: Any, a: torch.Tensor, w: torch.Tensor, blocks: list[SparseBlock | None]) -> torch.Tensor:
+        ctx.save_for_backward(a, w)
+        a_parts, w_parts = _candidates(a), _candidates(w)
+        common = a.stride(0) == 0  # one input matrix for all (scoring): transposed once
+        shared_t: torch.Tensor | None = None
+        transposed: list[torch.Tensor | None] = []
+        for c, block in enumerate(blocks):
+            if block is None:
+                transposed.append(None)
+            elif common:
+                shared_t = a_parts[c].t().contiguous() if shared_t is None else shared_t
+                transposed.append(shared_t)
+            else:
+                transposed.append(a_parts[c].t().contiguous())
+        ctx.operands, ctx.blocks = (a_parts, w_parts, transposed), blocks
+        return torch.stack([
+            torch.mm(a_parts[c], w_parts[c]) if block is None else sparse_product(a_parts[c], transposed[c],
+                                                                                 w_parts[c], block)
+            for c, block in enumerate(blocks)])
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None, None]:
+        ctx.saved_tensors  # noqa: B018 -- raises if a or w was modified in place since the forward
+        (a_parts, w_parts, transposed), blocks = ctx.operands, ctx.blocks
+        del ctx.operands, ctx.blocks
+        need_a, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        grad_parts = _candidates(grad)
+        grads_a, grads_w = [], []
+        for c, block in enumerate(blocks):
+            if block is None:
+                grads_a.append(torch.mm(grad_parts[c], w_parts[c].t()) if need_a else None)
+                grads_w.append(torch.mm(a_parts[c].t(), grad_parts[c]) if need_w else None)
+            else:
+                ga, gw = sparse_gradients(transposed[c], w_parts[c], grad_parts[c], block, need_a, need_w)
+                grads_a.append(ga)
+                grads_w.append(gw)
+        grad_a = torch.stack(grads_a) if need_a else None  # type: ignore[arg-type]
+        grad_w = torch.stack(grads_w) if need_w else None  # type: ignore[arg-type]
+        return grad_a, grad_w, None
+
+
+def per_candidate_matmul(a: torch.Tensor, w: torch.Tensor,
+                         sparse: list[SparseBlock | None] | None = None) -> torch.Tensor:
     """``a @ w`` over stacked candidates (``(C, r, k) @ (C, k, n)``), each candidate's product and
     its gradients computed by BLAS calls of its own on aligned operands: the same bits whatever
     the other candidates of the stack and their number (see the module doc). Under autocast
     both operands are cast to the autocast dtype, as autocast does for ``bmm``. On CUDA (with
     Triton) the whole stack is one launch of a kernel that computes each candidate's product in
-    a fixed order (:mod:`workers.triton_matmul`): the same guarantee, without a launch per candidate."""
+    a fixed order (:mod:`workers.triton_matmul`): the same guarantee, without a launch per candidate.
+    ``sparse``: per candidate, its weight block's pattern where the product runs on the
+    connections only (:mod:`workers.sparse_products`; float32 only)."""
     device = a.device.type
     if torch.is_autocast_enabled(device):
         dtype = torch.get_autocast_dtype(device)
@@ -145,6 +196,8 @@ def per_candidate_matmul(a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     with torch.autocast(device, enabled=False):
         if triton_matmul.available(a.device):
             return triton_matmul.stacked_matmul(a, w)
+        if sparse is not None and a.dtype == torch.float32 and w.dtype == torch.float32:
+            return _MixedMatmul.apply(a, w, sparse)
         return _PerCandidateMatmul.apply(a, w)
 
 

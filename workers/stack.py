@@ -17,6 +17,7 @@ import torch
 from connevo.workers import invariant
 from connevo.workers.kernels import ACTIVATIONS_BY_CODE, dropout_noise, per_candidate_matmul, seed_key
 from connevo.workers.plans import Plan, Shape
+from connevo.workers.sparse_products import MIN_BLOCK, SparseBlock, sparse_blocks
 
 __all__ = ["FAN_IN_REFERENCE", "Stack", "StackLevel"]
 
@@ -36,6 +37,8 @@ class StackLevel:
         self.mh: torch.Tensor | None = None
         self.gh: torch.Tensor | None = None
         self.gmh: torch.Tensor | None = None
+        self.sx: list[SparseBlock | None] | None = None   # per candidate, a sparse x block's pattern
+        self.sh: list[SparseBlock | None] | None = None   # the same for the h block
         self.b: torch.Tensor | None = None
         self.hidden: tuple[int, ...] = ()
         self.acts: list[tuple[int, torch.Tensor | None]] = []
@@ -73,6 +76,8 @@ class Stack:
             lv.wh, lv.mh = stack(lambda p: p.levels[i].wh), stack(lambda p: p.levels[i].mh)
             lv.gx, lv.gmx = stack(lambda p: p.levels[i].gx, torch.long), stack(lambda p: p.levels[i].gmx)
             lv.gh, lv.gmh = stack(lambda p: p.levels[i].gh, torch.long), stack(lambda p: p.levels[i].gmh)
+            lv.sx = _sparse(plans, lambda p: (p.levels[i].mx, p.levels[i].gmx), device)
+            lv.sh = _sparse(plans, lambda p: (p.levels[i].mh, p.levels[i].gmh), device)
             if lv.gx is not None:
                 lv.gx = lv.gx.flatten(1)
             if lv.gh is not None:
@@ -159,6 +164,7 @@ class Stack:
             new = StackLevel()
             for name in ("mx", "gx", "gmx", "mh", "gh", "gmh"):
                 setattr(new, name, pick(getattr(lv, name)))
+            new.sx, new.sh = (None if blocks is None else _pick_blocks(blocks, rows) for blocks in (lv.sx, lv.sh))
             new.wx, new.wh, new.b = lv.wx, lv.wh, lv.b
             new.hidden = lv.hidden
             new.acts = [(code, None if mask is None else mask.index_select(0, rows)) for code, mask in lv.acts]
@@ -189,10 +195,10 @@ class Stack:
         for index, lv in enumerate(self.levels, start=1):
             products = []
             if lv.wx is not None:
-                products.append(per_candidate_matmul(x, self._effective(lv.wx, lv.mx, lv.gx, lv.gmx)))
+                products.append(per_candidate_matmul(x, self._effective(lv.wx, lv.mx, lv.gx, lv.gmx), lv.sx))
             if lv.wh is not None:
                 h = hs[lv.hidden[0]] if len(lv.hidden) == 1 else torch.cat([hs[j] for j in lv.hidden], dim=2)
-                products.append(per_candidate_matmul(h, self._effective(lv.wh, lv.mh, lv.gh, lv.gmh)))
+                products.append(per_candidate_matmul(h, self._effective(lv.wh, lv.mh, lv.gh, lv.gmh), lv.sh))
             z = self._biased(lv.b, products, x.shape[1])
             a = ACTIVATIONS_BY_CODE[lv.acts[0][0]](z)
             for code, mask in lv.acts[1:]:
@@ -239,3 +245,22 @@ class Stack:
                  None if lv.wh is None else self._effective(lv.wh, lv.mh, lv.gh, lv.gmh))
                 for lv in self.levels
             ]
+
+
+def _sparse(plans: Sequence[Plan], masks: Callable[[Plan], tuple[np.ndarray | None, np.ndarray | None]],
+            device: torch.device) -> list[SparseBlock | None] | None:
+    """Per plan, the pattern of its weight block (own and shared connections) where the block
+    multiplies sparse (:func:`workers.sparse_products.prefers_sparse`); None when none does."""
+    own, _ = masks(plans[0])
+    if own is None or own.size < MIN_BLOCK or device.type != "cpu":  # one shape: no block of the stack pays
+        return None
+    patterns = []
+    for p in plans:
+        own, grouped = masks(p)
+        patterns.append(own != 0 if grouped is None else (own != 0) | (grouped != 0))
+    return sparse_blocks(patterns, device)
+
+
+def _pick_blocks(blocks: list[SparseBlock | None], rows: torch.Tensor) -> list[SparseBlock | None] | None:
+    picked = [blocks[r] for r in rows.tolist()]
+    return picked if any(b is not None for b in picked) else None
