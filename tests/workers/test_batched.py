@@ -12,15 +12,9 @@ from connevo.search_space import InnovationTracker, minimal_genome
 from connevo.search_space.compile import compile_genome
 from connevo.search_space.genome import ConnectionGene, Genome, NodeGene
 from connevo.workers import EvaluationRequest, Status, TrainingSettings, batched, load_dataset, train
-from connevo.workers.batched import class_logits
 from tests.support import random_genomes
 
 SETTINGS = TrainingSettings(epochs=4, batch_size=16, learning_rate=0.02)
-
-
-@pytest.fixture(scope="module")
-def wine():
-    return load_dataset("wine", seed=0)
 
 
 def layered(dataset, widths, rng, density=0.8):
@@ -53,24 +47,6 @@ def comparable(evaluation):
     return dataclasses.replace(evaluation, seconds=0.0)
 
 
-def assert_reproduced_by_the_compiled_network(e, dataset):
-    """The trained genome, compiled on its own (:mod:`search_space.compile`: one module per
-    genome, another implementation of the forward pass than the trainer's stacks), scores on
-    every part what the trainer reported: accuracy to a row (float rounding may flip a tie),
-    loss within float tolerance."""
-    assert e.status is Status.OK, e.error
-    net = compile_genome(e.trained_genome, use_genome_weights=True).eval()
-    for part in ("train", "val", "test"):
-        x = torch.as_tensor(getattr(dataset, f"x_{part}"))
-        y = torch.as_tensor(getattr(dataset, f"y_{part}"))
-        with torch.no_grad():
-            logits = class_logits(net(x).float())
-        accuracy = float((logits.argmax(dim=1) == y).float().mean())
-        loss = float(torch.nn.functional.cross_entropy(logits, y))
-        assert abs(accuracy - getattr(e, f"{part}_accuracy")) <= 1.0 / len(y) + 1e-9, part
-        assert math.isclose(loss, getattr(e, f"{part}_loss"), rel_tol=1e-4, abs_tol=1e-5), part
-
-
 def test_initial_weights_are_those_of_compile_genome(wine):
     for genome in random_genomes(wine, 6, seed=3):
         net = compile_genome(genome, seed=77)
@@ -92,7 +68,8 @@ def test_initial_weights_are_those_of_compile_genome(wine):
         assert plan.shared[: net.shared.numel()].tolist() == net.shared.detach().tolist()
 
 
-def test_random_genomes_score_as_their_compiled_networks_and_the_same_alone(wine):
+def test_random_genomes_score_as_their_compiled_networks_and_the_same_alone(
+        wine, assert_reproduced_by_the_compiled_network):
     reqs = requests_for(random_genomes(wine, 14))
     assert any(r.genome.shared_groups for r in reqs) and any(r.genome.hidden_ids for r in reqs)
     assert any(r.genome.regularization.dropout > 0 for r in reqs)
@@ -103,7 +80,7 @@ def test_random_genomes_score_as_their_compiled_networks_and_the_same_alone(wine
     assert [comparable(e) for e in single] == [comparable(e) for e in together]
 
 
-def test_layered_genomes_score_as_their_compiled_networks(wine):
+def test_layered_genomes_score_as_their_compiled_networks(wine, assert_reproduced_by_the_compiled_network):
     rng = np.random.default_rng(5)
     genomes = [layered(wine, [int(rng.integers(4, 12))] * int(rng.integers(1, 3)), rng) for _ in range(6)]
     for e in train(requests_for(genomes), wine, SETTINGS):
@@ -123,7 +100,7 @@ def test_a_candidates_result_does_not_depend_on_its_chunk(wine):
     assert [comparable(e) for e in shuffled] == [together[i] for i in order[:7]]
 
 
-def test_early_stopping_is_per_candidate_and_matches(wine):
+def test_early_stopping_is_per_candidate_and_matches(wine, assert_reproduced_by_the_compiled_network):
     settings = TrainingSettings(epochs=60, batch_size=32, learning_rate=0.1, patience=2)
     reqs = requests_for(random_genomes(wine, 6, seed=11))
     together = train(reqs, wine, settings)

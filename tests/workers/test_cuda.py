@@ -15,9 +15,7 @@ import pytest
 import torch
 
 from connevo.search_space import InnovationTracker, minimal_genome
-from connevo.search_space.compile import compile_genome
 from connevo.workers import EvaluationRequest, Status, TrainingSettings, load_dataset, train, triton_matmul
-from connevo.workers.batched import class_logits
 from tests.support import random_genomes
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
@@ -39,11 +37,6 @@ def matmul(request, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def wine():
-    return load_dataset("wine", seed=0)
-
-
-@pytest.fixture(scope="module")
 def wine_requests(wine):
     genomes = random_genomes(wine, 12, seed=7)
     assert any(g.hidden_ids for g in genomes) and any(g.shared_groups for g in genomes)
@@ -60,21 +53,12 @@ def test_auto_trains_on_the_gpu_and_reports_it(wine, wine_requests, matmul):
     assert all(e.device.startswith("cuda") for e in evaluations)
 
 
-def test_trained_networks_score_on_the_cpu_as_the_gpu_reported(wine, wine_requests, matmul):
+def test_trained_networks_score_on_the_cpu_as_the_gpu_reported(wine, wine_requests, matmul,
+                                                               assert_reproduced_by_the_compiled_network):
     """The trained genome, compiled on the CPU, reproduces the GPU's scores: accuracy to a row,
     loss within float tolerance (the devices reduce in different orders)."""
     for e in train(wine_requests, wine, CUDA):
-        assert e.status is Status.OK, e.error
-        net = compile_genome(e.trained_genome, use_genome_weights=True).eval()
-        for part in ("train", "val", "test"):
-            x = torch.as_tensor(getattr(wine, f"x_{part}"))
-            y = torch.as_tensor(getattr(wine, f"y_{part}"))
-            with torch.no_grad():
-                logits = class_logits(net(x).float())
-            accuracy = float((logits.argmax(dim=1) == y).float().mean())
-            loss = float(torch.nn.functional.cross_entropy(logits, y))
-            assert abs(accuracy - getattr(e, f"{part}_accuracy")) <= 1.0 / len(y) + 1e-9, part
-            assert math.isclose(loss, getattr(e, f"{part}_loss"), rel_tol=1e-3, abs_tol=1e-4), part
+        assert_reproduced_by_the_compiled_network(e, wine, rel_tol=1e-3, abs_tol=1e-4)
 
 
 def test_a_candidates_result_on_the_gpu_does_not_depend_on_its_chunk(wine, wine_requests, matmul):

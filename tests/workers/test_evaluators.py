@@ -6,14 +6,9 @@ import numpy as np
 import pytest
 
 from connevo.search_space import InnovationTracker, minimal_genome
-from connevo.workers import EvaluationRequest, LocalEvaluator, Status, TrainingSettings, load_dataset
+from connevo.workers import EvaluationRequest, LocalEvaluator, Status, TrainingSettings
 
 SETTINGS = TrainingSettings(epochs=3, batch_size=32, learning_rate=0.05)
-
-
-@pytest.fixture(scope="module")
-def wine():
-    return load_dataset("wine", seed=0)
 
 
 @pytest.fixture(params=["local", "ray"])

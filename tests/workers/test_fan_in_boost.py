@@ -8,18 +8,13 @@ import pytest
 import torch
 
 from connevo.search_space.genome import ConnectionGene, Genome, NodeGene
-from connevo.workers import EvaluationRequest, TrainingSettings, load_dataset, train
+from connevo.workers import EvaluationRequest, TrainingSettings, train
 from connevo.workers.optim import Adam
 from connevo.workers.plans import build_plan
 from connevo.workers.stack import Stack
 from tests.support import random_genomes
 
 SETTINGS = TrainingSettings(epochs=4, batch_size=16, learning_rate=0.02, fan_in_boost=3.0)
-
-
-@pytest.fixture(scope="module")
-def wine():
-    return load_dataset("wine", seed=0)
 
 
 @pytest.fixture

@@ -11,16 +11,11 @@ from connevo.search_space import InnovationTracker, minimal_genome
 from connevo.search_space.compile import compile_genome
 from connevo.search_space.genome import ConnectionGene
 from connevo.search_space.starts import hidden_layer_genome
-from connevo.workers import EvaluationRequest, TrainingSettings, load_dataset, train
+from connevo.workers import EvaluationRequest, TrainingSettings, train
 from connevo.workers.batched import class_logits
 from connevo.workers.hints import HINT_ROWS
 
 SETTINGS = TrainingSettings(epochs=3, batch_size=32, learning_rate=0.02)
-
-
-@pytest.fixture(scope="module")
-def wine():
-    return load_dataset("wine", seed=0)
 
 
 @pytest.fixture(scope="module")

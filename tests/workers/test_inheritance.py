@@ -9,17 +9,12 @@ from connevo.search_space import InnovationTracker
 from connevo.search_space.genome import ConnectionGene
 from connevo.search_space.mutations import MUTATIONS
 from connevo.search_space.operators import Limits
-from connevo.workers import EvaluationRequest, Status, TrainingSettings, load_dataset, train
+from connevo.workers import EvaluationRequest, Status, TrainingSettings, train
 from tests.support import random_genomes
 
 COLD = TrainingSettings(epochs=6, batch_size=16, learning_rate=0.02)
 WARM = dataclasses.replace(COLD, inherit_weights=True, inherited_epochs=0)
 PATHS = {"batched": True, "one at a time": False}
-
-
-@pytest.fixture(scope="module")
-def wine():
-    return load_dataset("wine", seed=0)
 
 
 @pytest.fixture(scope="module")

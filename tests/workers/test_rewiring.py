@@ -15,11 +15,6 @@ REWIRING = TrainingSettings(epochs=6, batch_size=32, learning_rate=0.02, rewire_
 
 
 @pytest.fixture(scope="module")
-def wine():
-    return load_dataset("wine", seed=0)
-
-
-@pytest.fixture(scope="module")
 def requests(wine):
     """Sparse linear networks and a sparse hidden layer: random inputs, worth rewiring."""
     rng = np.random.default_rng(11)

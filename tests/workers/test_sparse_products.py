@@ -10,11 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from connevo.search_space.compile import compile_genome
 from connevo.search_space.genome import ConnectionGene, Genome, NodeGene
 from connevo.workers import EvaluationRequest, Status, TrainingSettings, batched, train
 from connevo.workers import sparse_products as sp
-from connevo.workers.batched import class_logits
 from connevo.workers.kernels import per_candidate_matmul
 from connevo.workers.stack import Stack
 from connevo.workers.tasks import Dataset
@@ -111,19 +109,15 @@ def test_sparse_and_dense_candidates_train_in_one_stack_each_to_its_own_bits(wid
     assert [comparable(e) for e in train(reqs[::-1][:4], wide_images, settings)] == together[::-1][:4]
 
 
-def test_sparse_candidates_score_as_their_compiled_networks_and_as_trained_dense(wide_images, monkeypatch):
+def test_sparse_candidates_score_as_their_compiled_networks_and_as_trained_dense(
+        wide_images, monkeypatch, assert_reproduced_by_the_compiled_network):
     rng = np.random.default_rng(4)
     reqs = requests_of([wide_network(rng, 0.015) for _ in range(3)])
     assert all(sparse_rows([batched._plan(r, INPUTS, 4) for r in reqs]))
     settings = TrainingSettings(epochs=2, batch_size=64, learning_rate=0.01)
     on_sparse = train(reqs, wide_images, settings)
     for e in on_sparse:
-        assert e.status is Status.OK, e.error
-        net = compile_genome(e.trained_genome, use_genome_weights=True).eval()
-        with torch.no_grad():
-            logits = class_logits(net(torch.as_tensor(wide_images.x_val)).float())
-        accuracy = float((logits.argmax(dim=1) == torch.as_tensor(wide_images.y_val)).float().mean())
-        assert abs(accuracy - e.val_accuracy) <= 1.0 / len(wide_images.y_val) + 1e-9
+        assert_reproduced_by_the_compiled_network(e, wide_images)
     monkeypatch.setattr(sp, "prefers_sparse", lambda rows, cols, present: False)
     on_dense = train(reqs, wide_images, settings)
     for s, d in zip(on_sparse, on_dense):
