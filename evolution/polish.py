@@ -103,7 +103,9 @@ def polish_front(
     if not members and is_polished(store, campaign_id):
         return None
     merged = training_and_validation(dataset)
-    polishing = replace(settings, patience=None, structure_hints=False, rewire_fraction=0.0)
+    # the driver polishes: on its GPU where it has one, unless the spec asks for the CPU
+    device = "cpu" if settings.device == "cpu" else "auto"
+    polishing = replace(settings, patience=None, structure_hints=False, rewire_fraction=0.0, device=device)
     requests = [
         EvaluationRequest(str(m["candidate_id"]), Genome.from_dict(m["genome"]), int(m["seed"]),
                           costs=_costs(m), epochs=epochs, warm_start=True)

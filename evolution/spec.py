@@ -307,6 +307,10 @@ class TrainingSpec(_Strict):
     batched: bool = Field(True, description="train each chunk in stacks of candidates of one shape "
                           "(False: each candidate alone: the same results, less memory)")
     precision: Literal["float32", "bfloat16"] = Field("float32", description="bfloat16: autocast the matmuls")
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="where workers train: \"auto\" (CUDA when the worker has a GPU: workers.gpus_per_worker; "
+        "the local backend: when this process sees one), \"cpu\", or \"cuda\" (a worker without a GPU fails its "
+        "candidates with an error saying so). Networks of digits' size train faster on the CPU (benchmarks/README.md)")
     inherit_weights: bool = Field(
         True, description="Lamarckian: a child starts from its parent's trained weights (new connections small)"
     )

@@ -13,6 +13,7 @@ from connevo.results.metrics import prediction_metrics
 from connevo.workers.evaluator import Evaluator, LocalEvaluator
 from connevo.workers.records import TrainingSettings
 from connevo.workers.tasks import BUILTIN_DATASETS, Dataset, load_dataset
+from connevo.workers.train import resolve_device
 
 
 def load_task(spec: CampaignSpec) -> Dataset:
@@ -93,6 +94,7 @@ def training_settings(spec: CampaignSpec, dataset: Dataset) -> TrainingSettings:
         time_limit=t.time_limit,
         batched=t.batched,
         precision=t.precision,
+        device=t.device,
         inherit_weights=t.inherit_weights,
         inherited_epochs=warm,
         structure_hints=t.structure_hints,
@@ -147,6 +149,7 @@ def make_evaluator(spec: CampaignSpec, dataset: Dataset) -> Evaluator:
     settings = training_settings(spec, dataset)
     w = spec.workers
     if w.backend == "local":
+        resolve_device(settings.device)  # this process trains: no GPU for "cuda" is an error now, not per chunk
         return LocalEvaluator(dataset, settings, chunk_size=w.chunk_size)
     from connevo.workers.ray_evaluator import RayEvaluator
 

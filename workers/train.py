@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 
 import torch
 
+from connevo.errors import SpecError
 from connevo.workers.batched import DataTensors, train_batched
 from connevo.workers.hints import add_hints
 from connevo.workers.latency import add_latency
@@ -29,10 +30,16 @@ from connevo.workers.tasks import Dataset
 
 
 def resolve_device(name: str) -> torch.device:
-    """"auto" is CUDA when this process sees a GPU, else the CPU."""
+    """"auto" is CUDA when this process sees a GPU, else the CPU; "cuda" where this process sees
+    none is a :class:`~connevo.errors.SpecError` naming ``training.device``."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SpecError(f"training.device = {name!r}, but this process sees no CUDA device "
+                        "(torch.cuda.is_available() is False): use \"auto\" or \"cpu\", or give the workers "
+                        "GPUs (workers.gpus_per_worker)")
+    return device
 
 
 @contextlib.contextmanager

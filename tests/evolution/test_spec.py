@@ -40,6 +40,7 @@ def test_defaults_fill_everything_but_name_and_dataset():
         ({"training.min_steps": "often"}, r"'training.min_steps'.*whole number.*or \"auto\".*got 'often'"),
         ({"training.min_steps": -1}, r"'training.min_steps'.*got -1"),
         ({"training.fan_in_boost": 0.5}, r"'training.fan_in_boost'.*greater than or equal to 1.*got 0.5"),
+        ({"training.device": "tpu"}, r"'training.device'.*'auto', 'cpu' or 'cuda'.*got 'tpu'"),
     ],
 )
 def test_bad_values_are_rejected_naming_field_and_value(change, message):

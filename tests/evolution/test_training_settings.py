@@ -8,9 +8,13 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+import torch
 
+from connevo.errors import SpecError
 from connevo.evolution.spec import CampaignSpec, parse_spec
-from connevo.evolution.task import min_steps, polish_epochs, training_settings, training_summary
+from connevo.evolution.task import make_evaluator, min_steps, polish_epochs, training_settings, training_summary
+from connevo.search_space import InnovationTracker, minimal_genome
+from connevo.workers import EvaluationRequest, train
 from connevo.workers.tasks import Dataset
 
 
@@ -105,3 +109,21 @@ def test_a_set_polish_epochs_is_taken_as_it_is(make_dataset):
     plentiful = make_dataset(rows=1000, inputs=64, classes=10)
     assert polish_epochs(spec(polish_epochs=5), plentiful) == 5
     assert polish_epochs(spec(polish_epochs=0), plentiful) == 0
+
+
+def test_the_device_reaches_the_workers_and_auto_is_the_default(make_dataset):
+    data = make_dataset(rows=500, inputs=4, classes=2)
+    assert training_settings(spec(), data).device == "auto"
+    assert training_settings(spec(device="cpu"), data).device == "cpu"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_without_a_gpu_is_an_error_naming_the_key(make_dataset):
+    data = make_dataset(rows=500, inputs=4, classes=2)
+    local = parse_spec({"name": "gpu", "task": {"dataset": "digits"}, "training": {"device": "cuda"},
+                        "workers": {"backend": "local"}})
+    with pytest.raises(SpecError, match=r"training.device = 'cuda'.*no CUDA device.*\"auto\" or \"cpu\""):
+        make_evaluator(local, data)  # the local backend trains in this process: it says so at once
+    with pytest.raises(SpecError, match=r"training.device = 'cuda'"):  # a worker says so for its candidates
+        train([EvaluationRequest("c", minimal_genome(4, 2, np.random.default_rng(0), InnovationTracker(), 1.0), 1)],
+              data, training_settings(local, data))
