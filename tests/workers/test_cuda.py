@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 import torch
 
+from connevo.evolution import run
 from connevo.search_space import InnovationTracker, minimal_genome
 from connevo.workers import EvaluationRequest, Status, TrainingSettings, load_dataset, train, triton_matmul
-from tests.support import random_genomes
+from tests.support import comparable as comparable_rows
+from tests.support import random_genomes, small_spec
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
                                 reason="no CUDA device (torch.cuda.is_available() is False)")
@@ -127,3 +129,14 @@ def test_the_stacked_kernel_gives_each_candidate_its_own_bits_and_bmms_values(dt
     w = torch.randn(3, 8, 4, device="cuda", generator=g)
     assert torch.allclose(triton_matmul.stacked_matmul(x.expand(3, 50, 8), w), torch.bmm(x.expand(3, 50, 8), w),
                           rtol=1e-5, atol=1e-5)
+
+
+def test_a_campaign_on_the_gpu_gives_the_same_candidates_whatever_its_chunks(tmp_path, matmul):
+    """The card's promise on a GPU: a campaign's seed fixes its candidates, trained one per chunk
+    or six per chunk, and its final polish (on the driver's GPU)."""
+    trained_here = {"training.device": "cuda", "training.polish_epochs": None, "evolution.generations": 3}
+    one = run(small_spec(**trained_here, **{"workers.chunk_size": 1}), str(tmp_path / "one.db"))
+    six = run(small_spec(**trained_here, **{"workers.chunk_size": 6}), str(tmp_path / "six.db"))
+    rows = comparable_rows(one.candidates(), one.campaign_id)
+    assert any(row["number"] < 0 for row in rows)  # the polished copies are compared too
+    assert rows == comparable_rows(six.candidates(), six.campaign_id)
