@@ -117,8 +117,8 @@ def test_the_device_reaches_the_workers_and_auto_is_the_default(make_dataset):
     assert training_settings(spec(device="cpu"), data).device == "cpu"
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
-def test_cuda_without_a_gpu_is_an_error_naming_the_key(make_dataset):
+def test_cuda_without_a_gpu_is_an_error_naming_the_key(make_dataset, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on a machine without a GPU
     data = make_dataset(rows=500, inputs=4, classes=2)
     local = parse_spec({"name": "gpu", "task": {"dataset": "digits"}, "training": {"device": "cuda"},
                         "workers": {"backend": "local"}})

@@ -26,14 +26,15 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
 CUDA = TrainingSettings(epochs=4, batch_size=16, learning_rate=0.02, device="cuda")
 
 
-@pytest.fixture(params=["stacked kernel", "per-candidate products"])
+TRITON = triton_matmul.available(torch.device("cuda"))  # Triton importable (touches no GPU)
+needs_triton = pytest.mark.skipif(not TRITON, reason="Triton is not installed")
+
+
+@pytest.fixture(params=[pytest.param("stacked kernel", marks=needs_triton), "per-candidate products"])
 def matmul(request, monkeypatch):
     """Each test runs with both CUDA matrix-product paths: the Triton kernel (the default where
     Triton is installed) and one cuBLAS call per candidate (where it is not)."""
-    if request.param == "stacked kernel":
-        if not triton_matmul.available(torch.device("cuda")):
-            pytest.skip("Triton is not installed")
-    else:
+    if request.param == "per-candidate products":
         monkeypatch.setattr(triton_matmul, "available", lambda device: False)
     return request.param
 
@@ -103,10 +104,9 @@ def test_bfloat16_autocast_trains_on_the_gpu(wine, wine_requests, matmul):
     assert max(e.val_accuracy for e in evaluations) > 0.5
 
 
+@needs_triton
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_the_stacked_kernel_gives_each_candidate_its_own_bits_and_bmms_values(dtype):
-    if not triton_matmul.available(torch.device("cuda")):
-        pytest.skip("Triton is not installed")
     g = torch.Generator(device="cuda").manual_seed(0)
     for count, rows, k, n in [(64, 128, 64, 10), (7, 133, 784, 40), (3, 1, 5, 2)]:
         a = torch.randn(count, rows, k, device="cuda", generator=g).to(dtype).requires_grad_(True)
