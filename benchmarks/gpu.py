@@ -3,7 +3,9 @@ measured. Ready for whenever a GPU machine is at hand (under 5 minutes on one GP
 
 Run from the repository root: ``python -m benchmarks.gpu`` (``--population N``, ``--epochs N``,
 ``--against cpu`` runs the whole script on the CPU twice: a check of the script, and of
-determinism, on a machine without a GPU; ``--profile`` then profiles one training of the layered
+determinism, on a machine without a GPU; ``--eager`` also trains on CUDA with eager steps, the
+CUDA graphs of :mod:`workers.step_graphs` off: their speed, and whether both gave the same bits;
+``--profile`` then profiles one training of the layered
 candidates on the second device: host time against device time, kernel launches, the ops of most
 host time). Without CUDA it prints one line and exits 0.
 
@@ -27,7 +29,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from benchmarks.common import peak_matmul_flops, requests, timed, training_flops
-from connevo.workers import Dataset, LocalEvaluator, TrainingSettings, load_dataset, triton_matmul
+from connevo.workers import Dataset, LocalEvaluator, TrainingSettings, load_dataset, step_graphs, triton_matmul
 
 TOLERANCE = 0.02  # absolute validation accuracy
 SHARE_WITHIN = 0.95
@@ -58,6 +60,9 @@ def main() -> int:
     parser.add_argument("--against", choices=("cuda", "cpu"), default="cuda",
                         help="the second device (cpu: run the script without a GPU)")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads of the CPU side")
+    parser.add_argument("--eager", action="store_true",
+                        help="also train on CUDA with eager steps (no CUDA graphs): their speed, and whether "
+                             "the replayed graphs gave the same bits")
     parser.add_argument("--profile", action="store_true",
                         help="afterwards, profile one training of the layered candidates on the second device: "
                              "host against device time, kernel launches, the ops of most host time")
@@ -79,19 +84,31 @@ def main() -> int:
         seconds, evaluations = timed(lambda: LocalEvaluator(dataset, settings).evaluate(reqs))
         measured[device if device not in measured else f"{device} (again)"] = (seconds, evaluations)
     (cpu_name, (t_cpu, on_cpu)), (other_name, (t_other, on_other)) = measured.items()
+    eager: tuple[float, list] | None = None
+    if args.eager and args.against == "cuda":
+        step_graphs.ENABLED = False
+        eager = timed(lambda: LocalEvaluator(dataset, dataclasses.replace(base, device="cuda")).evaluate(reqs))
+        step_graphs.ENABLED = True
     peaks = {cpu_name: peak_matmul_flops(threads=args.threads)}
     peaks[other_name] = cuda_peak_flops() if args.against == "cuda" else peaks[cpu_name]
     if args.against == "cuda":
         products = "one cuBLAS call per candidate (Triton not installed)"
         if triton_matmul.available(torch.device("cuda")):
             products = "one Triton launch per stack (workers/triton_matmul.py)"
+        steps = "CUDA graphs (workers/step_graphs.py)" if step_graphs.ENABLED else "eager"
         print(f"GPU: {torch.cuda.get_device_name(0)}; torch {torch.__version__}, CUDA {torch.version.cuda}; "
-              f"matrix products: {products}")
+              f"matrix products: {products}; training steps: {steps}")
     print(f"{len(reqs)} candidates (layered and DAG genomes, digits, {args.epochs} epochs, batch 128)")
     for name, seconds in ((cpu_name, t_cpu), (other_name, t_other)):
         print(f"  {name:<12} {seconds:8.2f} s  {len(reqs) / seconds:8.1f} candidates/s  "
               f"useful {useful / seconds / 1e9:9.1f} GFLOP/s = {useful / seconds / peaks[name]:.4f} of its "
               f"fp32 matmul peak ({peaks[name] / 1e9:.0f} GFLOP/s)")
+    if eager is not None:
+        t_eager, on_eager = eager
+        same = sum(dataclasses.replace(a, seconds=0.0) == dataclasses.replace(b, seconds=0.0)
+                   for a, b in zip(on_other, on_eager))
+        print(f"  {'cuda, eager steps':<12} {t_eager:8.2f} s  {len(reqs) / t_eager:8.1f} candidates/s; "
+              f"graphs_vs_eager={t_eager / t_other:.2f}; the same bits as the graphs for {same} of {len(reqs)}")
     pairs = [(a, b) for a, b in zip(on_cpu, on_other) if a.ok and b.ok]
     diffs = [abs(a.val_accuracy - b.val_accuracy) for a, b in pairs]
     statuses = sum(a.status != b.status for a, b in zip(on_cpu, on_other))
@@ -120,8 +137,9 @@ def profile_training(reqs: list, dataset: Dataset, settings: TrainingSettings) -
     host = sum(e.self_cpu_time_total for e in events) / 1e6
     device = sum(getattr(e, "self_device_time_total", 0.0) for e in events) / 1e6
     launches = sum(e.count for e in events if e.key in ("cudaLaunchKernel", "cuLaunchKernel", "cuLaunchKernelEx"))
+    replays = sum(e.count for e in events if e.key == "cudaGraphLaunch")
     print(f"  profile of {len(reqs)} candidates on {settings.device}: host {host:.3f} s, device {device:.3f} s, "
-          f"kernel launches {launches}")
+          f"kernel launches {launches}, graph replays {replays}")
     print(events.table(sort_by="self_cpu_time_total", row_limit=12, max_name_column_width=45))
 
 

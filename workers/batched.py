@@ -32,6 +32,7 @@ import torch
 
 from connevo.search_space.cost import measure
 from connevo.search_space.genome import Genome
+from connevo.workers import step_graphs
 from connevo.workers.data_tensors import DataTensors
 from connevo.workers.hints import stack_hints
 from connevo.workers.kernels import Autocast, class_logits, dropout_noise, per_candidate_matmul, seed_key
@@ -128,7 +129,13 @@ class _BucketTraining:
         self.epochs_run = {i: 0 for i in self.alive}
         self.finish_time: dict[int, float] = {}
         scales = None if settings.fan_in_boost == 1.0 else self.stack.fan_in_scales(settings.fan_in_boost)
-        self.optimizer = Adam(self.stack.parameters(), settings.learning_rate, scales=scales)
+        # off the CPU every per-step number is a device tensor, so a step can be a CUDA graph
+        # (workers/step_graphs.py); the CPU keeps its host scalars and its bits
+        on_device = step_graphs.keeps_step_numbers_on_device(device)
+        self.optimizer = Adam(self.stack.parameters(), settings.learning_rate, scales=scales,
+                              device_scalars=on_device)
+        self.step_tensor = torch.zeros((), dtype=torch.int64, device=device) if on_device else None
+        self.graphs = self._step_graphs()
         self.best: list[torch.Tensor] | None = None
         self.best_val = [math.inf] * len(plans)
         self.has_best = [False] * len(plans)
@@ -151,6 +158,7 @@ class _BucketTraining:
                 self._stop_early()
         if self.alive:
             self._finish(list(range(len(self.alive))), use_best=True)
+        self.graphs = None  # their memory back at once
         self._score_finished()
         self.stats.buckets += 1
         self.stats.bucket_sizes.append(len(self.plans))
@@ -161,31 +169,49 @@ class _BucketTraining:
 
     def _epoch(self) -> torch.Tensor | None:
         """One epoch of mini-batches; the summed loss per stack row, None past the time limit."""
-        data, settings, stats, plans = self.data, self.settings, self.stats, self.plans
+        settings, stats, plans = self.settings, self.stats, self.plans
         order = torch.stack([torch.randperm(self.n, generator=g) for g in self.generators]).to(self.device)
         epoch_loss = torch.zeros(len(self.alive), device=self.device)
+        graphs = self.graphs
         for begin in range(0, self.n, settings.batch_size):
             index = order[:, begin : begin + settings.batch_size]
             c, rows = index.shape
-            # index_select of the flat rows: the same rows as x_train[index], 1.5-4x faster
-            flat = index.reshape(-1)
-            xb = data.x_train.index_select(0, flat).view(c, rows, -1)
-            yb = data.y_train.index_select(0, flat).view(c, rows)
-            with self.autocast():
-                logits = self.stack.forward(xb, self.step)
-            loss = data.loss.rows(logits.float(), yb).mean(dim=1)
-            objective = loss.sum()
-            if self.stack.any_penalty:
-                objective = objective + self.stack.penalty().sum()
-            objective.backward()
-            self.optimizer.step()
-            epoch_loss += loss.detach()
+            epoch_loss += self._step(index) if graphs is None else graphs(self._step, index)
             self.step += 1
             stats.useful_flops += 3.0 * rows * sum(plans[i].useful_per_sample for i in self.alive)
             stats.executed_flops += 3.0 * rows * self.executed * c
             if self._elapsed() > settings.time_limit:
                 return None
         return epoch_loss
+
+    def _step(self, index: torch.Tensor) -> torch.Tensor:
+        """One step of training on the rows ``index`` ``(C, rows)``; the per-candidate mean loss.
+        Static where the device keeps its step numbers (``step_tensor``): it may be replayed as
+        a CUDA graph (:mod:`workers.step_graphs`)."""
+        data = self.data
+        for p in self.stack.parameters():  # a failed graph capture may have left gradients behind
+            p.grad = None
+        c, rows = index.shape
+        # index_select of the flat rows: the same rows as x_train[index], 1.5-4x faster
+        flat = index.reshape(-1)
+        xb = data.x_train.index_select(0, flat).view(c, rows, -1)
+        yb = data.y_train.index_select(0, flat).view(c, rows)
+        with self.autocast():
+            logits = self.stack.forward(xb, self.step if self.step_tensor is None else self.step_tensor)
+        loss = data.loss.rows(logits.float(), yb).mean(dim=1)
+        objective = loss.sum()
+        if self.stack.any_penalty:
+            objective = objective + self.stack.penalty().sum()
+        objective.backward()
+        self.optimizer.step()
+        if self.step_tensor is not None:
+            self.step_tensor.add_(1)
+        return loss.detach()
+
+    def _step_graphs(self) -> step_graphs.StepGraphs | None:
+        """CUDA graphs of this stack's steps where the device replays them; rebuilt when the
+        stack is compacted (the graphs hold the old stack's tensors)."""
+        return step_graphs.StepGraphs(self.device) if step_graphs.uses_step_graphs(self.device) else None
 
     def _time_out(self, epoch: int) -> None:
         """Every candidate still training gets a timeout."""
@@ -247,8 +273,10 @@ class _BucketTraining:
             self.alive = []
             return
         rows = torch.tensor(keep, dtype=torch.long, device=self.device)
+        self.graphs = None  # they hold the old stack's tensors: freed before the new stack is built
         self.stack = self.stack.select(rows)
         self.optimizer = self.optimizer.select(self.stack.parameters(), rows)
+        self.graphs = self._step_graphs()
         if self.best is not None:
             self.best = [b.index_select(0, rows) for b in self.best]
         self.alive = [self.alive[r] for r in keep]

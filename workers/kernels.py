@@ -208,7 +208,9 @@ class Autocast:
         self.device, self.enabled = device, precision == "bfloat16"
 
     def __call__(self) -> Any:
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.enabled)
+        # no cast cache off the CPU: a CUDA graph of a step must not capture cached casts
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.enabled,
+                              cache_enabled=self.device.type == "cpu")
 
 
 def _steep_tanh(x: torch.Tensor) -> torch.Tensor:
@@ -251,13 +253,14 @@ def seed_key(seed: int) -> int:
 
 
 def dropout_noise(
-    keys: torch.Tensor, p: torch.Tensor, step: int, level: int, rows: int, width: int
+    keys: torch.Tensor, p: torch.Tensor, step: int | torch.Tensor, level: int, rows: int, width: int
 ) -> torch.Tensor:
     """Inverted-dropout multipliers ``(C, rows, width)``: 0 or ``1 / (1 - p)``.
 
     Element ``(c, r, j)`` depends only on (``keys[c]``, ``step``, ``level``, ``r``, ``j``), so a
     candidate gets the same mask alone or in a stack, and whatever its level is padded to.
-    ``keys``: int64 ``(C,)`` from :func:`seed_key`; ``p``: float32 ``(C,)`` drop probabilities.
+    ``keys``: int64 ``(C,)`` from :func:`seed_key`; ``p``: float32 ``(C,)`` drop probabilities;
+    ``step``: an int, or an int64 0-d tensor on ``keys``' device (the same masks, exact integers).
     """
     device = keys.device
     base = _mix(keys ^ ((step * 0x9E3779B + level * 0x7F4A7C1) & _MASK32))          # (C,)

@@ -184,10 +184,11 @@ class Stack:
             eff = eff + shared.view_as(w) * group_mask
         return eff
 
-    def forward(self, x: torch.Tensor, step: int | None = None,
+    def forward(self, x: torch.Tensor, step: int | torch.Tensor | None = None,
                 trace: list[tuple[torch.Tensor, torch.Tensor]] | None = None) -> torch.Tensor:
         """Logits ``(C, rows, outputs)`` of inputs ``x`` ``(C, rows, F)``; ``step`` (training)
-        applies dropout on hidden levels; ``trace`` receives each level's (pre-activation,
+        applies dropout on hidden levels (an int64 0-d tensor on a device that replays steps as
+        CUDA graphs); ``trace`` receives each level's (pre-activation,
         activation), padded columns included."""
         hs: dict[int, torch.Tensor] = {}
         depth = len(self.levels)

@@ -16,7 +16,7 @@ import torch
 
 from connevo.evolution import run
 from connevo.search_space import InnovationTracker, minimal_genome
-from connevo.workers import EvaluationRequest, Status, TrainingSettings, load_dataset, train, triton_matmul
+from connevo.workers import EvaluationRequest, Status, TrainingSettings, load_dataset, step_graphs, train, triton_matmul
 from tests.support import comparable as comparable_rows
 from tests.support import random_genomes, small_spec
 
@@ -37,6 +37,21 @@ def matmul(request, monkeypatch):
     if request.param == "per-candidate products":
         monkeypatch.setattr(triton_matmul, "available", lambda device: False)
     return request.param
+
+
+@pytest.fixture
+def captures(monkeypatch):
+    """The outcome of every CUDA graph capture of a training step: True captured, False refused."""
+    seen: list[bool] = []
+    capture = step_graphs.StepGraphs._capture
+
+    def spy(self, step, index):
+        captured = capture(self, step, index)
+        seen.append(captured is not None)
+        return captured
+
+    monkeypatch.setattr(step_graphs.StepGraphs, "_capture", spy)
+    return seen
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +155,27 @@ def test_a_campaign_on_the_gpu_gives_the_same_candidates_whatever_its_chunks(tmp
     rows = comparable_rows(one.candidates(), one.campaign_id)
     assert any(row["number"] < 0 for row in rows)  # the polished copies are compared too
     assert rows == comparable_rows(six.candidates(), six.campaign_id)
+
+
+@pytest.mark.parametrize("patience", [None, 1])
+def test_replayed_step_graphs_give_the_bits_of_eager_steps(wine, wine_requests, matmul, captures, monkeypatch, patience):
+    """The steps of every bucket are captured and replayed (a last short mini-batch and, with
+    early stopping, compacted stacks included), and train exactly as the same steps run eagerly."""
+    settings = dataclasses.replace(CUDA, batch_size=40, patience=patience)  # 40 does not divide wine's rows
+    replayed = [comparable(e) for e in train(wine_requests, wine, settings)]
+    assert captures and all(captures), "every capture succeeded"
+    assert all(e.status is Status.OK for e in replayed)
+    monkeypatch.setattr(step_graphs, "ENABLED", False)
+    count = len(captures)
+    eager = [comparable(e) for e in train(wine_requests, wine, settings)]
+    assert len(captures) == count  # nothing captured with the graphs off
+    assert replayed == eager
+
+
+def test_step_graphs_train_with_dropout_and_bfloat16_as_eager_steps(wine, wine_requests, matmul, captures, monkeypatch):
+    settings = dataclasses.replace(CUDA, precision="bfloat16")
+    assert any(r.genome.regularization is not None and r.genome.regularization.dropout > 0 for r in wine_requests)
+    replayed = [comparable(e) for e in train(wine_requests, wine, settings)]
+    assert captures and all(captures)
+    monkeypatch.setattr(step_graphs, "ENABLED", False)
+    assert replayed == [comparable(e) for e in train(wine_requests, wine, settings)]
