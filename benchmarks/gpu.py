@@ -5,7 +5,8 @@ Run from the repository root: ``python -m benchmarks.gpu`` (``--population N``, 
 ``--against cpu`` runs the whole script on the CPU twice: a check of the script, and of
 determinism, on a machine without a GPU; ``--eager`` also trains on CUDA with eager steps, the
 CUDA graphs of :mod:`workers.step_graphs` off: their speed, and whether both gave the same bits;
-``--profile`` then profiles one training of the layered
+``--task 784`` trains 784-input networks of 13,000-50,000 connections on a generated task instead
+of digits; ``--profile`` then profiles one training of the layered
 candidates on the second device: host time against device time, kernel launches, the ops of most
 host time). Without CUDA it prints one line and exits 0.
 
@@ -24,12 +25,26 @@ import argparse
 import dataclasses
 import statistics
 import sys
+import tempfile
+from pathlib import Path
 
+import numpy as np
 import torch
 from torch.profiler import ProfilerActivity, profile
 
 from benchmarks.common import peak_matmul_flops, requests, timed, training_flops
-from connevo.workers import Dataset, LocalEvaluator, TrainingSettings, load_dataset, step_graphs, triton_matmul
+from benchmarks.genomes import random_layered_genome
+from benchmarks.scale import write_task
+from connevo.search_space.cost import measure
+from connevo.workers import (
+    Dataset,
+    EvaluationRequest,
+    LocalEvaluator,
+    TrainingSettings,
+    load_dataset,
+    step_graphs,
+    triton_matmul,
+)
 
 TOLERANCE = 0.02  # absolute validation accuracy
 SHARE_WITHIN = 0.95
@@ -60,6 +75,10 @@ def main() -> int:
     parser.add_argument("--against", choices=("cuda", "cpu"), default="cuda",
                         help="the second device (cpu: run the script without a GPU)")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads of the CPU side")
+    parser.add_argument("--task", choices=("digits", "784"), default="digits",
+                        help="784: benchmarks/scale.py's generated 784-feature task (--rows rows) and layered "
+                             "networks of 13,000-50,000 connections (--population of them)")
+    parser.add_argument("--rows", type=int, default=20_000, help="rows of the 784-feature task")
     parser.add_argument("--eager", action="store_true",
                         help="also train on CUDA with eager steps (no CUDA graphs): their speed, and whether "
                              "the replayed graphs gave the same bits")
@@ -72,11 +91,16 @@ def main() -> int:
         return 0
 
     torch.set_num_threads(args.threads)
-    dataset = load_dataset("digits", seed=0)
     base = TrainingSettings(epochs=args.epochs, batch_size=128, learning_rate=0.01)
-    reqs = requests("layered", args.population) + requests("dag", args.population // 2, seed=1)
+    if args.task == "784":
+        with tempfile.TemporaryDirectory() as folder:
+            dataset = load_dataset(write_task(Path(folder), args.rows, seed=0), target="label")
+        reqs, warm = wide_requests(args.population), wide_requests(2, seed=99)
+    else:
+        dataset = load_dataset("digits", seed=0)
+        reqs = requests("layered", args.population) + requests("dag", args.population // 2, seed=1)
+        warm = requests("layered", 2, seed=99)
     useful, _ = training_flops(reqs, dataset, args.epochs)
-    warm = requests("layered", 2, seed=99)
     measured: dict[str, tuple[float, list]] = {}
     for device in ("cpu", args.against):
         settings = dataclasses.replace(base, device=device)
@@ -98,7 +122,9 @@ def main() -> int:
         steps = "CUDA graphs (workers/step_graphs.py)" if step_graphs.ENABLED else "eager"
         print(f"GPU: {torch.cuda.get_device_name(0)}; torch {torch.__version__}, CUDA {torch.version.cuda}; "
               f"matrix products: {products}; training steps: {steps}")
-    print(f"{len(reqs)} candidates (layered and DAG genomes, digits, {args.epochs} epochs, batch 128)")
+    what = (f"layered 784-input genomes, {args.rows:,} rows of 784 features" if args.task == "784"
+            else "layered and DAG genomes, digits")
+    print(f"{len(reqs)} candidates ({what}, {args.epochs} epochs, batch 128)")
     for name, seconds in ((cpu_name, t_cpu), (other_name, t_other)):
         print(f"  {name:<12} {seconds:8.2f} s  {len(reqs) / seconds:8.1f} candidates/s  "
               f"useful {useful / seconds / 1e9:9.1f} GFLOP/s = {useful / seconds / peaks[name]:.4f} of its "
@@ -123,6 +149,18 @@ def main() -> int:
     print(f"gpu_vs_cpu={t_cpu / t_other:.2f} useful_peak_fraction={useful / t_other / peaks[other_name]:.4f} "
           f"scores_within_tolerance={share:.3f}")
     return 0
+
+
+def wide_requests(size: int, seed: int = 0) -> list[EvaluationRequest]:
+    """``size`` layered networks for the 784-feature task: one hidden layer of 128 (30% of the
+    input connections present) or two of 256 and 64 (20%, 50%), all hidden-to-output ones."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(size):
+        widths, densities = ([128], [0.3, 1.0]) if i % 2 == 0 else ([256, 64], [0.2, 0.5, 1.0])
+        genome = random_layered_genome(784, 10, widths, densities, rng)
+        out.append(EvaluationRequest(f"wide-{i}", genome, 1000 + i, measure(genome).as_dict()))
+    return out
 
 
 def profile_training(reqs: list, dataset: Dataset, settings: TrainingSettings) -> None:

@@ -38,3 +38,11 @@ def test_profile_reports_host_and_device_time_and_the_launches(monkeypatch, caps
     host = float(summary.split("host ")[1].split(" s")[0])
     assert host > 0 and "device 0.000 s, kernel launches 0" in summary
     assert any("Self CPU" in line for line in lines)
+
+
+def test_the_784_input_task_trains_wide_networks_end_to_end(monkeypatch, capsys):
+    lines = run_script(monkeypatch, capsys, "--against", "cpu", "--task", "784", "--population", "2",
+                       "--rows", "600", "--epochs", "1")
+    assert "2 candidates (layered 784-input genomes, 600 rows of 784 features, 1 epochs, batch 128)" in lines
+    assert any("scores: 2 trained on both" in line and "status differs for 0" in line for line in lines)
+    assert float(dict(part.split("=") for part in lines[-1].split())["scores_within_tolerance"]) == 1.0
