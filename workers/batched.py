@@ -7,7 +7,9 @@ together: one matrix product per candidate, the elementwise work stacked
 per-candidate losses summed, so every candidate's gradient, and its Adam update, stays its own.
 A candidate's metrics do not depend on which candidates share its chunk, its bucket or its
 worker (the determinism argument is in :mod:`workers.kernels`); the scores and trained genomes
-are read off the stack by :mod:`workers.scoring`.
+are read off the stack by :mod:`workers.scoring`. On CUDA a bucket's training step is captured
+once per mini-batch size as a CUDA graph and replayed (:mod:`workers.step_graphs`), with the
+eager steps' bits.
 
 Randomness, per candidate: initial weights from a
 ``torch.Generator`` seeded with the candidate's seed (:func:`workers.plans.initial_weights`);
