@@ -110,11 +110,13 @@ class StepGraphs:
         def record() -> torch.Tensor:
             collecting = gc.isenabled()
             gc.disable()
-            graph.capture_begin()
             try:
-                return step(static_index)
+                graph.capture_begin()
+                try:
+                    return step(static_index)
+                finally:
+                    graph.capture_end()
             finally:
-                graph.capture_end()
                 if collecting:
                     gc.enable()
 

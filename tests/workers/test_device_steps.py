@@ -1,16 +1,18 @@
-"""Per-step numbers as device tensors (workers/step_graphs.py): what lets a CUDA graph replay a
-training step, checked on the CPU.
+"""CUDA graphs of the training steps (workers/step_graphs.py), what can be checked on the CPU.
 
 Off the CPU, Adam's step count and bias corrections and the dropout step are tensors updated in
 place, so a step launches nothing that depends on a Python number. The GPU tests
 (``tests/workers/test_cuda.py``) check that the replayed graphs give the eager steps' bits;
 these check that the eager steps themselves train as the host-scalar path does and keep a
-candidate's result its own.
+candidate's result its own, and :class:`StepGraphs`' policy (warm up, capture, replay, fall
+back) against a stand-in for torch.cuda's stream and graph API.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 
 import numpy as np
 import pytest
@@ -103,3 +105,124 @@ def test_device_steps_train_as_host_steps_to_rounding(wine, wine_requests, devic
         assert a.status is b.status is Status.OK
         assert abs(a.val_accuracy - b.val_accuracy) <= 2.0 / rows + 1e-9
         assert abs(a.val_loss - b.val_loss) <= 0.02 * abs(b.val_loss) + 1e-4
+
+
+class _FakeGraph:
+    def __init__(self, api: FakeCudaGraphs) -> None:
+        self.api, self.work = api, []
+
+    def capture_begin(self) -> None:
+        self.api.capturing = self
+        self.api.captures += 1
+
+    def capture_end(self) -> None:
+        self.api.capturing = None
+        if self.api.refuse:
+            raise RuntimeError("CUDA error: operation not permitted when stream is capturing")
+
+    def replay(self) -> None:
+        self.api.replays += 1
+        for work in self.work:
+            work()
+
+
+class _FakeStream:
+    def wait_stream(self, other: _FakeStream) -> None:
+        pass
+
+
+class FakeCudaGraphs:
+    """torch.cuda's streams and graphs on the CPU: a capture records the work a step asks for
+    (nothing runs, as in a real capture) and a replay runs it. ``refuse``: captures fail."""
+
+    def __init__(self) -> None:
+        self.capturing: _FakeGraph | None = None
+        self.captures = self.replays = 0
+        self.refuse = False
+
+    def Stream(self, device):  # noqa: N802 -- torch.cuda's names
+        return _FakeStream()
+
+    def current_stream(self, device):
+        return _FakeStream()
+
+    def stream(self, stream):
+        return contextlib.nullcontext()
+
+    def CUDAGraph(self):  # noqa: N802
+        return _FakeGraph(self)
+
+
+@pytest.fixture
+def fake_cuda(monkeypatch):
+    api = FakeCudaGraphs()
+    for name in ("Stream", "current_stream", "stream", "CUDAGraph"):
+        monkeypatch.setattr(torch.cuda, name, getattr(api, name))
+    return api
+
+
+def counting_step(state: torch.Tensor, api: FakeCudaGraphs | None, collecting: list[bool]):
+    """A step that adds each candidate's index sum to ``state`` in place and returns twice the
+    new state; inside a capture it records that work instead of doing it."""
+    def step(index: torch.Tensor) -> torch.Tensor:
+        out = torch.empty_like(state)
+
+        def work() -> None:
+            state.add_(index.sum(dim=1).to(state.dtype))
+            torch.mul(state, 2.0, out=out)
+
+        if api is not None and api.capturing is not None:
+            api.capturing.work.append(work)
+            collecting.append(gc.isenabled())
+        else:
+            work()
+        return out
+    return step
+
+
+SHAPES = [4, 4, 4, 1, 4, 4, 1, 1]  # rows of each mini-batch of 3 candidates: full ones and a short last one
+
+
+def batches():
+    rng = torch.Generator().manual_seed(5)
+    return [torch.randint(0, 100, (3, rows), generator=rng) for rows in SHAPES]
+
+
+def eager_losses():
+    state = torch.zeros(3)
+    step = counting_step(state, None, [])
+    return [step(index).clone() for index in batches()], state
+
+
+def test_each_size_warms_up_eagerly_is_captured_once_then_replayed(fake_cuda):
+    state, collecting = torch.zeros(3), []
+    graphs = step_graphs.StepGraphs(torch.device("cuda"))
+    step = counting_step(state, fake_cuda, collecting)
+    losses = [graphs(step, index).clone() for index in batches()]
+    expected, expected_state = eager_losses()
+    assert all(torch.equal(a, b) for a, b in zip(losses, expected))
+    assert torch.equal(state, expected_state)
+    assert fake_cuda.captures == 2 and set(graphs.graphs) == {(3, 4), (3, 1)}
+    assert fake_cuda.replays == len(SHAPES) - 2  # all but the first step of each size
+    assert collecting == [False, False] and gc.isenabled()  # no garbage collection inside a capture
+
+
+def test_a_refused_capture_warns_once_and_the_steps_run_eagerly(fake_cuda):
+    fake_cuda.refuse = True
+    state = torch.zeros(3)
+    graphs = step_graphs.StepGraphs(torch.device("cuda"))
+    step = counting_step(state, fake_cuda, [])
+    with pytest.warns(RuntimeWarning, match="capture of a training step failed, training eagerly: RuntimeError"):
+        losses = [graphs(step, index).clone() for index in batches()]
+    expected, expected_state = eager_losses()
+    assert all(torch.equal(a, b) for a, b in zip(losses, expected))
+    assert torch.equal(state, expected_state)
+    assert fake_cuda.captures == 1 and fake_cuda.replays == 0 and not graphs.graphs
+    assert gc.isenabled()
+
+
+def test_graphs_are_used_on_cuda_only_and_can_be_turned_off(monkeypatch):
+    assert step_graphs.uses_step_graphs(torch.device("cuda"))
+    assert not step_graphs.uses_step_graphs(torch.device("cpu"))
+    monkeypatch.setattr(step_graphs, "ENABLED", False)
+    assert not step_graphs.uses_step_graphs(torch.device("cuda"))
