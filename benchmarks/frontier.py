@@ -31,6 +31,12 @@ randomness):
   iris           sklearn load_iris, 150 x 4, 3 classes; R = 24 (2 x 12)
   quantiles      make_gaussian_quantiles, 2500 x 6 (+ 4 noise features), 3 classes as shells; R = 60 (2 x 30)
   pixels         sklearn digits enlarged to 28 x 28 (784 inputs, MNIST's size) with pixel noise; R = 15680 (2 x 7840)
+  moons          make_moons(1200, noise=0.25) in 2 of 12 features; binary; R = 24 (2 x 12)
+  hastie         make_hastie_10_2, 2000 x 10, binary by the sum of squares; R = 20 (2 x 10)
+  noisy          make_classification, 768 x 8, binary of 65/35%, 15% flipped labels (a Pima-like
+                 medical table); R = 16 (2 x 8)
+  categorical    six categories one-hot (20 indicators), 2000 rows, binary by a rule over four of
+                 them, 5% flipped; R = 40 (2 x 20)
 All but the first four were added after connevo's defaults were settled, to check that they carry
 over to data they were not tuned on.
 

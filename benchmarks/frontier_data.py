@@ -208,6 +208,32 @@ def hastie() -> FrontierData:
                         "R = 2 x 10 (dense linear)")
 
 
+def noisy() -> FrontierData:
+    """Never used while tuning connevo's defaults: a small, noisy binary task of the kind of
+    medical tables (Pima diabetes: 768 rows, 8 features, about 0.75 accuracy at best), where
+    the validation rows' noise rather than the model limits the accuracy."""
+    x, y = make_classification(n_samples=768, n_features=8, n_informative=4, n_redundant=2, n_classes=2,
+                               weights=[0.65, 0.35], flip_y=0.15, class_sep=0.7, random_state=DATA_STATE)
+    return FrontierData("noisy", x.astype(np.float64), y.astype(np.int64), 16,
+                        "make_classification: 768 rows, 8 features (4 informative), 2 classes of 65/35%, "
+                        "15% of labels flipped; R = 2 x 8 (dense linear)")
+
+
+def categorical() -> FrontierData:
+    """Never used while tuning connevo's defaults: one-hot encoded categories (as in the car and
+    mushroom tables) and a class given by a rule over a few of them, which no linear model of
+    the indicators states exactly: (a = 0 and b != 2) or (c = 1 and d = 3), 5% of labels flipped."""
+    rng = np.random.default_rng(DATA_STATE)
+    levels = [3, 3, 4, 4, 3, 3]
+    codes = np.stack([rng.integers(0, k, 2000) for k in levels], axis=1)
+    x = np.hstack([np.eye(k)[codes[:, j]] for j, k in enumerate(levels)])
+    rule = ((codes[:, 0] == 0) & (codes[:, 1] != 2)) | ((codes[:, 2] == 1) & (codes[:, 3] == 3))
+    y = rule ^ (rng.random(2000) < 0.05)
+    return FrontierData("categorical", x.astype(np.float64), y.astype(np.int64), 40,
+                        "six categories of 3-4 levels, one-hot (20 indicators), 2000 rows, 2 classes by "
+                        "(a = 0 and b != 2) or (c = 1 and d = 3), 5% of labels flipped; R = 2 x 20 (dense linear)")
+
+
 DATASETS: dict[str, Callable[[], FrontierData]] = {
     "digits": digits,
     "breast_cancer": breast_cancer,
@@ -224,7 +250,9 @@ DATASETS: dict[str, Callable[[], FrontierData]] = {
     "pixels": pixels,
     "moons": moons,
     "hastie": hastie,
+    "noisy": noisy,
+    "categorical": categorical,
 }
 """The first four shaped connevo's defaults; ``wine`` and ``circles``, then ``imbalanced`` and
-``wide``, then ``large``, then ``many_classes``, then ``iris`` and ``quantiles``, then ``pixels``, then ``moons`` and ``hastie``, were added after, to check that the defaults carry
+``wide``, then ``large``, then ``many_classes``, then ``iris`` and ``quantiles``, then ``pixels``, then ``moons`` and ``hastie``, then ``noisy`` and ``categorical``, were added after, to check that the defaults carry
 over to data they were not tuned on."""
