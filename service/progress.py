@@ -29,6 +29,7 @@ class RichProgress(CampaignObserver):
         self.id_console = id_console or Console()
         self.progress: Progress | None = None
         self.task = None
+        self.devices: set[str] = set()
 
     def on_start(self, campaign) -> None:
         self.id_console.print(f"campaign {campaign.id}", highlight=False, soft_wrap=True)
@@ -56,6 +57,17 @@ class RichProgress(CampaignObserver):
     def on_evaluations(self, campaign, evaluations) -> None:
         if self.progress is not None:
             self.progress.advance(self.task, len(evaluations))
+            self._say_devices(evaluations)
+
+    def _say_devices(self, evaluations) -> None:
+        """Where the candidates train, said once per device as results from it first come back
+        (a worker picks its device: ``training.device``, and whether it has a GPU)."""
+        assert self.progress is not None
+        new = sorted({e.device for e in evaluations if e.device} - self.devices)
+        if new:
+            also = " too" if self.devices else ""
+            self.devices.update(new)
+            self.progress.console.print(f"training on {', '.join(new)}{also}", highlight=False, soft_wrap=True)
 
     def on_generation_end(self, campaign, summary: GenerationSummary, rows, checkpoint) -> None:
         if self.progress is None:

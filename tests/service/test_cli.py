@@ -33,6 +33,7 @@ def test_run_ls_front_show_end_to_end_on_embedded_ray(tmp_path, cli):
     campaign_id = first_line.split()[1]
     assert "Pareto front of campaign" in done.stdout
     assert "hypervolume" in done.stderr  # per-generation progress lines
+    assert "training on cpu" in done.stderr.splitlines()  # where the workers trained, said once
     assert "front networks trained" in done.stderr and "sample-epochs" in done.stderr  # the final polish
     assert done.stderr.index("polishing") < done.stderr.index("front networks trained")
 
@@ -90,6 +91,7 @@ def test_run_says_first_how_every_network_trains(tmp_path, cli):
     # "auto" (the default) on 60 validation rows ranks the front by the validation loss, and says so
     assert done.stderr.splitlines()[1] == (
         "front: val_accuracy ranked by the validation loss (60 validation rows; objectives.rank_accuracy_by)")
+    assert done.stderr.splitlines().count("training on cpu") == 1
     spec = write_spec(tmp_path, **{"evolution.generations": 0, "name": "by-accuracy",
                                    "objectives.rank_accuracy_by": "accuracy"})
     done = cli("run", str(spec), "--backend", "local", store=tmp_path / "s.db")
