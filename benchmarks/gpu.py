@@ -6,7 +6,8 @@ Run from the repository root: ``python -m benchmarks.gpu`` (``--population N``, 
 determinism, on a machine without a GPU; ``--eager`` also trains on CUDA with eager steps, the
 CUDA graphs of :mod:`workers.step_graphs` off: their speed, and whether both gave the same bits;
 ``--task 784`` trains 784-input networks of 13,000-50,000 connections on a generated task instead
-of digits; ``--profile`` then profiles one training of the layered
+of digits; ``--loop N`` also trains the first N candidates one at a time on each device (the
+batched path's speed-up over that loop); ``--profile`` then profiles one training of the layered
 candidates on the second device: host time against device time, kernel launches, the ops of most
 host time). Without CUDA it prints one line and exits 0.
 
@@ -82,6 +83,9 @@ def main() -> int:
     parser.add_argument("--eager", action="store_true",
                         help="also train on CUDA with eager steps (no CUDA graphs): their speed, and whether "
                              "the replayed graphs gave the same bits")
+    parser.add_argument("--loop", type=int, default=0, metavar="N",
+                        help="also train the first N candidates one at a time (training.batched = false) on each "
+                             "device: the batched path's speed-up over the loop there, issue #11's throughput ratio")
     parser.add_argument("--profile", action="store_true",
                         help="afterwards, profile one training of the layered candidates on the second device: "
                              "host against device time, kernel launches, the ops of most host time")
@@ -113,6 +117,14 @@ def main() -> int:
         step_graphs.ENABLED = False
         eager = timed(lambda: LocalEvaluator(dataset, dataclasses.replace(base, device="cuda")).evaluate(reqs))
         step_graphs.ENABLED = True
+    loops: dict[str, tuple[float, float]] = {}  # device -> (the loop's seconds, batched seconds) on reqs[:loop]
+    if args.loop > 0:
+        subset = reqs[: args.loop]
+        for name, device in ((cpu_name, "cpu"), (other_name, args.against)):
+            settings = dataclasses.replace(base, device=device)
+            single = dataclasses.replace(settings, batched=False)
+            loops[name] = (timed(lambda: LocalEvaluator(dataset, single).evaluate(subset))[0],
+                           timed(lambda: LocalEvaluator(dataset, settings).evaluate(subset))[0])
     peaks = {cpu_name: peak_matmul_flops(threads=args.threads)}
     peaks[other_name] = cuda_peak_flops() if args.against == "cuda" else peaks[cpu_name]
     if args.against == "cuda":
@@ -129,6 +141,10 @@ def main() -> int:
         print(f"  {name:<12} {seconds:8.2f} s  {len(reqs) / seconds:8.1f} candidates/s  "
               f"useful {useful / seconds / 1e9:9.1f} GFLOP/s = {useful / seconds / peaks[name]:.4f} of its "
               f"fp32 matmul peak ({peaks[name] / 1e9:.0f} GFLOP/s)")
+    for name, (t_loop, t_batched) in loops.items():
+        count = min(args.loop, len(reqs))
+        print(f"  {name + ', loop':<12} {t_loop:8.2f} s  {count / t_loop:8.1f} candidates/s one at a time, the first "
+              f"{count} (batched: {t_batched:.2f} s); batched_vs_loop={t_loop / t_batched:.2f}")
     if eager is not None:
         t_eager, on_eager = eager
         same = sum(dataclasses.replace(a, seconds=0.0) == dataclasses.replace(b, seconds=0.0)

@@ -46,3 +46,10 @@ def test_the_784_input_task_trains_wide_networks_end_to_end(monkeypatch, capsys)
     assert "2 candidates (layered 784-input genomes, 600 rows of 784 features, 1 epochs, batch 128)" in lines
     assert any("scores: 2 trained on both" in line and "status differs for 0" in line for line in lines)
     assert float(dict(part.split("=") for part in lines[-1].split())["scores_within_tolerance"]) == 1.0
+
+
+def test_the_loop_arm_reports_the_batched_speed_up_on_each_device(monkeypatch, capsys):
+    lines = run_script(monkeypatch, capsys, "--against", "cpu", "--population", "4", "--epochs", "1", "--loop", "2")
+    loops = [line for line in lines if ", loop" in line]
+    assert len(loops) == 2 and all("one at a time, the first 2 (batched: " in line for line in loops)
+    assert all(float(line.split("batched_vs_loop=")[1]) > 0 for line in loops)
