@@ -310,7 +310,8 @@ class TrainingSpec(_Strict):
     device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="where workers train: \"auto\" (CUDA when the worker has a GPU: workers.gpus_per_worker; "
         "the local backend: when this process sees one), \"cpu\", or \"cuda\" (a worker without a GPU fails its "
-        "candidates with an error saying so). Networks of digits' size train faster on the CPU (benchmarks/README.md)")
+        "candidates with an error saying so). \"cpu\" keeps a local campaign off a GPU (speeds measured in "
+        "benchmarks/README.md)")
     inherit_weights: bool = Field(
         True, description="Lamarckian: a child starts from its parent's trained weights (new connections small)"
     )

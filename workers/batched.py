@@ -191,8 +191,6 @@ class _BucketTraining:
         Static where the device keeps its step numbers (``step_tensor``): it may be replayed as
         a CUDA graph (:mod:`workers.step_graphs`)."""
         data = self.data
-        for p in self.stack.parameters():  # a failed graph capture may have left gradients behind
-            p.grad = None
         c, rows = index.shape
         # index_select of the flat rows: the same rows as x_train[index], 1.5-4x faster
         flat = index.reshape(-1)
@@ -213,7 +211,9 @@ class _BucketTraining:
     def _step_graphs(self) -> step_graphs.StepGraphs | None:
         """CUDA graphs of this stack's steps where the device replays them; rebuilt when the
         stack is compacted (the graphs hold the old stack's tensors)."""
-        return step_graphs.StepGraphs(self.device) if step_graphs.uses_step_graphs(self.device) else None
+        if not step_graphs.uses_step_graphs(self.device):
+            return None
+        return step_graphs.StepGraphs(self.device, self.stack.parameters())
 
     def _time_out(self, epoch: int) -> None:
         """Every candidate still training gets a timeout."""

@@ -68,13 +68,14 @@ class _Captured:
 class StepGraphs:
     """A training step ``step(index) -> loss`` run through CUDA graphs, one per shape of ``index``.
 
-    ``step`` must clear the parameters' gradients before its backward pass, update every
-    tensor it changes in place, depend on nothing but ``index`` and such tensors, and be the
-    same step at every call (a compacted stack needs new graphs).
+    ``step`` must update every tensor it changes in place (``params``, the leaves it trains,
+    with their gradients cleared at its end), depend on nothing but ``index`` and such tensors,
+    and be the same step at every call (a compacted stack needs new graphs). A refused capture
+    may stop a step midway: ``params``' gradients are cleared then, so the eager steps start clean.
     """
 
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
+    def __init__(self, device: torch.device, params: list[torch.Tensor]) -> None:
+        self.device, self.params = device, params
         self.stream = torch.cuda.Stream(device)
         self.graphs: dict[tuple[int, ...], _Captured] = {}
         self.warmed: set[tuple[int, ...]] = set()
@@ -123,6 +124,8 @@ class StepGraphs:
         try:
             loss = self._on_side_stream(record)
         except Exception as exc:  # the step stays correct eagerly: note it, do not fail the bucket
+            for p in self.params:
+                p.grad = None
             self.failure = f"{type(exc).__name__}: {exc}"
             warnings.warn(f"CUDA graph capture of a training step failed, training eagerly: {self.failure}",
                           RuntimeWarning, stacklevel=2)

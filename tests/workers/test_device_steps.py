@@ -196,7 +196,7 @@ def eager_losses():
 
 def test_each_size_warms_up_eagerly_is_captured_once_then_replayed(fake_cuda):
     state, collecting = torch.zeros(3), []
-    graphs = step_graphs.StepGraphs(torch.device("cuda"))
+    graphs = step_graphs.StepGraphs(torch.device("cuda"), [])
     step = counting_step(state, fake_cuda, collecting)
     losses = [graphs(step, index).clone() for index in batches()]
     expected, expected_state = eager_losses()
@@ -210,8 +210,10 @@ def test_each_size_warms_up_eagerly_is_captured_once_then_replayed(fake_cuda):
 def test_a_refused_capture_warns_once_and_the_steps_run_eagerly(fake_cuda):
     fake_cuda.refuse = True
     state = torch.zeros(3)
-    graphs = step_graphs.StepGraphs(torch.device("cuda"))
+    trained = torch.zeros(2, requires_grad=True)
+    graphs = step_graphs.StepGraphs(torch.device("cuda"), [trained])
     step = counting_step(state, fake_cuda, [])
+    trained.grad = torch.ones(2)  # as a step stopped midway by the refusal would leave it
     with pytest.warns(RuntimeWarning, match="capture of a training step failed, training eagerly: RuntimeError"):
         losses = [graphs(step, index).clone() for index in batches()]
     expected, expected_state = eager_losses()
@@ -219,6 +221,7 @@ def test_a_refused_capture_warns_once_and_the_steps_run_eagerly(fake_cuda):
     assert torch.equal(state, expected_state)
     assert fake_cuda.captures == 1 and fake_cuda.replays == 0 and not graphs.graphs
     assert gc.isenabled()
+    assert trained.grad is None  # the eager steps start without a half-made gradient
 
 
 def test_graphs_are_used_on_cuda_only_and_can_be_turned_off(monkeypatch):
