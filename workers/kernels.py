@@ -22,6 +22,7 @@ sums are pairwise (:mod:`workers.invariant`).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -190,15 +191,19 @@ def per_candidate_matmul(a: torch.Tensor, w: torch.Tensor,
     ``sparse``: per candidate, its weight block's pattern where the product runs on the
     connections only (:mod:`workers.sparse_products`; float32 only)."""
     device = a.device.type
-    if torch.is_autocast_enabled(device):
-        dtype = torch.get_autocast_dtype(device)
-        a, w = a.to(dtype), w.to(dtype)
+    if not torch.is_autocast_enabled(device):  # float32 training: no autocast context to leave
+        return _matmul(a, w, sparse)
+    dtype = torch.get_autocast_dtype(device)
     with torch.autocast(device, enabled=False):
-        if triton_matmul.available(a.device):
-            return triton_matmul.stacked_matmul(a, w)
-        if sparse is not None and a.dtype == torch.float32 and w.dtype == torch.float32:
-            return _MixedMatmul.apply(a, w, sparse)
-        return _PerCandidateMatmul.apply(a, w)
+        return _matmul(a.to(dtype), w.to(dtype), sparse)
+
+
+def _matmul(a: torch.Tensor, w: torch.Tensor, sparse: list[SparseBlock | None] | None) -> torch.Tensor:
+    if triton_matmul.available(a.device):
+        return triton_matmul.stacked_matmul(a, w)
+    if sparse is not None and a.dtype == torch.float32 and w.dtype == torch.float32:
+        return _MixedMatmul.apply(a, w, sparse)
+    return _PerCandidateMatmul.apply(a, w)
 
 
 class Autocast:
@@ -208,6 +213,8 @@ class Autocast:
         self.device, self.enabled = device, precision == "bfloat16"
 
     def __call__(self) -> Any:
+        if not self.enabled:  # float32: no context to enter and leave every step
+            return contextlib.nullcontext()
         # no cast cache off the CPU: a CUDA graph of a step must not capture cached casts
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.enabled,
                               cache_enabled=self.device.type == "cpu")
