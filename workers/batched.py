@@ -38,7 +38,7 @@ from connevo.workers import step_graphs
 from connevo.workers.data_tensors import DataTensors
 from connevo.workers.hints import stack_hints
 from connevo.workers.kernels import Autocast, class_logits, dropout_noise, per_candidate_matmul, seed_key
-from connevo.workers.optim import Adam
+from connevo.workers.optim import Adam, flat_leaves
 from connevo.workers.plans import Plan, Shape, build_plan, check_fits, padded_width, plan_shape
 from connevo.workers.plans import initial_weights as _initial_values
 from connevo.workers.records import Evaluation, EvaluationRequest, Status, TrainingSettings
@@ -134,6 +134,7 @@ class _BucketTraining:
         # off the CPU every per-step number is a device tensor, so a step can be a CUDA graph
         # (workers/step_graphs.py); the CPU keeps its host scalars and its bits
         on_device = step_graphs.keeps_step_numbers_on_device(device)
+        self._flatten_parameters()
         self.optimizer = Adam(self.stack.parameters(), settings.learning_rate, scales=scales,
                               device_scalars=on_device)
         self.step_tensor = torch.zeros((), dtype=torch.int64, device=device) if on_device else None
@@ -208,6 +209,13 @@ class _BucketTraining:
             self.step_tensor.add_(1)
         return loss.detach()
 
+    def _flatten_parameters(self) -> None:
+        """On a device that runs each op as it comes (the CPU), the stack's parameters become
+        views of one buffer, so that Adam updates them with one op per arithmetic step
+        (:func:`workers.optim.flat_leaves`); replayed CUDA graphs launch no per-op work to save."""
+        if not step_graphs.keeps_step_numbers_on_device(self.device):
+            self.stack.replace_parameters(flat_leaves(self.stack.parameters()))
+
     def _step_graphs(self) -> step_graphs.StepGraphs | None:
         """CUDA graphs of this stack's steps where the device replays them; rebuilt when the
         stack is compacted (the graphs hold the old stack's tensors)."""
@@ -277,6 +285,7 @@ class _BucketTraining:
         rows = torch.tensor(keep, dtype=torch.long, device=self.device)
         self.graphs = None  # they hold the old stack's tensors: freed before the new stack is built
         self.stack = self.stack.select(rows)
+        self._flatten_parameters()
         self.optimizer = self.optimizer.select(self.stack.parameters(), rows)
         self.graphs = self._step_graphs()
         if self.best is not None:

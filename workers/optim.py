@@ -6,7 +6,32 @@ import math
 
 import torch
 
-__all__ = ["Adam"]
+__all__ = ["Adam", "flat_leaves"]
+
+
+def flat_leaves(params: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Copies of ``params`` (the same values) as leaves that require grad and are, in order, views
+    of one flat buffer. :class:`Adam` then updates them all with one op per arithmetic step
+    instead of one per parameter: a small stack's step is mostly per-op overhead on the CPU."""
+    flat = torch.cat([p.detach().reshape(-1) for p in params]) if params else torch.empty(0)
+    leaves, offset = [], 0
+    for p in params:
+        leaves.append(flat[offset : offset + p.numel()].view(p.shape).requires_grad_(True))
+        offset += p.numel()
+    return leaves
+
+
+def _flat_base(params: list[torch.Tensor]) -> torch.Tensor | None:
+    """The buffer ``params`` are consecutive views of, whole and in order (:func:`flat_leaves`)."""
+    base = params[0]._base if params else None
+    if base is None or not base.is_contiguous() or base.dim() != 1:
+        return None
+    offset = 0
+    for p in params:
+        if p._base is not base or not p.is_contiguous() or p.storage_offset() - base.storage_offset() != offset:
+            return None
+        offset += p.numel()
+    return base if offset == base.numel() else None
 
 
 class Adam:
@@ -34,18 +59,37 @@ class Adam:
         self.device_scalars = device_scalars
         device = self.params[0].device if self.params else torch.device("cpu")
         self.step_count = torch.zeros((), dtype=torch.float64, device=device) if device_scalars else None
-        self.exp_avg = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
-        self.exp_avg_sq = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        # parameters that are views of one buffer (flat_leaves) are updated through that buffer:
+        # their gradients accumulate into views of one gradient buffer, zeroed after each step
+        self.flat = None if device_scalars else _flat_base(self.params)
+        if self.flat is not None:
+            self.flat_grad = torch.zeros_like(self.flat)
+            flat_avg, flat_avg_sq = torch.zeros_like(self.flat), torch.zeros_like(self.flat)
+            self.exp_avg, self.exp_avg_sq = _views(flat_avg, self.params), _views(flat_avg_sq, self.params)
+            for p, g in zip(self.params, _views(self.flat_grad, self.params)):
+                p.grad = g
+            self.flat_state = [flat_avg], [flat_avg_sq]
+            self.flat_scales = None if scales is None else [torch.cat([
+                s.expand_as(p).reshape(-1) for s, p in zip(scales, self.params)])]
+        else:
+            self.exp_avg = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+            self.exp_avg_sq = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
 
     @torch.no_grad()
     def step(self) -> None:
         beta1, beta2 = self.betas
-        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
         self.steps += 1
-        torch._foreach_lerp_(self.exp_avg, grads, 1 - beta1)
-        torch._foreach_mul_(self.exp_avg_sq, beta2)
-        torch._foreach_addcmul_(self.exp_avg_sq, grads, grads, 1 - beta2)
-        denom = torch._foreach_sqrt(self.exp_avg_sq)
+        if self.flat is not None:  # the same arithmetic on the whole buffers, one op each
+            params, grads, scales = [self.flat], [self.flat_grad], self.flat_scales
+            exp_avg, exp_avg_sq = self.flat_state
+        else:
+            params, scales = self.params, self.scales
+            grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
+            exp_avg, exp_avg_sq = self.exp_avg, self.exp_avg_sq
+        torch._foreach_lerp_(exp_avg, grads, 1 - beta1)
+        torch._foreach_mul_(exp_avg_sq, beta2)
+        torch._foreach_addcmul_(exp_avg_sq, grads, grads, 1 - beta2)
+        denom = torch._foreach_sqrt(exp_avg_sq)
         if self.step_count is not None:
             self._device_update(denom)
         else:
@@ -53,12 +97,15 @@ class Adam:
             bias_correction2_sqrt = math.sqrt(1 - beta2**self.steps)
             torch._foreach_div_(denom, bias_correction2_sqrt)
             torch._foreach_add_(denom, self.eps)
-            if self.scales is None:
-                torch._foreach_addcdiv_(self.params, self.exp_avg, denom, -step_size)
+            if scales is None:
+                torch._foreach_addcdiv_(params, exp_avg, denom, -step_size)
             else:
-                update = torch._foreach_div(self.exp_avg, denom)
-                torch._foreach_mul_(update, self.scales)
-                torch._foreach_add_(self.params, update, alpha=-step_size)
+                update = torch._foreach_div(exp_avg, denom)
+                torch._foreach_mul_(update, scales)
+                torch._foreach_add_(params, update, alpha=-step_size)
+        if self.flat is not None:
+            self.flat_grad.zero_()  # the views stay each parameter's .grad: autograd adds into them
+            return
         for p in self.params:
             p.grad = None
 
@@ -84,6 +131,16 @@ class Adam:
         out.steps = self.steps
         if self.step_count is not None:
             out.step_count = self.step_count.clone()
-        out.exp_avg = [t.index_select(0, rows) for t in self.exp_avg]
-        out.exp_avg_sq = [t.index_select(0, rows) for t in self.exp_avg_sq]
+        for mine, theirs in ((self.exp_avg, out.exp_avg), (self.exp_avg_sq, out.exp_avg_sq)):
+            for source, target in zip(mine, theirs):
+                target.copy_(source.index_select(0, rows))
         return out
+
+
+def _views(buffer: torch.Tensor, params: list[torch.Tensor]) -> list[torch.Tensor]:
+    """``buffer`` cut into consecutive views of ``params``' shapes."""
+    views, offset = [], 0
+    for p in params:
+        views.append(buffer[offset : offset + p.numel()].view(p.shape))
+        offset += p.numel()
+    return views

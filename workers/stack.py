@@ -143,6 +143,10 @@ class Stack:
             scales.append(torch.ones_like(self.shared))
         return scales
 
+    def replace_parameters(self, params: list[torch.Tensor]) -> None:
+        """Use ``params`` (in :meth:`parameters`' order and shapes) as this stack's parameters."""
+        self._set_parameters(params)
+
     def _set_parameters(self, params: list[torch.Tensor]) -> None:
         it = iter(params)
         for lv in self.levels:
