@@ -4,7 +4,13 @@ Determinism: every matrix product is one BLAS call *per candidate* (:func:`per_c
 on that candidate's own 64-byte-aligned operands, never a batched GEMM: a batched GEMM may pick
 its kernel and summation order from the number and shapes of the whole batch (MKL on AMD EPYC
 gives other bits for one entry of a ``bmm`` of 2 or 64 entries than of 1), while a call with the
-same arguments gives the same bits. Every elementwise op used here gives the same bits at any
+same arguments gives the same bits. On the CPU in float32 the calls are NumPy's: one
+``np.matmul`` over the stack, whose loop calls its BLAS (OpenBLAS) once per candidate with
+that candidate's operands (``gemm``; ``gemv`` where the candidate's own shape has a single row
+or column), on one thread (:func:`workers.train.single_thread`). It is torch's MKL that a
+stack's products called before: on AMD CPUs MKL runs its generic code, 1.5-4x slower on these
+small products ((128 x 64) @ (64 x 10): 13 us against 3.4 us), and a call per candidate from
+Python added a few microseconds each. Every elementwise op used here gives the same bits at any
 offset of a tensor (the sigmoid is written as ``1 / (1 + exp(-x))`` because ``torch.sigmoid``'s
 scalar tail rounds differently from its vector body). Dropout masks come from a counter-based
 hash of (seed, step, level, row, node position) (:func:`dropout_noise`). So a candidate's metrics
@@ -26,6 +32,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 
 from connevo.workers import triton_matmul
@@ -101,6 +108,64 @@ def _aligned_parts(t: torch.Tensor) -> list[torch.Tensor]:
     return list(parts.unbind(0))
 
 
+def _stack_buffer(count: int, rows: int, cols: int, like: torch.Tensor) -> torch.Tensor:
+    """An uninitialised ``(count, rows, cols)`` stack of ``like``'s dtype in which every ``[c]`` is
+    contiguous and starts on a 64-byte boundary (each part's length rounded up to 64 bytes)."""
+    per = _ALIGNMENT // like.element_size()
+    step = -(-(rows * cols) // per) * per
+    buffer = torch.empty(count * step + per, dtype=like.dtype)
+    start = (-buffer.data_ptr() % _ALIGNMENT) // like.element_size()
+    return buffer.as_strided((count, rows, cols), (step, cols, 1), start)
+
+
+def _aligned_stack(t: torch.Tensor) -> torch.Tensor:
+    """The stack ``t`` (``(C, r, k)``) with every candidate's matrix contiguous and on a 64-byte
+    boundary: ``t`` itself when it is so; one aligned matrix expanded over the candidates when
+    ``t`` is one matrix expanded (scoring rows, the hints' inputs); else one copy."""
+    if t.stride(0) == 0:
+        return _aligned(t[0]).expand(t.shape)
+    if t.is_contiguous() and t.data_ptr() % _ALIGNMENT == 0 and (t[0].numel() * t.element_size()) % _ALIGNMENT == 0:
+        return t
+    parts = _stack_buffer(*t.shape, like=t)
+    parts.copy_(t)
+    return parts
+
+
+def _blas_products(left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+    """``left[c] @ right[c]`` for every candidate ``c`` of two aligned stacks (transposed views of
+    them too), as one ``np.matmul``: its loop makes one BLAS call per candidate on that
+    candidate's operands, writing into its own aligned part of the result."""
+    out = _stack_buffer(left.shape[0], left.shape[1], right.shape[2], like=left)
+    np.matmul(left.detach().numpy(), right.detach().numpy(), out=out.numpy())
+    return out
+
+
+def _gemm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """One candidate's ``a @ b`` (aligned operands) as :func:`_blas_products` computes it in a stack."""
+    return _blas_products(a[None], b[None])[0]
+
+
+class _BlasMatmul(torch.autograd.Function):
+    """:class:`_PerCandidateMatmul` for float32 stacks on the CPU, through NumPy's BLAS
+    (:func:`_blas_products`): the stack's products, forward and backward, three NumPy calls."""
+
+    @staticmethod
+    def forward(ctx: Any, a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(a, w)  # kept for autograd's check that neither changed in place
+        ctx.operands = _aligned_stack(a), _aligned_stack(w)
+        return _blas_products(*ctx.operands)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        ctx.saved_tensors  # noqa: B018 -- raises if a or w was modified in place since the forward
+        a, w = ctx.operands
+        del ctx.operands
+        g = _aligned_stack(grad)
+        grad_a = _blas_products(g, w.transpose(1, 2)) if ctx.needs_input_grad[0] else None
+        grad_w = _blas_products(a.transpose(1, 2), g) if ctx.needs_input_grad[1] else None
+        return grad_a, grad_w
+
+
 def _products(left: list[torch.Tensor], right: list[torch.Tensor]) -> torch.Tensor:
     """``left[c] @ right[c]`` for every candidate ``c``, one ``torch.mm`` each (operands from
     :func:`_candidates`), each result in an allocation of its own, stacked."""
@@ -155,8 +220,8 @@ class _MixedMatmul(torch.autograd.Function):
                 transposed.append(a_parts[c].t().contiguous())
         ctx.operands, ctx.blocks = (a_parts, w_parts, transposed), blocks
         return torch.stack([
-            torch.mm(a_parts[c], w_parts[c]) if block is None else sparse_product(a_parts[c], transposed[c],
-                                                                                 w_parts[c], block)
+            _gemm(a_parts[c], w_parts[c]) if block is None else sparse_product(a_parts[c], transposed[c],
+                                                                               w_parts[c], block)
             for c, block in enumerate(blocks)])
 
     @staticmethod
@@ -168,9 +233,9 @@ class _MixedMatmul(torch.autograd.Function):
         grad_parts = _candidates(grad)
         grads_a, grads_w = [], []
         for c, block in enumerate(blocks):
-            if block is None:
-                grads_a.append(torch.mm(grad_parts[c], w_parts[c].t()) if need_a else None)
-                grads_w.append(torch.mm(a_parts[c].t(), grad_parts[c]) if need_w else None)
+            if block is None:  # as _BlasMatmul computes them
+                grads_a.append(_gemm(grad_parts[c], w_parts[c].t()) if need_a else None)
+                grads_w.append(_gemm(a_parts[c].t(), grad_parts[c]) if need_w else None)
             else:
                 ga, gw = sparse_gradients(transposed[c], w_parts[c], grad_parts[c], block, need_a, need_w)
                 grads_a.append(ga)
@@ -201,8 +266,11 @@ def per_candidate_matmul(a: torch.Tensor, w: torch.Tensor,
 def _matmul(a: torch.Tensor, w: torch.Tensor, sparse: list[SparseBlock | None] | None) -> torch.Tensor:
     if triton_matmul.available(a.device):
         return triton_matmul.stacked_matmul(a, w)
-    if sparse is not None and a.dtype == torch.float32 and w.dtype == torch.float32:
+    float32_cpu = a.device.type == "cpu" and a.dtype == torch.float32 and w.dtype == torch.float32
+    if sparse is not None and float32_cpu:
         return _MixedMatmul.apply(a, w, sparse)
+    if float32_cpu:
+        return _BlasMatmul.apply(a, w)
     return _PerCandidateMatmul.apply(a, w)
 
 

@@ -19,6 +19,7 @@ import contextlib
 from collections.abc import Iterator, Sequence
 
 import torch
+from threadpoolctl import ThreadpoolController
 
 from connevo.errors import SpecError
 from connevo.workers.batched import DataTensors, train_batched
@@ -42,13 +43,21 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+_BLAS: ThreadpoolController | None = None
+
+
 @contextlib.contextmanager
 def single_thread() -> Iterator[None]:
-    """Train on one intra-op thread so results do not depend on how many threads a worker has."""
+    """Train on one intra-op thread, and NumPy's BLAS (the CPU's products:
+    :mod:`workers.kernels`) on one, so results do not depend on how many threads a worker has."""
+    global _BLAS
+    if _BLAS is None:  # finds the BLAS libraries loaded (once: it walks the process's libraries)
+        _BLAS = ThreadpoolController()
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        yield
+        with _BLAS.limit(limits=1, user_api="blas"):
+            yield
     finally:
         torch.set_num_threads(previous)
 
