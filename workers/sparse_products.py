@@ -19,7 +19,9 @@ weights at each step), the sparse path's time as a share of the dense one's:
 | 2048 x 512 | 10.6 ms | 0.25 | 0.30 | 0.50 | 0.87 |
 
 Below about 100,000 weights a block's fixed costs (the CSR matrices, the transposed operands)
-outweigh what it saves; above it, sparse pays up to a few percent present.
+outweigh what it saves; above it, sparse pays up to a few percent present. (The dense column is
+torch's MKL products, before the dense ones moved to NumPy's BLAS, 1.5-4x faster on this CPU at
+small sizes: where the two cross now has not been measured again.)
 :func:`prefers_sparse` is the rule drawn from it, a function of the candidate's own block (its
 size and connections) with fixed constants: which kernel a candidate gets never depends on its
 company or the machine, so a candidate's result stays its own (:mod:`workers.kernels`). The
