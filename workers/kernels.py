@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -92,20 +92,18 @@ def _candidates(t: torch.Tensor) -> list[torch.Tensor]:
 
 def _aligned_parts(t: torch.Tensor) -> list[torch.Tensor]:
     """Each candidate's matrix of the stack ``t`` (``(C, r, k)``, any strides), contiguous and on a
-    64-byte boundary: one copy of the stack with each part's length rounded up to 64 bytes (one
-    copy op, where a copy per candidate cost ~3 us each: an output level's gradient arrives
-    strided, a last short mini-batch gives parts of odd lengths). Per-candidate copies where the
-    allocator's block is not aligned."""
-    count, rows, cols = t.shape
-    size = rows * cols
-    per = _ALIGNMENT // t.element_size()
-    step = -(-size // per) * per
-    buffer = torch.empty(count * step, dtype=t.dtype, device=t.device)
-    if buffer.data_ptr() % _ALIGNMENT != 0:
-        return [_aligned(t[c]) for c in range(count)]
-    parts = buffer.as_strided((count, rows, cols), (step, cols, 1))
+    64-byte boundary: views of one aligned copy of the stack (one copy op, where a copy per
+    candidate cost ~3 us each: an output level's gradient arrives strided, a last short
+    mini-batch gives parts of odd lengths)."""
+    return list(_aligned_copy(t).unbind(0))
+
+
+def _aligned_copy(t: torch.Tensor) -> torch.Tensor:
+    """A copy of the stack ``t`` in which every candidate's matrix is contiguous and starts on a
+    64-byte boundary (:func:`_stack_buffer`)."""
+    parts = _stack_buffer(*t.shape, like=t)
     parts.copy_(t)
-    return list(parts.unbind(0))
+    return parts
 
 
 def _stack_buffer(count: int, rows: int, cols: int, like: torch.Tensor) -> torch.Tensor:
@@ -113,7 +111,7 @@ def _stack_buffer(count: int, rows: int, cols: int, like: torch.Tensor) -> torch
     contiguous and starts on a 64-byte boundary (each part's length rounded up to 64 bytes)."""
     per = _ALIGNMENT // like.element_size()
     step = -(-(rows * cols) // per) * per
-    buffer = torch.empty(count * step + per, dtype=like.dtype)
+    buffer = torch.empty(count * step + per, dtype=like.dtype, device=like.device)
     start = (-buffer.data_ptr() % _ALIGNMENT) // like.element_size()
     return buffer.as_strided((count, rows, cols), (step, cols, 1), start)
 
@@ -126,9 +124,7 @@ def _aligned_stack(t: torch.Tensor) -> torch.Tensor:
         return _aligned(t[0]).expand(t.shape)
     if t.is_contiguous() and t.data_ptr() % _ALIGNMENT == 0 and (t[0].numel() * t.element_size()) % _ALIGNMENT == 0:
         return t
-    parts = _stack_buffer(*t.shape, like=t)
-    parts.copy_(t)
-    return parts
+    return _aligned_copy(t)
 
 
 def _blas_products(left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
@@ -145,27 +141,6 @@ def _gemm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return _blas_products(a[None], b[None])[0]
 
 
-class _BlasMatmul(torch.autograd.Function):
-    """:class:`_PerCandidateMatmul` for float32 stacks on the CPU, through NumPy's BLAS
-    (:func:`_blas_products`): the stack's products, forward and backward, three NumPy calls."""
-
-    @staticmethod
-    def forward(ctx: Any, a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(a, w)  # kept for autograd's check that neither changed in place
-        ctx.operands = _aligned_stack(a), _aligned_stack(w)
-        return _blas_products(*ctx.operands)
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        ctx.saved_tensors  # noqa: B018 -- raises if a or w was modified in place since the forward
-        a, w = ctx.operands
-        del ctx.operands
-        g = _aligned_stack(grad)
-        grad_a = _blas_products(g, w.transpose(1, 2)) if ctx.needs_input_grad[0] else None
-        grad_w = _blas_products(a.transpose(1, 2), g) if ctx.needs_input_grad[1] else None
-        return grad_a, grad_w
-
-
 def _products(left: list[torch.Tensor], right: list[torch.Tensor]) -> torch.Tensor:
     """``left[c] @ right[c]`` for every candidate ``c``, one ``torch.mm`` each (operands from
     :func:`_candidates`), each result in an allocation of its own, stacked."""
@@ -176,26 +151,41 @@ def _transposed(matrices: list[torch.Tensor]) -> list[torch.Tensor]:
     return list(map(torch.t, matrices))
 
 
+class _Kernel(NamedTuple):
+    """How :class:`_PerCandidateMatmul` splits, multiplies and transposes the operands of a stack."""
+
+    split: Callable[[torch.Tensor], Any]        # a stack -> the candidates' aligned operands
+    multiply: Callable[[Any, Any], torch.Tensor]
+    transpose: Callable[[Any], Any]
+
+
+_TORCH = _Kernel(_candidates, _products, _transposed)
+"""A ``torch.mm`` per candidate, from Python: the dtypes NumPy lacks (bfloat16 under autocast)."""
+_BLAS = _Kernel(_aligned_stack, _blas_products, lambda t: t.transpose(1, 2))
+"""One ``np.matmul`` per stack: float32 on the CPU."""
+
+
 class _PerCandidateMatmul(torch.autograd.Function):
-    """``(C, r, k) @ (C, k, n)`` as one matrix product per candidate, forward and backward. The
-    backward reuses the forward's per-candidate operands, and splits the incoming gradient into
-    candidates once for both products (an output level's gradient arrives strided: one copy)."""
+    """``(C, r, k) @ (C, k, n)`` as one matrix product per candidate, forward and backward, by a
+    :class:`_Kernel`. The backward reuses the forward's per-candidate operands, and splits the
+    incoming gradient into candidates once for both products (an output level's gradient arrives
+    strided: one copy)."""
 
     @staticmethod
-    def forward(ctx: Any, a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    def forward(ctx: Any, a: torch.Tensor, w: torch.Tensor, kernel: _Kernel) -> torch.Tensor:
         ctx.save_for_backward(a, w)  # kept for autograd's check that neither changed in place
-        ctx.operands = _candidates(a), _candidates(w)
-        return _products(*ctx.operands)
+        ctx.kernel, ctx.operands = kernel, (kernel.split(a), kernel.split(w))
+        return kernel.multiply(*ctx.operands)
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None, None]:
         ctx.saved_tensors  # noqa: B018 -- raises if a or w was modified in place since the forward
-        a_parts, w_parts = ctx.operands
+        kernel, (a, w) = ctx.kernel, ctx.operands
         del ctx.operands
-        grad_parts = _candidates(grad)
-        grad_a = _products(grad_parts, _transposed(w_parts)) if ctx.needs_input_grad[0] else None
-        grad_w = _products(_transposed(a_parts), grad_parts) if ctx.needs_input_grad[1] else None
-        return grad_a, grad_w
+        g = kernel.split(grad)
+        grad_a = kernel.multiply(g, kernel.transpose(w)) if ctx.needs_input_grad[0] else None
+        grad_w = kernel.multiply(kernel.transpose(a), g) if ctx.needs_input_grad[1] else None
+        return grad_a, grad_w, None
 
 
 class _MixedMatmul(torch.autograd.Function):
@@ -233,7 +223,7 @@ class _MixedMatmul(torch.autograd.Function):
         grad_parts = _candidates(grad)
         grads_a, grads_w = [], []
         for c, block in enumerate(blocks):
-            if block is None:  # as _BlasMatmul computes them
+            if block is None:  # as the _BLAS kernel computes them
                 grads_a.append(_gemm(grad_parts[c], w_parts[c].t()) if need_a else None)
                 grads_w.append(_gemm(a_parts[c].t(), grad_parts[c]) if need_w else None)
             else:
@@ -269,9 +259,7 @@ def _matmul(a: torch.Tensor, w: torch.Tensor, sparse: list[SparseBlock | None] |
     float32_cpu = a.device.type == "cpu" and a.dtype == torch.float32 and w.dtype == torch.float32
     if sparse is not None and float32_cpu:
         return _MixedMatmul.apply(a, w, sparse)
-    if float32_cpu:
-        return _BlasMatmul.apply(a, w)
-    return _PerCandidateMatmul.apply(a, w)
+    return _PerCandidateMatmul.apply(a, w, _BLAS if float32_cpu else _TORCH)
 
 
 class Autocast:
