@@ -14,11 +14,7 @@ def flat_leaves(params: list[torch.Tensor]) -> list[torch.Tensor]:
     of one flat buffer. :class:`Adam` then updates them all with one op per arithmetic step
     instead of one per parameter: a small stack's step is mostly per-op overhead on the CPU."""
     flat = torch.cat([p.detach().reshape(-1) for p in params]) if params else torch.empty(0)
-    leaves, offset = [], 0
-    for p in params:
-        leaves.append(flat[offset : offset + p.numel()].view(p.shape).requires_grad_(True))
-        offset += p.numel()
-    return leaves
+    return [view.requires_grad_(True) for view in _views(flat, params)]
 
 
 def _flat_base(params: list[torch.Tensor]) -> torch.Tensor | None:

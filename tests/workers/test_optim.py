@@ -1,0 +1,55 @@
+"""Adam over a stack's parameters as views of one flat buffer (the CPU's path) against Adam over
+the same parameters held apart: the same bits, step by step, with and without per-element scales,
+and after selecting rows."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from connevo.workers.optim import Adam, flat_leaves
+
+
+def parameters(seed: int) -> list[torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(4, 5, 3, generator=g), torch.randn(4, 1, 3, generator=g), torch.randn(4, 7, generator=g)]
+
+
+def gradients(step: int, like: list[torch.Tensor]) -> list[torch.Tensor]:
+    g = torch.Generator().manual_seed(100 + step)
+    grads = [torch.randn(p.shape, generator=g) for p in like]
+    grads[0][0, 0, 0] = -0.0  # a zero of either sign: accumulated into a zeroed buffer it reads +0.0
+    return grads
+
+
+def train(params: list[torch.Tensor], optimizer: Adam, steps: range) -> None:
+    for step in steps:
+        loss = sum((p * g).sum() for p, g in zip(params, gradients(step, params)))
+        loss.backward()
+        optimizer.step()
+
+
+@pytest.mark.parametrize("scaled", [False, True])
+def test_flat_leaves_train_to_the_bits_of_separate_parameters(scaled):
+    apart = [p.clone().requires_grad_(True) for p in parameters(0)]
+    flat = flat_leaves(parameters(0))
+    assert flat[0]._base is flat[1]._base is flat[2]._base
+    scales = [torch.rand(4, 1, 3) + 1, torch.rand(4, 1, 3) + 1, torch.ones(4, 7)] if scaled else None
+    a, b = Adam(apart, 0.05, scales=scales), Adam(flat, 0.05, scales=scales)
+    assert a.flat is None and b.flat is not None
+    train(apart, a, range(6))
+    train(flat, b, range(6))
+    assert all(torch.equal(x, y) for x, y in zip(apart, flat))
+    rows = torch.tensor([3, 1])
+    kept_apart = [p.detach().index_select(0, rows).requires_grad_(True) for p in apart]
+    kept_flat = flat_leaves([p.detach().index_select(0, rows) for p in flat])
+    a, b = a.select(kept_apart, rows), b.select(kept_flat, rows)
+    train(kept_apart, a, range(6, 10))
+    train(kept_flat, b, range(6, 10))
+    assert all(torch.equal(x, y) for x, y in zip(kept_apart, kept_flat))
+    assert all(torch.equal(x, y) for x, y in zip(a.exp_avg_sq, b.exp_avg_sq))
+
+
+def test_adam_with_device_scalars_keeps_separate_parameters():
+    flat = flat_leaves(parameters(1))
+    assert Adam(flat, 0.05, device_scalars=True).flat is None
