@@ -79,23 +79,10 @@ def _aligned(t: torch.Tensor) -> torch.Tensor:
 
 def _candidates(t: torch.Tensor) -> list[torch.Tensor]:
     """``t[c]`` for every candidate ``c``, each contiguous and on a 64-byte boundary: views of
-    ``t`` when the stack is contiguous, aligned and each candidate's part a multiple of 64 bytes
-    (so every part starts aligned); one matrix (copied when it is not so) for all when ``t`` is
-    one expanded over the candidates (scoring rows, the hints' inputs); else views of one copy
-    of the stack in which every candidate's part starts on a boundary (:func:`_aligned_parts`)."""
-    if t.is_contiguous() and t.data_ptr() % _ALIGNMENT == 0 and (t[0].numel() * t.element_size()) % _ALIGNMENT == 0:
-        return list(t.unbind(0))
-    if t.stride(0) == 0:  # one matrix for all (the inputs, expanded): copied once at most
-        return [_aligned(t[0])] * t.shape[0]
-    return _aligned_parts(t)
-
-
-def _aligned_parts(t: torch.Tensor) -> list[torch.Tensor]:
-    """Each candidate's matrix of the stack ``t`` (``(C, r, k)``, any strides), contiguous and on a
-    64-byte boundary: views of one aligned copy of the stack (one copy op, where a copy per
-    candidate cost ~3 us each: an output level's gradient arrives strided, a last short
-    mini-batch gives parts of odd lengths)."""
-    return list(_aligned_copy(t).unbind(0))
+    :func:`_aligned_stack` (``t`` itself, one matrix for all, or one aligned copy of the stack:
+    one copy op where a copy per candidate cost ~3 us each; an output level's gradient arrives
+    strided, a last short mini-batch gives parts of odd lengths)."""
+    return list(_aligned_stack(t).unbind(0))
 
 
 def _aligned_copy(t: torch.Tensor) -> torch.Tensor:
@@ -272,8 +259,7 @@ class Autocast:
         if not self.enabled:  # float32: no context to enter and leave every step
             return contextlib.nullcontext()
         # no cast cache off the CPU: a CUDA graph of a step must not capture cached casts
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.enabled,
-                              cache_enabled=self.device.type == "cpu")
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, cache_enabled=self.device.type == "cpu")
 
 
 def _steep_tanh(x: torch.Tensor) -> torch.Tensor:

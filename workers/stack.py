@@ -145,9 +145,6 @@ class Stack:
 
     def replace_parameters(self, params: list[torch.Tensor]) -> None:
         """Use ``params`` (in :meth:`parameters`' order and shapes) as this stack's parameters."""
-        self._set_parameters(params)
-
-    def _set_parameters(self, params: list[torch.Tensor]) -> None:
         it = iter(params)
         for lv in self.levels:
             if lv.wx is not None:
@@ -176,7 +173,7 @@ class Stack:
         out = Stack(self.shape, levels, self.shared, pick(self.weight_decay), pick(self.l1_ratio),
                      pick(self.dropout), pick(self.keys))
         source = params if params is not None else [p.detach().index_select(0, rows) for p in self.parameters()]
-        out._set_parameters([p.detach().clone().requires_grad_(True) for p in source])
+        out.replace_parameters([p.detach().clone().requires_grad_(True) for p in source])
         return out
 
     def _effective(self, w: torch.Tensor, mask: torch.Tensor, groups: torch.Tensor | None,
