@@ -218,32 +218,40 @@ def roc_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
     y_true = np.asarray(y_true)
     y_score = np.asarray(y_score, dtype=np.float64)
     if y_score.ndim == 1:
-        return _binary_auc(y_true == 1, y_score)
-    areas = [_binary_auc(y_true == c, y_score[:, c]) for c in range(y_score.shape[1])]
-    return float(np.mean(areas))  # NaN when any class is absent (scikit-learn refuses those rows)
+        return float(_binary_aucs(y_true[:, None] == 1, y_score[:, None])[0])
+    classes = np.arange(y_score.shape[1])
+    return float(np.mean(_binary_aucs(y_true[:, None] == classes, y_score)))  # NaN when any class is absent
 
 
-def _binary_auc(positive: np.ndarray, score: np.ndarray) -> float:
-    """The Mann-Whitney form of the ROC area: the chance that a positive row scores above a
-    negative one, ties counting a half (average ranks)."""
-    n_pos = int(positive.sum())
+def _binary_aucs(positive: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Each column's Mann-Whitney form of the ROC area: the chance that a positive row scores
+    above a negative one, ties counting a half (average ranks); NaN for a column whose rows are
+    all positive or all negative. All columns in one sort: the workers score every candidate's
+    predicted probabilities of every class. The rank sums are sums of half-integers, exact in
+    float64, so the areas are those of one column at a time."""
+    n_pos = positive.sum(axis=0)
     n_neg = len(positive) - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    return float((_average_ranks(score)[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    scores = np.ascontiguousarray(scores.T)
+    order = np.argsort(scores, axis=1, kind="stable")
+    ranks = _average_ranks(np.take_along_axis(scores, order, axis=1))
+    rank_sums = np.where(np.take_along_axis(positive.T, order, axis=1), ranks, 0.0).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        areas = (rank_sums - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    return np.where((n_pos == 0) | (n_neg == 0), np.nan, areas)
 
 
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks 1..n of ``values``, tied values sharing their average rank (scipy's ``rankdata``,
-    at a tenth of its cost on a few hundred rows)."""
-    order = np.argsort(values, kind="mergesort")
-    ordered = values[order]
-    starts = np.r_[True, ordered[1:] != ordered[:-1]]
-    group = np.cumsum(starts) - 1
-    average = np.bincount(group, weights=np.arange(1, len(values) + 1)) / np.bincount(group)
-    ranks = np.empty(len(values))
-    ranks[order] = average[group]
-    return ranks
+def _average_ranks(ordered: np.ndarray) -> np.ndarray:
+    """The ranks 1..n of each row of sorted values, tied values sharing their average rank
+    (scipy's ``rankdata``, at a fraction of its cost on a few hundred values)."""
+    n = ordered.shape[1]
+    position = np.arange(n)
+    starts = np.ones(ordered.shape, dtype=bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    ends = np.ones(ordered.shape, dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
+    first = np.maximum.accumulate(np.where(starts, position, 0), axis=1)
+    last = np.minimum.accumulate(np.where(ends, position, n)[:, ::-1], axis=1)[:, ::-1]
+    return (first + last) / 2 + 1
 
 
 def register_prediction_metric(name: str, fn: Callable[[np.ndarray, np.ndarray], float], *, sense: Sense = "max",
