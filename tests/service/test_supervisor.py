@@ -80,7 +80,9 @@ def driver_pid(db: Path) -> int:
     return int(driver.split(":")[1])
 
 
-LONG = small_spec(**{"name": "watched", "evolution.population": 6, "evolution.generations": 300,
+# generations enough that no campaign ends before its test brings its fault, however slow the
+# tests before it (300 generations, 39 s, once ran out under load before the SIGINT came)
+LONG = small_spec(**{"name": "watched", "evolution.population": 6, "evolution.generations": 100_000,
                      "training.epochs": 20, "workers.chunk_size": 2})
 
 
@@ -172,7 +174,7 @@ def raylet_below(pid: int) -> int:
 def test_when_the_local_ray_node_dies_the_campaign_fails_with_one_line_and_no_ray_output(tmp_path):
     db = tmp_path / "s.db"
     spec_path = tmp_path / "spec.json"
-    spec = dict(LONG, evolution={"population": 6, "generations": 300},
+    spec = dict(LONG, evolution={"population": 6, "generations": 100_000},
                 workers={"count": 2, "backend": "ray", "chunk_size": 2})
     spec_path.write_text(json.dumps(spec))
     # Ray's failure detector tightened (a node is declared dead after ~1.5 s of silence, not 15 s)
