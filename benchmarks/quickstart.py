@@ -2,17 +2,20 @@
 now against an earlier revision, run alternately in one session on the same machine.
 
 Arms: ``before`` (the revision given, by default the last one that trained candidates one at a
-time), ``now`` (this checkout), ``now+inherit`` (this checkout with ``training.inherit_weights``).
-Each arm runs the same spec file in a fresh store; prints per-arm median wall seconds, the final
-hypervolume, and the ratios.
+time; ``--before none``: no such arm), ``now`` (this checkout), ``now+inherit`` (this checkout with
+``training.inherit_weights``, the default since), ``now-local`` (this checkout with ``--backend
+local``: in-process on one core, no Ray to start and stop). Each arm runs the same spec file in a
+fresh store; prints per-arm median wall seconds, the final hypervolume, and the ratios.
 
     python -m benchmarks.quickstart                    # before = f598059, 2 repeats
     python -m benchmarks.quickstart --before HEAD~3 --repeats 3
+    python -m benchmarks.quickstart --before none --repeats 3   # the embedded Ray against local
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sqlite3
 import statistics
@@ -27,12 +30,12 @@ from benchmarks.common import ROOT, worktree
 SPEC = ROOT / "examples" / "quickstart.toml"
 
 
-def run_once(checkout: Path, spec: Path, store: Path) -> tuple[float, float]:
-    """(wall seconds, final hypervolume) of one ``connevo run`` from ``checkout``."""
+def run_once(checkout: Path, spec: Path, store: Path, extra: tuple[str, ...] = ()) -> tuple[float, float]:
+    """(wall seconds, final hypervolume) of one ``connevo run`` (with ``extra`` options) from ``checkout``."""
     env = {**os.environ, "PYTHONPATH": str(checkout), "RAY_DISABLE_USAGE_STATS": "1"}
     begin = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "connevo.service.cli", "run", str(spec), "--store", str(store)],
-                          cwd=checkout, env=env, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "connevo.service.cli", "run", str(spec), "--store", str(store),
+                           *extra], cwd=checkout, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - begin
     if done.returncode != 0:
         raise SystemExit(f"run from {checkout} failed ({done.returncode}):\n{done.stderr[-2000:]}")
@@ -43,19 +46,23 @@ def run_once(checkout: Path, spec: Path, store: Path) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--before", default="f598059", help="git revision to compare against")
+    parser.add_argument("--before", default="f598059", help="git revision to compare against ('none': no such arm)")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder, worktree(args.before, Path(folder)) as old:
+    with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
         tmp = Path(folder)
         inherit = tmp / "inherit.toml"
         inherit.write_text(SPEC.read_text().replace("[training]\n", "[training]\ninherit_weights = true\n", 1))
-        arms = {"before": (old, SPEC), "now": (ROOT, SPEC), "now+inherit": (ROOT, inherit)}
+        arms: dict[str, tuple[Path, Path, tuple[str, ...]]] = {}
+        if args.before != "none":
+            arms["before"] = (stack.enter_context(worktree(args.before, tmp)), SPEC, ())
+        arms |= {"now": (ROOT, SPEC, ()), "now+inherit": (ROOT, inherit, ()),
+                 "now-local": (ROOT, SPEC, ("--backend", "local"))}
         walls: dict[str, list[float]] = {k: [] for k in arms}
         hvs: dict[str, float] = {}
         for repeat in range(args.repeats):
-            for name, (checkout, spec) in arms.items():
-                wall, hv = run_once(checkout, spec, tmp / f"{name}-{repeat}.db")
+            for name, (checkout, spec, extra) in arms.items():
+                wall, hv = run_once(checkout, spec, tmp / f"{name}-{repeat}.db", extra)
                 walls[name].append(wall)
                 hvs[name] = hv
                 print(f"repeat {repeat} {name:>12}: {wall:6.1f} s  hypervolume {hv:.4f}", flush=True)
@@ -63,8 +70,11 @@ def main() -> None:
     print()
     for name in arms:
         print(f"{name:>12}: median wall {median[name]:.1f} s  final hypervolume {hvs[name]:.4f}")
-    print(f"speedup_now_vs_before={median['before'] / median['now']:.2f} "
-          f"speedup_inherit_vs_before={median['before'] / median['now+inherit']:.2f}")
+    ratios = [f"local_vs_ray={median['now'] / median['now-local']:.2f}"]
+    if "before" in median:
+        ratios = [f"speedup_now_vs_before={median['before'] / median['now']:.2f}",
+                  f"speedup_inherit_vs_before={median['before'] / median['now+inherit']:.2f}", *ratios]
+    print(" ".join(ratios))
 
 
 if __name__ == "__main__":
