@@ -165,7 +165,7 @@ class Campaign:
                 self.innovations.next_generation()
                 self._generation(generation, self._offspring(generation), evaluator)
                 self.next_generation = generation + 1
-            self._polish()
+            self._polish(evaluator)
         except StopRequested:
             self._finish("stopped", "stop requested")
             return self.id
@@ -182,15 +182,17 @@ class Campaign:
         self._finish("finished", None)
         return self.id
 
-    def _polish(self) -> None:
-        """The final polish of the front (:mod:`evolution.polish`), unless ``training.polish_epochs`` is 0."""
+    def _polish(self, evaluator: Evaluator) -> None:
+        """The final polish of the front (:mod:`evolution.polish`), unless ``training.polish_epochs``
+        is 0: on the campaign's workers where ``evaluator`` offers them, else in this process."""
         self.check_stop()
         epochs = polish_epochs(self.spec, self.dataset)
         if epochs == 0:
             return
         report = polish_front(self.store, self.id, self.dataset, self.settings, epochs,
                               objectives=tuple(self.objectives), senses=tuple(self.senses),
-                              on_progress=lambda done, total: self._tell("on_polish_progress", done, total))
+                              on_progress=lambda done, total: self._tell("on_polish_progress", done, total),
+                              evaluator=evaluator)
         if report is not None:
             self._tell("on_polish", report)
 

@@ -17,6 +17,11 @@ copy takes its place on the front), and all the polished rows of one polish are 
 transaction. An extended campaign (:mod:`evolution.extension`) is polished again at its new end:
 the members of its new front that have no polished copy yet, exactly as had the campaign been
 launched with its new number of generations.
+
+Where: a campaign on Ray polishes on its own workers (:meth:`workers.evaluator.Evaluator.polishing`:
+each holds the data set and adds its validation rows to its training rows), which would otherwise
+wait idle while one process polishes; on the local backend and under ``connevo polish``, in this
+process. The polished networks are the same either way.
 """
 
 from __future__ import annotations
@@ -26,7 +31,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from connevo.errors import ConnevoError
@@ -37,9 +41,9 @@ from connevo.results.queries import POLISHED_FROM
 from connevo.results.storage import BaseStore
 from connevo.search_space.cost import CostMetrics
 from connevo.search_space.genome import Genome
-from connevo.workers.evaluator import LocalEvaluator
+from connevo.workers.evaluator import Evaluator, LocalEvaluator
 from connevo.workers.records import Evaluation, EvaluationRequest, TrainingSettings
-from connevo.workers.tasks import Dataset
+from connevo.workers.tasks import Dataset, training_and_validation
 
 
 @dataclass(frozen=True)
@@ -62,16 +66,6 @@ class PolishReport:
                 f"(training + validation){failed}: {self.sample_epochs:,} sample-epochs, {self.seconds:.1f} s")
 
 
-def training_and_validation(dataset: Dataset) -> Dataset:
-    """``dataset`` with its validation rows added to the training rows (standardization unchanged:
-    an exported network standardizes with the training part's statistics)."""
-    return replace(
-        dataset,
-        x_train=np.concatenate([dataset.x_train, dataset.x_val]),
-        y_train=np.concatenate([dataset.y_train, dataset.y_val]),
-    )
-
-
 def is_polished(store: BaseStore, campaign_id: str) -> bool:
     """Whether the campaign's front was polished already (at least once)."""
     return bool(queries.polished(store.candidates(campaign_id)).any())
@@ -87,15 +81,17 @@ def polish_front(
     objectives: tuple[str, ...] = queries.DEFAULT_OBJECTIVES,
     senses: tuple[str, ...] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    evaluator: Evaluator | None = None,
 ) -> PolishReport | None:
     """Polish the front of a campaign (id) over ``objectives``; returns what was done, or None
     when every member of its front is polished already.
 
     Each front member that evolution made (not a compressed one) continues training from its
-    weights for ``epochs`` epochs on training + validation rows, in this process (the batched
-    trainer: a result does not depend on which networks train together), with its own seed
-    (the same mini-batch order wherever it runs). ``on_progress(done, total)`` before the first
-    chunk and after each one.
+    weights for ``epochs`` epochs on training + validation rows, with its own seed (the same
+    mini-batch order wherever it runs): on the workers of ``evaluator`` where it offers them
+    (:meth:`Evaluator.polishing`: the campaign's Ray workers), else in this process; the same
+    results either way (the batched trainer: a result does not depend on which networks train
+    together, nor where). ``on_progress(done, total)`` before the first chunk and after each one.
     """
     # a polished copy is on the front in place of its source: the members left are the unpolished ones
     members = queries.front(store, campaign_id, objectives, senses=senses, genomes="columns")
@@ -103,7 +99,7 @@ def polish_front(
     if not members and is_polished(store, campaign_id):
         return None
     merged = training_and_validation(dataset)
-    # the driver polishes: on its GPU where it has one, unless the spec asks for the CPU
+    # on the workers' devices, or on this process's GPU where it polishes and has one (unless the spec asks for the CPU)
     device = "cpu" if settings.device == "cpu" else "auto"
     polishing = replace(settings, patience=None, structure_hints=False, rewire_fraction=0.0, device=device)
     requests = [
@@ -122,8 +118,12 @@ def polish_front(
             on_progress(done, len(requests))
 
     began = time.perf_counter()
-    with LocalEvaluator(merged, polishing) as evaluator:
-        evaluations = evaluator.evaluate(requests, progress)
+    workers = evaluator.polishing(polishing) if evaluator is not None else None
+    if workers is not None:
+        evaluations = workers.evaluate(requests, progress)
+    else:
+        with LocalEvaluator(merged, polishing) as local:
+            evaluations = local.evaluate(requests, progress)
     seconds = time.perf_counter() - began
     first_number = -1 - int((store.candidates(campaign_id)["number"] < 0).sum())
     rows = []

@@ -32,6 +32,14 @@ class Evaluator(abc.ABC):
         self, requests: Sequence[EvaluationRequest], on_done: ProgressCallback | None = None
     ) -> list[Evaluation]: ...
 
+    def polishing(self, settings: TrainingSettings) -> Evaluator | None:
+        """An evaluator that trains with ``settings`` on this one's training and validation rows
+        together (:func:`workers.tasks.training_and_validation`: the final polish), on this one's
+        workers, while this one is open; None (the default) where there are no workers to share,
+        and the caller trains in its own process. Its results are those of a
+        :class:`LocalEvaluator` on those rows, as every evaluator's are."""
+        return None
+
     def close(self) -> None:
         """Release workers. Safe to call twice."""
 

@@ -37,7 +37,7 @@ from connevo.workers.batched import MAX_BUCKET
 from connevo.workers.chunking import balanced_chunks
 from connevo.workers.evaluator import Evaluator, ProgressCallback, by_shape, chunked
 from connevo.workers.records import Evaluation, EvaluationRequest, Status, TrainingSettings
-from connevo.workers.tasks import Dataset
+from connevo.workers.tasks import Dataset, training_and_validation
 from connevo.workers.train import train
 
 log = logging.getLogger(__name__)
@@ -60,12 +60,19 @@ class _Trainer:
     def __init__(self, dataset: Dataset, settings: TrainingSettings) -> None:
         self.dataset = dataset
         self.settings = settings
+        self._merged: Dataset | None = None
 
-    def train(self, chunk: bytes) -> bytes:
+    def train(self, chunk: bytes, polishing: TrainingSettings | None = None) -> bytes:
         """Train the pickled chunk of requests; the evaluations pickled (:func:`records.dumps`),
-        trained weights as arrays (:func:`records.detach_weights`)."""
+        trained weights as arrays (:func:`records.detach_weights`). ``polishing``: with these
+        settings on the training and validation rows together (the final polish)."""
         requests = records.loads(chunk)
-        evaluations = train(requests, self.dataset, self.settings)
+        if polishing is None:
+            evaluations = train(requests, self.dataset, self.settings)
+        else:
+            if self._merged is None:
+                self._merged = training_and_validation(self.dataset)
+            evaluations = train(requests, self._merged, polishing)
         return records.dumps([records.detach_weights(e, r) for e, r in zip(evaluations, requests)])
 
     def pid(self) -> int:
@@ -208,9 +215,19 @@ class RayEvaluator(Evaluator):
         return chunked(list(requests), max(1, min(MAX_BUCKET, -(-len(requests) // self.workers))))
 
     # ----- evaluation --------------------------------------------------------------------
+    def polishing(self, settings: TrainingSettings) -> Evaluator:
+        """The final polish on this evaluator's workers: each holds the data set already and
+        adds its validation rows to its training rows itself; nothing more is sent."""
+        return _Polishing(self, settings)
+
     def evaluate(
         self, requests: Sequence[EvaluationRequest], on_done: ProgressCallback | None = None
     ) -> list[Evaluation]:
+        return self._evaluate(requests, on_done, None)
+
+    def _evaluate(self, requests: Sequence[EvaluationRequest], on_done: ProgressCallback | None,
+                  polishing: TrainingSettings | None) -> list[Evaluation]:
+        """:meth:`evaluate`; ``polishing``: with these settings on training + validation rows."""
         if self._closed:
             raise RuntimeError("this RayEvaluator is closed")
         for slot, actor in enumerate(self._actors):
@@ -226,7 +243,7 @@ class RayEvaluator(Evaluator):
             while pending and idle:
                 slot = idle.pop()
                 chunk, tries = pending.pop()
-                running[self._actors[slot].train.remote(records.dumps(chunk))] = (slot, chunk, tries)
+                running[self._actors[slot].train.remote(records.dumps(chunk), polishing)] = (slot, chunk, tries)
             waiting_for = {ref: slot for slot, ref in self._starting.items()}
             if not running and not waiting_for:  # every slot given up on
                 for chunk, _ in pending:
@@ -298,6 +315,19 @@ class RayEvaluator(Evaluator):
         self._starting = {}
         if self._started_ray:
             ray.shutdown()
+
+
+class _Polishing(Evaluator):
+    """:meth:`RayEvaluator.polishing`: its workers, training on training + validation rows."""
+
+    def __init__(self, workers: RayEvaluator, settings: TrainingSettings) -> None:
+        super().__init__(training_and_validation(workers.dataset), settings)
+        self._workers = workers
+
+    def evaluate(
+        self, requests: Sequence[EvaluationRequest], on_done: ProgressCallback | None = None
+    ) -> list[Evaluation]:
+        return self._workers._evaluate(requests, on_done, self.settings)
 
 
 def _failed(request: EvaluationRequest, error: str) -> Evaluation:

@@ -62,6 +62,16 @@ def test_every_network_of_the_evolved_front_is_replaced_on_the_front_by_its_poli
     assert by_number(before["candidate_id"], polished.campaign_id) == by_number(evolved, unpolished.campaign_id)
 
 
+@pytest.mark.slow
+def test_a_ray_campaign_polishes_on_its_workers_what_the_driver_would(polished, tmp_path, ray_session, monkeypatch):
+    import connevo.evolution.polish as polish_module
+
+    monkeypatch.setattr(polish_module, "LocalEvaluator", lambda *a, **k: pytest.fail("polished in the driver"))
+    on_ray = run(small_spec(**{**DIGITS, "workers.backend": "ray", "workers.count": 2}), str(tmp_path / "ray.db"))
+    assert len(polishes(on_ray)) == len(polishes(polished)) > 1
+    assert comparable(on_ray.candidates(), on_ray.campaign_id) == comparable(polished.candidates(), polished.campaign_id)
+
+
 def test_a_polish_keeps_its_sources_topology_costs_and_selection_scores(polished):
     for source_id, row in polishes(polished).items():
         source = polished.store.candidate(source_id)

@@ -91,3 +91,30 @@ def test_a_killed_ray_worker_is_replaced_and_its_chunk_retried(ray_session, wine
         results = ev.evaluate(requests(wine, n=4))
         assert [r.status for r in results] == [Status.OK] * 4
         assert ray_session.get(ev._actors[0].pid.remote()) != pid
+
+
+def test_ray_workers_polish_on_the_training_and_validation_rows_as_one_process_would(ray_session, wine, monkeypatch):
+    """The final polish on a Ray evaluator's workers (:meth:`Evaluator.polishing`): the
+    evaluations one process gives on the training and validation rows together, bit for bit,
+    and none of it trained in the calling process."""
+    from connevo.workers.ray_evaluator import RayEvaluator
+    from connevo.workers.tasks import training_and_validation
+
+    polish = dataclasses.replace(SETTINGS, epochs=2)
+    reqs = requests(wine)
+    merged = training_and_validation(wine)
+    reference = [comparable(e) for e in LocalEvaluator(merged, polish, chunk_size=1).evaluate(reqs)]
+    assert reference != [comparable(e) for e in LocalEvaluator(wine, polish).evaluate(reqs)]  # the rows matter
+    with RayEvaluator(wine, SETTINGS, workers=2, chunk_size=3) as evaluator:
+        monkeypatch.setattr(LocalEvaluator, "evaluate", lambda *a, **k: pytest.fail("trained in this process"))
+        seen = []
+        got = evaluator.polishing(polish).evaluate(reqs, on_done=seen.extend)
+        assert [comparable(e) for e in got] == reference
+        assert sorted(e.candidate_id for e in seen) == sorted(r.candidate_id for r in reqs)
+        monkeypatch.undo()
+        assert [comparable(e) for e in evaluator.evaluate(reqs)] == [  # its own settings and rows still
+            comparable(e) for e in LocalEvaluator(wine, SETTINGS).evaluate(reqs)]
+
+
+def test_an_in_process_evaluator_leaves_the_polish_to_its_caller(wine):
+    assert LocalEvaluator(wine, SETTINGS).polishing(SETTINGS) is None
