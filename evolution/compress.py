@@ -101,7 +101,7 @@ def compress(
     data = dataset if dataset is not None else load_task(spec)
     genome = prune(Genome.from_dict(source["genome"]), prune_fraction)
     metrics = evaluate_trained(genome, data, quantize)
-    existing = store.candidates(campaign["id"])
+    existing = store.candidates(campaign["id"], genomes=False, columns=["number", "extra"])  # no genome decoded
     number = -1 - int((existing["number"] < 0).sum())  # below every derived candidate (compressed, polished)
     k = 1 + sum(1 for e in existing["extra"] if isinstance(e, dict) and "compressed_from" in e)
     costs = measure(genome).as_dict()

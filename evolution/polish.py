@@ -68,7 +68,7 @@ class PolishReport:
 
 def is_polished(store: BaseStore, campaign_id: str) -> bool:
     """Whether the campaign's front was polished already (at least once)."""
-    return bool(queries.polished(store.candidates(campaign_id)).any())
+    return bool(queries.polished(store.candidates(campaign_id, genomes=False)).any())
 
 
 def polish_front(
@@ -125,7 +125,8 @@ def polish_front(
         with LocalEvaluator(merged, polishing) as local:
             evaluations = local.evaluate(requests, progress)
     seconds = time.perf_counter() - began
-    first_number = -1 - int((store.candidates(campaign_id)["number"] < 0).sum())
+    numbers = store.candidates(campaign_id, genomes=False, columns=["number"])["number"]  # no genome decoded
+    first_number = -1 - int((numbers < 0).sum())
     rows = []
     for member, evaluation in zip(members, evaluations):
         if evaluation.ok:
