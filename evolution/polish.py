@@ -21,7 +21,8 @@ launched with its new number of generations.
 Where: a campaign on Ray polishes on its own workers (:meth:`workers.evaluator.Evaluator.polishing`:
 each holds the data set and adds its validation rows to its training rows), which would otherwise
 wait idle while one process polishes; on the local backend and under ``connevo polish``, in this
-process. The polished networks are the same either way.
+process. The polished networks are the same either way (on the same kind of device: GPU workers
+polish on their GPUs, as they trained the candidates).
 """
 
 from __future__ import annotations
