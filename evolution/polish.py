@@ -99,7 +99,7 @@ def polish_front(
     members = members[members["number"] >= 0].to_dict("records")
     if not members and is_polished(store, campaign_id):
         return None
-    merged = training_and_validation(dataset)
+    n_rows = len(dataset.x_train) + len(dataset.x_val)  # training + validation
     # on the workers' devices, or on this process's GPU where it polishes and has one (unless the spec asks for the CPU)
     device = "cpu" if settings.device == "cpu" else "auto"
     polishing = replace(settings, patience=None, structure_hints=False, rewire_fraction=0.0, device=device)
@@ -123,7 +123,7 @@ def polish_front(
     if workers is not None:
         evaluations = workers.evaluate(requests, progress)
     else:
-        with LocalEvaluator(merged, polishing) as local:
+        with LocalEvaluator(training_and_validation(dataset), polishing) as local:  # the only copy of the rows
             evaluations = local.evaluate(requests, progress)
     seconds = time.perf_counter() - began
     numbers = store.candidates(campaign_id, genomes=False, columns=["number"])["number"]  # no genome decoded
@@ -131,9 +131,8 @@ def polish_front(
     rows = []
     for member, evaluation in zip(members, evaluations):
         if evaluation.ok:
-            rows.append(_polished_row(campaign_id, first_number - len(rows), member, evaluation, merged))
+            rows.append(_polished_row(campaign_id, first_number - len(rows), member, evaluation, n_rows))
     store.add_candidates(campaign_id, rows)
-    n_rows = int(merged.x_train.shape[0])
     return PolishReport(
         polished=len(rows),
         failed=len(evaluations) - len(rows),
@@ -171,7 +170,7 @@ def _stored(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def _polished_row(campaign_id: str, number: int, member: dict[str, Any], e: Evaluation, merged: Dataset
+def _polished_row(campaign_id: str, number: int, member: dict[str, Any], e: Evaluation, n_rows: int
                   ) -> dict[str, Any]:
     assert e.trained_genome is not None
     extra = dict(member["extra"]) if isinstance(member.get("extra"), dict) else {}  # computed metrics
@@ -207,7 +206,7 @@ def _polished_row(campaign_id: str, number: int, member: dict[str, Any], e: Eval
             POLISHED_FROM: member["candidate_id"],
             "validation_from": member["candidate_id"],
             "polish_epochs": e.epochs,
-            "polish_rows": int(merged.x_train.shape[0]),
+            "polish_rows": n_rows,
         },
     }
 

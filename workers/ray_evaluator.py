@@ -318,10 +318,12 @@ class RayEvaluator(Evaluator):
 
 
 class _Polishing(Evaluator):
-    """:meth:`RayEvaluator.polishing`: its workers, training on training + validation rows."""
+    """:meth:`RayEvaluator.polishing`: its workers, training on training + validation rows. Its
+    ``dataset`` is the workers' (each adds its validation rows to its training rows itself): the
+    driver makes no copy of the rows, which at scale is hundreds of megabytes."""
 
     def __init__(self, workers: RayEvaluator, settings: TrainingSettings) -> None:
-        super().__init__(training_and_validation(workers.dataset), settings)
+        super().__init__(workers.dataset, settings)
         self._workers = workers
 
     def evaluate(
