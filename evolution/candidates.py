@@ -117,6 +117,12 @@ def _stored_scores(extra: Any) -> dict[str, float] | None:
     return scores or None
 
 
+def next_derived_number(numbers: pd.Series) -> int:
+    """The number of a campaign's next derived candidate (polished, compressed), given its
+    candidates' ``numbers``: below every derived one so far (theirs are negative)."""
+    return -1 - int((numbers < 0).sum())
+
+
 def candidate_from_row(row: dict[str, Any], keep_weights: bool = False) -> Candidate:
     """A stored candidate back as the driver's record (structure without trained weights; the
     evaluation keeps the trained genome when ``keep_weights``)."""
@@ -156,4 +162,4 @@ def strip_weights(genome: Genome) -> Genome:
     return genome._reweighted(nodes, np.full(len(genome.table), np.nan), None)
 
 
-__all__ = ["Candidate", "candidate_from_row", "candidate_row", "candidate_seed", "stored_genome", "strip_weights"]
+__all__ = ["Candidate", "candidate_from_row", "candidate_row", "candidate_seed", "next_derived_number", "stored_genome", "strip_weights"]

@@ -12,6 +12,7 @@ from torch import nn
 
 from connevo.errors import ConnevoError
 from connevo.evolution.campaign import load_task
+from connevo.evolution.candidates import next_derived_number
 from connevo.evolution.spec import parse_spec
 from connevo.results.pareto import POOLED_LOSS, pooled_loss, train_share
 from connevo.results.storage import BaseStore
@@ -102,7 +103,7 @@ def compress(
     genome = prune(Genome.from_dict(source["genome"]), prune_fraction)
     metrics = evaluate_trained(genome, data, quantize)
     existing = store.candidates(campaign["id"], genomes=False, columns=["number", "extra"])  # no genome decoded
-    number = -1 - int((existing["number"] < 0).sum())  # below every derived candidate (compressed, polished)
+    number = next_derived_number(existing["number"])
     k = 1 + sum(1 for e in existing["extra"] if isinstance(e, dict) and "compressed_from" in e)
     costs = measure(genome).as_dict()
     if spec.objectives.rank_accuracy_by == "pooled":  # ranked on the front as every other candidate

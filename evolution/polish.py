@@ -35,7 +35,7 @@ from typing import Any
 import pandas as pd
 
 from connevo.errors import ConnevoError
-from connevo.evolution.candidates import CONFUSION, stored_genome
+from connevo.evolution.candidates import CONFUSION, next_derived_number, stored_genome
 from connevo.results import queries
 from connevo.results.metrics import metrics, value_of
 from connevo.results.queries import POLISHED_FROM
@@ -126,8 +126,7 @@ def polish_front(
         with LocalEvaluator(training_and_validation(dataset), polishing) as local:  # the only copy of the rows
             evaluations = local.evaluate(requests, progress)
     seconds = time.perf_counter() - began
-    numbers = store.candidates(campaign_id, genomes=False, columns=["number"])["number"]  # no genome decoded
-    first_number = -1 - int((numbers < 0).sum())
+    first_number = next_derived_number(store.candidates(campaign_id, genomes=False, columns=["number"])["number"])
     rows = []
     for member, evaluation in zip(members, evaluations):
         if evaluation.ok:

@@ -55,8 +55,8 @@ class Stack:
         self.shared = shared
         self.weight_decay, self.l1_ratio, self.dropout, self.keys = weight_decay, l1_ratio, dropout, keys
         self.any_penalty = bool((weight_decay > 0).any())
-        # which terms of the elastic net any candidate weighs; a term all candidates weigh 0 adds
-        # nothing to any value and at most a zero's sign to a gradient, which changes no result
+        # which terms of the elastic net any candidate weighs: a term all candidates weigh 0 stays
+        # a constant zero (no sums, no gradient), which adds nothing to any value
         self.any_l1 = bool((l1_ratio > 0).any())
         self.any_l2 = bool((l1_ratio < 1).any())
         self.any_dropout = bool((dropout > 0).any())
@@ -245,10 +245,6 @@ class Stack:
                 l1 = l1 + self.shared.abs().sum(dim=1)
             if self.any_l2:
                 l2 = l2 + self.shared.pow(2).sum(dim=1)
-        if not self.any_l2:  # the default, lasso: wd * (1 * l1 + 0 * l2) is wd * l1 exactly
-            return self.weight_decay * (self.l1_ratio * l1)
-        if not self.any_l1:
-            return self.weight_decay * ((1.0 - self.l1_ratio) * 0.5 * l2)
         return self.weight_decay * (self.l1_ratio * l1 + (1.0 - self.l1_ratio) * 0.5 * l2)
 
     def effective_weights(self) -> list[tuple[torch.Tensor | None, torch.Tensor | None]]:
