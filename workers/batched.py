@@ -38,6 +38,7 @@ from connevo.workers import step_graphs
 from connevo.workers.data_tensors import DataTensors
 from connevo.workers.hints import stack_hints
 from connevo.workers.kernels import Autocast, class_logits, dropout_noise, per_candidate_matmul, seed_key
+from connevo.workers.merging import merged_shapes, widen
 from connevo.workers.optim import Adam, flat_leaves
 from connevo.workers.plans import Plan, Shape, build_plan, check_fits, padded_width, plan_shape
 from connevo.workers.plans import initial_weights as _initial_values
@@ -123,7 +124,8 @@ class _BucketTraining:
         self.autocast = Autocast(device, settings.precision)
         self.stack = Stack.build(plans, device)
         self.n = data.x_train.shape[0]
-        self.executed = self.stack.shape.executed_per_sample(data.n_features)
+        # per plan, what its products execute per sample: on its own shape, however padded
+        self.executed = [p.product_shape.executed_per_sample(data.n_features) for p in plans]
         self.generators = [torch.Generator().manual_seed(p.request.seed) for p in plans]
         self.alive = list(range(len(plans)))        # plan index of each stack row
         self.results: dict[int, Evaluation] = {}
@@ -182,7 +184,7 @@ class _BucketTraining:
             epoch_loss += self._step(index) if graphs is None else graphs(self._step, index)
             self.step += 1
             stats.useful_flops += 3.0 * rows * sum(plans[i].useful_per_sample for i in self.alive)
-            stats.executed_flops += 3.0 * rows * self.executed * c
+            stats.executed_flops += 3.0 * rows * sum(self.executed[i] for i in self.alive)
             if self._elapsed() > settings.time_limit:
                 return None
         return epoch_loss
@@ -248,7 +250,7 @@ class _BucketTraining:
         data, stats, plans = self.data, self.stats, self.plans
         _, val_losses, _ = score(self.stack, data.x_val, data.y_val, self.autocast, loss=data.loss)
         stats.useful_flops += data.x_val.shape[0] * sum(plans[i].useful_per_sample for i in self.alive)
-        stats.executed_flops += data.x_val.shape[0] * self.executed * len(self.alive)
+        stats.executed_flops += data.x_val.shape[0] * sum(self.executed[i] for i in self.alive)
         improved, stopped = [], []
         for r, v in enumerate(val_losses):
             i = self.alive[r]
@@ -325,7 +327,7 @@ class _BucketTraining:
                 labels[part] = y.cpu().numpy()
             rows_scored = x.shape[0]
             stats.useful_flops += rows_scored * sum(plans[i].useful_per_sample for i in done)
-            stats.executed_flops += rows_scored * self.executed * len(done)
+            stats.executed_flops += rows_scored * sum(self.executed[i] for i in done)
         weights, biases = stack_arrays(scored)
         for r, i in enumerate(done):
             accuracy = {part: metrics[part][0][r] for part in metrics}
@@ -414,6 +416,8 @@ def train_batched(
             )
             continue
         buckets.setdefault((plan.shape, plan.epochs), []).append((k, plan))
+    if device.type == "cpu" and settings.precision != "bfloat16":
+        buckets = _merged(buckets, data.n_features, settings.batch_size)
     for members in buckets.values():
         for first in range(0, len(members), MAX_BUCKET):
             part = members[first : first + MAX_BUCKET]
@@ -438,6 +442,21 @@ def train_batched(
                 results[k] = evaluation
     stats.seconds = time.perf_counter() - begin
     return BatchResult([results[k] for k in range(len(requests))], stats)
+
+
+def _merged(buckets: dict[tuple[Shape, int], list[tuple[int, Plan]]], n_features: int, rows: int
+            ) -> dict[tuple[Shape, int], list[tuple[int, Plan]]]:
+    """The buckets with shapes of one structure merged (:mod:`workers.merging`): their plans
+    padded to the merged shape, members of one own shape next to each other."""
+    merged: dict[tuple[Shape, int], list[tuple[int, Plan]]] = {}
+    epochs_of = sorted({epochs for _, epochs in buckets})
+    for epochs in epochs_of:
+        shapes = [shape for shape, e in buckets if e == epochs]
+        into = merged_shapes(shapes, n_features, rows)
+        for shape in sorted(shapes):
+            members = [(k, widen(plan, into[shape], n_features)) for k, plan in buckets[shape, epochs]]
+            merged.setdefault((into[shape], epochs), []).extend(members)
+    return merged
 
 
 def _failed(plan: Plan, device: torch.device, exc: BaseException | None = None, error: str | None = None

@@ -5,7 +5,7 @@ one worker idle for a third of a quick-start's training time: the candidates of 
 differ in depth by up to tens of levels, and a deep one trains 10-15 times longer than a shallow
 one (measured on digits). So the requests are grouped as the batched trainer stacks them (one
 shape and number of epochs per bucket), each bucket's training time is estimated, and the
-buckets are packed into a few chunks per worker of about equal estimated time; a bucket is cut
+buckets are packed into about one chunk per worker of equal estimated time; a bucket is cut
 only when it alone would take longer than a worker's share (every part pays the bucket's own
 overhead again). The workers take chunks longest first, each the next one as it frees
 (longest-processing-time-first scheduling).
@@ -35,9 +35,12 @@ CANDIDATE_LEVEL_MS = 0.1
 FLOP_MS = 3e-8
 """Estimated milliseconds per floating-point operation of a step's matrix products (about 33
 GFLOP/s, what one core reaches on these small products)."""
-CHUNKS_PER_WORKER = 3
-"""Chunks packed per worker from buckets shorter than a worker's share: enough for the
-longest-first order to even out the estimate's errors."""
+CHUNKS_PER_WORKER = 1
+"""Chunks packed per worker from buckets shorter than a worker's share. Each chunk pays its
+stacks' overhead and scores its candidates in stacks of its own, so fewer, larger chunks train
+faster: on the quick-start's generations 5-14 (two workers, each chunk's training timed in one
+process and scheduled longest first) the two workers' busiest time was 2.8 s with three chunks
+per worker and 2.0 s with one, the longest-first order still evening out the estimate's errors."""
 
 
 def bucket_ms(shape: Shape, epochs: int, count: int, n_features: int, rows_per_step: int) -> float:

@@ -32,6 +32,7 @@ from connevo.search_space.genome import Genome
 from connevo.search_space.hints import StructureHints
 from connevo.workers.data_tensors import DataTensors
 from connevo.workers.kernels import per_candidate_matmul
+from connevo.workers.merging import product_parts
 from connevo.workers.plans import Plan, build_plan
 from connevo.workers.records import Evaluation, EvaluationRequest, TrainingSettings
 from connevo.workers.stack import Stack
@@ -102,7 +103,8 @@ def _measure(stack: Stack, plans: list[Plan], data: DataTensors, grow: int) -> l
     with torch.no_grad():
         for target, delta in enumerate(deltas, start=1):
             for source in range(target):
-                product = per_candidate_matmul(activations[source].transpose(1, 2), delta)
+                parts = product_parts(stack.own_shapes, stack.shape, source, target)
+                product = per_candidate_matmul(activations[source].transpose(1, 2), delta, parts=parts)
                 blocks[source, target] = product.float().cpu().numpy()
     return [_hints(plan, {key: block[c] for key, block in blocks.items()}, grow) for c, plan in enumerate(plans)]
 

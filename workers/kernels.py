@@ -20,6 +20,10 @@ candidate's shape would break it (a candidate's padded shape is a function of it
 only, :func:`workers.plans.padded_width`): BLAS picks different kernels and summation orders for
 different shapes.
 
+A stack may hold candidates of several shapes padded to one (:mod:`workers.merging`, on the
+CPU): each candidate's products then run on its own shape's operands, copied out of the padded
+stack (:class:`Part`), so its BLAS calls are the ones a stack of its own shape makes.
+
 On CUDA the same holds by other means (``tests/workers/test_cuda.py``, run on an H200): a
 stack's products are one launch of a kernel whose order per candidate is fixed
 (:mod:`workers.triton_matmul`; one cuBLAS call per candidate where Triton is missing), and its
@@ -42,6 +46,8 @@ __all__ = [
     "ACTIVATION_CODES",
     "ACTIVATIONS_BY_CODE",
     "Autocast",
+    "Part",
+    "add_bias",
     "class_logits",
     "dropout_noise",
     "per_candidate_matmul",
@@ -222,8 +228,164 @@ class _MixedMatmul(torch.autograd.Function):
         return grad_a, grad_w, None
 
 
+Selection = int | np.ndarray | None
+"""Of one dimension of an operand: None, all of it; an int ``n``, its first ``n``; an array, those indices."""
+
+
+class Part(NamedTuple):
+    """Candidates ``start:stop`` of a stack of candidates of several own shapes padded to one
+    (:mod:`workers.merging`), all of one own shape: their product is ``a[c][rows][:, inner] @
+    w[c][inner][:, cols]``, the operands of that own shape, as a stack of that shape alone multiplies."""
+
+    start: int
+    stop: int
+    rows: Selection    # of the left operand's rows
+    inner: Selection   # of the inner dimension
+    cols: Selection    # of the right operand's columns
+
+
+def _length(selection: Selection, full: int) -> int:
+    if selection is None:
+        return full
+    return selection if isinstance(selection, int) else len(selection)
+
+
+def _index(selection: Selection) -> slice | np.ndarray:
+    if selection is None:
+        return slice(None)
+    return slice(0, selection) if isinstance(selection, int) else selection
+
+
+def _taken(stack: np.ndarray, part: Part, rows: Selection, cols: Selection) -> np.ndarray:
+    """``stack[part.start:part.stop]`` at ``rows`` x ``cols`` (a view where both are slices)."""
+    view = stack[part.start : part.stop]
+    if isinstance(rows, np.ndarray):
+        view = view[:, rows, :]
+    if isinstance(cols, np.ndarray):
+        view = view[:, :, cols]
+    return view[:, _index(rows if not isinstance(rows, np.ndarray) else None),
+                _index(cols if not isinstance(cols, np.ndarray) else None)]
+
+
+def _aligned_views(shapes: list[tuple[int, int, int]]) -> list[np.ndarray]:
+    """Uninitialised float32 stacks of ``shapes`` in one allocation, every matrix of each
+    contiguous and on a 64-byte boundary (as :func:`_stack_buffer`'s)."""
+    per = _ALIGNMENT // 4
+    steps = [-(-(rows * cols) // per) * per for _, rows, cols in shapes]
+    buffer = torch.empty(sum(count * step for (count, _, _), step in zip(shapes, steps)) + per).numpy()
+    at = (-buffer.ctypes.data % _ALIGNMENT) // 4
+    views = []
+    for (count, rows, cols), step in zip(shapes, steps):
+        block = buffer[at : at + count * step].reshape(count, step)
+        views.append(block[:, : rows * cols].reshape(count, rows, cols))
+        at += count * step
+    return views
+
+
+def _own_operands(stack: np.ndarray, parts: list[Part], rows: list[Selection], cols: list[Selection]
+                  ) -> list[np.ndarray]:
+    """Per part, its candidates' own matrices of the aligned ``stack`` (``rows`` x ``cols`` per
+    part), each contiguous and aligned: a view where the part takes whole matrices, else a copy."""
+    out: list[np.ndarray | None] = [None] * len(parts)
+    copies = []
+    for k, (part, r, c) in enumerate(zip(parts, rows, cols)):
+        if r is None and c is None:
+            out[k] = stack[part.start : part.stop]
+        else:
+            copies.append(k)
+    if copies:
+        shapes = [(parts[k].stop - parts[k].start, _length(rows[k], stack.shape[1]), _length(cols[k], stack.shape[2]))
+                  for k in copies]
+        for k, view in zip(copies, _aligned_views(shapes)):
+            np.copyto(view, _taken(stack, parts[k], rows[k], cols[k]))
+            out[k] = view
+    return out  # type: ignore[return-value]
+
+
+def _parted_products(left: list[np.ndarray], right: list[np.ndarray], out: np.ndarray, parts: list[Part],
+                     rows: list[Selection], cols: list[Selection]) -> None:
+    """Per part, ``left @ right`` (one BLAS call per candidate, into aligned matrices of their
+    own), written into ``out`` (zeros) at ``rows`` x ``cols``."""
+    results = _aligned_views([(lhs.shape[0], lhs.shape[1], r.shape[2]) for lhs, r in zip(left, right)])
+    for part, lhs, r, result, rs, cs in zip(parts, left, right, results, rows, cols):
+        np.matmul(lhs, r, out=result)
+        view = out[part.start : part.stop]
+        if isinstance(rs, np.ndarray):
+            view[:, rs, _index(cs)] = result
+        elif isinstance(cs, np.ndarray):
+            view[:, _index(rs), cs] = result
+        else:
+            view[:, _index(rs), _index(cs)] = result
+
+
+class _PartedMatmul(torch.autograd.Function):
+    """:class:`_PerCandidateMatmul` (float32 on the CPU) over a stack padded beyond some of its
+    candidates' own shapes: each :class:`Part`'s product and gradients are the BLAS calls a stack of
+    its own shape makes, on aligned copies of its own operands (the same bits: the same
+    arguments); the padding outside them is zero, forward and backward. In NumPy: a few
+    microseconds less per part than torch's ops, and a part's work is a handful of them."""
+
+    @staticmethod
+    def forward(ctx: Any, a: torch.Tensor, w: torch.Tensor, parts: list[Part]) -> torch.Tensor:
+        ctx.save_for_backward(a, w)
+        a_np, w_np = _aligned_stack(a.detach()).numpy(), _aligned_stack(w.detach()).numpy()
+        left = _own_operands(a_np, parts, [p.rows for p in parts], [p.inner for p in parts])
+        right = _own_operands(w_np, parts, [p.inner for p in parts], [p.cols for p in parts])
+        out = torch.zeros(a.shape[0], a.shape[1], w.shape[2])
+        _parted_products(left, right, out.numpy(), parts, [p.rows for p in parts], [p.cols for p in parts])
+        ctx.parts, ctx.operands = parts, (left, right)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None, None]:
+        a, w = ctx.saved_tensors  # raises if a or w was modified in place since the forward
+        parts, (left, right) = ctx.parts, ctx.operands
+        del ctx.operands
+        g = _own_operands(_aligned_stack(grad.detach()).numpy(), parts, [p.rows for p in parts],
+                          [p.cols for p in parts])
+        grad_a = grad_w = None
+        if ctx.needs_input_grad[0]:
+            grad_a = torch.zeros(a.shape)
+            _parted_products(g, [r.transpose(0, 2, 1) for r in right], grad_a.numpy(), parts,
+                             [p.rows for p in parts], [p.inner for p in parts])
+        if ctx.needs_input_grad[1]:
+            grad_w = torch.zeros(w.shape)
+            _parted_products([lhs.transpose(0, 2, 1) for lhs in left], g, grad_w.numpy(), parts,
+                             [p.inner for p in parts], [p.cols for p in parts])
+        return grad_a, grad_w, None
+
+
+class _AddBias(torch.autograd.Function):
+    """``b + z`` for ``b`` ``(C, 1, W)`` over the rows of ``z`` ``(C, rows, W)`` in a stack padded
+    beyond some candidates' own shapes: each part's bias gradient summed over the rows of its own
+    columns (a contiguous copy where the level is wider than theirs), the tensor a stack of its
+    own shape sums."""
+
+    @staticmethod
+    def forward(ctx: Any, z: torch.Tensor, b: torch.Tensor, parts: list[Part]) -> torch.Tensor:
+        ctx.parts = parts
+        return b + z
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None]:
+        grad_b = grad.new_zeros(grad.shape[0], 1, grad.shape[2])
+        for part in ctx.parts:
+            own = grad[part.start : part.stop]  # a level as wide as theirs: summed as it comes, as there
+            if part.cols is not None:
+                own = own[:, :, _index(part.cols)].contiguous()
+            grad_b[part.start : part.stop, :, _index(part.cols)] = own.sum(dim=1, keepdim=True)
+        return grad, grad_b, None
+
+
+def add_bias(z: torch.Tensor, b: torch.Tensor, parts: list[Part]) -> torch.Tensor:
+    """``b + z`` (``b`` ``(C, 1, W)``, ``z`` ``(C, rows, W)``) in a stack of several own shapes,
+    each part's bias gradient summed on its own shape (:class:`_AddBias`)."""
+    return _AddBias.apply(z, b, parts)
+
+
 def per_candidate_matmul(a: torch.Tensor, w: torch.Tensor,
-                         sparse: list[SparseBlock | None] | None = None) -> torch.Tensor:
+                         sparse: list[SparseBlock | None] | None = None,
+                         parts: list[Part] | None = None) -> torch.Tensor:
     """``a @ w`` over stacked candidates (``(C, r, k) @ (C, k, n)``), each candidate's product and
     its gradients computed by BLAS calls of its own on aligned operands: the same bits whatever
     the other candidates of the stack and their number (see the module doc). Under autocast
@@ -231,7 +393,13 @@ def per_candidate_matmul(a: torch.Tensor, w: torch.Tensor,
     Triton) the whole stack is one launch of a kernel that computes each candidate's product in
     a fixed order (:mod:`workers.triton_matmul`): the same guarantee, without a launch per candidate.
     ``sparse``: per candidate, its weight block's pattern where the product runs on the
-    connections only (:mod:`workers.sparse_products`; float32 only)."""
+    connections only (:mod:`workers.sparse_products`; float32 only). ``parts``: where the
+    stack holds candidates of several own shapes padded to one (:mod:`workers.merging`; float32 on
+    the CPU only), each part's product on its own shape (:class:`Part`)."""
+    if parts is not None:
+        if a.device.type != "cpu" or a.dtype != torch.float32 or w.dtype != torch.float32 or sparse is not None:
+            raise ValueError("a stack of several own shapes multiplies in float32 on the CPU, densely")
+        return _PartedMatmul.apply(a, w, parts)
     device = a.device.type
     if not torch.is_autocast_enabled(device):  # float32 training: no autocast context to leave
         return _matmul(a, w, sparse)

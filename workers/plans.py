@@ -164,6 +164,12 @@ class Plan:
     dropout: float = 0.0
     epochs: int = 0                         # epochs this candidate trains for
     biases: list[np.ndarray] | None = None  # per level, initial biases (None: zeros)
+    own_shape: Shape | None = None          # its own shape where ``shape`` pads it further (workers/merging.py)
+
+    @property
+    def product_shape(self) -> Shape:
+        """The shape its matrix products run on: its own (:func:`_shape`), whatever it is padded to."""
+        return self.shape if self.own_shape is None else self.own_shape
 
 
 def _draw_ranks(genome: Genome, layout: Any) -> np.ndarray:

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from connevo.workers import invariant
-from connevo.workers.kernels import ACTIVATIONS_BY_CODE, dropout_noise, per_candidate_matmul, seed_key
+from connevo.workers.kernels import ACTIVATIONS_BY_CODE, Part, add_bias, dropout_noise, per_candidate_matmul, seed_key
+from connevo.workers.merging import level_parts
 from connevo.workers.plans import Plan, Shape
 from connevo.workers.sparse_products import MIN_BLOCK, SparseBlock, sparse_blocks
 
@@ -42,16 +43,24 @@ class StackLevel:
         self.b: torch.Tensor | None = None
         self.hidden: tuple[int, ...] = ()
         self.acts: list[tuple[int, torch.Tensor | None]] = []
+        self.px: list[Part] | None = None    # where candidates of several own shapes share the stack:
+        self.ph: list[Part] | None = None    # each product's parts, and the bias's (workers/merging.py)
+        self.pb: list[Part] | None = None
 
 
 class Stack:
-    """Stacked parameters (leaves) and constant masks of candidates with one shape."""
+    """Stacked parameters (leaves) and constant masks of candidates with one shape (their own,
+    or padded to it: ``own_shapes``, the shape each row's products run on)."""
 
     def __init__(self, shape: Shape, levels: list[StackLevel], shared: torch.Tensor | None,
                  weight_decay: torch.Tensor, l1_ratio: torch.Tensor, dropout: torch.Tensor,
-                 keys: torch.Tensor) -> None:
+                 keys: torch.Tensor, own_shapes: list[Shape] | None = None) -> None:
         self.shape = shape
         self.levels = levels
+        self.own_shapes = own_shapes if own_shapes is not None else [shape] * len(keys)
+        for level, lv in enumerate(levels, start=1):
+            parts = level_parts(self.own_shapes, shape, level)
+            lv.px, lv.ph, lv.pb = parts if parts is not None else (None, None, None)
         self.shared = shared
         self.weight_decay, self.l1_ratio, self.dropout, self.keys = weight_decay, l1_ratio, dropout, keys
         self.any_penalty = bool((weight_decay > 0).any())
@@ -116,6 +125,7 @@ class Stack:
             column([p.weight_decay for p in plans]), column([p.l1_ratio for p in plans]),
             column([p.dropout for p in plans]),
             torch.tensor([seed_key(p.request.seed) for p in plans], dtype=torch.int64, device=device),
+            [p.product_shape for p in plans],
         )
         for t in out.parameters():
             t.requires_grad_(True)
@@ -175,7 +185,7 @@ class Stack:
             new.acts = [(code, None if mask is None else mask.index_select(0, rows)) for code, mask in lv.acts]
             levels.append(new)
         out = Stack(self.shape, levels, self.shared, pick(self.weight_decay), pick(self.l1_ratio),
-                     pick(self.dropout), pick(self.keys))
+                     pick(self.dropout), pick(self.keys), [self.own_shapes[r] for r in rows.tolist()])
         source = params if params is not None else [p.detach().index_select(0, rows) for p in self.parameters()]
         out.replace_parameters([p.detach().clone().requires_grad_(True) for p in source])
         return out
@@ -201,11 +211,11 @@ class Stack:
         for index, lv in enumerate(self.levels, start=1):
             products = []
             if lv.wx is not None:
-                products.append(per_candidate_matmul(x, self._effective(lv.wx, lv.mx, lv.gx, lv.gmx), lv.sx))
+                products.append(per_candidate_matmul(x, self._effective(lv.wx, lv.mx, lv.gx, lv.gmx), lv.sx, lv.px))
             if lv.wh is not None:
                 h = hs[lv.hidden[0]] if len(lv.hidden) == 1 else torch.cat([hs[j] for j in lv.hidden], dim=2)
-                products.append(per_candidate_matmul(h, self._effective(lv.wh, lv.mh, lv.gh, lv.gmh), lv.sh))
-            z = self._biased(lv.b, products, x.shape[1])
+                products.append(per_candidate_matmul(h, self._effective(lv.wh, lv.mh, lv.gh, lv.gmh), lv.sh, lv.ph))
+            z = self._biased(lv.b, products, x.shape[1], lv.pb)
             a = ACTIVATIONS_BY_CODE[lv.acts[0][0]](z)
             for code, mask in lv.acts[1:]:
                 a = torch.where(mask, ACTIVATIONS_BY_CODE[code](z), a)
@@ -217,13 +227,20 @@ class Stack:
             z = a
         return z
 
-    def _biased(self, b: torch.Tensor, products: list[torch.Tensor], rows: int) -> torch.Tensor:
+    def _biased(self, b: torch.Tensor, products: list[torch.Tensor], rows: int, parts: list[Part] | None
+                ) -> torch.Tensor:
         """``b + products[0] + products[1]``, added in that order; a level fed by nothing repeats its
         bias over the rows. On devices with batch-invariant reductions the bias gradient is summed
-        over the rows in a fixed order (:mod:`workers.invariant`)."""
-        if not products:
+        over the rows in a fixed order (:mod:`workers.invariant`); in a stack of several own shapes
+        (``parts``, :mod:`workers.merging`), each candidate's on its own width."""
+        if parts is not None:
+            first = products[0] if products else torch.zeros(b.shape[0], rows, b.shape[2], dtype=b.dtype,
+                                                             device=b.device)
+            z = add_bias(first, b, parts)
+        elif not products:
             return invariant.broadcast_bias(b, rows) if self.invariant else b.expand(b.shape[0], rows, b.shape[2])
-        z = invariant.add_bias(products[0], b) if self.invariant else b + products[0]
+        else:
+            z = invariant.add_bias(products[0], b) if self.invariant else b + products[0]
         for p in products[1:]:
             z = z + p
         return z
