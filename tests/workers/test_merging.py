@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connevo.search_space.genome import ConnectionGene, Genome, NodeGene, Regularization
-from connevo.workers import EvaluationRequest, TrainingSettings, batched
+from connevo.workers import EvaluationRequest, TrainingSettings, batched, load_dataset
 from connevo.workers.data_tensors import DataTensors
 from connevo.workers.kernels import Part, per_candidate_matmul
 from connevo.workers.merging import MIN_SHARE, merged_shapes, volume, widen
@@ -29,7 +29,7 @@ def genome_of():
     ``skip``, every other layer also feeds the outputs, so the output level has several sources."""
     def make(dataset, widths, skip=False, seed=0, regularization=None):
         rng = np.random.default_rng(seed)
-        n_in, n_out = dataset.n_features, dataset.n_classes
+        n_in, n_out = dataset.n_features, dataset.n_outputs
         layers = [list(range(n_in))]
         nodes = [NodeGene(i, "input") for i in range(n_in)] + [NodeGene(n_in + o, "output") for o in range(n_out)]
         next_id = n_in + n_out
@@ -176,3 +176,22 @@ def test_a_stack_of_one_own_shape_multiplies_as_before(wine, genome_of):
              for k in range(3)]
     stack = batched.Stack.build(plans, CPU)
     assert all(lv.px is None and lv.ph is None and lv.pb is None for lv in stack.levels)
+
+
+@pytest.mark.parametrize("name", ["breast_cancer", "diabetes"])
+def test_a_binary_task_and_a_regression_train_merged_to_the_bits_each_gets_alone(name, genome_of):
+    """One output (the logit of class 1; a standardized prediction), warm starts carrying
+    weights and biases among fresh ones: the same bits merged as alone."""
+    dataset = load_dataset(name, seed=0, kind="regression" if name == "diabetes" else "classification")
+    genomes = [genome_of(dataset, widths, seed=k) for k, widths in enumerate([[6, 4], [9, 5], [3, 12], [12, 2]])]
+    data = DataTensors(dataset, CPU)
+    first = batched.train_batched([EvaluationRequest(f"w{k}", g, 300 + k) for k, g in enumerate(genomes)],
+                                  data, SETTINGS, CPU)
+    warm = [EvaluationRequest(f"h{k}", e.trained_genome, 400 + k, epochs=2, warm_start=True)
+            for k, e in enumerate(first.evaluations[:2])]
+    requests = [*warm, *(EvaluationRequest(f"c{k}", g, 500 + k) for k, g in enumerate(genomes))]
+    together = batched.train_batched(requests, data, SETTINGS, CPU)
+    assert together.stats.buckets < len({(batched.plan_shape(r.genome), r.epochs) for r in requests})
+    for request, evaluation in zip(requests, together.evaluations):
+        assert evaluation.ok
+        assert comparable(evaluation) == comparable(batched.train_batched([request], data, SETTINGS, CPU).evaluations[0])
