@@ -304,7 +304,8 @@ class TrainingSpec(_Strict):
         "a neuron's input moves with its fan-in: small neurons would otherwise learn slowly); 1: one rate for all")
     patience: int | None = Field(None, gt=0, description="early stopping on validation loss")
     time_limit: float = Field(300.0, gt=0, description="seconds per candidate")
-    batched: bool = Field(True, description="train each chunk in stacks of candidates of one shape "
+    batched: bool = Field(True, description="train each chunk in stacks of candidates of one shape (on the CPU, "
+                          "shapes of one depth padded to one, each network still multiplying on its own shape) "
                           "(False: each candidate alone: the same results, less memory)")
     precision: Literal["float32", "bfloat16"] = Field("float32", description="bfloat16: autocast the matmuls")
     device: Literal["auto", "cpu", "cuda"] = Field(
