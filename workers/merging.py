@@ -7,14 +7,16 @@ networks hold many shapes of a few candidates each (32 of the throughput benchma
 genomes: 8 shapes), so each shape's stack paid those ops for its few candidates: 0.61 s for the
 32, against 0.23 s for 32 of one shape.
 
-So shapes of one structure (the same levels fed from the same levels, no weight sharing) and
-close sizes are *merged*: their plans are padded to the widest of each level
-(:func:`widen`) and stacked together. Every elementwise op then runs over the padded stack, and
-each candidate's matrix products still run on its own shape (:class:`workers.kernels.Part`): the
-same BLAS calls, on the same operands, as a stack of its shape alone makes. Its bias gradient is
-summed in an order fixed by the rows alone (:func:`workers.invariant.add_bias`), and dropout
-masks depend on a neuron's position, not its level's width. So a candidate gets the same bits
-merged or not, and whichever candidates share its chunk (``tests/workers/test_merging.py``).
+So shapes of one depth (without weight sharing) and close sizes are *merged*: their plans are
+padded to the widest of each level, each level fed from every level that feeds it in any of
+them (:func:`widen`), and stacked together. Every elementwise op then runs over the padded
+stack, and each candidate's matrix products still run on its own shape
+(:class:`workers.kernels.Part`): the same BLAS calls, on the same operands, as a stack of its
+shape alone makes. Its bias gradient is summed over the rows of its own columns, the tensor its
+own stack sums (:func:`workers.kernels.add_bias`); its structure hints' products run on its own
+shape too; dropout masks depend on a neuron's position, not its level's width. So a candidate
+gets the same bits merged or not, and whichever candidates share its chunk
+(``tests/workers/test_merging.py``).
 Merging happens on the CPU in float32 only; CUDA keeps a stack per shape (its products are one
 launch per stack: :mod:`workers.triton_matmul`).
 """
