@@ -446,11 +446,10 @@ def train_batched(
 
 def _merged(buckets: dict[tuple[Shape, int], list[tuple[int, Plan]]], n_features: int, rows: int
             ) -> dict[tuple[Shape, int], list[tuple[int, Plan]]]:
-    """The buckets with shapes of one structure merged (:mod:`workers.merging`): their plans
-    padded to the merged shape, members of one own shape next to each other."""
+    """The buckets of one number of epochs with shapes merged (:mod:`workers.merging`): their
+    plans padded to the merged shape, members of one own shape next to each other."""
     merged: dict[tuple[Shape, int], list[tuple[int, Plan]]] = {}
-    epochs_of = sorted({epochs for _, epochs in buckets})
-    for epochs in epochs_of:
+    for epochs in sorted({epochs for _, epochs in buckets}):
         shapes = [shape for shape, e in buckets if e == epochs]
         into = merged_shapes(shapes, n_features, rows)
         for shape in sorted(shapes):

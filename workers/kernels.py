@@ -257,14 +257,9 @@ def _index(selection: Selection) -> slice | np.ndarray:
 
 
 def _taken(stack: np.ndarray, part: Part, rows: Selection, cols: Selection) -> np.ndarray:
-    """``stack[part.start:part.stop]`` at ``rows`` x ``cols`` (a view where both are slices)."""
-    view = stack[part.start : part.stop]
-    if isinstance(rows, np.ndarray):
-        view = view[:, rows, :]
-    if isinstance(cols, np.ndarray):
-        view = view[:, :, cols]
-    return view[:, _index(rows if not isinstance(rows, np.ndarray) else None),
-                _index(cols if not isinstance(cols, np.ndarray) else None)]
+    """``stack[part.start:part.stop]`` at ``rows`` x ``cols`` (a view where both are slices; a
+    part has indices in one of its dimensions at most)."""
+    return stack[part.start : part.stop, _index(rows), _index(cols)]
 
 
 def _aligned_views(shapes: list[tuple[int, int, int]]) -> list[np.ndarray]:
@@ -310,13 +305,7 @@ def _parted_products(left: list[np.ndarray], right: list[np.ndarray], out: np.nd
     results = _aligned_views([(lhs.shape[0], lhs.shape[1], r.shape[2]) for lhs, r in zip(left, right)])
     for part, lhs, r, result, rs, cs in zip(parts, left, right, results, rows, cols):
         np.matmul(lhs, r, out=result)
-        view = out[part.start : part.stop]
-        if isinstance(rs, np.ndarray):
-            view[:, rs, _index(cs)] = result
-        elif isinstance(cs, np.ndarray):
-            view[:, _index(rs), cs] = result
-        else:
-            view[:, _index(rs), _index(cs)] = result
+        out[part.start : part.stop, _index(rs), _index(cs)] = result
 
 
 class _PartedMatmul(torch.autograd.Function):

@@ -115,6 +115,18 @@ def _feeds(own: Shape, wide: Shape) -> bool:
             and all(set(o) <= set(w) for o, w in zip(own.sources, wide.sources)))
 
 
+def _padded(block: np.ndarray | None, used: bool, height: int, width: int, rows: np.ndarray | None = None
+            ) -> np.ndarray | None:
+    """``block`` in zeros of ``height`` x ``width``, at ``rows`` (else its own first rows); zeros
+    where the wider shape has a block the plan lacks (no connection); None where neither has one."""
+    if not used:
+        return None
+    out = np.zeros((height, width), dtype=np.float32 if block is None else block.dtype)
+    if block is not None:
+        out[slice(0, block.shape[0]) if rows is None else rows, : block.shape[1]] = block
+    return out
+
+
 def widen(plan: Plan, shape: Shape, n_features: int) -> Plan:
     """``plan`` padded to ``shape`` (the same structure, every level at least as wide): its
     blocks, activation codes and biases padded with zeros (padding neurons: identity, no
@@ -127,44 +139,18 @@ def widen(plan: Plan, shape: Shape, n_features: int) -> Plan:
     levels, moved = [], {}
     for level, lv in enumerate(plan.levels, start=1):
         width, hidden = shape.widths[level - 1], shape.hidden_in(level)
-        rows = _hidden_rows(own, shape, level)
-        moved[level] = rows
-
-        def padded(block: np.ndarray | None, height: int, at: np.ndarray | None = None) -> np.ndarray | None:
-            if block is None:
-                return None
-            out = np.zeros((height, width), dtype=block.dtype)
-            if at is None:
-                out[: block.shape[0], : block.shape[1]] = block
-            else:
-                out[at, : block.shape[1]] = block
-            return out
-
-        codes = np.zeros(width, dtype=lv.codes.dtype)
-        codes[: len(lv.codes)] = lv.codes
-        def block(own_block: np.ndarray | None, height: int, used: bool, at: np.ndarray | None = None
-                  ) -> np.ndarray | None:
-            if not used:
-                return None
-            if own_block is None:  # a block the wider shape has and this plan does not: no connection
-                return np.zeros((height, width), dtype=np.float32)
-            return padded(own_block, height, at)
-
-        has_x, has_h = 0 in shape.sources[level - 1], hidden > 0
+        moved[level] = rows = _hidden_rows(own, shape, level)
+        has_x = 0 in shape.sources[level - 1]
         levels.append(LevelPlan(
-            wx=block(lv.wx, n_features, has_x), mx=block(lv.mx, n_features, has_x), gx=None, gmx=None,
-            wh=block(lv.wh, hidden, has_h, rows), mh=block(lv.mh, hidden, has_h, rows), gh=None, gmh=None,
-            codes=codes,
+            wx=_padded(lv.wx, has_x, n_features, width), mx=_padded(lv.mx, has_x, n_features, width),
+            gx=None, gmx=None,
+            wh=_padded(lv.wh, hidden > 0, hidden, width, rows), mh=_padded(lv.mh, hidden > 0, hidden, width, rows),
+            gh=None, gmh=None,
+            codes=np.pad(lv.codes, (0, width - len(lv.codes))),  # padding neurons: identity (code 0)
         ))
     export = {(level, block): (index, moved[level][r] if block == 1 else r, c)
               for (level, block), (index, r, c) in plan.export.items()}
-    biases = None
-    if plan.biases is not None:
-        biases = []
-        for width, b in zip(shape.widths, plan.biases):
-            wide = np.zeros(width, dtype=b.dtype)
-            wide[: len(b)] = b
-            biases.append(wide)
+    biases = None if plan.biases is None else [np.pad(b, (0, w - len(b))) for w, b in zip(shape.widths, plan.biases)]
     return replace(plan, shape=shape, levels=levels, export=export, biases=biases, own_shape=own)
 
 
@@ -192,21 +178,17 @@ def level_parts(own: Sequence[Shape], shape: Shape, level: int
         return None
     width = shape.widths[level - 1]
     parts_x, parts_h, parts_b = [], [], []
-    wide_hidden = [j for j in shape.sources[level - 1] if j > 0]
     for start, stop, s in _runs(own):
         cols = _prefix(s.widths[level - 1], width)
         parts_b.append(Part(start, stop, None, None, cols))
         if 0 in s.sources[level - 1]:
             parts_x.append(Part(start, stop, None, None, cols))
-        hidden = [j for j in s.sources[level - 1] if j > 0]
-        if not hidden:
+        rows = _hidden_rows(s, shape, level)
+        if not len(rows):
             continue
-        inner: int | np.ndarray | None
-        if hidden[:1] == wide_hidden[:1] and len(hidden) == 1:  # the block's first rows
-            inner = _prefix(s.widths[hidden[0] - 1], shape.hidden_in(level))
-        else:
-            inner = _hidden_rows(s, shape, level)
-        parts_h.append(Part(start, stop, None, inner, cols))
+        first_rows = np.array_equal(rows, np.arange(len(rows)))  # a slice of the block, not a gather
+        parts_h.append(Part(start, stop, None, _prefix(len(rows), shape.hidden_in(level)) if first_rows else rows,
+                            cols))
     return parts_x, parts_h, parts_b
 
 
