@@ -49,6 +49,8 @@ SAFE_DELTA = 2**62  # values within +-2**62 have differences that fit in int64
 TABLE_KEY = "\x00table"  # marks a packed list in the JSON skeleton
 ESCAPE = "\x00"  # a document's own keys that start with it get another one (so none is TABLE_KEY)
 MIN_ROWS = 4  # shorter lists of objects stay JSON: columns would not pay for themselves
+SMALL_COLUMN = 64
+"""Integer columns of at most this many values are sized in Python (:func:`_small_integers`)."""
 
 
 def _column(values: list[Any]) -> tuple[str, np.ndarray, list[str] | None] | None:
@@ -57,7 +59,10 @@ def _column(values: list[Any]) -> tuple[str, np.ndarray, list[str] | None] | Non
     if kinds == {bool}:
         return "bool", np.fromiter(values, dtype=np.uint8, count=len(values)), None
     if kinds == {int}:
-        if -(2**63) <= min(values) and max(values) < 2**63:
+        low, high = min(values), max(values)
+        if -(2**63) <= low and high < 2**63:
+            if len(values) <= SMALL_COLUMN:
+                return _small_integers(values, low, high)
             return _integers(np.asarray(values, dtype=np.int64))
         return None
     if kinds == {float}:
@@ -151,6 +156,29 @@ def _integers(values: np.ndarray) -> tuple[str, np.ndarray, None]:
     if _distinct(steps) < _distinct(plain):
         return "delta", steps, None
     return "int", plain, None
+
+
+def _integer_type(low: int, high: int) -> type[np.integer]:
+    """The narrowest of :data:`INTEGER_TYPES` that holds ``low..high`` (int64 beyond them all)."""
+    for dtype, smallest, largest in _INTEGER_RANGES:
+        if smallest <= low and high <= largest:
+            return dtype
+    return np.int64
+
+
+def _small_integers(values: list[int], low: int, high: int) -> tuple[str, np.ndarray, None]:
+    """What :func:`_integers` gives for a short list of ints (``low``/``high`` its extremes),
+    decided in Python: on a few dozen values numpy's per-call cost is most of the work (a
+    candidate row's confusion matrices are 30 such columns)."""
+    plain = _integer_type(low, high)
+    if len(values) < 2 or low < -SAFE_DELTA or high > SAFE_DELTA:
+        return "int", np.array(values, dtype=plain), None
+    steps = [values[0], *(b - a for a, b in zip(values, values[1:]))]
+    stepped = _integer_type(min(steps), max(steps))
+    wider = np.dtype(stepped).itemsize - np.dtype(plain).itemsize
+    if wider < 0 or (wider == 0 and len(set(steps)) < len(set(values))):
+        return "delta", np.array(steps, dtype=stepped), None
+    return "int", np.array(values, dtype=plain), None
 
 
 def _distinct(values: np.ndarray) -> int:

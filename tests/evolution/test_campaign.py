@@ -1,5 +1,6 @@
 """The campaign loop: seeded, persisted generation by generation, robust to failing candidates."""
 
+import dataclasses
 import gc
 import weakref
 
@@ -193,3 +194,15 @@ def test_a_campaign_keeps_the_genomes_of_its_population_only(store_path):
                           rank_accuracy_by=campaign.spec.objectives.rank_accuracy_by)
     distinct = len(front.drop_duplicates(list(campaign.objectives)))
     assert campaign.store.generations(campaign.id)["front_size"].iloc[-1] == distinct
+
+
+def test_a_generation_commits_the_rows_made_as_its_evaluations_finished_unless_evaluated_again(store_path):
+    campaign = Campaign(parse_spec(small_spec(**{"evolution.generations": 1})), open_store(str(store_path)))
+    campaign.run()
+    candidate = campaign.population[0]
+    campaign.in_flight = {campaign.candidate_id(candidate.number): candidate}
+    [made] = campaign.rows_for([candidate.evaluation])
+    assert campaign._final_row(candidate) is made  # not made twice
+    candidate.evaluation = dataclasses.replace(candidate.evaluation, val_accuracy=0.125)
+    again = campaign._final_row(candidate)
+    assert again is not made and again["val_accuracy"] == 0.125

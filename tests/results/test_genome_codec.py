@@ -128,6 +128,16 @@ def test_ids_that_climb_are_stored_as_steps_in_the_narrowest_integers():
     assert len(packed) < 200  # 400 ids as int64 would be 3,200 bytes before compression
 
 
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.lists(st.one_of(st.integers(-(2**63), 2**63 - 1), st.integers(-300, 300), st.integers(0, 70_000)),
+                min_size=1, max_size=genome_codec.SMALL_COLUMN))
+def test_a_short_integer_column_is_sized_as_a_long_one(values):
+    """Short columns are sized in Python, long ones with numpy: the same kind, type and values."""
+    kind, array, _ = genome_codec._column(values)
+    expected_kind, expected, _ = genome_codec._integers(np.asarray(values, dtype=np.int64))
+    assert kind == expected_kind and array.dtype == expected.dtype and array.tolist() == expected.tolist()
+
+
 def test_a_trained_genome_of_100_000_connections_comes_back_bit_exact():
     rng = np.random.default_rng(1)
     genome = hidden_layer_genome(784, 10, 128, rng, InnovationTracker(), input_density=0.99)
