@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import io
 import pickle
 import statistics
@@ -33,8 +34,11 @@ from benchmarks.common import ROOT, worktree
 WORKER = """
 import pickle, sys, time
 sys.path.insert(0, sys.argv[1])
+from dataclasses import replace
+from connevo.results.metrics import metric
 from connevo.workers import LocalEvaluator
-jobs = pickle.load(open(sys.argv[2], "rb"))
+jobs = [(requests, dataset, replace(settings, prediction_metrics=tuple(map(metric, settings.prediction_metrics))))
+        for requests, dataset, settings in pickle.load(open(sys.argv[2], "rb"))]
 LocalEvaluator(jobs[0][1], jobs[0][2]).evaluate(jobs[0][0][:4])  # imports, first calls
 for _ in sys.stdin:
     begin = time.perf_counter()
@@ -61,7 +65,9 @@ def quickstart_jobs(store: Path) -> list[tuple]:
     evaluate = evaluator.LocalEvaluator.evaluate
 
     def capturing(self, requests, on_done=None):  # type: ignore[no-untyped-def]
-        calls.append((list(requests), self.dataset, self.settings))
+        # the prediction metrics by name: each side's workers measure them with their own code
+        names = tuple(m.name for m in self.settings.prediction_metrics)
+        calls.append((list(requests), self.dataset, dataclasses.replace(self.settings, prediction_metrics=names)))
         return evaluate(self, requests, on_done)
 
     evaluator.LocalEvaluator.evaluate = capturing  # type: ignore[method-assign]

@@ -68,6 +68,10 @@ class Metric:
     ``y_true`` the class indices, ``y_score`` the probability of class 1 for a two-class task
     (rows,), else every class's (rows, classes). Regression: ``y_true`` and ``y_score`` (the
     prediction) in the target's original units, (rows,) each. Stored under the candidate's ``extra``."""
+    predictions_many: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    """Optionally, ``predictions`` of many candidates at once: ``fn(y_true, y_scores)`` with
+    ``y_scores`` the candidates' ``y_score`` stacked (candidates first), giving each one's value,
+    bit for bit what ``predictions`` gives it (the workers score a stack of candidates)."""
     kind: Kind | None = None
     """The task kind the metric belongs to; None: every kind (costs, losses, seconds)."""
     worst_of: Callable[[Any], float] | None = None
@@ -221,6 +225,22 @@ def roc_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
         return float(_binary_aucs(y_true[:, None] == 1, y_score[:, None])[0])
     classes = np.arange(y_score.shape[1])
     return float(np.mean(_binary_aucs(y_true[:, None] == classes, y_score)))  # NaN when any class is absent
+
+
+def roc_auc_many(y_true: np.ndarray, y_scores: np.ndarray) -> np.ndarray:
+    """:func:`roc_auc` of each of many candidates' scores (``y_scores``: theirs stacked, ``(C,
+    rows)`` or ``(C, rows, classes)``), every column of every candidate in one sort: the same
+    areas, each column's rank sum being exact whatever the others."""
+    y_true = np.asarray(y_true)
+    scores = np.asarray(y_scores, dtype=np.float64)
+    count, rows = scores.shape[0], scores.shape[1]
+    if scores.ndim == 2:
+        return _binary_aucs(np.broadcast_to((y_true == 1)[:, None], (rows, count)), scores.T)
+    classes = scores.shape[2]
+    columns = scores.transpose(1, 0, 2).reshape(rows, count * classes)
+    positive = np.tile(y_true[:, None] == np.arange(classes), (1, count))
+    areas: np.ndarray = np.mean(_binary_aucs(positive, columns).reshape(count, classes), axis=1)
+    return areas
 
 
 def _binary_aucs(positive: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -410,7 +430,8 @@ for _part, _role in (("val", "the validation rows (selection's)"), ("test", "the
 for _part, _role in (("val", "the validation rows (selection's)"), ("test", "the test rows")):
     register_metric(Metric(f"{_part}_auc", "max", "score",
                            f"ROC AUC on {_role} (several classes: one against the rest, averaged)",
-                           objective=_part == "val", worst=0.0, best=1.0, predictions=roc_auc, kind=_CLASSES))
+                           objective=_part == "val", worst=0.0, best=1.0, predictions=roc_auc,
+                           predictions_many=roc_auc_many, kind=_CLASSES))
 for _part, _role in (("val", "the validation rows (selection's)"), ("test", "the test rows")):
     # worst: a uniform prediction's loss, ln(classes); a network that learned nothing scores about that
     register_metric(Metric(f"{_part}_log_loss", "min", "score",
@@ -438,5 +459,5 @@ for _part, _role in (("val", "the validation rows (selection's)"), ("test", "the
 
 __all__ = ["DEFAULT_OBJECTIVES", "HEADLINE", "KINDS", "SENSES", "Kind", "Metric", "applies", "balanced_accuracy",
            "log_loss", "macro_f1", "mae", "metric", "metrics", "mse", "objective_names", "prediction_metrics", "r2",
-           "register_metric", "register_prediction_metric", "roc_auc", "target_mean_absolute_deviation",
+           "register_metric", "register_prediction_metric", "roc_auc", "roc_auc_many", "target_mean_absolute_deviation",
            "target_variance", "uniform_log_loss", "value_of", "worst_value"]

@@ -43,7 +43,7 @@ from connevo.workers.optim import Adam, flat_leaves
 from connevo.workers.plans import Plan, Shape, build_plan, check_fits, padded_width, plan_shape
 from connevo.workers.plans import initial_weights as _initial_values
 from connevo.workers.records import Evaluation, EvaluationRequest, Status, TrainingSettings
-from connevo.workers.scoring import prediction_scores, score, stack_arrays, trained_genome
+from connevo.workers.scoring import score, stack_arrays, stack_prediction_scores, trained_genome
 from connevo.workers.stack import Stack
 
 __all__ = [
@@ -329,6 +329,11 @@ class _BucketTraining:
             stats.useful_flops += rows_scored * sum(plans[i].useful_per_sample for i in done)
             stats.executed_flops += rows_scored * sum(self.executed[i] for i in done)
         weights, biases = stack_arrays(scored)
+        # the prediction metrics of the candidates whose losses are finite (the others diverged)
+        finite = [r for r in range(len(done)) if all(math.isfinite(metrics[part][1][r]) for part in metrics)]
+        measured = stack_prediction_scores(wanted, labels, {part: [probabilities[part][r] for r in finite]
+                                                            for part in parts_wanted}, data.original) if wanted else []
+        scores = dict(zip(finite, measured))
         for r, i in enumerate(done):
             accuracy = {part: metrics[part][0][r] for part in metrics}
             loss = {part: metrics[part][1][r] for part in metrics}
@@ -343,9 +348,7 @@ class _BucketTraining:
                 train_loss=loss["train"], val_loss=loss["val"], test_loss=loss["test"],
                 trained_genome=trained_genome(plans[i], weights, biases, r),
                 confusion=None if classes is None else {part: metrics[part][2][r] for part in metrics},  # type: ignore[index]
-                scores=prediction_scores(wanted, labels, {part: probabilities[part][r] for part in parts_wanted},
-                                         data.original)
-                if wanted else None,
+                scores=scores[r] if wanted else None,
             )
         if self.hints:
             self._add_hints(scored, done)

@@ -4,6 +4,7 @@ trained genomes."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -15,7 +16,8 @@ from connevo.workers.losses import LOSSES, TaskLoss
 from connevo.workers.plans import Plan
 from connevo.workers.stack import Stack
 
-__all__ = ["SCORE_ROWS", "StackArrays", "prediction_scores", "score", "stack_arrays", "trained_genome"]
+__all__ = ["SCORE_ROWS", "StackArrays", "prediction_scores", "score", "stack_arrays", "stack_prediction_scores",
+           "trained_genome"]
 
 SCORE_ROWS = 8192
 """Rows scored per forward pass when measuring accuracy and loss (bounds memory)."""
@@ -77,15 +79,36 @@ def prediction_scores(metrics: tuple, y: dict[str, np.ndarray], probabilities: d
     Classification: ``y_score`` is the class-1 probability for two classes, else every class's.
     Regression (``original`` given: standardized values to the target's units): ``y_true`` and
     ``y_score`` (the predictions) in the target's original units."""
-    scores = {}
+    return {m.name: _score(m, y[m.part], probabilities[m.part], original) for m in metrics}
+
+
+def stack_prediction_scores(metrics: tuple, y: dict[str, np.ndarray], probabilities: dict[str, list[np.ndarray]],
+                            original: Callable[[np.ndarray], np.ndarray] | None = None) -> list[dict[str, float]]:
+    """:func:`prediction_scores` of each of several candidates (``probabilities``: per part, one
+    array per candidate): a metric with ``predictions_many`` measures them all in one call (a
+    classification's ROC AUC: one sort for the stack), the others one candidate at a time."""
+    count = len(next(iter(probabilities.values()), []))
+    out: list[dict[str, float]] = [{} for _ in range(count)]
     for m in metrics:
-        p, y_true = probabilities[m.part], y[m.part]
-        if original is not None:
-            y_true, y_score = original(y_true), original(p)
+        y_true, stack = y[m.part], probabilities[m.part]
+        if m.predictions_many is not None and original is None and count:
+            values = m.predictions_many(y_true, np.stack([_class_scores(p) for p in stack])).tolist()
         else:
-            y_score = p[:, 1] if p.shape[1] == 2 else p
-        scores[m.name] = float(m.predictions(y_true, y_score))
-    return scores
+            values = [_score(m, y_true, p, original) for p in stack]
+        for scores, value in zip(out, values):
+            scores[m.name] = float(value)
+    return out
+
+
+def _class_scores(p: np.ndarray) -> np.ndarray:
+    """What a classification metric reads: the class-1 probability for two classes, else every class's."""
+    return p[:, 1] if p.shape[1] == 2 else p
+
+
+def _score(m: Any, y_true: np.ndarray, p: np.ndarray, original: Callable[[np.ndarray], np.ndarray] | None) -> float:
+    if original is not None:
+        return float(m.predictions(original(y_true), original(p)))
+    return float(m.predictions(y_true, _class_scores(p)))
 
 
 def stack_arrays(stack: Stack) -> StackArrays:

@@ -113,6 +113,44 @@ def test_a_registered_objective_is_selected_on_stored_and_queried(tmp_path):
     assert all(0 < hv <= 1 for hv in seen["hypervolume"])
 
 
+@pytest.mark.parametrize("classes", [2, 3, 10])
+def test_the_roc_auc_of_a_stack_of_candidates_is_each_ones_bit_for_bit(classes):
+    from connevo.results.metrics import roc_auc, roc_auc_many
+
+    rng = np.random.default_rng(classes)
+    for trial in range(40):
+        rows, count = int(rng.integers(2, 200)), int(rng.integers(1, 12))
+        y = rng.integers(0, classes, rows)  # some trials lack a class: NaN, as alone
+        logits = rng.normal(size=(count, rows, classes)).astype(np.float32)
+        if trial % 2 == 0:
+            logits = np.round(logits, 1)  # tied scores
+        p = (np.exp(logits) / np.exp(logits).sum(axis=2, keepdims=True)).astype(np.float64)
+        stack = p[:, :, 1] if classes == 2 else p
+        alone = np.array([roc_auc(y, stack[c]) for c in range(count)])
+        assert np.array_equal(roc_auc_many(y, stack), alone, equal_nan=True)
+
+
+def test_a_stack_of_candidates_gets_the_prediction_scores_each_gets_alone():
+    from connevo.results.metrics import prediction_metrics
+    from connevo.workers.scoring import prediction_scores, stack_prediction_scores
+
+    rng = np.random.default_rng(5)
+    for classes in (2, 4):
+        labels = {part: rng.integers(0, classes, 50) for part in ("val", "test")}
+        p = rng.dirichlet(np.ones(classes), size=(6, 50))
+        probabilities = {part: list(p) for part in labels}
+        wanted = prediction_metrics("classification")
+        together = stack_prediction_scores(wanted, labels, probabilities)
+        assert together == [prediction_scores(wanted, labels, {part: p[c] for part in labels}) for c in range(6)]
+        assert list(together[0]) == [m.name for m in wanted]
+    truth = {part: rng.normal(size=40) for part in ("val", "test", "train")}
+    predicted = {part: list(rng.normal(size=(3, 40))) for part in truth}
+    regression = prediction_metrics("regression")
+    in_units = lambda v: 2.0 * v + 1.0  # noqa: E731 - the target's units
+    assert stack_prediction_scores(regression, truth, predicted, in_units) == [
+        prediction_scores(regression, truth, {part: predicted[part][c] for part in truth}, in_units) for c in range(3)]
+
+
 def test_the_workers_prediction_scores_are_scikit_learns_definitions():
     import warnings
 
