@@ -239,11 +239,14 @@ class RayEvaluator(Evaluator):
         running: dict = {}  # task ref -> (slot, chunk, retries so far)
         results: dict[str, Evaluation] = {}
         starved_since: float | None = None
-        while pending or running:
+        def dispatch() -> None:
             while pending and idle:
                 slot = idle.pop()
                 chunk, tries = pending.pop()
                 running[self._actors[slot].train.remote(records.dumps(chunk), polishing)] = (slot, chunk, tries)
+
+        while pending or running:
+            dispatch()
             waiting_for = {ref: slot for slot, ref in self._starting.items()}
             if not running and not waiting_for:  # every slot given up on
                 for chunk, _ in pending:
@@ -261,6 +264,7 @@ class RayEvaluator(Evaluator):
                             "(%s CPUs, %s GPUs per worker)", STARVED_WARNING_S, self._cpus, self._gpus)
                 starved_since = time.monotonic()
             ready, _ = ray.wait([*running, *waiting_for], num_returns=1, timeout=STARVED_WARNING_S)
+            finished = []
             for ref in ready:
                 if ref in waiting_for:
                     slot = waiting_for[ref]
@@ -274,7 +278,10 @@ class RayEvaluator(Evaluator):
                 if done is None:
                     continue  # retried
                 results.update((e.candidate_id, e) for e in done)
-                if on_done is not None:
+                finished.append(done)
+            dispatch()  # the freed workers take their next chunks before the driver records these
+            if on_done is not None:
+                for done in finished:
                     on_done(done)
         return [results[r.candidate_id] for r in requests]
 
