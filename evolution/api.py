@@ -14,6 +14,7 @@ import pandas as pd
 
 from connevo.errors import SpecError
 from connevo.evolution.campaign import Campaign
+from connevo.evolution.embedded_ray import data_loaded_beside_embedded_ray
 from connevo.evolution.observers import CampaignObserver
 from connevo.evolution.spec import CampaignSpec, load_spec
 from connevo.results import queries
@@ -108,8 +109,10 @@ def run(
                 **{"task.dataset": saved})
     if not isinstance(spec, CampaignSpec):
         spec = load_spec(spec)
-    campaign = Campaign(spec, store, evaluator=evaluator, observers=observers)
-    campaign_id = campaign.run()
+    # on the embedded Ray, the data set loads while Ray starts (evolution/embedded_ray.py)
+    with data_loaded_beside_embedded_ray(spec if evaluator is None else None) as dataset:
+        campaign = Campaign(spec, store, dataset=dataset, evaluator=evaluator, observers=observers)
+        campaign_id = campaign.run()
     return CampaignResult(campaign_id, store)
 
 

@@ -121,6 +121,12 @@ def ensure_ray(address: str = "", num_cpus: int | None = None) -> bool:
             logger.removeFilter(notes)
 
 
+def embedded_cpus(workers: int) -> int:
+    """The logical CPUs an embedded Ray for ``workers`` workers starts with: the machine's, at
+    least one per worker."""
+    return max(workers, os.cpu_count() or 1)
+
+
 def _headline(exc: BaseException) -> str:
     """An exception in one line for a progress message (Ray's run over several, with ids)."""
     lines = str(exc).strip().splitlines()
@@ -147,7 +153,7 @@ class RayEvaluator(Evaluator):
             raise ValueError(f"workers must be >= 1, got {workers}")
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
-        self._started_ray = ensure_ray(ray_address, num_cpus=max(workers, os.cpu_count() or 1))
+        self._started_ray = ensure_ray(ray_address, num_cpus=embedded_cpus(workers))
         self.workers = workers
         self.chunk_size = chunk_size
         self.max_retries = max_retries
@@ -343,4 +349,4 @@ def _failed(request: EvaluationRequest, error: str) -> Evaluation:
     return Evaluation(candidate_id=request.candidate_id, status=Status.FAILED, error=error[:2000], seconds=0.0)
 
 
-__all__ = ["RayEvaluator", "ensure_ray"]
+__all__ = ["RayEvaluator", "embedded_cpus", "ensure_ray"]
