@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from connevo.process_env import SUPERVISOR_PID_ENV
 from connevo.results.schema import campaigns_table
 
 HEARTBEAT_S = 10.0
@@ -26,8 +27,6 @@ STALE_AFTER_S = 60.0
 ran it has most likely died (``connevo resume`` continues it)."""
 
 
-SUPERVISOR_PID_ENV = "CONNEVO_SUPERVISOR_PID"
-"""Set in a driver that a supervisor watches (:mod:`service.supervisor`): the supervisor's pid."""
 
 
 def new_driver() -> str:

@@ -18,13 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-from rich.table import Table
-
 from connevo.collector import freeze_long_lived_objects, hold_collections
 from connevo.errors import ConnevoError, NotFoundError
-from connevo.service.formatting import FRONT_COLUMNS, emit, fmt_value, front_view, jsonable, print_frame, records
-from connevo.service.formatting import console as terminal
 
 LIST_COLUMNS = ["id", "name", "status", "generations_done", "candidates", "created_at", "stale"]
 GENERATION_COLUMNS = ["generation", "evaluations", "best_val_accuracy", "front_size", "hypervolume"]
@@ -38,6 +33,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from connevo.evolution.api import run
     from connevo.evolution.spec import load_spec
     from connevo.results.store import open_store
+    from connevo.service.formatting import console as terminal
+    from connevo.service.formatting import front_view, print_frame
     from connevo.service.progress import RichProgress
     from connevo.service.signals import GracefulTermination
     from connevo.service.supervised import SupervisorReport
@@ -72,6 +69,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from connevo.evolution.api import CampaignResult
     from connevo.evolution.campaign import Campaign
     from connevo.results.store import open_store
+    from connevo.service.formatting import console as terminal
+    from connevo.service.formatting import front_view, print_frame
     from connevo.service.progress import RichProgress
     from connevo.service.signals import GracefulTermination
     from connevo.service.supervised import SupervisorReport
@@ -112,8 +111,12 @@ def _terminated(campaign_id: str) -> int:
 
 
 def cmd_compress(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
     from connevo.evolution.compress import compress
     from connevo.results.store import open_store
+    from connevo.service.formatting import console as terminal
+    from connevo.service.formatting import fmt_value, jsonable
 
     store = open_store(args.store)
     source = store.candidate(args.candidate)
@@ -168,7 +171,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from connevo.results.store import open_store
+    from connevo.service.formatting import emit
 
     if args.server:
         with _client(args) as client:
@@ -183,8 +189,12 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from connevo.results import queries
     from connevo.results.store import open_store
+    from connevo.service.formatting import console as terminal
+    from connevo.service.formatting import print_frame, records
 
     if args.server:
         with _client(args) as client:
@@ -220,8 +230,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_front(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from connevo.results import queries
     from connevo.results.store import open_store
+    from connevo.service.formatting import FRONT_COLUMNS, emit, front_view
 
     requested = [o.strip() for o in args.objectives.split(",") if o.strip()] if args.objectives else None
     if args.server:
@@ -251,7 +264,11 @@ def cmd_front(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
     from connevo.results.store import open_store
+    from connevo.service.formatting import console as terminal
+    from connevo.service.formatting import fmt_value, jsonable
 
     if args.server:
         with _client(args) as client:

@@ -39,7 +39,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from connevo.results.drivers import SUPERVISOR_PID_ENV
+from connevo.process_env import SUPERVISOR_PID_ENV
 
 REPORT_FD_ENV = "CONNEVO_SUPERVISOR_FD"
 """Set in the child: the file descriptor it reports its campaign to (also: "I am supervised")."""

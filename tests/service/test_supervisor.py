@@ -223,3 +223,24 @@ def test_a_reader_that_leaves_stops_the_copy_quietly_and_the_child_is_still_drai
     os.close(write_fd)
     stream.join()
     assert stream.reader_gone
+
+
+PARENT_IMPORTS = """
+import sys
+from connevo.service.cli import build_parser
+from connevo.service.supervisor import wants_supervision
+
+args = build_parser().parse_args(["run", sys.argv[1]])
+print(wants_supervision(args), sorted(m for m in ("pandas", "torch", "ray", "sqlalchemy") if m in sys.modules))
+"""
+
+
+def test_the_supervising_parent_imports_none_of_the_campaigns_libraries(tmp_path):
+    """`connevo run` decides to supervise and starts its child before anything heavy is imported:
+    the child imports them (pandas, torch, Ray, SQLAlchemy), the parent only waits for it."""
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(small_spec(**{"workers.backend": "ray"})))
+    done = subprocess.run([sys.executable, "-c", PARENT_IMPORTS, str(spec)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "[]"]
