@@ -27,8 +27,6 @@ STALE_AFTER_S = 60.0
 ran it has most likely died (``connevo resume`` continues it)."""
 
 
-
-
 def new_driver() -> str:
     """A name for this process as a campaign's driver, unique across hosts and restarts:
     ``host:pid:token``, then ``:supervisor-pid`` for a driver that dies with its supervisor."""

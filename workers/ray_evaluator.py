@@ -245,6 +245,7 @@ class RayEvaluator(Evaluator):
         running: dict = {}  # task ref -> (slot, chunk, retries so far)
         results: dict[str, Evaluation] = {}
         starved_since: float | None = None
+
         def dispatch() -> None:
             while pending and idle:
                 slot = idle.pop()
