@@ -153,6 +153,7 @@ async function refreshCampaign() {
     state.front = front.items;
     state.loadedKey = key;
     drawFront();
+    $("front-plot").dataset.status = detail.status; // the campaign's status when this front was read
   }
 }
 

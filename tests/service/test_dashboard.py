@@ -52,7 +52,9 @@ def test_the_dashboard_draws_the_live_front_and_shows_a_candidate(tmp_path: Path
     final = live.wait_status(campaign_id, timeout=90)
     assert final["status"] == "finished", final
     page.wait_for_selector("#campaign-status.finished", timeout=10_000)
-    # The badge turns "finished" before the last front is fetched and drawn: wait for that drawing.
+    # The badge turns "finished" before the last front is fetched and drawn: wait for that drawing
+    # (a front read while the campaign ran can hold as many candidates, and be redrawn under the click).
+    page.wait_for_selector("#front-plot[data-status='finished']", state="attached", timeout=10_000)
     # Candidates that score the same share one point: the counts add up to front_size.
     page.wait_for_function(
         "n => [...document.querySelectorAll('#front-plot circle.pt.front')]"
