@@ -129,15 +129,21 @@ class Records:
 _INTEGER_RANGES = [(dtype, int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)) for dtype in INTEGER_TYPES]
 
 
+def _integer_type(low: int, high: int) -> type[np.integer]:
+    """The narrowest of :data:`INTEGER_TYPES` that holds ``low..high`` (int64 beyond them all:
+    the callers' values are int64 already)."""
+    for dtype, smallest, largest in _INTEGER_RANGES:
+        if smallest <= low and high <= largest:
+            return dtype
+    return np.int64
+
+
 def _narrowest(values: np.ndarray, low: int | None = None, high: int | None = None) -> np.ndarray:
     """``values`` in the narrowest integer type that holds them (``low``/``high``: their
     minimum and maximum, when the caller knows them)."""
     if low is None or high is None:
         low, high = (int(values.min()), int(values.max())) if values.size else (0, 0)
-    for dtype, smallest, largest in _INTEGER_RANGES:
-        if smallest <= low and high <= largest:
-            return values.astype(dtype)
-    return values
+    return values.astype(_integer_type(low, high))
 
 
 def _integers(values: np.ndarray) -> tuple[str, np.ndarray, None]:
@@ -156,14 +162,6 @@ def _integers(values: np.ndarray) -> tuple[str, np.ndarray, None]:
     if _distinct(steps) < _distinct(plain):
         return "delta", steps, None
     return "int", plain, None
-
-
-def _integer_type(low: int, high: int) -> type[np.integer]:
-    """The narrowest of :data:`INTEGER_TYPES` that holds ``low..high`` (int64 beyond them all)."""
-    for dtype, smallest, largest in _INTEGER_RANGES:
-        if smallest <= low and high <= largest:
-            return dtype
-    return np.int64
 
 
 def _small_integers(values: list[int], low: int, high: int) -> tuple[str, np.ndarray, None]:

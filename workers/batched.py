@@ -331,14 +331,15 @@ class _BucketTraining:
         weights, biases = stack_arrays(scored)
         # the prediction metrics of the candidates whose losses are finite (the others diverged)
         finite = [r for r in range(len(done)) if all(math.isfinite(metrics[part][1][r]) for part in metrics)]
-        measured = stack_prediction_scores(wanted, labels, {part: [probabilities[part][r] for r in finite]
-                                                            for part in parts_wanted}, data.original) if wanted else []
-        scores = dict(zip(finite, measured))
+        scores: dict[int, dict[str, float] | None] = dict.fromkeys(finite)
+        if wanted:
+            scores.update(zip(finite, stack_prediction_scores(
+                wanted, labels, {part: [probabilities[part][r] for r in finite] for part in parts_wanted}, data.original)))
         for r, i in enumerate(done):
             accuracy = {part: metrics[part][0][r] for part in metrics}
             loss = {part: metrics[part][1][r] for part in metrics}
             seconds = plans[i].seconds + self.finish_time[i]
-            if not all(math.isfinite(v) for v in loss.values()):
+            if r not in scores:
                 self.results[i] = _evaluation(plans[i], Status.DIVERGED, "final loss is not finite",
                                               self.epochs_run[i], seconds, self.device)
                 continue
@@ -348,7 +349,7 @@ class _BucketTraining:
                 train_loss=loss["train"], val_loss=loss["val"], test_loss=loss["test"],
                 trained_genome=trained_genome(plans[i], weights, biases, r),
                 confusion=None if classes is None else {part: metrics[part][2][r] for part in metrics},  # type: ignore[index]
-                scores=scores[r] if wanted else None,
+                scores=scores[r],
             )
         if self.hints:
             self._add_hints(scored, done)
