@@ -36,6 +36,7 @@ _LAZY = {
     "pareto_front": "connevo.results.pareto",
     "compress": "connevo.evolution.compress",
     "load_model": "connevo.evolution.export",
+    "export_front": "connevo.evolution.front_export",
     "resume": "connevo.evolution.api",
     "extend": "connevo.evolution.api",
 }

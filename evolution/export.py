@@ -48,6 +48,7 @@ from connevo.results.storage import BaseStore
 from connevo.search_space.compile import compile_genome
 from connevo.search_space.genome import Genome
 from connevo.search_space.quantize import Int8Network
+from connevo.workers.tasks import Dataset
 
 EXPORT_FORMATS = ("pt2", "onnx", "torchscript", "state-dict")
 SUFFIX_FORMATS = {".pt2": "pt2", ".onnx": "onnx"}
@@ -103,21 +104,24 @@ def load_model(candidate_id: str, store: BaseStore | str | None = None) -> Stand
 
     opened = store if isinstance(store, BaseStore) else open_store(store)
     try:
-        model, _genome, _dataset = _model(opened, candidate_id)
+        model, _genome, _dataset = trained_model(opened, candidate_id)
     finally:
         if opened is not store:
             opened.close()
     return model
 
 
-def _model(store: BaseStore, candidate_id: str) -> tuple[StandardizedNetwork, Genome, Any]:
+def trained_model(store: BaseStore, candidate_id: str, dataset: Dataset | None = None
+                  ) -> tuple[StandardizedNetwork, Genome, Dataset]:
+    """The candidate's module, its genome and its campaign's data set (``dataset``: already
+    loaded, as :func:`evolution.front_export.export_front` passes it once for a whole front)."""
     row = store.candidate(candidate_id)
     if row["status"] != "ok":
         raise ConnevoError(f"candidate {candidate_id} has status {row['status']!r}; only trained (ok) candidates "
                            "can be exported or loaded")
     genome = Genome.from_dict(row["genome"])
     spec = parse_spec(store.get_campaign(row["campaign_id"])["spec"])
-    dataset = load_task(spec)
+    dataset = dataset if dataset is not None else load_task(spec)
     regression = dataset.kind == "regression"
     network: nn.Module = compile_genome(genome, use_genome_weights=True, two_class_logits=not regression).eval()
     extra = row.get("extra") if isinstance(row.get("extra"), dict) else {}
@@ -148,12 +152,25 @@ def export_candidate(store: BaseStore, candidate_id: str, path: str | Path, fmt:
     returns what was written."""
     fmt = export_format(path, fmt)
     path = Path(path)
+    check_output(path, fmt)
+    if not path.parent.is_dir():
+        raise ConnevoError(f"output folder {str(path.parent)!r} does not exist")
+    model, genome, dataset = trained_model(store, candidate_id)
+    written = write_model(model, genome, dataset, path, fmt)
+    return {"candidate_id": candidate_id, "format": fmt, "files": written,
+            "n_features": dataset.n_features, "classes": model.classes, "kind": dataset.kind}
+
+
+def check_output(path: Path, fmt: str) -> None:
+    """A ConnevoError unless ``path`` may hold a ``fmt`` export."""
     if fmt == "pt2" and path.suffix.lower() != ".pt2":  # torch.export.save/load insist on it
         raise ConnevoError(f"a pt2 export is a file ending in .pt2 (torch.export), got {str(path)!r}: name it "
                            f"{path.stem}.pt2, or choose another --format (onnx, torchscript, state-dict)")
-    if not path.parent.is_dir():
-        raise ConnevoError(f"output folder {str(path.parent)!r} does not exist")
-    model, genome, dataset = _model(store, candidate_id)
+
+
+def write_model(model: StandardizedNetwork, genome: Genome, dataset: Dataset, path: Path, fmt: str) -> list[str]:
+    """Write ``model`` (of :func:`_model`) to ``path`` in ``fmt``, with its names beside it;
+    returns the files written."""
     example = torch.as_tensor(np.asarray(dataset.x_test[:4], dtype=np.float64) * dataset.std + dataset.mean,
                               dtype=torch.float32)
     if example.shape[0] < 2:  # a dynamic batch needs an example of two rows or more
@@ -174,8 +191,7 @@ def export_candidate(store: BaseStore, candidate_id: str, path: str | Path, fmt:
             names = path.with_suffix(".classes.json")
             names.write_text(json.dumps({"classes": model.classes, "features": model.features}, indent=2))
         written.append(str(names))
-    return {"candidate_id": candidate_id, "format": fmt, "files": written,
-            "n_features": dataset.n_features, "classes": model.classes, "kind": dataset.kind}
+    return written
 
 
 def _batch_dims() -> dict[str, Any]:
@@ -247,5 +263,5 @@ def _write_torchscript(model: StandardizedNetwork, example: torch.Tensor, path: 
     torch.jit.save(traced, str(path))
 
 
-__all__ = ["EXPORT_FORMATS", "StandardizedNetwork", "StandardizedRegressor", "export_candidate", "export_format",
-           "load_model"]
+__all__ = ["EXPORT_FORMATS", "StandardizedNetwork", "StandardizedRegressor", "check_output", "export_candidate",
+           "export_format", "load_model", "trained_model", "write_model"]

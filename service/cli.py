@@ -158,13 +158,39 @@ def cmd_polish(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from connevo.evolution.export import export_candidate
     from connevo.results.store import open_store
 
+    if args.front:
+        return _export_front(args, open_store(args.store))
+    if args.max_connections is not None:
+        raise ConnevoError("--max-connections chooses among a front's networks: give it with --front")
+    from connevo.evolution.export import export_candidate
+
     info = export_candidate(open_store(args.store), args.candidate, args.output, args.format)
-    outputs = "1 prediction (the target, in its units)" if info["kind"] == "regression" else \
+    print(f"{info['format']}: {info['n_features']} features in, {_outputs(info)} out", file=sys.stderr)
+    for path in info["files"]:
+        print(path)
+    return 0
+
+
+def _outputs(info: dict[str, Any]) -> str:
+    return "1 prediction (the target, in its units)" if info["kind"] == "regression" else \
         f"{len(info['classes'])} class logits"
-    print(f"{info['format']}: {info['n_features']} features in, {outputs} out", file=sys.stderr)
+
+
+def _export_front(args: argparse.Namespace, store: Any) -> int:
+    """``connevo export --front CAMPAIGN -o FOLDER``: every front network, and front.csv."""
+    from connevo.evolution.front_export import export_front
+    from connevo.service.progress import progress_console
+
+    console = progress_console()
+    with console.status("exporting the front") as status:
+        info = export_front(store, args.candidate, args.output, args.format or "pt2",
+                            max_connections=args.max_connections,
+                            on_progress=lambda done, total: status.update(f"exported {done} of {total} front networks"))
+    print(f"{info['format']}: {info['networks']} front networks of campaign {info['campaign_id']}, "
+          f"{info['n_features']} features in, {_outputs(info)} out; listed in {info['manifest']}", file=sys.stderr)
+    print(info["manifest"])
     for path in info["files"]:
         print(path)
     return 0
@@ -478,8 +504,14 @@ def _add_model_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("export", parents=[common],
                        help="write a trained candidate to run without connevo (raw feature rows in, logits out)")
-    p.add_argument("candidate", help="candidate id")
-    p.add_argument("-o", "--output", required=True, help="file to write, e.g. model.pt2 or model.onnx")
+    p.add_argument("candidate", help="candidate id (with --front: a campaign id or name)")
+    p.add_argument("-o", "--output", required=True,
+                   help="file to write, e.g. model.pt2 or model.onnx (with --front: a folder, made if absent)")
+    p.add_argument("--front", action="store_true",
+                   help="export every network of the campaign's Pareto front (as `connevo front` lists it) into the "
+                        "folder, as <candidate id>.pt2 (or .onnx, .pt), and front.csv listing them with their scores")
+    p.add_argument("--max-connections", type=int, default=None,
+                   help="with --front: only the front's networks of at most this many connections")
     p.add_argument("--format", choices=["pt2", "onnx", "torchscript", "state-dict"], default=None,
                    help="pt2: torch.export, load with torch.export.load(path).module() (the default, and for .pt2); "
                         "onnx: for onnxruntime and other ONNX runtimes (for .onnx; pip install 'connevo[onnx]'); "

@@ -41,9 +41,9 @@ def trained(tmp_path_factory):
     result = connevo.run(connevo.load_spec(tmp / "spec.json"), str(store))  # in process: the export is the subject
     front = result.front().to_dict("records")
     best = max(front, key=lambda m: m["val_accuracy"])
-    from connevo.workers.tasks import load_dataset
+    from connevo.evolution.task import load_task
 
-    data = load_dataset(str(tmp / "data.csv"), target="klass", seed=spec["seed"])
+    data = load_task(connevo.load_spec(tmp / "spec.json"))  # the campaign's own split
     raw_test = (data.x_test.astype(np.float64) * data.std + data.mean).astype(np.float32)
     np.save(tmp / "raw.npy", raw_test)
     return {"tmp": tmp, "store": store, "best": best, "data": data}
@@ -160,3 +160,50 @@ def test_an_int8_candidate_exports_as_int8_with_the_predictions_connevo_scored(t
 
     weights = [t for t in onnx.load(str(tmp / "int8.onnx")).graph.initializer if "qweight" in t.name]
     assert weights and all(t.data_type == onnx.TensorProto.INT8 for t in weights)
+
+
+def test_a_whole_front_exports_into_one_folder_each_network_with_its_test_accuracy(trained):
+    """`connevo export --front`: every network `connevo front` lists, in its order, one file each,
+    and front.csv naming them; each file alone reproduces its row's test accuracy."""
+    tmp, store = trained["tmp"], trained["store"]
+    listed = json.loads(connevo_cli("front", "tiny-xor", "--format", "json", store=store).stdout)
+    done = connevo_cli("export", "tiny-xor", "--front", "-o", str(tmp / "front"), "--format", "onnx", store=store)
+    assert done.returncode == 0, done.stderr
+    manifest = pd.read_csv(tmp / "front" / "front.csv")
+    assert list(manifest["candidate_id"]) == [m["candidate_id"] for m in listed]
+    assert list(manifest["file"]) == [f"{m['candidate_id']}.onnx" for m in listed]
+    assert list(manifest["connections"]) == [m["connections"] for m in listed]
+    assert done.stdout.split() == [str(tmp / "front" / "front.csv"), *(
+        str(tmp / "front" / f"{m['candidate_id']}{suffix}") for m in listed for suffix in (".onnx", ".classes.json"))]
+    assert f"onnx: {len(listed)} front networks of campaign" in done.stderr
+    models = {row["file"]: ("onnx", tmp / "front" / row["file"]) for _, row in manifest.iterrows()}
+    predicted = predictions_without_connevo(models, tmp / "raw.npy")
+    for _, row in manifest.iterrows():
+        assert float((np.array(predicted[row["file"]]) == trained["data"].y_test).mean()) == row["test_accuracy"]
+
+
+def test_a_front_export_within_a_connection_budget_and_its_bad_inputs(trained):
+    from connevo.evolution.front_export import export_front
+    from connevo.results.store import open_store
+
+    tmp, store = trained["tmp"], trained["store"]
+    with open_store(store) as opened:
+        everything = export_front(opened, "tiny-xor", tmp / "all")
+        budget = int(pd.read_csv(tmp / "all" / "front.csv")["connections"].median())
+        cheap = export_front(opened, "tiny-xor", tmp / "cheap", max_connections=budget)
+        kept = pd.read_csv(tmp / "cheap" / "front.csv")
+        assert 0 < cheap["networks"] < everything["networks"] or budget == kept["connections"].max()
+        assert (kept["connections"] <= budget).all() and kept["file"].str.endswith(".pt2").all()
+        with pytest.raises(ConnevoError, match="no trained network on its front within 0 connections"):
+            export_front(opened, "tiny-xor", tmp / "none", max_connections=0)
+        assert not (tmp / "none").exists()
+        (tmp / "a-file").write_text("")
+        with pytest.raises(ConnevoError, match="is a file; --front writes a folder"):
+            export_front(opened, "tiny-xor", tmp / "a-file")
+        with pytest.raises(ConnevoError, match="parent .* does not exist"):
+            export_front(opened, "tiny-xor", tmp / "nope" / "front")
+        with pytest.raises(connevo.NotFoundError, match="no campaign with id or name 'absent'"):
+            export_front(opened, "absent", tmp / "absent")
+    refused = connevo_cli("export", trained["best"]["candidate_id"], "-o", str(tmp / "m.pt2"),
+                          "--max-connections", "5", store=store)
+    assert refused.returncode == 2 and "give it with --front" in refused.stderr
