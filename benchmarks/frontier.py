@@ -83,9 +83,9 @@ not counted; training compute in sample-epochs = training rows x epochs, summed 
   connevo            the 75% written to a CSV file (features, then `label`), a TOML spec naming the
                      file, `name`, `seed` and what the command line asks for (--population,
                      --generations, --connevo-set KEY=VALUE; else connevo's defaults), `connevo run
-                     SPEC --store DB` as a subprocess, `connevo front NAME --store DB --format json`,
-                     every front member exported by evolution.export.export_candidate (the code of
-                     `connevo export`, pt2), loaded with torch.export.load and fed the raw held-out rows.
+                     SPEC --store DB` and `connevo export NAME --front -o FOLDER --store DB` (every
+                     network `connevo front` lists, pt2, and front.csv) as subprocesses, each network
+                     loaded with torch.export.load and fed the raw held-out rows.
                      Its front is the polished one (training.polish_epochs, on by default).
                      Compute = sum over candidates of epochs x the rows each trained on (connevo's
                      training rows; training + validation rows for the polished copies); its wall time
@@ -146,7 +146,6 @@ from benchmarks.frontier_data import DATASETS, FrontierData, Split, split
 from benchmarks.frontier_search import GenomeSearch, optuna_search, random_search
 from connevo.errors import SpecError
 from connevo.evolution.campaign import load_task, training_settings
-from connevo.evolution.export import export_candidate
 from connevo.evolution.spec import CampaignSpec, load_spec, parse_spec
 from connevo.results.pareto import normalized_hypervolume
 from connevo.results.store import open_store
@@ -252,20 +251,21 @@ def connevo_arm(sp: Split, spec_file: Path, spec: CampaignSpec) -> tuple[ArmResu
     """Run the campaign, score its exported front on the held-out rows; also returns its candidates."""
     folder, store_path = spec_file.parent, spec_file.parent / f"{spec.name}.db"
     connevo_cli("run", str(spec_file), "--store", str(store_path), cwd=folder)
-    front = json.loads(connevo_cli("front", spec.name, "--store", str(store_path), "--format", "json", cwd=folder))
+    exported = folder / f"{spec.name}-front"
+    connevo_cli("export", spec.name, "--front", "-o", str(exported), "--store", str(store_path), cwd=folder)
+    front = pd.read_csv(exported / "front.csv")
     rows = torch.as_tensor(sp.x_hold, dtype=torch.float32)
-    points, hidden = [], []
+    points = []
+    for member in front.itertuples():
+        path = exported / member.file
+        classes = [int(c) for c in json.loads(path.with_suffix(".classes.json").read_text())["classes"]]
+        with torch.no_grad():
+            predicted = torch.export.load(str(path)).module()(rows).argmax(dim=1).numpy()
+        labels = np.asarray(classes)[predicted]
+        points.append((float((labels == sp.y_hold).mean()), int(member.connections)))
+    hidden = [int(h) for h in front["hidden_nodes"]]
     store = open_store(str(store_path))
     try:
-        for member in front:
-            path = folder / f"{member['candidate_id']}.pt2"
-            export_candidate(store, member["candidate_id"], path)
-            classes = [int(c) for c in json.loads(path.with_suffix(".classes.json").read_text())["classes"]]
-            with torch.no_grad():
-                predicted = torch.export.load(str(path)).module()(rows).argmax(dim=1).numpy()
-            labels = np.asarray(classes)[predicted]
-            points.append((float((labels == sp.y_hold).mean()), int(member["connections"])))
-            hidden.append(int(store.candidate(member["candidate_id"])["hidden_nodes"]))  # not in front's JSON
         candidates = store.candidates(spec.name)
     finally:
         store.close()
