@@ -16,7 +16,7 @@ Methods:
               1, 2, 4, 8, 16 and 32 ReLUs on the standardized features and target;
               connections = inputs x width + width
   connevo     ``connevo run`` on the 75% as a CSV file (``task.kind = "regression"``, every other
-              setting default unless ``--connevo-set KEY=VALUE`` says otherwise), its front exported with ``connevo export``'s code path (torch.export),
+              setting default unless ``--connevo-set KEY=VALUE`` says otherwise), its front exported with ``connevo export --front`` (torch.export),
               whose networks predict in the target's units
 
 Hypervolume (HV): of the points (held-out R^2, connections), reference (R^2 0, connections R),
@@ -38,7 +38,6 @@ Data sets (fixed; the seed changes only the split):
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
@@ -60,9 +59,7 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
 from benchmarks.frontier import connevo_cli, setting, toml_text, with_settings
-from connevo.evolution.export import export_candidate
 from connevo.results.pareto import normalized_hypervolume
-from connevo.results.store import open_store
 
 DATA_STATE = 20240611
 WIDTHS = (1, 2, 4, 8, 16, 32)
@@ -133,19 +130,13 @@ def connevo(x_fit: np.ndarray, y_fit: np.ndarray, x_hold: np.ndarray, y_hold: np
         (folder / "spec.toml").write_text(toml_text(with_settings(spec, settings)))
         store_path = str(folder / "store.db")
         connevo_cli("run", "spec.toml", "--store", store_path, cwd=folder)
-        front = json.loads(connevo_cli("front", name, "--store", store_path, "--format", "json", cwd=folder))
+        connevo_cli("export", name, "--front", "-o", str(folder / "front"), "--store", store_path, cwd=folder)
         rows = torch.as_tensor(x_hold, dtype=torch.float32)
-        store = open_store(store_path)
         points = []
-        try:
-            for member in front:
-                path = folder / f"{member['candidate_id']}.pt2"
-                export_candidate(store, member["candidate_id"], path)
-                with torch.no_grad():
-                    predicted = torch.export.load(str(path)).module()(rows).numpy().ravel()
-                points.append((float(r2_score(y_hold, predicted)), int(member["connections"])))
-        finally:
-            store.close()
+        for member in pd.read_csv(folder / "front" / "front.csv").itertuples():
+            with torch.no_grad():
+                predicted = torch.export.load(str(folder / "front" / member.file)).module()(rows).numpy().ravel()
+            points.append((float(r2_score(y_hold, predicted)), int(member.connections)))
         return points
 
 
