@@ -50,8 +50,12 @@ def read_table(path: Path, target: str, suffix: str) -> tuple[np.ndarray, np.nda
         dupes = sorted({c for c in columns if columns.count(c) > 1})
         raise DataError(f"{kind} file {str(path)!r} has duplicate column names: {dupes}")
     if target not in columns:
+        shown = columns if len(columns) <= 20 else [*columns[:20], f"... {len(columns) - 20} more"]
+        headless = kind == "CSV" and all(_is_number(c) for c in columns)
         raise DataError(
-            f"target column {target!r} not found in {str(path)!r}; available columns: {columns}"
+            f"target column {target!r} not found in {str(path)!r}; available columns: {shown}"
+            + ("; its first line holds numbers: connevo reads that line as the column names, so add a header "
+               "line (e.g. x0,x1,...,label)" if headless else "; set task.target to the column to predict")
         )
     if len(frame) == 0:
         raise DataError(f"{kind} file {str(path)!r} has no data rows")
@@ -78,6 +82,14 @@ def read_table(path: Path, target: str, suffix: str) -> tuple[np.ndarray, np.nda
     if n_missing:
         raise DataError(f"target column {target!r} of {str(path)!r} has {n_missing} missing value(s)")
     return x, y_series.to_numpy(), tuple(feature_cols)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _example_non_numeric(series: pd.Series) -> object:

@@ -4,6 +4,7 @@ CSV, Parquet and NPZ loaders, and the clear error of every bad file or argument.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from connevo.errors import DataError
@@ -174,6 +175,19 @@ def test_missing_target_column_names_column_file_and_columns(tmp_path, make_fram
         load_dataset(tmp_path / "a.parquet")
     with pytest.raises(DataError, match=r"target"):
         load_dataset(tmp_path / "a.csv", target=None)
+
+
+def test_a_csv_without_a_header_line_is_told_to_add_one(tmp_path) -> None:
+    rows = "\n".join(f"{i * 0.1:.1f},{i % 3 * 1.5},{i % 2}" for i in range(1, 40))
+    (tmp_path / "bare.csv").write_text(rows + "\n")
+    with pytest.raises(DataError, match=r"'label' not found.*its first line holds numbers.*add a header line"):
+        load_dataset(tmp_path / "bare.csv")
+
+
+def test_a_missing_target_among_many_columns_lists_the_first_twenty(tmp_path) -> None:
+    pd.DataFrame(np.zeros((30, 45)), columns=[f"f{i}" for i in range(45)]).to_csv(tmp_path / "wide.csv", index=False)
+    with pytest.raises(DataError, match=r"\['f0', .*'f19', '\.\.\. 25 more'\]; set task\.target to the column"):
+        load_dataset(tmp_path / "wide.csv")
 
 
 def test_non_numeric_feature_names_column_and_bad_value(tmp_path, make_frame) -> None:
