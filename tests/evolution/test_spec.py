@@ -48,6 +48,21 @@ def test_bad_values_are_rejected_naming_field_and_value(change, message):
         parse_spec(small_spec(**change))
 
 
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"evolution.populaton": 3}, r"unknown key 'evolution.populaton'; did you mean 'population'\?$"),
+        ({"trainng.epochs": 3}, r"unknown key 'trainng'; did you mean 'training'\?$"),
+        ({"task.validaton_fraction": 0.3}, r"unknown key 'task.validaton_fraction'; did you mean 'validation_fraction'\?"),
+        ({"evolution.mutation.add_nod": 0.3}, r"unknown key 'evolution.mutation.add_nod'; did you mean 'add_node'\?"),
+        ({"colour": "red"}, r"unknown key 'colour'$"),  # nothing spelled like it: no guess
+    ],
+)
+def test_a_misspelt_key_is_answered_with_the_key_spelled_like_it(change, message):
+    with pytest.raises(SpecError, match=message):
+        parse_spec(small_spec(**change))
+
+
 def test_missing_name_is_reported():
     data = small_spec()
     del data["name"]
