@@ -171,11 +171,12 @@ ERROR_DESCRIPTIONS = {
     400: "a bad value: a spec field, an objective name, a data file (or an invalid Content-Length)",
     401: "missing or wrong bearer token",
     404: "no campaign or candidate with that id (or name)",
-    409: "the request conflicts with the campaign's state",
+    409: "the request conflicts with the campaign's state (or the candidate's: an export of an untrained one)",
     413: "request body larger than limits.max_body_bytes",
     422: "a query parameter, path parameter or body that does not validate",
     429: "as many campaigns run already as limits.max_concurrent allows",
     500: "the store failed",
+    504: "an export ran past its time limit",
 }
 
 
@@ -196,6 +197,10 @@ does not validate, the store failing."""
 PNG = {200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
              "description": "a PNG image"}, **errors(*COMMON_ERRORS, 404)}
 """OpenAPI ``responses`` of a route that draws a plot."""
+
+ZIP = {200: {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+             "description": "a zip of the files `connevo export` writes"}, **errors(*COMMON_ERRORS, 404, 409, 504)}
+"""OpenAPI ``responses`` of a route that exports networks."""
 
 
 def openapi_schema(app: FastAPI) -> dict[str, Any]:
@@ -222,6 +227,6 @@ def openapi_schema(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-__all__ = ["COMMON_ERRORS", "ERROR_DESCRIPTIONS", "PNG", "CampaignDetail", "CampaignStatus", "CampaignSummary",
+__all__ = ["COMMON_ERRORS", "ERROR_DESCRIPTIONS", "PNG", "ZIP", "CampaignDetail", "CampaignStatus", "CampaignSummary",
            "CandidateDetail", "CandidatePage", "CandidateRow", "CandidateStatus", "ErrorBody", "FrontItem", "FrontPage",
            "GenerationPoint", "Launched", "Progress", "Stopping", "Topology", "errors", "ok", "openapi_schema"]

@@ -143,8 +143,11 @@ def fuzz_env(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRe
 
 @schema.hook
 def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any] | None) -> st.SearchStrategy:
-    """Fuzzed path parameters, or the store's real ids (so the routes' 200 answers are fuzzed too)."""
-    if not path_parameters or not _ENV:
+    """Fuzzed path parameters, or the store's real ids (so the routes' 200 answers are fuzzed too).
+    Exports keep the fuzzed ids: each real one runs a `connevo export` process for seconds
+    (``_known_cases`` and tests/service/test_http_exports.py export real networks)."""
+    operation = getattr(context, "operation", None)
+    if not path_parameters or not _ENV or str(getattr(operation, "path", "")).endswith("/export"):
         return st.just(path_parameters)
     env = _ENV[-1]
     options = [st.just(path_parameters)]
@@ -180,6 +183,8 @@ def _known_cases(env: FuzzEnv) -> list[tuple[str, str, dict[str, Any], dict[str,
         ("GET", "/campaigns/{campaign}/plots/front.png", {"campaign": cid}, {}),
         ("GET", "/campaigns/{campaign}/plots/hypervolume.png", {"campaign": cid}, {}),
         ("GET", "/candidates/{candidate_id}/plots/network.png", {"candidate_id": candidate}, {}),
+        ("GET", "/candidates/{candidate_id}/export", {"candidate_id": candidate}, {}),
+        ("GET", "/campaigns/{campaign}/front/export", {"campaign": cid}, {"max_connections": "3"}),
     ]
 
 

@@ -27,6 +27,8 @@ OPERATION_IDS = {
         "hypervolume_plot_campaigns__campaign__plots_hypervolume_png_get",
     ("get", "/candidates/{candidate_id}/plots/network.png"):
         "network_plot_candidates__candidate_id__plots_network_png_get",
+    ("get", "/candidates/{candidate_id}/export"): "export_network_candidates__candidate_id__export_get",
+    ("get", "/campaigns/{campaign}/front/export"): "export_front_campaigns__campaign__front_export_get",
 }
 
 
