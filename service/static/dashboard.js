@@ -338,6 +338,38 @@ async function showCandidate(id) {
   $("network-img").src = state.networkUrl;
 }
 
+// ----- downloads ----------------------------------------------------------------------------
+// The API wants the token in a header, which a plain link cannot send: fetch the zip, then hand
+// it to the browser as a file.
+async function download(path, name, stateId) {
+  $(stateId).textContent = "exporting " + name + " ...";
+  try {
+    const blob = await (await api(path)).blob();
+    const link = el("a", { href: URL.createObjectURL(blob), download: name });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    $(stateId).textContent = "downloaded " + name;
+  } catch (error) {
+    $(stateId).textContent = "";
+    throw error;
+  }
+}
+
+function downloadCandidate(format) {
+  const id = state.selectedCandidate;
+  if (!id) return Promise.resolve();
+  return download(`/candidates/${encodeURIComponent(id)}/export?format=${format}`, `${id}-${format}.zip`, "download-state");
+}
+
+function downloadFront(format) {
+  const id = state.campaign;
+  if (!id) return Promise.resolve();
+  return download(`/campaigns/${encodeURIComponent(id)}/front/export?format=${format}`, `${id}-front-${format}.zip`,
+    "front-download-state");
+}
+
 async function stopCampaign() {
   if (!state.campaign) return;
   await api(`/campaigns/${encodeURIComponent(state.campaign)}/stop`, { method: "POST" });
@@ -384,6 +416,12 @@ function init() {
   $("cost-select").addEventListener("change", () => { state.loadedKey = null; refreshCampaign().catch(reportError); });
   $("show-all").addEventListener("change", () => { state.loadedKey = null; refreshCampaign().catch(reportError); });
   $("stop-button").addEventListener("click", () => stopCampaign().catch(reportError));
+  for (const button of ["candidate-download", "candidate-download-onnx"]) {
+    $(button).addEventListener("click", (event) => downloadCandidate(event.target.dataset.format).catch(reportError));
+  }
+  for (const button of ["front-download", "front-download-onnx"]) {
+    $(button).addEventListener("click", (event) => downloadFront(event.target.dataset.format).catch(reportError));
+  }
   tick();
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,19 @@ def test_the_dashboard_draws_the_live_front_and_shows_a_candidate(tmp_path: Path
     page.wait_for_function("() => { const i = document.getElementById('network-img');"
                            " return i.complete && i.naturalWidth > 0; }", timeout=10_000)
     assert "selected" in (point.get_attribute("class") or "")
+
+    # the network, and then the whole front, downloaded as the exports' zips (the token in a header)
+    with page.expect_download(timeout=120_000) as network:
+        page.click("#candidate-download")
+    assert network.value.suggested_filename == f"{candidate_id}-pt2.zip"
+    with zipfile.ZipFile(network.value.path()) as archive:
+        assert sorted(archive.namelist()) == [f"{candidate_id}.classes.json", f"{candidate_id}.pt2"]
+    page.wait_for_selector(f"#download-state:has-text('downloaded {candidate_id}-pt2.zip')", timeout=10_000)
+    with page.expect_download(timeout=120_000) as front:
+        page.click("#front-download")
+    with zipfile.ZipFile(front.value.path()) as archive:
+        listed = archive.read("front/front.csv").decode().splitlines()
+    assert len(listed) == 1 + final["front_size"]  # the header, then one line per front network
     assert errors == []
 
     target = os.environ.get("CONNEVO_SCREENSHOT")
