@@ -52,6 +52,8 @@ from connevo.workers.tasks import Dataset
 
 EXPORT_FORMATS = ("pt2", "onnx", "torchscript", "state-dict")
 SUFFIX_FORMATS = {".pt2": "pt2", ".onnx": "onnx"}
+FORMAT_SUFFIXES = {"pt2": ".pt2", "onnx": ".onnx", "torchscript": ".pt", "state-dict": ".pt"}
+"""The suffix of a network's file in each format, where connevo names the file (``--front``, HTTP)."""
 """The format a file name asks for when ``--format`` is not given (else ``pt2``)."""
 ONNX_TOLERANCE = 1e-4
 """Largest difference of logits between onnxruntime and torch that an ONNX export accepts."""
@@ -169,7 +171,7 @@ def check_output(path: Path, fmt: str) -> None:
 
 
 def write_model(model: StandardizedNetwork, genome: Genome, dataset: Dataset, path: Path, fmt: str) -> list[str]:
-    """Write ``model`` (of :func:`_model`) to ``path`` in ``fmt``, with its names beside it;
+    """Write ``model`` (of :func:`trained_model`) to ``path`` in ``fmt``, with its names beside it;
     returns the files written."""
     example = torch.as_tensor(np.asarray(dataset.x_test[:4], dtype=np.float64) * dataset.std + dataset.mean,
                               dtype=torch.float32)
@@ -263,5 +265,5 @@ def _write_torchscript(model: StandardizedNetwork, example: torch.Tensor, path: 
     torch.jit.save(traced, str(path))
 
 
-__all__ = ["EXPORT_FORMATS", "StandardizedNetwork", "StandardizedRegressor", "check_output", "export_candidate",
+__all__ = ["EXPORT_FORMATS", "FORMAT_SUFFIXES", "StandardizedNetwork", "StandardizedRegressor", "check_output", "export_candidate",
            "export_format", "load_model", "trained_model", "write_model"]

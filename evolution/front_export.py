@@ -14,14 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from connevo.errors import ConnevoError
-from connevo.evolution.export import EXPORT_FORMATS, check_output, trained_model, write_model
+from connevo.evolution.export import EXPORT_FORMATS, FORMAT_SUFFIXES, check_output, trained_model, write_model
 from connevo.evolution.spec import parse_spec
 from connevo.evolution.task import load_task
 from connevo.results import queries
 from connevo.results.storage import BaseStore
 
-SUFFIXES = {"pt2": ".pt2", "onnx": ".onnx", "torchscript": ".pt", "state-dict": ".pt"}
-"""The file suffix of each format's networks."""
 MANIFEST = "front.csv"
 """The folder's list of the exported networks."""
 LEFT_OUT = ("parents", "error", "extra")
@@ -55,7 +53,7 @@ def export_front(store: BaseStore, campaign: str, folder: str | Path, fmt: str =
     dataset = load_task(parse_spec(info["spec"]))
     files, networks = [], []
     for done, candidate_id in enumerate(front["candidate_id"], start=1):
-        path = folder / f"{candidate_id}{SUFFIXES[fmt]}"
+        path = folder / f"{candidate_id}{FORMAT_SUFFIXES[fmt]}"
         check_output(path, fmt)
         model, genome, _ = trained_model(store, candidate_id, dataset)
         written = write_model(model, genome, dataset, path, fmt)
@@ -71,4 +69,4 @@ def export_front(store: BaseStore, campaign: str, folder: str | Path, fmt: str =
             "classes": list(dataset.class_names), "kind": dataset.kind}
 
 
-__all__ = ["MANIFEST", "SUFFIXES", "export_front"]
+__all__ = ["MANIFEST", "export_front"]

@@ -25,6 +25,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from connevo.errors import ConnevoError
+from connevo.evolution.export import FORMAT_SUFFIXES
 from connevo.results.store import STORE_ENV
 from connevo.service.dependencies import StoreDep
 from connevo.service.schemas import ZIP
@@ -35,8 +36,7 @@ EXPORTS_AT_ONCE = 2
 """Export commands this server runs at the same time."""
 EXPORT_TIMEOUT_S = 900.0
 """How long one export may take (a front of a hundred ONNX networks takes about two minutes on 2 cores)."""
-SUFFIXES = {"pt2": ".pt2", "onnx": ".onnx", "torchscript": ".pt", "state-dict": ".pt"}
-Format = Literal["pt2", "onnx", "torchscript", "state-dict"]
+Format = Literal["pt2", "onnx", "torchscript", "state-dict"]  # EXPORT_FORMATS, as FastAPI reads a query's values
 FORMAT_HELP = ("pt2: torch.export (torch.export.load(path).module()); onnx: for onnxruntime (the server needs "
                "connevo[onnx]); torchscript: torch.jit; state-dict: weights with the topology JSON")
 
@@ -63,7 +63,7 @@ async def export_network(
     """The trained network, to run without connevo: raw feature rows in, class logits out (a
     regression: the prediction), as ``connevo export`` writes it, in a zip with its names."""
     await run_in_threadpool(store.candidate, candidate_id)  # 404 before any process starts
-    arguments = ["export", candidate_id, "-o", f"{candidate_id}{SUFFIXES[format]}", "--format", format]
+    arguments = ["export", candidate_id, "-o", f"{candidate_id}{FORMAT_SUFFIXES[format]}", "--format", format]
     return await _zipped(request, store.url, arguments, f"{candidate_id}-{format}")
 
 
