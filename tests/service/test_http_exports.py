@@ -103,3 +103,14 @@ def test_exports_that_cannot_be_made_are_answered_with_their_reason(served: dict
         assert words in response.json()["detail"], (path, response.text)
     schema = server.client.get("/openapi.json").json()
     assert {"/candidates/{candidate_id}/export", "/campaigns/{campaign}/front/export"} <= set(schema["paths"])
+
+
+def test_a_server_on_postgresql_exports_through_the_store_url(postgres_url: str, make_server, tmp_path) -> None:
+    """The export process reads the server's PostgreSQL store from the URL in its environment,
+    not from a file beside the server."""
+    spec = connevo.load_spec(small_spec(**{"name": "on-postgres", "evolution.generations": 0}))
+    result = connevo.run(spec, postgres_url)
+    member = result.front().iloc[-1]
+    live = make_server(create_app(postgres_url, data_dir=tmp_path))
+    files = unzipped(live.client.get(f"/candidates/{member['candidate_id']}/export", timeout=300))
+    assert sorted(files) == [f"{member['candidate_id']}.classes.json", f"{member['candidate_id']}.pt2"]
