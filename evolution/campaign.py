@@ -8,9 +8,7 @@ summary (:mod:`evolution.summary`) and the final polish (:mod:`evolution.polish`
 
 from __future__ import annotations
 
-import gc
 import threading
-import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +20,7 @@ from connevo.evolution.allocator import keep_freed_memory
 from connevo.evolution.candidates import Candidate, candidate_from_row, candidate_row, candidate_seed, strip_weights
 from connevo.evolution.extension import extended_spec
 from connevo.evolution.initial import InitialPopulation, wiring_plan
+from connevo.evolution.interrupts import interrupts_deferred, release_interrupted
 from connevo.evolution.observers import CampaignObserver
 from connevo.evolution.offspring import Breeding, search_limits
 from connevo.evolution.polish import polish_front
@@ -45,20 +44,6 @@ from connevo.workers.tasks import Dataset
 
 class StopRequested(Exception):
     """Raised inside the loop when :meth:`Campaign.request_stop` was called."""
-
-
-def release_interrupted(exc: BaseException) -> None:
-    """Let go of what the code ``exc`` interrupted still holds, before the campaign's last write.
-
-    An interrupt (Ctrl-C) can cut a store write short anywhere inside SQLAlchemy, and the frames
-    of its traceback keep what that write held: its connection, with an open SQLite transaction
-    and the file's write lock, until they are freed. Once in 100 Ctrl-Cs sent at random moments
-    the final status could then not be written ("database is locked" after the 30 s busy
-    timeout; none in 170 more with this). Clearing the finished frames' locals and collecting
-    returns such a connection to SQLAlchemy's pool, which rolls it back; the traceback keeps its
-    files and line numbers."""
-    traceback.clear_frames(exc.__traceback__)
-    gc.collect()
 
 
 class Campaign:
@@ -174,9 +159,11 @@ class Campaign:
         except CampaignBusyError:
             raise  # the campaign is another driver's now: write nothing
         except BaseException as exc:
-            if not isinstance(exc, Exception):
-                release_interrupted(exc)
-            self._finish("stopped" if isinstance(exc, KeyboardInterrupt) else "failed", f"{type(exc).__name__}: {exc}")
+            with interrupts_deferred():  # a second Ctrl-C waits until the campaign's end is written
+                if not isinstance(exc, Exception):
+                    release_interrupted(exc)
+                self._finish("stopped" if isinstance(exc, KeyboardInterrupt) else "failed",
+                             f"{type(exc).__name__}: {exc}")
             raise
         finally:
             if self._evaluator is None:
@@ -203,13 +190,15 @@ class Campaign:
             getattr(observer, hook)(self, *args)
 
     def _finish(self, status: str, error: str | None) -> None:
-        """Tell every observer the campaign ended; one that raises does not silence the others."""
+        """Tell every observer the campaign ended; one that raises does not silence the others.
+        A Ctrl-C or SIGTERM meanwhile waits until they all heard it (the store writes the end)."""
         first: BaseException | None = None
-        for observer in self.observers:
-            try:
-                observer.on_finish(self, status, error)
-            except Exception as exc:
-                first = first or exc
+        with interrupts_deferred():
+            for observer in self.observers:
+                try:
+                    observer.on_finish(self, status, error)
+                except Exception as exc:
+                    first = first or exc
         if first is not None:
             raise first
 
