@@ -49,16 +49,21 @@ def interrupts_deferred() -> Iterator[None]:
         yield
         return
     held: list[int] = []
+
+    def hold(received: int, _frame: Any) -> None:
+        held.append(received)
+
     previous: dict[int, Any] = {}
     for signum in DEFERRED_SIGNALS:
         handler = signal.getsignal(signum)
         if handler is not None:  # None: a handler not installed from Python, which cannot be put back
-            previous[signum] = signal.signal(signum, lambda received, _frame: held.append(received))
+            previous[signum] = signal.signal(signum, hold)
     try:
         yield
     finally:
         for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            if signal.getsignal(signum) is hold:  # the block may have set one of its own (an observer's restore)
+                signal.signal(signum, handler)
         if held:
             signal.raise_signal(held[0])
 
