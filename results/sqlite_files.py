@@ -28,6 +28,40 @@ def sqlite_file(url: sa.URL) -> Path | None:
     return Path(db)
 
 
+_HEADERS: dict[tuple[int, int], bytes] = {}
+"""The first 100 bytes of the SQLite files this process read, by (device, inode)."""
+
+
+def _header(path: Path) -> bytes:
+    """The file's first 100 bytes, read once per process and file.
+
+    Closing any descriptor of a file drops every POSIX lock this process holds on it, SQLite's
+    included (SQLite's own opens work around this; a plain ``open`` cannot). A store opened again
+    in a process that already has it open would lose the shared locks of its open connections;
+    another process closing the database last would then delete the -wal and -shm files under
+    them ("disk I/O error" at this process's next connection). So the header is read only while
+    this process has no SQLite connection to the file: the first time. Only its SQLite signature
+    and the WAL flag are read from it, which a store keeps."""
+    status = path.stat()
+    key = (status.st_dev, status.st_ino)
+    header = _HEADERS.get(key)
+    if header is None:
+        with path.open("rb") as fh:
+            header = fh.read(100)
+        if header.startswith(SQLITE_MAGIC):
+            _HEADERS[key] = header
+    return header
+
+
+def remember_header(path: Path, close_connections: Callable[[], None]) -> None:
+    """After this process made the store ``path``: read its header once (:func:`_header`), with
+    ``close_connections`` called first so that no connection of this process holds a lock on it."""
+    status = path.stat()
+    if (status.st_dev, status.st_ino) not in _HEADERS:
+        close_connections()
+        _header(path)
+
+
 def check_sqlite_file(path: Path) -> tuple[bool, Any]:
     """Refuse files that are not connevo stores, without writing a byte to them; returns
     (whether the file has connevo's meta table, the schema version written there)."""
@@ -38,8 +72,7 @@ def check_sqlite_file(path: Path) -> tuple[bool, Any]:
     if path.is_dir():
         raise StoreError(f"{str(path)!r} is a directory, not a connevo database")
     try:
-        with path.open("rb") as fh:
-            header = fh.read(100)
+        header = _header(path)
     except OSError as exc:
         raise StoreError(f"cannot read store {str(path)!r}: {exc}") from exc
     if not header:
@@ -149,5 +182,5 @@ def read_only_on_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.execute("PRAGMA foreign_keys=ON")  # the file is in WAL mode already; nothing to set
 
 
-__all__ = ["check_sqlite_file", "on_connect", "read_only_connector", "read_only_on_connect", "sqlite_file",
+__all__ = ["check_sqlite_file", "remember_header", "on_connect", "read_only_connector", "read_only_on_connect", "sqlite_file",
            "sqlite_reason", "unwritable_reason", "writable"]

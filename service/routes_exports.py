@@ -37,8 +37,9 @@ EXPORTS_AT_ONCE = 2
 EXPORT_TIMEOUT_S = 900.0
 """How long one export may take (a front of a hundred ONNX networks takes about two minutes on 2 cores)."""
 Format = Literal["pt2", "onnx", "torchscript", "state-dict"]  # EXPORT_FORMATS, as FastAPI reads a query's values
-FORMAT_HELP = ("pt2: torch.export (torch.export.load(path).module()); onnx: for onnxruntime (the server needs "
-               "connevo[onnx]); torchscript: torch.jit; state-dict: weights with the topology JSON")
+FormatQuery = Annotated[Format, Query(
+    description="pt2: torch.export (torch.export.load(path).module()); onnx: for onnxruntime (the server needs "
+                "connevo[onnx]); torchscript: torch.jit; state-dict: weights with the topology JSON")]
 
 
 class ExportFailed(ConnevoError):
@@ -54,12 +55,8 @@ class ExportTimedOut(ConnevoError):
 
 
 @router.get("/candidates/{candidate_id}/export", response_class=Response, responses=ZIP)
-async def export_network(
-    candidate_id: str,
-    request: Request,
-    store: StoreDep,
-    format: Annotated[Format, Query(description=FORMAT_HELP)] = "pt2",
-) -> Response:
+async def export_network(candidate_id: str, request: Request, store: StoreDep, format: FormatQuery = "pt2",
+                         ) -> Response:
     """The trained network, to run without connevo: raw feature rows in, class logits out (a
     regression: the prediction), as ``connevo export`` writes it, in a zip with its names."""
     await run_in_threadpool(store.candidate, candidate_id)  # 404 before any process starts
@@ -72,7 +69,7 @@ async def export_front(
     campaign: str,
     request: Request,
     store: StoreDep,
-    format: Annotated[Format, Query(description=FORMAT_HELP)] = "pt2",
+    format: FormatQuery = "pt2",
     max_connections: Annotated[int | None, Query(ge=0, description="only the front's networks of at most "
                                                                      "this many connections")] = None,
 ) -> Response:
