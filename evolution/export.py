@@ -154,7 +154,7 @@ def export_candidate(store: BaseStore, candidate_id: str, path: str | Path, fmt:
     returns what was written."""
     fmt = export_format(path, fmt)
     path = Path(path)
-    check_output(path, fmt)
+    _check_output(path, fmt)
     if not path.parent.is_dir():
         raise ConnevoError(f"output folder {str(path.parent)!r} does not exist")
     model, genome, dataset = trained_model(store, candidate_id)
@@ -163,7 +163,7 @@ def export_candidate(store: BaseStore, candidate_id: str, path: str | Path, fmt:
             "n_features": dataset.n_features, "classes": model.classes, "kind": dataset.kind}
 
 
-def check_output(path: Path, fmt: str) -> None:
+def _check_output(path: Path, fmt: str) -> None:
     """A ConnevoError unless ``path`` may hold a ``fmt`` export."""
     if fmt == "pt2" and path.suffix.lower() != ".pt2":  # torch.export.save/load insist on it
         raise ConnevoError(f"a pt2 export is a file ending in .pt2 (torch.export), got {str(path)!r}: name it "
@@ -265,5 +265,5 @@ def _write_torchscript(model: StandardizedNetwork, example: torch.Tensor, path: 
     torch.jit.save(traced, str(path))
 
 
-__all__ = ["EXPORT_FORMATS", "FORMAT_SUFFIXES", "StandardizedNetwork", "StandardizedRegressor", "check_output", "export_candidate",
+__all__ = ["EXPORT_FORMATS", "FORMAT_SUFFIXES", "StandardizedNetwork", "StandardizedRegressor", "export_candidate",
            "export_format", "load_model", "trained_model", "write_model"]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from connevo.errors import ConnevoError
-from connevo.evolution.export import EXPORT_FORMATS, FORMAT_SUFFIXES, check_output, trained_model, write_model
+from connevo.evolution.export import EXPORT_FORMATS, FORMAT_SUFFIXES, trained_model, write_model
 from connevo.evolution.spec import parse_spec
 from connevo.evolution.task import load_task
 from connevo.results import queries
@@ -54,7 +54,6 @@ def export_front(store: BaseStore, campaign: str, folder: str | Path, fmt: str =
     files, networks = [], []
     for done, candidate_id in enumerate(front["candidate_id"], start=1):
         path = folder / f"{candidate_id}{FORMAT_SUFFIXES[fmt]}"
-        check_output(path, fmt)
         model, genome, _ = trained_model(store, candidate_id, dataset)
         written = write_model(model, genome, dataset, path, fmt)
         files.extend(written)

@@ -182,5 +182,5 @@ def read_only_on_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.execute("PRAGMA foreign_keys=ON")  # the file is in WAL mode already; nothing to set
 
 
-__all__ = ["check_sqlite_file", "remember_header", "on_connect", "read_only_connector", "read_only_on_connect", "sqlite_file",
-           "sqlite_reason", "unwritable_reason", "writable"]
+__all__ = ["check_sqlite_file", "on_connect", "read_only_connector", "read_only_on_connect", "remember_header",
+           "sqlite_file", "sqlite_reason", "unwritable_reason", "writable"]

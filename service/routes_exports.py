@@ -22,10 +22,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from sqlalchemy import make_url
 from starlette.concurrency import run_in_threadpool
 
 from connevo.errors import ConnevoError
 from connevo.evolution.export import FORMAT_SUFFIXES
+from connevo.results.sqlite_files import sqlite_file
 from connevo.results.store import STORE_ENV
 from connevo.service.dependencies import StoreDep
 from connevo.service.schemas import ZIP
@@ -86,7 +88,8 @@ async def export_front(
 async def _zipped(request: Request, store_url: str, arguments: list[str], name: str) -> Response:
     """Run ``connevo <arguments>`` in an empty folder on the store; answer what it wrote as
     ``<name>.zip``."""
-    if ":memory:" in store_url or store_url.rstrip("/").endswith("sqlite:"):
+    url = make_url(store_url)
+    if url.get_backend_name() == "sqlite" and sqlite_file(url) is None:
         raise ExportFailed("this server's store lives in its memory, which an export process cannot read; "
                            "serve a store file or database to export networks")
     slots = _slots(request)
