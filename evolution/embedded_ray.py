@@ -42,9 +42,7 @@ def data_loaded_beside_embedded_ray(spec: CampaignSpec | None) -> Iterator[Datas
     if spec is None or not trains_on_embedded_ray(spec):
         yield None
         return
-    import ray
-
-    from connevo.workers.ray_evaluator import embedded_cpus, ensure_ray
+    from connevo.workers.ray_evaluator import embedded_cpus, ensure_ray, shutdown_ray
 
     with ThreadPoolExecutor(1, thread_name_prefix="connevo-data") as pool:
         loading = pool.submit(load_task, spec)
@@ -53,13 +51,13 @@ def data_loaded_beside_embedded_ray(spec: CampaignSpec | None) -> Iterator[Datas
             dataset = loading.result()
         except BaseException:
             if started:
-                ray.shutdown()
+                shutdown_ray()
             raise
     try:
         yield dataset
     finally:
         if started:
-            ray.shutdown()
+            shutdown_ray()
 
 
 __all__ = ["data_loaded_beside_embedded_ray", "trains_on_embedded_ray"]

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from connevo.collector import freeze_long_lived_objects, hold_collections
+from connevo.collector import freeze_before_exit, freeze_long_lived_objects, hold_collections
 from connevo.errors import ConnevoError, NotFoundError
 
 LIST_COLUMNS = ["id", "name", "status", "generations_done", "candidates", "created_at", "stale"]
@@ -577,6 +577,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, the shell's status for a writer whose reader left
+    finally:
+        if args.command_line:
+            freeze_before_exit()  # the interpreter's exit skips the live objects (connevo.collector)
 
 
 if __name__ == "__main__":

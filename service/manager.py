@@ -73,7 +73,7 @@ class _RayHost:
     Ray started with ``ray.init`` from a thread other than the main one must keep that thread
     alive: once it ends, the next Ray call from any other thread ends the process (exit status
     1, no traceback; seen with Ray 2.x). So the service's Ray lives in this thread, and
-    ``ray.shutdown`` runs there too.
+    its shutdown (:func:`~workers.ray_evaluator.shutdown_ray`) runs there too.
     """
 
     def __init__(self, address: str) -> None:
@@ -95,9 +95,9 @@ class _RayHost:
             self._ready.set()
         self._closing.wait()
         if self.started:
-            import ray
+            from connevo.workers.ray_evaluator import shutdown_ray
 
-            ray.shutdown()
+            shutdown_ray()
 
     def start(self) -> None:
         """Start Ray (or join the Ray this process runs already); raise what ``ray.init`` raised."""

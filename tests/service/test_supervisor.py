@@ -244,3 +244,26 @@ def test_the_supervising_parent_imports_none_of_the_campaigns_libraries(tmp_path
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "[]"]
+
+
+FINISHING_PARENT = """
+import sys
+from connevo.service.supervisor import supervise
+status = supervise(sys.argv[1:])
+print(status, "sqlalchemy" in sys.modules)
+"""
+
+
+def test_a_campaign_that_ends_normally_spares_the_supervisor_its_store(tmp_path):
+    """The child reports its campaign's end once the store has it and exits 0: the parent has
+    nothing to check, so it never opens the store (SQLAlchemy is never imported there)."""
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(small_spec(**{"workers.backend": "ray"})))
+    db = tmp_path / "s.db"
+    done = subprocess.run([sys.executable, "-c", FINISHING_PARENT, "run", str(spec), "--store", str(db)], cwd=ROOT,
+                          env={**os.environ, "RAY_DISABLE_USAGE_STATS": "1"}, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "0 False"
+    with open_store(db) as store:
+        assert store.get_campaign("tiny-xor")["status"] == "finished"
