@@ -89,8 +89,6 @@ def open_database(url_or_path: str | os.PathLike[str] | None) -> OpenDatabase:
     engine = create_engine(url, read_only=read_only)
     try:
         prepare_schema(engine, url.render_as_string(hide_password=True), path, read_only)
-        if path is not None:  # a store this process just made: its header, read before any lock is held
-            sqlite_files.remember_header(path, engine.dispose)
     except BaseException:
         engine.dispose()
         raise

@@ -15,8 +15,6 @@ import sqlalchemy as sa
 
 from connevo.errors import StoreError
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
-
 
 def sqlite_file(url: sa.URL) -> Path | None:
     """The database file of an SQLite URL, or None for in-memory or non-SQLite URLs."""
@@ -28,43 +26,20 @@ def sqlite_file(url: sa.URL) -> Path | None:
     return Path(db)
 
 
-_HEADERS: dict[tuple[int, int], bytes] = {}
-"""The first 100 bytes of the SQLite files this process read, by (device, inode)."""
-
-
-def _header(path: Path) -> bytes:
-    """The file's first 100 bytes, read once per process and file.
-
-    Closing any descriptor of a file drops every POSIX lock this process holds on it, SQLite's
-    included (SQLite's own opens work around this; a plain ``open`` cannot). A store opened again
-    in a process that already has it open would lose the shared locks of its open connections;
-    another process closing the database last would then delete the -wal and -shm files under
-    them ("disk I/O error" at this process's next connection). So the header is read only while
-    this process has no SQLite connection to the file: the first time. Only its SQLite signature
-    and the WAL flag are read from it, which a store keeps."""
-    status = path.stat()
-    key = (status.st_dev, status.st_ino)
-    header = _HEADERS.get(key)
-    if header is None:
-        with path.open("rb") as fh:
-            header = fh.read(100)
-        if header.startswith(SQLITE_MAGIC):
-            _HEADERS[key] = header
-    return header
-
-
-def remember_header(path: Path, close_connections: Callable[[], None]) -> None:
-    """After this process made the store ``path``: read its header once (:func:`_header`), with
-    ``close_connections`` called first so that no connection of this process holds a lock on it."""
-    status = path.stat()
-    if (status.st_dev, status.st_ino) not in _HEADERS:
-        close_connections()
-        _header(path)
-
-
 def check_sqlite_file(path: Path) -> tuple[bool, Any]:
     """Refuse files that are not connevo stores, without writing a byte to them; returns
-    (whether the file has connevo's meta table, the schema version written there)."""
+    (whether the file has connevo's meta table, the schema version written there).
+
+    The file is read through SQLite only, never by a plain ``open``: closing any descriptor of a
+    file drops every POSIX lock this process holds on it, those of its open SQLite connections
+    included (SQLite defers closing its own descriptors while another connection of the process
+    holds a lock). A process that had the store open already (a server, a test that polls the
+    file, a user's notebook) would then hold none, and another process closing the database last
+    would delete its -wal and -shm files under the open connections, which then read a stale
+    copy of the database and write where no one else reads. A file with no ``-wal`` (a WAL
+    database fully checkpointed) or ``-journal`` (a rollback-journal database in the middle of a
+    write) holds everything: it is read as immutable, which creates no -wal/-shm files next to
+    somebody else's database."""
     if not path.parent.is_dir():
         raise StoreError(f"cannot create store {str(path)!r}: directory {str(path.parent)!r} does not exist")
     if not path.exists():
@@ -72,17 +47,11 @@ def check_sqlite_file(path: Path) -> tuple[bool, Any]:
     if path.is_dir():
         raise StoreError(f"{str(path)!r} is a directory, not a connevo database")
     try:
-        header = _header(path)
+        if path.stat().st_size == 0:
+            return False, None  # an empty file: a new store
     except OSError as exc:
         raise StoreError(f"cannot read store {str(path)!r}: {exc}") from exc
-    if not header:
-        return False, None  # an empty file: a new store
-    if not header.startswith(SQLITE_MAGIC):
-        raise StoreError(f"{str(path)!r} is not a connevo database (not an SQLite file)")
-    # Bytes 18-19 are 2 in WAL mode. Without a -wal file the main file holds everything, so an
-    # immutable read is exact and creates no -wal/-shm files next to somebody else's database.
-    wal_mode = len(header) >= 20 and header[18] == 2
-    immutable = wal_mode and not Path(f"{path}-wal").exists()
+    immutable = not Path(f"{path}-wal").exists() and not Path(f"{path}-journal").exists()
     uri = f"file:{urllib.parse.quote(str(path))}?mode=ro" + ("&immutable=1" if immutable else "")
     try:
         conn = sqlite3.connect(uri, uri=True)
@@ -95,6 +64,8 @@ def check_sqlite_file(path: Path) -> tuple[bool, Any]:
         finally:
             conn.close()
     except sqlite3.Error as exc:
+        if getattr(exc, "sqlite_errorname", "") == "SQLITE_NOTADB" or "file is not a database" in str(exc):
+            raise StoreError(f"{str(path)!r} is not a connevo database (not an SQLite file)") from exc
         raise StoreError(f"{str(path)!r} is not a readable SQLite database: {exc}") from exc
     if tables and "connevo_meta" not in tables:
         raise StoreError(
@@ -182,5 +153,5 @@ def read_only_on_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.execute("PRAGMA foreign_keys=ON")  # the file is in WAL mode already; nothing to set
 
 
-__all__ = ["check_sqlite_file", "on_connect", "read_only_connector", "read_only_on_connect", "remember_header",
-           "sqlite_file", "sqlite_reason", "unwritable_reason", "writable"]
+__all__ = ["check_sqlite_file", "on_connect", "read_only_connector", "read_only_on_connect", "sqlite_file",
+           "sqlite_reason", "unwritable_reason", "writable"]
