@@ -51,17 +51,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides["seed"] = args.seed
     if overrides:
         spec = spec.with_overrides(**overrides)
-    store = open_store(args.store)
-    console = terminal()
-    termination = GracefulTermination()
-    observers = [RichProgress(id_console=console), termination, SupervisorReport(), *_freezing(args)]
-    result = run(spec, store, observers=observers)
-    if termination.received:
-        return _terminated(result.campaign_id)
-    objectives = list(spec.objectives.names)
-    front = result.front(objectives)
-    console.print(f"\nPareto front of campaign {result.campaign_id} ({len(front)} candidates):", highlight=False)
-    print_frame(console, front_view(front, objectives, kind=spec.task.kind))
+    # closed before the process ends: its last connection folds the -wal file into the store and
+    # removes it (the process freezes its objects, so nothing else would close them)
+    with open_store(args.store) as store:
+        console = terminal()
+        termination = GracefulTermination()
+        observers = [RichProgress(id_console=console), termination, SupervisorReport(), *_freezing(args)]
+        result = run(spec, store, observers=observers)
+        if termination.received:
+            return _terminated(result.campaign_id)
+        objectives = list(spec.objectives.names)
+        front = result.front(objectives)
+        console.print(f"\nPareto front of campaign {result.campaign_id} ({len(front)} candidates):", highlight=False)
+        print_frame(console, front_view(front, objectives, kind=spec.task.kind))
     return 0
 
 
@@ -75,19 +77,19 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from connevo.service.signals import GracefulTermination
     from connevo.service.supervised import SupervisorReport
 
-    store = open_store(args.store)
-    console = terminal()
-    termination = GracefulTermination()
-    observers = [RichProgress(id_console=console), termination, SupervisorReport(), *_freezing(args)]
-    campaign = Campaign.from_store(store, args.campaign, observers=observers,
-                                   generations=getattr(args, "generations", None))
-    campaign.run()
-    if termination.received:
-        return _terminated(campaign.id)
-    objectives = campaign.objectives
-    front = CampaignResult(campaign.id, store).front(objectives)
-    console.print(f"\nPareto front of campaign {campaign.id} ({len(front)} candidates):", highlight=False)
-    print_frame(console, front_view(front, objectives, kind=campaign.spec.task.kind))
+    with open_store(args.store) as store:  # closed before the process ends, as cmd_run's
+        console = terminal()
+        termination = GracefulTermination()
+        observers = [RichProgress(id_console=console), termination, SupervisorReport(), *_freezing(args)]
+        campaign = Campaign.from_store(store, args.campaign, observers=observers,
+                                       generations=getattr(args, "generations", None))
+        campaign.run()
+        if termination.received:
+            return _terminated(campaign.id)
+        objectives = campaign.objectives
+        front = CampaignResult(campaign.id, store).front(objectives)
+        console.print(f"\nPareto front of campaign {campaign.id} ({len(front)} candidates):", highlight=False)
+        print_frame(console, front_view(front, objectives, kind=campaign.spec.task.kind))
     return 0
 
 

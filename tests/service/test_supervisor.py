@@ -256,7 +256,8 @@ print(status, "sqlalchemy" in sys.modules)
 
 def test_a_campaign_that_ends_normally_spares_the_supervisor_its_store(tmp_path):
     """The child reports its campaign's end once the store has it and exits 0: the parent has
-    nothing to check, so it never opens the store (SQLAlchemy is never imported there)."""
+    nothing to check, so it never opens the store (SQLAlchemy is never imported there). The child
+    closes the store before it ends, leaving no -wal or -shm file behind."""
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps(small_spec(**{"workers.backend": "ray"})))
     db = tmp_path / "s.db"
@@ -265,5 +266,7 @@ def test_a_campaign_that_ends_normally_spares_the_supervisor_its_store(tmp_path)
                           timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "0 False"
+    # the child closed the store last: its -wal was folded into the file and removed with the -shm
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.db", "spec.json"]
     with open_store(db) as store:
         assert store.get_campaign("tiny-xor")["status"] == "finished"
