@@ -52,9 +52,9 @@ from connevo.workers.tasks import Dataset
 
 EXPORT_FORMATS = ("pt2", "onnx", "torchscript", "state-dict")
 SUFFIX_FORMATS = {".pt2": "pt2", ".onnx": "onnx"}
+"""The format a file name asks for when ``--format`` is not given (else ``pt2``)."""
 FORMAT_SUFFIXES = {"pt2": ".pt2", "onnx": ".onnx", "torchscript": ".pt", "state-dict": ".pt"}
 """The suffix of a network's file in each format, where connevo names the file (``--front``, HTTP)."""
-"""The format a file name asks for when ``--format`` is not given (else ``pt2``)."""
 ONNX_TOLERANCE = 1e-4
 """Largest difference of logits between onnxruntime and torch that an ONNX export accepts."""
 

@@ -181,6 +181,37 @@ def committed_generations(db: Path) -> int:
         return 0
 
 
+def process_tree() -> dict[int, list[int]]:
+    """Every process's children, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    return children
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """Every live process below ``pid`` (children, their children...) with its command line,
+    zombies left out."""
+    children, found = process_tree(), {}
+    todo = list(children.get(pid, []))
+    while todo:
+        current = todo.pop()
+        todo += children.get(current, [])
+        proc = Path("/proc") / str(current)
+        try:
+            if (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            found[current] = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except (OSError, IndexError):
+            continue
+    return found
+
+
 def interruptible() -> None:
     """``preexec_fn`` for a child a test sends SIGINT: Ctrl-C's default action, whatever this
     process inherited (a shell starts background jobs with SIGINT ignored, and Python then

@@ -19,7 +19,7 @@ import pytest
 
 from connevo.results.store import open_store
 from connevo.service.supervisor import EXIT_DRIVER_LOST, StreamFilter, ray_failure
-from tests.support import ROOT, committed_generations, interruptible, small_spec
+from tests.support import ROOT, committed_generations, descendants, interruptible, process_tree, small_spec
 
 RAY_STDOUT = (
     b"campaign 1234abcd\n"
@@ -141,32 +141,11 @@ def test_sigint_to_the_supervisor_stops_the_campaign_once_and_cleanly(watched):
         assert store.get_campaign(out.split()[1])["status"] == "stopped"
 
 
-def process_tree() -> dict[int, list[int]]:
-    """Every process's children, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    return children
-
-
 def raylet_below(pid: int) -> int:
     """The raylet (the node's daemon) the driver process ``pid`` started."""
-    children = process_tree()
-    todo = list(children.get(pid, []))
-    while todo:
-        current = todo.pop(0)
-        try:
-            program = (Path("/proc") / str(current) / "cmdline").read_bytes().split(b"\0")[0]
-        except OSError:
-            continue
-        if program.endswith(b"/raylet"):
-            return current
-        todo += children.get(current, [])
+    for child, command in descendants(pid).items():
+        if command.split(" ", 1)[0].endswith("/raylet"):
+            return child
     raise AssertionError(f"no raylet below process {pid}")
 
 

@@ -12,31 +12,10 @@ STOPPING = """
 import json, os
 import ray
 from connevo.workers.ray_evaluator import _kill_local_monitor, ensure_ray, shutdown_ray
-
-def descendants():
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    command = f.read().replace(b"\\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if fields[0] != "Z":
-                parents[int(entry)] = (int(fields[1]), command)
-    mine, frontier = {}, [os.getpid()]
-    while frontier:
-        pid = frontier.pop()
-        for child, (parent, command) in parents.items():
-            if parent == pid:
-                mine[child] = command
-                frontier.append(child)
-    return mine
+from tests.support import descendants
 
 def monitors():
-    return [pid for pid, command in descendants().items() if "autoscaler" in command and "monitor.py" in command]
+    return [pid for pid, command in descendants(os.getpid()).items() if "autoscaler" in command and "monitor.py" in command]
 
 @ray.remote
 def one():
@@ -48,7 +27,7 @@ seen["monitors_after"] = len(monitors())
 seen["ray_works"] = ray.get(one.remote()) == 1
 shutdown_ray()
 seen["ray_down"] = not ray.is_initialized()
-seen["left"] = sorted(descendants().values())
+seen["left"] = sorted(descendants(os.getpid()).values())
 seen["again"] = ensure_ray(num_cpus=1) and ray.get(one.remote()) == 1
 shutdown_ray()
 print(json.dumps(seen))
