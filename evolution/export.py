@@ -13,8 +13,8 @@ output is named ``prediction``.
 
 - ``pt2`` (for a ``.pt2`` file, and the default): a ``torch.export`` program; load it with
   ``torch.export.load(path).module()``. The file name must end in ``.pt2`` (torch's rule).
-- ``onnx`` (for a ``.onnx`` file; needs ``pip install 'connevo[onnx]'``): torch's ONNX exporter,
-  input ``features``, output ``logits`` (a regression: ``prediction``), a dynamic batch; the file is checked with onnxruntime
+- ``onnx`` (for a ``.onnx`` file; needs ``pip install 'connevo[onnx]'``): torch's ONNX exporter
+  (:mod:`evolution.onnx_export`), input ``features``, output ``logits`` (a regression: ``prediction``), a dynamic batch; the file is checked with onnxruntime
   against the torch module before the export succeeds.
 - ``torchscript``: ``torch.jit.trace``, which torch deprecates; kept for existing users.
 - ``state-dict``: ``torch.save`` of the module's weights plus the standardization, with the
@@ -29,10 +29,7 @@ network connevo scored: int8 weights in the file, activations quantized per batc
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import logging
 import warnings
 from pathlib import Path
 from typing import Any
@@ -42,6 +39,7 @@ import torch
 from torch import nn
 
 from connevo.errors import ConnevoError
+from connevo.evolution.onnx_export import write_onnx
 from connevo.evolution.spec import parse_spec
 from connevo.evolution.task import load_task, target_name
 from connevo.results.storage import BaseStore
@@ -55,8 +53,6 @@ SUFFIX_FORMATS = {".pt2": "pt2", ".onnx": "onnx"}
 """The format a file name asks for when ``--format`` is not given (else ``pt2``)."""
 FORMAT_SUFFIXES = {"pt2": ".pt2", "onnx": ".onnx", "torchscript": ".pt", "state-dict": ".pt"}
 """The suffix of a network's file in each format, where connevo names the file (``--front``, HTTP)."""
-ONNX_TOLERANCE = 1e-4
-"""Largest difference of logits between onnxruntime and torch that an ONNX export accepts."""
 
 
 class StandardizedNetwork(nn.Module):
@@ -185,7 +181,7 @@ def write_model(model: StandardizedNetwork, genome: Genome, dataset: Dataset, pa
         topology.write_text(json.dumps(genome.to_dict(), indent=2))
         written.append(str(topology))
     else:
-        {"pt2": _write_pt2, "onnx": _write_onnx, "torchscript": _write_torchscript}[fmt](model, example, path)
+        {"pt2": _write_pt2, "onnx": write_onnx, "torchscript": _write_torchscript}[fmt](model, example, path)
         if isinstance(model, StandardizedRegressor):  # no classes: the features and the target predicted
             names = path.with_suffix(".features.json")
             names.write_text(json.dumps({"features": model.features, "target": model.target}, indent=2))
@@ -203,59 +199,6 @@ def _batch_dims() -> dict[str, Any]:
 def _write_pt2(model: StandardizedNetwork, example: torch.Tensor, path: Path) -> None:
     program = torch.export.export(model, (example,), dynamic_shapes=_batch_dims())
     torch.export.save(program, str(path))
-
-
-def _write_onnx(model: StandardizedNetwork, example: torch.Tensor, path: Path) -> None:
-    try:
-        import onnx
-        import onnxscript  # noqa: F401  (torch's exporter needs it)
-    except ImportError as exc:
-        raise ConnevoError(f"--format onnx needs the onnx packages ({exc.name} is missing): "
-                           "pip install 'connevo[onnx]'") from None
-    quiet = logging.getLogger("torch.onnx")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)  # the exporter logs its progress and absent optional packages
-    int8 = _is_int8(model)
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            # the exporter's optimizer would fold the int8 weights' cast into int32 constants
-            torch.onnx.export(model, (example,), str(path), dynamo=True, input_names=["features"],
-                              output_names=[model.output_name], dynamic_shapes=_batch_dims(), external_data=False,
-                              optimize=not int8)
-    finally:
-        quiet.setLevel(level)
-    exported = onnx.load(str(path))
-    for node in exported.graph.node:  # the exporter's debugging records (stack traces, fx nodes)
-        del node.metadata_props[:]
-    onnx.save(exported, str(path))
-    _check_onnx(model, example, path, int8)
-
-
-def _is_int8(model: StandardizedNetwork) -> bool:
-    return isinstance(model.network, Int8Network)
-
-
-def _check_onnx(model: StandardizedNetwork, example: torch.Tensor, path: Path, int8: bool) -> None:
-    """The file, run by onnxruntime (when installed), gives the torch module's logits or
-    predictions (int8: the same classes, outputs within 2% of their range: a rounding of an
-    activation may fall the other way)."""
-    try:
-        import onnxruntime
-    except ImportError:
-        return
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    rows = torch.cat([example, example * 0.5 + 1.0, example[:1]])  # another batch size too
-    got = session.run([model.output_name], {"features": rows.numpy()})[0]
-    want = model(rows).numpy()
-    gap = float(np.abs(got - want).max())
-    scale = 1.0 if want.ndim == 2 else max(1.0, float(np.abs(want).max()))  # a prediction in the target's units
-    tolerance = ONNX_TOLERANCE * scale if not int8 else 0.02 * float(np.abs(want).max()) + ONNX_TOLERANCE
-    classes_differ = int8 and want.ndim == 2 and not np.array_equal(got.argmax(axis=1), want.argmax(axis=1))
-    if not gap <= tolerance or classes_differ:
-        path.unlink(missing_ok=True)
-        raise ConnevoError(f"the ONNX export of this network gives other {model.output_name} under onnxruntime "
-                           f"than torch (largest difference {gap:.3g}); nothing was written")
 
 
 def _write_torchscript(model: StandardizedNetwork, example: torch.Tensor, path: Path) -> None:

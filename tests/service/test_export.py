@@ -162,6 +162,38 @@ def test_an_int8_candidate_exports_as_int8_with_the_predictions_connevo_scored(t
     assert weights and all(t.data_type == onnx.TensorProto.INT8 for t in weights)
 
 
+def test_onnx_is_traced_and_goes_through_torch_export_where_tracing_is_gone(trained, monkeypatch):
+    """The TorchScript-based exporter writes the file (the torch.export-based one takes about a
+    second a network); where this torch lacks it or it fails, the torch.export-based one writes a
+    file that predicts the same, float and int8 alike."""
+    from connevo.evolution import onnx_export
+    from connevo.evolution.export import export_candidate
+    from connevo.results.store import open_store
+
+    tmp, cid = trained["tmp"], trained["best"]["candidate_id"]
+    used: list[str] = []
+    traced, dynamo = onnx_export.traced_export, onnx_export.dynamo_export
+    monkeypatch.setattr(onnx_export, "traced_export", lambda *a: (used.append("traced"), traced(*a)))
+    monkeypatch.setattr(onnx_export, "dynamo_export", lambda *a: (used.append("dynamo"), dynamo(*a)))
+    with open_store(trained["store"]) as store:
+        int8 = connevo.compress(store, cid, quantize="int8")
+        export_candidate(store, cid, tmp / "traced.onnx")
+        assert used == ["traced"]
+
+        def gone(*_args):
+            used.append("traced")
+            raise TypeError("export() got an unexpected keyword argument 'dynamo'")
+
+        monkeypatch.setattr(onnx_export, "traced_export", gone)
+        export_candidate(store, cid, tmp / "dynamo.onnx")
+        export_candidate(store, int8["id"], tmp / "dynamo-int8.onnx")
+    assert used == ["traced", "traced", "dynamo", "traced", "dynamo"]
+    models = {name: ("onnx", tmp / f"{name}.onnx") for name in ("traced", "dynamo", "dynamo-int8")}
+    predicted = predictions_without_connevo(models, tmp / "raw.npy")
+    assert predicted["traced"] == predicted["dynamo"]
+    assert float((np.array(predicted["dynamo-int8"]) == trained["data"].y_test).mean()) == int8["test_accuracy"]
+
+
 def test_a_whole_front_exports_into_one_folder_each_network_with_its_test_accuracy(trained):
     """`connevo export --front`: every network `connevo front` lists, in its order, one file each,
     and front.csv naming them; each file alone reproduces its row's test accuracy."""
