@@ -6,8 +6,11 @@
   each hidden neuron reading a log-spaced share of the inputs, from a tenth to all of them.
   Training-informed operators then prune, grow and widen them. ``start_wiring = "gradient"``:
   the sparse linear networks wire the input -> output pairs of largest loss gradient at zero
-  weights (:mod:`search_space.start_wiring`) instead of random ones; ``"auto"`` (the default):
-  random ones, and on many inputs sparser starts that wire the strongest pairs (:func:`wiring_plan`).
+  weights (:mod:`search_space.start_wiring`) instead of random ones, and where that gradient
+  concentrates on few inputs the hidden-layer starts read the inputs of largest gradient (summed
+  over the outputs), each of their hidden neurons the same ones; ``"auto"`` (the default):
+  random ones, and on many inputs sparser starts that wire the strongest pairs and the
+  hidden-layer starts as with ``"gradient"`` (:func:`wiring_plan`).
 - ``minimal``: NEAT's start, inputs wired to outputs keeping a random share.
 - ``random``: minimal networks after ``random_start_steps`` random structural mutations.
 
@@ -33,7 +36,7 @@ from connevo.search_space.operators import (
     repair,
     within_limits,
 )
-from connevo.search_space.start_wiring import strongest_pairs
+from connevo.search_space.start_wiring import concentrated, strongest_pairs
 from connevo.search_space.starts import hidden_layer_genome
 
 MAX_START_WIDTH = 32
@@ -92,7 +95,9 @@ class InitialPopulation:
     pair_scores: np.ndarray | None = None
     """Each input -> output pair's loss gradient at zero weights
     (:func:`search_space.start_wiring.zero_weight_gradients`); the sparse linear starts wire the
-    strongest. None: random pairs."""
+    strongest, and where they concentrate on few inputs
+    (:func:`search_space.start_wiring.concentrated`) the hidden-layer starts read the inputs of
+    largest summed gradient. None: random pairs and inputs."""
     gradient_below: float = math.inf
     """With ``pair_scores``: only the sparse linear starts of a lower density wire the strongest
     pairs, the denser ones random pairs (``start_wiring = "auto"``)."""
@@ -122,7 +127,11 @@ class InitialPopulation:
     def _spanning(self, index: int, count: int, rng: np.random.Generator, innovations: InnovationTracker,
                   limits: Limits) -> Genome:
         """Even indices: linear at the (index/2)-th of log-spaced densities; odd: one hidden
-        layer, widths cycling up the doubling ladder, input shares log-spaced."""
+        layer, widths cycling up the doubling ladder, input shares log-spaced; with
+        ``pair_scores`` concentrated on few inputs, they read the inputs of largest gradient (a
+        random tenth of many inputs, few informative, reads mostly noise; where the gradient is
+        spread, as over image pixels whose strongest neighbour and repeat each other, random
+        shares are better: benchmarks/README.md, *Hidden-layer starts on the strongest inputs*)."""
         linear = (count + 1) // 2
         if index % 2 == 0 or limits.max_hidden_nodes < 1:
             low, high = self.density
@@ -137,8 +146,12 @@ class InitialPopulation:
         widths = _ladder(min(MAX_START_WIDTH, limits.max_hidden_nodes))
         width = widths[k % len(widths)]
         share = _spread(k, count // 2, LEAST_INPUT_SHARE, 1.0)
+        inputs = None
+        if self.pair_scores is not None and concentrated(self.pair_scores):  # the inputs of largest summed gradient
+            fan_in = max(1, round(share * self.n_inputs))
+            inputs = strongest_pairs(self.pair_scores.sum(axis=1, keepdims=True), fan_in, rng)
         return hidden_layer_genome(self.n_inputs, self.n_outputs, width, rng, innovations, share,
-                                   activation=self.activation, regularization=self.regularization)
+                                   activation=self.activation, regularization=self.regularization, inputs=inputs)
 
 
 def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:

@@ -228,8 +228,10 @@ class SearchSpaceSpec(_Strict):
     start_wiring: Literal["random", "gradient", "auto"] = Field(
         "auto", description="which input -> output pairs a spanning start's sparse linear networks wire: random; "
         "gradient: those of largest loss gradient at zero weights (RigL's growth criterion on the empty network; "
-        "connevo.search_space.start_wiring); auto: random, and on many inputs sparser starts down to 20 inputs "
-        "per output that wire the strongest pairs (connevo.evolution.initial.wiring_plan)")
+        "connevo.search_space.start_wiring), and where that gradient concentrates on few inputs the hidden-layer "
+        "starts reading the inputs of largest gradient; auto: random, and on many inputs sparser starts down to 20 "
+        "inputs per output that wire the strongest pairs and the hidden-layer starts as with gradient "
+        "(connevo.evolution.initial.wiring_plan)")
     start: Literal["spanning", "minimal", "random"] = Field(
         "spanning", description="spanning: sparse linear and one-hidden-layer networks across the budgets; "
         "minimal: inputs wired to outputs (NEAT); random: minimal plus random_start_steps mutations")

@@ -10,7 +10,9 @@ over the training rows, in the driver, before the first generation.
 
 A sparse linear start of ``k`` connections then wires the ``k`` pairs of largest magnitude
 (ties in random order): on many inputs, few of them informative, a random subset of that size
-would miss most of the informative ones.
+would miss most of the informative ones. Where the gradient concentrates on few inputs
+(:func:`concentrated`), the hidden-layer starts read the inputs of largest gradient summed over
+the outputs (:mod:`evolution.initial`).
 """
 
 from __future__ import annotations
@@ -66,4 +68,20 @@ def strongest_pairs(scores: np.ndarray, count: int, rng: np.random.Generator) ->
     return np.sort(ranked[:count])
 
 
-__all__ = ["strongest_pairs", "zero_weight_gradients"]
+CONCENTRATED_SHARE = 0.25
+""":func:`concentrated`: the share of the summed gradient the strongest tenth of the inputs must
+carry (2.5 times an even spread)."""
+
+
+def concentrated(scores: np.ndarray) -> bool:
+    """Whether the strongest tenth of the inputs carries more than :data:`CONCENTRATED_SHARE` of
+    the gradient of ``scores`` (pair scores, summed over the outputs): few inputs carry the
+    signal. Measured on benchmarks/frontier.py's sets: 0.44 on 200 features of which 10 are
+    informative (wide), 0.14 on 784 pixels whose strongest neighbour and repeat each other."""
+    by_input = np.sort(np.asarray(scores, dtype=np.float64).sum(axis=1))[::-1]
+    total = float(by_input.sum())
+    tenth = max(1, len(by_input) // 10)
+    return total > 0 and float(by_input[:tenth].sum()) > CONCENTRATED_SHARE * total
+
+
+__all__ = ["CONCENTRATED_SHARE", "concentrated", "strongest_pairs", "zero_weight_gradients"]

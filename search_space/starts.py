@@ -23,9 +23,11 @@ def hidden_layer_genome(
     input_density: float = 1.0,
     activation: str = "relu",
     regularization: Regularization | None = None,
+    inputs: np.ndarray | None = None,
 ) -> Genome:
     """Inputs -> ``width`` hidden neurons -> outputs: each hidden neuron reads a random
-    ``input_density`` share of the inputs (at least one) and feeds every output.
+    ``input_density`` share of the inputs (at least one) and feeds every output; with
+    ``inputs``, every hidden neuron reads those inputs instead.
 
     Node ids: inputs ``0..n_inputs-1``, outputs next, hidden neurons fresh ids from
     ``innovations``; innovation numbers from ``innovations`` too.
@@ -42,7 +44,8 @@ def hidden_layer_genome(
     fan_in = max(1, int(round(input_density * n_inputs)))
     connections = []
     for h in hidden:
-        for i in sorted(rng.choice(n_inputs, size=fan_in, replace=False).tolist()):
+        chosen = inputs if inputs is not None else rng.choice(n_inputs, size=fan_in, replace=False)
+        for i in sorted(np.asarray(chosen).tolist()):
             connections.append(ConnectionGene(innovations.connection(i, h), i, h))
         for o in range(n_outputs):
             connections.append(ConnectionGene(innovations.connection(h, n_inputs + o), h, n_inputs + o))

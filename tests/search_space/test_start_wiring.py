@@ -13,7 +13,7 @@ from connevo.evolution.initial import AUTO_INPUTS_PER_OUTPUT, InitialPopulation,
 from connevo.evolution.spec import parse_spec
 from connevo.evolution.task import load_task
 from connevo.search_space import InnovationTracker, Limits
-from connevo.search_space.start_wiring import strongest_pairs, zero_weight_gradients
+from connevo.search_space.start_wiring import concentrated, strongest_pairs, zero_weight_gradients
 from tests.support import small_spec
 
 
@@ -201,3 +201,59 @@ def test_a_campaign_with_auto_wiring_starts_below_the_floor_from_the_strongest_p
             above += 1
             assert wired != top_pairs(scores, connections)
     assert below >= 2 and above >= 1
+
+
+def inputs_read(genome) -> dict[int, set[int]]:
+    """Each hidden neuron's inputs."""
+    n_inputs = len(genome.input_ids)
+    read: dict[int, set[int]] = {h: set() for h in genome.hidden_ids}
+    for c in genome.enabled_connections:
+        if c.target in read and c.source < n_inputs:
+            read[c.target].add(c.source)
+    return read
+
+
+def concentrated_scores(n_inputs: int = 60, strong: int = 6) -> np.ndarray:
+    """Pair scores where ``strong`` inputs carry most of the gradient."""
+    scores = np.random.default_rng(4).random((n_inputs, 3))
+    scores[:strong] += 5.0
+    return scores
+
+
+def test_the_gradient_is_concentrated_where_the_strongest_tenth_of_the_inputs_carries_over_a_quarter():
+    assert concentrated(concentrated_scores())
+    assert not concentrated(np.random.default_rng(4).random((60, 3)))  # an even spread: about a fifth
+    shares = np.ones((20, 2))
+    shares[:2] = 3.4  # the strongest two of twenty: 13.6 of 49.6, 0.27
+    assert concentrated(shares)
+    shares[:2] = 3.0  # 12 of 48: exactly a quarter
+    assert not concentrated(shares)
+    assert not concentrated(np.zeros((10, 2)))
+
+
+def test_where_the_gradient_is_concentrated_the_hidden_starts_read_the_inputs_of_largest_gradient():
+    """Every hidden neuron of a hidden-layer start reads the inputs of largest summed loss
+    gradient, as many as its input share asks: on many inputs, few informative, a random share
+    would read mostly noise."""
+    scores = concentrated_scores()
+    start = InitialPopulation("spanning", n_inputs=60, n_outputs=3, density=(0.05, 1.0), activation="relu",
+                              pair_scores=scores, gradient_below=0.3)
+    genomes = start.genomes(16, np.random.default_rng(0), InnovationTracker(), Limits(max_hidden_nodes=8))
+    hidden = [g for g in genomes if g.hidden_ids]
+    assert len(hidden) == 8 and len({len(g.enabled_connections) for g in hidden}) > 3
+    ranked = np.argsort(-scores.sum(axis=1), kind="stable")
+    for genome in hidden:
+        read = inputs_read(genome)
+        fan_in = len(next(iter(read.values())))
+        assert all(inputs == set(ranked[:fan_in].tolist()) for inputs in read.values())
+        genome.validate()
+
+
+@pytest.mark.parametrize("scores", [None, np.random.default_rng(4).random((60, 3))], ids=["random", "spread"])
+def test_without_gradients_or_with_a_spread_one_each_hidden_neuron_reads_a_random_share_of_its_own(scores):
+    start = InitialPopulation("spanning", n_inputs=60, n_outputs=3, density=(0.05, 1.0), activation="relu",
+                              pair_scores=scores, gradient_below=0.3)
+    genomes = start.genomes(16, np.random.default_rng(0), InnovationTracker(), Limits(max_hidden_nodes=8))
+    partial = [inputs_read(g) for g in genomes if len(g.hidden_ids) > 1]
+    partial = [read for read in partial if len(next(iter(read.values()))) < 60]
+    assert partial and all(len({frozenset(inputs) for inputs in read.values()}) > 1 for read in partial)
