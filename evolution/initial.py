@@ -36,7 +36,7 @@ from connevo.search_space.operators import (
     repair,
     within_limits,
 )
-from connevo.search_space.start_wiring import concentrated, strongest_pairs
+from connevo.search_space.start_wiring import concentrated, input_scores, strongest_pairs
 from connevo.search_space.starts import hidden_layer_genome
 
 MAX_START_WIDTH = 32
@@ -149,7 +149,7 @@ class InitialPopulation:
         inputs = None
         if self.pair_scores is not None and concentrated(self.pair_scores):  # the inputs of largest summed gradient
             fan_in = max(1, round(share * self.n_inputs))
-            inputs = strongest_pairs(self.pair_scores.sum(axis=1, keepdims=True), fan_in, rng)
+            inputs = strongest_pairs(input_scores(self.pair_scores), fan_in, rng)
         return hidden_layer_genome(self.n_inputs, self.n_outputs, width, rng, innovations, share,
                                    activation=self.activation, regularization=self.regularization, inputs=inputs)
 

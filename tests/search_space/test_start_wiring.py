@@ -13,7 +13,7 @@ from connevo.evolution.initial import AUTO_INPUTS_PER_OUTPUT, InitialPopulation,
 from connevo.evolution.spec import parse_spec
 from connevo.evolution.task import load_task
 from connevo.search_space import InnovationTracker, Limits
-from connevo.search_space.start_wiring import concentrated, strongest_pairs, zero_weight_gradients
+from connevo.search_space.start_wiring import concentrated, input_scores, strongest_pairs, zero_weight_gradients
 from tests.support import small_spec
 
 
@@ -229,6 +229,12 @@ def test_the_gradient_is_concentrated_where_the_strongest_tenth_of_the_inputs_ca
     shares[:2] = 3.0  # 12 of 48: exactly a quarter
     assert not concentrated(shares)
     assert not concentrated(np.zeros((10, 2)))
+
+
+def test_input_scores_add_the_outputs_one_after_another():
+    scores = np.random.default_rng(1).random((7, 5))
+    expected = (((scores[:, 0] + scores[:, 1]) + scores[:, 2]) + scores[:, 3]) + scores[:, 4]
+    assert np.array_equal(input_scores(scores)[:, 0], expected)
 
 
 def test_where_the_gradient_is_concentrated_the_hidden_starts_read_the_inputs_of_largest_gradient():
