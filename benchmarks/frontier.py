@@ -37,6 +37,11 @@ randomness):
                  medical table); R = 16 (2 x 8)
   categorical    six categories one-hot (20 indicators), 2000 rows, binary by a rule over four of
                  them, 5% flipped; R = 40 (2 x 20)
+  sparse_binary  make_classification, 1000 x 100 (5 informative), binary; R = 200 (2 x 100)
+  skewed         12 raw columns (log-normal, scale 1000, a 0/1 flag, a count), 2000 rows, binary by a
+                 linear + squared + product score; R = 24 (2 x 12)
+  small_wide     make_classification, 240 x 50 (5 informative), binary: 60 held-out rows; R = 100 (2 x 50)
+  six_classes    make_classification, 2500 x 60 (20 informative), 6 classes; R = 720 (2 x 360)
 All but the first four were added after connevo's defaults were settled, to check that they carry
 over to data they were not tuned on.
 

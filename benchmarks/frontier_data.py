@@ -234,6 +234,59 @@ def categorical() -> FrontierData:
                         "(a = 0 and b != 2) or (c = 1 and d = 3), 5% of labels flipped; R = 2 x 20 (dense linear)")
 
 
+LATE_STATE = 99173
+"""random_state of the four sets added on 2026-12-05 (``sparse_binary`` to ``six_classes``), drawn
+once when they were made, after connevo's defaults were settled; never tuned on."""
+
+
+def sparse_binary() -> FrontierData:
+    """Never used while tuning connevo's defaults: a binary task in 5 of 100 features, the other
+    95 noise, one cluster per class (a quadratic Bayes boundary: the classes' covariances differ)."""
+    x, y = make_classification(n_samples=1000, n_features=100, n_informative=5, n_redundant=0, n_classes=2,
+                               n_clusters_per_class=1, class_sep=1.0, flip_y=0.02, random_state=LATE_STATE)
+    return FrontierData("sparse_binary", x.astype(np.float64), y.astype(np.int64), 200,
+                        "make_classification: 1000 rows, 100 features (5 informative), 2 classes, class_sep 1.0, "
+                        "2% of labels flipped; R = 2 x 100 (one logit)")
+
+
+def skewed() -> FrontierData:
+    """Never used while tuning connevo's defaults: raw columns as a table holds them, not as a
+    generator draws them: a log-normal amount, a column of scale 1,000 around 5,000, a 0/1 flag,
+    a count; the class by a threshold on a sum of a linear, a squared and a product term."""
+    rng = np.random.default_rng(LATE_STATE)
+    z = rng.normal(size=(2000, 12))
+    x = z.copy()
+    x[:, 0] = np.exp(1.5 * z[:, 0])
+    x[:, 1] = 1000.0 * z[:, 1] + 5000.0
+    x[:, 2] = (z[:, 2] > 0.5).astype(np.float64)
+    x[:, 3] = np.round(np.exp(z[:, 3]) * 3)
+    score = z[:, 0] + 0.8 * z[:, 1] ** 2 - 1.0 * x[:, 2] + 0.5 * z[:, 3] * z[:, 4]
+    y = (score + 0.3 * rng.normal(size=2000) > np.median(score)).astype(np.int64)
+    return FrontierData("skewed", x, y, 24,
+                        "12 raw columns (log-normal, scale 1000 around 5000, a 0/1 flag, a count, 8 normal), "
+                        "2000 rows, 2 classes by a linear + squared + product score; R = 2 x 12 (one logit)")
+
+
+def small_wide() -> FrontierData:
+    """Never used while tuning connevo's defaults: few rows for many features (240 x 50, 5
+    informative): 60 held-out rows, each worth 0.017 of accuracy."""
+    x, y = make_classification(n_samples=240, n_features=50, n_informative=5, n_redundant=3, n_classes=2,
+                               n_clusters_per_class=2, class_sep=1.2, flip_y=0.0, random_state=LATE_STATE)
+    return FrontierData("small_wide", x.astype(np.float64), y.astype(np.int64), 100,
+                        "make_classification: 240 rows, 50 features (5 informative, 3 redundant), 2 classes "
+                        "x 2 clusters, class_sep 1.2; R = 2 x 50 (one logit)")
+
+
+def six_classes() -> FrontierData:
+    """Never used while tuning connevo's defaults: 60 features of which 20 informative and 10
+    redundant, six classes of one cluster each."""
+    x, y = make_classification(n_samples=2500, n_features=60, n_informative=20, n_redundant=10, n_classes=6,
+                               n_clusters_per_class=1, class_sep=1.0, flip_y=0.01, random_state=LATE_STATE)
+    return FrontierData("six_classes", x.astype(np.float64), y.astype(np.int64), 720,
+                        "make_classification: 2500 rows, 60 features (20 informative, 10 redundant), 6 classes, "
+                        "class_sep 1.0, 1% of labels flipped; R = 2 x 360 (dense linear)")
+
+
 DATASETS: dict[str, Callable[[], FrontierData]] = {
     "digits": digits,
     "breast_cancer": breast_cancer,
@@ -252,7 +305,11 @@ DATASETS: dict[str, Callable[[], FrontierData]] = {
     "hastie": hastie,
     "noisy": noisy,
     "categorical": categorical,
+    "sparse_binary": sparse_binary,
+    "skewed": skewed,
+    "small_wide": small_wide,
+    "six_classes": six_classes,
 }
 """The first four shaped connevo's defaults; ``wine`` and ``circles``, then ``imbalanced`` and
-``wide``, then ``large``, then ``many_classes``, then ``iris`` and ``quantiles``, then ``pixels``, then ``moons`` and ``hastie``, then ``noisy`` and ``categorical``, were added after, to check that the defaults carry
+``wide``, then ``large``, then ``many_classes``, then ``iris`` and ``quantiles``, then ``pixels``, then ``moons`` and ``hastie``, then ``noisy`` and ``categorical``, then ``sparse_binary``, ``skewed``, ``small_wide`` and ``six_classes``, were added after, to check that the defaults carry
 over to data they were not tuned on."""
