@@ -36,7 +36,7 @@ from connevo.results.storage import BaseStore
 from connevo.search_space.genome import Genome, Regularization
 from connevo.search_space.innovation import InnovationTracker
 from connevo.search_space.operators import minimal_genome
-from connevo.search_space.start_wiring import zero_weight_gradients
+from connevo.search_space.start_wiring import hidden_input_scores, magnitude_gradients, zero_weight_gradients
 from connevo.workers.evaluator import Evaluator
 from connevo.workers.records import Evaluation, Status
 from connevo.workers.tasks import Dataset
@@ -251,12 +251,17 @@ class Campaign:
                                         dropout=self.spec.regularization.dropout)
         plan = wiring_plan(space.start_wiring, tuple(space.initial_density), self.dataset.n_features,
                            space.start, space.layout)
+        data = self.dataset
+        pair_scores = hidden_scores = None
+        if plan.gradient:
+            pair_scores = zero_weight_gradients(data.x_train, data.y_train, data.kind, self.n_outputs)
+            hidden_scores = hidden_input_scores(
+                pair_scores, magnitude_gradients(data.x_train, data.y_train, data.kind, self.n_outputs))
         start = InitialPopulation(
             start=space.start, n_inputs=self.dataset.n_features, n_outputs=self.n_outputs,
             density=plan.density, activation=space.activations[0], layout=space.layout,
             random_steps=space.random_start_steps, regularization=regularization,
-            pair_scores=zero_weight_gradients(self.dataset.x_train, self.dataset.y_train, self.dataset.kind,
-                                              self.n_outputs) if plan.gradient else None,
+            pair_scores=pair_scores, hidden_scores=hidden_scores,
             gradient_below=plan.gradient_below,
         )
         genomes = start.genomes(self.spec.evolution.population, self.rng, self.innovations, self.limits)

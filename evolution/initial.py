@@ -6,9 +6,10 @@
   each hidden neuron reading a log-spaced share of the inputs, from a tenth to all of them.
   Training-informed operators then prune, grow and widen them. ``start_wiring = "gradient"``:
   the sparse linear networks wire the input -> output pairs of largest loss gradient at zero
-  weights (:mod:`search_space.start_wiring`) instead of random ones, and where that gradient
-  concentrates on few inputs the hidden-layer starts read the inputs of largest gradient (summed
-  over the outputs), each of their hidden neurons the same ones; ``"auto"`` (the default):
+  weights (:mod:`search_space.start_wiring`) instead of random ones, and where the inputs' scores
+  concentrate on few inputs the hidden-layer starts read the strongest, each of their hidden
+  neurons the same ones (an input's score: the larger of its gradient, summed over the outputs,
+  and its magnitude's, which finds inputs whose classes differ in spread, not in mean); ``"auto"`` (the default):
   random ones, and on many inputs sparser starts that wire the strongest pairs and the
   hidden-layer starts as with ``"gradient"`` (:func:`wiring_plan`).
 - ``minimal``: NEAT's start, inputs wired to outputs keeping a random share.
@@ -36,7 +37,7 @@ from connevo.search_space.operators import (
     repair,
     within_limits,
 )
-from connevo.search_space.start_wiring import concentrated, input_scores, strongest_pairs
+from connevo.search_space.start_wiring import concentrated, strongest_pairs
 from connevo.search_space.starts import hidden_layer_genome
 
 MAX_START_WIDTH = 32
@@ -95,9 +96,13 @@ class InitialPopulation:
     pair_scores: np.ndarray | None = None
     """Each input -> output pair's loss gradient at zero weights
     (:func:`search_space.start_wiring.zero_weight_gradients`); the sparse linear starts wire the
-    strongest, and where they concentrate on few inputs
-    (:func:`search_space.start_wiring.concentrated`) the hidden-layer starts read the inputs of
-    largest summed gradient. None: random pairs and inputs."""
+    strongest. None: random pairs."""
+    hidden_scores: np.ndarray | None = None
+    """Each input's score for the hidden-layer starts, ``(n_inputs, 1)``
+    (:func:`search_space.start_wiring.hidden_input_scores`: the larger of its summed gradient and
+    its magnitude's); where they concentrate on few inputs
+    (:func:`search_space.start_wiring.concentrated`), every hidden neuron of a hidden-layer start
+    reads the strongest. None: random inputs."""
     gradient_below: float = math.inf
     """With ``pair_scores``: only the sparse linear starts of a lower density wire the strongest
     pairs, the denser ones random pairs (``start_wiring = "auto"``)."""
@@ -128,7 +133,7 @@ class InitialPopulation:
                   limits: Limits) -> Genome:
         """Even indices: linear at the (index/2)-th of log-spaced densities; odd: one hidden
         layer, widths cycling up the doubling ladder, input shares log-spaced; with
-        ``pair_scores`` concentrated on few inputs, they read the inputs of largest gradient (a
+        ``hidden_scores`` concentrated on few inputs, they read the strongest inputs (a
         random tenth of many inputs, few informative, reads mostly noise; where the gradient is
         spread, as over image pixels whose strongest neighbour and repeat each other, random
         shares are better: benchmarks/README.md, *Hidden-layer starts on the strongest inputs*)."""
@@ -147,9 +152,9 @@ class InitialPopulation:
         width = widths[k % len(widths)]
         share = _spread(k, count // 2, LEAST_INPUT_SHARE, 1.0)
         inputs = None
-        if self.pair_scores is not None and concentrated(self.pair_scores):  # the inputs of largest summed gradient
+        if self.hidden_scores is not None and concentrated(self.hidden_scores):  # the strongest inputs
             fan_in = max(1, round(share * self.n_inputs))
-            inputs = strongest_pairs(input_scores(self.pair_scores), fan_in, rng)
+            inputs = strongest_pairs(self.hidden_scores, fan_in, rng)
         return hidden_layer_genome(self.n_inputs, self.n_outputs, width, rng, innovations, share,
                                    activation=self.activation, regularization=self.regularization, inputs=inputs)
 

@@ -13,7 +13,14 @@ from connevo.evolution.initial import AUTO_INPUTS_PER_OUTPUT, InitialPopulation,
 from connevo.evolution.spec import parse_spec
 from connevo.evolution.task import load_task
 from connevo.search_space import InnovationTracker, Limits
-from connevo.search_space.start_wiring import concentrated, input_scores, strongest_pairs, zero_weight_gradients
+from connevo.search_space.start_wiring import (
+    concentrated,
+    hidden_input_scores,
+    input_scores,
+    magnitude_gradients,
+    strongest_pairs,
+    zero_weight_gradients,
+)
 from tests.support import small_spec
 
 
@@ -243,7 +250,7 @@ def test_where_the_gradient_is_concentrated_the_hidden_starts_read_the_inputs_of
     would read mostly noise."""
     scores = concentrated_scores()
     start = InitialPopulation("spanning", n_inputs=60, n_outputs=3, density=(0.05, 1.0), activation="relu",
-                              pair_scores=scores, gradient_below=0.3)
+                              pair_scores=scores, hidden_scores=input_scores(scores), gradient_below=0.3)
     genomes = start.genomes(16, np.random.default_rng(0), InnovationTracker(), Limits(max_hidden_nodes=8))
     hidden = [g for g in genomes if g.hidden_ids]
     assert len(hidden) == 8 and len({len(g.enabled_connections) for g in hidden}) > 3
@@ -258,8 +265,60 @@ def test_where_the_gradient_is_concentrated_the_hidden_starts_read_the_inputs_of
 @pytest.mark.parametrize("scores", [None, np.random.default_rng(4).random((60, 3))], ids=["random", "spread"])
 def test_without_gradients_or_with_a_spread_one_each_hidden_neuron_reads_a_random_share_of_its_own(scores):
     start = InitialPopulation("spanning", n_inputs=60, n_outputs=3, density=(0.05, 1.0), activation="relu",
-                              pair_scores=scores, gradient_below=0.3)
+                              pair_scores=scores, hidden_scores=None if scores is None else input_scores(scores),
+                              gradient_below=0.3)
     genomes = start.genomes(16, np.random.default_rng(0), InnovationTracker(), Limits(max_hidden_nodes=8))
     partial = [inputs_read(g) for g in genomes if len(g.hidden_ids) > 1]
     partial = [read for read in partial if len(next(iter(read.values()))) < 60]
     assert partial and all(len({frozenset(inputs) for inputs in read.values()}) > 1 for read in partial)
+
+
+@pytest.fixture
+def spread_rows() -> tuple[np.ndarray, np.ndarray]:
+    """600 standardized rows of 20 features; class 1 has feature 3 shifted and feature 7 spread
+    three times as wide, the same mean: a class told by its spread, not its mean."""
+    rng = np.random.default_rng(11)
+    y = np.repeat([0, 1], 300)
+    x = rng.standard_normal((600, 20))
+    x[y == 1, 3] += 1.0
+    x[y == 1, 7] *= 3.0
+    x = (x - x.mean(axis=0)) / x.std(axis=0)
+    return x, y
+
+
+def test_magnitude_gradients_are_the_zero_weight_gradients_of_each_standardized_magnitude(spread_rows):
+    x, y = spread_rows
+    magnitude = np.abs(x)
+    z = (magnitude - magnitude.mean(axis=0)) / magnitude.std(axis=0)
+    np.testing.assert_allclose(magnitude_gradients(x, y, "classification", 1),
+                               autograd_gradients(z, y, "classification", 1), rtol=1e-9, atol=1e-9)
+
+
+def test_an_input_told_by_its_spread_scores_for_the_hidden_starts_though_its_gradient_is_noise(spread_rows):
+    """Feature 7's classes share a mean: its gradient at zero weights is noise, but a hidden
+    neuron folding it about its mean separates them, and the hidden starts' scores rank it
+    first or second, beside the shifted feature 3."""
+    x, y = spread_rows
+    pairs = zero_weight_gradients(x, y, "classification", 1)
+    assert int(np.argsort(-pairs[:, 0])[:5].tolist().index(3)) == 0 and 7 not in np.argsort(-pairs[:, 0])[:5]
+    scores = hidden_input_scores(pairs, magnitude_gradients(x, y, "classification", 1))
+    assert scores.shape == (20, 1)
+    assert set(np.argsort(-scores[:, 0])[:2].tolist()) == {3, 7}
+    assert np.array_equal(scores, np.maximum(input_scores(pairs), input_scores(magnitude_gradients(
+        x, y, "classification", 1))))
+
+
+def test_the_hidden_starts_read_the_strongest_inputs_by_their_own_scores_not_the_pairs():
+    """The sparse linear starts wire the pairs of largest gradient; the hidden-layer starts read
+    the inputs ``hidden_scores`` ranks first, which may differ."""
+    pairs = concentrated_scores()
+    hidden_scores = np.random.default_rng(9).random((60, 1))
+    hidden_scores[40:46] += 20.0
+    start = InitialPopulation("spanning", n_inputs=60, n_outputs=3, density=(0.05, 1.0), activation="relu",
+                              pair_scores=pairs, hidden_scores=hidden_scores, gradient_below=0.3)
+    genomes = start.genomes(16, np.random.default_rng(0), InnovationTracker(), Limits(max_hidden_nodes=8))
+    ranked = np.argsort(-hidden_scores[:, 0], kind="stable")
+    for genome in (g for g in genomes if g.hidden_ids):
+        read = inputs_read(genome)
+        fan_in = len(next(iter(read.values())))
+        assert all(inputs == set(ranked[:fan_in].tolist()) for inputs in read.values())
