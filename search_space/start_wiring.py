@@ -54,7 +54,7 @@ def magnitude_gradients(x: np.ndarray, y: np.ndarray, kind: str, n_outputs: int)
     its mean (a pair of tanh units, a ReLU pair) could read. An input whose classes differ in
     spread, not in mean, has no gradient at zero weights, and these scores find it."""
     magnitude = np.abs(np.asarray(x, dtype=np.float64))
-    spread = magnitude.std(axis=0)
+    spread = magnitude.std(axis=0)  # numpy reduces the first axis row after row: no BLAS, the same bits anywhere
     spread[spread == 0] = 1.0
     return zero_weight_gradients((magnitude - magnitude.mean(axis=0)) / spread, y, kind, n_outputs)
 
