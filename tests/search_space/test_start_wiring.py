@@ -300,12 +300,13 @@ def test_an_input_told_by_its_spread_scores_for_the_hidden_starts_though_its_gra
     first or second, beside the shifted feature 3."""
     x, y = spread_rows
     pairs = zero_weight_gradients(x, y, "classification", 1)
-    assert int(np.argsort(-pairs[:, 0])[:5].tolist().index(3)) == 0 and 7 not in np.argsort(-pairs[:, 0])[:5]
-    scores = hidden_input_scores(pairs, magnitude_gradients(x, y, "classification", 1))
+    magnitudes = magnitude_gradients(x, y, "classification", 1)
+    by_gradient = np.argsort(-pairs[:, 0]).tolist()
+    assert by_gradient[0] == 3 and 7 not in by_gradient[:5]
+    scores = hidden_input_scores(pairs, magnitudes)
     assert scores.shape == (20, 1)
     assert set(np.argsort(-scores[:, 0])[:2].tolist()) == {3, 7}
-    assert np.array_equal(scores, np.maximum(input_scores(pairs), input_scores(magnitude_gradients(
-        x, y, "classification", 1))))
+    assert np.array_equal(scores, np.maximum(input_scores(pairs), input_scores(magnitudes)))
 
 
 def test_the_hidden_starts_read_the_strongest_inputs_by_their_own_scores_not_the_pairs():
@@ -318,7 +319,9 @@ def test_the_hidden_starts_read_the_strongest_inputs_by_their_own_scores_not_the
                               pair_scores=pairs, hidden_scores=hidden_scores, gradient_below=0.3)
     genomes = start.genomes(16, np.random.default_rng(0), InnovationTracker(), Limits(max_hidden_nodes=8))
     ranked = np.argsort(-hidden_scores[:, 0], kind="stable")
-    for genome in (g for g in genomes if g.hidden_ids):
+    hidden = [g for g in genomes if g.hidden_ids]
+    assert len(hidden) == 8
+    for genome in hidden:
         read = inputs_read(genome)
         fan_in = len(next(iter(read.values())))
         assert all(inputs == set(ranked[:fan_in].tolist()) for inputs in read.values())
