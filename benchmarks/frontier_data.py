@@ -311,5 +311,7 @@ DATASETS: dict[str, Callable[[], FrontierData]] = {
     "six_classes": six_classes,
 }
 """The first four shaped connevo's defaults; ``wine`` and ``circles``, then ``imbalanced`` and
-``wide``, then ``large``, then ``many_classes``, then ``iris`` and ``quantiles``, then ``pixels``, then ``moons`` and ``hastie``, then ``noisy`` and ``categorical``, then ``sparse_binary``, ``skewed``, ``small_wide`` and ``six_classes``, were added after, to check that the defaults carry
+``wide``, then ``large``, then ``many_classes``, then ``iris`` and ``quantiles``, then ``pixels``,
+then ``moons`` and ``hastie``, then ``noisy`` and ``categorical``, then ``sparse_binary``,
+``skewed``, ``small_wide`` and ``six_classes``, were added after, to check that the defaults carry
 over to data they were not tuned on."""

@@ -228,9 +228,10 @@ class SearchSpaceSpec(_Strict):
     start_wiring: Literal["random", "gradient", "auto"] = Field(
         "auto", description="which input -> output pairs a spanning start's sparse linear networks wire: random; "
         "gradient: those of largest loss gradient at zero weights (RigL's growth criterion on the empty network; "
-        "connevo.search_space.start_wiring), and where the inputs' scores (the larger of that gradient and that of "
-        "an input's magnitude |x|) concentrate on few inputs the hidden-layer starts reading the strongest; auto: random, and on many inputs sparser starts down to 20 "
-        "inputs per output that wire the strongest pairs and the hidden-layer starts as with gradient "
+        "connevo.search_space.start_wiring), and, where the inputs' scores (the larger of that gradient and that "
+        "of an input's magnitude |x|) concentrate on few inputs, hidden-layer starts that read the strongest; "
+        "auto: random, and on many inputs sparser starts down to 20 inputs per output that wire the strongest "
+        "pairs and the hidden-layer starts as with gradient "
         "(connevo.evolution.initial.wiring_plan)")
     start: Literal["spanning", "minimal", "random"] = Field(
         "spanning", description="spanning: sparse linear and one-hidden-layer networks across the budgets; "
