@@ -42,6 +42,9 @@ randomness):
                  linear + squared + product score; R = 24 (2 x 12)
   small_wide     make_classification, 240 x 50 (5 informative), binary: 60 held-out rows; R = 100 (2 x 50)
   six_classes    make_classification, 2500 x 60 (20 informative), 6 classes; R = 720 (2 x 360)
+  friedman       make_friedman1, 2000 x 10 uniform (5 used), binary at the median; R = 20 (2 x 10)
+  tabular        make_classification, 1500 x 20 (6 informative), 3 classes x 2 clusters; R = 120 (2 x 60)
+  ordinal        15 raw columns (counts, flags, a skewed amount), 1200 rows, 4 quartile classes; R = 120
 All but the first four were added after connevo's defaults were settled, to check that they carry
 over to data they were not tuned on.
 

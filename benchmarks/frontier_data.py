@@ -16,6 +16,7 @@ from sklearn.datasets import (
     load_wine,
     make_circles,
     make_classification,
+    make_friedman1,
     make_gaussian_quantiles,
     make_hastie_10_2,
     make_moons,
@@ -287,6 +288,52 @@ def six_classes() -> FrontierData:
                         "class_sep 1.0, 1% of labels flipped; R = 2 x 360 (dense linear)")
 
 
+FINAL_STATE = 60581
+"""random_state of the three sets added on 2026-12-05 in the evening (``friedman``, ``tabular`` and
+``ordinal``), drawn once when they were made, after connevo's defaults were settled; never tuned on."""
+
+
+def friedman() -> FrontierData:
+    """Never used while tuning connevo's defaults: Friedman's smooth nonlinear function of 5 of 10
+    uniform features (a sine of a product, a square, two linear terms), noisy, split at its median."""
+    x, target = make_friedman1(n_samples=2000, n_features=10, noise=1.0, random_state=FINAL_STATE)
+    y = (target > np.median(target)).astype(np.int64)
+    return FrontierData("friedman", x.astype(np.float64), y, 20,
+                        "make_friedman1: 2000 rows, 10 uniform features (5 used), noise 1.0, 2 classes split at "
+                        "the median; R = 2 x 10 (one logit)")
+
+
+def tabular() -> FrontierData:
+    """Never used while tuning connevo's defaults: a typical mid-sized table, 20 features of which 6
+    informative and 4 redundant, three classes of two clusters each, 3% of labels flipped."""
+    x, y = make_classification(n_samples=1500, n_features=20, n_informative=6, n_redundant=4, n_classes=3,
+                               n_clusters_per_class=2, class_sep=1.0, flip_y=0.03, random_state=FINAL_STATE)
+    return FrontierData("tabular", x.astype(np.float64), y.astype(np.int64), 120,
+                        "make_classification: 1500 rows, 20 features (6 informative, 4 redundant), 3 classes "
+                        "x 2 clusters, class_sep 1.0, 3% of labels flipped; R = 2 x 60 (dense linear)")
+
+
+def ordinal() -> FrontierData:
+    """Never used while tuning connevo's defaults: four ordered classes (quartiles of a score) from
+    15 columns: counts, a skewed amount, flags and normals; the score has a linear part, a
+    saturating one and an interaction with a flag."""
+    rng = np.random.default_rng(FINAL_STATE)
+    n = 1200
+    z = rng.normal(size=(n, 15))
+    x = z.copy()
+    x[:, 0] = rng.poisson(3.0, size=n)
+    x[:, 1] = rng.poisson(0.7, size=n)
+    x[:, 2] = np.exp(0.8 * z[:, 2])
+    x[:, 3] = (z[:, 3] > 0).astype(np.float64)
+    x[:, 4] = (z[:, 4] > 1).astype(np.float64)
+    score = (0.5 * x[:, 0] - 0.8 * x[:, 1] + np.tanh(z[:, 2]) + 1.2 * x[:, 3] * z[:, 5]
+             + 0.7 * z[:, 6] - 0.6 * x[:, 4] + 0.5 * rng.normal(size=n))
+    y = np.searchsorted(np.quantile(score, [0.25, 0.5, 0.75]), score).astype(np.int64)
+    return FrontierData("ordinal", x, y, 120,
+                        "15 columns (two counts, a log-normal amount, two flags, 10 normal), 1200 rows, 4 "
+                        "classes by the quartiles of a noisy score; R = 2 x 60 (dense linear)")
+
+
 DATASETS: dict[str, Callable[[], FrontierData]] = {
     "digits": digits,
     "breast_cancer": breast_cancer,
@@ -309,9 +356,12 @@ DATASETS: dict[str, Callable[[], FrontierData]] = {
     "skewed": skewed,
     "small_wide": small_wide,
     "six_classes": six_classes,
+    "friedman": friedman,
+    "tabular": tabular,
+    "ordinal": ordinal,
 }
 """The first four shaped connevo's defaults; ``wine`` and ``circles``, then ``imbalanced`` and
 ``wide``, then ``large``, then ``many_classes``, then ``iris`` and ``quantiles``, then ``pixels``,
 then ``moons`` and ``hastie``, then ``noisy`` and ``categorical``, then ``sparse_binary``,
-``skewed``, ``small_wide`` and ``six_classes``, were added after, to check that the defaults carry
-over to data they were not tuned on."""
+``skewed``, ``small_wide`` and ``six_classes``, then ``friedman``, ``tabular`` and ``ordinal``,
+were added after, to check that the defaults carry over to data they were not tuned on."""
