@@ -253,10 +253,12 @@ class Campaign:
                            space.start, space.layout)
         data = self.dataset
         pair_scores = hidden_scores = None
-        if plan.gradient:
-            pair_scores = zero_weight_gradients(data.x_train, data.y_train, data.kind, self.n_outputs)
-            hidden_scores = hidden_input_scores(
-                pair_scores, magnitude_gradients(data.x_train, data.y_train, data.kind, self.n_outputs))
+        if plan.gradient or plan.scored_hidden:
+            gradients = zero_weight_gradients(data.x_train, data.y_train, data.kind, self.n_outputs)
+            pair_scores = gradients if plan.gradient else None
+            if plan.scored_hidden:
+                hidden_scores = hidden_input_scores(
+                    gradients, magnitude_gradients(data.x_train, data.y_train, data.kind, self.n_outputs))
         start = InitialPopulation(
             start=space.start, n_inputs=self.dataset.n_features, n_outputs=self.n_outputs,
             density=plan.density, activation=space.activations[0], layout=space.layout,

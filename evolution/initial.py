@@ -47,11 +47,19 @@ LEAST_INPUT_SHARE = 0.1
 AUTO_INPUTS_PER_OUTPUT = 20
 """``start_wiring = "auto"``: on many inputs the sparse linear starts reach down to this many
 inputs per output on average."""
+AUTO_SCORED_INPUTS = 20
+"""``start_wiring = "auto"``: the hidden-layer starts score the inputs from this many inputs on,
+where the sparsest share (:data:`LEAST_INPUT_SHARE`) reads two inputs or more. On fewer, every
+neuron of the sparsest starts would read the same single strongest input, where random shares
+give each neuron its own: on circles (10 inputs, a boundary additive in two of them) scored
+starts lost on 5 of 6 seeds, on skewed (12) on 6 of 6 (benchmarks/README.md, *Scored hidden-layer
+starts on few inputs*)."""
 
 
 @dataclass(frozen=True)
 class WiringPlan:
-    """The sparse linear starts' densities and which of them wire the strongest pairs."""
+    """The sparse linear starts' densities and which of them wire the strongest pairs; whether
+    the hidden-layer starts score the inputs."""
 
     density: tuple[float, float]
     """The lowest and highest density of the sparse linear starts."""
@@ -59,6 +67,9 @@ class WiringPlan:
     """Whether some starts wire the pairs of largest loss gradient at zero weights."""
     gradient_below: float
     """The starts of a lower density wire the strongest pairs; the others random pairs."""
+    scored_hidden: bool = False
+    """Whether the hidden-layer starts score the inputs (:class:`InitialPopulation`'s
+    ``hidden_scores``)."""
 
 
 def wiring_plan(start_wiring: str, density: tuple[float, float], n_inputs: int, start: str = "spanning",
@@ -67,17 +78,18 @@ def wiring_plan(start_wiring: str, density: tuple[float, float], n_inputs: int, 
     ``auto``: random pairs within ``density`` and, where its lowest density still wires more than
     :data:`AUTO_INPUTS_PER_OUTPUT` inputs per output on average, sparser linear starts down to
     that many that wire the strongest pairs (a random few of many inputs would miss the
-    informative ones). Only a ``spanning`` start of the ``evolved`` layout has sparse linear
+    informative ones). ``gradient`` scores the inputs for the hidden-layer starts, ``auto`` from
+    :data:`AUTO_SCORED_INPUTS` inputs on. Only a ``spanning`` start of the ``evolved`` layout has
     starts to wire; any other start keeps ``density`` and needs no gradients."""
     low, high = density
     if start != "spanning" or layout != "evolved" or start_wiring == "random":
         return WiringPlan((low, high), False, math.inf)
     if start_wiring == "gradient":
-        return WiringPlan((low, high), True, math.inf)
+        return WiringPlan((low, high), True, math.inf, scored_hidden=True)
     sparsest = min(low, AUTO_INPUTS_PER_OUTPUT / max(1, n_inputs))
     if sparsest >= low:
-        return WiringPlan((low, high), False, math.inf)
-    return WiringPlan((sparsest, high), True, low)
+        return WiringPlan((low, high), False, math.inf, scored_hidden=n_inputs >= AUTO_SCORED_INPUTS)
+    return WiringPlan((sparsest, high), True, low, scored_hidden=True)
 
 
 @dataclass(frozen=True)

@@ -231,7 +231,7 @@ class SearchSpaceSpec(_Strict):
         "connevo.search_space.start_wiring), and, where the inputs' scores (the larger of that gradient and that "
         "of an input's magnitude |x|) concentrate on few inputs, hidden-layer starts that read the strongest; "
         "auto: random, and on many inputs sparser starts down to 20 inputs per output that wire the strongest "
-        "pairs and the hidden-layer starts as with gradient "
+        "pairs; the hidden-layer starts as with gradient from 20 inputs on "
         "(connevo.evolution.initial.wiring_plan)")
     start: Literal["spanning", "minimal", "random"] = Field(
         "spanning", description="spanning: sparse linear and one-hidden-layer networks across the budgets; "

@@ -1,6 +1,7 @@
 """``start_wiring = "gradient"``: the first generation's sparse linear networks wire the input ->
 output pairs of largest loss gradient at zero weights; ``"auto"``: random pairs, and on many inputs
-sparser starts that wire the strongest pairs."""
+sparser starts that wire the strongest pairs. Both score the inputs for the hidden-layer starts
+(``"auto"`` from 20 inputs on)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 import torch
 
 from connevo.evolution import run
-from connevo.evolution.initial import AUTO_INPUTS_PER_OUTPUT, InitialPopulation, wiring_plan
+from connevo.evolution.initial import AUTO_INPUTS_PER_OUTPUT, AUTO_SCORED_INPUTS, InitialPopulation, wiring_plan
 from connevo.evolution.spec import parse_spec
 from connevo.evolution.task import load_task
 from connevo.search_space import InnovationTracker, Limits
@@ -153,14 +154,22 @@ def test_auto_wiring_reaches_down_to_twenty_inputs_per_output_by_gradient_on_man
     assert plan.gradient and plan.gradient_below == 0.3
 
 
-@pytest.mark.parametrize("case", [
-    dict(n_inputs=64), dict(n_inputs=13), dict(n_inputs=784, start="minimal"),
-    dict(n_inputs=784, layout="retina"),
-])
-def test_auto_wiring_is_random_wiring_where_the_floor_already_holds_few_inputs_or_the_start_is_not_spanning(case):
-    """20 / 64 inputs is above the 0.3 floor: digits and smaller inputs start as with random wiring."""
-    assert wiring_plan("auto", (0.3, 1.0), **case) == wiring_plan("random", (0.3, 1.0), **case)
-    assert not wiring_plan("auto", (0.3, 1.0), **case).gradient
+@pytest.mark.parametrize("n_inputs", [64, 20, 19, 4])
+def test_auto_wiring_on_few_inputs_wires_the_linear_starts_at_random_and_scores_the_hidden_starts_from_20(n_inputs):
+    """20 / 64 inputs is above the 0.3 floor: digits and smaller inputs wire their sparse linear
+    starts as random wiring does; their hidden-layer starts are scored from 20 inputs on, where
+    the sparsest share of a tenth reads two inputs. ``"gradient"`` scores them on any number."""
+    auto, random = wiring_plan("auto", (0.3, 1.0), n_inputs), wiring_plan("random", (0.3, 1.0), n_inputs)
+    assert (auto.density, auto.gradient) == (random.density, random.gradient) == ((0.3, 1.0), False)
+    assert auto.scored_hidden == (n_inputs >= AUTO_SCORED_INPUTS == 20) and not random.scored_hidden
+    assert wiring_plan("gradient", (0.3, 1.0), n_inputs).scored_hidden
+
+
+@pytest.mark.parametrize("case", [dict(start="minimal"), dict(layout="retina")])
+def test_auto_wiring_is_random_wiring_where_the_start_is_not_spanning(case):
+    """No hidden-layer or sparse linear starts to wire: no scores."""
+    assert wiring_plan("auto", (0.3, 1.0), 784, **case) == wiring_plan("random", (0.3, 1.0), 784, **case)
+    assert not wiring_plan("auto", (0.3, 1.0), 784, **case).scored_hidden
 
 
 def test_random_and_gradient_wiring_keep_the_spec_densities():
@@ -325,3 +334,47 @@ def test_the_hidden_starts_read_the_strongest_inputs_by_their_own_scores_not_the
         read = inputs_read(genome)
         fan_in = len(next(iter(read.values())))
         assert all(inputs == set(ranked[:fan_in].tolist()) for inputs in read.values())
+
+
+@pytest.fixture
+def few_inputs_file(tmp_path) -> str:
+    """An NPZ table of 24 features, 600 rows: the class by features 2, 9 and 17, the rest noise."""
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((600, 24))
+    y = ((x[:, 2] + x[:, 9] + x[:, 17]) > 0).astype(np.int64)
+    path = tmp_path / "few.npz"
+    np.savez(path, x=x, label=y)
+    return str(path)
+
+
+@pytest.mark.parametrize("wiring", ["auto", "random"])
+def test_on_few_concentrated_inputs_auto_hidden_starts_read_the_strongest_and_random_ones_do_not(
+        tmp_path, few_inputs_file, wiring):
+    """24 inputs, 3 informative (fewer than the 66 where the linear starts wire by gradient): under
+    ``"auto"`` every hidden neuron of a first-generation network that reads fewer than all inputs
+    reads the inputs of largest score, the informative three first; under ``"random"`` each neuron
+    draws its own share."""
+    spec = small_spec(**{"task.dataset": few_inputs_file, "search_space.start_wiring": wiring,
+                         "evolution.generations": 0, "evolution.population": 16, "training.epochs": 1,
+                         "search_space.max_hidden_nodes": 8})
+    result = run(spec, str(tmp_path / "few.db"))
+    dataset = load_task(parse_spec(spec))
+    scores = hidden_input_scores(
+        zero_weight_gradients(dataset.x_train, dataset.y_train, dataset.kind, dataset.n_outputs),
+        magnitude_gradients(dataset.x_train, dataset.y_train, dataset.kind, dataset.n_outputs))
+    assert concentrated(scores)
+    ranked = np.argsort(-scores[:, 0], kind="stable")
+    assert set(ranked[:3].tolist()) == {2, 9, 17}
+    first = result.candidates()
+    partial = []
+    for genome in first[(first["generation"] == 0) & (first["hidden_nodes"] > 0)]["genome"]:
+        read: dict[int, set[int]] = {}
+        for c in genome["connections"]:
+            if c["source"] < 24 and c["target"] >= 25 and c["enabled"]:  # input -> hidden (node 24: the output)
+                read.setdefault(c["target"], set()).add(c["source"])
+        partial += [inputs for inputs in read.values() if len(inputs) < 24]
+    assert len(partial) >= 4
+    if wiring == "auto":
+        assert all(inputs == set(ranked[:len(inputs)].tolist()) for inputs in partial)
+    else:
+        assert not all(inputs == set(ranked[:len(inputs)].tolist()) for inputs in partial)
