@@ -161,7 +161,8 @@ def test_auto_wiring_on_few_inputs_wires_the_linear_starts_at_random_and_scores_
     the sparsest share of a tenth reads two inputs. ``"gradient"`` scores them on any number."""
     auto, random = wiring_plan("auto", (0.3, 1.0), n_inputs), wiring_plan("random", (0.3, 1.0), n_inputs)
     assert (auto.density, auto.gradient) == (random.density, random.gradient) == ((0.3, 1.0), False)
-    assert auto.scored_hidden == (n_inputs >= AUTO_SCORED_INPUTS == 20) and not random.scored_hidden
+    assert AUTO_SCORED_INPUTS == 20
+    assert auto.scored_hidden == (n_inputs >= 20) and not random.scored_hidden
     assert wiring_plan("gradient", (0.3, 1.0), n_inputs).scored_hidden
 
 
@@ -348,7 +349,7 @@ def few_inputs_file(tmp_path) -> str:
 
 
 @pytest.mark.parametrize("wiring", ["auto", "random"])
-def test_on_few_concentrated_inputs_auto_hidden_starts_read_the_strongest_and_random_ones_do_not(
+def test_on_24_inputs_3_informative_auto_hidden_starts_read_the_strongest_and_random_ones_do_not(
         tmp_path, few_inputs_file, wiring):
     """24 inputs, 3 informative (fewer than the 66 where the linear starts wire by gradient): under
     ``"auto"`` every hidden neuron of a first-generation network that reads fewer than all inputs
