@@ -10,8 +10,9 @@
   concentrate on few inputs the hidden-layer starts read the strongest, each of their hidden
   neurons the same ones (an input's score: the larger of its gradient, summed over the outputs,
   and its magnitude's, which finds inputs whose classes differ in spread, not in mean);
-  ``"auto"`` (the default): random ones, and on many inputs sparser starts that wire the strongest pairs and the
-  hidden-layer starts as with ``"gradient"`` (:func:`wiring_plan`).
+  ``"auto"`` (the default): random ones, and on many inputs sparser starts that wire the
+  strongest pairs; the hidden-layer starts as with ``"gradient"`` from 20 inputs on
+  (:func:`wiring_plan`).
 - ``minimal``: NEAT's start, inputs wired to outputs keeping a random share.
 - ``random``: minimal networks after ``random_start_steps`` random structural mutations.
 

@@ -14,6 +14,7 @@ from connevo.evolution.initial import AUTO_INPUTS_PER_OUTPUT, AUTO_SCORED_INPUTS
 from connevo.evolution.spec import parse_spec
 from connevo.evolution.task import load_task
 from connevo.search_space import InnovationTracker, Limits
+from connevo.search_space.genome import Genome
 from connevo.search_space.start_wiring import (
     concentrated,
     hidden_input_scores,
@@ -369,11 +370,8 @@ def test_on_24_inputs_3_informative_auto_hidden_starts_read_the_strongest_and_ra
     first = result.candidates()
     partial = []
     for genome in first[(first["generation"] == 0) & (first["hidden_nodes"] > 0)]["genome"]:
-        read: dict[int, set[int]] = {}
-        for c in genome["connections"]:
-            if c["source"] < 24 and c["target"] >= 25 and c["enabled"]:  # input -> hidden (node 24: the output)
-                read.setdefault(c["target"], set()).add(c["source"])
-        partial += [inputs for inputs in read.values() if len(inputs) < 24]
+        read = inputs_read(Genome.from_dict(genome))
+        partial += [inputs for inputs in read.values() if 0 < len(inputs) < 24]
     assert len(partial) >= 4
     if wiring == "auto":
         assert all(inputs == set(ranked[:len(inputs)].tolist()) for inputs in partial)
