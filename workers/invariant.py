@@ -15,7 +15,10 @@ IEEE rounding wherever the element lies, so the result is the same bits alone or
 It is ours because no library offers a reduction whose order is fixed by contract; the cost is
 ``log2(n)`` elementwise kernels per sum, small beside the matrix products on a GPU.
 :func:`uses_invariant_reductions` says where it is used: every device but the CPU, whose
-results stay the bits they were.
+results stay the bits they were. The exception is the loss: :func:`cross_entropy_rows` is used on
+every device, the CPU included, because torch's fused cross-entropy computes the rows past its
+last full vector with scalar code, so on the CPU a short mini-batch got other bits under AVX2
+than under AVX-512 (``tests/workers/test_cpu_kernels.py``).
 """
 
 from __future__ import annotations
@@ -139,11 +142,48 @@ def _log_normalizer(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return shifted, torch.log(pairwise_sum(torch.exp(shifted), -1, keepdim=True))
 
 
+def _sum_of_slabs(x: torch.Tensor) -> torch.Tensor:
+    """:func:`_tree_sum` over the first dimension, dropped: its halves are whole contiguous
+    slabs, so each round is one vectorized add."""
+    n = x.shape[0]
+    while n > 1:
+        half = n // 2
+        paired = x[:half] + x[half : 2 * half]
+        x = paired if n % 2 == 0 else torch.cat([paired, x[2 * half :]])
+        n = x.shape[0]
+    return x[0]
+
+
+class _CrossEntropyRows(torch.autograd.Function):
+    """The cross-entropy of each row, computed with the classes as the first dimension (one
+    contiguous slab per class), the gradient ``softmax - one_hot`` written out by hand: fewer
+    and larger elementwise ops than autograd through :func:`_log_normalizer`, the same sums."""
+
+    @staticmethod
+    def forward(ctx: Any, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        slabs = logits.permute(2, 0, 1).contiguous()  # (classes, C, rows)
+        shifted = slabs - slabs.amax(dim=0)  # a max is exact in any order
+        exp = torch.exp(shifted)
+        total = _sum_of_slabs(exp)
+        ctx.save_for_backward(exp, total, y)
+        return torch.log(total).sub_(torch.gather(shifted, 0, y[None])[0])
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        exp, total, y = ctx.saved_tensors
+        probabilities = exp / total
+        # one -1 per row at its class: each position receives a single add, so no order to fix
+        probabilities.scatter_add_(0, y[None], torch.full((1, *y.shape), -1.0, dtype=exp.dtype, device=exp.device))
+        return probabilities.mul_(grad).permute(1, 2, 0), None
+
+
 def cross_entropy_rows(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Per row, the cross-entropy of class logits ``(C, rows, classes)`` against ``y``
-    ``(C, rows)``: ``log(sum(exp(logits))) - logits[y]``, its sums batch-invariant."""
-    shifted, log_total = _log_normalizer(logits)
-    return (log_total - torch.gather(shifted, -1, y[..., None]))[..., 0]
+    ``(C, rows)``: ``log(sum(exp(logits - max))) - (logits - max)[y]``, from elementwise ops, an
+    exact max and a sum over the classes in an order fixed by their count: the same bits in any
+    stack, at any offset, and under torch's AVX2 and AVX-512 kernels alike. Differentiable in
+    ``logits``."""
+    return _CrossEntropyRows.apply(logits, y)
 
 
 def softmax(logits: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import abc
 
 import torch
-from torch import nn
 
 from connevo.workers import invariant
 from connevo.workers.kernels import class_logits
@@ -51,16 +50,14 @@ class CrossEntropy(TaskLoss):
     target_dtype = torch.long
 
     def rows(self, outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        if invariant.uses_invariant_reductions(outputs.device):
-            return invariant.cross_entropy_rows(class_logits(outputs), y.expand(outputs.shape[0], -1))
-        # classes on dim 1: log-softmax vectorizes over rows (5x faster than over 10 classes)
-        return nn.functional.cross_entropy(class_logits(outputs).transpose(1, 2), y.expand(outputs.shape[0], -1),
-                                           reduction="none")
+        # On every device from elementwise ops, an order-fixed sum and a gather, not torch's fused
+        # cross-entropy: on the CPU its log-softmax over the rows computes the rows past the last
+        # full vector with scalar code, so a mini-batch of 10 rows got other bits under AVX2 (8
+        # lanes) than under AVX-512 (16). Elementwise exp and log give the same bits on both.
+        return invariant.cross_entropy_rows(class_logits(outputs), y.expand(outputs.shape[0], -1))
 
     def predictions(self, outputs: torch.Tensor) -> torch.Tensor:
-        if invariant.uses_invariant_reductions(outputs.device):
-            return invariant.softmax(class_logits(outputs))
-        return torch.softmax(class_logits(outputs), dim=2)
+        return invariant.softmax(class_logits(outputs))
 
     def predicted_class(self, outputs: torch.Tensor) -> torch.Tensor:
         return class_logits(outputs).argmax(dim=2)

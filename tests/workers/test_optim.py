@@ -1,13 +1,15 @@
 """Adam over a stack's parameters as views of one flat buffer (the CPU's path) against Adam over
 the same parameters held apart: the same bits, step by step, with and without per-element scales,
-and after selecting rows."""
+and after selecting rows. Its square roots are correctly rounded, so its updates do not depend on
+the machine's vector math library."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
-from connevo.workers.optim import Adam, flat_leaves
+from connevo.workers.optim import Adam, flat_leaves, ieee_sqrt
 
 
 def parameters(seed: int) -> list[torch.Tensor]:
@@ -53,3 +55,37 @@ def test_flat_leaves_train_to_the_bits_of_separate_parameters(scaled):
 def test_adam_with_device_scalars_keeps_separate_parameters():
     flat = flat_leaves(parameters(1))
     assert Adam(flat, 0.05, device_scalars=True).flat is None
+
+
+def every_kind_of_float32(count: int) -> torch.Tensor:
+    """Non-negative float32 values of every exponent, subnormals and zeros included."""
+    g = torch.Generator().manual_seed(7)
+    bits = torch.randint(0, 0x7F800000, (count,), generator=g, dtype=torch.int64).to(torch.int32)
+    values = bits.view(torch.float32).clone()
+    values[: count // 4] = 0.0
+    return values
+
+
+def test_square_roots_are_correctly_rounded_for_zeros_subnormals_and_normals():
+    values = every_kind_of_float32(400_000)
+    # a float32's square root taken in float64 and rounded once is the correctly rounded one
+    exact = values.double().sqrt().float()
+    (roots,) = ieee_sqrt([values])
+    assert roots.dtype == torch.float32
+    assert torch.equal(roots.view(torch.int32), exact.view(torch.int32))
+    strided = values[::3]
+    assert torch.equal(ieee_sqrt([strided])[0], exact[::3])
+    assert ieee_sqrt([]) == []
+
+
+def test_an_adam_step_divides_by_the_correctly_rounded_root():
+    param = every_kind_of_float32(4_000)[:, None].clone().requires_grad_(True)
+    optimizer = Adam([param], lr=0.1)
+    grad = every_kind_of_float32(4_000)[:, None].flip(0)
+    start = param.detach().clone()
+    param.grad = grad.clone()
+    optimizer.step()
+    moment = torch.zeros_like(grad).addcmul_(grad, grad, value=1 - 0.999)
+    denom = torch.from_numpy(np.sqrt(moment.numpy())) / np.sqrt(1 - 0.999) + 1e-8
+    expected = start.addcdiv(torch.lerp(torch.zeros_like(grad), grad, 1 - 0.9), denom, value=-0.1 / (1 - 0.9))
+    assert torch.equal(param.detach(), expected)
