@@ -15,6 +15,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+from connevo.blas import pin_openblas_kernels
 from connevo.errors import (
     ConnevoError,
     DataError,
@@ -23,6 +24,8 @@ from connevo.errors import (
     SpecError,
     StoreError,
 )
+
+pin_openblas_kernels()  # before anything imports NumPy: the same BLAS kernels on every x86-64 machine
 
 __version__ = "0.1.0"
 

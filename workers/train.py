@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 import torch
 from threadpoolctl import ThreadpoolController
 
+from connevo.blas import check_openblas_kernels
 from connevo.errors import SpecError
 from connevo.workers.batched import DataTensors, train_batched
 from connevo.workers.hints import add_hints
@@ -53,6 +54,7 @@ def single_thread() -> Iterator[None]:
     global _BLAS
     if _BLAS is None:  # finds the BLAS libraries loaded (once: it walks the process's libraries)
         _BLAS = ThreadpoolController()
+        check_openblas_kernels(_BLAS)
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
