@@ -41,7 +41,7 @@ _chosen_before: str | None = None
 """The kernels OpenBLAS had chosen when connevo was imported after NumPy (None: it was not)."""
 
 
-def _processor_flags() -> frozenset[str]:
+def processor_flags() -> frozenset[str]:
     """The processor's feature flags from ``/proc/cpuinfo`` (empty where there is none)."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as info:
@@ -55,7 +55,7 @@ def _processor_flags() -> frozenset[str]:
 
 def runs_pinned_kernels() -> bool:
     """Whether this machine can run :data:`PINNED_KERNELS`: x86-64 with AVX2 and FMA."""
-    return platform.machine().lower() in ("x86_64", "amd64") and _NEEDED_FLAGS <= _processor_flags()
+    return platform.machine().lower() in ("x86_64", "amd64") and _NEEDED_FLAGS <= processor_flags()
 
 
 def pin_openblas_kernels() -> None:
@@ -103,4 +103,4 @@ def check_openblas_kernels(controller: object) -> None:
 
 
 __all__ = ["CORETYPE_ENV", "PINNED_KERNELS", "check_openblas_kernels", "openblas_kernels",
-           "pin_openblas_kernels", "runs_pinned_kernels"]
+           "pin_openblas_kernels", "processor_flags", "runs_pinned_kernels"]

@@ -142,18 +142,6 @@ def _log_normalizer(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return shifted, torch.log(pairwise_sum(torch.exp(shifted), -1, keepdim=True))
 
 
-def _sum_of_slabs(x: torch.Tensor) -> torch.Tensor:
-    """:func:`_tree_sum` over the first dimension, dropped: its halves are whole contiguous
-    slabs, so each round is one vectorized add."""
-    n = x.shape[0]
-    while n > 1:
-        half = n // 2
-        paired = x[:half] + x[half : 2 * half]
-        x = paired if n % 2 == 0 else torch.cat([paired, x[2 * half :]])
-        n = x.shape[0]
-    return x[0]
-
-
 class _CrossEntropyRows(torch.autograd.Function):
     """The cross-entropy of each row, computed with the classes as the first dimension (one
     contiguous slab per class), the gradient ``softmax - one_hot`` written out by hand: fewer
@@ -164,7 +152,7 @@ class _CrossEntropyRows(torch.autograd.Function):
         slabs = logits.permute(2, 0, 1).contiguous()  # (classes, C, rows)
         shifted = slabs - slabs.amax(dim=0)  # a max is exact in any order
         exp = torch.exp(shifted)
-        total = _sum_of_slabs(exp)
+        total = _tree_sum(exp, 0)[0]  # whole contiguous slabs: one vectorized add a round
         ctx.save_for_backward(exp, total, y)
         return torch.log(total).sub_(torch.gather(shifted, 0, y[None])[0])
 
