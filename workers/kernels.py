@@ -7,7 +7,8 @@ gives other bits for one entry of a ``bmm`` of 2 or 64 entries than of 1), while
 same arguments gives the same bits. On the CPU in float32 the calls are NumPy's: one
 ``np.matmul`` over the stack, whose loop calls its BLAS (OpenBLAS) once per candidate with
 that candidate's operands (``gemm``; ``gemv`` where the candidate's own shape has a single row
-or column), on one thread (:func:`workers.train.single_thread`), with OpenBLAS's Haswell kernels
+or column), on one BLAS thread (:func:`workers.train.single_thread`; a large stack's calls spread
+over the worker's threads, each call unchanged: :mod:`workers.threaded_products`), with OpenBLAS's Haswell kernels
 on every x86-64 machine with AVX2 (:mod:`connevo.blas`: its AVX-512 kernels sum in other orders).
 It is torch's MKL that a
 stack's products called before: on AMD CPUs MKL runs its generic code, 1.5-4x slower on these
@@ -41,7 +42,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from connevo.workers import triton_matmul
+from connevo.workers import threaded_products, triton_matmul
 from connevo.workers.sparse_products import SparseBlock, sparse_gradients, sparse_product
 
 __all__ = [
@@ -127,7 +128,7 @@ def _blas_products(left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
     them too), as one ``np.matmul``: its loop makes one BLAS call per candidate on that
     candidate's operands, writing into its own aligned part of the result."""
     out = _stack_buffer(left.shape[0], left.shape[1], right.shape[2], like=left)
-    np.matmul(left.detach().numpy(), right.detach().numpy(), out=out.numpy())
+    threaded_products.run([threaded_products.Product(left.detach().numpy(), right.detach().numpy(), out.numpy())])
     return out
 
 
@@ -305,9 +306,14 @@ def _parted_products(left: list[np.ndarray], right: list[np.ndarray], out: np.nd
     """Per part, ``left @ right`` (one BLAS call per candidate, into aligned matrices of their
     own), written into ``out`` (zeros) at ``rows`` x ``cols``."""
     results = _aligned_views([(lhs.shape[0], lhs.shape[1], r.shape[2]) for lhs, r in zip(left, right)])
-    for part, lhs, r, result, rs, cs in zip(parts, left, right, results, rows, cols):
-        np.matmul(lhs, r, out=result)
-        out[part.start : part.stop, _index(rs), _index(cs)] = result
+
+    def scatter(part: Part, result: np.ndarray, rs: Selection, cs: Selection) -> Callable[[int, int], None]:
+        def write(start: int, stop: int) -> None:
+            out[part.start + start : part.start + stop, _index(rs), _index(cs)] = result[start:stop]
+        return write
+
+    threaded_products.run([threaded_products.Product(lhs, r, result, scatter(part, result, rs, cs))
+                           for part, lhs, r, result, rs, cs in zip(parts, left, right, results, rows, cols)])
 
 
 class _PartedMatmul(torch.autograd.Function):

@@ -29,6 +29,7 @@ from connevo.workers.latency import add_latency
 from connevo.workers.records import Evaluation, EvaluationRequest, TrainingSettings
 from connevo.workers.rewiring import train_rewiring
 from connevo.workers.tasks import Dataset
+from connevo.workers.threaded_products import product_threads
 
 
 def resolve_device(name: str) -> torch.device:
@@ -50,7 +51,9 @@ _BLAS: ThreadpoolController | None = None
 @contextlib.contextmanager
 def single_thread() -> Iterator[None]:
     """Train on one intra-op thread, and NumPy's BLAS (the CPU's products:
-    :mod:`workers.kernels`) on one, so results do not depend on how many threads a worker has."""
+    :mod:`workers.kernels`) on one, so results do not depend on how many threads a worker has.
+    The threads the caller had run a large stack's per-candidate products side by side, each
+    call as it is on one (:mod:`workers.threaded_products`)."""
     global _BLAS
     if _BLAS is None:  # finds the BLAS libraries loaded (once: it walks the process's libraries)
         _BLAS = ThreadpoolController()
@@ -58,7 +61,7 @@ def single_thread() -> Iterator[None]:
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with _BLAS.limit(limits=1, user_api="blas"):
+        with _BLAS.limit(limits=1, user_api="blas"), product_threads(previous):
             yield
     finally:
         torch.set_num_threads(previous)

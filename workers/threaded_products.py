@@ -1,0 +1,142 @@
+"""A stack's per-candidate products spread over the threads a training may use.
+
+A worker trains on one intra-op thread and one BLAS thread (:func:`workers.train.single_thread`),
+so that a candidate's bits do not depend on the worker's threads. Its products are one BLAS call
+per candidate (:mod:`workers.kernels`); those calls are independent, so they can run on several
+threads at once, each on one BLAS thread, without changing any call's arguments: the candidates
+of a stack are cut into groups of about equal work and each group's calls run on a thread of
+their own. Every candidate's product is the same call on the same operands, so the same bits,
+whatever the number of threads.
+
+How many threads: :func:`product_threads` (``single_thread`` passes the threads the caller had:
+``torch.get_num_threads()`` before training, which is 1 in a Ray worker of one CPU, a worker's
+``cpus_per_worker`` otherwise, and the machine's cores in-process, ``workers.backend = "local"``),
+at most the CPUs this process may run on. Below :data:`MIN_FLOPS` a call stays on one thread:
+handing work to another thread costs tens of microseconds.
+
+Why by hand: NumPy's ``matmul`` loops over a stack on one thread, and OpenBLAS's own threads
+split *one* product (its summation then depends on the thread count); ``concurrent.futures``
+runs the groups.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
+
+import numpy as np
+
+MIN_FLOPS = 4e6
+"""Floating-point operations of a call's products below which they stay on one thread."""
+
+_threads = 1
+_pool: ThreadPoolExecutor | None = None
+_pool_owner: tuple[int, int] = (0, 0)  # (process id, workers) of _pool: a forked child makes its own
+
+
+class Product(NamedTuple):
+    """``out[c] = left[c] @ right[c]`` for every candidate ``c`` of one stack; then, if given,
+    ``scatter(start, stop)`` copies candidates ``start:stop`` of ``out`` where they belong."""
+
+    left: np.ndarray
+    right: np.ndarray
+    out: np.ndarray
+    scatter: Callable[[int, int], None] | None = None
+
+
+Group = list[tuple[int, int, int]]
+"""Of one thread: (product index, first candidate, candidate after the last)."""
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def product_threads(count: int) -> Iterator[None]:
+    """Within the block, a stack's products run on up to ``count`` threads (at most
+    :func:`usable_cpus`)."""
+    global _threads
+    if count < 1:
+        raise ValueError(f"product threads must be at least 1, got {count}")
+    previous, _threads = _threads, max(1, min(count, usable_cpus()))
+    try:
+        yield
+    finally:
+        _threads = previous
+
+
+def current_threads() -> int:
+    """The threads a stack's products may run on now."""
+    return _threads
+
+
+def groups(products: Sequence[Product], threads: int) -> list[Group]:
+    """The candidates of ``products`` cut into at most ``threads`` groups of about equal work
+    (multiply-adds), in order: every candidate of every product in exactly one group."""
+    work = [p.left.shape[1] * p.left.shape[2] * p.right.shape[2] for p in products]
+    total = sum(w * p.left.shape[0] for w, p in zip(work, products))
+    cuts = [total * i / threads for i in range(1, threads)]  # where group i + 1 should begin
+    out: list[Group] = [[]]
+    done = 0
+    for k, (p, w) in enumerate(zip(products, work)):
+        start, count = 0, p.left.shape[0]
+        while start < count:
+            stop = count
+            if len(out) < threads:
+                take = round((cuts[len(out) - 1] - done) / w) if w else count
+                if take <= 0 and out[-1]:
+                    out.append([])
+                    continue
+                stop = min(count, start + max(take, 1))
+            out[-1].append((k, start, stop))
+            done += (stop - start) * w
+            start = stop
+    return [g for g in out if g]
+
+
+def run(products: Sequence[Product]) -> None:
+    """Every product of ``products``, each candidate's as one ``np.matmul`` of its own
+    operands, on the threads :func:`product_threads` allows when the work is worth it."""
+    flops = sum(2.0 * p.left.shape[0] * p.left.shape[1] * p.left.shape[2] * p.right.shape[2] for p in products)
+    candidates = sum(p.left.shape[0] for p in products)
+    if _threads == 1 or flops < MIN_FLOPS or candidates < 2:
+        for p in products:
+            np.matmul(p.left, p.right, out=p.out)
+            if p.scatter is not None:
+                p.scatter(0, p.left.shape[0])
+        return
+    parts = groups(products, _threads)
+    pending = [_executor(len(parts) - 1).submit(_run_group, products, g) for g in parts[1:]]
+    try:
+        _run_group(products, parts[0])
+    finally:
+        for future in pending:
+            future.result()
+
+
+def _run_group(products: Sequence[Product], group: Group) -> None:
+    for k, start, stop in group:
+        p = products[k]
+        np.matmul(p.left[start:stop], p.right[start:stop], out=p.out[start:stop])
+        if p.scatter is not None:
+            p.scatter(start, stop)
+
+
+def _executor(workers: int) -> ThreadPoolExecutor:
+    """The pool of this process with at least ``workers`` threads (made again after a fork)."""
+    global _pool, _pool_owner
+    pid = os.getpid()
+    if _pool is None or _pool_owner[0] != pid or _pool_owner[1] < workers:
+        if _pool is not None and _pool_owner[0] == pid:
+            _pool.shutdown(wait=True)
+        _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="connevo-products")
+        _pool_owner = (pid, workers)
+    return _pool
