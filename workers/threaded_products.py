@@ -29,8 +29,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-MIN_FLOPS = 4e6
-"""Floating-point operations of a call's products below which they stay on one thread."""
+MIN_FLOPS = 3e7
+"""Floating-point operations of a call's products below which they stay on one thread. Digits
+stacks (products of 0.1-40 MFLOP a call) trained no faster on two threads from 4 MFLOP on, and
+up to 8% slower (handing groups over, and the GIL between a part's products); 784-input stacks
+(0.4 GFLOP a call and more) train 1.3x faster on two (benchmarks/README.md)."""
 
 _threads = 1
 _pool: ThreadPoolExecutor | None = None
