@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
@@ -35,7 +36,7 @@ stacks (products of 0.1-40 MFLOP a call) trained no faster on two threads from 4
 up to 8% slower (handing groups over, and the GIL between a part's products); 784-input stacks
 (0.4 GFLOP a call and more) train 1.3x faster on two (benchmarks/README.md)."""
 
-_threads = 1
+_local = threading.local()  # .threads: of the training running on this thread (1 unless set)
 _pool: ThreadPoolExecutor | None = None
 _pool_owner: tuple[int, int] = (0, 0)  # (process id, workers) of _pool: a forked child makes its own
 
@@ -64,21 +65,22 @@ def usable_cpus() -> int:
 
 @contextlib.contextmanager
 def product_threads(count: int) -> Iterator[None]:
-    """Within the block, a stack's products run on up to ``count`` threads (at most
-    :func:`usable_cpus`)."""
-    global _threads
+    """Within the block, on the calling thread, a stack's products run on up to ``count`` threads
+    (at most :func:`usable_cpus`). The setting is the calling thread's own: trainings on other
+    threads (a service's campaigns) keep theirs."""
     if count < 1:
         raise ValueError(f"product threads must be at least 1, got {count}")
-    previous, _threads = _threads, max(1, min(count, usable_cpus()))
+    previous = current_threads()
+    _local.threads = max(1, min(count, usable_cpus()))
     try:
         yield
     finally:
-        _threads = previous
+        _local.threads = previous
 
 
 def current_threads() -> int:
-    """The threads a stack's products may run on now."""
-    return _threads
+    """The threads a stack's products may run on now, on the calling thread."""
+    return getattr(_local, "threads", 1)
 
 
 def groups(products: Sequence[Product], threads: int) -> list[Group]:
@@ -110,13 +112,14 @@ def run(products: Sequence[Product]) -> None:
     operands, on the threads :func:`product_threads` allows when the work is worth it."""
     flops = sum(2.0 * p.left.shape[0] * p.left.shape[1] * p.left.shape[2] * p.right.shape[2] for p in products)
     candidates = sum(p.left.shape[0] for p in products)
-    if _threads == 1 or flops < MIN_FLOPS or candidates < 2:
+    threads = current_threads()
+    if threads == 1 or flops < MIN_FLOPS or candidates < 2:
         for p in products:
             np.matmul(p.left, p.right, out=p.out)
             if p.scatter is not None:
                 p.scatter(0, p.left.shape[0])
         return
-    parts = groups(products, _threads)
+    parts = groups(products, threads)
     pending = [_executor(len(parts) - 1).submit(_run_group, products, g) for g in parts[1:]]
     try:
         _run_group(products, parts[0])

@@ -24,15 +24,16 @@ def stack(count: int, rows: int, inner: int, cols: int, seed: int) -> Product:
 
 @pytest.fixture
 def threads_seen(monkeypatch):
-    """Every product call on several threads (no work threshold, four usable CPUs); the names of
-    the threads that ran groups of candidates."""
+    """Every product call on several threads (no work threshold, four usable CPUs); the name of
+    the thread that ran each group of candidates, in the order they started (an idle pool
+    thread may run several groups)."""
     monkeypatch.setattr(threaded_products, "MIN_FLOPS", 0.0)
     monkeypatch.setattr(threaded_products, "usable_cpus", lambda: 4)
-    seen: set[str] = set()
+    seen: list[str] = []
     run_group = threaded_products._run_group
 
     def spy(products, group):
-        seen.add(threading.current_thread().name)
+        seen.append(threading.current_thread().name)
         run_group(products, group)
 
     monkeypatch.setattr(threaded_products, "_run_group", spy)
@@ -62,14 +63,21 @@ def test_products_on_several_threads_are_the_bits_of_one_call_per_stack(threads_
     for p in products:
         assert np.array_equal(p.out, np.matmul(p.left, p.right))
     assert np.array_equal(scattered, products[0].out)
-    assert len(threads_seen) == 3
+    main = threading.current_thread().name
+    assert len(threads_seen) == 3 and threads_seen.count(main) == 1  # three groups, one on the caller
 
 
-def test_the_thread_count_is_at_least_one_and_at_most_the_usable_cpus(monkeypatch):
+def test_the_thread_count_is_at_least_one_at_most_the_usable_cpus_and_the_calling_thread_s_own(monkeypatch):
     monkeypatch.setattr(threaded_products, "usable_cpus", lambda: 2)
+    assert threaded_products.current_threads() == 1
+    seen_elsewhere: list[int] = []
     with product_threads(8):
         assert threaded_products.current_threads() == 2
+        other = threading.Thread(target=lambda: seen_elsewhere.append(threaded_products.current_threads()))
+        other.start()
+        other.join()
     assert threaded_products.current_threads() == 1
+    assert seen_elsewhere == [1]
     with pytest.raises(ValueError, match="at least 1"), product_threads(0):
         pass
 
@@ -83,11 +91,11 @@ def test_a_chunk_trains_to_the_same_bits_on_one_thread_and_on_three(wine, thread
     try:
         torch.set_num_threads(1)
         alone = train(requests, wine, settings)
-        assert not threads_seen - {threading.current_thread().name}
+        assert not threads_seen  # one thread: no groups
         torch.set_num_threads(3)
         together = train(requests, wine, settings)
     finally:
         torch.set_num_threads(previous)
-    assert len(threads_seen) == 3
+    assert set(threads_seen) - {threading.current_thread().name}
     assert all(e.ok for e in alone)
     assert [dataclasses.replace(e, seconds=0.0) for e in together] == [dataclasses.replace(e, seconds=0.0) for e in alone]
