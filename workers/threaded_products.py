@@ -39,6 +39,7 @@ up to 8% slower (handing groups over, and the GIL between a part's products); 78
 _local = threading.local()  # .threads: of the training running on this thread (1 unless set)
 _pool: ThreadPoolExecutor | None = None
 _pool_owner: tuple[int, int] = (0, 0)  # (process id, workers) of _pool: a forked child makes its own
+_pool_lock = threading.Lock()  # trainings on several threads (a service's campaigns) share the pool
 
 
 class Product(NamedTuple):
@@ -120,7 +121,12 @@ def run(products: Sequence[Product]) -> None:
                 p.scatter(0, p.left.shape[0])
         return
     parts = groups(products, threads)
-    pending = [_executor(len(parts) - 1).submit(_run_group, products, g) for g in parts[1:]]
+    if len(parts) == 1:
+        _run_group(products, parts[0])
+        return
+    with _pool_lock:  # no other thread replaces the pool between getting it and submitting
+        pool = _executor(len(parts) - 1)
+        pending = [pool.submit(_run_group, products, g) for g in parts[1:]]
     try:
         _run_group(products, parts[0])
     finally:
@@ -137,12 +143,13 @@ def _run_group(products: Sequence[Product], group: Group) -> None:
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:
-    """The pool of this process with at least ``workers`` threads (made again after a fork)."""
+    """The pool of this process with at least ``workers`` threads (made again after a fork; a
+    smaller one finishes what it was given). Called with ``_pool_lock`` held."""
     global _pool, _pool_owner
     pid = os.getpid()
     if _pool is None or _pool_owner[0] != pid or _pool_owner[1] < workers:
         if _pool is not None and _pool_owner[0] == pid:
-            _pool.shutdown(wait=True)
+            _pool.shutdown(wait=False)
         _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="connevo-products")
         _pool_owner = (pid, workers)
     return _pool

@@ -67,6 +67,31 @@ def test_products_on_several_threads_are_the_bits_of_one_call_per_stack(threads_
     assert len(threads_seen) == 3 and threads_seen.count(main) == 1  # three groups, one on the caller
 
 
+def test_trainings_on_two_threads_share_the_pool_and_each_gets_its_own_bits(threads_seen):
+    """Two callers (a service's campaigns train on threads of one process), with two and three
+    product threads, growing the pool while the other uses it."""
+    stacks = [[stack(6, 8, 20 + k, 4, seed=10 * t + k) for k in range(40)] for t in range(2)]
+    errors: list[BaseException] = []
+
+    def caller(mine: list[Product], threads: int) -> None:
+        try:
+            with product_threads(threads):
+                for p in mine:
+                    threaded_products.run([p])
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+
+    callers = [threading.Thread(target=caller, args=(mine, 2 + t)) for t, mine in enumerate(stacks)]
+    for c in callers:
+        c.start()
+    for c in callers:
+        c.join()
+    assert not errors
+    for p in stacks[0] + stacks[1]:
+        assert np.array_equal(p.out, np.matmul(p.left, p.right))
+    assert len(threads_seen) >= 2 * 80
+
+
 def test_the_thread_count_is_at_least_one_at_most_the_usable_cpus_and_the_calling_thread_s_own(monkeypatch):
     monkeypatch.setattr(threaded_products, "usable_cpus", lambda: 2)
     assert threaded_products.current_threads() == 1
