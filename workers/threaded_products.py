@@ -34,7 +34,7 @@ MIN_FLOPS = 3e7
 """Floating-point operations of a call's products below which they stay on one thread. Digits
 stacks (products of 0.1-40 MFLOP a call) trained no faster on two threads from 4 MFLOP on, and
 up to 8% slower (handing groups over, and the GIL between a part's products); 784-input stacks
-(0.4 GFLOP a call and more) train 1.3x faster on two (benchmarks/README.md)."""
+(0.4 GFLOP a call and more) train 1.1-1.4x faster on two (benchmarks/README.md)."""
 
 _local = threading.local()  # .threads: of the training running on this thread (1 unless set)
 _pool: ThreadPoolExecutor | None = None
