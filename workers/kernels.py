@@ -8,10 +8,10 @@ same arguments gives the same bits. On the CPU in float32 the calls are NumPy's:
 ``np.matmul`` over the stack, whose loop calls its BLAS (OpenBLAS) once per candidate with
 that candidate's operands (``gemm``; ``gemv`` where the candidate's own shape has a single row
 or column), on one BLAS thread (:func:`workers.train.single_thread`; a large stack's calls spread
-over the worker's threads, each call unchanged: :mod:`workers.threaded_products`), with OpenBLAS's Haswell kernels
-on every x86-64 machine with AVX2 (:mod:`connevo.blas`: its AVX-512 kernels sum in other orders).
-It is torch's MKL that a
-stack's products called before: on AMD CPUs MKL runs its generic code, 1.5-4x slower on these
+over the worker's threads, each call unchanged: :mod:`workers.threaded_products`), with
+OpenBLAS's Haswell kernels on every x86-64 machine with AVX2 (:mod:`connevo.blas`: its AVX-512
+kernels sum in other orders). It is torch's MKL that a stack's products called before: on AMD
+CPUs MKL runs its generic code, 1.5-4x slower on these
 small products ((128 x 64) @ (64 x 10): 13 us against 3.4 us), and a call per candidate from
 Python added a few microseconds each. Every elementwise op used here gives the same bits at any
 offset of a tensor (the sigmoid is written as ``1 / (1 + exp(-x))`` because ``torch.sigmoid``'s
