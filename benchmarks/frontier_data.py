@@ -334,6 +334,64 @@ def ordinal() -> FrontierData:
                         "classes by the quartiles of a noisy score; R = 2 x 60 (dense linear)")
 
 
+CLASSIC_STATE = 71227
+"""random_state of the three classic generated tasks added on 2026-12-06 (``waveform``, ``led24``
+and ``checkerboard``), drawn once when they were made, after connevo's defaults were settled;
+never tuned on."""
+
+
+def waveform() -> FrontierData:
+    """Never used while tuning connevo's defaults: Breiman's waveform task (CART, 1984; UCI
+    "Waveform Database Generator"): each row is a random convex mix of two of three triangular
+    waves over 21 points, plus unit Gaussian noise; the class says which pair. Bayes accuracy
+    about 0.86, a linear model near it."""
+    rng = np.random.default_rng(CLASSIC_STATE)
+    n = 2500
+    points = np.arange(1, 22)
+    peaks = [np.maximum(6 - np.abs(points - centre), 0).astype(np.float64) for centre in (11, 7, 15)]
+    pairs = [(0, 1), (0, 2), (1, 2)]
+    y = rng.integers(0, 3, n)
+    mix = rng.random(n)[:, None]
+    first = np.stack([peaks[pairs[c][0]] for c in y])
+    second = np.stack([peaks[pairs[c][1]] for c in y])
+    x = mix * first + (1 - mix) * second + rng.normal(size=(n, 21))
+    return FrontierData("waveform", x, y.astype(np.int64), 126,
+                        "Breiman's waveform: 2500 rows, 21 noisy points of a mix of two of three triangular "
+                        "waves, 3 classes; R = 2 x 63 (dense linear)")
+
+
+def led24() -> FrontierData:
+    """Never used while tuning connevo's defaults: Breiman's LED display task (UCI "LED Display
+    Domain", 24 attributes): the seven segments of a digit, each flipped with probability 0.1, and
+    17 irrelevant random bits; 10 classes, Bayes accuracy about 0.74."""
+    rng = np.random.default_rng(CLASSIC_STATE + 1)
+    n = 2000
+    segments = np.array([  # a b c d e f g of the digits 0-9
+        [1, 1, 1, 0, 1, 1, 1], [0, 0, 1, 0, 0, 1, 0], [1, 0, 1, 1, 1, 0, 1], [1, 0, 1, 1, 0, 1, 1],
+        [0, 1, 1, 1, 0, 1, 0], [1, 1, 0, 1, 0, 1, 1], [1, 1, 0, 1, 1, 1, 1], [1, 0, 1, 0, 0, 1, 0],
+        [1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 1, 1]])
+    y = rng.integers(0, 10, n)
+    shown = segments[y] ^ (rng.random((n, 7)) < 0.1)
+    x = np.hstack([shown, rng.integers(0, 2, (n, 17))]).astype(np.float64)
+    return FrontierData("led24", x, y.astype(np.int64), 480,
+                        "Breiman's LED-24: 2000 rows, 7 segments flipped with probability 0.1 and 17 random bits, "
+                        "10 classes; R = 2 x 240 (dense linear)")
+
+
+def checkerboard() -> FrontierData:
+    """Never used while tuning connevo's defaults: a 3 x 3 checkerboard in 2 of 12 uniform features
+    (10 are noise), 3% of labels flipped: no linear model does better than the majority class,
+    and a small network needs hidden neurons on both informative features and a second level."""
+    rng = np.random.default_rng(CLASSIC_STATE + 2)
+    n = 2000
+    x = rng.uniform(-1.5, 1.5, size=(n, 12))
+    cells = np.floor(x[:, 0] + 1.5) + np.floor(x[:, 1] + 1.5)
+    y = (cells.astype(np.int64) % 2) ^ (rng.random(n) < 0.03)
+    return FrontierData("checkerboard", x, y.astype(np.int64), 24,
+                        "3 x 3 checkerboard in 2 of 12 uniform features, 2000 rows, 2 classes, 3% of labels flipped; "
+                        "R = 2 x 12 (one logit)")
+
+
 DATASETS: dict[str, Callable[[], FrontierData]] = {
     "digits": digits,
     "breast_cancer": breast_cancer,
@@ -359,9 +417,13 @@ DATASETS: dict[str, Callable[[], FrontierData]] = {
     "friedman": friedman,
     "tabular": tabular,
     "ordinal": ordinal,
+    "waveform": waveform,
+    "led24": led24,
+    "checkerboard": checkerboard,
 }
 """The first four shaped connevo's defaults; ``wine`` and ``circles``, then ``imbalanced`` and
 ``wide``, then ``large``, then ``many_classes``, then ``iris`` and ``quantiles``, then ``pixels``,
 then ``moons`` and ``hastie``, then ``noisy`` and ``categorical``, then ``sparse_binary``,
 ``skewed``, ``small_wide`` and ``six_classes``, then ``friedman``, ``tabular`` and ``ordinal``,
-were added after, to check that the defaults carry over to data they were not tuned on."""
+then ``waveform``, ``led24`` and ``checkerboard``, were added after, to check that the defaults
+carry over to data they were not tuned on."""
