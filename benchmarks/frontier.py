@@ -45,6 +45,10 @@ randomness):
   friedman       make_friedman1, 2000 x 10 uniform (5 used), binary at the median; R = 20 (2 x 10)
   tabular        make_classification, 1500 x 20 (6 informative), 3 classes x 2 clusters; R = 120 (2 x 60)
   ordinal        15 raw columns (counts, flags, a skewed amount), 1200 rows, 4 quartile classes; R = 120
+  waveform       Breiman's waveform, 2500 x 21 noisy points of a mix of two of three waves, 3 classes; R = 126
+  led24          Breiman's LED-24: 7 segments flipped with probability 0.1 and 17 random bits, 2000 rows,
+                 10 classes; R = 480
+  checkerboard   a 3 x 3 checkerboard in 2 of 12 uniform features, 2000 rows, binary, 3% flipped; R = 24
 All but the first four were added after connevo's defaults were settled, to check that they carry
 over to data they were not tuned on.
 
