@@ -41,19 +41,24 @@ def evaluate(genomes: list[Genome], search: GenomeSearch, seeds: list[int]) -> l
 
 
 def genome_front(evaluations: list, search: GenomeSearch, split: Split) -> ArmResult:
-    """The (validation accuracy, connections) front of the trained genomes, as connevo selects it,
-    each member scored on the held-out rows (standardized with the data set's statistics).
+    """The front of the trained genomes as connevo's default ranks it (no other network, no larger,
+    is as accurate on the validation rows and has no higher validation loss: ``"accuracy_and_loss"``),
+    together with the (validation accuracy, connections) front, each member scored on the held-out
+    rows (standardized with the data set's statistics).
 
-    Every network of a tied (validation accuracy, connections) pair is kept, so the held-out rows
-    choose among them: generous to this arm. ``ArmResult.single_pick`` is the same front with one
-    network per tie, the one of lowest validation loss (as connevo's front breaks ties), printed
-    beside it for information only."""
+    Every network of a tied (validation accuracy, connections) pair on the second is kept, so the
+    held-out rows choose among them: generous to this arm. ``ArmResult.single_pick`` is the same
+    front with one network per tie, the one of lowest validation loss (as connevo's front breaks
+    ties), printed beside it for information only."""
     ok = [e for e in evaluations if e.ok and e.trained_genome is not None]
     table = pd.DataFrame({"val_accuracy": [e.val_accuracy for e in ok],
+                          "val_loss": [float("nan") if e.val_loss is None else e.val_loss for e in ok],
                           "connections": [e.costs["connections"] for e in ok], "index": range(len(ok))})
     x = torch.as_tensor((split.x_hold - search.dataset.mean) / search.dataset.std, dtype=torch.float32)
     scored: dict[int, tuple[float, int]] = {}
-    for index in pareto_front(table, ["val_accuracy", "connections"])["index"]:
+    members = set(pareto_front(table.drop(columns="val_loss"), ["val_accuracy", "connections"])["index"])
+    members |= set(pareto_front(table, ["val_accuracy", "connections"], rank_accuracy_by="accuracy_and_loss")["index"])
+    for index in sorted(members):
         network = compile_genome(ok[int(index)].trained_genome, use_genome_weights=True).eval()
         with torch.no_grad():
             predicted = network(x).argmax(dim=1).numpy()

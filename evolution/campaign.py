@@ -60,7 +60,7 @@ class Campaign:
         self.store = store
         self.dataset = dataset if dataset is not None else load_task(spec)
         # "auto" resolved here, once: the stored spec names the ranking its fronts are read with
-        spec = with_resolved_ranking(spec, len(self.dataset.y_val), self.dataset.kind)
+        spec = with_resolved_ranking(spec, self.dataset.kind)
         self.spec = spec
         self.settings = training_settings(spec, self.dataset)
         self._evaluator = evaluator
@@ -285,7 +285,7 @@ class Campaign:
                                     self.spec.budget_niches, self.rng)
         summary = summarize(generation, children, self.archive, self.scoring,
                             [self.candidate_id(c.number) for c in self.population], self.candidates_total,
-                            (self.hv_reference, self.hv_ideal))
+                            (self.hv_reference, self.hv_ideal), self.spec.objectives.rank_accuracy_by)
         rows = [self._final_row(c) for c in children]
         self._finished_rows.clear()
         checkpoint = {"rng": self.rng.bit_generator.state, "innovations": self.innovations.state(),

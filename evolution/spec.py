@@ -180,13 +180,14 @@ class ObjectivesSpec(_Strict):
         default_factory=dict,
         description="stochastic Pareto dominance: objective -> probability it takes part in a comparison",
     )
-    rank_accuracy_by: Literal["auto", "accuracy", "loss", "pooled"] = Field(
+    rank_accuracy_by: Literal["auto", "accuracy", "loss", "pooled", "accuracy_and_loss"] = Field(
         "auto",
         description="how val_accuracy (a regression: val_r2) ranks the networks of the front (connevo front, the "
         "final polish, export, plots): 'accuracy' (ties decided by the validation loss), 'loss' (the validation "
         "cross-entropy, lower first: steadier than the accuracy of a few dozen rows), 'pooled' (the loss over the "
-        "training and validation rows together, lower first), or 'auto': a regression 'pooled'; a classification "
-        "'loss' where the validation part has fewer than 100 rows, else 'accuracy' "
+        "training and validation rows together, lower first), 'accuracy_and_loss' (both: a network stays on the "
+        "front unless another with no more connections is at least as accurate and has no higher validation "
+        "loss), or 'auto': a regression 'pooled', a classification 'accuracy_and_loss' "
         "(connevo.evolution.accuracy_ranking; the campaign stores what it chose). Selection always ranks by the "
         "validation score",
     )

@@ -28,7 +28,7 @@ from connevo.evolution.selection import (
 )
 from connevo.evolution.spec import CampaignSpec
 from connevo.results.metrics import metric, value_of, worst_value
-from connevo.results.pareto import pooled_loss, ranks_by_pooled_loss, train_share
+from connevo.results.pareto import TIE_BREAKERS, pooled_loss, ranks_by_pooled_loss, train_share
 from connevo.search_space.cost import measure
 from connevo.search_space.genome import Genome
 
@@ -114,9 +114,16 @@ class Scoring:
         or with ``rank_accuracy_by = "loss"`` minus the validation loss in place of
         ``val_accuracy``, with ``"pooled"`` minus the pooled loss (:meth:`pooled_loss`) in place of
         every maximised validation score; equal losses decided by the score (a network without a
-        finite loss below every one with a loss)."""
-        values = self.ranked(c)
+        finite loss below every one with a loss). With ``"accuracy_and_loss"``, the objectives'
+        values and after them the loss of each maximised accuracy, minimised
+        (:func:`results.pareto.front_matrix`):
+        :meth:`front_senses` gives the senses of all of them."""
         e = c.evaluation
+        if rank_accuracy_by == "accuracy_and_loss":
+            losses = [getattr(e, TIE_BREAKERS[name], None) if e is not None and e.ok else None
+                      for name in self.maximize if name in TIE_BREAKERS]
+            return (*self.values(c), *(x if x is not None and math.isfinite(x) else math.inf for x in losses))
+        values = self.ranked(c)
         if rank_accuracy_by not in ("loss", "pooled") or e is None or not e.ok:
             return values
         if rank_accuracy_by == "loss":
@@ -127,6 +134,14 @@ class Scoring:
         plain = self.values(c)
         return tuple(-loss + LOSS_TIE_BREAK * plain[i] if replaced(name) and i < len(self.maximize) else v
                      for i, (name, v) in enumerate(zip(self.objectives, values)))
+
+    def front_senses(self, rank_accuracy_by: str) -> tuple[str, ...]:
+        """The senses of :meth:`front_ranked`'s values: the objectives', and with
+        ``"accuracy_and_loss"`` ``"min"`` for the loss of each maximised accuracy
+        (:data:`results.pareto.TIE_BREAKERS`)."""
+        if rank_accuracy_by == "accuracy_and_loss":
+            return (*self.senses, *("min" for name in self.maximize if name in TIE_BREAKERS))
+        return tuple(self.senses)
 
     def pooled_loss(self, c: Candidate) -> float | None:
         """``c``'s loss over training and validation rows together (:func:`results.pareto.pooled_loss`);

@@ -67,14 +67,17 @@ class ArchivedScores:
 
 def summarize(generation: int, children: Sequence[Candidate], archive: Sequence[ArchivedScores], scoring: Scoring,
               population_ids: list[str], candidates_total: int,
-              bounds: tuple[Mapping[str, float], Mapping[str, float]]) -> GenerationSummary:
+              bounds: tuple[Mapping[str, float], Mapping[str, float]],
+              rank_accuracy_by: str = "accuracy") -> GenerationSummary:
     """The summary of ``generation``: the front and hypervolume of every fully trained candidate
-    so far (``archive``: one entry per candidate, each ranked as ``connevo front`` ranks it)."""
+    so far (``archive``: one entry per candidate, each ranked as ``connevo front`` ranks it, by
+    ``rank_accuracy_by``)."""
     objectives, senses = list(scoring.objectives), list(scoring.senses)
+    front_senses = list(scoring.front_senses(rank_accuracy_by))
     ok = [a for a in archive if a.counted]
     values = np.array([a.values for a in ok], dtype=float).reshape(len(ok), len(objectives))
-    ranked = np.array([a.front_ranked for a in ok], dtype=float).reshape(values.shape)
-    mask = pareto_mask(ranked, senses)
+    ranked = np.array([a.front_ranked for a in ok], dtype=float).reshape(len(ok), len(front_senses))
+    mask = pareto_mask(ranked, front_senses)
     frame = pd.DataFrame(values, columns=objectives)
     reference, ideal = bounds
     hv = normalized_hypervolume(frame[mask], objectives, dict(reference), dict(ideal), senses)

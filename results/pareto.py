@@ -29,10 +29,16 @@ ties often (and saturates on easy data), while the cross-entropy still sees whic
 surer of the right class. Without it, the smallest network that reached the top accuracy would
 hide every larger one, however much better."""
 
-ACCURACY_RANKINGS = ("accuracy", "loss", "pooled")
+ACCURACY_RANKINGS = ("accuracy", "loss", "pooled", "accuracy_and_loss")
 """How an accuracy objective with a loss beside it (:data:`TIE_BREAKERS`) ranks the rows of a front:
 
 - ``"accuracy"``: by the accuracy, ties decided by the loss.
+- ``"accuracy_and_loss"``: the accuracy and its loss are both objectives of the front: a row
+  leaves it only for one as good in every other objective (as few connections) that is at least
+  as accurate *and* has no higher loss, better in one. It holds the front ranked by the accuracy
+  and the front ranked by the loss, and the networks between them that trade one for the other:
+  where the two disagree, the validation rows cannot say which generalizes better
+  (:mod:`evolution.accuracy_ranking`).
 - ``"loss"``: by the loss on the same rows, lower first (equal losses by the accuracy): steadier
   than the accuracy of a few dozen rows (:mod:`evolution.accuracy_ranking`).
 - ``"pooled"``: every validation score (``val_accuracy``, a regression's ``val_r2``, ...) by the
@@ -159,8 +165,11 @@ def refined_matrix(df: pd.DataFrame, objectives: Sequence[str], senses: Sequence
     on these values is domination on accuracy, ties decided by the loss); with ``"loss"``, lower
     loss then higher accuracy; with ``"pooled"``, every maximised validation score by the
     :data:`POOLED_LOSS` column, lower first, then the higher score (a table without that column
-    is left as it is)."""
+    is left as it is). ``"accuracy_and_loss"`` compares more columns than there are objectives:
+    :func:`front_matrix` gives them."""
     check_accuracy_ranking(rank_accuracy_by)
+    if rank_accuracy_by == "accuracy_and_loss":
+        raise ValueError("rank_accuracy_by 'accuracy_and_loss' adds columns to the objectives: use front_matrix")
     matrix = _objective_matrix(df, objectives)
     for j, (objective, sense) in enumerate(zip(objectives, senses)):
         loss_column = POOLED_LOSS if rank_accuracy_by == "pooled" else TIE_BREAKERS.get(objective)
@@ -176,6 +185,25 @@ def refined_matrix(df: pd.DataFrame, objectives: Sequence[str], senses: Sequence
         else:
             matrix[:, j] = _dense_rank(accuracy, -loss)
     return matrix
+
+
+def front_matrix(df: pd.DataFrame, objectives: Sequence[str], senses: Sequence[str],
+                 rank_accuracy_by: str = DEFAULT_ACCURACY_RANKING) -> tuple[np.ndarray, list[str]]:
+    """The values a front compares and their senses: :func:`refined_matrix` and ``senses``; with
+    ``"accuracy_and_loss"``, the objectives as they are and, after them, the loss column of each
+    maximised accuracy that has one in ``df`` (:data:`TIE_BREAKERS`), minimised (a missing loss
+    as +inf: never better than a row with one)."""
+    check_accuracy_ranking(rank_accuracy_by)
+    if rank_accuracy_by != "accuracy_and_loss":
+        return refined_matrix(df, objectives, senses, rank_accuracy_by), list(senses)
+    matrix = _objective_matrix(df, objectives)
+    losses = []
+    for objective, sense in zip(objectives, senses):
+        loss_column = TIE_BREAKERS.get(objective)
+        if sense == "max" and loss_column in df.columns:
+            loss = pd.to_numeric(df[loss_column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            losses.append(np.where(np.isnan(loss), np.inf, loss))
+    return np.column_stack([matrix, *losses]), list(senses) + ["min"] * len(losses)
 
 
 def _dense_rank(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
@@ -203,7 +231,7 @@ def pareto_front(
     first minimised objective ascending, then the first maximised one descending.
     """
     senses = _resolve_senses(objectives, senses)
-    mask = pareto_mask(refined_matrix(df, objectives, senses, rank_accuracy_by), senses)
+    mask = pareto_mask(*front_matrix(df, objectives, senses, rank_accuracy_by))
     front = df.loc[mask]
     keys: list[str] = []
     ascending: list[bool] = []
@@ -286,6 +314,7 @@ __all__ = [
     "POOLED_LOSS",
     "TIE_BREAKERS",
     "check_accuracy_ranking",
+    "front_matrix",
     "pooled_loss",
     "ranks_by_pooled_loss",
     "train_share",

@@ -142,7 +142,7 @@ class FrontPage(BaseModel):
     campaign_id: str
     objectives: list[str]
     senses: list[Literal["max", "min"]]
-    rank_accuracy_by: Literal["accuracy", "loss", "pooled"] = Field(
+    rank_accuracy_by: Literal["accuracy", "loss", "pooled", "accuracy_and_loss"] = Field(
         description="how val_accuracy (a regression: val_r2) ranks the front's candidates (the campaign's objectives.rank_accuracy_by)")
     items: list[FrontItem]
 

@@ -52,6 +52,26 @@ def test_the_front_is_nondominated_and_holds_the_best_ranked_network(store_path,
                        and (rank(b) > rank(a) or b["connections"] < a["connections"]) for _, b in everything.iterrows())
 
 
+def test_the_default_front_holds_every_network_no_other_beats_on_accuracy_loss_and_connections(store_path):
+    result = run(small_spec(**{"evolution.generations": 1}), str(store_path))
+    front, everything = result.front(), result.candidates()
+    everything = everything[everything["status"] == "ok"]
+
+    def beats(b, a) -> bool:
+        at_least = (b["val_accuracy"] >= a["val_accuracy"] and b["val_loss"] <= a["val_loss"]
+                    and b["connections"] <= a["connections"])
+        return at_least and (b["val_accuracy"], b["val_loss"], b["connections"]) != (
+            a["val_accuracy"], a["val_loss"], a["connections"])
+
+    on_front = set(front["candidate_id"])
+    for _, a in everything.iterrows():
+        beaten = any(beats(b, a) for _, b in everything.iterrows())
+        twin_listed = any((b["val_accuracy"], b["val_loss"], b["connections"]) == (
+            a["val_accuracy"], a["val_loss"], a["connections"]) for _, b in front.iterrows())
+        assert beaten != (a["id"] in on_front or twin_listed), a["id"]
+    assert len(front) == result.store.generations(result.campaign_id)["front_size"].iloc[-1]
+
+
 def test_the_python_api_returns_dataframes(store_path):
     result = connevo.run(connevo.load_spec(small_spec(**{"evolution.generations": 0})), str(store_path))
     assert isinstance(result.front(), pd.DataFrame) and isinstance(result.candidates(), pd.DataFrame)

@@ -14,7 +14,7 @@ from connevo.errors import SpecError
 from connevo.evolution import parse_spec, run
 from connevo.evolution.task import load_task, training_settings
 from connevo.results import queries
-from connevo.results.pareto import pareto_mask, refined_matrix
+from connevo.results.pareto import front_matrix, pareto_mask
 from connevo.search_space.innovation import InnovationTracker
 from connevo.search_space.operators import minimal_genome
 from connevo.workers.latency import add_latency, inference_latency_us
@@ -79,7 +79,7 @@ def test_a_campaign_stores_it_for_every_candidate_and_selects_on_it(latency_camp
     assert "latency_us" in front.columns and len(front) >= 1
     senses = ["max", "min", "min"]  # val_accuracy ranked as the campaign ranks it (objectives.rank_accuracy_by)
     ranking = queries.accuracy_ranking(latency_campaign.store, latency_campaign.campaign_id)
-    assert pareto_mask(refined_matrix(front, objectives, senses, ranking), senses).all()
+    assert pareto_mask(*front_matrix(front, objectives, senses, ranking)).all()
     assert (latency_campaign.store.generations(latency_campaign.campaign_id)["hypervolume"] > 0).all()
 
 

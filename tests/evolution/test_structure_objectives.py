@@ -10,7 +10,8 @@ from connevo.errors import SpecError
 from connevo.evolution import parse_spec, run
 from connevo.evolution.strategies import Scoring
 from connevo.evolution.summary import hypervolume_bounds
-from connevo.results.pareto import pareto_mask, refined_matrix
+from connevo.results import queries
+from connevo.results.pareto import front_matrix, pareto_mask
 from connevo.search_space.innovation import InnovationTracker
 from connevo.search_space.operators import minimal_genome
 from tests.support import small_spec
@@ -18,7 +19,7 @@ from tests.support import small_spec
 SPEC = small_spec(**{"name": "shallow", "objectives.minimize": ["hidden_nodes", "depth", "connections", "bytes"],
                      "search_space.max_hidden_nodes": 8, "search_space.start": "random",
                      "evolution.population": 8, "evolution.generations": 2,
-                     # the front ranks val_accuracy itself (on 40 validation rows "auto" would rank the loss)
+                     # the front ranks val_accuracy itself, ties by the loss ("auto" would add the loss as an objective)
                      "objectives.rank_accuracy_by": "accuracy"})
 
 
@@ -38,8 +39,9 @@ def test_a_campaign_selects_on_them_and_its_front_is_pareto_in_them(tmp_path):
     front = result.front(objectives)
     assert len(front) >= 1
     # Pareto in the objectives as the front ranks them: equal accuracies decided by the loss
-    senses = ["max", "min", "min"]
-    assert pareto_mask(refined_matrix(front, objectives, senses, "accuracy"), senses).all()
+    ranking = queries.accuracy_ranking(result.store, result.campaign_id)
+    assert ranking == "accuracy"
+    assert pareto_mask(*front_matrix(front, objectives, ["max", "min", "min"], ranking)).all()
     assert (result.store.generations(result.campaign_id)["hypervolume"] > 0).all()
 
 

@@ -111,7 +111,7 @@ def test_campaigns_stored_before_keep_ranking_accuracies_by_the_accuracy(v1_stor
             by_accuracy = queries.front(store, cid, rank_accuracy_by="accuracy")["candidate_id"].tolist()
             assert queries.front(store, cid)["candidate_id"].tolist() == by_accuracy
         new = run(small_spec(name="after-the-upgrade"), v1_store)
-        assert queries.accuracy_ranking(store, new.campaign_id) == "loss"  # "auto", the default, on 60 validation rows
+        assert queries.accuracy_ranking(store, new.campaign_id) == "accuracy_and_loss"  # "auto", the default
 
 
 def test_a_pending_row_kept_as_json_reads_after_the_upgrade_and_new_ones_are_encoded(v1_store: Path) -> None:

@@ -12,11 +12,13 @@ from hypothesis.extra.numpy import arrays
 from connevo.errors import ConnevoError, SpecError
 from connevo.results.pareto import (
     OBJECTIVE_SENSES,
+    front_matrix,
     hypervolume,
     normalized_hypervolume,
     pareto_front,
     pareto_mask,
     pooled_loss,
+    refined_matrix,
     train_share,
 )
 
@@ -290,6 +292,55 @@ def test_ranked_by_the_loss_a_front_keeps_the_surer_network_of_lower_accuracy() 
     assert list(by_accuracy["connections"]) == [5, 10, 30, 40, 50]
 
 
+def test_ranked_by_accuracy_and_loss_a_front_keeps_every_network_no_other_beats_on_both() -> None:
+    df = pd.DataFrame({
+        "val_accuracy": [0.90, 0.88, 0.90, 0.95, 0.80, 0.97, np.nan, 0.90, 0.94],
+        "val_loss": [0.30, 0.20, 0.20, 0.10, 0.35, np.nan, 0.01, 0.25, 0.15],
+        "connections": [10, 20, 30, 40, 5, 50, 1, 15, 45],
+    })
+    front = pareto_front(df, ["val_accuracy", "connections"], rank_accuracy_by="accuracy_and_loss")
+    # 15 connections: surer than 10 at the same accuracy; 45: less accurate than 40 and less sure,
+    # with more connections: off; 50, without a loss, is the most accurate: on; no accuracy: never
+    assert list(front["connections"]) == [5, 10, 15, 20, 30, 40, 50]
+    by_accuracy = pareto_front(df, ["val_accuracy", "connections"], rank_accuracy_by="accuracy")
+    by_loss = pareto_front(df, ["val_accuracy", "connections"], rank_accuracy_by="loss")
+    assert set(by_accuracy["connections"]) | set(by_loss["connections"]) <= set(front["connections"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0.5, 0.6, 0.7, 0.8]), st.sampled_from([0.1, 0.2, 0.3, float("nan")]),
+                          st.integers(1, 6)), min_size=1, max_size=25))
+def test_the_accuracy_and_loss_front_is_what_no_row_dominates_on_accuracy_loss_and_connections(rows) -> None:
+    df = pd.DataFrame(rows, columns=["val_accuracy", "val_loss", "connections"])
+    front = pareto_front(df, ["val_accuracy", "connections"], rank_accuracy_by="accuracy_and_loss")
+    loss = df["val_loss"].fillna(np.inf)
+
+    def dominated(i: int) -> bool:
+        return any(df.val_accuracy[j] >= df.val_accuracy[i] and loss[j] <= loss[i]
+                   and df.connections[j] <= df.connections[i]
+                   and (df.val_accuracy[j], -loss[j], -df.connections[j]) != (df.val_accuracy[i], -loss[i],
+                                                                             -df.connections[i])
+                   for j in range(len(df)))
+
+    expected = sorted((df.connections[i], -df.val_accuracy[i], loss[i]) for i in range(len(df)) if not dominated(i))
+    got = sorted(zip(front["connections"], -front["val_accuracy"], front["val_loss"].fillna(np.inf)))
+    assert got == expected
+    for ranking in ("accuracy", "loss"):  # it holds both fronts of one score
+        assert len(pareto_front(df, ["val_accuracy", "connections"], rank_accuracy_by=ranking).merge(
+            front, how="left", indicator=True).query("_merge == 'left_only'")) == 0
+
+
+def test_accuracy_and_loss_compares_more_columns_than_objectives() -> None:
+    df = pd.DataFrame({"val_accuracy": [0.9, 0.8], "val_loss": [0.3, 0.1], "connections": [3, 3]})
+    matrix, senses = front_matrix(df, ["val_accuracy", "connections"], ["max", "min"], "accuracy_and_loss")
+    assert matrix.tolist() == [[0.9, 3, 0.3], [0.8, 3, 0.1]] and senses == ["max", "min", "min"]
+    with pytest.raises(ValueError, match="front_matrix"):
+        refined_matrix(df, ["val_accuracy", "connections"], ["max", "min"], "accuracy_and_loss")
+    # without a loss column, the objectives alone
+    assert front_matrix(df.drop(columns="val_loss"), ["val_accuracy", "connections"], ["max", "min"],
+                        "accuracy_and_loss")[1] == ["max", "min"]
+
+
 def test_ranked_by_the_pooled_loss_a_front_follows_it_for_every_validation_score() -> None:
     df = pd.DataFrame({
         "val_r2": [0.40, 0.30, 0.45, 0.42, np.nan],
@@ -320,5 +371,6 @@ def test_the_pooled_loss_weighs_every_training_and_validation_row_alike() -> Non
 
 def test_an_unknown_accuracy_ranking_is_refused_naming_the_choices() -> None:
     df = pd.DataFrame({"val_accuracy": [0.9], "val_loss": [0.2], "connections": [3]})
-    with pytest.raises(SpecError, match="rank_accuracy_by must be one of accuracy, loss, pooled, got 'sure'"):
+    with pytest.raises(SpecError, match="rank_accuracy_by must be one of accuracy, loss, pooled, accuracy_and_loss, "
+                                        "got 'sure'"):
         pareto_front(df, ["val_accuracy", "connections"], rank_accuracy_by="sure")

@@ -88,15 +88,16 @@ def test_run_says_first_how_every_network_trains(tmp_path, cli):
     assert done.stderr.splitlines()[0] == (
         "training: 10 epochs a network (4 after weight inheritance), 2 steps an epoch (batch 64, 120 training "
         "rows); raised from training.epochs = 5 to take training.min_steps = 20 steps")
-    # "auto" (the default) on 60 validation rows ranks the front by the validation loss, and says so
+    # "auto" (the default) ranks a classification's front by the validation accuracy and loss both, and says so
     assert done.stderr.splitlines()[1] == (
-        "front: val_accuracy ranked by the validation loss (60 validation rows; objectives.rank_accuracy_by)")
+        "front: every network that none with as few connections beats on both the validation accuracy and the "
+        "validation loss (60 validation rows; objectives.rank_accuracy_by)")
     assert done.stderr.splitlines().count("training on cpu") == 1
     spec = write_spec(tmp_path, **{"evolution.generations": 0, "name": "by-accuracy",
                                    "objectives.rank_accuracy_by": "accuracy"})
     done = cli("run", str(spec), "--backend", "local", store=tmp_path / "s.db")
     assert done.returncode == 0, done.stderr
-    assert "ranked by the validation loss" not in done.stderr
+    assert "ranked by the validation loss" not in done.stderr and "validation accuracy and the" not in done.stderr
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,7 @@ def test_list_front_candidates_and_detail(server: LiveServer, finished: dict) ->
 
     front = server.client.get(f"/campaigns/{cid}/front").json()
     assert front["objectives"] == ["val_accuracy", "connections"] and front["senses"] == ["max", "min"]
-    assert front["rank_accuracy_by"] == "loss"  # "auto", the default, on the spec's 60 validation rows
+    assert front["rank_accuracy_by"] == "accuracy_and_loss"  # "auto", the default, for a classification
     assert front["items"] and all("genome" not in m for m in front["items"])
     budget = min(m["connections"] for m in front["items"])
     capped = server.client.get(f"/campaigns/{cid}/front",
