@@ -22,6 +22,7 @@ from connevo.results.pareto import (
     POOLED_LOSS,
     TIE_BREAKERS,
     pareto_front,
+    pareto_mask,
     ranks_by_pooled_loss,
 )
 from connevo.results.queries import superseded, with_metric_columns, with_pooled_loss
@@ -116,10 +117,15 @@ def plot_front(
     ranked = f", ranked by {TIE_BREAKERS[y]}" if rank_accuracy_by == "loss" and y in TIE_BREAKERS else ""
     if rank_accuracy_by == "pooled" and ranks_by_pooled_loss(y, "max"):
         ranked = f", ranked by {POOLED_LOSS}"
+    if rank_accuracy_by == "accuracy_and_loss" and y in TIE_BREAKERS:
+        ranked = f", by {y} and {TIE_BREAKERS[y]}"
     if len(front):
         fx, fy = xy(front)
-        order = np.argsort(fx, kind="mergesort")
-        ax.step(fx[order], fy[order], where="post", color="#c44e52", linewidth=1.5, zorder=2)
+        # the line: the staircase of the plotted scores (a member kept for its loss alone lies below it)
+        sense_of = dict(zip(objectives, senses))
+        stairs = pareto_mask(np.column_stack([fx, fy]), [sense_of[x], sense_of[y]])
+        order = np.argsort(fx[stairs], kind="mergesort")
+        ax.step(fx[stairs][order], fy[stairs][order], where="post", color="#c44e52", linewidth=1.5, zorder=2)
         ax.scatter(fx, fy, s=36, color="#c44e52", edgecolor="black", linewidth=0.5,
                    label=f"Pareto front ({len(set(zip(fx.tolist(), fy.tolist())))}{ranked})", zorder=3)  # distinct points
     ax.set_xlabel(f"{x} ({dict(zip(objectives, senses))[x]})")

@@ -253,7 +253,12 @@ function drawFront() {
   const ys = { f: scale(lo, hi, PLOT.h - PLOT.bottom, PLOT.top), ticks: niceTicks(lo, hi) };
   axes(root, xs, ys, c + " (min)", y + " (max)");
 
-  const sorted = state.front.filter((r) => r[c] !== null).sort((a, b) => a[c] - b[c]);
+  // the line is the staircase of the plotted score: a member kept for its lower loss alone (the
+  // default front, objectives.rank_accuracy_by) is drawn as a point below it
+  const sorted = [];
+  for (const r of state.front.filter((r) => r[c] !== null && scoreOf(r, y) !== null).sort((a, b) => a[c] - b[c])) {
+    if (!sorted.length || scoreOf(r, y) > scoreOf(sorted[sorted.length - 1], y)) sorted.push(r);
+  }
   if (sorted.length) {
     let d = `M${xs.f(sorted[0][c])},${ys.f(scoreOf(sorted[0], y))}`;
     for (let i = 1; i < sorted.length; i++) {

@@ -131,3 +131,24 @@ def test_the_front_legend_counts_distinct_points(
     labels = [[t.get_text() for t in figure.axes[0].get_legend().get_texts()] for figure in figures]
     # three copies of one network are one point of the front; the legend says a front ranked by the loss
     assert "Pareto front (2)" in labels[0] and "Pareto front (2, ranked by val_loss)" in labels[1]
+
+
+def test_a_front_ranked_by_accuracy_and_loss_draws_its_staircase_and_every_member(
+    store: Store, make_candidate: Factory, make_summary: Factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import connevo.results.plots as plots
+
+    cid = store.create_campaign("sure", {}, 1)
+    # 12 connections: less accurate than 10 but surer, so on the front, below its staircase
+    scores = [(0.9, 0.3, 10), (0.7, 0.6, 4), (0.85, 0.2, 12), (0.5, 0.9, 14)]
+    cands = [make_candidate(n, val_accuracy=acc, val_loss=loss, connections=conns)
+             for n, (acc, loss, conns) in enumerate(scores)]
+    store.commit_generation(cid, 0, cands, make_summary([f"{cid}-{c['number']}" for c in cands]), {})
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig) or Path(path))
+    plot_front(store.candidates(cid), ("val_accuracy", "connections"), tmp_path / "f.png",
+               rank_accuracy_by="accuracy_and_loss")
+    axes = figures[0].axes[0]
+    assert "Pareto front (3, by val_accuracy and val_loss)" in [t.get_text() for t in axes.get_legend().get_texts()]
+    line = axes.get_lines()[0]
+    assert list(line.get_xdata()) == [4, 10] and list(line.get_ydata()) == [0.7, 0.9]

@@ -62,6 +62,11 @@ def test_the_dashboard_draws_the_live_front_and_shows_a_candidate(tmp_path: Path
         ".reduce((sum, d) => sum + Number(d.dataset.count), 0) === n", arg=final["front_size"], timeout=10_000)
     assert page.locator("#campaigns tbody tr").count() == 1
     assert page.locator("#hv-plot circle.hv-pt").count() == final["generations_done"]
+    # the line is the accuracy's staircase: a member kept for its lower loss alone is a point below it
+    items = sorted(live.client.get(f"/campaigns/{campaign_id}/front").json()["items"], key=lambda r: r["connections"])
+    stairs = [r for i, r in enumerate(items) if all(r["val_accuracy"] > o["val_accuracy"] for o in items[:i])]
+    line = page.get_attribute("#front-plot path.step", "d") or ""
+    assert line.count("H") == len(stairs) - 1
 
     point = page.locator("#front-plot circle.pt.front").last  # drawn on top of any twin
     candidate_id = point.get_attribute("data-id")
