@@ -66,8 +66,8 @@ def with_resolved_ranking(spec: CampaignSpec, kind: str) -> CampaignSpec:
 
 def ranking_line(spec: CampaignSpec, validation_rows: int, training_rows: int) -> str | None:
     """What ``connevo run`` says of a campaign whose front ranks its validation score by a loss:
-    the validation loss, or the loss pooled over ``training_rows`` and ``validation_rows``
-    (None when the score itself ranks it)."""
+    the validation loss, the accuracy and the validation loss both, or the loss pooled over
+    ``training_rows`` and ``validation_rows`` (None when the score itself ranks it)."""
     ranking = spec.objectives.rank_accuracy_by
     if ranking == "pooled":
         scores = [name for name in spec.objectives.maximize if ranks_by_pooled_loss(name, "max")]

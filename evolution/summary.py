@@ -68,7 +68,7 @@ class ArchivedScores:
 def summarize(generation: int, children: Sequence[Candidate], archive: Sequence[ArchivedScores], scoring: Scoring,
               population_ids: list[str], candidates_total: int,
               bounds: tuple[Mapping[str, float], Mapping[str, float]],
-              rank_accuracy_by: str = "accuracy") -> GenerationSummary:
+              rank_accuracy_by: str) -> GenerationSummary:
     """The summary of ``generation``: the front and hypervolume of every fully trained candidate
     so far (``archive``: one entry per candidate, each ranked as ``connevo front`` ranks it, by
     ``rank_accuracy_by``)."""
