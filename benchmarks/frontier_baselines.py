@@ -106,7 +106,8 @@ def l1_path(data: FrontierData, split: Split, seed: int, effort: Effort) -> ArmR
 @dataclass(frozen=True)
 class Tensors:
     """The 75% standardized and split 80/20 (stratified) into training and early-stopping parts,
-    and the held-out 25% standardized the same way (used only to score finished models)."""
+    and the held-out 25% standardized the same way (used only to score finished models); a
+    regression's target standardized too, by the 75%'s mean and deviation (R^2 does not change)."""
 
     x_train: torch.Tensor
     y_train: torch.Tensor
@@ -115,15 +116,23 @@ class Tensors:
     x_hold: torch.Tensor
     y_hold: torch.Tensor
     n_outputs: int
+    regression: bool = False
 
     @staticmethod
     def of(data: FrontierData, split: Split, seed: int) -> Tensors:
         scaler = StandardScaler().fit(split.x_fit)
+        if data.regression:
+            mean, sd = float(split.y_fit.mean()), float(split.y_fit.std()) or 1.0
+            x_train, x_val, y_train, y_val = train_test_split(
+                scaler.transform(split.x_fit), (split.y_fit - mean) / sd, test_size=0.2, random_state=seed)
+
+            def targets(y: np.ndarray) -> torch.Tensor:
+                return torch.as_tensor(y, dtype=torch.float32)
+
+            return Tensors(floats(x_train), targets(y_train), floats(x_val), targets(y_val),
+                           floats(scaler.transform(split.x_hold)), targets((split.y_hold - mean) / sd), 1, True)
         x_train, x_val, y_train, y_val = train_test_split(
             scaler.transform(split.x_fit), split.y_fit, test_size=0.2, stratify=split.y_fit, random_state=seed)
-
-        def floats(x: np.ndarray) -> torch.Tensor:
-            return torch.as_tensor(x, dtype=torch.float32)
 
         def labels(y: np.ndarray) -> torch.Tensor:
             return torch.as_tensor(y, dtype=torch.int64)
@@ -133,7 +142,24 @@ class Tensors:
 
     @property
     def binary(self) -> bool:
-        return self.n_outputs == 1
+        return self.n_outputs == 1 and not self.regression
+
+    def loss(self, outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy (:func:`loss_of`), or a regression's mean squared error."""
+        if self.regression:
+            return F.mse_loss(outputs[:, 0], y)
+        return loss_of(outputs, y, self.binary)
+
+    def held_out_score(self, outputs: torch.Tensor) -> float:
+        """The held-out accuracy of ``outputs`` (the network's on ``x_hold``), or a regression's R^2."""
+        if self.regression:
+            y, predicted = self.y_hold.double().numpy(), outputs[:, 0].double().numpy()
+            return float(1.0 - ((y - predicted) ** 2).sum() / ((y - y.mean()) ** 2).sum())
+        return float((predictions(outputs, self.binary) == self.y_hold).float().mean())
+
+
+def floats(x: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor(x, dtype=torch.float32)
 
 
 def loss_of(logits: torch.Tensor, y: torch.Tensor, binary: bool) -> torch.Tensor:
@@ -179,13 +205,13 @@ def fit(model: nn.Sequential, t: Tensors, effort: Effort, seed: int, *, epochs: 
         model.train()
         for index in torch.randperm(len(t.x_train), generator=generator).split(effort.batch_size):
             optimizer.zero_grad(set_to_none=True)
-            loss_of(model(t.x_train[index]), t.y_train[index], t.binary).backward()
+            t.loss(model(t.x_train[index]), t.y_train[index]).backward()
             optimizer.step()
             step += 1
             if after_step is not None:
                 after_step(step, optimizer)
         with torch.no_grad():
-            val = float(loss_of(model.eval()(t.x_val), t.y_val, t.binary))
+            val = float(t.loss(model.eval()(t.x_val), t.y_val))
         if val < best - 1e-5:
             best, best_state, waited = val, copy.deepcopy(model.state_dict()), 0
         else:
@@ -229,7 +255,8 @@ def live_network(model: nn.Sequential) -> list[tuple[torch.Tensor, torch.Tensor,
 
 
 def score(model: nn.Sequential, t: Tensors) -> tuple[float, int]:
-    """(held-out accuracy, connections) of the model's live network (the same function as the model)."""
+    """(held-out accuracy, or a regression's R^2; connections) of the model's live network (the same
+    function as the model)."""
     layers = live_network(model)
     h = t.x_hold
     with torch.no_grad():
@@ -237,8 +264,7 @@ def score(model: nn.Sequential, t: Tensors) -> tuple[float, int]:
             h = F.linear(h, weight, bias)
             if i < len(layers) - 1:
                 h = torch.relu(h)
-    accuracy = float((predictions(h, t.binary) == t.y_hold).float().mean())
-    return accuracy, int(sum(int(mask.sum()) for _w, mask, _b in layers))
+    return t.held_out_score(h), int(sum(int(mask.sum()) for _w, mask, _b in layers))
 
 
 def architectures(n_in: int, n_out: int, widths: tuple[int, ...], reference: int) -> list[tuple[int, ...]]:
@@ -367,7 +393,7 @@ class DynamicSparsity:
             h = F.linear(h, weight, lin.bias.detach())
             if i < len(weights) - 1:
                 h = torch.relu(h)
-        loss_of(h, self.t.y_train[index], self.t.binary).backward()
+        self.t.loss(h, self.t.y_train[index]).backward()
         return [w.grad for w in weights]
 
     def update(self, layer: nn.Linear, fraction: float, grad: torch.Tensor | None,

@@ -33,9 +33,12 @@ HOLDOUT_FRACTION = 0.25
 class FrontierData:
     name: str
     x: np.ndarray  # (n, features) float64
-    y: np.ndarray  # (n,) int64 class indices
+    y: np.ndarray  # (n,) int64 class indices (a regression's: float64 targets)
     reference: int  # R: hypervolume reference point in connections
     description: str
+    regression: bool = False
+    """The target is a number (``benchmarks.regression_frontier``): the baselines' networks have one
+    output, trained by mean squared error, scored by R^2."""
 
     @property
     def n_features(self) -> int:
@@ -47,8 +50,8 @@ class FrontierData:
 
     @property
     def n_outputs(self) -> int:
-        """Output units of a baseline network: one logit for a binary task."""
-        return 1 if self.n_classes == 2 else self.n_classes
+        """Output units of a baseline network: one logit for a binary task, one for a regression."""
+        return 1 if self.regression or self.n_classes == 2 else self.n_classes
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,10 @@ Methods:
   dense_mlp   ``MLPRegressor`` (Adam, early stopping on 10% of its rows), one hidden layer of
               1, 2, 4, 8, 16 and 32 ReLUs on the standardized features and target;
               connections = inputs x width + width
+  magnitude_pruning  ``benchmarks.frontier``'s: MLPs of 0, 1 and 2 hidden layers of 32 trained,
+              then pruned globally by magnitude, with fine-tuning, step by step to 10 budgets below
+              R (every step's network is a model); mean squared error on the standardized target
+  rigl        ``benchmarks.frontier``'s RigL: the same shapes trained sparse at each budget
   connevo     ``connevo run`` on the 75% as a CSV file (``task.kind = "regression"``, every other
               setting default unless ``--connevo-set KEY=VALUE`` says otherwise), its front exported with ``connevo export --front`` (torch.export),
               whose networks predict in the target's units
@@ -33,6 +37,12 @@ Data sets (fixed; the seed changes only the split):
              sin(pi x0 x1), (x2 - 0.5)^2 and two linear terms
   sparse_linear  make_regression(1500, 30 features of which 5 matter, noise 10); R = 60. Linear and
              sparse: the Lasso path holds the exact answer
+
+Added on 2026-12-06 after the regression defaults were settled, never tuned on (``LATE_STATE``):
+  friedman2  make_friedman2(1500, noise 100): sqrt(x0^2 + (x1 x2 - 1 / (x1 x3))^2), 4 features; R = 8
+  friedman3  make_friedman3(1500, noise 0.1): arctan((x1 x2 - 1 / (x1 x3)) / x0), 4 features; R = 8
+  mixed_table  2000 x 40 normal columns: 8 linear effects, 2 sin(x8) x9 + x10^2, Student-t noise
+             (3 degrees of freedom); R = 80
 """
 
 from __future__ import annotations
@@ -50,7 +60,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.datasets import load_diabetes, make_friedman1, make_regression
+from sklearn.datasets import load_diabetes, make_friedman1, make_friedman2, make_friedman3, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import lasso_path
 from sklearn.metrics import r2_score
@@ -59,6 +69,8 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
 from benchmarks.frontier import connevo_cli, setting, toml_text, with_settings
+from benchmarks.frontier_baselines import Effort, dynamic_sparse, magnitude_pruning
+from benchmarks.frontier_data import FrontierData, Split
 from connevo.results.pareto import normalized_hypervolume
 
 DATA_STATE = 20240611
@@ -80,8 +92,34 @@ def sparse_linear() -> tuple[np.ndarray, np.ndarray, int]:
     return x, y, 60
 
 
+LATE_STATE = 80317
+"""The data state of the sets added on 2026-12-06, after connevo's regression defaults were settled
+(drawn once, run with every method before anything else was looked at)."""
+
+
+def friedman2() -> tuple[np.ndarray, np.ndarray, int]:
+    x, y = make_friedman2(n_samples=1500, noise=100.0, random_state=LATE_STATE)
+    return x, y, 8
+
+
+def friedman3() -> tuple[np.ndarray, np.ndarray, int]:
+    x, y = make_friedman3(n_samples=1500, noise=0.1, random_state=LATE_STATE)
+    return x, y, 8
+
+
+def mixed_table() -> tuple[np.ndarray, np.ndarray, int]:
+    """40 columns of a table, 8 with linear effects, three more in a product and a square, the
+    noise heavy-tailed (Student's t with 3 degrees of freedom)."""
+    rng = np.random.default_rng(LATE_STATE)
+    x = rng.normal(size=(2000, 40))
+    weights = rng.uniform(0.5, 2.0, 8) * rng.choice([-1.0, 1.0], 8)
+    y = x[:, :8] @ weights + 2.0 * np.sin(x[:, 8]) * x[:, 9] + x[:, 10] ** 2 + rng.standard_t(3, 2000)
+    return x, y, 80
+
+
 DATASETS: dict[str, Callable[[], tuple[np.ndarray, np.ndarray, int]]] = {
-    "diabetes": diabetes, "friedman1": friedman1, "sparse_linear": sparse_linear}
+    "diabetes": diabetes, "friedman1": friedman1, "sparse_linear": sparse_linear,
+    "friedman2": friedman2, "friedman3": friedman3, "mixed_table": mixed_table}
 
 
 def hypervolume(points: list[tuple[float, int]], reference: int) -> float:
@@ -140,7 +178,23 @@ def connevo(x_fit: np.ndarray, y_fit: np.ndarray, x_hold: np.ndarray, y_hold: np
         return points
 
 
-METHODS = {"lasso": lasso, "dense_mlp": dense_mlp, "connevo": connevo}
+def torch_baseline(arm: Callable[..., Any], name: str, reference: int
+                   ) -> Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int], list[tuple[float, int]]]:
+    """One of ``benchmarks.frontier``'s torch baselines (magnitude pruning, RigL), as it runs there
+    (the same shapes, budgets and effort), trained by mean squared error and scored by R^2."""
+
+    def run(x_fit: np.ndarray, y_fit: np.ndarray, x_hold: np.ndarray, y_hold: np.ndarray,
+            seed: int) -> list[tuple[float, int]]:
+        data = FrontierData(name, x_fit, y_fit, reference, name, regression=True)
+        models = arm(data, Split(x_fit, y_fit, x_hold, y_hold), seed, Effort.of(False)).models
+        return [(float(r2), int(c)) for r2, c in zip(models["accuracy"], models["connections"])]
+
+    return run
+
+
+METHODS = {"lasso": lasso, "dense_mlp": dense_mlp, "magnitude_pruning": magnitude_pruning, "rigl": dynamic_sparse,
+           "connevo": connevo}
+"""The arms; ``magnitude_pruning`` and ``rigl`` are wrapped per data set (:func:`torch_baseline`)."""
 
 
 def main() -> None:
@@ -156,10 +210,12 @@ def main() -> None:
         unknown = [n for n in chosen if n not in known]
         if unknown:
             parser.error(f"--{kind}: unknown {unknown}; known: {', '.join(known)}")
-    arms = {**METHODS, "connevo": partial(connevo, settings=args.connevo_set)}
     summary = []
     for name in names:
         x, y, reference = DATASETS[name]()
+        arms = {**METHODS, "connevo": partial(connevo, settings=args.connevo_set),
+                "magnitude_pruning": torch_baseline(magnitude_pruning, name, reference),
+                "rigl": torch_baseline(dynamic_sparse, name, reference)}
         hv: dict[str, list[float]] = {m: [] for m in methods}
         wall: dict[str, list[float]] = {m: [] for m in methods}
         for seed in range(args.seeds):
@@ -173,9 +229,9 @@ def main() -> None:
                       f"wall {wall[method][-1]:.1f} s", flush=True)
         medians = {m: statistics.median(v) for m, v in hv.items()}
         print(f"\n{name} (R = {reference})")
-        print(f"{'method':<10} {'HV median':>9}  HV per seed{'':<12} wall s")
+        print(f"{'method':<17} {'HV median':>9}  HV per seed{'':<12} wall s")
         for method in methods:
-            print(f"{method:<10} {medians[method]:>9.4f}  {' '.join(f'{v:.4f}' for v in hv[method]):<23} "
+            print(f"{method:<17} {medians[method]:>9.4f}  {' '.join(f'{v:.4f}' for v in hv[method]):<23} "
                   f"{statistics.median(wall[method]):.1f}")
         baselines = [m for m in methods if m != "connevo"]
         if "connevo" in methods and baselines:
