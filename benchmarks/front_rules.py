@@ -83,8 +83,8 @@ def scored_candidates(data: FrontierData, seed: int, settings: list[tuple[list[s
             dataset = load_task(spec)
             extras = [e if isinstance(e, dict) else {} for e in frame["extra"]]
             fidelity = pd.to_numeric(pd.Series([e.get("fidelity") for e in extras], index=frame.index))
-            kept = ((frame["status"] == "ok") & [("polished_from" not in e) for e in extras]
-                    & (fidelity.isna() | (fidelity >= fidelity.max())))
+            unpolished = pd.Series(["polished_from" not in e for e in extras], index=frame.index)
+            kept = (frame["status"] == "ok") & unpolished & (fidelity.isna() | (fidelity >= fidelity.max()))
             frame = frame.loc[kept].reset_index(drop=True)
             rows = torch.as_tensor(sp.x_hold, dtype=torch.float32)
             classes = np.asarray([int(c) for c in dataset.class_names])
