@@ -49,6 +49,9 @@ randomness):
   led24          Breiman's LED-24: 7 segments flipped with probability 0.1 and 17 random bits, 2000 rows,
                  10 classes; R = 480
   checkerboard   a 3 x 3 checkerboard in 2 of 12 uniform features, 2000 rows, binary, 3% flipped; R = 24
+  spirals        two spirals of 1.5 turns in 2 of 10 features, 2000 rows, binary; R = 20 (2 x 10)
+  redundant      make_classification, 3000 x 30 (5 informative, 15 redundant, 5 repeated), 4 classes; R = 240
+  teacher        labels of a random 20-8-4 tanh teacher network, 3000 rows, 5% redrawn; R = 160 (2 x 80)
 All but the first four were added after connevo's defaults were settled, to check that they carry
 over to data they were not tuned on.
 
