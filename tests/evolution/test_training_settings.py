@@ -1,6 +1,6 @@
 """Training settings follow the data: ``training.min_steps`` raises short trainings, and its
 default ("auto") gives plentiful multi-class data twice the optimizer steps, up to 300, and
-there a final polish as long as a whole training."""
+there a final polish as long as a whole training, and two-class data of as many rows 300 steps."""
 
 from __future__ import annotations
 
@@ -53,7 +53,9 @@ def test_an_integer_min_steps_is_taken_as_it_is_on_any_data(make_dataset):
 @pytest.mark.parametrize(
     "rows, inputs, classes, expected",
     [
-        (2000, 16, 2, 100),     # two classes
+        (2000, 16, 2, 300),     # two classes: 300 (16 steps an epoch: 19 epochs)
+        (400, 40, 2, 300),      # two classes, 10 rows per input: plentiful ...
+        (390, 40, 2, 100),      # ... and thinner: 100 (longer trainings overfit there)
         (2000, 16, 0, 100),     # a regression
         (1000, 200, 5, 100),    # 5 rows per input: thin
         (160, 16, 20, 100),     # 10 rows per input, 2 steps an epoch: 100 is more than twice 10 epochs' 20
@@ -63,7 +65,7 @@ def test_an_integer_min_steps_is_taken_as_it_is_on_any_data(make_dataset):
         (48000, 784, 10, 300),  # 375 steps an epoch: 10 epochs already take more
     ],
 )
-def test_auto_min_steps_doubles_plentiful_multiclass_trainings_up_to_300(make_dataset, rows, inputs, classes, expected):
+def test_auto_min_steps_doubles_plentiful_multiclass_trainings_up_to_300_and_gives_two_classes_300(make_dataset, rows, inputs, classes, expected):
     assert min_steps(spec(), make_dataset(rows, inputs, classes)) == expected
 
 
@@ -92,7 +94,7 @@ def test_the_training_summary_says_the_epochs_and_why_they_were_raised(make_data
     [
         (1000, 64, 10, 20),     # auto doubled the trainings: the polish is a whole training's 20 epochs
         (1920, 16, 20, 20),     # the same, at the 300-step cap
-        (2000, 16, 2, 3),       # two classes: an inheriting child's epochs
+        (2000, 16, 2, 7),       # two classes: trainings raised to 300 steps (19 epochs), the polish a third
         (1000, 200, 5, 5),      # thin multi-class data: trainings raised to 100 steps, the polish a third of them
         (200, 4, 3, 17),        # plentiful but small: 100 steps is more than twice 10 epochs' 20
         (48000, 784, 10, 3),    # plentiful, but auto left the 10 epochs as they were
