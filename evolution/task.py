@@ -40,7 +40,7 @@ SMALL_DATA_STEPS = 100
 MULTICLASS_STEPS = 300
 #: ... and on a two-class classification this many.
 BINARY_STEPS = 300
-#: Training rows per input feature from which multi-class data counts as plentiful.
+#: Training rows per input feature from which data counts as plentiful (longer trainings pay there).
 PLENTIFUL_ROWS_PER_INPUT = 10
 
 
