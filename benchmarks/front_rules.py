@@ -50,7 +50,7 @@ from benchmarks.frontier_data import DATASETS, FrontierData, split
 from connevo.evolution.campaign import load_task
 from connevo.evolution.export import trained_model
 from connevo.evolution.spec import load_spec
-from connevo.results.pareto import POOLED_LOSS, pareto_front, pareto_mask, train_share
+from connevo.results.pareto import POOLED_LOSS, pareto_front, pareto_mask, pooled_loss, train_share
 from connevo.results.store import open_store
 
 OBJECTIVES = ["val_accuracy", "connections"]
@@ -100,7 +100,7 @@ def scored_candidates(data: FrontierData, seed: int, settings: list[tuple[list[s
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     frame = frame.assign(held_out=held_out)
-    frame[POOLED_LOSS] = share * frame["train_loss"] + (1.0 - share) * frame["val_loss"]
+    frame[POOLED_LOSS] = [pooled_loss(t, v, share) for t, v in zip(frame["train_loss"], frame["val_loss"])]
     return Campaign(f"{data.name}-{seed}", frame, data.reference)
 
 

@@ -178,23 +178,30 @@ def connevo(x_fit: np.ndarray, y_fit: np.ndarray, x_hold: np.ndarray, y_hold: np
         return points
 
 
-def torch_baseline(arm: Callable[..., Any], name: str, reference: int
-                   ) -> Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int], list[tuple[float, int]]]:
+Arm = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int], list[tuple[float, int]]]
+
+
+def torch_baseline(arm: Callable[..., Any], reference: int) -> Arm:
     """One of ``benchmarks.frontier``'s torch baselines (magnitude pruning, RigL), as it runs there
-    (the same shapes, budgets and effort), trained by mean squared error and scored by R^2."""
+    (the same shapes, budgets below ``reference`` and effort), trained by mean squared error and
+    scored by R^2."""
 
     def run(x_fit: np.ndarray, y_fit: np.ndarray, x_hold: np.ndarray, y_hold: np.ndarray,
             seed: int) -> list[tuple[float, int]]:
-        data = FrontierData(name, x_fit, y_fit, reference, name, regression=True)
+        data = FrontierData("regression", x_fit, y_fit, reference, "", regression=True)
         models = arm(data, Split(x_fit, y_fit, x_hold, y_hold), seed, Effort.of(False)).models
         return [(float(r2), int(c)) for r2, c in zip(models["accuracy"], models["connections"])]
 
     return run
 
 
-METHODS = {"lasso": lasso, "dense_mlp": dense_mlp, "magnitude_pruning": magnitude_pruning, "rigl": dynamic_sparse,
-           "connevo": connevo}
-"""The arms; ``magnitude_pruning`` and ``rigl`` are wrapped per data set (:func:`torch_baseline`)."""
+METHODS = ("lasso", "dense_mlp", "magnitude_pruning", "rigl", "connevo")
+
+
+def arms(reference: int, settings: Sequence[tuple[list[str], Any]]) -> dict[str, Arm]:
+    """Each method's arm on a data set of reference ``reference``; ``settings``: ``--connevo-set``."""
+    return {"lasso": lasso, "dense_mlp": dense_mlp, "magnitude_pruning": torch_baseline(magnitude_pruning, reference),
+            "rigl": torch_baseline(dynamic_sparse, reference), "connevo": partial(connevo, settings=settings)}
 
 
 def main() -> None:
@@ -213,14 +220,12 @@ def main() -> None:
     summary = []
     for name in names:
         x, y, reference = DATASETS[name]()
-        arms = {**METHODS, "connevo": partial(connevo, settings=args.connevo_set),
-                "magnitude_pruning": torch_baseline(magnitude_pruning, name, reference),
-                "rigl": torch_baseline(dynamic_sparse, name, reference)}
+        arm_of = arms(reference, args.connevo_set)
         hv: dict[str, list[float]] = {m: [] for m in methods}
         wall: dict[str, list[float]] = {m: [] for m in methods}
         for seed in range(args.seeds):
             x_fit, x_hold, y_fit, y_hold = train_test_split(x, y, test_size=0.25, random_state=seed)
-            for method, arm in ((m, arms[m]) for m in methods):
+            for method, arm in ((m, arm_of[m]) for m in methods):
                 begin = time.perf_counter()
                 points = arm(x_fit, y_fit, x_hold, y_hold, seed)
                 wall[method].append(time.perf_counter() - begin)
