@@ -302,7 +302,8 @@ class TrainingSpec(_Strict):
         "auto", description="epochs are raised so that a training takes at least this many optimizer steps "
         "(a third of them after weight inheritance): small data sets still train to convergence. \"auto\": 100; "
         "on a classification of 3 or more classes with at least 10 training rows per input, twice the steps of "
-        "`epochs`, at most 300; on a two-class classification of as many rows, 300 (evolution.task.auto_min_steps)")
+        "`epochs`, at most 300; on a two-class classification of as many rows, 300; on a regression of as many rows, "
+        "300, at most those of 50 epochs (evolution.task.auto_min_steps)")
     learning_rate: float = Field(0.01, gt=0, lt=1e3)
     fan_in_boost: float = Field(
         3.0, ge=1.0, le=100.0, description="a neuron with n < 10 incoming connections trains its incoming weights "

@@ -1,6 +1,7 @@
 """Training settings follow the data: ``training.min_steps`` raises short trainings, and its
 default ("auto") gives plentiful multi-class data twice the optimizer steps, up to 300, and
-there a final polish as long as a whole training, and two-class data of as many rows 300 steps."""
+there a final polish as long as a whole training, and two-class data of as many rows 300 steps,
+as it does regressions, in at most 50 epochs."""
 
 from __future__ import annotations
 
@@ -56,7 +57,10 @@ def test_an_integer_min_steps_is_taken_as_it_is_on_any_data(make_dataset):
         (2000, 16, 2, 300),     # two classes: 300 (16 steps an epoch: 19 epochs)
         (400, 40, 2, 300),      # two classes, 10 rows per input: plentiful ...
         (390, 40, 2, 100),      # ... and thinner: 100 (longer trainings overfit there)
-        (2000, 16, 0, 100),     # a regression
+        (2000, 16, 0, 300),     # a regression: 300 ...
+        (400, 10, 0, 200),      # ... in at most 50 epochs (4 steps an epoch) ...
+        (199, 10, 0, 100),      # ... and never under 100 (diabetes: 2 steps an epoch)
+        (150, 16, 0, 100),      # a regression of 9.4 rows per input: thin
         (1000, 200, 5, 100),    # 5 rows per input: thin
         (160, 16, 20, 100),     # 10 rows per input, 2 steps an epoch: 100 is more than twice 10 epochs' 20
         (1000, 64, 10, 160),    # 8 steps an epoch: twice 10 epochs
@@ -65,7 +69,8 @@ def test_an_integer_min_steps_is_taken_as_it_is_on_any_data(make_dataset):
         (48000, 784, 10, 300),  # 375 steps an epoch: 10 epochs already take more
     ],
 )
-def test_auto_min_steps_doubles_plentiful_multiclass_trainings_up_to_300_and_gives_two_classes_300(make_dataset, rows, inputs, classes, expected):
+def test_auto_min_steps_doubles_plentiful_multiclass_trainings_up_to_300_and_gives_two_classes_and_regressions_300(
+        make_dataset, rows, inputs, classes, expected):
     assert min_steps(spec(), make_dataset(rows, inputs, classes)) == expected
 
 
