@@ -43,6 +43,13 @@ Added on 2026-12-06 after the regression defaults were settled, never tuned on (
   friedman3  make_friedman3(1500, noise 0.1): arctan((x1 x2 - 1 / (x1 x3)) / x0), 4 features; R = 8
   mixed_table  2000 x 40 normal columns: 8 linear effects, 2 sin(x8) x9 + x10^2, Student-t noise
              (3 degrees of freedom); R = 80
+
+Added on 2026-12-06 after the regression step rule (300 steps in at most 50 epochs) was settled,
+to check it where its cap falls between 100 and 300 steps (``CHECK_STATE``), never tuned on:
+  short_table  700 x 12 raw columns (a log-normal amount, two counts, a flag, 8 normals): 4 linear
+             effects, log(1 + amount), a flag x normal interaction, a square; R = 24 (150 steps)
+  saturating  1000 x 20 normal columns: 6 saturating effects w tanh(2 x), a product x0 x1, 14
+             noise columns; R = 40 (200 steps)
 """
 
 from __future__ import annotations
@@ -117,9 +124,39 @@ def mixed_table() -> tuple[np.ndarray, np.ndarray, int]:
     return x, y, 80
 
 
+CHECK_STATE = 52613
+"""The data state of the sets added to check the regression step rule of 2026-12-06 (drawn once,
+run with every method before anything else was looked at)."""
+
+
+def short_table() -> tuple[np.ndarray, np.ndarray, int]:
+    """700 rows of a table's raw columns: 4 linear effects, a logarithmic one, an interaction
+    with a 0/1 flag and a square, normal noise."""
+    rng = np.random.default_rng(CHECK_STATE)
+    z = rng.normal(size=(700, 12))
+    x = z.copy()
+    x[:, 0] = np.exp(1.2 * z[:, 0])             # an amount
+    x[:, 1] = rng.poisson(2.0, size=700)        # counts
+    x[:, 2] = rng.poisson(6.0, size=700)
+    x[:, 3] = (z[:, 3] > 0.3).astype(np.float64)  # a flag
+    y = (1.5 * np.log1p(x[:, 0]) + 0.6 * x[:, 1] - 0.3 * x[:, 2] + 1.2 * x[:, 3] * z[:, 4]
+         + 0.8 * z[:, 5] - 0.7 * z[:, 6] + 0.5 * z[:, 7] ** 2 + rng.normal(size=700))
+    return x, y, 24
+
+
+def saturating() -> tuple[np.ndarray, np.ndarray, int]:
+    """1000 rows of 20 normal columns: 6 effects that saturate, one product, 14 noise columns."""
+    rng = np.random.default_rng(CHECK_STATE + 1)
+    x = rng.normal(size=(1000, 20))
+    weights = rng.uniform(0.5, 1.5, 6) * rng.choice([-1.0, 1.0], 6)
+    y = np.tanh(2.0 * x[:, :6]) @ weights + 0.5 * x[:, 0] * x[:, 1] + 0.5 * rng.normal(size=1000)
+    return x, y, 40
+
+
 DATASETS: dict[str, Callable[[], tuple[np.ndarray, np.ndarray, int]]] = {
     "diabetes": diabetes, "friedman1": friedman1, "sparse_linear": sparse_linear,
-    "friedman2": friedman2, "friedman3": friedman3, "mixed_table": mixed_table}
+    "friedman2": friedman2, "friedman3": friedman3, "mixed_table": mixed_table,
+    "short_table": short_table, "saturating": saturating}
 
 
 def hypervolume(points: list[tuple[float, int]], reference: int) -> float:
