@@ -80,6 +80,14 @@ def test_auto_is_the_default_and_gives_plentiful_multiclass_data_twice_the_epoch
     assert (settings.epochs, settings.inherited_epochs) == (20, 7)
 
 
+def test_auto_trains_a_regression_300_steps_in_at_most_50_epochs_and_its_polish_a_third(make_dataset):
+    plentiful = make_dataset(rows=2000, inputs=16, classes=0)  # 16 steps an epoch
+    settings = training_settings(spec(), plentiful)
+    assert (settings.epochs, settings.inherited_epochs, polish_epochs(spec(), plentiful)) == (19, 7, 7)
+    fewer_rows = make_dataset(rows=400, inputs=10, classes=0)  # 4 steps an epoch: 50 epochs are 200 steps
+    assert (training_settings(spec(), fewer_rows).epochs, polish_epochs(spec(), fewer_rows)) == (50, 17)
+
+
 def test_auto_leaves_data_whose_epochs_take_300_steps_as_they_are(make_dataset):
     settings = training_settings(spec(), make_dataset(rows=48000, inputs=784, classes=10))
     assert (settings.epochs, settings.inherited_epochs) == (10, 3)
