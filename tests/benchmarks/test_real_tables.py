@@ -1,0 +1,34 @@
+"""benchmarks/real_tables.py prepares a table as a user would for connevo's CSV loader: numbers
+only, text one-hot, no missing value, the target's classes numbered in sorted order."""
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.real_tables import prepared
+
+
+def table() -> pd.DataFrame:
+    return pd.DataFrame({
+        "id": [1, 2, 3, 4, 5],
+        "price": [1.5, 2.0, np.nan, 4.0, 5.5],
+        "colour": ["red", "blue", "red", "green", "blue"],
+        "mode": ["pier", "beach", "boat", "beach", "pier"],
+    })
+
+
+def test_text_columns_are_one_hot_and_rows_with_a_missing_value_are_left_out():
+    x, y = prepared(table(), "mode", drop=("id",))
+    # price, then one indicator per colour (sorted: blue, green, red); the third row had no price
+    assert x.dtype == np.float64 and x.shape == (4, 4)
+    np.testing.assert_array_equal(x, [[1.5, 0, 0, 1], [2.0, 1, 0, 0], [4.0, 0, 1, 0], [5.5, 1, 0, 0]])
+    assert list(y) == [1, 0, 0, 1]  # beach 0, pier 1 (boat's only row had no price)
+
+
+def test_a_sample_is_fixed_and_keeps_rows_whole():
+    big = pd.concat([table().dropna()] * 50, ignore_index=True).assign(price=lambda f: np.arange(len(f), dtype=float))
+    first, again = prepared(big, "mode", drop=("id",), rows=30), prepared(big, "mode", drop=("id",), rows=30)
+    assert first[0].shape == (30, 4)
+    np.testing.assert_array_equal(first[0], again[0])
+    rows = {int(r[0]): (tuple(r[1:]), label) for r, label in zip(first[0], first[1], strict=True)}
+    whole, labels = prepared(big, "mode", drop=("id",))
+    assert all(rows[p] == (tuple(whole[p, 1:]), labels[p]) for p in rows)
