@@ -419,6 +419,10 @@ def table(results: dict[str, Measured]) -> str:
     return "\n".join(lines)
 
 
+KNOWN_DATASETS: dict[str, Callable[[], FrontierData]] = {**DATASETS, **REAL_TABLES}
+"""Every data set ``--datasets`` takes: the default ones, then the real tables."""
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default=",".join(DATASETS),
@@ -441,8 +445,7 @@ def parse_args() -> argparse.Namespace:
     args.datasets = [name for given in args.datasets.split(",")
                      for name in (list(REAL_TABLES) if given == "real" else [given])]
     args.methods = args.methods.split(",")
-    for kind, chosen, known in (("data set", args.datasets, {**DATASETS, **REAL_TABLES}),
-                                ("method", args.methods, METHODS)):
+    for kind, chosen, known in (("data set", args.datasets, KNOWN_DATASETS), ("method", args.methods, METHODS)):
         unknown = [c for c in chosen if c not in known]
         if unknown:
             parser.error(f"unknown {kind}(s) {unknown}; choose from {', '.join(known)}")
@@ -459,7 +462,7 @@ def main() -> None:
     started = time.perf_counter()
     summaries = []
     for name in args.datasets:
-        data = {**DATASETS, **REAL_TABLES}[name]()
+        data = KNOWN_DATASETS[name]()
         print(f"{name}: {data.description}", flush=True)
         results: dict[str, Measured] = {}
         for seed in range(args.first_seed, args.first_seed + args.seeds):
