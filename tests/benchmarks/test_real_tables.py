@@ -4,7 +4,7 @@ only, text one-hot, no missing value, the target's classes numbered in sorted or
 import numpy as np
 import pandas as pd
 
-from benchmarks.real_tables import prepared
+from benchmarks.real_tables import REAL_GROUPS, REAL_TABLES, prepared
 
 
 def table() -> pd.DataFrame:
@@ -32,3 +32,9 @@ def test_a_sample_is_fixed_and_keeps_rows_whole():
     rows = {int(r[0]): (tuple(r[1:]), label) for r, label in zip(first[0], first[1], strict=True)}
     whole, labels = prepared(big, "mode", drop=("id",))
     assert all(rows[p] == (tuple(whole[p, 1:]), labels[p]) for p in rows)
+
+
+def test_the_groups_name_every_table_once_and_all_of_them_together():
+    assert REAL_GROUPS["real"] == REAL_GROUPS["real1"] + REAL_GROUPS["real2"]
+    assert sorted(REAL_GROUPS["real"]) == sorted(REAL_TABLES) and len(set(REAL_GROUPS["real"])) == len(REAL_TABLES)
+    assert not set(REAL_GROUPS["real1"]) & set(REAL_GROUPS["real2"])
