@@ -45,8 +45,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from benchmarks.frontier import connevo_cli, hypervolume, setting, write_task
-from benchmarks.frontier_data import DATASETS, FrontierData, split
+from benchmarks.frontier import KNOWN_DATASETS, connevo_cli, hypervolume, setting, write_task
+from benchmarks.frontier_data import FrontierData, split
+from benchmarks.real_tables import REAL_GROUPS
 from connevo.evolution.campaign import load_task
 from connevo.evolution.export import trained_model
 from connevo.evolution.spec import load_spec
@@ -147,21 +148,22 @@ def compare(campaign: Campaign, draws: int, rng: np.random.Generator) -> dict[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default="iris,breast_cancer,waveform,led24",
-                        help="comma-separated: " + ", ".join(DATASETS))
+                        help="comma-separated: " + ", ".join(KNOWN_DATASETS) + "; or a group of real tables: "
+                        + ", ".join(REAL_GROUPS))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--draws", type=int, default=20, help="random supersets per rule and campaign")
     parser.add_argument("--connevo-set", action="append", type=setting, default=[], metavar="KEY=VALUE",
                         help="a key of connevo's spec, e.g. evolution.generations=40 (repeatable)")
     args = parser.parse_args()
-    names = args.datasets.split(",")
-    unknown = [n for n in names if n not in DATASETS]
+    names = [name for given in args.datasets.split(",") for name in REAL_GROUPS.get(given, [given])]
+    unknown = [n for n in names if n not in KNOWN_DATASETS]
     if unknown:
-        parser.error(f"--datasets: unknown {unknown}; known: {', '.join(DATASETS)}")
+        parser.error(f"--datasets: unknown {unknown}; known: {', '.join(KNOWN_DATASETS)}")
     rng = np.random.default_rng(0)
     rows = []
     for name in names:
-        data = DATASETS[name]()
+        data = KNOWN_DATASETS[name]()
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             begin = time.perf_counter()
             campaign = scored_candidates(data, seed, args.connevo_set)
