@@ -16,8 +16,8 @@ The second group (``real2``, chosen later the same day, before connevo ran on an
 differ from the first: at least 2,000 rows, and larger (HI and DoctorContacts, 20,000 rows and
 more, kept whole), wider (Car, 105 inputs after one-hot), with more classes (Males' twelve
 industries), or a weak signal a logistic regression barely lifts above the majority class (bfi,
-OFP, DoctorContacts, Workinghours), or rare positives (Treatment, 7% treated). Prepared as the
-first.
+OFP, DoctorContacts), or rare positives (Treatment, 7% treated); and Workinghours, four classes
+from eleven inputs. Prepared as the first.
 """
 
 from __future__ import annotations
