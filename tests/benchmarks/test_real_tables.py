@@ -38,3 +38,9 @@ def test_the_groups_name_every_table_once_and_all_of_them_together():
     assert REAL_GROUPS["real"] == REAL_GROUPS["real1"] + REAL_GROUPS["real2"]
     assert sorted(REAL_GROUPS["real"]) == sorted(REAL_TABLES) and len(set(REAL_GROUPS["real"])) == len(REAL_TABLES)
     assert not set(REAL_GROUPS["real1"]) & set(REAL_GROUPS["real2"])
+
+
+def test_datasets_names_a_group_by_its_tables_in_place():
+    from benchmarks.frontier import dataset_names
+
+    assert dataset_names("digits,real2,iris") == ["digits", *REAL_GROUPS["real2"], "iris"]
