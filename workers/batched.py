@@ -206,6 +206,7 @@ class _BucketTraining:
         if self.stack.any_penalty:
             objective = objective + self.stack.penalty().sum()
         objective.backward()
+        self.stack.mask_gradients()
         self.optimizer.step()
         if self.step_tensor is not None:
             self.step_tensor.add_(1)

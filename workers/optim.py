@@ -7,10 +7,12 @@ import math
 import numpy as np
 import torch
 
+from connevo.workers.threaded_products import elementwise
+
 __all__ = ["Adam", "flat_leaves", "ieee_sqrt"]
 
 
-def ieee_sqrt(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+def ieee_sqrt(tensors: list[torch.Tensor], out: list[torch.Tensor] | None = None) -> list[torch.Tensor]:
     """Square roots of ``tensors``, correctly rounded (IEEE 754) on every device.
 
     On the CPU, torch's ``sqrt`` goes through MKL's vector math: up to one unit in the last place
@@ -19,14 +21,21 @@ def ieee_sqrt(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
     normal numbers. NumPy's ``sqrt`` is the processor's square-root instruction: correctly
     rounded, so the same bits on every machine, at one speed for every input. CUDA's ``sqrt`` is
     correctly rounded already.
+
+    ``out``: CPU tensors of the same shapes to write the roots into (else new ones). A large
+    contiguous tensor's roots are taken on the threads the training may use
+    (:func:`workers.threaded_products.elementwise`): the same values.
     """
     if not tensors:
         return []
     if tensors[0].device.type != "cpu":
         return torch._foreach_sqrt(tensors)
-    roots = [torch.empty_like(t) for t in tensors]
+    roots = out if out is not None else [torch.empty_like(t) for t in tensors]
     for t, root in zip(tensors, roots):
-        np.sqrt(t.numpy(), out=root.numpy())
+        if t.is_contiguous() and root.is_contiguous():
+            elementwise(np.sqrt, t.numpy().reshape(-1), root.numpy().reshape(-1))
+        else:
+            np.sqrt(t.numpy(), out=root.numpy())
     return roots
 
 
@@ -86,6 +95,7 @@ class Adam:
             for p, g in zip(self.params, _views(self.flat_grad, self.params)):
                 p.grad = g
             self.flat_state = [flat_avg], [flat_avg_sq]
+            self.flat_denom = [torch.empty_like(self.flat)]  # the roots, written anew at each step
             self.flat_scales = None if scales is None else [torch.cat([
                 s.expand_as(p).reshape(-1) for s, p in zip(scales, self.params)])]
         else:
@@ -106,7 +116,7 @@ class Adam:
         torch._foreach_lerp_(exp_avg, grads, 1 - beta1)
         torch._foreach_mul_(exp_avg_sq, beta2)
         torch._foreach_addcmul_(exp_avg_sq, grads, grads, 1 - beta2)
-        denom = ieee_sqrt(exp_avg_sq)
+        denom = ieee_sqrt(exp_avg_sq, self.flat_denom if self.flat is not None else None)
         if self.step_count is not None:
             self._device_update(denom)
         else:

@@ -190,14 +190,32 @@ class Stack:
         out.replace_parameters([p.detach().clone().requires_grad_(True) for p in source])
         return out
 
+    def _shares(self, groups: torch.Tensor | None) -> bool:
+        """Whether a block with these ``groups`` also carries shared weights."""
+        return groups is not None and self.shared is not None
+
     def _effective(self, w: torch.Tensor, mask: torch.Tensor, groups: torch.Tensor | None,
-                   group_mask: torch.Tensor | None) -> torch.Tensor:
-        eff = w * mask
-        if groups is not None and self.shared is not None:
-            gather = invariant.gather_shared if self.invariant else lambda s, g: torch.gather(s, 1, g)
-            shared = gather(self.shared, groups)
-            eff = eff + shared.view_as(w) * group_mask
-        return eff
+                   group_mask: torch.Tensor | None, new: bool = True) -> torch.Tensor:
+        """The weights a block multiplies with. A block of own weights only is its parameter
+        itself (unless ``new``: a new tensor of its values): its absent entries are zero from the
+        plan on and stay zero, since their gradients are masked (:meth:`mask_gradients`) and Adam
+        moves an entry of zero gradient by exactly zero. ``w * mask`` gave the same values at the
+        cost of a product (and its gradient's) over the whole padded block at every step."""
+        if not self._shares(groups):
+            return w.detach().clone() if new else w
+        gather = invariant.gather_shared if self.invariant else lambda s, g: torch.gather(s, 1, g)
+        shared = gather(self.shared, groups)
+        return w * mask + shared.view_as(w) * group_mask
+
+    def mask_gradients(self) -> None:
+        """After a backward pass: the gradients of the absent entries of every block of own
+        weights only set to zero (in place, ``grad * mask``: the values autograd gave the product
+        ``w * mask`` before), so that those entries stay zero (:meth:`_effective`)."""
+        with torch.no_grad():
+            for lv in self.levels:
+                for w, mask, groups in ((lv.wx, lv.mx, lv.gx), (lv.wh, lv.mh, lv.gh)):
+                    if w is not None and w.grad is not None and not self._shares(groups):
+                        w.grad.mul_(mask)
 
     def forward(self, x: torch.Tensor, step: int | torch.Tensor | None = None,
                 trace: list[tuple[torch.Tensor, torch.Tensor]] | None = None) -> torch.Tensor:
@@ -211,10 +229,12 @@ class Stack:
         for index, lv in enumerate(self.levels, start=1):
             products = []
             if lv.wx is not None:
-                products.append(per_candidate_matmul(x, self._effective(lv.wx, lv.mx, lv.gx, lv.gmx), lv.sx, lv.px))
+                products.append(per_candidate_matmul(x, self._effective(lv.wx, lv.mx, lv.gx, lv.gmx, False), lv.sx,
+                                                    lv.px))
             if lv.wh is not None:
                 h = hs[lv.hidden[0]] if len(lv.hidden) == 1 else torch.cat([hs[j] for j in lv.hidden], dim=2)
-                products.append(per_candidate_matmul(h, self._effective(lv.wh, lv.mh, lv.gh, lv.gmh), lv.sh, lv.ph))
+                products.append(per_candidate_matmul(h, self._effective(lv.wh, lv.mh, lv.gh, lv.gmh, False), lv.sh,
+                                                    lv.ph))
             z = self._biased(lv.b, products, x.shape[1], lv.pb)
             a = ACTIVATIONS_BY_CODE[lv.acts[0][0]](z)
             for code, mask in lv.acts[1:]:

@@ -238,3 +238,41 @@ def test_digits_candidates_give_the_same_bits_alone_and_in_a_stack(batch_size):
 
 def test_padded_widths_follow_a_fixed_ladder():
     assert [batched.padded_width(n) for n in (1, 8, 9, 63, 64, 65, 120, 129, 300)] == [8, 8, 16, 64, 64, 80, 128, 160, 320]
+
+
+def test_absent_weights_stay_zero_and_train_to_the_bits_of_a_masked_forward(wine, monkeypatch):
+    """A block of own weights multiplies as it is (no ``w * mask`` at each step): its absent
+    entries start at zero and stay zero, and every candidate trains to the bits it got when the
+    forward pass multiplied by the mask (shared groups, skips, dropout and elastic-net genes among
+    the genomes)."""
+    from connevo.workers.stack import Stack
+
+    settings = dataclasses.replace(SETTINGS, epochs=3)
+    reqs = requests_for(random_genomes(wine, 12, seed=5))
+    seen: list[Stack] = []
+    build = Stack.build.__func__
+
+    def recording(cls, plans, device):
+        stack = build(cls, plans, device)
+        seen.append(stack)
+        return stack
+
+    monkeypatch.setattr(Stack, "build", classmethod(recording))
+    now = [comparable(e) for e in train(reqs, wine, settings)]
+    trained = [s for s in seen if any(p.grad is not None for p in s.parameters())]
+    assert trained
+    for stack in trained:
+        for lv in stack.levels:
+            for w, mask, groups in ((lv.wx, lv.mx, lv.gx), (lv.wh, lv.mh, lv.gh)):
+                if w is not None and not stack._shares(groups):
+                    assert torch.all(w.detach()[mask == 0] == 0)
+
+    def masked(self, w, mask, groups, group_mask, new=True):
+        eff = w * mask
+        if self._shares(groups):
+            eff = eff + torch.gather(self.shared, 1, groups).view_as(w) * group_mask
+        return eff
+
+    monkeypatch.setattr(Stack, "_effective", masked)
+    monkeypatch.setattr(Stack, "mask_gradients", lambda self: None)
+    assert [comparable(e) for e in train(reqs, wine, settings)] == now
