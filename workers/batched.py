@@ -138,7 +138,7 @@ class _BucketTraining:
         on_device = step_graphs.keeps_step_numbers_on_device(device)
         self._flatten_parameters()
         self.optimizer = Adam(self.stack.parameters(), settings.learning_rate, scales=scales,
-                              device_scalars=on_device)
+                              device_scalars=on_device, live=self.stack.live_masks())
         self.step_tensor = torch.zeros((), dtype=torch.int64, device=device) if on_device else None
         self.graphs = self._step_graphs()
         self.best: list[torch.Tensor] | None = None
@@ -206,7 +206,8 @@ class _BucketTraining:
         if self.stack.any_penalty:
             objective = objective + self.stack.penalty().sum()
         objective.backward()
-        self.stack.mask_gradients()
+        if not self.optimizer.compact:  # a compact optimizer reads the live entries' gradients only
+            self.stack.mask_gradients()
         self.optimizer.step()
         if self.step_tensor is not None:
             self.step_tensor.add_(1)

@@ -39,6 +39,15 @@ def ieee_sqrt(tensors: list[torch.Tensor], out: list[torch.Tensor] | None = None
     return roots
 
 
+COMPACT_SHARE = 1 / 3
+"""The largest share of a flat buffer's entries that are live for which :class:`Adam` keeps the
+state of the live entries only: gathering their gradients and values and writing the values back
+cost about three passes over them, each arithmetic step saved one pass over the dead ones."""
+MIN_COMPACT_DEAD = 1 << 16
+"""Fewer dead entries than this and the state stays whole: three more ops a step cost more than
+the passes saved over a small buffer (an evolved digits network's stack holds a few thousand)."""
+
+
 def flat_leaves(params: list[torch.Tensor]) -> list[torch.Tensor]:
     """Copies of ``params`` (the same values) as leaves that require grad and are, in order, views
     of one flat buffer. :class:`Adam` then updates them all with one op per arithmetic step
@@ -73,14 +82,23 @@ class Adam:
     be captured in a CUDA graph and replayed (:mod:`workers.step_graphs`). Its values differ
     from the host-scalar path's in the last bits of the corrections; CUDA training always uses it,
     eager or replayed, so both give the same bits.
+
+    ``live`` (one tensor or None per parameter, broadcastable to its shape; None: every entry):
+    the entries that may have a gradient; the others' gradients are ignored and they never move.
+    Where parameters share a flat buffer, at most :data:`COMPACT_SHARE` of it is live and at least
+    :data:`MIN_COMPACT_DEAD` entries are not (a sparse network's large masked blocks), the state is kept for the live entries only and each
+    step gathers their gradients and writes their new values back: the same arithmetic on each
+    live entry, so the same bits, in a fraction of the passes over the whole buffer.
     """
 
     def __init__(self, params: list[torch.Tensor], lr: float, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, scales: list[torch.Tensor] | None = None,
-                 device_scalars: bool = False) -> None:
+                 device_scalars: bool = False, live: list[torch.Tensor | None] | None = None) -> None:
         self.params = list(params)
         self.lr, self.betas, self.eps = lr, betas, eps
         self.scales = scales
+        self.live = live
+        self.live_index: torch.Tensor | None = None  # positions in the flat buffer of a compact state
         self.steps = 0
         self.device_scalars = device_scalars
         device = self.params[0].device if self.params else torch.device("cpu")
@@ -98,15 +116,59 @@ class Adam:
             self.flat_denom = [torch.empty_like(self.flat)]  # the roots, written anew at each step
             self.flat_scales = None if scales is None else [torch.cat([
                 s.expand_as(p).reshape(-1) for s, p in zip(scales, self.params)])]
+            self._compact()
         else:
             self.exp_avg = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
             self.exp_avg_sq = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+
+    @property
+    def compact(self) -> bool:
+        """Whether the state is kept for the live entries only."""
+        return self.live_index is not None
+
+    def _compact(self) -> None:
+        """Keep the state of the live entries only, where few of the flat buffer's are."""
+        if self.flat is None or self.live is None or self.flat.numel() == 0:
+            return
+        alive = torch.cat([torch.ones(p.numel(), dtype=torch.bool, device=p.device) if m is None
+                           else (m.expand_as(p) != 0).reshape(-1) for p, m in zip(self.params, self.live)])
+        index = torch.nonzero(alive).reshape(-1)
+        if index.numel() > COMPACT_SHARE * self.flat.numel() or self.flat.numel() - index.numel() < MIN_COMPACT_DEAD:
+            return
+        self.live_index = index
+        (flat_avg,), (flat_avg_sq,) = self.flat_state
+        self.flat_state = [flat_avg.index_select(0, index)], [flat_avg_sq.index_select(0, index)]
+        self.exp_avg, self.exp_avg_sq = [], []  # read through state()
+        self.flat_denom = [torch.empty_like(self.flat_state[0][0])]
+        self.live_grad = torch.empty_like(self.flat_denom[0])
+        self.live_param = torch.empty_like(self.flat_denom[0])
+        if self.flat_scales is not None:
+            self.flat_scales = [self.flat_scales[0].index_select(0, index)]
+
+    def state(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Per parameter, its first and second moments, in its shape (new tensors where the
+        state is compact: zero at the entries that are not live)."""
+        if self.live_index is None:
+            return self.exp_avg, self.exp_avg_sq
+        assert self.flat is not None
+        out = []
+        for (compact,) in self.flat_state:
+            dense = torch.zeros_like(self.flat)
+            dense.index_copy_(0, self.live_index, compact)
+            out.append(_views(dense, self.params))
+        return out[0], out[1]
 
     @torch.no_grad()
     def step(self) -> None:
         beta1, beta2 = self.betas
         self.steps += 1
-        if self.flat is not None:  # the same arithmetic on the whole buffers, one op each
+        if self.live_index is not None:  # the live entries gathered, updated as below, written back
+            assert self.flat is not None
+            torch.index_select(self.flat_grad, 0, self.live_index, out=self.live_grad)
+            torch.index_select(self.flat, 0, self.live_index, out=self.live_param)
+            params, grads, scales = [self.live_param], [self.live_grad], self.flat_scales
+            exp_avg, exp_avg_sq = self.flat_state
+        elif self.flat is not None:  # the same arithmetic on the whole buffers, one op each
             params, grads, scales = [self.flat], [self.flat_grad], self.flat_scales
             exp_avg, exp_avg_sq = self.flat_state
         else:
@@ -130,6 +192,8 @@ class Adam:
                 update = torch._foreach_div(exp_avg, denom)
                 torch._foreach_mul_(update, scales)
                 torch._foreach_add_(params, update, alpha=-step_size)
+        if self.live_index is not None:
+            self.flat.index_copy_(0, self.live_index, self.live_param)
         if self.flat is not None:
             self.flat_grad.zero_()  # the views stay each parameter's .grad: autograd adds into them
             return
@@ -154,13 +218,16 @@ class Adam:
     def select(self, params: list[torch.Tensor], rows: torch.Tensor) -> Adam:
         """The state of stack rows ``rows`` for the (compacted) ``params``."""
         scales = None if self.scales is None else [t.index_select(0, rows) for t in self.scales]
+        live = None if self.live is None else [None if m is None else m.index_select(0, rows) for m in self.live]
         out = Adam(params, self.lr, self.betas, self.eps, scales, self.device_scalars)
         out.steps = self.steps
         if self.step_count is not None:
             out.step_count = self.step_count.clone()
-        for mine, theirs in ((self.exp_avg, out.exp_avg), (self.exp_avg_sq, out.exp_avg_sq)):
+        for mine, theirs in zip(self.state(), out.state()):
             for source, target in zip(mine, theirs):
                 target.copy_(source.index_select(0, rows))
+        out.live = live
+        out._compact()
         return out
 
 

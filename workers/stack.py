@@ -140,6 +140,17 @@ class Stack:
             params.append(self.shared)
         return params
 
+    def live_masks(self) -> list[torch.Tensor | None]:
+        """Per parameter (in :meth:`parameters`' order), the entries that get gradients: a weight
+        block's own connections (its mask); every entry of a bias and of the shared weights (None)."""
+        masks: list[torch.Tensor | None] = []
+        for lv in self.levels:
+            masks.extend(m for w, m in ((lv.wx, lv.mx), (lv.wh, lv.mh)) if w is not None)
+            masks.append(None)
+        if self.shared is not None:
+            masks.append(None)
+        return masks
+
     def fan_in_scales(self, boost: float, reference: float = FAN_IN_REFERENCE) -> list[torch.Tensor]:
         """Per parameter (in :meth:`parameters`' order), the learning-rate multiplier of each
         element: a neuron with ``n`` incoming connections (own and shared) trains its incoming

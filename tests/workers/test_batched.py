@@ -240,13 +240,18 @@ def test_padded_widths_follow_a_fixed_ladder():
     assert [batched.padded_width(n) for n in (1, 8, 9, 63, 64, 65, 120, 129, 300)] == [8, 8, 16, 64, 64, 80, 128, 160, 320]
 
 
-def test_absent_weights_stay_zero_and_train_to_the_bits_of_a_masked_forward(wine, monkeypatch):
+@pytest.mark.parametrize("compact", [False, True])
+def test_absent_weights_stay_zero_and_train_to_the_bits_of_a_masked_forward(wine, monkeypatch, compact):
     """A block of own weights multiplies as it is (no ``w * mask`` at each step): its absent
     entries start at zero and stay zero, and every candidate trains to the bits it got when the
-    forward pass multiplied by the mask (shared groups, skips, dropout and elastic-net genes among
-    the genomes)."""
+    forward pass multiplied by the mask and Adam updated every entry (shared groups, skips,
+    dropout and elastic-net genes among the genomes), with Adam's state kept for the live entries
+    only (``compact``) or for all."""
+    from connevo.workers import optim
     from connevo.workers.stack import Stack
 
+    monkeypatch.setattr(optim, "COMPACT_SHARE", 1.0 if compact else 0.0)
+    monkeypatch.setattr(optim, "MIN_COMPACT_DEAD", 0)
     settings = dataclasses.replace(SETTINGS, epochs=3)
     reqs = requests_for(random_genomes(wine, 12, seed=5))
     seen: list[Stack] = []
@@ -275,4 +280,5 @@ def test_absent_weights_stay_zero_and_train_to_the_bits_of_a_masked_forward(wine
 
     monkeypatch.setattr(Stack, "_effective", masked)
     monkeypatch.setattr(Stack, "mask_gradients", lambda self: None)
+    monkeypatch.setattr(Stack, "live_masks", lambda self: [None] * len(self.parameters()))
     assert [comparable(e) for e in train(reqs, wine, settings)] == now

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from connevo.workers import threaded_products
+from connevo.workers import optim, threaded_products
 from connevo.workers.optim import Adam, flat_leaves, ieee_sqrt
 
 
@@ -50,7 +50,55 @@ def test_flat_leaves_train_to_the_bits_of_separate_parameters(scaled):
     train(kept_apart, a, range(6, 10))
     train(kept_flat, b, range(6, 10))
     assert all(torch.equal(x, y) for x, y in zip(kept_apart, kept_flat))
-    assert all(torch.equal(x, y) for x, y in zip(a.exp_avg_sq, b.exp_avg_sq))
+    assert all(torch.equal(x, y) for x, y in zip(a.state()[1], b.state()[1]))
+
+
+def masked_train(params: list[torch.Tensor], optimizer: Adam, steps: range,
+                 live: list[torch.Tensor | None], mask: bool) -> None:
+    """:func:`train`'s steps with gradients at dead entries: masked (``mask``) or left as they are."""
+    for step in steps:
+        loss = sum((p * g).sum() for p, g in zip(params, gradients(step, params)))
+        loss.backward()
+        if mask:
+            for p, m in zip(params, live):
+                if m is not None:
+                    p.grad.mul_(m)
+        optimizer.step()
+
+
+@pytest.mark.parametrize("scaled", [False, True])
+def test_a_compact_state_trains_the_live_entries_to_the_bits_of_the_whole_buffer(scaled, monkeypatch):
+    monkeypatch.setattr(optim, "MIN_COMPACT_DEAD", 0)  # compact whatever the buffer's size and share
+    monkeypatch.setattr(optim, "COMPACT_SHARE", 1.0)
+    g = torch.Generator().manual_seed(3)
+    live = [(torch.rand(4, 5, 3, generator=g) < 0.2).float(), None, (torch.rand(4, 7, generator=g) < 0.3).float()]
+    start = [p * m if m is not None else p for p, m in zip(parameters(2), live)]  # dead entries are zero
+    scales = [torch.rand(4, 1, 3) + 1, torch.rand(4, 1, 3) + 1, torch.ones(4, 7)] if scaled else None
+    whole, compact = flat_leaves(start), flat_leaves(start)
+    a, b = Adam(whole, 0.05, scales=scales), Adam(compact, 0.05, scales=scales, live=live)
+    assert not a.compact and b.compact
+    masked_train(whole, a, range(5), live, mask=True)
+    masked_train(compact, b, range(5), live, mask=False)  # the dead entries' gradients are ignored
+    assert all(torch.equal(x, y) for x, y in zip(whole, compact))
+    assert all(torch.equal(x, y) for pair in zip(a.state(), b.state()) for x, y in zip(*pair))
+    rows = torch.tensor([2, 0, 3])
+    kept = [flat_leaves([p.detach().index_select(0, rows) for p in ps]) for ps in (whole, compact)]
+    a, b = a.select(kept[0], rows), b.select(kept[1], rows)
+    assert b.compact
+    kept_live = [None if m is None else m.index_select(0, rows) for m in live]
+    masked_train(kept[0], a, range(5, 9), kept_live, mask=True)
+    masked_train(kept[1], b, range(5, 9), kept_live, mask=False)
+    assert all(torch.equal(x, y) for x, y in zip(*kept))
+    assert all(torch.equal(x, y) for pair in zip(a.state(), b.state()) for x, y in zip(*pair))
+
+
+def test_a_mostly_live_or_small_buffer_keeps_its_whole_state(monkeypatch):
+    few = [torch.zeros(4, 5, 3), None, torch.zeros(4, 7)]  # 12 of 100 entries live
+    assert not Adam(flat_leaves(parameters(4)), 0.05, live=few).compact  # 88 dead: too few to gain
+    monkeypatch.setattr(optim, "MIN_COMPACT_DEAD", 80)
+    assert Adam(flat_leaves(parameters(4)), 0.05, live=few).compact
+    live = [torch.ones(4, 5, 3), None, torch.zeros(4, 7)]  # 72 of 100 entries live
+    assert not Adam(flat_leaves(parameters(4)), 0.05, live=live).compact
 
 
 def test_adam_with_device_scalars_keeps_separate_parameters():
