@@ -7,8 +7,6 @@ import math
 import numpy as np
 import torch
 
-from connevo.workers.threaded_products import elementwise
-
 __all__ = ["Adam", "flat_leaves", "ieee_sqrt"]
 
 
@@ -22,9 +20,7 @@ def ieee_sqrt(tensors: list[torch.Tensor], out: list[torch.Tensor] | None = None
     rounded, so the same bits on every machine, at one speed for every input. CUDA's ``sqrt`` is
     correctly rounded already.
 
-    ``out``: CPU tensors of the same shapes to write the roots into (else new ones). A large
-    contiguous tensor's roots are taken on the threads the training may use
-    (:func:`workers.threaded_products.elementwise`): the same values.
+    ``out``: CPU tensors of the same shapes to write the roots into (else new ones).
     """
     if not tensors:
         return []
@@ -32,10 +28,7 @@ def ieee_sqrt(tensors: list[torch.Tensor], out: list[torch.Tensor] | None = None
         return torch._foreach_sqrt(tensors)
     roots = out if out is not None else [torch.empty_like(t) for t in tensors]
     for t, root in zip(tensors, roots):
-        if t.is_contiguous() and root.is_contiguous():
-            elementwise(np.sqrt, t.numpy().reshape(-1), root.numpy().reshape(-1))
-        else:
-            np.sqrt(t.numpy(), out=root.numpy())
+        np.sqrt(t.numpy(), out=root.numpy())
     return roots
 
 

@@ -134,31 +134,6 @@ def run(products: Sequence[Product]) -> None:
             future.result()
 
 
-MIN_ELEMENTS = 1 << 18
-"""Elements of an elementwise NumPy op below which it stays on one thread (:func:`elementwise`)."""
-
-
-def elementwise(ufunc: np.ufunc, source: np.ndarray, out: np.ndarray) -> None:
-    """``ufunc(source, out=out)`` over flat arrays, cut into contiguous pieces on the threads
-    :func:`product_threads` allows when there are at least :data:`MIN_ELEMENTS` elements. Each
-    element's value is the same whatever the cut: the op works element by element (Adam's square
-    roots of a 784-input stack, millions of entries, are the use)."""
-    threads = current_threads()
-    size = source.shape[0]
-    if threads == 1 or size < MIN_ELEMENTS:
-        ufunc(source, out=out)
-        return
-    bounds = [size * i // threads for i in range(threads + 1)]
-    with _pool_lock:
-        pool = _executor(threads - 1)
-        pending = [pool.submit(ufunc, source[a:b], out=out[a:b]) for a, b in zip(bounds[1:-1], bounds[2:])]
-    try:
-        ufunc(source[: bounds[1]], out=out[: bounds[1]])
-    finally:
-        for future in pending:
-            future.result()
-
-
 def _run_group(products: Sequence[Product], group: Group) -> None:
     for k, start, stop in group:
         p = products[k]
