@@ -78,10 +78,11 @@ class Adam:
 
     ``live`` (one tensor or None per parameter, broadcastable to its shape; None: every entry):
     the entries that may have a gradient; the others' gradients are ignored and they never move.
-    Where parameters share a flat buffer, at most :data:`COMPACT_SHARE` of it is live and at least
-    :data:`MIN_COMPACT_DEAD` entries are not (a sparse network's large masked blocks), the state is kept for the live entries only and each
-    step gathers their gradients and writes their new values back: the same arithmetic on each
-    live entry, so the same bits, in a fraction of the passes over the whole buffer.
+    Where parameters share a flat buffer, at most :data:`COMPACT_SHARE` of it is live and at
+    least :data:`MIN_COMPACT_DEAD` entries are not (a sparse network's large masked blocks), the
+    state is kept for the live entries only and each step gathers their gradients and values and
+    writes the new values back: the same arithmetic on each live entry, so the same bits, in a
+    fraction of the passes over the whole buffer.
     """
 
     def __init__(self, params: list[torch.Tensor], lr: float, betas: tuple[float, float] = (0.9, 0.999),

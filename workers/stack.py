@@ -206,14 +206,14 @@ class Stack:
         return groups is not None and self.shared is not None
 
     def _effective(self, w: torch.Tensor, mask: torch.Tensor, groups: torch.Tensor | None,
-                   group_mask: torch.Tensor | None, new: bool = True) -> torch.Tensor:
+                   group_mask: torch.Tensor | None, copy: bool = True) -> torch.Tensor:
         """The weights a block multiplies with. A block of own weights only is its parameter
-        itself (unless ``new``: a new tensor of its values): its absent entries are zero from the
+        itself (``copy``: a detached copy of it): its absent entries are zero from the
         plan on and stay zero, since their gradients are masked (:meth:`mask_gradients`) and Adam
         moves an entry of zero gradient by exactly zero. ``w * mask`` gave the same values at the
         cost of a product (and its gradient's) over the whole padded block at every step."""
         if not self._shares(groups):
-            return w.detach().clone() if new else w
+            return w.detach().clone() if copy else w
         gather = invariant.gather_shared if self.invariant else lambda s, g: torch.gather(s, 1, g)
         shared = gather(self.shared, groups)
         return w * mask + shared.view_as(w) * group_mask
@@ -240,12 +240,12 @@ class Stack:
         for index, lv in enumerate(self.levels, start=1):
             products = []
             if lv.wx is not None:
-                products.append(per_candidate_matmul(x, self._effective(lv.wx, lv.mx, lv.gx, lv.gmx, False), lv.sx,
-                                                    lv.px))
+                products.append(per_candidate_matmul(x, self._effective(lv.wx, lv.mx, lv.gx, lv.gmx, copy=False),
+                                                    lv.sx, lv.px))
             if lv.wh is not None:
                 h = hs[lv.hidden[0]] if len(lv.hidden) == 1 else torch.cat([hs[j] for j in lv.hidden], dim=2)
-                products.append(per_candidate_matmul(h, self._effective(lv.wh, lv.mh, lv.gh, lv.gmh, False), lv.sh,
-                                                    lv.ph))
+                products.append(per_candidate_matmul(h, self._effective(lv.wh, lv.mh, lv.gh, lv.gmh, copy=False),
+                                                    lv.sh, lv.ph))
             z = self._biased(lv.b, products, x.shape[1], lv.pb)
             a = ACTIVATIONS_BY_CODE[lv.acts[0][0]](z)
             for code, mask in lv.acts[1:]:

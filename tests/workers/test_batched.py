@@ -272,7 +272,7 @@ def test_absent_weights_stay_zero_and_train_to_the_bits_of_a_masked_forward(wine
                 if w is not None and not stack._shares(groups):
                     assert torch.all(w.detach()[mask == 0] == 0)
 
-    def masked(self, w, mask, groups, group_mask, new=True):
+    def masked(self, w, mask, groups, group_mask, copy=True):
         eff = w * mask
         if self._shares(groups):
             eff = eff + torch.gather(self.shared, 1, groups).view_as(w) * group_mask
