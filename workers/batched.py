@@ -206,8 +206,6 @@ class _BucketTraining:
         if self.stack.any_penalty:
             objective = objective + self.stack.penalty().sum()
         objective.backward()
-        if not self.optimizer.compact:  # a compact optimizer reads the live entries' gradients only
-            self.stack.mask_gradients()
         self.optimizer.step()
         if self.step_tensor is not None:
             self.step_tensor.add_(1)

@@ -77,8 +77,8 @@ class Adam:
     eager or replayed, so both give the same bits.
 
     ``live`` (one tensor or None per parameter, broadcastable to its shape; None: every entry):
-    the entries that may have a gradient; the others' gradients are ignored and they never move.
-    Where parameters share a flat buffer, at most :data:`COMPACT_SHARE` of it is live and at
+    the entries that may move; the others' gradients are set to zero at each step (``grad *
+    mask``), so an entry that starts at zero stays exactly zero. Where parameters share a flat buffer, at most :data:`COMPACT_SHARE` of it is live and at
     least :data:`MIN_COMPACT_DEAD` entries are not (a sparse network's large masked blocks), the
     state is kept for the live entries only and each step gathers their gradients and values and
     writes the new values back: the same arithmetic on each live entry, so the same bits, in a
@@ -110,24 +110,27 @@ class Adam:
             self.flat_denom = [torch.empty_like(self.flat)]  # the roots, written anew at each step
             self.flat_scales = None if scales is None else [torch.cat([
                 s.expand_as(p).reshape(-1) for s, p in zip(scales, self.params)])]
-            self._compact()
         else:
             self.exp_avg = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
             self.exp_avg_sq = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        self.flat_live: torch.Tensor | None = None  # of a whole flat state: 1 at the live entries, 0 elsewhere
+        self._restrict()
 
     @property
     def compact(self) -> bool:
         """Whether the state is kept for the live entries only."""
         return self.live_index is not None
 
-    def _compact(self) -> None:
-        """Keep the state of the live entries only, where few of the flat buffer's are."""
-        if self.flat is None or self.live is None or self.flat.numel() == 0:
+    def _restrict(self) -> None:
+        """Where ``live`` marks entries that may not move in a flat buffer: keep the state of the
+        live ones only where few are live, else a mask of them to zero the others' gradients."""
+        if self.flat is None or self.live is None or all(m is None for m in self.live) or self.flat.numel() == 0:
             return
         alive = torch.cat([torch.ones(p.numel(), dtype=torch.bool, device=p.device) if m is None
                            else (m.expand_as(p) != 0).reshape(-1) for p, m in zip(self.params, self.live)])
         index = torch.nonzero(alive).reshape(-1)
         if index.numel() > COMPACT_SHARE * self.flat.numel() or self.flat.numel() - index.numel() < MIN_COMPACT_DEAD:
+            self.flat_live = alive.to(self.flat.dtype)
             return
         self.live_index = index
         (flat_avg,), (flat_avg_sq,) = self.flat_state
@@ -163,11 +166,16 @@ class Adam:
             params, grads, scales = [self.live_param], [self.live_grad], self.flat_scales
             exp_avg, exp_avg_sq = self.flat_state
         elif self.flat is not None:  # the same arithmetic on the whole buffers, one op each
+            if self.flat_live is not None:
+                self.flat_grad.mul_(self.flat_live)
             params, grads, scales = [self.flat], [self.flat_grad], self.flat_scales
             exp_avg, exp_avg_sq = self.flat_state
         else:
             params, scales = self.params, self.scales
             grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
+            masked = [(g, m) for g, m in zip(grads, self.live or []) if m is not None]
+            if masked:
+                torch._foreach_mul_([g for g, _ in masked], [m for _, m in masked])
             exp_avg, exp_avg_sq = self.exp_avg, self.exp_avg_sq
         torch._foreach_lerp_(exp_avg, grads, 1 - beta1)
         torch._foreach_mul_(exp_avg_sq, beta2)
@@ -221,7 +229,7 @@ class Adam:
             for source, target in zip(mine, theirs):
                 target.copy_(source.index_select(0, rows))
         out.live = live
-        out._compact()
+        out._restrict()
         return out
 
 

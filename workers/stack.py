@@ -208,25 +208,15 @@ class Stack:
     def _effective(self, w: torch.Tensor, mask: torch.Tensor, groups: torch.Tensor | None,
                    group_mask: torch.Tensor | None, copy: bool = True) -> torch.Tensor:
         """The weights a block multiplies with. A block of own weights only is its parameter
-        itself (``copy``: a detached copy of it): its absent entries are zero from the
-        plan on and stay zero, since their gradients are masked (:meth:`mask_gradients`) and Adam
-        moves an entry of zero gradient by exactly zero. ``w * mask`` gave the same values at the
-        cost of a product (and its gradient's) over the whole padded block at every step."""
+        itself (``copy``: a detached copy of it): its absent entries are zero from the plan on and
+        stay zero, since they are not live (:meth:`live_masks`): Adam zeroes their gradients and
+        moves them by exactly zero. ``w * mask`` gave the same values at the cost of a product (and
+        its gradient's) over the whole padded block at every step."""
         if not self._shares(groups):
             return w.detach().clone() if copy else w
         gather = invariant.gather_shared if self.invariant else lambda s, g: torch.gather(s, 1, g)
         shared = gather(self.shared, groups)
         return w * mask + shared.view_as(w) * group_mask
-
-    def mask_gradients(self) -> None:
-        """After a backward pass: the gradients of the absent entries of every block of own
-        weights only set to zero (in place, ``grad * mask``: the values autograd gave the product
-        ``w * mask`` before), so that those entries stay zero (:meth:`_effective`)."""
-        with torch.no_grad():
-            for lv in self.levels:
-                for w, mask, groups in ((lv.wx, lv.mx, lv.gx), (lv.wh, lv.mh, lv.gh)):
-                    if w is not None and w.grad is not None and not self._shares(groups):
-                        w.grad.mul_(mask)
 
     def forward(self, x: torch.Tensor, step: int | torch.Tensor | None = None,
                 trace: list[tuple[torch.Tensor, torch.Tensor]] | None = None) -> torch.Tensor:

@@ -25,10 +25,15 @@ def gradients(step: int, like: list[torch.Tensor]) -> list[torch.Tensor]:
     return grads
 
 
-def train(params: list[torch.Tensor], optimizer: Adam, steps: range) -> None:
+def train(params: list[torch.Tensor], optimizer: Adam, steps: range,
+          mask_by: list[torch.Tensor | None] | None = None) -> None:
+    """Steps of random gradients; ``mask_by``: the gradients multiplied by these masks first."""
     for step in steps:
         loss = sum((p * g).sum() for p, g in zip(params, gradients(step, params)))
         loss.backward()
+        for p, m in zip(params, mask_by or []):
+            if m is not None:
+                p.grad.mul_(m)
         optimizer.step()
 
 
@@ -53,19 +58,6 @@ def test_flat_leaves_train_to_the_bits_of_separate_parameters(scaled):
     assert all(torch.equal(x, y) for x, y in zip(a.state()[1], b.state()[1]))
 
 
-def masked_train(params: list[torch.Tensor], optimizer: Adam, steps: range,
-                 live: list[torch.Tensor | None], mask: bool) -> None:
-    """:func:`train`'s steps with gradients at dead entries: masked (``mask``) or left as they are."""
-    for step in steps:
-        loss = sum((p * g).sum() for p, g in zip(params, gradients(step, params)))
-        loss.backward()
-        if mask:
-            for p, m in zip(params, live):
-                if m is not None:
-                    p.grad.mul_(m)
-        optimizer.step()
-
-
 @pytest.mark.parametrize("scaled", [False, True])
 def test_a_compact_state_trains_the_live_entries_to_the_bits_of_the_whole_buffer(scaled, monkeypatch):
     monkeypatch.setattr(optim, "MIN_COMPACT_DEAD", 0)  # compact whatever the buffer's size and share
@@ -77,8 +69,8 @@ def test_a_compact_state_trains_the_live_entries_to_the_bits_of_the_whole_buffer
     whole, compact = flat_leaves(start), flat_leaves(start)
     a, b = Adam(whole, 0.05, scales=scales), Adam(compact, 0.05, scales=scales, live=live)
     assert not a.compact and b.compact
-    masked_train(whole, a, range(5), live, mask=True)
-    masked_train(compact, b, range(5), live, mask=False)  # the dead entries' gradients are ignored
+    train(whole, a, range(5), mask_by=live)
+    train(compact, b, range(5))  # the dead entries' gradients are ignored
     assert all(torch.equal(x, y) for x, y in zip(whole, compact))
     assert all(torch.equal(x, y) for pair in zip(a.state(), b.state()) for x, y in zip(*pair))
     rows = torch.tensor([2, 0, 3])
@@ -86,10 +78,22 @@ def test_a_compact_state_trains_the_live_entries_to_the_bits_of_the_whole_buffer
     a, b = a.select(kept[0], rows), b.select(kept[1], rows)
     assert b.compact
     kept_live = [None if m is None else m.index_select(0, rows) for m in live]
-    masked_train(kept[0], a, range(5, 9), kept_live, mask=True)
-    masked_train(kept[1], b, range(5, 9), kept_live, mask=False)
+    train(kept[0], a, range(5, 9), mask_by=kept_live)
+    train(kept[1], b, range(5, 9))
     assert all(torch.equal(x, y) for x, y in zip(*kept))
     assert all(torch.equal(x, y) for pair in zip(a.state(), b.state()) for x, y in zip(*pair))
+
+
+def test_a_whole_state_with_live_entries_ignores_the_others_gradients():
+    live = [(torch.rand(4, 5, 3, generator=torch.Generator().manual_seed(5)) < 0.5).float(), None, None]
+    start = [parameters(6)[0] * live[0], *parameters(6)[1:]]
+    masked, given = flat_leaves(start), flat_leaves(start)
+    a, b = Adam(masked, 0.05), Adam(given, 0.05, live=live)
+    assert not b.compact  # 12 live entries or more of 100, too few dead to compact
+    train(masked, a, range(4), mask_by=live)
+    train(given, b, range(4))
+    assert all(torch.equal(x, y) for x, y in zip(masked, given))
+    assert torch.all(given[0].detach()[live[0] == 0] == 0)
 
 
 def test_a_mostly_live_or_small_buffer_keeps_its_whole_state(monkeypatch):
