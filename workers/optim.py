@@ -78,11 +78,12 @@ class Adam:
 
     ``live`` (one tensor or None per parameter, broadcastable to its shape; None: every entry):
     the entries that may move; the others' gradients are set to zero at each step (``grad *
-    mask``), so an entry that starts at zero stays exactly zero. Where parameters share a flat buffer, at most :data:`COMPACT_SHARE` of it is live and at
-    least :data:`MIN_COMPACT_DEAD` entries are not (a sparse network's large masked blocks), the
-    state is kept for the live entries only and each step gathers their gradients and values and
-    writes the new values back: the same arithmetic on each live entry, so the same bits, in a
-    fraction of the passes over the whole buffer.
+    mask``), so an entry that starts at zero stays exactly zero. Where parameters share a flat
+    buffer, at most :data:`COMPACT_SHARE` of it is live and at least :data:`MIN_COMPACT_DEAD`
+    entries are not (a sparse network's large masked blocks), the state is kept for the live
+    entries only and each step gathers their gradients and values and writes the new values
+    back: the same arithmetic on each live entry, so the same bits, in a fraction of the passes
+    over the whole buffer.
     """
 
     def __init__(self, params: list[torch.Tensor], lr: float, betas: tuple[float, float] = (0.9, 0.999),
@@ -228,6 +229,7 @@ class Adam:
         for mine, theirs in zip(self.state(), out.state()):
             for source, target in zip(mine, theirs):
                 target.copy_(source.index_select(0, rows))
+        # told the live entries only now: a compact state's state() returns copies, not its own tensors
         out.live = live
         out._restrict()
         return out
