@@ -12,7 +12,8 @@
   and its magnitude's, which finds inputs whose classes differ in spread, not in mean);
   ``"auto"`` (the default): random ones, and on many inputs sparser starts that wire the
   strongest pairs; the hidden-layer starts as with ``"gradient"`` from 20 inputs on
-  (:func:`wiring_plan`).
+  (:func:`wiring_plan`). The last of them has no connection: its outputs' biases alone, the
+  front's end at zero connections.
 - ``minimal``: NEAT's start, inputs wired to outputs keeping a random share.
 - ``random``: minimal networks after ``random_start_steps`` random structural mutations.
 
@@ -122,8 +123,19 @@ class InitialPopulation:
 
     def genomes(self, count: int, rng: np.random.Generator, innovations: InnovationTracker,
                 limits: Limits) -> list[Genome]:
-        out = [self._genome(i, count, rng, innovations, limits) for i in range(count)]
-        return [g if within_limits(g, limits) else repair(g, rng, limits) for g in out]
+        spanned = count - 1 if self._ends_empty(count) else count
+        out = [self._genome(i, spanned, rng, innovations, limits) for i in range(spanned)]
+        out = [g if within_limits(g, limits) else repair(g, rng, limits) for g in out]
+        if spanned < count:  # the front's end at zero connections: the outputs' biases alone
+            out.append(linear_genome(self.n_inputs, self.n_outputs, np.empty(0, dtype=np.int64), innovations,
+                                     self.regularization))
+        return out
+
+    def _ends_empty(self, count: int) -> bool:
+        """A spanning start of more than one network on an evolved layout includes one without a
+        connection: trained, its outputs' biases are the class prior (a regression's mean), the
+        most accurate network of zero connections, which no operator reaches (they keep one)."""
+        return self.start == "spanning" and self.layout == "evolved" and count > 1
 
     def _genome(self, index: int, count: int, rng: np.random.Generator, innovations: InnovationTracker,
                 limits: Limits) -> Genome:

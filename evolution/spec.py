@@ -235,7 +235,8 @@ class SearchSpaceSpec(_Strict):
         "pairs; the hidden-layer starts as with gradient from 20 inputs on "
         "(connevo.evolution.initial.wiring_plan)")
     start: Literal["spanning", "minimal", "random"] = Field(
-        "spanning", description="spanning: sparse linear and one-hidden-layer networks across the budgets; "
+        "spanning", description="spanning: sparse linear and one-hidden-layer networks across the budgets, and one "
+        "without connections (the outputs' biases: the front's end at zero connections); "
         "minimal: inputs wired to outputs (NEAT); random: minimal plus random_start_steps mutations")
     random_start_steps: int = Field(5, ge=0, le=1000, description="mutations applied to each 'random' start")
     layout: Literal["evolved", "retina"] = "evolved"

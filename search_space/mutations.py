@@ -51,7 +51,8 @@ _REGISTRY: dict[str, Mutation] = {}
 
 def register_mutation(name: str, operator: Operator, *, rate: float, description: str,
                       informed: bool = False) -> Mutation:
-    """Register ``operator`` under ``name`` with default ``rate``; returns the entry."""
+    """Register ``operator`` under ``name`` with default ``rate``; returns the entry. The
+    operator may be given a genome without connections (the spanning start holds one)."""
     if not name.isidentifier():
         raise ValueError(f"a mutation's name must be an identifier (it is a spec key), got {name!r}")
     if name in _REGISTRY:

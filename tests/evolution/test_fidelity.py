@@ -63,7 +63,10 @@ def test_rungs_combine_with_weight_inheritance(tmp_path):
     rows = with_fidelity(run(spec, str(tmp_path / "s.db")).candidates())
     later = rows[rows["generation"] > 0]
     assert set(later.loc[later["fidelity"] == 0.25, "epochs"]) <= {1, 2}  # a quarter of 4 (or of 8: cold)
-    assert set(later.loc[later["fidelity"] == 1.0, "epochs"]) <= {4, 8}
+    cold = set(rows.loc[(rows["generation"] == 0) & (rows["fidelity"] == 1.0), "epochs"])  # min_steps "auto"'s
+    # a child inheriting weights trains 4; one with nothing to inherit (a child of the network
+    # without connections) trains as the first generation did
+    assert set(later.loc[later["fidelity"] == 1.0, "epochs"]) <= {4} | cold
 
 
 @pytest.mark.parametrize("fidelity, words", [

@@ -8,6 +8,8 @@ import pytest
 from connevo.evolution import run
 from connevo.evolution.initial import InitialPopulation
 from connevo.evolution.niches import NicheEntry, dominated, niche_elites
+from connevo.evolution.spec import parse_spec
+from connevo.evolution.task import load_task
 from connevo.evolution.variation import Variation, operator_stream
 from connevo.search_space import InnovationTracker, Limits, minimal_genome
 from connevo.search_space.mutations import MUTATIONS
@@ -68,11 +70,12 @@ def test_unknown_operators_are_refused_by_name():
 def test_the_spanning_start_covers_sparse_linear_and_hidden_layers_of_several_widths():
     start = InitialPopulation("spanning", n_inputs=64, n_outputs=10, density=(0.05, 1.0), activation="relu")
     genomes = start.genomes(24, np.random.default_rng(0), InnovationTracker(), Limits(max_hidden_nodes=32))
-    linear = [g for g in genomes if not g.hidden_ids]
+    empty, linear = genomes[-1], [g for g in genomes[:-1] if not g.hidden_ids]
     hidden = [g for g in genomes if g.hidden_ids]
-    assert len(linear) == len(hidden) == 12
+    assert len(linear) == 12 and len(hidden) == 11
+    assert not empty.connections and not empty.hidden_ids and len(empty.nodes) == 74  # the front's zero end
     sizes = sorted(len(g.enabled_connections) for g in linear)
-    assert sizes[0] <= 0.05 * 640 + 1 and sizes[-1] == 640
+    assert 1 <= sizes[0] <= 0.05 * 640 + 1 and sizes[-1] == 640
     assert {len(g.hidden_ids) for g in hidden} == {1, 2, 4, 8, 16, 32}
     fan_ins = {len([c for c in g.connections if c.target == g.hidden_ids[0]]) for g in hidden}
     assert min(fan_ins) <= 8 and max(fan_ins) == 64
@@ -86,6 +89,18 @@ def test_the_spanning_start_respects_the_hidden_limit():
     assert max(len(g.hidden_ids) for g in genomes) == 3
     none = start.genomes(4, np.random.default_rng(0), InnovationTracker(), Limits(max_hidden_nodes=0))
     assert all(not g.hidden_ids for g in none)
+
+
+@pytest.mark.parametrize("start", ["minimal", "random"])
+def test_only_the_spanning_start_of_several_networks_holds_one_without_connections(start):
+    def counts(kind: str, population: int) -> list[int]:
+        first = InitialPopulation(kind, n_inputs=6, n_outputs=3, density=(0.2, 1.0), activation="relu", random_steps=2)
+        genomes = first.genomes(population, np.random.default_rng(0), InnovationTracker(), Limits())
+        return [len(g.connections) for g in genomes]
+
+    assert counts("spanning", 8).count(0) == 1 and counts("spanning", 8)[-1] == 0
+    assert counts("spanning", 1) != [0]  # a population of one gets a network that can learn
+    assert 0 not in counts(start, 8)
 
 
 def test_with_niche_parents_each_dominated_niche_elite_parents_one_of_the_next_children(tmp_path):
@@ -113,3 +128,18 @@ def test_a_campaign_that_minimizes_no_cost_has_no_budget_niches_and_runs(tmp_pat
     rows = result.candidates()
     assert sorted(rows["generation"].unique()) == [0, 1, 2, 3]
     assert (rows["status"] == "ok").all()
+
+
+def test_the_front_starts_at_zero_connections_with_the_class_prior(tmp_path):
+    """The spanning start's network without connections, trained, predicts the training rows'
+    most common class for every row; nothing has fewer connections, so it stays on the front,
+    polished and all."""
+    spec = small_spec(**{"task.dataset": "wine", "evolution.population": 8, "evolution.generations": 2,
+                         "training.polish_epochs": 2})
+    result = run(spec, str(tmp_path / "prior.db"))
+    front = result.front()
+    empty = front[front["connections"] == 0]
+    assert len(empty) == 1 and front["connections"].min() == 0
+    data = load_task(parse_spec(spec))
+    majority = np.bincount(data.y_train).argmax()
+    assert empty["val_accuracy"].iloc[0] == pytest.approx(np.mean(data.y_val == majority))

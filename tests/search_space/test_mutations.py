@@ -16,6 +16,8 @@ import json, sys
 from connevo.search_space.mutations import register_mutation
 
 def keep_one_connection(genome, rng, innovations, limits):
+    if not genome.enabled_connections:  # the first generation's network without connections
+        return genome
     first = min(genome.enabled_connections, key=lambda c: c.innovation)
     return genome.with_connections([first])
 

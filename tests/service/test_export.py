@@ -226,9 +226,13 @@ def test_a_front_export_within_a_connection_budget_and_its_bad_inputs(trained):
         kept = pd.read_csv(tmp / "cheap" / "front.csv")
         assert 0 < cheap["networks"] < everything["networks"] or budget == kept["connections"].max()
         assert (kept["connections"] <= budget).all() and kept["file"].str.endswith(".pt2").all()
-        with pytest.raises(ConnevoError, match="no trained network on its front within 0 connections"):
-            export_front(opened, "tiny-xor", tmp / "none", max_connections=0)
-        assert not (tmp / "none").exists()
+        # a budget of zero: the network without connections, whose outputs are its biases alone
+        assert export_front(opened, "tiny-xor", tmp / "zero", max_connections=0)["networks"] == 1
+        zero = pd.read_csv(tmp / "zero" / "front.csv")
+        assert list(zero["connections"]) == [0]
+        constant = torch.export.load(str(tmp / "zero" / zero["file"].iloc[0])).module()
+        scores = constant(torch.randn(7, 3) * 100)
+        assert scores.shape[0] == 7 and bool((scores == scores[0]).all())
         (tmp / "a-file").write_text("")
         with pytest.raises(ConnevoError, match="is a file; --front writes a folder"):
             export_front(opened, "tiny-xor", tmp / "a-file")
