@@ -12,8 +12,8 @@
   and its magnitude's, which finds inputs whose classes differ in spread, not in mean);
   ``"auto"`` (the default): random ones, and on many inputs sparser starts that wire the
   strongest pairs; the hidden-layer starts as with ``"gradient"`` from 20 inputs on
-  (:func:`wiring_plan`). The last of them has no connection: its outputs' biases alone, the
-  front's end at zero connections.
+  (:func:`wiring_plan`). The population's last network has no connection: its outputs' biases
+  alone, the front's end at zero connections.
 - ``minimal``: NEAT's start, inputs wired to outputs keeping a random share.
 - ``random``: minimal networks after ``random_start_steps`` random structural mutations.
 
