@@ -2,7 +2,9 @@
 
 Run from the repository root: ``python -m benchmarks.throughput [--quick] [--populations 16,64,256]``.
 Every path trains the same seeded genomes (digits, Adam, batch 128, 10 epochs) on this machine,
-measured side by side in one run; ratios are printed, nothing is asserted. The last line is
+measured side by side in one run, the paths taking turns ``--repeats`` times (the median time of
+each: one timing of a 0.4-second batched call moved by up to 10% from run to run); ratios are
+printed, nothing is asserted. The last line is
 ``speedup_vs_loop=<x> speedup_vs_ray_per_task=<y> useful_peak_fraction=<z>`` for layered genomes
 at population 64 (or the first population measured).
 """
@@ -26,6 +28,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--loop-max", type=int, default=64,
                         help="time the one-at-a-time paths on at most this many of the candidates")
+    parser.add_argument("--repeats", type=int, default=3, help="times each path is timed, in turns (the median)")
     parser.add_argument("--quick", action="store_true", help="populations 16 and 64, 32 candidates for the slow paths")
     args = parser.parse_args()
     populations = [16, 64] if args.quick else [int(p) for p in args.populations.split(",")]
@@ -52,9 +55,14 @@ def main() -> None:
         for size in populations:
             reqs = requests(kind, size)
             subset = reqs[:loop_max]
-            t_loop, loop = timed(lambda: LocalEvaluator(dataset, single, chunk_size=len(subset)).evaluate(subset))
-            t_task, _ = timed(lambda: per_task.evaluate(subset))
-            t_batch, batch = timed(lambda: together.evaluate(reqs))
+            times: dict[str, list[float]] = {"loop": [], "task": [], "batch": []}
+            for _ in range(max(args.repeats, 1)):
+                t, loop = timed(lambda: LocalEvaluator(dataset, single, chunk_size=len(subset)).evaluate(subset))
+                times["loop"].append(t)
+                times["task"].append(timed(lambda: per_task.evaluate(subset))[0])
+                t, batch = timed(lambda: together.evaluate(reqs))
+                times["batch"].append(t)
+            t_loop, t_task, t_batch = (statistics.median(times[k]) for k in ("loop", "task", "batch"))
             useful, executed = training_flops(reqs, dataset, args.epochs)
             diffs = [abs(a.val_accuracy - b.val_accuracy) for a, b in zip(loop, batch) if a.ok and b.ok]
             row = {

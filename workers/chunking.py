@@ -7,7 +7,9 @@ one (measured on digits). So the requests are grouped as the batched trainer sta
 shape and number of epochs per bucket), each bucket's training time is estimated, and the
 buckets are packed into about one chunk per worker of equal estimated time; a bucket is cut
 only when it alone would take longer than a worker's share (every part pays the bucket's own
-overhead again). The workers take chunks longest first, each the next one as it frees
+overhead again). A chunk takes its next whole bucket when that brings its estimate nearer its
+share than it is without it: stopping every chunk short of its share left a remainder chunk that
+one worker ran after its own. The workers take chunks longest first, each the next one as it frees
 (longest-processing-time-first scheduling).
 
 Only the speed depends on this: a candidate's result does not depend on its chunk
@@ -59,7 +61,7 @@ def balanced_chunks(requests: Sequence[EvaluationRequest], settings: TrainingSet
     Requests of one bucket (shape and epochs) stay together unless the bucket alone would take
     longer than a worker's share of the whole; then it is cut into equal parts, each shorter.
     Smaller buckets are packed, in shape order, into chunks of about a :data:`CHUNKS_PER_WORKER`-th
-    of a worker's share. A chunk holds at most
+    of a worker's share, each taking its next whole bucket while that brings it nearer that target. A chunk holds at most
     :data:`~workers.batched.MAX_BUCKET` requests. Requests whose shape cannot be computed (they
     fail in training) form a chunk of their own, last.
     """
@@ -82,19 +84,25 @@ def balanced_chunks(requests: Sequence[EvaluationRequest], settings: TrainingSet
     workers = max(workers, 1)
     share = total / workers  # a bucket longer than a worker's share is cut (each cut costs a bucket's overhead)
     target = total / (workers * CHUNKS_PER_WORKER)  # smaller buckets are packed into chunks of about this
-    pieces: list[tuple[float, list[EvaluationRequest]]] = []
+    pieces: list[tuple[float, list[EvaluationRequest], bool]] = []  # (estimate, requests, cut from a bucket)
     for (shape, epochs), members in sorted(buckets.items(), key=lambda item: item[0]):
         whole = cost(shape, epochs, len(members))
         parts = max(math.ceil(whole / share) if share > 0 else 1, math.ceil(len(members) / MAX_BUCKET))
         parts = min(parts, len(members))
         for k in range(parts):
             part = members[k * len(members) // parts : (k + 1) * len(members) // parts]
-            pieces.append((cost(shape, epochs, len(part)), part))
+            pieces.append((cost(shape, epochs, len(part)), part, parts > 1))
     chunks: list[tuple[float, list[EvaluationRequest]]] = []
     current: list[EvaluationRequest] = []
     current_cost = 0.0
-    for piece_cost, part in pieces:  # in shape order: small buckets of similar shapes share a chunk
-        if current and (current_cost + piece_cost > target or len(current) + len(part) > MAX_BUCKET):
+    for piece_cost, part, cut in pieces:  # in shape order: small buckets of similar shapes share a chunk
+        # A chunk takes a whole bucket when that brings it nearer the target than it is without:
+        # always stopping short of the target left a remainder chunk for one of the workers to run
+        # after its own (one more round trip, and one more share of the stacks' overhead). A part
+        # of a bucket cut for its length never takes a chunk past the target.
+        overshoot = current_cost + piece_cost - target
+        allowed = 0.0 if cut else target - current_cost
+        if current and (overshoot > allowed or len(current) + len(part) > MAX_BUCKET):
             chunks.append((current_cost, current))
             current, current_cost = [], 0.0
         current = current + part

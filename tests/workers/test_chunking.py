@@ -47,6 +47,12 @@ def bucket(request: EvaluationRequest) -> tuple:
     return plan_shape(request.genome), SETTINGS.start(request)[1]
 
 
+def estimate(chunk: list[EvaluationRequest]) -> float:
+    """The chunk's estimated training time: the sum over its buckets."""
+    keys = [bucket(r) for r in chunk]
+    return sum(bucket_ms(*key, keys.count(key), N_INPUTS, 32) for key in set(keys))
+
+
 def ids(chunks: list[list[EvaluationRequest]]) -> list[str]:
     return [r.candidate_id for chunk in chunks for r in chunk]
 
@@ -82,14 +88,23 @@ def test_a_bucket_longer_than_a_chunk_is_cut_so_every_worker_shares_it(make_requ
     assert max(len(c) for c in chunks) - min(len(c) for c in chunks) <= 1
 
 
+def test_a_chunk_takes_the_next_bucket_when_that_brings_it_nearer_its_share(make_requests):
+    """Four buckets of similar estimates and two workers: two chunks of two. Stopping every chunk
+    short of its share would leave a third chunk, which one worker runs after its own."""
+    requests = make_requests([3, 4, 5, 6])
+    chunks = balanced_chunks(requests, SETTINGS, N_INPUTS, 32, workers=2)
+    assert [len(c) for c in chunks] == [2, 2]
+
+
 def test_the_longest_chunk_comes_first_and_deep_networks_are_not_all_in_one(make_requests):
-    """Two deep networks and many shallow ones: the deep ones (each longer than a chunk should
-    be) lead, each in a chunk of its own, so that two workers start on them at once."""
+    """Two deep networks and many shallow ones: the deep ones are in the first two chunks, one in
+    each, so that two workers start on them at once; the chunks go longest first."""
     requests = make_requests([12, 12] + [1] * 30, short=tuple(range(2, 32)))
     chunks = balanced_chunks(requests, SETTINGS, N_INPUTS, 32, workers=2)
-    first, second = chunks[0], chunks[1]
-    assert {r.candidate_id for r in first + second} >= {"c0", "c1"}
-    assert len(first) == 1 and len(second) == 1
+    first, second = ({r.candidate_id for r in chunk} for chunk in chunks[:2])
+    assert ("c0" in first and "c1" in second) or ("c1" in first and "c0" in second)
+    estimates = [estimate(chunk) for chunk in chunks]
+    assert estimates == sorted(estimates, reverse=True)
 
 
 def test_short_and_long_trainings_of_one_shape_are_separate_buckets(make_requests):
