@@ -61,8 +61,8 @@ def balanced_chunks(requests: Sequence[EvaluationRequest], settings: TrainingSet
     Requests of one bucket (shape and epochs) stay together unless the bucket alone would take
     longer than a worker's share of the whole; then it is cut into equal parts, each shorter.
     Smaller buckets are packed, in shape order, into chunks of about a :data:`CHUNKS_PER_WORKER`-th
-    of a worker's share, each taking its next whole bucket while that brings it nearer that target. A chunk holds at most
-    :data:`~workers.batched.MAX_BUCKET` requests. Requests whose shape cannot be computed (they
+    of a worker's share, each taking its next whole bucket while that brings it nearer that
+    target. A chunk holds at most :data:`~workers.batched.MAX_BUCKET` requests. Requests whose shape cannot be computed (they
     fail in training) form a chunk of their own, last.
     """
     buckets: dict[tuple[Shape, int], list[EvaluationRequest]] = {}
