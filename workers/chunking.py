@@ -62,8 +62,8 @@ def balanced_chunks(requests: Sequence[EvaluationRequest], settings: TrainingSet
     longer than a worker's share of the whole; then it is cut into equal parts, each shorter.
     Smaller buckets are packed, in shape order, into chunks of about a :data:`CHUNKS_PER_WORKER`-th
     of a worker's share, each taking its next whole bucket while that brings it nearer that
-    target. A chunk holds at most :data:`~workers.batched.MAX_BUCKET` requests. Requests whose shape cannot be computed (they
-    fail in training) form a chunk of their own, last.
+    target. A chunk holds at most :data:`~workers.batched.MAX_BUCKET` requests. Requests whose
+    shape cannot be computed (they fail in training) form a chunk of their own, last.
     """
     buckets: dict[tuple[Shape, int], list[EvaluationRequest]] = {}
     unshaped: list[EvaluationRequest] = []
@@ -99,7 +99,8 @@ def balanced_chunks(requests: Sequence[EvaluationRequest], settings: TrainingSet
         # A chunk takes a whole bucket when that brings it nearer the target than it is without:
         # always stopping short of the target left a remainder chunk for one of the workers to run
         # after its own (one more round trip, and one more share of the stacks' overhead). A part
-        # of a bucket cut for its length never takes a chunk past the target.
+        # of a cut bucket (longer than a share, or of more than MAX_BUCKET requests) never takes a
+        # chunk past the target.
         overshoot = current_cost + piece_cost - target
         allowed = 0.0 if cut else target - current_cost
         if current and (overshoot > allowed or len(current) + len(part) > MAX_BUCKET):
