@@ -25,6 +25,7 @@ def search_limits(spec: CampaignSpec, generation: int) -> Limits:
     space = spec.search_space
     return Limits(max_hidden_nodes=space.max_hidden_nodes,
                   max_connections=space.connection_budget(generation, spec.evolution.generations),
+                  max_layers=space.max_layers,
                   activations=tuple(space.activations), fixed_layout=space.layout != "evolved")
 
 

@@ -224,6 +224,10 @@ class SearchSpaceSpec(_Strict):
 
     max_hidden_nodes: int = Field(32, ge=0)
     max_connections: int | None = Field(None, gt=0)
+    max_layers: int | None = Field(
+        None, ge=1, description="the most layers of computation a network may have, the outputs' layer included "
+        "(a network with one hidden layer has 2); a child beyond it loses random neurons of its deepest hidden "
+        "layer until it fits. None: any depth")
     activations: list[str] = list(HIDDEN_ACTIVATIONS)
     initial_density: tuple[float, float] = (0.3, 1.0)
     start_wiring: Literal["random", "gradient", "auto"] = Field(

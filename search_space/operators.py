@@ -17,6 +17,7 @@ from connevo.search_space.fixed_layouts import adjacent_pairs
 from connevo.search_space.gene_index import CycleCheck, PairIndex, rows_of
 from connevo.search_space.genome import ROLES, ConnectionGene, Genome, NodeGene, Regularization
 from connevo.search_space.innovation import InnovationTracker
+from connevo.search_space.layout import layered_layout
 from connevo.search_space.limits import DEFAULT_LIMITS, HIDDEN_ACTIVATIONS, Limits
 
 
@@ -350,6 +351,7 @@ def repair(genome: Genome, rng: np.random.Generator, limits: Limits) -> Genome:
         enabled = np.flatnonzero(genome.table.enabled)
         drop = enabled[rng.choice(len(enabled), size=len(enabled) - cap, replace=False)]
         genome = genome.with_table(genome.table.take(_without(len(genome.table), drop)))
+    genome = _within_layers(genome, rng, limits)
     allowed = set(limits.activations)
     if any(genome.node_by_id[n].activation not in allowed for n in genome.hidden_ids):
         genome = genome.with_nodes([
@@ -360,10 +362,30 @@ def repair(genome: Genome, rng: np.random.Generator, limits: Limits) -> Genome:
     return genome
 
 
+def _within_layers(genome: Genome, rng: np.random.Generator, limits: Limits) -> Genome:
+    """Remove random hidden nodes of the deepest hidden layer until the network has at most
+    ``limits.max_layers`` layers (each removal takes the node's connections with it)."""
+    while limits.max_layers is not None:
+        layout = layered_layout(genome)
+        if layout.n_layers <= limits.max_layers or layout.n_layers < 2:
+            return genome
+        deepest = [n for n in layout.layers[-2] if genome.node_by_id[n].x is None]
+        table = genome.table
+        keep = np.ones(len(table), dtype=bool)
+        if deepest:
+            victim = deepest[int(rng.integers(len(deepest)))]
+            keep = (table.source != victim) & (table.target != victim)
+        if not deepest or not table.enabled[keep].any():
+            return genome  # nothing removable (a fixed layout) or the last connections: leave it
+        genome = Genome(tuple(n for n in genome.nodes if n.id != victim), table.take(keep), genome.regularization)
+    return genome
+
+
 def within_limits(genome: Genome, limits: Limits) -> bool:
     return (
         len(genome.hidden_ids) <= limits.max_hidden_nodes
         and (limits.max_connections is None or genome.n_enabled <= limits.max_connections)
+        and (limits.max_layers is None or layered_layout(genome).n_layers <= limits.max_layers)
         and all(genome.node_by_id[n].activation in limits.activations for n in genome.hidden_ids)
     )
 

@@ -38,6 +38,21 @@ def test_growth_needs_its_budgets():
         parse_spec(small_spec(**{"search_space.growth": "linear"}))
 
 
+def test_no_candidate_is_deeper_than_max_layers(store_path):
+    spec = small_spec(**{
+        "task.dataset": "iris", "evolution.generations": 4, "evolution.population": 8, "search_space.max_layers": 2,
+        "evolution.mutation": {"add_node": 1.0, "add_connection": 1.0},
+    })
+    candidates = run(spec, str(store_path)).candidates()
+    assert candidates["depth"].max() == 2  # one hidden layer at most, and the splits did make some
+    assert (candidates["hidden_nodes"] > 0).any()
+
+
+def test_max_layers_below_one_is_refused():
+    with pytest.raises(SpecError, match="max_layers"):
+        parse_spec(small_spec(**{"search_space.max_layers": 0}))
+
+
 def test_random_start_begins_with_hidden_neurons(store_path):
     spec = small_spec(**{"search_space.start": "random", "search_space.random_start_steps": 6, "evolution.generations": 0})
     first = run(spec, str(store_path)).candidates()

@@ -203,6 +203,33 @@ def test_repair_brings_a_genome_within_the_limits():
     fixed.validate()
 
 
+def test_repair_removes_neurons_of_the_deepest_hidden_layer_until_the_network_is_shallow_enough():
+    from connevo.search_space import repair, within_limits
+    from connevo.search_space.layout import layered_layout
+
+    genome, rng, tracker = start(density=1.0)
+    for _ in range(30):  # splits of splits: a deep chain somewhere
+        genome = add_node(genome, rng, tracker)
+    layout = layered_layout(genome)
+    assert layout.n_layers >= 4
+    limits = Limits(max_hidden_nodes=64, max_layers=2)
+    assert not within_limits(genome, limits)
+    fixed = repair(genome, np.random.default_rng(1), limits)
+    fixed.validate()
+    assert within_limits(fixed, limits) and layered_layout(fixed).n_layers == 2
+    deep = {n for layer in layout.layers[2:-1] for n in layer}
+    removed = set(genome.hidden_ids) - set(fixed.hidden_ids)
+    assert removed and removed <= deep  # only neurons above the allowed depth went
+    assert set(genome.input_ids) == set(fixed.input_ids) and set(genome.output_ids) == set(fixed.output_ids)
+
+
+def test_a_limit_of_layers_below_one_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="max_layers"):
+        Limits(max_layers=0)
+
+
 def reference_add_connection(genome, rng, innovations, limits, attempts=20):
     """The specification of one add-connection step, written plainly (a fresh gene index and a
     full cycle check per step)."""
