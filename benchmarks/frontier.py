@@ -296,6 +296,8 @@ def connevo_arm(sp: Split, spec_file: Path, spec: CampaignSpec) -> tuple[ArmResu
     n_train = load_task(spec).summary()["n_train"]
     # the final polish trains on training + validation rows (extra["polish_rows"])
     rows_trained = [e.get("polish_rows", n_train) if isinstance(e, dict) else n_train for e in candidates["extra"]]
+    if spec.training.epoch_rows is not None:  # an epoch visits at most that many rows
+        rows_trained = [min(r, spec.training.epoch_rows) for r in rows_trained]
     compute = float((candidates["epochs"].fillna(0) * rows_trained).sum())
     polished = sum(isinstance(e, dict) and "polish_rows" in e for e in candidates["extra"])
     note = f"{len(candidates)} candidates ({polished} polished), front {len(front)}, {n_train} training rows"

@@ -309,6 +309,9 @@ class TrainingSpec(_Strict):
         "on a classification of 3 or more classes with at least 10 training rows per input, twice the steps of "
         "`epochs`, at most 300; on a two-class classification of as many rows, 300; on a regression of as many rows, "
         "300, at most those of 50 epochs (evolution.task.auto_min_steps)")
+    epoch_rows: int | None = Field(
+        None, gt=0, description="the most training rows one epoch visits, a fresh seeded sample of them each epoch "
+        "(on large data a training's cost stops growing with its rows); unset: every row")
     learning_rate: float = Field(0.01, gt=0, lt=1e3)
     fan_in_boost: float = Field(
         3.0, ge=1.0, le=100.0, description="a neuron with n < 10 incoming connections trains its incoming weights "

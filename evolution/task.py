@@ -48,8 +48,11 @@ PLENTIFUL_ROWS_PER_INPUT = 10
 
 
 def steps_per_epoch(spec: CampaignSpec, dataset: Dataset) -> int:
-    """Optimizer steps of one epoch over ``dataset``'s training rows."""
-    return max(1, math.ceil(dataset.x_train.shape[0] / spec.training.batch_size))
+    """Optimizer steps of one epoch over ``dataset``'s training rows (at most ``training.epoch_rows``)."""
+    rows = dataset.x_train.shape[0]
+    if spec.training.epoch_rows is not None:
+        rows = min(rows, spec.training.epoch_rows)
+    return max(1, math.ceil(rows / spec.training.batch_size))
 
 
 def plentiful_rows(dataset: Dataset) -> bool:
@@ -114,6 +117,7 @@ def training_settings(spec: CampaignSpec, dataset: Dataset) -> TrainingSettings:
     return TrainingSettings(
         epochs=epochs,
         batch_size=t.batch_size,
+        epoch_rows=t.epoch_rows,
         learning_rate=t.learning_rate,
         fan_in_boost=t.fan_in_boost,
         patience=t.patience,
@@ -163,7 +167,10 @@ def training_summary(spec: CampaignSpec, dataset: Dataset) -> str:
     line = f"training: {settings.epochs} epochs a network"
     if settings.inherit_weights:
         line += f" ({settings.inherited_epochs} after weight inheritance)"
-    line += f", {per_epoch} steps an epoch (batch {spec.training.batch_size}, {rows:,} training rows)"
+    line += f", {per_epoch} steps an epoch (batch {spec.training.batch_size}, {rows:,} training rows"
+    if settings.epoch_rows is not None and settings.epoch_rows < rows:
+        line += f", {settings.epoch_rows:,} of them sampled afresh each epoch: training.epoch_rows"
+    line += ")"
     if settings.epochs > spec.training.epochs:
         rule = ' ("auto")' if spec.training.min_steps == "auto" else ""
         line += (f"; raised from training.epochs = {spec.training.epochs} to take training.min_steps{rule} = "

@@ -175,10 +175,12 @@ class _BucketTraining:
     def _epoch(self) -> torch.Tensor | None:
         """One epoch of mini-batches; the summed loss per stack row, None past the time limit."""
         settings, stats, plans = self.settings, self.stats, self.plans
-        order = torch.stack([torch.randperm(self.n, generator=g) for g in self.generators]).to(self.device)
+        # the first epoch_rows of each candidate's permutation: a fresh sample of the rows each epoch
+        visited = self.n if settings.epoch_rows is None else min(self.n, settings.epoch_rows)
+        order = torch.stack([torch.randperm(self.n, generator=g)[:visited] for g in self.generators]).to(self.device)
         epoch_loss = torch.zeros(len(self.alive), device=self.device)
         graphs = self.graphs
-        for begin in range(0, self.n, settings.batch_size):
+        for begin in range(0, visited, settings.batch_size):
             index = order[:, begin : begin + settings.batch_size]
             c, rows = index.shape
             epoch_loss += self._step(index) if graphs is None else graphs(self._step, index)

@@ -110,6 +110,7 @@ class TrainingSettings:
     inherited_epochs: int | None = None  # epochs of a warm-started candidate (None: epochs)
     new_weight_scale: float = 0.1    # warm start: a connection without a weight starts this small
     structure_hints: bool = True     # measure gradients of absent connections (workers.hints)
+    epoch_rows: int | None = None    # most training rows an epoch visits (a fresh sample each epoch); None: all
     rewire_fraction: float = 0.0     # sparse dynamics: share of connections swapped per rewiring; 0 = off
     rewire_every: int | None = None  # epochs between two rewirings; None: a quarter of the training
     measure_latency: bool = False   # after training, time single-row inference (workers.latency)
@@ -126,6 +127,8 @@ class TrainingSettings:
             raise ValueError(f"fan_in_boost must be in [1, 100], got {self.fan_in_boost!r}")
         if not 0.0 <= self.rewire_fraction < 1.0:
             raise ValueError(f"rewire_fraction must be in [0, 1), got {self.rewire_fraction!r}")
+        if self.epoch_rows is not None and self.epoch_rows < 1:
+            raise ValueError(f"epoch_rows must be >= 1, got {self.epoch_rows!r}")
         if self.rewire_every is not None and self.rewire_every < 1:
             raise ValueError(f"rewire_every must be >= 1, got {self.rewire_every!r}")
 

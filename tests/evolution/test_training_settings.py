@@ -51,6 +51,22 @@ def test_an_integer_min_steps_is_taken_as_it_is_on_any_data(make_dataset):
     assert training_settings(spec(epochs=10, min_steps=0), plentiful).epochs == 10
 
 
+def test_epoch_rows_shortens_the_epochs_of_large_data_and_the_summary_says_so(make_dataset):
+    large = make_dataset(rows=50000, inputs=20, classes=3)
+    settings = training_settings(spec(epoch_rows=12800), large)
+    assert settings.epoch_rows == 12800 and settings.epochs == 10
+    assert training_summary(spec(epoch_rows=12800), large) == (
+        "training: 10 epochs a network (3 after weight inheritance), 100 steps an epoch (batch 128, 50,000 training "
+        "rows, 12,800 of them sampled afresh each epoch: training.epoch_rows)")
+    small = make_dataset(rows=1000, inputs=64, classes=10)  # fewer rows than epoch_rows: every row, as before
+    assert training_summary(spec(epoch_rows=12800), small) == training_summary(spec(), small)
+
+
+def test_epoch_rows_below_one_is_an_error_naming_the_key():
+    with pytest.raises(SpecError, match="epoch_rows"):
+        spec(epoch_rows=0)
+
+
 @pytest.mark.parametrize(
     "rows, inputs, classes, expected",
     [

@@ -175,6 +175,46 @@ def test_stats_count_useful_and_executed_flops(wine):
     assert stats.executed_flops == pytest.approx(executed * (3 * SETTINGS.epochs * n_train + scored))
 
 
+def test_an_epoch_of_epoch_rows_visits_that_many_rows_the_same_in_any_chunk(wine):
+    """``epoch_rows`` below the training rows: each epoch trains on that many of them (the flops
+    say so), a fresh sample each epoch, a candidate's result still independent of its company;
+    at or above the training rows it changes nothing."""
+    reqs = requests_for(random_genomes(wine, 6, seed=9))
+    data = batched.DataTensors(wine, torch.device("cpu"))
+    n_train = wine.x_train.shape[0]
+    sampled = dataclasses.replace(SETTINGS, epoch_rows=n_train // 3)
+    result = batched.train_batched(reqs, data, sampled, torch.device("cpu"))
+    connections = sum(len(r.genome.effective_connections) for r in reqs)
+    scored = n_train + wine.x_val.shape[0] + wine.x_test.shape[0]
+    assert result.stats.useful_flops == pytest.approx(2 * connections * (3 * SETTINGS.epochs * (n_train // 3) + scored))
+    evaluations = [comparable(e) for e in train(reqs, wine, sampled)]
+    assert evaluations == [comparable(train([r], wine, sampled)[0]) for r in reqs]
+    assert evaluations != [comparable(e) for e in train(reqs, wine, SETTINGS)]
+    every_row = dataclasses.replace(SETTINGS, epoch_rows=n_train)
+    assert [comparable(e) for e in train(reqs, wine, every_row)] == [comparable(e) for e in train(reqs, wine, SETTINGS)]
+
+
+def test_epochs_sample_afresh_rather_than_repeat_one_subset(wine, monkeypatch):
+    """The rows of two epochs differ: each epoch takes the head of a new permutation."""
+    seen: list[torch.Tensor] = []
+    original = batched._BucketTraining._step
+
+    def step(self, index):
+        seen.append(index.clone())
+        return original(self, index)
+
+    monkeypatch.setattr(batched._BucketTraining, "_step", step)
+    settings = dataclasses.replace(SETTINGS, epochs=2, epoch_rows=16, batch_size=16)
+    train(requests_for(random_genomes(wine, 1, seed=3)), wine, settings)
+    assert len(seen) == 2 and seen[0].shape == (1, 16)
+    assert set(seen[0].flatten().tolist()) != set(seen[1].flatten().tolist())
+
+
+def test_epoch_rows_below_one_is_refused():
+    with pytest.raises(ValueError, match="epoch_rows"):
+        TrainingSettings(epoch_rows=0)
+
+
 @pytest.mark.parametrize("rows", [1, 7, 128])
 def test_a_candidates_matmul_does_not_depend_on_the_other_candidates(rows):
     """What chunk independence rests on: one candidate's product and its gradients give the same
