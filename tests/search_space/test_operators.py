@@ -1,6 +1,7 @@
 """Variation operators are pure, seeded and always return valid genomes."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -224,8 +225,6 @@ def test_repair_removes_neurons_of_the_deepest_hidden_layer_until_the_network_is
 
 
 def test_a_limit_of_layers_below_one_is_refused():
-    import pytest
-
     with pytest.raises(ValueError, match="max_layers"):
         Limits(max_layers=0)
 
