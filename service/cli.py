@@ -139,6 +139,9 @@ def cmd_compress(args: argparse.Namespace) -> int:
     table.add_row("source", *(value(source, c) for c in columns), fmt_value(4 * int(source["params"])))
     table.add_row("compressed", *(value(row, c) for c in columns), fmt_value(row["extra"]["weight_bytes"]))
     console.print(table)
+    if row["extra"]["weight_bytes"] > 4 * int(source["params"]):
+        console.print("note: int8 takes more bytes than float32 for this network: each neuron keeps a float32 scale "
+                      "and bias, which outweigh the 3 bytes saved on each of its few weights", highlight=False)
     return 0
 
 

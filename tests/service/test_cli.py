@@ -178,6 +178,20 @@ def test_compress_from_the_command_line(tmp_path, cli):
     assert bad.returncode == 2 and "prune fraction" in bad.stderr
 
 
+def test_compress_says_when_int8_takes_more_bytes_than_float32(tmp_path, cli):
+    store = tmp_path / "s.db"
+    spec = write_spec(tmp_path, **{"task.dataset": "iris", "evolution.generations": 0, "training.epochs": 5})
+    campaign_id = cli("run", str(spec), "--backend", "local", store=store).stdout.splitlines()[0].split()[1]
+    rows = json.loads(cli("front", campaign_id, "--format", "json", store=store).stdout)
+    smallest = min(rows, key=lambda r: r["connections"])  # the network without connections: biases only
+    largest = max(rows, key=lambda r: r["connections"])
+    tiny = cli("compress", smallest["candidate_id"], "--quantize", "int8", store=store)
+    assert tiny.returncode == 0, tiny.stderr
+    assert "int8 takes more bytes than float32" in tiny.stdout
+    big = cli("compress", largest["candidate_id"], "--quantize", "int8", store=store)
+    assert big.returncode == 0 and "int8 takes more bytes" not in big.stdout
+
+
 def test_polish_a_campaign_that_ran_without_its_polish(tmp_path, cli):
     store = tmp_path / "s.db"
     spec = write_spec(tmp_path, **{"task.dataset": "iris", "evolution.generations": 1, "training.epochs": 20})
