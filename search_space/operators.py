@@ -256,11 +256,16 @@ def remove_node(
     hidden = [n for n in genome.hidden_ids if genome.node_by_id[n].x is None]
     if not hidden or limits.fixed_layout:
         return genome
-    victim = hidden[int(rng.integers(len(hidden)))]
+    return _without_node(genome, hidden[int(rng.integers(len(hidden)))]) or genome
+
+
+def _without_node(genome: Genome, victim: int) -> Genome | None:
+    """``genome`` without hidden node ``victim`` and its connections; None where that would leave
+    no enabled connection."""
     table = genome.table
     keep = (table.source != victim) & (table.target != victim)
     if not table.enabled[keep].any():
-        return genome
+        return None
     return Genome(tuple(n for n in genome.nodes if n.id != victim), table.take(keep), genome.regularization)
 
 
@@ -370,14 +375,10 @@ def _within_layers(genome: Genome, rng: np.random.Generator, limits: Limits) -> 
         if layout.n_layers <= limits.max_layers or layout.n_layers < 2:
             return genome
         deepest = [n for n in layout.layers[-2] if genome.node_by_id[n].x is None]
-        table = genome.table
-        keep = np.ones(len(table), dtype=bool)
-        if deepest:
-            victim = deepest[int(rng.integers(len(deepest)))]
-            keep = (table.source != victim) & (table.target != victim)
-        if not deepest or not table.enabled[keep].any():
+        smaller = _without_node(genome, deepest[int(rng.integers(len(deepest)))]) if deepest else None
+        if smaller is None:
             return genome  # nothing removable (a fixed layout) or the last connections: leave it
-        genome = Genome(tuple(n for n in genome.nodes if n.id != victim), table.take(keep), genome.regularization)
+        genome = smaller
     return genome
 
 
