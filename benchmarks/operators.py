@@ -7,7 +7,7 @@ The parent carries trained weights and structure hints, so the training-informed
 their work. Prints one row per genome size and operator, and the ratio to the 1 ms-per-child
 budget; "whole child" is crossover + add_connection + remove_connection + add_node + the limits
 check, "informed child" crossover + prune_magnitude + grow_gradient + add_neuron_gradient + the check.
-The process keeps freed memory as a campaign's driver does (evolution/allocator.py). Each row
+The process keeps freed memory as a campaign's driver does (connevo/allocator.py). Each row
 is timed per call after a few untimed warm-up calls (the first ones fault in fresh memory), at
 least 20 calls a row; it prints the mean and the median, the latter steadier on a machine whose
 speed drifts from second to second (measured on 2-core machines: +-30% between batches of one
@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from connevo.evolution.allocator import keep_freed_memory
+from connevo.allocator import keep_freed_memory
 from connevo.search_space import Genome, InnovationTracker, Limits, crossover, minimal_genome, within_limits
 from connevo.search_space.hints import StructureHints
 from connevo.search_space.mutations import MUTATIONS

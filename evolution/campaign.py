@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from connevo.allocator import keep_freed_memory
 from connevo.errors import CampaignBusyError, ConnevoError
 from connevo.evolution.accuracy_ranking import with_resolved_ranking
-from connevo.evolution.allocator import keep_freed_memory
 from connevo.evolution.candidates import Candidate, candidate_from_row, candidate_row, candidate_seed, strip_weights
 from connevo.evolution.extension import extended_spec
 from connevo.evolution.initial import InitialPopulation, wiring_plan
@@ -132,7 +132,7 @@ class Campaign:
         """Run (or, after :meth:`from_store`, continue) to the last generation and the final polish;
         returns the id. The campaign row is written first; each generation is committed in one
         transaction."""
-        keep_freed_memory()  # variation makes and drops large columns (evolution/allocator.py)
+        keep_freed_memory()  # variation makes and drops large columns (connevo/allocator.py)
         self.create()
         heartbeat = Heartbeat(self.store, self.id, HEARTBEAT_S, self.driver, on_lost=self.lose)
         heartbeat.start()

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 import torch
 from threadpoolctl import ThreadpoolController
 
+from connevo.allocator import keep_freed_memory
 from connevo.blas import check_openblas_kernels
 from connevo.errors import SpecError
 from connevo.workers.batched import DataTensors, train_batched
@@ -84,6 +85,7 @@ def train(
     single-row inference time to its scores (:mod:`workers.latency`).
     """
     device = resolve_device(settings.device)
+    keep_freed_memory()  # every step makes and drops blocks of megabytes (connevo/allocator.py)
     tensors = DataTensors(dataset, device)
 
     def train_chunk(chunk: Sequence[EvaluationRequest], hints: bool = False) -> list[Evaluation]:
