@@ -10,7 +10,8 @@ all the time:
   7 ms per child at 10^5 connections);
 - a worker: every training step of a stack makes its activations, gradients and products anew,
   0.1-4 MB each on digits. 64 digits networks trained for 10 epochs took about 25,000 page
-  faults; with the thresholds below, about 2,700, and 6-12% less time (benchmarks/README.md).
+  faults; with the thresholds below, about 2,700: about 5% less time in one process, 12-17%
+  more candidates per second through two Ray workers (benchmarks/README.md).
 
 Raising the mmap and trim thresholds (``mallopt``) keeps those blocks in the process's heap,
 which reuses them. The price: up to :data:`TRIM_THRESHOLD_BYTES` of freed memory at the top of
