@@ -137,7 +137,7 @@ def polish_front(
         failed=len(evaluations) - len(rows),
         epochs=epochs,
         rows=n_rows,
-        sample_epochs=sum(e.epochs for e in evaluations) * min(n_rows, polishing.epoch_rows or n_rows),
+        sample_epochs=sum(e.epochs for e in evaluations) * polishing.rows_per_epoch(n_rows),
         seconds=seconds,
     )
 

@@ -176,7 +176,7 @@ class _BucketTraining:
         """One epoch of mini-batches; the summed loss per stack row, None past the time limit."""
         settings, stats, plans = self.settings, self.stats, self.plans
         # the first epoch_rows of each candidate's permutation: a fresh sample of the rows each epoch
-        visited = self.n if settings.epoch_rows is None else min(self.n, settings.epoch_rows)
+        visited = settings.rows_per_epoch(self.n)
         order = torch.stack([torch.randperm(self.n, generator=g)[:visited] for g in self.generators]).to(self.device)
         epoch_loss = torch.zeros(len(self.alive), device=self.device)
         graphs = self.graphs

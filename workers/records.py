@@ -132,6 +132,10 @@ class TrainingSettings:
         if self.rewire_every is not None and self.rewire_every < 1:
             raise ValueError(f"rewire_every must be >= 1, got {self.rewire_every!r}")
 
+    def rows_per_epoch(self, rows: int) -> int:
+        """Training rows one epoch visits out of ``rows``: all of them, or ``epoch_rows`` at most."""
+        return rows if self.epoch_rows is None else min(rows, self.epoch_rows)
+
     def warm_start(self, genome: Genome) -> bool:
         """Whether ``genome`` starts from the weights it carries: weight inheritance is on and
         one of its effective connections has a weight (a child of trained parents)."""
