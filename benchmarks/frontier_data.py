@@ -453,6 +453,21 @@ def teacher() -> FrontierData:
                         "R = 2 x 80 (dense linear)")
 
 
+def huge() -> FrontierData:
+    """Large data (opt-in, ``--datasets big``): 100,000 rows, so that connevo trains on 45,000 and a
+    training's steps, not its networks, set a campaign's time."""
+    x, y = make_classification(n_samples=100_000, n_features=20, n_informative=10, n_redundant=4, n_classes=4,
+                               n_clusters_per_class=3, random_state=DATA_STATE)
+    return FrontierData("huge", x.astype(np.float64), y.astype(np.int64), 160,
+                        "make_classification: 100000 rows, 20 features (10 informative, 4 redundant), 4 classes "
+                        "x 3 clusters; R = 2 x 80 (dense linear)")
+
+
+LARGE_DATASETS: dict[str, Callable[[], FrontierData]] = {"huge": huge}
+"""Data sets of 50,000 rows and more, not in the default list (a campaign takes minutes): ``--datasets big``
+names them with the real tables of as many rows (benchmarks/real_tables.py)."""
+
+
 DATASETS: dict[str, Callable[[], FrontierData]] = {
     "digits": digits,
     "breast_cancer": breast_cancer,

@@ -302,7 +302,11 @@ class RegularizationSpec(_Strict):
 
 class TrainingSpec(_Strict):
     epochs: int = Field(10, gt=0, le=100_000)
-    batch_size: int = Field(128, gt=0)
+    batch_size: int | Literal["auto"] = Field(
+        "auto", description="rows per optimizer step. \"auto\": 128, and on more than 12,800 training rows (an epoch of "
+        "over 100 steps at 128) as many as make an epoch 100 steps (the rows / 100): a training's steps, which "
+        "cost about the same whatever their rows on small networks, stop growing with the data "
+        "(evolution.task.auto_batch_size)")
     min_steps: int | Literal["auto"] = Field(
         "auto", description="epochs are raised so that a training takes at least this many optimizer steps "
         "(a third of them after weight inheritance): small data sets still train to convergence. \"auto\": 100; "
@@ -353,6 +357,13 @@ class TrainingSpec(_Strict):
     rewire_every: int | None = Field(
         None, gt=0, description="epochs between two rewirings (with rewire_fraction > 0; default: a quarter of the "
         "training's epochs, at least 1: three rewirings per training)")
+
+    @field_validator("batch_size", mode="before")
+    @classmethod
+    def _batch_size(cls, value: Any) -> Any:
+        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+            return value
+        raise ValueError('must be a whole number of rows (> 0) or "auto"')
 
     @field_validator("min_steps", mode="before")
     @classmethod

@@ -45,14 +45,41 @@ REGRESSION_STEPS = 300
 REGRESSION_MAX_EPOCHS = 50
 #: Training rows per input feature from which data counts as plentiful (longer trainings pay there).
 PLENTIFUL_ROWS_PER_INPUT = 10
+#: ``training.batch_size = "auto"``: this many rows a step ...
+AUTO_BATCH = 128
+#: ... or on more training rows than this many steps of it take, as many as keep an epoch at this many steps.
+MAX_EPOCH_STEPS = 100
+
+
+def epoch_rows(spec: CampaignSpec, dataset: Dataset) -> int:
+    """The training rows one epoch visits: all of them, at most ``training.epoch_rows``."""
+    rows = dataset.x_train.shape[0]
+    return rows if spec.training.epoch_rows is None else min(rows, spec.training.epoch_rows)
+
+
+def auto_batch_size(spec: CampaignSpec, dataset: Dataset) -> int:
+    """``training.batch_size = "auto"`` on ``dataset``: 128 rows a step; where an epoch (:func:`epoch_rows`)
+    would take more than 100 steps of 128, as many rows as make it 100 steps (the rows / 100, rounded up).
+
+    On small networks a step costs about the same whatever its rows (its time is the fixed work of
+    its operations, not arithmetic), so on large data the steps of 128 rows made a training's time
+    grow with the rows: 60,000 training rows took 469 steps an epoch and a default campaign 20-30
+    minutes on 2 cores. Measured (benchmarks/README.md, *Steps of more rows on large data*)."""
+    rows = epoch_rows(spec, dataset)
+    if rows <= AUTO_BATCH * MAX_EPOCH_STEPS:
+        return AUTO_BATCH
+    return math.ceil(rows / MAX_EPOCH_STEPS)
+
+
+def batch_size(spec: CampaignSpec, dataset: Dataset) -> int:
+    """Rows per optimizer step: ``training.batch_size``, resolved on ``dataset`` when it is "auto"."""
+    value = spec.training.batch_size
+    return auto_batch_size(spec, dataset) if value == "auto" else value
 
 
 def steps_per_epoch(spec: CampaignSpec, dataset: Dataset) -> int:
     """Optimizer steps of one epoch over ``dataset``'s training rows (at most ``training.epoch_rows``)."""
-    rows = dataset.x_train.shape[0]
-    if spec.training.epoch_rows is not None:
-        rows = min(rows, spec.training.epoch_rows)
-    return max(1, math.ceil(rows / spec.training.batch_size))
+    return max(1, math.ceil(epoch_rows(spec, dataset) / batch_size(spec, dataset)))
 
 
 def plentiful_rows(dataset: Dataset) -> bool:
@@ -116,7 +143,7 @@ def training_settings(spec: CampaignSpec, dataset: Dataset) -> TrainingSettings:
     warm = t.inherited_epochs if t.inherited_epochs is not None else min(epochs, max(t.warm_epochs, math.ceil(least / 3)))
     return TrainingSettings(
         epochs=epochs,
-        batch_size=t.batch_size,
+        batch_size=batch_size(spec, dataset),
         epoch_rows=t.epoch_rows,
         learning_rate=t.learning_rate,
         fan_in_boost=t.fan_in_boost,
@@ -167,9 +194,11 @@ def training_summary(spec: CampaignSpec, dataset: Dataset) -> str:
     line = f"training: {settings.epochs} epochs a network"
     if settings.inherit_weights:
         line += f" ({settings.inherited_epochs} after weight inheritance)"
-    line += f", {per_epoch} steps an epoch (batch {spec.training.batch_size}, {rows:,} training rows"
+    line += f", {per_epoch} steps an epoch (batch {settings.batch_size}, {rows:,} training rows"
     if settings.epoch_rows is not None and settings.epoch_rows < rows:
         line += f", {settings.epoch_rows:,} of them sampled afresh each epoch: training.epoch_rows"
+    if spec.training.batch_size == "auto" and settings.batch_size > AUTO_BATCH:
+        line += f"; batch raised from {AUTO_BATCH} by training.batch_size (\"auto\") to keep an epoch at {MAX_EPOCH_STEPS} steps"
     line += ")"
     if settings.epochs > spec.training.epochs:
         rule = ' ("auto")' if spec.training.min_steps == "auto" else ""
@@ -224,5 +253,6 @@ def target_name(spec: CampaignSpec) -> str:
     return "target" if spec.task.dataset in BUILTIN_DATASETS else spec.task.target
 
 
-__all__ = ["auto_min_steps", "default_polish_epochs", "load_task", "make_evaluator", "min_steps", "network_names", "plentiful_multiclass",
-           "polish_epochs", "steps_per_epoch", "target_name", "training_settings", "training_summary"]
+__all__ = ["auto_batch_size", "auto_min_steps", "batch_size", "default_polish_epochs", "epoch_rows", "load_task",
+           "make_evaluator", "min_steps", "network_names", "plentiful_multiclass", "polish_epochs", "steps_per_epoch",
+           "target_name", "training_settings", "training_summary"]

@@ -13,7 +13,15 @@ import torch
 
 from connevo.errors import SpecError
 from connevo.evolution.spec import CampaignSpec, parse_spec
-from connevo.evolution.task import make_evaluator, min_steps, polish_epochs, training_settings, training_summary
+from connevo.evolution.task import (
+    batch_size,
+    make_evaluator,
+    min_steps,
+    polish_epochs,
+    steps_per_epoch,
+    training_settings,
+    training_summary,
+)
 from connevo.search_space import InnovationTracker, minimal_genome
 from connevo.workers import EvaluationRequest, train
 from connevo.workers.tasks import Dataset
@@ -158,3 +166,41 @@ def test_cuda_without_a_gpu_is_an_error_naming_the_key(make_dataset, monkeypatch
     with pytest.raises(SpecError, match=r"training.device = 'cuda'"):  # a worker says so for its candidates
         train([EvaluationRequest("c", minimal_genome(4, 2, np.random.default_rng(0), InnovationTracker(), 1.0), 1)],
               data, training_settings(local, data))
+
+
+@pytest.mark.parametrize(
+    "rows, expected_batch, expected_steps",
+    [
+        (1000, 128, 8),         # small data: 128 rows a step, as always
+        (12800, 128, 100),      # 100 steps of 128: still 128
+        (12801, 129, 100),      # more: as many rows as make an epoch 100 steps
+        (60000, 600, 100),
+        (45001, 451, 100),
+    ],
+)
+def test_auto_batch_size_keeps_an_epoch_at_100_steps_on_large_data(make_dataset, rows, expected_batch, expected_steps):
+    dataset = make_dataset(rows=rows, inputs=20, classes=4)
+    assert spec().training.batch_size == "auto"
+    assert batch_size(spec(), dataset) == expected_batch
+    assert training_settings(spec(), dataset).batch_size == expected_batch
+    assert steps_per_epoch(spec(), dataset) == expected_steps
+
+
+def test_a_set_batch_size_is_taken_as_it_is_and_auto_counts_the_rows_an_epoch_visits(make_dataset):
+    large = make_dataset(rows=60000, inputs=20, classes=4)
+    assert training_settings(spec(batch_size=128), large).batch_size == 128
+    assert steps_per_epoch(spec(batch_size=128), large) == 469
+    assert batch_size(spec(epoch_rows=12800), large) == 128  # an epoch of 12,800 rows: 100 steps of 128
+    assert batch_size(spec(epoch_rows=25600), large) == 256
+
+
+def test_the_training_summary_says_when_auto_raised_the_batch(make_dataset):
+    assert training_summary(spec(), make_dataset(rows=60000, inputs=20, classes=4)) == (
+        'training: 10 epochs a network (3 after weight inheritance), 100 steps an epoch (batch 600, 60,000 training '
+        'rows; batch raised from 128 by training.batch_size ("auto") to keep an epoch at 100 steps)')
+
+
+@pytest.mark.parametrize("value", [0, -5, True, "64", 2.5, "big"])
+def test_a_batch_size_that_is_not_a_positive_whole_number_or_auto_is_an_error_naming_the_key(value):
+    with pytest.raises(SpecError, match="batch_size"):
+        spec(batch_size=value)
