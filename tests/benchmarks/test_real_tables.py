@@ -4,7 +4,7 @@ only, text one-hot, no missing value, the target's classes numbered in sorted or
 import numpy as np
 import pandas as pd
 
-from benchmarks.real_tables import REAL_GROUPS, REAL_TABLES, prepared
+from benchmarks.real_tables import LARGE_TABLES, REAL_GROUPS, REAL_TABLES, prepared
 
 
 def table() -> pd.DataFrame:
@@ -37,7 +37,8 @@ def test_a_sample_is_fixed_and_keeps_rows_whole():
 def test_the_groups_name_every_table_once_and_all_of_them_together():
     groups = [REAL_GROUPS[g] for g in ("real1", "real2", "real3")]
     assert REAL_GROUPS["real"] == [name for group in groups for name in group]
-    assert sorted(REAL_GROUPS["real"]) == sorted(REAL_TABLES) and len(set(REAL_GROUPS["real"])) == len(REAL_TABLES)
+    assert len(set(REAL_GROUPS["real"])) == len(REAL_GROUPS["real"]) == 24
+    assert sorted([*REAL_GROUPS["real"], *LARGE_TABLES]) == sorted(REAL_TABLES)  # the large ones: --datasets big
     assert all(len(group) == 8 for group in groups)
 
 
@@ -45,3 +46,4 @@ def test_datasets_names_a_group_by_its_tables_in_place():
     from benchmarks.frontier import dataset_names
 
     assert dataset_names("digits,real2,iris") == ["digits", *REAL_GROUPS["real2"], "iris"]
+    assert dataset_names("big") == ["huge", "diamonds_full"]
