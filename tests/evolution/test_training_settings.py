@@ -204,3 +204,8 @@ def test_the_training_summary_says_when_auto_raised_the_batch(make_dataset):
 def test_a_batch_size_that_is_not_a_positive_whole_number_or_auto_is_an_error_naming_the_key(value):
     with pytest.raises(SpecError, match="batch_size"):
         spec(batch_size=value)
+
+
+def test_the_workers_train_with_the_batch_auto_gave(make_dataset):
+    local = parse_spec({"name": "batch", "task": {"dataset": "digits"}, "workers": {"backend": "local"}})
+    assert make_evaluator(local, make_dataset(rows=30000, inputs=8, classes=3)).settings.batch_size == 300
