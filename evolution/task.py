@@ -62,9 +62,10 @@ def auto_batch_size(spec: CampaignSpec, dataset: Dataset) -> int:
     would take more than 100 steps of 128, as many rows as make it 100 steps (the rows / 100, rounded up).
 
     On small networks a step costs about the same whatever its rows (its time is the fixed work of
-    its operations, not arithmetic), so on large data the steps of 128 rows made a training's time
-    grow with the rows: 60,000 training rows took 469 steps an epoch and a default campaign 20-30
-    minutes on 2 cores. Measured (benchmarks/README.md, *Steps of more rows on large data*)."""
+    its operations, not arithmetic), so with steps of 128 rows a training's time grows with the
+    rows: 45,000 training rows take 352 steps an epoch and a default campaign 20 minutes on 2 cores.
+    Not the default: at equal generations the fewer steps cost 0.3-1% of held-out hypervolume
+    (benchmarks/README.md, *Steps of more rows on large data*)."""
     rows = epoch_rows(spec, dataset)
     if rows <= AUTO_BATCH * MAX_EPOCH_STEPS:
         return AUTO_BATCH
@@ -199,6 +200,8 @@ def training_summary(spec: CampaignSpec, dataset: Dataset) -> str:
         line += f", {settings.epoch_rows:,} of them sampled afresh each epoch: training.epoch_rows"
     if spec.training.batch_size == "auto" and settings.batch_size > AUTO_BATCH:
         line += f"; batch raised from {AUTO_BATCH} by training.batch_size (\"auto\") to keep an epoch at {MAX_EPOCH_STEPS} steps"
+    elif per_epoch > MAX_EPOCH_STEPS:
+        line += f'; training.batch_size = "auto" would take {MAX_EPOCH_STEPS} steps an epoch instead'
     line += ")"
     if settings.epochs > spec.training.epochs:
         rule = ' ("auto")' if spec.training.min_steps == "auto" else ""

@@ -180,22 +180,29 @@ def test_cuda_without_a_gpu_is_an_error_naming_the_key(make_dataset, monkeypatch
 )
 def test_auto_batch_size_keeps_an_epoch_at_100_steps_on_large_data(make_dataset, rows, expected_batch, expected_steps):
     dataset = make_dataset(rows=rows, inputs=20, classes=4)
-    assert spec().training.batch_size == "auto"
-    assert batch_size(spec(), dataset) == expected_batch
-    assert training_settings(spec(), dataset).batch_size == expected_batch
-    assert steps_per_epoch(spec(), dataset) == expected_steps
+    auto = spec(batch_size="auto")
+    assert batch_size(auto, dataset) == expected_batch
+    assert training_settings(auto, dataset).batch_size == expected_batch
+    assert steps_per_epoch(auto, dataset) == expected_steps
 
 
-def test_a_set_batch_size_is_taken_as_it_is_and_auto_counts_the_rows_an_epoch_visits(make_dataset):
+def test_the_default_batch_is_128_on_any_data_and_auto_counts_the_rows_an_epoch_visits(make_dataset):
     large = make_dataset(rows=60000, inputs=20, classes=4)
-    assert training_settings(spec(batch_size=128), large).batch_size == 128
-    assert steps_per_epoch(spec(batch_size=128), large) == 469
-    assert batch_size(spec(epoch_rows=12800), large) == 128  # an epoch of 12,800 rows: 100 steps of 128
-    assert batch_size(spec(epoch_rows=25600), large) == 256
+    assert spec().training.batch_size == 128
+    assert training_settings(spec(), large).batch_size == 128
+    assert steps_per_epoch(spec(), large) == 469
+    assert batch_size(spec(batch_size="auto", epoch_rows=12800), large) == 128  # 12,800 rows an epoch: 100 steps
+    assert batch_size(spec(batch_size="auto", epoch_rows=25600), large) == 256
+
+
+def test_on_large_data_the_training_summary_names_auto_and_what_it_would_do(make_dataset):
+    assert training_summary(spec(), make_dataset(rows=60000, inputs=20, classes=4)) == (
+        'training: 10 epochs a network (3 after weight inheritance), 469 steps an epoch (batch 128, 60,000 training '
+        'rows; training.batch_size = "auto" would take 100 steps an epoch instead)')
 
 
 def test_the_training_summary_says_when_auto_raised_the_batch(make_dataset):
-    assert training_summary(spec(), make_dataset(rows=60000, inputs=20, classes=4)) == (
+    assert training_summary(spec(batch_size="auto"), make_dataset(rows=60000, inputs=20, classes=4)) == (
         'training: 10 epochs a network (3 after weight inheritance), 100 steps an epoch (batch 600, 60,000 training '
         'rows; batch raised from 128 by training.batch_size ("auto") to keep an epoch at 100 steps)')
 
@@ -207,5 +214,6 @@ def test_a_batch_size_that_is_not_a_positive_whole_number_or_auto_is_an_error_na
 
 
 def test_the_workers_train_with_the_batch_auto_gave(make_dataset):
-    local = parse_spec({"name": "batch", "task": {"dataset": "digits"}, "workers": {"backend": "local"}})
+    local = parse_spec({"name": "batch", "task": {"dataset": "digits"}, "training": {"batch_size": "auto"},
+                        "workers": {"backend": "local"}})
     assert make_evaluator(local, make_dataset(rows=30000, inputs=8, classes=3)).settings.batch_size == 300
