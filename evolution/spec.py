@@ -304,9 +304,9 @@ class TrainingSpec(_Strict):
     epochs: int = Field(10, gt=0, le=100_000)
     batch_size: int | Literal["auto"] = Field(
         128, description="rows per optimizer step; \"auto\": 128, and on more than 12,800 training rows (an epoch of "
-        "over 100 steps at 128) as many as make an epoch 100 steps (the rows / 100): a training's steps, which "
-        "cost about the same whatever their rows on small networks, stop growing with the data, for about half "
-        "the time and 0.3-1% of held-out hypervolume on 24,000-45,000 training rows (evolution.task.auto_batch_size)")
+        "over 100 steps at 128) as many as make an epoch 100 steps (the rows / 100): a training's steps, whose "
+        "time on small networks is mostly fixed work, stop growing with the data, for about half "
+        "the time and 0.3-1.4% of held-out hypervolume on 24,000-45,000 training rows (evolution.task.auto_batch_size)")
     min_steps: int | Literal["auto"] = Field(
         "auto", description="epochs are raised so that a training takes at least this many optimizer steps "
         "(a third of them after weight inheritance): small data sets still train to convergence. \"auto\": 100; "

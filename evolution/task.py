@@ -61,10 +61,10 @@ def auto_batch_size(spec: CampaignSpec, dataset: Dataset) -> int:
     """``training.batch_size = "auto"`` on ``dataset``: 128 rows a step; where an epoch (:func:`epoch_rows`)
     would take more than 100 steps of 128, as many rows as make it 100 steps (the rows / 100, rounded up).
 
-    On small networks a step costs about the same whatever its rows (its time is the fixed work of
-    its operations, not arithmetic), so with steps of 128 rows a training's time grows with the
+    On small networks a step's time is mostly the fixed work of its operations (a step of 1,024
+    rows cost about twice one of 128), so with steps of 128 rows a training's time grows with the
     rows: 45,000 training rows take 352 steps an epoch and a default campaign 20 minutes on 2 cores.
-    Not the default: at equal generations the fewer steps cost 0.3-1% of held-out hypervolume
+    Not the default: at equal generations the fewer steps cost 0.3-1.4% of held-out hypervolume
     (benchmarks/README.md, *Steps of more rows on large data*)."""
     rows = epoch_rows(spec, dataset)
     if rows <= AUTO_BATCH * MAX_EPOCH_STEPS:
