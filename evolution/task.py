@@ -11,7 +11,7 @@ from connevo.errors import ConnevoError
 from connevo.evolution.spec import CampaignSpec, parse_spec
 from connevo.results.metrics import prediction_metrics
 from connevo.workers.evaluator import Evaluator, LocalEvaluator
-from connevo.workers.records import TrainingSettings
+from connevo.workers.records import TrainingSettings, rows_per_epoch
 from connevo.workers.tasks import BUILTIN_DATASETS, Dataset, load_dataset
 from connevo.workers.train import resolve_device
 
@@ -53,8 +53,7 @@ MAX_EPOCH_STEPS = 100
 
 def epoch_rows(spec: CampaignSpec, dataset: Dataset) -> int:
     """The training rows one epoch visits: all of them, at most ``training.epoch_rows``."""
-    rows = dataset.x_train.shape[0]
-    return rows if spec.training.epoch_rows is None else min(rows, spec.training.epoch_rows)
+    return rows_per_epoch(dataset.x_train.shape[0], spec.training.epoch_rows)
 
 
 def auto_batch_size(spec: CampaignSpec, dataset: Dataset) -> int:
@@ -200,8 +199,9 @@ def training_summary(spec: CampaignSpec, dataset: Dataset) -> str:
         line += f", {settings.epoch_rows:,} of them sampled afresh each epoch: training.epoch_rows"
     if spec.training.batch_size == "auto" and settings.batch_size > AUTO_BATCH:
         line += f"; batch raised from {AUTO_BATCH} by training.batch_size (\"auto\") to keep an epoch at {MAX_EPOCH_STEPS} steps"
-    elif per_epoch > MAX_EPOCH_STEPS:
-        line += f'; training.batch_size = "auto" would take {MAX_EPOCH_STEPS} steps an epoch instead'
+    elif spec.training.batch_size != "auto" and auto_batch_size(spec, dataset) > max(settings.batch_size, AUTO_BATCH):
+        auto_steps = math.ceil(epoch_rows(spec, dataset) / auto_batch_size(spec, dataset))
+        line += f'; training.batch_size = "auto" would take {auto_steps} steps an epoch instead'
     line += ")"
     if settings.epochs > spec.training.epochs:
         rule = ' ("auto")' if spec.training.min_steps == "auto" else ""

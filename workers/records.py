@@ -91,6 +91,11 @@ class Status(str, enum.Enum):
     TIMEOUT = "timeout"
 
 
+def rows_per_epoch(rows: int, epoch_rows: int | None) -> int:
+    """Training rows one epoch visits out of ``rows``: all of them, or ``epoch_rows`` at most."""
+    return rows if epoch_rows is None else min(rows, epoch_rows)
+
+
 @dataclass(frozen=True)
 class TrainingSettings:
     """How every candidate of a campaign is trained (Adam, mini-batches, the loss of the task's
@@ -134,7 +139,7 @@ class TrainingSettings:
 
     def rows_per_epoch(self, rows: int) -> int:
         """Training rows one epoch visits out of ``rows``: all of them, or ``epoch_rows`` at most."""
-        return rows if self.epoch_rows is None else min(rows, self.epoch_rows)
+        return rows_per_epoch(rows, self.epoch_rows)
 
     def warm_start(self, genome: Genome) -> bool:
         """Whether ``genome`` starts from the weights it carries: weight inheritance is on and

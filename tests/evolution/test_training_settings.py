@@ -201,6 +201,12 @@ def test_on_large_data_the_training_summary_names_auto_and_what_it_would_do(make
         'rows; training.batch_size = "auto" would take 100 steps an epoch instead)')
 
 
+def test_the_training_summary_names_auto_only_where_it_would_raise_the_batch(make_dataset):
+    small_steps = spec(batch_size=32)  # 125 steps an epoch on 4,000 rows, but auto would keep 128 rows a step
+    assert "auto" not in training_summary(small_steps, make_dataset(rows=4000, inputs=20, classes=4))
+    assert "auto" not in training_summary(spec(batch_size=2000), make_dataset(rows=60000, inputs=20, classes=4))
+
+
 def test_the_training_summary_says_when_auto_raised_the_batch(make_dataset):
     assert training_summary(spec(batch_size="auto"), make_dataset(rows=60000, inputs=20, classes=4)) == (
         'training: 10 epochs a network (3 after weight inheritance), 100 steps an epoch (batch 600, 60,000 training '
