@@ -197,10 +197,11 @@ def training_summary(spec: CampaignSpec, dataset: Dataset) -> str:
     line += f", {per_epoch} steps an epoch (batch {settings.batch_size}, {rows:,} training rows"
     if settings.epoch_rows is not None and settings.epoch_rows < rows:
         line += f", {settings.epoch_rows:,} of them sampled afresh each epoch: training.epoch_rows"
+    auto = auto_batch_size(spec, dataset)
     if spec.training.batch_size == "auto" and settings.batch_size > AUTO_BATCH:
         line += f"; batch raised from {AUTO_BATCH} by training.batch_size (\"auto\") to keep an epoch at {MAX_EPOCH_STEPS} steps"
-    elif spec.training.batch_size != "auto" and auto_batch_size(spec, dataset) > max(settings.batch_size, AUTO_BATCH):
-        auto_steps = math.ceil(epoch_rows(spec, dataset) / auto_batch_size(spec, dataset))
+    elif spec.training.batch_size != "auto" and auto > max(settings.batch_size, AUTO_BATCH):
+        auto_steps = math.ceil(epoch_rows(spec, dataset) / auto)
         line += f'; training.batch_size = "auto" would take {auto_steps} steps an epoch instead'
     line += ")"
     if settings.epochs > spec.training.epochs:
