@@ -113,7 +113,7 @@ not counted; training compute in sample-epochs = training rows x epochs, summed 
                      loaded with torch.export.load and fed the raw held-out rows.
                      Its front is the polished one (training.polish_epochs, on by default).
                      Compute = sum over candidates of epochs x the rows each trained on (connevo's
-                     training rows; training + validation rows for the polished copies); its wall time
+                     training rows; every row the polish took for the polished copies); its wall time
                      includes the `connevo run` subprocess (local Ray, 2 workers by default), where
                      every baseline runs in this process on one thread.
 
@@ -297,7 +297,7 @@ def connevo_arm(sp: Split, spec_file: Path, spec: CampaignSpec) -> tuple[ArmResu
     finally:
         store.close()
     n_train = load_task(spec).summary()["n_train"]
-    # the final polish trains on training + validation rows (extra["polish_rows"])
+    # the final polish trains on the rows of training.polish_rows (extra["polish_rows"])
     rows_trained = [rows_per_epoch(e.get("polish_rows", n_train) if isinstance(e, dict) else n_train,
                                    spec.training.epoch_rows) for e in candidates["extra"]]
     compute = float((candidates["epochs"].fillna(0) * rows_trained).sum())

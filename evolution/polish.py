@@ -1,9 +1,12 @@
 """The final polish of a search: each front network trained a little longer, from its own
-weights, on the training and validation rows together, and stored as a new candidate that takes
-its place on the front.
+weights, on the training and validation rows together (``training.polish_rows = "all"``: the
+test rows too), and stored as a new candidate that takes its place on the front.
 
 Why: selection needs validation rows the networks never trained on; once the front is chosen
-they are more training data (the refit after model selection of auto-sklearn and AutoGluon).
+they are more training data (the refit after model selection of auto-sklearn and AutoGluon). The
+test rows only report; a user who scores the front on data of their own may have them train too
+(``"all"``; measured with ``benchmarks/frontier.py`` on small tables it was a change of seed,
+both ways, so it is not the default: the test scores would no longer be the delivered network's).
 From the network's own weights, not from scratch: a front network usually grew over
 generations of inherited training, which one fresh training of the same length does not
 reproduce (measured with ``benchmarks/frontier.py``: from scratch gained on digits and lost on
@@ -11,8 +14,11 @@ the clusters set; from its own weights it gained on both).
 
 A polished network has no validation score of its own (it trained on those rows): its
 ``val_accuracy`` (a regression: ``val_r2``, ``val_mse``, ...) and ``val_loss`` are those of the
-network it polishes, on which it was selected (``extra["validation_from"]`` names it); its training and test metrics are its own (the
-test rows stay unseen). Polishing is idempotent: a front member is polished once (its polished
+network it polishes, on which it was selected (``extra["validation_from"]`` names it). Its
+training and test metrics are its own (the test rows stay unseen), except where it trained on the
+test rows too (``"all"``): its test scores are then those of the network it polishes
+(``extra["test_from"]``), the held-out estimate of the network before the polish. Polishing is
+idempotent: a front member is polished once (its polished
 copy takes its place on the front), and all the polished rows of one polish are written in one
 transaction. An extended campaign (:mod:`evolution.extension`) is polished again at its new end:
 the members of its new front that have no polished copy yet, exactly as had the campaign been
@@ -44,7 +50,7 @@ from connevo.search_space.cost import CostMetrics
 from connevo.search_space.genome import Genome
 from connevo.workers.evaluator import Evaluator, LocalEvaluator
 from connevo.workers.records import Evaluation, EvaluationRequest, TrainingSettings
-from connevo.workers.tasks import Dataset, training_and_validation
+from connevo.workers.tasks import Dataset, polish_dataset
 
 
 @dataclass(frozen=True)
@@ -61,10 +67,12 @@ class PolishReport:
     sample_epochs: int
     seconds: float
 
+    parts: str = "training + validation"
+
     def line(self) -> str:
         failed = f" ({self.failed} failed and kept as they were)" if self.failed else ""
         return (f"polish: {self.polished} front networks trained {self.epochs} more epochs on {self.rows} rows "
-                f"(training + validation){failed}: {self.sample_epochs:,} sample-epochs, {self.seconds:.1f} s")
+                f"({self.parts}){failed}: {self.sample_epochs:,} sample-epochs, {self.seconds:.1f} s")
 
 
 def is_polished(store: BaseStore, campaign_id: str) -> bool:
@@ -88,7 +96,8 @@ def polish_front(
     when every member of its front is polished already.
 
     Each front member that evolution made (not a compressed one) continues training from its
-    weights for ``epochs`` epochs on training + validation rows, with its own seed (the same
+    weights for ``epochs`` epochs on the rows ``settings.polish_rows`` names
+    (:func:`workers.tasks.polish_dataset`), with its own seed (the same
     mini-batch order wherever it runs): on the workers of ``evaluator`` where it offers them
     (:meth:`Evaluator.polishing`: the campaign's Ray workers), else in this process; the same
     results either way (the batched trainer: a result does not depend on which networks train
@@ -99,7 +108,8 @@ def polish_front(
     members = members[members["number"] >= 0].to_dict("records")
     if not members and is_polished(store, campaign_id):
         return None
-    n_rows = len(dataset.x_train) + len(dataset.x_val)  # training + validation
+    with_test = settings.polish_rows == "all"
+    n_rows = len(dataset.x_train) + len(dataset.x_val) + (len(dataset.x_test) if with_test else 0)
     # on the workers' devices, or on this process's GPU where it polishes and has one (unless the spec asks for the CPU)
     device = "cpu" if settings.device == "cpu" else "auto"
     polishing = replace(settings, patience=None, structure_hints=False, rewire_fraction=0.0, device=device)
@@ -123,14 +133,14 @@ def polish_front(
     if workers is not None:
         evaluations = workers.evaluate(requests, progress)
     else:
-        with LocalEvaluator(training_and_validation(dataset), polishing) as local:  # the only copy of the rows
+        with LocalEvaluator(polish_dataset(dataset, polishing.polish_rows), polishing) as local:  # the only copy
             evaluations = local.evaluate(requests, progress)
     seconds = time.perf_counter() - began
     first_number = next_derived_number(store.candidates(campaign_id, genomes=False, columns=["number"])["number"])
     rows = []
     for member, evaluation in zip(members, evaluations):
         if evaluation.ok:
-            rows.append(_polished_row(campaign_id, first_number - len(rows), member, evaluation, n_rows))
+            rows.append(_polished_row(campaign_id, first_number - len(rows), member, evaluation, n_rows, with_test))
     store.add_candidates(campaign_id, rows)
     return PolishReport(
         polished=len(rows),
@@ -139,6 +149,7 @@ def polish_front(
         rows=n_rows,
         sample_epochs=sum(e.epochs for e in evaluations) * polishing.rows_per_epoch(n_rows),
         seconds=seconds,
+        parts="training + validation + test" if with_test else "training + validation",
     )
 
 
@@ -169,16 +180,22 @@ def _stored(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def _polished_row(campaign_id: str, number: int, member: dict[str, Any], e: Evaluation, n_rows: int
-                  ) -> dict[str, Any]:
+def _polished_row(campaign_id: str, number: int, member: dict[str, Any], e: Evaluation, n_rows: int,
+                  with_test: bool) -> dict[str, Any]:
+    """The polished copy of front ``member``: its own training scores, its source's validation
+    scores, and its own test scores unless it trained on the test rows (``with_test``)."""
     assert e.trained_genome is not None
+    sourced = ("val", "test") if with_test else ("val",)  # the parts whose scores stay the source's
     extra = dict(member["extra"]) if isinstance(member.get("extra"), dict) else {}  # computed metrics
-    if e.scores:  # the same: its own test scores, its source's validation ones
-        extra.update({name: v for name, v in e.scores.items() if not name.startswith("val_")})
-    if e.confusion:  # its own training and test scores; the validation ones stay its source's
-        extra.update({m.name: value_of(e, m.name) for m in metrics() if m.confusion is not None and m.part != "val"})
+    if e.scores:
+        extra.update({name: v for name, v in e.scores.items() if name.split("_", 1)[0] not in sourced})
+    if e.confusion:
+        extra.update({m.name: value_of(e, m.name) for m in metrics() if m.confusion is not None and m.part not in sourced})
         if isinstance(extra.get(CONFUSION), dict):
-            extra[CONFUSION] = {**extra[CONFUSION], "train": e.confusion["train"], "test": e.confusion["test"]}
+            own = {part: e.confusion[part] for part in ("train", "test") if part not in sourced}
+            extra[CONFUSION] = {**extra[CONFUSION], **own}
+    test_accuracy, test_loss = ((_stored(member["test_accuracy"]), _stored(member["test_loss"])) if with_test
+                                else (e.test_accuracy, e.test_loss))
     return {
         "id": f"{campaign_id}-p{-number}",
         "campaign_id": campaign_id,
@@ -193,17 +210,18 @@ def _polished_row(campaign_id: str, number: int, member: dict[str, Any], e: Eval
         **e.costs,
         "train_accuracy": e.train_accuracy,
         "train_loss": e.train_loss,
-        "test_accuracy": e.test_accuracy,
-        "test_loss": e.test_loss,
+        "test_accuracy": test_accuracy,
+        "test_loss": test_loss,
         "val_accuracy": _stored(member["val_accuracy"]),
         "val_loss": _stored(member["val_loss"]),
         "train_val_gap": None,  # it trained on the validation rows
-        "train_test_gap": None if e.train_accuracy is None or e.test_accuracy is None
+        "train_test_gap": None if with_test or e.train_accuracy is None or e.test_accuracy is None
         else e.train_accuracy - e.test_accuracy,
         "extra": {
             **extra,
             POLISHED_FROM: member["candidate_id"],
             "validation_from": member["candidate_id"],
+            **({"test_from": member["candidate_id"]} if with_test else {}),
             "polish_epochs": e.epochs,
             "polish_rows": n_rows,
         },
@@ -215,5 +233,4 @@ def _costs(member: dict[str, Any]) -> dict[str, Any]:
     return {name: member[name] for name in CostMetrics.__dataclass_fields__}
 
 
-__all__ = ["POLISHED_FROM", "PolishReport", "is_polished", "polish_campaign", "polish_front",
-           "training_and_validation"]
+__all__ = ["POLISHED_FROM", "PolishReport", "is_polished", "polish_campaign", "polish_front", "polish_dataset"]

@@ -340,9 +340,14 @@ class TrainingSpec(_Strict):
     )
     polish_epochs: int | None = Field(
         None, ge=0, description="after the last generation, each front network trains this many more epochs from its "
-        "weights on the training and validation rows together and takes its place on the front (default: as many as "
+        "weights on the rows of polish_rows and takes its place on the front (default: as many as "
         "a child that inherited weights trains, or a whole training's epochs where min_steps \"auto\" doubled the "
         "trainings of plentiful multi-class data; 0: no polish)")
+    polish_rows: Literal["training+validation", "all"] = Field(
+        "training+validation", description="what the final polish trains on: \"training+validation\" (the test "
+        "rows stay unseen and each polished network's test scores are its own) or \"all\" (every row of the data "
+        "set, for users who score the front on data of their own; a polished network's test scores are then those "
+        "of the network it polishes, measured before the polish)")
     structure_hints: bool = Field(
         True, description="after training, measure the loss gradient of absent connections and the best new "
         "neuron (the training-informed operators read them)")

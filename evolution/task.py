@@ -158,6 +158,7 @@ def training_settings(spec: CampaignSpec, dataset: Dataset) -> TrainingSettings:
         rewire_fraction=t.rewire_fraction,
         rewire_every=t.rewire_every,
         measure_latency=t.measure_latency or "latency_us" in spec.objectives.names,
+        polish_rows=t.polish_rows,
         prediction_metrics=prediction_metrics(dataset.kind),
     )
 

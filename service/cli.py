@@ -498,8 +498,9 @@ def _add_model_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=cmd_compress)
 
     p = sub.add_parser("polish", parents=[common],
-                       help="train a finished campaign's front networks on from their weights on training + validation "
-                            "rows; they replace their sources on the front (campaigns do it by default)")
+                       help="train a finished campaign's front networks on from their weights on the rows of the spec's "
+                            "training.polish_rows (default: training + validation); they replace their sources on the front "
+                            "(campaigns do it by default)")
     p.add_argument("campaign", help="campaign id or name")
     p.add_argument("--epochs", type=int, default=None,
                    help="polish epochs (default: the spec's training.polish_epochs, else the campaign's default "

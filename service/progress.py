@@ -83,7 +83,8 @@ class RichProgress(CampaignObserver):
 
     def on_polish_progress(self, campaign, done, total) -> None:
         if self.progress is not None and done == 0:
-            self.progress.console.print(f"polishing {total} front networks on training + validation rows ...",
+            rows = "every row" if campaign.spec.training.polish_rows == "all" else "training + validation rows"
+            self.progress.console.print(f"polishing {total} front networks on {rows} ...",
                                         highlight=False, soft_wrap=True)
 
     def on_polish(self, campaign, report) -> None:

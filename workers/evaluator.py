@@ -33,8 +33,8 @@ class Evaluator(abc.ABC):
     ) -> list[Evaluation]: ...
 
     def polishing(self, settings: TrainingSettings) -> Evaluator | None:
-        """An evaluator that trains with ``settings`` on this one's training and validation rows
-        together (:func:`workers.tasks.training_and_validation`: the final polish), on this one's
+        """An evaluator that trains with ``settings`` on the rows of this one's data set that the
+        final polish trains on (:func:`workers.tasks.polish_dataset`), on this one's
         workers, while this one is open; None (the default) where there are no workers to share,
         and the caller trains in its own process. Its results are those of a
         :class:`LocalEvaluator` on those rows, as every evaluator's are."""

@@ -37,7 +37,7 @@ from connevo.workers.batched import MAX_BUCKET
 from connevo.workers.chunking import balanced_chunks
 from connevo.workers.evaluator import Evaluator, ProgressCallback, by_shape, chunked
 from connevo.workers.records import Evaluation, EvaluationRequest, Status, TrainingSettings
-from connevo.workers.tasks import Dataset, training_and_validation
+from connevo.workers.tasks import Dataset, polish_dataset
 from connevo.workers.train import train
 
 log = logging.getLogger(__name__)
@@ -60,19 +60,20 @@ class _Trainer:
     def __init__(self, dataset: Dataset, settings: TrainingSettings) -> None:
         self.dataset = dataset
         self.settings = settings
-        self._merged: Dataset | None = None
+        self._merged: dict[str, Dataset] = {}  # the polish's rows, by training.polish_rows
 
     def train(self, chunk: bytes, polishing: TrainingSettings | None = None) -> bytes:
         """Train the pickled chunk of requests; the evaluations pickled (:func:`records.dumps`),
         trained weights as arrays (:func:`records.detach_weights`). ``polishing``: with these
-        settings on the training and validation rows together (the final polish)."""
+        settings on the rows the final polish trains on (:func:`workers.tasks.polish_dataset`:
+        training and validation rows, and the test rows where its ``polish_rows`` is "all")."""
         requests = records.loads(chunk)
         if polishing is None:
             evaluations = train(requests, self.dataset, self.settings)
         else:
-            if self._merged is None:
-                self._merged = training_and_validation(self.dataset)
-            evaluations = train(requests, self._merged, polishing)
+            if polishing.polish_rows not in self._merged:
+                self._merged[polishing.polish_rows] = polish_dataset(self.dataset, polishing.polish_rows)
+            evaluations = train(requests, self._merged[polishing.polish_rows], polishing)
         return records.dumps([records.detach_weights(e, r) for e, r in zip(evaluations, requests)])
 
     def pid(self) -> int:
@@ -262,7 +263,7 @@ class RayEvaluator(Evaluator):
     # ----- evaluation --------------------------------------------------------------------
     def polishing(self, settings: TrainingSettings) -> Evaluator:
         """The final polish on this evaluator's workers: each holds the data set already and
-        adds its validation rows to its training rows itself; nothing more is sent."""
+        adds the polish's rows to its training rows itself; nothing more is sent."""
         return _Polishing(self, settings)
 
     def evaluate(
@@ -272,7 +273,7 @@ class RayEvaluator(Evaluator):
 
     def _evaluate(self, requests: Sequence[EvaluationRequest], on_done: ProgressCallback | None,
                   polishing: TrainingSettings | None) -> list[Evaluation]:
-        """:meth:`evaluate`; ``polishing``: with these settings on training + validation rows."""
+        """:meth:`evaluate`; ``polishing``: with these settings on the polish's rows."""
         if self._closed:
             raise RuntimeError("this RayEvaluator is closed")
         for slot, actor in enumerate(self._actors):
@@ -371,8 +372,8 @@ class RayEvaluator(Evaluator):
 
 
 class _Polishing(Evaluator):
-    """:meth:`RayEvaluator.polishing`: its workers, training on training + validation rows. Its
-    ``dataset`` is the workers' (each adds its validation rows to its training rows itself): the
+    """:meth:`RayEvaluator.polishing`: its workers, training on the polish's rows. Its
+    ``dataset`` is the workers' (each adds the polish's rows to its training rows itself): the
     driver makes no copy of the rows, which at scale is hundreds of megabytes."""
 
     def __init__(self, workers: RayEvaluator, settings: TrainingSettings) -> None:

@@ -119,6 +119,7 @@ class TrainingSettings:
     rewire_fraction: float = 0.0     # sparse dynamics: share of connections swapped per rewiring; 0 = off
     rewire_every: int | None = None  # epochs between two rewirings; None: a quarter of the training
     measure_latency: bool = False   # after training, time single-row inference (workers.latency)
+    polish_rows: Literal["training+validation", "all"] = "training+validation"  # what the final polish trains on
     prediction_metrics: tuple[Any, ...] = ()
     """Metrics of the predicted probabilities measured after training (``results.metrics.Metric``
     with ``predictions``: ROC AUC and the user's), each on its ``part`` of the data."""
@@ -126,6 +127,8 @@ class TrainingSettings:
     def __post_init__(self) -> None:
         if self.precision not in ("float32", "bfloat16"):
             raise ValueError(f"precision must be 'float32' or 'bfloat16', got {self.precision!r}")
+        if self.polish_rows not in ("training+validation", "all"):
+            raise ValueError(f"polish_rows must be 'training+validation' or 'all', got {self.polish_rows!r}")
         if self.inherited_epochs is not None and not 0 <= self.inherited_epochs <= self.epochs:
             raise ValueError(f"inherited_epochs must be in [0, epochs={self.epochs}], got {self.inherited_epochs!r}")
         if not 1.0 <= self.fan_in_boost <= 100.0:

@@ -40,7 +40,7 @@ __all__ = [
     "builtin_kind",
     "is_builtin",
     "load_dataset",
-    "training_and_validation",
+    "polish_dataset",
 ]
 
 KINDS: tuple[str, ...] = ("classification", "regression")
@@ -65,15 +65,18 @@ BUILTIN_KINDS: dict[str, str] = {"diabetes": "regression"}
 """The task kind of each built-in data set that is not a classification."""
 
 
-def training_and_validation(dataset: Dataset) -> Dataset:
-    """``dataset`` with its validation rows added to the training rows (standardization unchanged:
-    an exported network standardizes with the training part's statistics): what the final polish
-    trains on (:mod:`evolution.polish`)."""
-    return replace(
-        dataset,
-        x_train=np.concatenate([dataset.x_train, dataset.x_val]),
-        y_train=np.concatenate([dataset.y_train, dataset.y_val]),
-    )
+def polish_dataset(dataset: Dataset, rows: str = "training+validation") -> Dataset:
+    """``dataset`` with the rows the final polish trains on (:mod:`evolution.polish`) as its
+    training rows: its validation rows added to them, and with ``rows = "all"`` its test rows too
+    (``training.polish_rows``). Standardization unchanged: an exported network standardizes with
+    the training part's statistics."""
+    if rows not in ("training+validation", "all"):
+        raise ValueError(f"rows must be 'training+validation' or 'all', got {rows!r}")
+    x_parts, y_parts = [dataset.x_train, dataset.x_val], [dataset.y_train, dataset.y_val]
+    if rows == "all":
+        x_parts.append(dataset.x_test)
+        y_parts.append(dataset.y_test)
+    return replace(dataset, x_train=np.concatenate(x_parts), y_train=np.concatenate(y_parts))
 
 
 def builtin_kind(name: str) -> str:

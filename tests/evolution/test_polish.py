@@ -1,6 +1,7 @@
-"""The final polish: front networks train on from their weights on training + validation rows and
-take their place on the front."""
+"""The final polish: front networks train on from their weights on training + validation rows (or,
+asked, on every row) and take their place on the front."""
 
+import dataclasses
 import time
 
 import numpy as np
@@ -10,7 +11,7 @@ import torch
 from connevo.evolution import run
 from connevo.evolution.campaign import Campaign, load_task, training_settings
 from connevo.evolution.export import export_candidate
-from connevo.evolution.polish import polish_front, training_and_validation
+from connevo.evolution.polish import polish_dataset, polish_front
 from connevo.evolution.spec import parse_spec
 from connevo.results import queries
 from connevo.results.store import open_store
@@ -31,6 +32,12 @@ def polished(tmp_path_factory):
 def unpolished(tmp_path_factory):
     """The same campaign without the polish: evolution is the same, the polish comes after it."""
     return run(small_spec(**{**DIGITS, "training.polish_epochs": 0}), str(tmp_path_factory.mktemp("u") / "u.db"))
+
+
+@pytest.fixture(scope="module")
+def polished_on_all(tmp_path_factory):
+    """The same campaign polished on every row: the test rows train too."""
+    return run(small_spec(**{**DIGITS, "training.polish_rows": "all"}), str(tmp_path_factory.mktemp("a") / "a.db"))
 
 
 @pytest.fixture(scope="module")
@@ -84,22 +91,78 @@ def test_a_polish_keeps_its_sources_topology_costs_and_selection_scores(polished
         assert row["genome"] != source["genome"]  # the weights moved
 
 
-def test_a_polish_trains_its_epochs_on_the_training_and_validation_rows(polished, dataset):
+def accuracy(genome: dict, x: np.ndarray, y: np.ndarray) -> float:
+    predicted = logits(genome, x)
+    predicted = (predicted[:, 0] > 0).long() if predicted.shape[1] == 1 else predicted.argmax(1)
+    return float((predicted.numpy() == y).mean())
+
+
+def mean_losses(result, dataset, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """The mean cross-entropy on rows ``x, y`` of the sources and of their polished copies."""
+    losses: dict[str, list[float]] = {"source": [], "polish": []}
+    for source_id, row in polishes(result).items():
+        for kind, genome in (("source", result.store.candidate(source_id)["genome"]), ("polish", row["genome"])):
+            losses[kind].append(float(torch.nn.functional.cross_entropy(logits(genome, x), torch.as_tensor(y))))
+    return {kind: float(np.mean(values)) for kind, values in losses.items()}
+
+
+def test_polish_rows_all_trains_the_polish_on_every_row(polished_on_all, dataset):
+    polished = polished_on_all
     spec = parse_spec(polished.store.get_campaign(polished.campaign_id)["spec"])
     epochs = training_settings(spec, dataset).inherited_epochs
-    merged = training_and_validation(dataset)
-    val_losses = {"source": [], "polish": []}
-    for source_id, row in polishes(polished).items():
+    merged = polish_dataset(dataset, "all")
+    assert len(merged.y_train) == len(dataset.y_train) + len(dataset.y_val) + len(dataset.y_test)
+    for row in polishes(polished).values():
         assert row["epochs"] == epochs and row["extra"]["polish_rows"] == len(merged.y_train)
-        # its reported training accuracy is measured on training + validation rows
-        predicted = logits(row["genome"], merged.x_train)
-        predicted = (predicted[:, 0] > 0).long() if predicted.shape[1] == 1 else predicted.argmax(1)
-        assert row["train_accuracy"] == pytest.approx(float((predicted.numpy() == merged.y_train).mean()), abs=1e-9)
-        for kind, genome in (("source", polished.store.candidate(source_id)["genome"]), ("polish", row["genome"])):
-            loss = torch.nn.functional.cross_entropy(logits(genome, dataset.x_val), torch.as_tensor(dataset.y_val))
-            val_losses[kind].append(float(loss))
+        # its reported training accuracy is measured on every row it trained on
+        assert row["train_accuracy"] == pytest.approx(accuracy(row["genome"], merged.x_train, merged.y_train), abs=1e-9)
+    # having trained on them, the polished networks fit the validation and the test rows better
+    for x, y in ((dataset.x_val, dataset.y_val), (dataset.x_test, dataset.y_test)):
+        losses = mean_losses(polished, dataset, x, y)
+        assert losses["polish"] < losses["source"]
+
+
+def test_a_polish_on_every_row_reports_the_test_scores_of_the_network_it_polished(polished_on_all):
+    """It trained on the test rows: their scores are the held-out estimate of its source."""
+    polished = polished_on_all
+    for source_id, row in polishes(polished).items():
+        source = polished.store.candidate(source_id)
+        assert row["extra"]["test_from"] == source_id
+        assert (row["test_accuracy"], row["test_loss"]) == (source["test_accuracy"], source["test_loss"])
+        assert row["extra"]["test_balanced_accuracy"] == source["extra"]["test_balanced_accuracy"]
+        assert row["extra"]["confusion"]["test"] == source["extra"]["confusion"]["test"]
+        assert row["extra"]["confusion"]["train"] != source["extra"]["confusion"]["train"]  # its own
+        assert row["train_test_gap"] is None or np.isnan(row["train_test_gap"])  # stored as NULL
+
+
+def test_by_default_a_polish_trains_on_training_and_validation_rows_and_keeps_the_test_rows_unseen(polished, dataset):
+    spec = parse_spec(polished.store.get_campaign(polished.campaign_id)["spec"])
+    assert spec.training.polish_rows == "training+validation"
+    epochs = training_settings(spec, dataset).inherited_epochs
+    merged = polish_dataset(dataset, "training+validation")
+    assert len(merged.y_train) == len(dataset.y_train) + len(dataset.y_val)
+    assert np.array_equal(merged.x_train[len(dataset.x_train):], dataset.x_val)
+    for row in polishes(polished).values():
+        assert row["epochs"] == epochs and row["extra"]["polish_rows"] == len(merged.y_train)
+        assert "test_from" not in row["extra"]
+        assert row["train_accuracy"] == pytest.approx(accuracy(row["genome"], merged.x_train, merged.y_train), abs=1e-9)
+        # its test scores are its own, on rows it never saw
+        assert row["test_accuracy"] == pytest.approx(accuracy(row["genome"], dataset.x_test, dataset.y_test), abs=1e-9)
+        assert row["train_test_gap"] == pytest.approx(row["train_accuracy"] - row["test_accuracy"])
     # having trained on them, the polished networks fit the validation rows better
-    assert np.mean(val_losses["polish"]) < np.mean(val_losses["source"])
+    losses = mean_losses(polished, dataset, dataset.x_val, dataset.y_val)
+    assert losses["polish"] < losses["source"]
+
+
+def test_evolution_is_the_same_whatever_rows_the_polish_takes(polished, polished_on_all):
+    unpolished = [queries.front(r.store, r.campaign_id, unpolished=True)["candidate_id"].tolist()
+                  for r in (polished, polished_on_all)]
+    assert unpolished[0] == [i.replace(polished_on_all.campaign_id, polished.campaign_id) for i in unpolished[1]]
+
+
+def test_the_polish_rows_are_refused_unless_one_of_the_two(dataset):
+    with pytest.raises(ValueError, match="rows must be 'training\\+validation' or 'all', got 'test'"):
+        polish_dataset(dataset, "test")
 
 
 def test_an_exported_polish_is_the_polished_network(polished, dataset, tmp_path):
@@ -116,11 +179,14 @@ def test_a_polish_reports_its_wall_time_not_the_sum_of_its_networks_times(tmp_pa
     would count it once per network."""
     result = run(small_spec(**{**DIGITS, "training.polish_epochs": 0}), str(tmp_path / "w.db"))
     spec = parse_spec(result.store.get_campaign(result.campaign_id)["spec"])
+    settings = dataclasses.replace(training_settings(spec, dataset), polish_rows="all")
     began = time.perf_counter()
-    report = polish_front(result.store, result.campaign_id, dataset, training_settings(spec, dataset), 2)
+    report = polish_front(result.store, result.campaign_id, dataset, settings, 2)
     took = time.perf_counter() - began
     assert report is not None and report.polished >= 2
     assert 0 < report.seconds <= took
+    assert report.rows == len(dataset.y_train) + len(dataset.y_val) + len(dataset.y_test)
+    assert f"on {report.rows} rows (training + validation + test):" in report.line()
 
 
 def test_polish_happens_once(polished, dataset):

@@ -21,6 +21,7 @@ SPEC = small_spec(**{
     "name": "tiny-diabetes", "task": {"dataset": "diabetes", "kind": "regression", "validation_fraction": 0.2,
                                       "test_fraction": 0.2},
     "objectives": {}, "training.polish_epochs": 2,  # objectives left out: a regression's defaults
+    "training.polish_rows": "all",  # the polish trains on the test rows too (the classifications' tests: without)
 })
 
 
@@ -61,12 +62,15 @@ def test_every_candidates_scores_are_scikit_learns_on_its_exported_networks_pred
         # a polished network keeps the validation scores of its source (it trained on those rows)
         validated = extra.get("validation_from", row["id"])
         assert extra["val_r2"] == pytest.approx(r2_score(y["val"], predicted(validated, "val")), rel=1e-4)
-        test = predicted(row["id"], "test")
+        # and, having trained on the test rows too, its source's test scores
+        test = predicted(extra.get("test_from", row["id"]), "test")
         assert extra["test_mse"] == pytest.approx(mean_squared_error(y["test"], test), rel=1e-4)
         assert extra["test_mae"] == pytest.approx(mean_absolute_error(y["test"], test), rel=1e-4)
         assert extra["test_r2"] == pytest.approx(r2_score(y["test"], test), rel=1e-4, abs=1e-6)
-    assert rows["id"].str.contains("-c").sum() == 1 and rows["id"].str.contains("-p").sum() >= 1
-    model = models[diabetes["best"]]
+    polished = rows[rows["id"].str.contains("-p")]
+    assert rows["id"].str.contains("-c").sum() == 1 and len(polished) >= 1
+    assert all(e["test_from"] == e["validation_from"] for e in polished["extra"])
+    model = connevo.load_model(diabetes["best"], store=store)
     assert model.classes == [] and model.features == list(data.feature_names)
 
 

@@ -41,6 +41,7 @@ def test_defaults_fill_everything_but_name_and_dataset():
         ({"training.min_steps": -1}, r"'training.min_steps'.*got -1"),
         ({"training.fan_in_boost": 0.5}, r"'training.fan_in_boost'.*greater than or equal to 1.*got 0.5"),
         ({"training.device": "tpu"}, r"'training.device'.*'auto', 'cpu' or 'cuda'.*got 'tpu'"),
+        ({"training.polish_rows": "test"}, r"'training.polish_rows'.*'training\+validation' or 'all'.*got 'test'"),
     ],
 )
 def test_bad_values_are_rejected_naming_field_and_value(change, message):

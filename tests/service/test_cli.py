@@ -36,6 +36,7 @@ def test_run_ls_front_show_end_to_end_on_embedded_ray(tmp_path, cli):
     assert "training on cpu" in done.stderr.splitlines()  # where the workers trained, said once
     assert "front networks trained" in done.stderr and "sample-epochs" in done.stderr  # the final polish
     assert done.stderr.index("polishing") < done.stderr.index("front networks trained")
+    assert "on training + validation rows ..." in done.stderr and "rows (training + validation):" in done.stderr
 
     listing = cli("ls", "--format", "json", store=store)
     [row] = json.loads(listing.stdout)

@@ -93,25 +93,28 @@ def test_a_killed_ray_worker_is_replaced_and_its_chunk_retried(ray_session, wine
         assert ray_session.get(ev._actors[0].pid.remote()) != pid
 
 
-def test_ray_workers_polish_on_the_training_and_validation_rows_as_one_process_would(ray_session, wine, monkeypatch):
+def test_ray_workers_polish_on_the_polish_rows_as_one_process_would(ray_session, wine, monkeypatch):
     """The final polish on a Ray evaluator's workers (:meth:`Evaluator.polishing`): the
-    evaluations one process gives on the training and validation rows together, bit for bit,
-    and none of it trained in the calling process."""
+    evaluations one process gives on the rows of ``polish_rows`` (every row, or the training and
+    validation rows), bit for bit, and none of it trained in the calling process."""
     from connevo.workers.ray_evaluator import RayEvaluator
-    from connevo.workers.tasks import training_and_validation
+    from connevo.workers.tasks import polish_dataset
 
-    polish = dataclasses.replace(SETTINGS, epochs=2)
     reqs = requests(wine)
-    merged = training_and_validation(wine)
-    reference = [comparable(e) for e in LocalEvaluator(merged, polish, chunk_size=1).evaluate(reqs)]
-    assert reference != [comparable(e) for e in LocalEvaluator(wine, polish).evaluate(reqs)]  # the rows matter
     with RayEvaluator(wine, SETTINGS, workers=2, chunk_size=3) as evaluator:
-        monkeypatch.setattr(LocalEvaluator, "evaluate", lambda *a, **k: pytest.fail("trained in this process"))
-        seen = []
-        got = evaluator.polishing(polish).evaluate(reqs, on_done=seen.extend)
-        assert [comparable(e) for e in got] == reference
-        assert sorted(e.candidate_id for e in seen) == sorted(r.candidate_id for r in reqs)
-        monkeypatch.undo()
+        references = []
+        for rows in ("all", "training+validation"):
+            polish = dataclasses.replace(SETTINGS, epochs=2, polish_rows=rows)
+            reference = [comparable(e) for e in LocalEvaluator(polish_dataset(wine, rows), polish, chunk_size=1).evaluate(reqs)]
+            assert reference != [comparable(e) for e in LocalEvaluator(wine, polish).evaluate(reqs)]  # the rows matter
+            references.append(reference)
+            monkeypatch.setattr(LocalEvaluator, "evaluate", lambda *a, **k: pytest.fail("trained in this process"))
+            seen = []
+            got = evaluator.polishing(polish).evaluate(reqs, on_done=seen.extend)
+            assert [comparable(e) for e in got] == reference
+            assert sorted(e.candidate_id for e in seen) == sorted(r.candidate_id for r in reqs)
+            monkeypatch.undo()
+        assert references[0] != references[1]
         assert [comparable(e) for e in evaluator.evaluate(reqs)] == [  # its own settings and rows still
             comparable(e) for e in LocalEvaluator(wine, SETTINGS).evaluate(reqs)]
 
