@@ -34,6 +34,8 @@ class RichProgress(CampaignObserver):
     def on_start(self, campaign) -> None:
         self.id_console.print(f"campaign {campaign.id}", highlight=False, soft_wrap=True)
         self.id_console.file.flush()
+        for note in campaign.dataset.notes:
+            self.console.print(note, highlight=False, soft_wrap=True, markup=False)
         self.console.print(training_summary(campaign.spec, campaign.dataset), highlight=False, soft_wrap=True)
         ranking = ranking_line(campaign.spec, len(campaign.dataset.y_val), len(campaign.dataset.y_train))
         if ranking:

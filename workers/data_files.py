@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import zipfile
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -189,4 +190,23 @@ def read_npz(path: Path, target: str) -> tuple[np.ndarray, np.ndarray, tuple[str
 # Classes, split, standardization
 
 
-__all__ = ["NPZ_FEATURE_NAMES", "READ_ERRORS", "read_npz", "read_table"]
+__all__ = ["NPZ_FEATURE_NAMES", "READ_ERRORS", "read_npz", "read_table", "row_number_notes"]
+
+
+def row_number_notes(x: np.ndarray, names: Sequence[str]) -> tuple[str, ...]:
+    """One note for each feature column of ``x`` holding the row numbers in file order (0..n-1 or
+    1..n): a pandas index that ``DataFrame.to_csv`` saved (its column read back as ``Unnamed: 0``),
+    or an id. As an input it means nothing, or leaks the label where the file is sorted by it."""
+    n = x.shape[0]
+    if n < 3:
+        return ()
+    steps = np.arange(n, dtype=np.float64)
+    notes = []
+    for j, name in enumerate(names):
+        for first in (0, 1):
+            if np.array_equal(x[:, j], steps + first):
+                notes.append(f"data: feature column {name!r} holds the row numbers ({first}..{n - 1 + first} in file "
+                             "order): a saved index or an id, an input of every network; drop it from the file unless "
+                             "it is a feature (pandas: DataFrame.to_csv(..., index=False))")
+    return tuple(notes)
+

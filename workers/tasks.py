@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from connevo.errors import DataError
-from connevo.workers.data_files import read_npz, read_table
+from connevo.workers.data_files import read_npz, read_table, row_number_notes
 
 __all__ = [
     "BUILTIN_DATASETS",
@@ -134,6 +134,7 @@ class Dataset:
     kind: str = "classification"
     y_mean: float = 0.0
     y_std: float = 1.0
+    notes: tuple[str, ...] = ()  # what a user should know about their file (``connevo run`` prints them)
 
     @property
     def n_features(self) -> int:
@@ -212,6 +213,7 @@ def load_dataset(
     if dataset == "retina":
         return _retina(retina_goal)
 
+    notes: tuple[str, ...] = ()
     if isinstance(dataset, str) and dataset in BUILTIN_DATASETS:
         name = dataset
         x, y_raw, feature_names = _load_builtin(dataset, seed=seed, samples=samples, noise=noise, bits=bits)
@@ -230,13 +232,15 @@ def load_dataset(
         else:
             x, y_raw, feature_names = read_table(path, target, suffix)
         source = f"target {target!r} of {str(path)!r}"
+        notes = row_number_notes(x, feature_names)
 
     if kind == "regression":
-        return _split_regression(name, x, _numeric_target(y_raw, source), feature_names=feature_names,
-                                 validation_fraction=float(validation_fraction),
-                                 test_fraction=float(test_fraction), seed=seed, source=source)
+        split = _split_regression(name, x, _numeric_target(y_raw, source), feature_names=feature_names,
+                                  validation_fraction=float(validation_fraction),
+                                  test_fraction=float(test_fraction), seed=seed, source=source)
+        return replace(split, notes=notes)
     y, class_names = _encode_classes(y_raw, source)
-    return _split_and_standardize(
+    split = _split_and_standardize(
         name,
         x,
         y,
@@ -247,6 +251,7 @@ def load_dataset(
         seed=seed,
         source=source,
     )
+    return replace(split, notes=notes)
 
 
 def _kind_mismatch(dataset: str, kind: str) -> str:

@@ -101,6 +101,16 @@ def test_run_says_first_how_every_network_trains(tmp_path, cli):
     assert "ranked by the validation loss" not in done.stderr and "validation accuracy and the" not in done.stderr
 
 
+def test_run_notes_first_a_feature_column_of_row_numbers(tmp_path, cli):
+    csv = tmp_path / "indexed.csv"
+    csv.write_text("row,a,label\n" + "".join(f"{i},{(7 * i) % 5},{'xy'[i % 2]}\n" for i in range(30)))
+    spec = write_spec(tmp_path, **{"task.dataset": str(csv), "evolution.generations": 0})
+    done = cli("run", str(spec), "--backend", "local", store=tmp_path / "s.db")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[0].startswith("data: feature column 'row' holds the row numbers (0..29 in file order)")
+    assert done.stderr.splitlines()[1].startswith("training: ")
+
+
 @pytest.mark.parametrize(
     "overrides, message",
     [

@@ -42,6 +42,27 @@ def test_csv_with_string_target_loads(tmp_path, make_frame) -> None:
         assert frame["species"].iloc[match[0]] == ds.class_names[label]
 
 
+def test_a_saved_index_or_an_id_of_row_numbers_is_noted_and_kept_as_a_feature(tmp_path, make_frame) -> None:
+    frame = make_frame()
+    frame.insert(0, "id", np.arange(1, len(frame) + 1))
+    path = tmp_path / "indexed.csv"
+    frame.to_csv(path)  # pandas writes its index too, as a column without a name
+    ds = load_dataset(str(path), target="species", seed=4)
+    assert ds.feature_names == ("Unnamed: 0", "id", "height", "weight")  # kept: the user decides
+    assert [note.split(" holds")[0] for note in ds.notes] == ["data: feature column 'Unnamed: 0'",
+                                                              "data: feature column 'id'"]
+    assert "(0..59 in file order)" in ds.notes[0] and "(1..60 in file order)" in ds.notes[1]
+    assert "index=False" in ds.notes[0]
+
+
+def test_ids_out_of_order_and_files_without_them_get_no_note(tmp_path, make_frame) -> None:
+    frame = make_frame()
+    frame.insert(0, "id", np.random.default_rng(0).permutation(len(frame)))
+    frame.to_csv(tmp_path / "shuffled.csv", index=False)
+    assert load_dataset(str(tmp_path / "shuffled.csv"), target="species", seed=4).notes == ()
+    assert load_dataset("iris", seed=0).notes == ()
+
+
 def test_csv_relative_path_resolves_against_base_dir_and_cwd(tmp_path, monkeypatch, make_frame) -> None:
     sub = tmp_path / "data"
     sub.mkdir()
