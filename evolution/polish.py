@@ -66,8 +66,7 @@ class PolishReport:
     rows: int
     sample_epochs: int
     seconds: float
-
-    parts: str = "training + validation"
+    parts: str = "training + validation"  # the rows' parts (training.polish_rows "all": "... + test")
 
     def line(self) -> str:
         failed = f" ({self.failed} failed and kept as they were)" if self.failed else ""
