@@ -32,6 +32,27 @@ READ_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+def csv_dialect(path: Path) -> dict[str, str]:
+    """``pandas.read_csv``'s ``sep`` and ``decimal`` for ``path``, from its first two lines: a
+    header without a comma but with semicolons or tabs names its separator (the semicolon files
+    of locales whose decimal mark is a comma, and TSV named .csv); semicolon-separated rows holding
+    commas write their decimals with commas. Anything else: commas and points, pandas' defaults.
+    By hand, not ``csv.Sniffer``: it guesses from characters' frequencies and takes a header of
+    letters and digits for one column of a letter-separated file."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            header, row = handle.readline(), handle.readline()
+    except OSError:
+        return {}  # read_csv names the problem
+    if "," in header:
+        return {}
+    if ";" in header:
+        return {"sep": ";", "decimal": ","} if "," in row else {"sep": ";"}
+    if "\t" in header:
+        return {"sep": "\t"}
+    return {}
+
+
 def read_table(path: Path, target: str, suffix: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """Features, raw targets and feature names of a CSV or Parquet file."""
     import pandas as pd  # here, not with the module: Ray workers import it and never read a file
@@ -39,7 +60,7 @@ def read_table(path: Path, target: str, suffix: str) -> tuple[np.ndarray, np.nda
     kind = "CSV" if suffix == ".csv" else "Parquet"
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(path, low_memory=False)
+            frame = pd.read_csv(path, low_memory=False, **csv_dialect(path))
         else:
             frame = pd.read_parquet(path)
     except Exception as exc:  # ParserError, EmptyDataError, ArrowInvalid, OSError, UnicodeDecodeError...
@@ -190,7 +211,7 @@ def read_npz(path: Path, target: str) -> tuple[np.ndarray, np.ndarray, tuple[str
 # Classes, split, standardization
 
 
-__all__ = ["NPZ_FEATURE_NAMES", "READ_ERRORS", "read_npz", "read_table", "row_number_notes"]
+__all__ = ["NPZ_FEATURE_NAMES", "READ_ERRORS", "csv_dialect", "read_npz", "read_table", "row_number_notes"]
 
 
 def row_number_notes(x: np.ndarray, names: Sequence[str]) -> tuple[str, ...]:

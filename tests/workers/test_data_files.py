@@ -63,6 +63,20 @@ def test_ids_out_of_order_and_files_without_them_get_no_note(tmp_path, make_fram
     assert load_dataset("iris", seed=0).notes == ()
 
 
+@pytest.mark.parametrize("sep, decimal", [(";", ","), (";", "."), ("\t", "."), (",", ".")])
+def test_csv_separated_by_semicolons_or_tabs_loads_as_with_commas(tmp_path, make_frame, sep, decimal) -> None:
+    """Locales whose decimal mark is a comma write semicolon-separated files; TSV is often named .csv."""
+    frame = make_frame()
+    frame.to_csv(tmp_path / "commas.csv", index=False)
+    frame.to_csv(tmp_path / "other.csv", index=False, sep=sep, decimal=decimal)
+    expected = load_dataset(str(tmp_path / "commas.csv"), target="species", seed=4)
+    got = load_dataset(str(tmp_path / "other.csv"), target="species", seed=4)
+    assert got.feature_names == expected.feature_names == ("height", "weight")
+    assert got.class_names == expected.class_names
+    for (x, y), (x_expected, y_expected) in zip(_parts(got), _parts(expected)):
+        assert np.array_equal(x, x_expected) and np.array_equal(y, y_expected)
+
+
 def test_csv_relative_path_resolves_against_base_dir_and_cwd(tmp_path, monkeypatch, make_frame) -> None:
     sub = tmp_path / "data"
     sub.mkdir()
