@@ -85,15 +85,20 @@ def read_table(path: Path, target: str, suffix: str) -> tuple[np.ndarray, np.nda
     if not feature_cols:
         raise DataError(f"{kind} file {str(path)!r} has no feature columns besides target {target!r}")
 
+    text = [c for c in feature_cols
+            if not (pd.api.types.is_numeric_dtype(frame[c].dtype) or pd.api.types.is_bool_dtype(frame[c].dtype))]
+    if text:  # every one named at once: a user fixes them in one go
+        col = text[0]
+        others = f" (and {len(text) - 1} more: {text[1:] if len(text) <= 11 else [*text[1:11], '...']})" \
+            if len(text) > 1 else ""
+        raise DataError(
+            f"feature column {col!r} of {str(path)!r} is not numeric "
+            f"(dtype {frame[col].dtype}); example bad value: {_example_non_numeric(frame[col])!r}{others}; encode "
+            f"categories as numbers first, e.g. one column per category: pandas.get_dummies(frame, columns={text!r})"
+        )
     blocks = []
     for col in feature_cols:
         series = frame[col]
-        if not (pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype)):
-            raise DataError(
-                f"feature column {col!r} of {str(path)!r} is not numeric "
-                f"(dtype {series.dtype}); example bad value: {_example_non_numeric(series)!r}; encode categories "
-                f"as numbers first (e.g. one column per category: pandas.get_dummies)"
-            )
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         _check_finite(values, col, str(path))
         blocks.append(values)

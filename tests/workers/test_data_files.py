@@ -234,6 +234,11 @@ def test_non_numeric_feature_names_column_and_bad_value(tmp_path, make_frame) ->
     frame.to_parquet(tmp_path / "a.parquet")
     with pytest.raises(DataError, match=r"'colour'.*'blue'"):
         load_dataset(tmp_path / "a.parquet", target="species")
+    frame["size"] = "large"
+    frame.to_csv(tmp_path / "b.csv", index=False)
+    with pytest.raises(DataError, match=r"'colour'.*'blue' \(and 1 more: \['size'\]\).*"
+                                         r"pandas.get_dummies\(frame, columns=\['colour', 'size'\]\)"):
+        load_dataset(tmp_path / "b.csv", target="species")
 
 
 def test_missing_feature_values_become_the_training_mean(tmp_path, make_frame) -> None:
