@@ -60,7 +60,8 @@ def read_table(path: Path, target: str, suffix: str) -> tuple[np.ndarray, np.nda
     kind = "CSV" if suffix == ".csv" else "Parquet"
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(path, low_memory=False, **csv_dialect(path))
+            # skipinitialspace: "a, b, label" (a space after each comma) names columns a, b and label
+            frame = pd.read_csv(path, low_memory=False, skipinitialspace=True, **csv_dialect(path))
         else:
             frame = pd.read_parquet(path)
     except Exception as exc:  # ParserError, EmptyDataError, ArrowInvalid, OSError, UnicodeDecodeError...

@@ -77,6 +77,17 @@ def test_csv_separated_by_semicolons_or_tabs_loads_as_with_commas(tmp_path, make
         assert np.array_equal(x, x_expected) and np.array_equal(y, y_expected)
 
 
+def test_csv_with_a_space_after_each_comma_loads_as_without(tmp_path, make_frame) -> None:
+    frame = make_frame()
+    frame.to_csv(tmp_path / "tight.csv", index=False)
+    (tmp_path / "spaced.csv").write_text((tmp_path / "tight.csv").read_text().replace(",", ", "))
+    expected = load_dataset(str(tmp_path / "tight.csv"), target="species", seed=4)
+    got = load_dataset(str(tmp_path / "spaced.csv"), target="species", seed=4)
+    assert got.feature_names == ("height", "weight") and got.class_names == ("cat", "dog", "emu")
+    for (x, y), (x_expected, y_expected) in zip(_parts(got), _parts(expected)):
+        assert np.array_equal(x, x_expected) and np.array_equal(y, y_expected)
+
+
 def test_csv_relative_path_resolves_against_base_dir_and_cwd(tmp_path, monkeypatch, make_frame) -> None:
     sub = tmp_path / "data"
     sub.mkdir()
