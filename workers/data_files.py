@@ -213,13 +213,6 @@ def read_npz(path: Path, target: str) -> tuple[np.ndarray, np.ndarray, tuple[str
     return x, y, feature_names
 
 
-# --------------------------------------------------------------------------------------------
-# Classes, split, standardization
-
-
-__all__ = ["NPZ_FEATURE_NAMES", "READ_ERRORS", "csv_dialect", "read_npz", "read_table", "row_number_notes"]
-
-
 def row_number_notes(x: np.ndarray, names: Sequence[str]) -> tuple[str, ...]:
     """One note for each feature column of ``x`` holding the row numbers in file order (0..n-1 or
     1..n): a pandas index that ``DataFrame.to_csv`` saved (its column read back as ``Unnamed: 0``),
@@ -237,3 +230,9 @@ def row_number_notes(x: np.ndarray, names: Sequence[str]) -> tuple[str, ...]:
                              "it is a feature (pandas: DataFrame.to_csv(..., index=False))")
     return tuple(notes)
 
+
+# --------------------------------------------------------------------------------------------
+# Classes, split, standardization
+
+
+__all__ = ["NPZ_FEATURE_NAMES", "READ_ERRORS", "csv_dialect", "read_npz", "read_table", "row_number_notes"]
