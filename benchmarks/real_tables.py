@@ -28,12 +28,13 @@ target, left out) and health from medical spending (MedExp). Prepared as the fir
 numeric state code counted as an identifier).
 
 The fourth group (``real4``, chosen on 2026-12-07, before connevo ran on any of it): seven
-textbook classification examples not used above, of at least 450 rows with a categorical target of 2-7 classes: two labour-force participation
-tables (Participation; Mroz, its wife's hours, hourly earnings and wage left out, as they are zero
-exactly when she does not work), a heating system's choice among five from costs (Heating), a
-commuting mode among four (Mode), a household's ketchup among four with displays and features
-(Catsup), the Titanic's survivors from class, age and sex (three text columns), and seven
-mathematics course levels (Mathlevel). Prepared as the first.
+textbook classification examples not used above, of at least 450 rows with a categorical target
+of 2-7 classes: two labour-force participation tables (Participation; Mroz, its wife's hours,
+hourly earnings and wage left out, as they are zero exactly when she does not work), a heating
+system's choice among five from costs (Heating), a commuting mode among four (Mode), a
+household's ketchup among four with displays and features (Catsup), the Titanic's survivors from
+class, age and sex (three text columns), and seven mathematics course levels (Mathlevel).
+Prepared as the first.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 
 from connevo.search_space.genome import Genome, NodeGene
+from connevo.workers.tasks import POLISH_ROWS
 
 
 @contextlib.contextmanager
@@ -127,8 +128,8 @@ class TrainingSettings:
     def __post_init__(self) -> None:
         if self.precision not in ("float32", "bfloat16"):
             raise ValueError(f"precision must be 'float32' or 'bfloat16', got {self.precision!r}")
-        if self.polish_rows not in ("training+validation", "all"):
-            raise ValueError(f"polish_rows must be 'training+validation' or 'all', got {self.polish_rows!r}")
+        if self.polish_rows not in POLISH_ROWS:
+            raise ValueError(f"polish_rows must be {POLISH_ROWS[0]!r} or {POLISH_ROWS[1]!r}, got {self.polish_rows!r}")
         if self.inherited_epochs is not None and not 0 <= self.inherited_epochs <= self.epochs:
             raise ValueError(f"inherited_epochs must be in [0, epochs={self.epochs}], got {self.inherited_epochs!r}")
         if not 1.0 <= self.fan_in_boost <= 100.0:

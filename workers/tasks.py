@@ -36,12 +36,16 @@ __all__ = [
     "BUILTIN_KINDS",
     "FILE_EXTENSIONS",
     "KINDS",
+    "POLISH_ROWS",
     "Dataset",
     "builtin_kind",
     "is_builtin",
     "load_dataset",
     "polish_dataset",
 ]
+
+POLISH_ROWS: tuple[str, ...] = ("training+validation", "all")
+"""What the final polish may train on (``training.polish_rows``; :func:`polish_dataset`)."""
 
 KINDS: tuple[str, ...] = ("classification", "regression")
 """Kinds of task: class labels, or a continuous target (``task.kind``)."""
@@ -70,8 +74,8 @@ def polish_dataset(dataset: Dataset, rows: str = "training+validation") -> Datas
     training rows: its validation rows added to them, and with ``rows = "all"`` its test rows too
     (``training.polish_rows``). Standardization unchanged: an exported network standardizes with
     the training part's statistics."""
-    if rows not in ("training+validation", "all"):
-        raise ValueError(f"rows must be 'training+validation' or 'all', got {rows!r}")
+    if rows not in POLISH_ROWS:
+        raise ValueError(f"rows must be {POLISH_ROWS[0]!r} or {POLISH_ROWS[1]!r}, got {rows!r}")
     x_parts, y_parts = [dataset.x_train, dataset.x_val], [dataset.y_train, dataset.y_val]
     if rows == "all":
         x_parts.append(dataset.x_test)
