@@ -1,6 +1,6 @@
 """Compression of trained networks (front members, usually): magnitude pruning and int8
 quantization, re-measured on the campaign's data and stored as new candidates linked to their
-source."""
+source. A copy is scored only on the parts of the data its weights never trained on."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from connevo.evolution.campaign import load_task
 from connevo.evolution.candidates import next_derived_number
 from connevo.evolution.spec import parse_spec
 from connevo.results.pareto import POOLED_LOSS, pooled_loss, train_share
+from connevo.results.queries import POLISHED_FROM
 from connevo.results.storage import BaseStore
 from connevo.search_space.compile import compile_genome
 from connevo.search_space.cost import measure
@@ -23,6 +24,38 @@ from connevo.search_space.quantize import Int8Network
 from connevo.workers.tasks import Dataset
 
 QUANTIZATIONS = ("int8",)
+TRAINED_ON_PARTS = "trained_on_parts"
+"""Key of a compressed copy's ``extra``: the parts beside the training rows (``"val"``, ``"test"``)
+whose rows its weights trained on, so it has no scores there (:func:`parts_trained_on`)."""
+PART_NAMES = {"val": "validation", "test": "test"}
+"""The parts of :data:`TRAINED_ON_PARTS`, in words."""
+
+
+def parts_trained_on(source: dict[str, Any]) -> tuple[str, ...]:
+    """The parts beside the training rows that ``source``'s weights trained on: a polished network
+    trained on the validation rows (``"val"``), and with ``training.polish_rows = "all"`` on the
+    test rows too (its test scores are its source's: ``extra["test_from"]``); a compressed copy
+    inherits its source's."""
+    extra = source.get("extra") if isinstance(source.get("extra"), dict) else {}
+    parts = set(extra.get(TRAINED_ON_PARTS) or ())
+    if extra.get(POLISHED_FROM) is not None:
+        parts.add("val")
+    if extra.get("test_from") is not None:
+        parts.add("test")
+    return tuple(p for p in ("val", "test") if p in parts)
+
+
+def without_scores_on(metrics: dict[str, Any], parts: tuple[str, ...]) -> dict[str, Any]:
+    """``metrics`` (:func:`evaluate_trained`'s) with every score of ``parts`` None: measured on
+    rows the network trained on, they would overstate it (and put it on the front)."""
+    if not parts:
+        return metrics
+    row = {name: (None if name.split("_", 1)[0] in parts else value) for name, value in metrics.items()
+           if name != "extra"}
+    row["train_val_gap"] = None if "val" in parts else row["train_val_gap"]
+    row["train_test_gap"] = None if "test" in parts else row["train_test_gap"]
+    extra = {name: (None if name.split("_", 1)[0] in parts else value) for name, value in metrics["extra"].items()}
+    return {**row, "extra": {**extra, TRAINED_ON_PARTS: list(parts)}}
 
 
 def prune(genome: Genome, fraction: float) -> Genome:
@@ -90,7 +123,10 @@ def compress(
 
     The new candidate has id ``<campaign>-c<k>`` (the k-th compressed one) and a negative
     ``number`` (derived candidates never collide with those a campaign creates), the source as its only parent, and
-    ``extra`` recording how it was made.
+    ``extra`` recording how it was made. A copy of a network that trained on the validation rows
+    (a polished one, :func:`parts_trained_on`; and with ``training.polish_rows = "all"`` the test
+    rows) has no scores there: measured on rows it learned from, they would overstate it, and
+    its validation scores would put it on the front above the networks it was made from.
     """
     source = store.candidate(candidate_id)
     if source["status"] != "ok":
@@ -101,7 +137,7 @@ def compress(
     spec = parse_spec(campaign["spec"])
     data = dataset if dataset is not None else load_task(spec)
     genome = prune(Genome.from_dict(source["genome"]), prune_fraction)
-    metrics = evaluate_trained(genome, data, quantize)
+    metrics = without_scores_on(evaluate_trained(genome, data, quantize), parts_trained_on(source))
     existing = store.candidates(campaign["id"], genomes=False, columns=["number", "extra"])  # no genome decoded
     number = next_derived_number(existing["number"])
     k = 1 + sum(1 for e in existing["extra"] if isinstance(e, dict) and "compressed_from" in e)

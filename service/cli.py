@@ -115,7 +115,7 @@ def _terminated(campaign_id: str) -> int:
 def cmd_compress(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from connevo.evolution.compress import compress
+    from connevo.evolution.compress import PART_NAMES, TRAINED_ON_PARTS, compress
     from connevo.results.store import open_store
     from connevo.service.formatting import console as terminal
     from connevo.service.formatting import fmt_value, jsonable
@@ -128,17 +128,24 @@ def cmd_compress(args: argparse.Namespace) -> int:
         return 0
     console = terminal()
     console.print(f"stored {row['id']} (from {args.candidate})", highlight=False)
-    scores = ["val_accuracy", "test_accuracy"] if row.get("val_accuracy") is not None else ["val_r2", "test_r2"]
+    regression = (store.get_campaign(row["campaign_id"])["spec"].get("task") or {}).get("kind") == "regression"
+    scores = ["val_r2", "test_r2"] if regression else ["val_accuracy", "test_accuracy"]
     columns = [*scores, "connections", "params"]
 
     def value(candidate: dict[str, Any], name: str) -> str:  # a regression's scores are under extra
         extra = candidate.get("extra") or {}
-        return fmt_value(candidate[name] if candidate.get(name) is not None else extra.get(name))
+        value = candidate[name] if candidate.get(name) is not None else extra.get(name)
+        return "-" if value is None else fmt_value(value)
 
     table = Table("", *columns, "weight bytes")
     table.add_row("source", *(value(source, c) for c in columns), fmt_value(4 * int(source["params"])))
     table.add_row("compressed", *(value(row, c) for c in columns), fmt_value(row["extra"]["weight_bytes"]))
     console.print(table)
+    seen = [PART_NAMES[p] for p in row["extra"].get(TRAINED_ON_PARTS, [])]
+    if seen:
+        console.print(f"note: {args.candidate} trained on the {' and '.join(seen)} rows (the final polish), so its "
+                      f"copy has no {' or '.join(seen)} scores (-): measured on rows it learned from, they would "
+                      f"overstate it{' and put it on the front' if 'validation' in seen else ''}", highlight=False)
     if row["extra"]["weight_bytes"] > 4 * int(source["params"]):
         console.print("note: int8 takes more bytes than float32 for this network: each neuron keeps a float32 scale "
                       "and bias, which outweigh the 3 bytes saved on each of its few weights", highlight=False)

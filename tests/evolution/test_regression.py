@@ -13,6 +13,7 @@ from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 import connevo
 from connevo.errors import SpecError
 from connevo.evolution.campaign import load_task
+from connevo.evolution.compress import TRAINED_ON_PARTS
 from connevo.evolution.spec import parse_spec
 from connevo.results.store import open_store
 from tests.support import small_spec
@@ -27,14 +28,15 @@ SPEC = small_spec(**{
 
 @pytest.fixture(scope="module")
 def diabetes(tmp_path_factory):
-    """A finished regression campaign on diabetes (polished), with an int8 copy of its best network;
-    its store and data set."""
+    """A finished regression campaign on diabetes (polished), with int8 copies of its best network
+    and of that network before its polish; its store and data set."""
     path = tmp_path_factory.mktemp("regression") / "s.db"
     result = connevo.run(SPEC, str(path))
     store = open_store(str(path))
     front = result.front()
     best = front.loc[front["val_r2"].idxmax(), "candidate_id"]
     connevo.compress(store, best, quantize="int8")
+    connevo.compress(store, store.candidate(best)["extra"]["polished_from"], quantize="int8")
     yield {"result": result, "store": store, "data": load_task(parse_spec(SPEC)), "best": best, "path": path}
     store.close()
 
@@ -59,6 +61,10 @@ def test_every_candidates_scores_are_scikit_learns_on_its_exported_networks_pred
 
     for row in rows.to_dict("records"):
         extra = row["extra"]
+        if extra.get(TRAINED_ON_PARTS):  # the copy of a network polished on every row: scored on none of them
+            assert extra[TRAINED_ON_PARTS] == ["val", "test"] and extra["compressed_from"] == diabetes["best"]
+            assert {extra[m] for m in ("val_r2", "val_mse", "test_r2", "test_mse", "test_mae")} == {None}
+            continue
         # a polished network keeps the validation scores of its source (it trained on those rows)
         validated = extra.get("validation_from", row["id"])
         assert extra["val_r2"] == pytest.approx(r2_score(y["val"], predicted(validated, "val")), rel=1e-4)
@@ -68,7 +74,7 @@ def test_every_candidates_scores_are_scikit_learns_on_its_exported_networks_pred
         assert extra["test_mae"] == pytest.approx(mean_absolute_error(y["test"], test), rel=1e-4)
         assert extra["test_r2"] == pytest.approx(r2_score(y["test"], test), rel=1e-4, abs=1e-6)
     polished = rows[rows["id"].str.contains("-p")]
-    assert rows["id"].str.contains("-c").sum() == 1 and len(polished) >= 1
+    assert rows["id"].str.contains("-c").sum() == 2 and len(polished) >= 1
     assert all(e["test_from"] == e["validation_from"] for e in polished["extra"])
     model = connevo.load_model(diabetes["best"], store=store)
     assert model.classes == [] and model.features == list(data.feature_names)
@@ -94,6 +100,9 @@ def test_each_candidate_keeps_its_loss_pooled_over_training_and_validation_rows(
     share = len(data.y_train) / (len(data.y_train) + len(data.y_val))
     rows = {row["id"]: row for row in result.candidates().to_dict("records")}
     for row in rows.values():
+        if row["extra"].get(TRAINED_ON_PARTS):  # no validation loss: it trained on those rows
+            assert "pooled_loss" not in row["extra"]
+            continue
         source = rows[row["extra"].get("validation_from", row["id"])]  # a polished copy keeps its source's
         want = share * source["train_loss"] + (1 - share) * source["val_loss"]
         assert row["extra"]["pooled_loss"] == pytest.approx(want, rel=1e-12)
@@ -104,7 +113,7 @@ def test_no_competing_network_has_a_lower_pooled_loss_with_as_few_connections_as
     front = result.front()
     competing = result.candidates()
     competing = competing[~competing["id"].isin(competing["extra"].map(lambda e: e.get("polished_from")).dropna())]
-    pooled = competing["extra"].map(lambda e: e["pooled_loss"])
+    pooled = competing["extra"].map(lambda e: e.get("pooled_loss", np.nan))  # none: a polished network's copy
     for member in front.to_dict("records"):
         rivals = pooled[competing["connections"] <= member["connections"]]
         assert rivals.min() == pytest.approx(member["extra"]["pooled_loss"], rel=1e-12)

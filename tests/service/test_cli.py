@@ -203,6 +203,22 @@ def test_compress_says_when_int8_takes_more_bytes_than_float32(tmp_path, cli):
     assert big.returncode == 0 and "int8 takes more bytes" not in big.stdout
 
 
+def test_compress_says_why_a_polished_networks_copy_has_no_validation_scores(tmp_path, cli):
+    store = tmp_path / "s.db"
+    spec = write_spec(tmp_path, **{"task.dataset": "iris", "evolution.generations": 0, "training.epochs": 10,
+                                   "training.polish_epochs": 5})
+    campaign_id = cli("run", str(spec), "--backend", "local", store=store).stdout.splitlines()[0].split()[1]
+    front = json.loads(cli("front", campaign_id, "--format", "json", store=store).stdout)
+    polished = max(front, key=lambda r: r["connections"])["candidate_id"]
+    done = cli("compress", polished, "--quantize", "int8", store=store)
+    assert done.returncode == 0, done.stderr
+    assert f"note: {polished} trained on the validation rows (the final polish)" in " ".join(done.stdout.split())
+    cells = [c.strip() for c in next(line for line in done.stdout.splitlines() if "compressed" in line).split("│")]
+    assert cells[1:3] == ["compressed", "-"] and float(cells[3]) > 0  # no validation accuracy, a test accuracy
+    after = json.loads(cli("front", campaign_id, "--format", "json", store=store).stdout)
+    assert [r["candidate_id"] for r in after] == [r["candidate_id"] for r in front]
+
+
 def test_polish_a_campaign_that_ran_without_its_polish(tmp_path, cli):
     store = tmp_path / "s.db"
     spec = write_spec(tmp_path, **{"task.dataset": "iris", "evolution.generations": 1, "training.epochs": 20})
