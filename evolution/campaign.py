@@ -9,6 +9,7 @@ summary (:mod:`evolution.summary`) and the final polish (:mod:`evolution.polish`
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ from connevo.evolution.spec import CampaignSpec, parse_spec
 from connevo.evolution.strategies import LOSS_TIE_BREAK, Scoring, selection_for, survivors
 from connevo.evolution.summary import REFERENCE_COST_FACTOR, ArchivedScores, hypervolume_bounds, summarize
 from connevo.evolution.task import load_task, make_evaluator, polish_epochs, training_settings
+from connevo.evolution.time_limit import TimeLimit, stopped_at_time_limit
 from connevo.evolution.tracking import trackers_for
 from connevo.results.drivers import HEARTBEAT_S, STALE_AFTER_S, new_driver
 from connevo.results.storage import BaseStore
@@ -92,6 +94,8 @@ class Campaign:
         self._stop = threading.Event()
         self.driver = new_driver()  # this process, the campaign's one driver (results.drivers)
         self.lost_to: str | None = None  # why another driver took the campaign over, once it did
+        self.front_size = 0  # the front's size after the last generation this driver ran
+        self.last_sample_epochs = 0  # what that generation trained, rows x epochs (with a time limit)
 
     def candidate_id(self, number: int) -> str:
         return f"{self.id}-{number}"
@@ -132,25 +136,35 @@ class Campaign:
         """Run (or, after :meth:`from_store`, continue) to the last generation and the final polish;
         returns the id. The campaign row is written first; each generation is committed in one
         transaction."""
+        began = time.monotonic()  # evolution.time_limit counts from here: the workers' start is part of a run
         keep_freed_memory()  # variation makes and drops large columns (connevo/allocator.py)
         self.create()
         heartbeat = Heartbeat(self.store, self.id, HEARTBEAT_S, self.driver, on_lost=self.lose)
         heartbeat.start()
         try:
-            return self._run()
+            return self._run(began)
         finally:
             heartbeat.stop()
 
-    def _run(self) -> str:
+    def _run(self, began: float) -> str:
         evaluator = self._evaluator or make_evaluator(self.spec, self.dataset)
+        seconds = self.spec.evolution.time_limit
+        limit = TimeLimit(seconds, began) if seconds is not None else None
         try:
             self._tell("on_start")
             if self.next_generation == 0:
-                self._generation(0, self._initial_population(), evaluator)
+                began = time.monotonic()
+                self._timed(limit, began, self._generation(0, self._initial_population(), evaluator))
                 self.next_generation = 1
             for generation in range(self.next_generation, self.spec.evolution.generations + 1):
+                stop = None if limit is None else limit.stop_before(
+                    generation, self._generation_sample_epochs(), self._polish_sample_epochs())
+                if stop is not None:  # before the offspring draw: the last checkpoint is where a resume goes on
+                    self._tell("on_time_limit", stop)
+                    break
                 self.innovations.next_generation()
-                self._generation(generation, self._offspring(generation), evaluator)
+                began = time.monotonic()
+                self._timed(limit, began, self._generation(generation, self._offspring(generation), evaluator))
                 self.next_generation = generation + 1
             self._polish(evaluator)
         except StopRequested:
@@ -170,6 +184,31 @@ class Campaign:
                 evaluator.close()
         self._finish("finished", None)
         return self.id
+
+    def _timed(self, limit: TimeLimit | None, began: float, children: list[Candidate]) -> None:
+        """With a time limit, tell it how long the generation of ``children`` took since ``began``
+        (``time.monotonic``) and what they trained."""
+        if limit is not None:
+            epochs = sum(c.evaluation.epochs for c in children if c.evaluation is not None)
+            self.last_sample_epochs = epochs * self.settings.rows_per_epoch(len(self.dataset.y_train))
+            limit.timed(time.monotonic() - began, self.last_sample_epochs)
+
+    def _generation_sample_epochs(self) -> float:
+        """What the next generation of children will train, about (rows x epochs, summed): as much as
+        the last one, or after the first (whose networks trained from scratch) a population
+        trained for the epochs of a child that inherits its parents' weights."""
+        if self.next_generation > 1 and self.last_sample_epochs:
+            return self.last_sample_epochs
+        s = self.settings
+        epochs = s.inherited_epochs if s.inherit_weights and s.inherited_epochs is not None else s.epochs
+        return self.spec.evolution.population * epochs * s.rows_per_epoch(len(self.dataset.y_train))
+
+    def _polish_sample_epochs(self) -> float:
+        """What the final polish of the front as it stands would train: rows x epochs, summed."""
+        epochs = polish_epochs(self.spec, self.dataset)
+        d = self.dataset
+        rows = len(d.y_train) + len(d.y_val) + (len(d.y_test) if self.settings.polish_rows == "all" else 0)
+        return self.front_size * epochs * self.settings.rows_per_epoch(rows)
 
     def _polish(self, evaluator: Evaluator) -> None:
         """The final polish of the front (:mod:`evolution.polish`), unless ``training.polish_epochs``
@@ -210,7 +249,9 @@ class Campaign:
         :meth:`run` then continues with the next generation. The driver's state (population,
         archive, generator state, innovation counter, next candidate number) comes from the
         store, so the resumed campaign produces exactly what an uninterrupted one would have.
-        A generation that was cut short is evaluated again from its start. With ``generations``,
+        A generation that was cut short is evaluated again from its start. A finished campaign
+        that its time limit stopped before its last generation (:func:`stopped_at_time_limit`)
+        goes on towards it, with the limit again. With ``generations``,
         the campaign (finished or not) is extended to that many generations
         (:mod:`evolution.extension`): the stored spec says so from the moment this driver holds it.
         """
@@ -218,7 +259,7 @@ class Campaign:
         spec = parse_spec(info["spec"])
         if generations is not None:
             spec = extended_spec(spec, generations)
-        elif info["status"] == "finished":
+        elif info["status"] == "finished" and not stopped_at_time_limit(info):
             raise ConnevoError(f"campaign {info['id']} ({info['name']!r}) is already finished; "
                                f"`connevo extend {info['id']} --generations N` gives it more generations")
         campaign = cls(spec, store, evaluator=evaluator, observers=observers)
@@ -275,7 +316,7 @@ class Campaign:
         return breeding.children(self.population, lambda: self.next_number,
                                  lambda genome, parents: self._new_candidate(genome, generation, parents))
 
-    def _generation(self, generation: int, children: list[Candidate], evaluator: Evaluator) -> None:
+    def _generation(self, generation: int, children: list[Candidate], evaluator: Evaluator) -> list[Candidate]:
         self.check_stop()
         self._tell("on_generation_start", generation, len(children))
         self.schedule.evaluate(self, children, evaluator)
@@ -290,7 +331,9 @@ class Campaign:
         self._finished_rows.clear()
         checkpoint = {"rng": self.rng.bit_generator.state, "innovations": self.innovations.state(),
                       "next_number": self.next_number}
+        self.front_size = summary.front_size
         self._tell("on_generation_end", summary, rows, checkpoint)
+        return children
 
     def _archived(self, c: Candidate) -> ArchivedScores:
         return ArchivedScores.of(c, self.scoring, self.spec.objectives.rank_accuracy_by)

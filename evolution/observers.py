@@ -10,6 +10,7 @@ from connevo.workers.records import Evaluation
 if TYPE_CHECKING:
     from connevo.evolution.campaign import Campaign
     from connevo.evolution.polish import PolishReport
+    from connevo.evolution.time_limit import Stop
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class CampaignObserver:
         ``genome`` may hold its connection genes as columns, ``results.genome_codec.Records``,
         which iterates as the genes' objects; ``Genome.from_dict`` reads either) and the
         checkpoint to resume from."""
+
+    def on_time_limit(self, campaign: Campaign, stop: Stop) -> None:
+        """``evolution.time_limit`` stops evolution after ``stop.generation``; the polish follows."""
 
     def on_polish_progress(self, campaign: Campaign, done: int, total: int) -> None:
         """``done`` of the ``total`` front networks are polished (0 just before it starts)."""

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from connevo.errors import SpecError
+from connevo.evolution.time_limit import parse_seconds
 from connevo.results.metrics import DEFAULT_OBJECTIVES, KINDS, metric, objective_names
 from connevo.search_space.genome import ACTIVATIONS
 from connevo.search_space.mutations import registered_mutations
@@ -160,6 +161,15 @@ class EvolutionSpec(_Strict):
     fidelity: FidelitySpec | None = Field(
         None, description="successive halving inside each generation; None: every child trains fully"
     )
+    time_limit: float | None = Field(
+        None, description="seconds (or text: '90s', '10m', '1.5h') a run may take: no generation starts that, with "
+        "the final polish, would end past it (estimated from the last generation); None: all generations run. "
+        "Each generation reached is the one the seed fixes; how many depends on the machine (evolution.time_limit)")
+
+    @field_validator("time_limit", mode="before")
+    @classmethod
+    def _time_limit(cls, value: object) -> float | None:
+        return None if value is None else parse_seconds(value)
 
     @property
     def niche_count(self) -> int:

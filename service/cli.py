@@ -49,6 +49,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides["workers.backend"] = args.backend
     if args.seed is not None:
         overrides["seed"] = args.seed
+    if args.time_limit is not None:
+        overrides["evolution.time_limit"] = args.time_limit
     if overrides:
         spec = spec.with_overrides(**overrides)
     # closed before the process ends: its last connection folds the -wal file into the store and
@@ -229,6 +231,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from connevo.evolution.time_limit import describe, stopped_at_time_limit
     from connevo.results import queries
     from connevo.results.store import open_store
     from connevo.service.formatting import console as terminal
@@ -257,6 +260,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
     if info.get("error"):
         console.print(f"error: {info['error']}", highlight=False)
+    if stopped_at_time_limit(info):
+        limit = describe(info["spec"]["evolution"]["time_limit"])
+        console.print(f"its time limit ({limit}) stopped evolution after generation {info['generations_done'] - 1} of "
+                      f"{info['spec']['evolution']['generations']}; `connevo resume {info['id']}` goes on (another "
+                      f"{limit} at most)", highlight=False)
     if info.get("stale"):
         console.print(f"stale: its driver has not been heard of since {info['updated_at']} (it has most likely "
                       f"died); `connevo resume {info['id']}` continues it", highlight=False)
@@ -442,6 +450,9 @@ def _add_campaign_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--ray-address", default=None, help="Ray cluster address ('' starts a local Ray in-process)")
     p.add_argument("--backend", choices=["ray", "local"], default=None, help="evaluate on Ray (default) or in-process")
     p.add_argument("--seed", type=int, default=None, help="override the spec's seed")
+    p.add_argument("--time-limit", default=None, metavar="TIME",
+                   help="at most this long (seconds, or e.g. 90s, 10m, 1.5h): no generation starts that would end, "
+                        "with the polish, past it (overrides evolution.time_limit)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("resume", parents=[common], help="continue a stopped, failed or killed campaign")

@@ -83,6 +83,10 @@ class RichProgress(CampaignObserver):
             highlight=False, soft_wrap=True,
         )
 
+    def on_time_limit(self, campaign, stop) -> None:
+        if self.progress is not None:
+            self.progress.console.print(stop.line(campaign.spec.evolution.generations), highlight=False, soft_wrap=True)
+
     def on_polish_progress(self, campaign, done, total) -> None:
         if self.progress is not None and done == 0:
             rows = "every row" if campaign.spec.training.polish_rows == "all" else "training + validation rows"

@@ -174,6 +174,25 @@ def test_plot_writes_pngs(tmp_path, cli):
     assert net.returncode == 0 and (tmp_path / "plots" / f"network-{campaign_id}-0.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_a_time_limited_run_says_where_it_stopped_and_resume_goes_on(tmp_path, cli):
+    store = tmp_path / "s.db"
+    spec = write_spec(tmp_path, **{"evolution.generations": 3, "training.polish_epochs": 2})
+    run = cli("run", str(spec), "--backend", "local", "--time-limit", "0.001", store=store)
+    assert run.returncode == 0, run.stderr
+    campaign_id = run.stdout.splitlines()[0].split()[1]
+    said = " ".join(run.stderr.split())
+    assert "time limit 0 s: evolution stops after generation 0 of 3" in said
+    assert said.index("evolution stops") < said.index("polishing")  # the front so far is polished
+    status = " ".join(cli("status", campaign_id, store=store).stdout.split())
+    assert "status finished generations done 1/4" in status
+    assert f"its time limit (0 s) stopped evolution after generation 0 of 3; `connevo resume {campaign_id}`" in status
+    resumed = cli("resume", campaign_id, store=store)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "generations done 2/4" in " ".join(cli("status", campaign_id, store=store).stdout.split())
+    bad = cli("run", str(spec), "--backend", "local", "--time-limit", "ten minutes", store=store)
+    assert bad.returncode != 0 and "evolution.time_limit" in bad.stderr
+
+
 def test_compress_from_the_command_line(tmp_path, cli):
     store = tmp_path / "s.db"
     spec = write_spec(tmp_path, **{"task.dataset": "iris", "evolution.generations": 0, "training.epochs": 30})

@@ -1,0 +1,88 @@
+"""``evolution.time_limit``: no generation starts that would end, with the polish, past the limit;
+every generation reached is the one the seed fixes, and a resume goes on towards the last."""
+
+import time
+
+import pytest
+
+from connevo.errors import ConnevoError, SpecError
+from connevo.evolution import Campaign, parse_spec, run
+from connevo.evolution.time_limit import TimeLimit, parse_seconds, stopped_at_time_limit
+from connevo.results.store import open_store
+from tests.support import comparable, small_spec
+
+SPEC = small_spec(**{"evolution.generations": 3})
+LIMITED = small_spec(**{"evolution.generations": 3, "evolution.time_limit": 1e-6})
+"""A limit every generation overruns: each run of it evolves one generation (the first it times)."""
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The same campaign without a limit."""
+    return run(SPEC, str(tmp_path_factory.mktemp("ref") / "ref.db"))
+
+
+def generations_of(result, last: int) -> list[dict]:
+    rows = result.candidates()
+    return comparable(rows[rows["generation"] <= last], result.campaign_id)
+
+
+@pytest.mark.parametrize(("written", "seconds"), [(600, 600.0), (2.5, 2.5), ("90", 90.0), ("90s", 90.0),
+                                                  ("10m", 600.0), ("1.5h", 5400.0), (" 2 M ", 120.0)])
+def test_a_time_limit_is_seconds_or_text_with_a_unit(written, seconds):
+    assert parse_seconds(written) == seconds
+    assert parse_spec(small_spec(**{"evolution.time_limit": written})).evolution.time_limit == seconds
+
+
+@pytest.mark.parametrize("written", [0, -5, "0m", "soon", "10 minutes", True, float("inf"), ""])
+def test_a_bad_time_limit_is_a_spec_error_naming_the_field(written):
+    with pytest.raises(SpecError, match=r"evolution\.time_limit.*(positive number of seconds|'90s', '10m' or '1.5h')"):
+        parse_spec(small_spec(**{"evolution.time_limit": written}))
+
+
+def test_no_limit_is_the_default():
+    assert parse_spec(SPEC).evolution.time_limit is None
+
+
+def test_the_next_generation_and_the_polish_are_estimated_at_the_last_generations_pace():
+    limit = TimeLimit(100.0, began=time.monotonic() - 50.0)  # 50 s used
+    assert limit.stop_before(1, 1e9, 1e9) is None  # no generation timed yet: nothing to go by
+    limit.timed(10.0, 1000.0)  # 0.01 s per sample-epoch
+    assert limit.stop_before(2, 1000.0, 2000.0) is None  # 50 + 10 + 20 s fit in 100
+    stop = limit.stop_before(2, 1000.0, 5000.0)  # 50 + 10 + 50 s do not
+    assert stop is not None and stop.generation == 1 and stop.limit == 100.0
+    assert stop.next_generation == pytest.approx(10.0) and stop.polish == pytest.approx(50.0)
+    assert stop.elapsed >= 50.0
+    assert "evolution stops after generation 1 of 7" in stop.line(7)
+
+
+def test_a_limited_campaign_evolves_the_first_generations_of_the_unlimited_one(tmp_path, reference):
+    store = open_store(str(tmp_path / "s.db"))
+    campaign = Campaign(parse_spec(LIMITED), store)
+    campaign.run()
+    info = store.get_campaign(campaign.id)
+    assert info["status"] == "finished" and info["generations_done"] == 1 and stopped_at_time_limit(info)
+    assert comparable(store.candidates(campaign.id), campaign.id) == generations_of(reference, 0)
+
+
+def test_a_resume_goes_on_from_where_the_limit_stopped_to_the_unlimited_result(tmp_path, reference):
+    store = open_store(str(tmp_path / "s.db"))
+    campaign_id = Campaign(parse_spec(LIMITED), store).run()
+    Campaign.from_store(store, campaign_id).run()  # the first generation a run times is always evolved
+    assert store.get_campaign(campaign_id)["generations_done"] == 2
+    assert comparable(store.candidates(campaign_id), campaign_id) == generations_of(reference, 1)
+    for _ in range(2):
+        Campaign.from_store(store, campaign_id).run()
+    info = store.get_campaign(campaign_id)
+    assert info["generations_done"] == 4 and not stopped_at_time_limit(info)
+    assert comparable(store.candidates(campaign_id), campaign_id) == comparable(reference.candidates(),
+                                                                                reference.campaign_id)
+    with pytest.raises(ConnevoError, match="already finished"):
+        Campaign.from_store(store, campaign_id)
+
+
+def test_a_limit_that_leaves_room_changes_nothing(tmp_path, reference):
+    roomy = run(small_spec(**{"evolution.generations": 3, "evolution.time_limit": "1h"}), str(tmp_path / "s.db"))
+    assert roomy.info()["generations_done"] == 4
+    assert comparable(roomy.candidates(), roomy.campaign_id) == comparable(reference.candidates(),
+                                                                          reference.campaign_id)
