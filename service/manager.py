@@ -19,6 +19,7 @@ from connevo.errors import CampaignBusyError, ConnevoError
 from connevo.evolution.campaign import Campaign
 from connevo.evolution.observers import CampaignObserver
 from connevo.evolution.spec import CampaignSpec
+from connevo.evolution.time_limit import stopped_at_time_limit
 from connevo.results.storage import BaseStore
 
 log = logging.getLogger(__name__)
@@ -165,7 +166,8 @@ class CampaignManager:
 
     def resume(self, id_or_name: str, factory: Callable[..., Campaign] | None = None, *,
                generations: int | None = None) -> str:
-        """Continue a stopped, failed or interrupted campaign in the background; return its id.
+        """Continue a stopped, failed or interrupted campaign (or one its time limit stopped before
+        its last generation) in the background; return its id.
         With ``generations``, extend the campaign (finished or not) to that many generations
         (:mod:`evolution.extension`).
 
@@ -174,7 +176,7 @@ class CampaignManager:
         """
         info = self.store.get_campaign(id_or_name)
         campaign_id = str(info["id"])
-        if info["status"] == "finished" and generations is None:
+        if info["status"] == "finished" and generations is None and not stopped_at_time_limit(info):
             raise ConflictError(f"campaign {campaign_id!r} is finished; there is nothing to resume "
                                 f"(POST /campaigns/{campaign_id}/extend gives it more generations)")
         with self._lock:

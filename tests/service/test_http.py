@@ -159,6 +159,16 @@ def test_resume_a_stopped_campaign(server: LiveServer) -> None:
     assert again.status_code == 409 and "finished" in again.json()["detail"]
 
 
+def test_resume_goes_on_where_a_time_limit_stopped_a_campaign(server: LiveServer) -> None:
+    spec = small_spec(name="time-limited", **{"evolution.generations": 3, "evolution.time_limit": 1e-6})
+    cid = server.client.post("/campaigns", json=spec).json()["id"]
+    detail = server.wait_status(cid)
+    assert detail["status"] == "finished" and detail["generations_done"] == 1  # one generation a run
+    response = server.client.post(f"/campaigns/{cid}/resume")
+    assert response.status_code == 202, response.text
+    assert server.wait_status(cid)["generations_done"] == 2
+
+
 @pytest.mark.parametrize("path", [
     "/campaigns/nope", "/campaigns/nope/front", "/campaigns/nope/candidates", "/candidates/nope",
     "/campaigns/nope/plots/front.png", "/campaigns/nope/plots/hypervolume.png", "/candidates/nope/plots/network.png",
