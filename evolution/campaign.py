@@ -97,6 +97,12 @@ class Campaign:
         self.front_size = 0  # the front's size after the last generation this driver ran
         self.last_sample_epochs = 0  # what that generation trained, rows x epochs (with a time limit)
 
+    @property
+    def last_generation(self) -> int:
+        """The last generation committed (-1 before the first): ``evolution.generations`` once the
+        campaign evolved them all, fewer where its time limit stopped it."""
+        return self.next_generation - 1
+
     def candidate_id(self, number: int) -> str:
         return f"{self.id}-{number}"
 

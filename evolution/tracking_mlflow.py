@@ -114,7 +114,7 @@ class MlflowTracker(CampaignObserver):
         self._report(f"generation {summary.generation}", lambda client, run: client.log_batch(run, metrics=metrics))
 
     def on_polish(self, campaign: Campaign, report: PolishReport) -> None:
-        now, step = int(time.time() * 1000), campaign.spec.evolution.generations
+        now, step = int(time.time() * 1000), campaign.last_generation
         metrics = [Metric("polish_networks", float(report.polished), now, step),
                    Metric("polish_sample_epochs", float(report.sample_epochs), now, step)]
         self._report("the polish", lambda client, run: client.log_batch(run, metrics=metrics))
@@ -122,7 +122,7 @@ class MlflowTracker(CampaignObserver):
     def on_finish(self, campaign: Campaign, status: str, error: str | None) -> None:
         if status == "finished":  # a table per end (an extension ends again): log_table appends to an existing one
             front = front_table(campaign)
-            table = f"front-generation-{campaign.spec.evolution.generations}.json"
+            table = f"front-generation-{campaign.last_generation}.json"
             self._report("the final front", lambda client, run: client.log_table(run, front, table))
             self._report("the final front", lambda client, run: client.log_text(run, front.to_csv(index=False),
                                                                                "front.csv"))

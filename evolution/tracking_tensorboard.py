@@ -47,7 +47,7 @@ class TensorBoardTracker(CampaignObserver):
     def on_polish(self, campaign: Campaign, report: PolishReport) -> None:
         if self.writer is None:
             return
-        step = campaign.spec.evolution.generations
+        step = campaign.last_generation
         self.writer.add_scalar("connevo/polish_networks", report.polished, global_step=step)
         self.writer.add_scalar("connevo/polish_sample_epochs", report.sample_epochs, global_step=step)
 

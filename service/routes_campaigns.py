@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from connevo.evolution.extension import extended_spec
 from connevo.evolution.spec import parse_spec
+from connevo.evolution.time_limit import stopped_at_time_limit
 from connevo.results import queries
 from connevo.results.storage import BaseStore
 from connevo.service.dependencies import AnswersDep, DataDirDep, LimitsDep, ManagerDep, StoreDep, campaign_version
@@ -124,6 +125,7 @@ def campaign_detail(info: dict[str, Any], history: list[dict[str, Any]], manager
         "updated_at": info["updated_at"],
         "stale": bool(info.get("stale", False)),
         "running_here": manager.is_running(str(info["id"])),
+        "stopped_at_time_limit": stopped_at_time_limit(info),
         "generation": last[0]["generation"] if last else None,
         "generations_done": info["generations_done"],
         "generations_total": generations_total,

@@ -79,6 +79,9 @@ class CampaignDetail(BaseModel):
     updated_at: str
     stale: bool = Field(description="running, but its driver has not been heard of for a minute (it died)")
     running_here: bool
+    stopped_at_time_limit: bool = Field(
+        description="finished because evolution.time_limit stopped evolution before its last generation "
+                    "(POST .../resume goes on)")
     generation: int | None = Field(description="the last finished generation, null before the first")
     generations_done: int
     generations_total: int

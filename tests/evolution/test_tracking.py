@@ -99,6 +99,18 @@ def test_a_stopped_campaign_ends_its_run_killed(tmp_path):
     assert found.info.status == "KILLED" and found.data.tags["connevo.error"] == "stop requested"
 
 
+def test_a_time_limited_campaign_reports_its_front_at_the_last_generation_it_evolved(tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    spec = tracked_spec(tmp_path, **{"evolution.time_limit": 1e-6, "tracking.tensorboard": None})
+    result = run(spec, str(tmp_path / "s.db"))
+    assert result.info()["generations_done"] == 1  # generation 0 of 2: the limit stopped it
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    (tracked_run,) = client.search_runs([client.get_experiment_by_name("tests").experiment_id])
+    assert {a.path for a in client.list_artifacts(tracked_run.info.run_id)} == {"front-generation-0.json", "front.csv"}
+    assert {m.step for m in client.get_metric_history(tracked_run.info.run_id, "polish_networks")} == {0}
+
+
 def test_an_unreachable_tracking_server_fails_the_campaign_before_any_training(tmp_path):
     spec = tracked_spec(tmp_path, **{"tracking.mlflow": "http://127.0.0.1:9/", "tracking.tensorboard": None})
     store = open_store(str(tmp_path / "s.db"))

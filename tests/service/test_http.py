@@ -164,9 +164,12 @@ def test_resume_goes_on_where_a_time_limit_stopped_a_campaign(server: LiveServer
     cid = server.client.post("/campaigns", json=spec).json()["id"]
     detail = server.wait_status(cid)
     assert detail["status"] == "finished" and detail["generations_done"] == 1  # one generation a run
+    assert detail["stopped_at_time_limit"] is True
     response = server.client.post(f"/campaigns/{cid}/resume")
     assert response.status_code == 202, response.text
     assert server.wait_status(cid)["generations_done"] == 2
+    finished = server.client.post("/campaigns", json=small_spec(name="unlimited")).json()["id"]
+    assert server.wait_status(finished)["stopped_at_time_limit"] is False
 
 
 @pytest.mark.parametrize("path", [
