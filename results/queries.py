@@ -228,8 +228,8 @@ def _front_ids(store: BaseStore, campaign: str, objectives: Sequence[str], *, ma
         members = members.assign(duplicates=groups["number"].transform("size") - 1)[first]
         duplicates = dict(zip(members["id"], members["duplicates"].astype(int).tolist(), strict=True))
     ids = list(members["id"])
-    if include_failed:
-        ids += list(df.loc[df[list(objectives)].isna().any(axis=1), "id"])
+    if include_failed:  # a failed training's candidate; not a compressed copy unscored on the rows it learned from
+        ids += list(df.loc[df[list(objectives)].isna().any(axis=1) & df["status"].ne("ok"), "id"])
     return ids, duplicates
 
 

@@ -82,6 +82,9 @@ def test_a_copy_of_a_polished_network_has_no_validation_scores_and_stays_off_the
         assert stored["test_accuracy"] is not None and stored["extra"]["test_auc"] is not None
     # scored on rows they trained on, the copies would have outscored their sources there
     assert front_ids(result) == front
+    # nor are they listed with the failed trainings that have no scores
+    listed = queries.front(result.store, result.campaign_id, include_failed=True)["candidate_id"]
+    assert not set(listed) & {copy["id"] for copy in copies}
 
 
 def test_a_copy_of_a_network_polished_on_every_row_has_neither_validation_nor_test_scores(polished_campaigns):
