@@ -41,7 +41,7 @@ from connevo.search_space.operators import minimal_genome
 from connevo.search_space.start_wiring import hidden_input_scores, magnitude_gradients, zero_weight_gradients
 from connevo.workers.evaluator import Evaluator
 from connevo.workers.records import Evaluation, Status
-from connevo.workers.tasks import Dataset
+from connevo.workers.tasks import Dataset, polish_row_count
 
 
 class StopRequested(Exception):
@@ -95,7 +95,6 @@ class Campaign:
         self.driver = new_driver()  # this process, the campaign's one driver (results.drivers)
         self.lost_to: str | None = None  # why another driver took the campaign over, once it did
         self.front_size = 0  # the front's size after the last generation this driver ran
-        self.last_sample_epochs = 0  # what that generation trained, rows x epochs (with a time limit)
 
     @property
     def last_generation(self) -> int:
@@ -159,18 +158,18 @@ class Campaign:
         try:
             self._tell("on_start")
             if self.next_generation == 0:
-                began = time.monotonic()
-                self._timed(limit, began, self._generation(0, self._initial_population(), evaluator))
+                started = time.monotonic()
+                self._timed(limit, started, self._generation(0, self._initial_population(), evaluator))
                 self.next_generation = 1
             for generation in range(self.next_generation, self.spec.evolution.generations + 1):
                 stop = None if limit is None else limit.stop_before(
-                    generation, self._generation_sample_epochs(), self._polish_sample_epochs())
+                    generation, self._generation_sample_epochs(limit), self._polish_sample_epochs())
                 if stop is not None:  # before the offspring draw: the last checkpoint is where a resume goes on
                     self._tell("on_time_limit", stop)
                     break
                 self.innovations.next_generation()
-                began = time.monotonic()
-                self._timed(limit, began, self._generation(generation, self._offspring(generation), evaluator))
+                started = time.monotonic()
+                self._timed(limit, started, self._generation(generation, self._offspring(generation), evaluator))
                 self.next_generation = generation + 1
             self._polish(evaluator)
         except StopRequested:
@@ -196,25 +195,22 @@ class Campaign:
         (``time.monotonic``) and what they trained."""
         if limit is not None:
             epochs = sum(c.evaluation.epochs for c in children if c.evaluation is not None)
-            self.last_sample_epochs = epochs * self.settings.rows_per_epoch(len(self.dataset.y_train))
-            limit.timed(time.monotonic() - began, self.last_sample_epochs)
+            limit.timed(time.monotonic() - began, epochs * self.settings.rows_per_epoch(len(self.dataset.y_train)))
 
-    def _generation_sample_epochs(self) -> float:
+    def _generation_sample_epochs(self, limit: TimeLimit) -> float:
         """What the next generation of children will train, about (rows x epochs, summed): as much as
         the last one, or after the first (whose networks trained from scratch) a population
         trained for the epochs of a child that inherits its parents' weights."""
-        if self.next_generation > 1 and self.last_sample_epochs:
-            return self.last_sample_epochs
+        if self.next_generation > 1 and limit.last_sample_epochs:
+            return limit.last_sample_epochs
         s = self.settings
         epochs = s.inherited_epochs if s.inherit_weights and s.inherited_epochs is not None else s.epochs
         return self.spec.evolution.population * epochs * s.rows_per_epoch(len(self.dataset.y_train))
 
     def _polish_sample_epochs(self) -> float:
         """What the final polish of the front as it stands would train: rows x epochs, summed."""
-        epochs = polish_epochs(self.spec, self.dataset)
-        d = self.dataset
-        rows = len(d.y_train) + len(d.y_val) + (len(d.y_test) if self.settings.polish_rows == "all" else 0)
-        return self.front_size * epochs * self.settings.rows_per_epoch(rows)
+        rows = polish_row_count(self.dataset, self.settings.polish_rows)
+        return self.front_size * polish_epochs(self.spec, self.dataset) * self.settings.rows_per_epoch(rows)
 
     def _polish(self, evaluator: Evaluator) -> None:
         """The final polish of the front (:mod:`evolution.polish`), unless ``training.polish_epochs``

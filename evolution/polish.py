@@ -50,7 +50,7 @@ from connevo.search_space.cost import CostMetrics
 from connevo.search_space.genome import Genome
 from connevo.workers.evaluator import Evaluator, LocalEvaluator
 from connevo.workers.records import Evaluation, EvaluationRequest, TrainingSettings
-from connevo.workers.tasks import Dataset, polish_dataset
+from connevo.workers.tasks import Dataset, polish_dataset, polish_row_count
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def polish_front(
     if not members and is_polished(store, campaign_id):
         return None
     with_test = settings.polish_rows == "all"
-    n_rows = len(dataset.x_train) + len(dataset.x_val) + (len(dataset.x_test) if with_test else 0)
+    n_rows = polish_row_count(dataset, settings.polish_rows)
     # on the workers' devices, or on this process's GPU where it polishes and has one (unless the spec asks for the CPU)
     device = "cpu" if settings.device == "cpu" else "auto"
     polishing = replace(settings, patience=None, structure_hints=False, rewire_fraction=0.0, device=device)

@@ -77,15 +77,21 @@ class TimeLimit:
 
     seconds: float
     began: float = field(default_factory=time.monotonic)
-    per_sample_epoch: float | None = None
-    """Wall seconds per trained sample-epoch of the last generation timed (None: none yet)."""
     last_generation: float | None = None
-    """Wall seconds of the last generation timed."""
+    """Wall seconds of the last generation timed (None: none yet)."""
+    last_sample_epochs: float = 0.0
+    """What it trained: rows x epochs, summed over its children."""
+
+    @property
+    def per_sample_epoch(self) -> float | None:
+        """The last generation's wall seconds per trained sample-epoch (None: none timed, or none trained)."""
+        if self.last_generation is None or self.last_sample_epochs <= 0:
+            return None
+        return self.last_generation / self.last_sample_epochs
 
     def timed(self, seconds: float, sample_epochs: float) -> None:
         """A generation took ``seconds`` to train ``sample_epochs`` (rows x epochs, summed)."""
-        self.last_generation = seconds
-        self.per_sample_epoch = seconds / sample_epochs if sample_epochs > 0 else None
+        self.last_generation, self.last_sample_epochs = seconds, sample_epochs
 
     def stop_before(self, generation: int, sample_epochs: float, polish_sample_epochs: float) -> Stop | None:
         """A :class:`Stop` where ``generation``, training about ``sample_epochs``, and then a
@@ -105,9 +111,9 @@ class TimeLimit:
 def stopped_at_time_limit(info: Mapping[str, Any]) -> bool:
     """Whether a stored campaign (its store row: status, spec, generations done) finished because
     its time limit stopped evolution before its last generation."""
-    evolution = (info.get("spec") or {}).get("evolution") or {}
+    evolution = (info.get("spec") or {}).get("evolution") or {}  # a stored spec names every key
     return (info.get("status") == "finished" and evolution.get("time_limit") is not None
-            and int(info.get("generations_done") or 0) < int(evolution.get("generations", 20)) + 1)
+            and int(info.get("generations_done") or 0) < int(evolution["generations"]) + 1)
 
 
 __all__ = ["UNITS", "Stop", "TimeLimit", "describe", "parse_seconds", "stopped_at_time_limit"]

@@ -118,6 +118,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from connevo.evolution.compress import PART_NAMES, TRAINED_ON_PARTS, compress
+    from connevo.results import queries
     from connevo.results.store import open_store
     from connevo.service.formatting import console as terminal
     from connevo.service.formatting import fmt_value, jsonable
@@ -130,7 +131,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
         return 0
     console = terminal()
     console.print(f"stored {row['id']} (from {args.candidate})", highlight=False)
-    regression = (store.get_campaign(row["campaign_id"])["spec"].get("task") or {}).get("kind") == "regression"
+    regression = queries.campaign_kind(store.get_campaign(row["campaign_id"])["spec"]) == "regression"
     scores = ["val_r2", "test_r2"] if regression else ["val_accuracy", "test_accuracy"]
     columns = [*scores, "connections", "params"]
 

@@ -42,6 +42,7 @@ __all__ = [
     "is_builtin",
     "load_dataset",
     "polish_dataset",
+    "polish_row_count",
 ]
 
 POLISH_ROWS: tuple[str, ...] = ("training+validation", "all")
@@ -67,6 +68,11 @@ BUILTIN_DATASETS: tuple[str, ...] = (
 
 BUILTIN_KINDS: dict[str, str] = {"diabetes": "regression"}
 """The task kind of each built-in data set that is not a classification."""
+
+
+def polish_row_count(dataset: Dataset, rows: str = "training+validation") -> int:
+    """The rows :func:`polish_dataset` trains on, counted without building it."""
+    return len(dataset.y_train) + len(dataset.y_val) + (len(dataset.y_test) if rows == "all" else 0)
 
 
 def polish_dataset(dataset: Dataset, rows: str = "training+validation") -> Dataset:
