@@ -8,6 +8,7 @@ summary (:mod:`evolution.summary`) and the final polish (:mod:`evolution.polish`
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Sequence
@@ -29,7 +30,13 @@ from connevo.evolution.recording import Heartbeat, StoreRecorder
 from connevo.evolution.schedules import schedule_for
 from connevo.evolution.spec import CampaignSpec, parse_spec
 from connevo.evolution.strategies import LOSS_TIE_BREAK, Scoring, selection_for, survivors
-from connevo.evolution.summary import REFERENCE_COST_FACTOR, ArchivedScores, hypervolume_bounds, summarize
+from connevo.evolution.summary import (
+    REFERENCE_COST_FACTOR,
+    ArchivedScores,
+    front_members,
+    hypervolume_bounds,
+    summarize,
+)
 from connevo.evolution.task import load_task, make_evaluator, polish_epochs, training_settings
 from connevo.evolution.time_limit import TimeLimit, stopped_at_time_limit
 from connevo.evolution.tracking import trackers_for
@@ -39,6 +46,7 @@ from connevo.search_space.genome import Genome, Regularization
 from connevo.search_space.innovation import InnovationTracker
 from connevo.search_space.operators import minimal_genome
 from connevo.search_space.start_wiring import hidden_input_scores, magnitude_gradients, zero_weight_gradients
+from connevo.workers.chunking import stacked_ms
 from connevo.workers.evaluator import Evaluator
 from connevo.workers.records import Evaluation, Status
 from connevo.workers.tasks import Dataset, polish_row_count
@@ -95,6 +103,8 @@ class Campaign:
         self.driver = new_driver()  # this process, the campaign's one driver (results.drivers)
         self.lost_to: str | None = None  # why another driver took the campaign over, once it did
         self.front_size = 0  # the front's size after the last generation this driver ran
+        # (depth, multiply-adds per sample, epochs) of each network the last generation timed trained
+        self._last_trained: list[tuple[int, int, int]] = []
 
     @property
     def last_generation(self) -> int:
@@ -163,7 +173,7 @@ class Campaign:
                 self.next_generation = 1
             for generation in range(self.next_generation, self.spec.evolution.generations + 1):
                 stop = None if limit is None else limit.stop_before(
-                    generation, self._generation_sample_epochs(limit), self._polish_sample_epochs())
+                    generation, self._generation_estimate(), self._polish_estimate())
                 if stop is not None:  # before the offspring draw: the last checkpoint is where a resume goes on
                     self._tell("on_time_limit", stop)
                     break
@@ -192,25 +202,39 @@ class Campaign:
 
     def _timed(self, limit: TimeLimit | None, began: float, children: list[Candidate]) -> None:
         """With a time limit, tell it how long the generation of ``children`` took since ``began``
-        (``time.monotonic``) and what they trained."""
-        if limit is not None:
-            epochs = sum(c.evaluation.epochs for c in children if c.evaluation is not None)
-            limit.timed(time.monotonic() - began, epochs * self.settings.rows_per_epoch(len(self.dataset.y_train)))
+        (``time.monotonic``) and how long their training was estimated to take."""
+        if limit is None:
+            return
+        # the generation's children are the archive's last entries, in order (_generation)
+        archived = self.archive[len(self.archive) - len(children):]
+        self._last_trained = [(*a.network, c.evaluation.epochs) for c, a in zip(children, archived)
+                              if a.network is not None and c.evaluation is not None]
+        limit.timed(time.monotonic() - began, self._training_seconds(self._last_trained, len(self.dataset.y_train)))
 
-    def _generation_sample_epochs(self, limit: TimeLimit) -> float:
-        """What the next generation of children will train, about (rows x epochs, summed): as much as
-        the last one, or after the first (whose networks trained from scratch) a population
-        trained for the epochs of a child that inherits its parents' weights."""
-        if self.next_generation > 1 and limit.last_sample_epochs:
-            return limit.last_sample_epochs
-        s = self.settings
-        epochs = s.inherited_epochs if s.inherit_weights and s.inherited_epochs is not None else s.epochs
-        return self.spec.evolution.population * epochs * s.rows_per_epoch(len(self.dataset.y_train))
+    def _generation_estimate(self) -> float:
+        """The next generation's training, estimated (seconds): its children as the last generation's
+        networks trained as long as those did, or after the first generation (whose networks
+        trained from scratch) for the epochs of a child that inherits its parents' weights."""
+        trained = self._last_trained
+        if self.next_generation <= 1:
+            s = self.settings
+            epochs = s.inherited_epochs if s.inherit_weights and s.inherited_epochs is not None else s.epochs
+            trained = [(depth, executed, epochs) for depth, executed, _ in trained]
+        return self._training_seconds(trained, len(self.dataset.y_train))
 
-    def _polish_sample_epochs(self) -> float:
-        """What the final polish of the front as it stands would train: rows x epochs, summed."""
-        rows = polish_row_count(self.dataset, self.settings.polish_rows)
-        return self.front_size * polish_epochs(self.spec, self.dataset) * self.settings.rows_per_epoch(rows)
+    def _polish_estimate(self) -> float:
+        """The final polish of the front as it stands, estimated (seconds)."""
+        epochs = polish_epochs(self.spec, self.dataset)
+        members = front_members(self.archive, self.scoring, self.spec.objectives.rank_accuracy_by)
+        networks = [(*m.network, epochs) for m in members if m.network is not None and epochs > 0]
+        return self._training_seconds(networks, polish_row_count(self.dataset, self.settings.polish_rows))
+
+    def _training_seconds(self, networks: list[tuple[int, int, int]], rows: int) -> float:
+        """The estimated training time of ``networks`` ((depth, multiply-adds per sample, epochs)
+        each) trained together on ``rows`` rows (:func:`~workers.chunking.stacked_ms`)."""
+        rows_per_step = max(1, min(self.settings.batch_size, rows))
+        steps = math.ceil(self.settings.rows_per_epoch(rows) / rows_per_step)
+        return stacked_ms(networks, rows_per_step) * steps / 1000.0
 
     def _polish(self, evaluator: Evaluator) -> None:
         """The final polish of the front (:mod:`evolution.polish`), unless ``training.polish_epochs``
@@ -338,7 +362,9 @@ class Campaign:
         return children
 
     def _archived(self, c: Candidate) -> ArchivedScores:
-        return ArchivedScores.of(c, self.scoring, self.spec.objectives.rank_accuracy_by)
+        # a time limit estimates training times from the networks' shapes (TimeLimit)
+        n_features = self.dataset.n_features if self.spec.evolution.time_limit is not None else None
+        return ArchivedScores.of(c, self.scoring, self.spec.objectives.rank_accuracy_by, n_features)
 
     def rows_for(self, evaluations: list[Evaluation]) -> list[dict[str, Any]]:
         """Store rows of candidates of the running generation that just finished."""

@@ -21,6 +21,7 @@ from connevo.evolution.observers import GenerationSummary
 from connevo.evolution.strategies import Scoring
 from connevo.results.metrics import metric
 from connevo.results.pareto import normalized_hypervolume, pareto_mask
+from connevo.workers.plans import plan_shape
 
 REFERENCE_COST_FACTOR = 2.0
 """Hypervolume reference point: accuracy 0, cost = this x the cost of the fully connected
@@ -55,14 +56,40 @@ class ArchivedScores:
     values: tuple[float, ...]
     front_ranked: tuple[float, ...]
     counted: bool
+    network: tuple[int, int] | None = None
+    """Where the campaign estimates training times (a time limit): its network's depth and the
+    multiply-adds its padded stack executes per sample (:meth:`~workers.plans.Shape.executed_per_sample`)."""
 
     @classmethod
-    def of(cls, c: Candidate, scoring: Scoring, rank_accuracy_by: str) -> ArchivedScores:
-        """``c``'s scores; ``c`` must be final (a candidate is archived once its generation is trained)."""
-        counted = c.evaluation is not None and c.evaluation.ok and c.complete
-        if not counted:
-            return cls((), (), False)
-        return cls(scoring.values(c), scoring.front_ranked(c, rank_accuracy_by), True)
+    def of(cls, c: Candidate, scoring: Scoring, rank_accuracy_by: str,
+           n_features: int | None = None) -> ArchivedScores:
+        """``c``'s scores; ``c`` must be final (a candidate is archived once its generation is trained).
+        With ``n_features`` its :attr:`network` too, where it trained (if only on a lower rung)."""
+        network = None
+        if n_features is not None and c.evaluation is not None and c.evaluation.ok:
+            shape = plan_shape(c.genome)
+            network = (shape.depth, shape.executed_per_sample(n_features))
+        if not (c.evaluation is not None and c.evaluation.ok and c.complete):
+            return cls((), (), False, network)
+        return cls(scoring.values(c), scoring.front_ranked(c, rank_accuracy_by), True, network)
+
+
+def _front_mask(ok: Sequence[ArchivedScores], scoring: Scoring, rank_accuracy_by: str) -> np.ndarray:
+    """Which of the counted candidates ``ok`` are on the front, ranked as ``connevo front`` ranks."""
+    front_senses = list(scoring.front_senses(rank_accuracy_by))
+    ranked = np.array([a.front_ranked for a in ok], dtype=float).reshape(len(ok), len(front_senses))
+    return pareto_mask(ranked, front_senses)
+
+
+def front_members(archive: Sequence[ArchivedScores], scoring: Scoring, rank_accuracy_by: str) -> list[ArchivedScores]:
+    """The archive's front as ``connevo front`` lists it (and the polish trains it): one
+    candidate per distinct set of objective values, the first archived."""
+    ok = [a for a in archive if a.counted]
+    members: dict[tuple[float, ...], ArchivedScores] = {}
+    for a, on_front in zip(ok, _front_mask(ok, scoring, rank_accuracy_by)):
+        if on_front:
+            members.setdefault(a.values, a)
+    return list(members.values())
 
 
 def summarize(generation: int, children: Sequence[Candidate], archive: Sequence[ArchivedScores], scoring: Scoring,
@@ -73,11 +100,9 @@ def summarize(generation: int, children: Sequence[Candidate], archive: Sequence[
     so far (``archive``: one entry per candidate, each ranked as ``connevo front`` ranks it, by
     ``rank_accuracy_by``)."""
     objectives, senses = list(scoring.objectives), list(scoring.senses)
-    front_senses = list(scoring.front_senses(rank_accuracy_by))
     ok = [a for a in archive if a.counted]
     values = np.array([a.values for a in ok], dtype=float).reshape(len(ok), len(objectives))
-    ranked = np.array([a.front_ranked for a in ok], dtype=float).reshape(len(ok), len(front_senses))
-    mask = pareto_mask(ranked, front_senses)
+    mask = _front_mask(ok, scoring, rank_accuracy_by)
     frame = pd.DataFrame(values, columns=objectives)
     reference, ideal = bounds
     hv = normalized_hypervolume(frame[mask], objectives, dict(reference), dict(ideal), senses)
@@ -95,4 +120,4 @@ def summarize(generation: int, children: Sequence[Candidate], archive: Sequence[
     )
 
 
-__all__ = ["REFERENCE_COST_FACTOR", "ArchivedScores", "hypervolume_bounds", "summarize"]
+__all__ = ["REFERENCE_COST_FACTOR", "ArchivedScores", "front_members", "hypervolume_bounds", "summarize"]

@@ -24,7 +24,7 @@ candidate :data:`CANDIDATE_LEVEL_MS` per level (its matrix products' calls) and 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from connevo.workers.batched import MAX_BUCKET, plan_shape
 from connevo.workers.plans import Shape
@@ -49,9 +49,21 @@ def bucket_ms(shape: Shape, epochs: int, count: int, n_features: int, rows_per_s
     """The estimated training time of a bucket of ``count`` candidates of ``shape`` trained
     ``epochs`` epochs, in milliseconds per step of an epoch: every bucket of a data set takes the
     same number of steps an epoch, so this compares buckets as their whole trainings do."""
-    per_step = shape.depth * (BUCKET_LEVEL_MS + CANDIDATE_LEVEL_MS * count)
-    per_step += count * 3 * shape.executed_per_sample(n_features) * rows_per_step * FLOP_MS
-    return max(epochs, 1) * per_step
+    return stacked_ms([(shape.depth, shape.executed_per_sample(n_features), epochs)] * count, rows_per_step)
+
+
+def stacked_ms(networks: Iterable[tuple[int, int, int]], rows_per_step: int) -> float:
+    """The estimated training time of ``networks`` trained together, in milliseconds per step of
+    an epoch, each given as (depth, :meth:`~workers.plans.Shape.executed_per_sample`, epochs).
+    Networks of one depth and number of epochs share a stack (as :mod:`workers.merging` joins
+    shapes of one depth on the CPU), which pays :data:`BUCKET_LEVEL_MS` per level once; each
+    network pays :data:`CANDIDATE_LEVEL_MS` per level and its multiply-adds (forward and backward)."""
+    stacks: dict[tuple[int, int], list[int]] = {}
+    for depth, executed, epochs in networks:
+        stacks.setdefault((depth, max(epochs, 1)), []).append(executed)
+    return sum(epochs * (depth * (BUCKET_LEVEL_MS + CANDIDATE_LEVEL_MS * len(executed))
+                         + 3 * sum(executed) * rows_per_step * FLOP_MS)
+               for (depth, epochs), executed in stacks.items())
 
 
 def balanced_chunks(requests: Sequence[EvaluationRequest], settings: TrainingSettings, n_features: int,
@@ -114,4 +126,6 @@ def balanced_chunks(requests: Sequence[EvaluationRequest], settings: TrainingSet
     return ordered + ([unshaped] if unshaped else [])
 
 
-__all__ = ["BUCKET_LEVEL_MS", "CANDIDATE_LEVEL_MS", "CHUNKS_PER_WORKER", "FLOP_MS", "balanced_chunks", "bucket_ms"]
+__all__ = [
+    "BUCKET_LEVEL_MS", "CANDIDATE_LEVEL_MS", "CHUNKS_PER_WORKER", "FLOP_MS", "balanced_chunks", "bucket_ms", "stacked_ms",
+]

@@ -7,8 +7,11 @@ import pytest
 
 from connevo.errors import ConnevoError, SpecError
 from connevo.evolution import Campaign, parse_spec, run
+from connevo.evolution.summary import front_members
 from connevo.evolution.time_limit import TimeLimit, parse_seconds, stopped_at_time_limit
 from connevo.results.store import open_store
+from connevo.search_space.genome import Genome
+from connevo.workers.plans import plan_shape
 from tests.support import comparable, small_spec
 
 SPEC = small_spec(**{"evolution.generations": 3})
@@ -44,16 +47,46 @@ def test_no_limit_is_the_default():
     assert parse_spec(SPEC).evolution.time_limit is None
 
 
-def test_the_next_generation_and_the_polish_are_estimated_at_the_last_generations_pace():
+def test_the_next_generation_and_the_polish_are_estimated_at_the_pace_of_the_generations_timed():
     limit = TimeLimit(100.0, began=time.monotonic() - 50.0)  # 50 s used
     assert limit.stop_before(1, 1e9, 1e9) is None  # no generation timed yet: nothing to go by
-    limit.timed(10.0, 1000.0)  # 0.01 s per sample-epoch
-    assert limit.stop_before(2, 1000.0, 2000.0) is None  # 50 + 10 + 20 s fit in 100
-    stop = limit.stop_before(2, 1000.0, 5000.0)  # 50 + 10 + 50 s do not
+    limit.timed(10.0, 5.0)  # 2 wall seconds per estimated second
+    assert limit.pace == 2.0
+    assert limit.stop_before(2, 5.0, 10.0) is None  # 50 + 10 + 20 s fit in 100
+    stop = limit.stop_before(2, 5.0, 25.0)  # 50 + 10 + 50 s do not
     assert stop is not None and stop.generation == 1 and stop.limit == 100.0
     assert stop.next_generation == pytest.approx(10.0) and stop.polish == pytest.approx(50.0)
     assert stop.elapsed >= 50.0
     assert "evolution stops after generation 1 of 7" in stop.line(7)
+
+
+def test_the_pace_is_the_median_of_the_generations_timed_after_the_first():
+    limit = TimeLimit(100.0)
+    limit.timed(30.0, 10.0)  # the first generation: the workers' start is in its wall time
+    limit.timed(5.0, 10.0)
+    assert limit.pace == 0.5  # the first left out once another is timed
+    limit.timed(8.0, 10.0)
+    limit.timed(1.0, 0.0)  # nothing estimated: no pace, though its wall time is the last generation's
+    limit.timed(6.0, 10.0)
+    assert limit.pace == pytest.approx(0.6) and limit.last_generation == 6.0
+    limit.timed(2.0, 0.0)
+    assert limit.stop_before(5, 0.0, 0.0) is None  # 2 s used of 100
+    assert limit.last_generation == 2.0
+
+
+def test_the_polish_is_estimated_for_the_networks_it_then_trains(tmp_path):
+    spec = small_spec(**{"evolution.generations": 2, "evolution.time_limit": "1h", "training.polish_epochs": 2})
+    store = open_store(str(tmp_path / "s.db"))
+    campaign = Campaign(parse_spec(spec), store)
+    campaign.run()
+    estimated = sorted(m.network for m in front_members(campaign.archive, campaign.scoring,
+                                                        campaign.spec.objectives.rank_accuracy_by))
+    polished = store.candidates(campaign.id, genomes="columns")
+    polished = polished[polished["number"] < 0]  # the polish's copies keep their sources' structure
+    trained = [plan_shape(Genome.from_dict(g)) for g in polished["genome"]]
+    assert len(estimated) == len(trained) == campaign.front_size > 0
+    assert estimated == sorted((s.depth, s.executed_per_sample(campaign.dataset.n_features)) for s in trained)
+    assert campaign._polish_estimate() > 0
 
 
 def test_a_limited_campaign_evolves_the_first_generations_of_the_unlimited_one(tmp_path, reference):

@@ -16,7 +16,7 @@ from connevo.search_space.genome import Genome
 from connevo.search_space.operators import add_node
 from connevo.workers import EvaluationRequest, TrainingSettings
 from connevo.workers.batched import MAX_BUCKET, plan_shape
-from connevo.workers.chunking import balanced_chunks, bucket_ms
+from connevo.workers.chunking import BUCKET_LEVEL_MS, balanced_chunks, bucket_ms, stacked_ms
 
 SETTINGS = TrainingSettings(epochs=9, batch_size=32)
 N_INPUTS, N_OUTPUTS = 8, 3
@@ -124,3 +124,20 @@ def test_a_request_whose_shape_cannot_be_computed_goes_last_alone(make_requests)
     chunks = balanced_chunks([*requests, broken], SETTINGS, N_INPUTS, 32, workers=2)
     assert [r.candidate_id for r in chunks[-1]] == ["broken"]
     assert sorted(ids(chunks[:-1])) == ["c0", "c1", "c2"]
+
+
+def test_a_bucket_is_estimated_as_its_networks_trained_in_one_stack(make_requests):
+    [request] = make_requests([3])
+    shape = plan_shape(request.genome)
+    network = (shape.depth, shape.executed_per_sample(N_INPUTS), 9)
+    assert bucket_ms(shape, 9, 5, N_INPUTS, 32) == stacked_ms([network] * 5, 32)
+
+
+def test_networks_of_one_depth_share_a_stack_and_other_depths_or_epochs_pay_their_own():
+    a, b, c = (3, 1_000, 9), (3, 4_000, 9), (5, 1_000, 9)
+    apart = stacked_ms([a], 32) + stacked_ms([b], 32)
+    assert stacked_ms([a, b], 32) == pytest.approx(apart - 3 * 9 * BUCKET_LEVEL_MS)  # one stack's overhead saved
+    assert stacked_ms([a, c], 32) == pytest.approx(stacked_ms([a], 32) + stacked_ms([c], 32))
+    assert stacked_ms([a, (3, 1_000, 4)], 32) == pytest.approx(stacked_ms([a], 32) + stacked_ms([(3, 1_000, 4)], 32))
+    assert stacked_ms([(3, 1_000, 18)], 32) == pytest.approx(2 * stacked_ms([a], 32))  # linear in epochs
+    assert stacked_ms([], 32) == 0.0
