@@ -77,8 +77,8 @@ class TimeLimit:
     """The clock of one driver's run of a time-limited campaign.
 
     Its estimates are the training time :func:`~workers.chunking.stacked_ms` estimates for the
-    networks concerned (the next generation: the population's networks, trained as long as
-    children train; the polish: the front's networks, trained its epochs on its rows), times the
+    networks concerned (the next generation: the last generation's children, trained as long as
+    they trained; the polish: the front's networks, trained its epochs on its rows), times the
     campaign's pace: the median, over the generations timed, of wall seconds per estimated second
     (the first generation, whose wall holds the workers' start, counts only until another is
     timed). Measured on the quick-start (digits, embedded Ray, 2 workers), that ratio held within
