@@ -18,6 +18,19 @@ def pytest_configure(config) -> None:
     import hypothesis.vendor.pretty
 
     hypothesis.core.RepresentationPrinter = hypothesis.vendor.pretty.RepresentationPrinter
+    # No test times anything: with the suite in two processes on two cores, generating an example
+    # may be slow, and that is not a failure.
+    hypothesis.settings.register_profile(
+        "connevo", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow])
+    hypothesis.settings.load_profile("connevo")
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    """The modules holding end-to-end (``slow``) tests first, every module's tests in their order:
+    split over processes (``pytest -n 2``), the long tests start first and the short ones fill in
+    at the end, rather than one process running the last long test while the other waits."""
+    modules_with_slow = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in modules_with_slow)  # stable
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,6 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import hypothesis
@@ -59,6 +58,9 @@ LIMITS = ServiceLimits(max_population=4, max_generations=1, max_epochs=2, max_wo
 
 CONFIG = schemathesis.Config.from_dict({
     "seed": SEED,
+    # What a request may take before the client gives up: exports train nothing but trace and
+    # export networks, which on a loaded 2-core machine (two test processes) took over the default 10 s.
+    "request-timeout": 120,
     "generation": {"mode": "all", "deterministic": True, "max-examples": MAX_EXAMPLES, "database": "none"},
     "phases": {"stateful": {"enabled": False}},
     "checks": {
@@ -159,7 +161,7 @@ def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any] | None
 
 
 @schema.parametrize()
-@hypothesis.settings(deadline=timedelta(seconds=10), database=None, derandomize=True, max_examples=MAX_EXAMPLES)
+@hypothesis.settings(deadline=None, database=None, derandomize=True, max_examples=MAX_EXAMPLES)  # no timing
 @pytest.mark.timeout(180)
 def test_every_operation_answers_per_its_schema(case: schemathesis.Case, fuzz_env: FuzzEnv) -> None:
     response = case.call_and_validate(app=fuzz_env.app, base_url="http://testserver")
