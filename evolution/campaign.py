@@ -38,7 +38,7 @@ from connevo.evolution.summary import (
     summarize,
 )
 from connevo.evolution.task import load_task, make_evaluator, polish_epochs, training_settings
-from connevo.evolution.time_limit import TimeLimit, stopped_at_time_limit
+from connevo.evolution.time_limit import Stop, TimeLimit, stopped_at_time_limit
 from connevo.evolution.tracking import trackers_for
 from connevo.results.drivers import HEARTBEAT_S, STALE_AFTER_S, new_driver
 from connevo.results.storage import BaseStore
@@ -165,6 +165,8 @@ class Campaign:
         evaluator = self._evaluator or make_evaluator(self.spec, self.dataset)
         seconds = self.spec.evolution.time_limit
         limit = TimeLimit(seconds, began) if seconds is not None else None
+        first = self.next_generation  # this run's first generation (a resume's: the next one)
+        stop: Stop | None = None
         try:
             self._tell("on_start")
             if self.next_generation == 0:
@@ -182,6 +184,8 @@ class Campaign:
                 self._timed(limit, started, self._generation(generation, self._offspring(generation), evaluator))
                 self.next_generation = generation + 1
             self._polish(evaluator)
+            if limit is not None and stop is None:
+                self._tell("on_time_limit_unused", self.spec.evolution.generations + 1 - first, time.monotonic() - began)
         except StopRequested:
             self._finish("stopped", "stop requested")
             return self.id

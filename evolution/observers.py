@@ -52,6 +52,10 @@ class CampaignObserver:
     def on_time_limit(self, campaign: Campaign, stop: Stop) -> None:
         """``evolution.time_limit`` stops evolution after ``stop.generation``; the polish follows."""
 
+    def on_time_limit_unused(self, campaign: Campaign, evolved: int, elapsed: float) -> None:
+        """``evolution.time_limit`` is set, and this run evolved ``evolved`` generations to the last
+        one and ended (the polish included) ``elapsed`` seconds after it started."""
+
     def on_polish_progress(self, campaign: Campaign, done: int, total: int) -> None:
         """``done`` of the ``total`` front networks are polished (0 just before it starts)."""
 

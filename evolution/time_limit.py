@@ -123,6 +123,24 @@ class TimeLimit:
         return Stop(generation - 1, elapsed, next_generation, polish, self.seconds)
 
 
+UNUSED_SHARE = 0.5
+"""A run that evolves to its last generation within this share of its time limit says so."""
+
+
+def unused_limit_line(evolved: int, last: int, elapsed: float, limit: float) -> str | None:
+    """What a time-limited run prints when ``evolution.generations`` (``last``), not the limit,
+    ended it: it evolved ``evolved`` generations and finished in ``elapsed`` seconds, under
+    :data:`UNUSED_SHARE` of ``limit``. The line says about how many generations the limit would
+    allow at the run's pace (its whole wall time, the workers' start and the polish included,
+    per generation); None where the run used more of its limit."""
+    if evolved <= 0 or elapsed <= 0 or elapsed >= UNUSED_SHARE * limit:
+        return None
+    fits = int(evolved * limit / elapsed)
+    return (f"time limit {describe(limit)}: evolution.generations ({last}) ended the run after {describe(elapsed)}, "
+            f"not the limit; at this pace about {fits} generations would fit in it (raise evolution.generations "
+            f"and the limit stops evolution in time)")
+
+
 def stopped_at_time_limit(info: Mapping[str, Any]) -> bool:
     """Whether a stored campaign (its store row: status, spec, generations done) finished because
     its time limit stopped evolution before its last generation."""
@@ -131,4 +149,5 @@ def stopped_at_time_limit(info: Mapping[str, Any]) -> bool:
             and int(info.get("generations_done") or 0) < int(evolution["generations"]) + 1)
 
 
-__all__ = ["UNITS", "Stop", "TimeLimit", "describe", "parse_seconds", "stopped_at_time_limit"]
+__all__ = ["UNITS", "UNUSED_SHARE", "Stop", "TimeLimit", "describe", "parse_seconds", "stopped_at_time_limit",
+           "unused_limit_line"]

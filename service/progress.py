@@ -8,6 +8,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from connevo.evolution.accuracy_ranking import ranking_line
 from connevo.evolution.observers import CampaignObserver, GenerationSummary
 from connevo.evolution.task import training_summary
+from connevo.evolution.time_limit import unused_limit_line
 
 
 def progress_console() -> Console:
@@ -86,6 +87,12 @@ class RichProgress(CampaignObserver):
     def on_time_limit(self, campaign, stop) -> None:
         if self.progress is not None:
             self.progress.console.print(stop.line(campaign.spec.evolution.generations), highlight=False, soft_wrap=True)
+
+    def on_time_limit_unused(self, campaign, evolved, elapsed) -> None:
+        evolution = campaign.spec.evolution
+        line = unused_limit_line(evolved, evolution.generations, elapsed, evolution.time_limit)
+        if self.progress is not None and line is not None:
+            self.progress.console.print(line, highlight=False, soft_wrap=True)
 
     def on_polish_progress(self, campaign, done, total) -> None:
         if self.progress is not None and done == 0:

@@ -7,8 +7,9 @@ import pytest
 
 from connevo.errors import ConnevoError, SpecError
 from connevo.evolution import Campaign, parse_spec, run
+from connevo.evolution.observers import CampaignObserver
 from connevo.evolution.summary import front_members
-from connevo.evolution.time_limit import TimeLimit, parse_seconds, stopped_at_time_limit
+from connevo.evolution.time_limit import TimeLimit, parse_seconds, stopped_at_time_limit, unused_limit_line
 from connevo.results.store import open_store
 from connevo.search_space.genome import Genome
 from connevo.workers.plans import plan_shape
@@ -89,12 +90,24 @@ def test_the_polish_is_estimated_for_the_networks_it_then_trains(tmp_path):
     assert campaign._polish_estimate() > 0
 
 
+class UnusedLimits(CampaignObserver):
+    """Records each ``on_time_limit_unused`` call: (generations evolved, elapsed seconds)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, float]] = []
+
+    def on_time_limit_unused(self, campaign, evolved, elapsed) -> None:
+        self.calls.append((evolved, elapsed))
+
+
 def test_a_limited_campaign_evolves_the_first_generations_of_the_unlimited_one(tmp_path, reference):
     store = open_store(str(tmp_path / "s.db"))
-    campaign = Campaign(parse_spec(LIMITED), store)
+    unused = UnusedLimits()
+    campaign = Campaign(parse_spec(LIMITED), store, observers=[unused])
     campaign.run()
     info = store.get_campaign(campaign.id)
     assert info["status"] == "finished" and info["generations_done"] == 1 and stopped_at_time_limit(info)
+    assert unused.calls == []  # the limit stopped it
     assert comparable(store.candidates(campaign.id), campaign.id) == generations_of(reference, 0)
 
 
@@ -115,7 +128,21 @@ def test_a_resume_goes_on_from_where_the_limit_stopped_to_the_unlimited_result(t
 
 
 def test_a_limit_that_leaves_room_changes_nothing(tmp_path, reference):
-    roomy = run(small_spec(**{"evolution.generations": 3, "evolution.time_limit": "1h"}), str(tmp_path / "s.db"))
+    unused = UnusedLimits()
+    began = time.monotonic()
+    roomy = run(small_spec(**{"evolution.generations": 3, "evolution.time_limit": "1h"}), str(tmp_path / "s.db"),
+                observers=[unused])
     assert roomy.info()["generations_done"] == 4
+    [(evolved, elapsed)] = unused.calls  # the run says it evolved all four generations, and how long it took
+    assert evolved == 4 and 0 < elapsed <= time.monotonic() - began
     assert comparable(roomy.candidates(), roomy.campaign_id) == comparable(reference.candidates(),
                                                                           reference.campaign_id)
+
+
+def test_a_run_that_used_under_half_its_limit_says_how_many_generations_would_fit():
+    line = unused_limit_line(evolved=21, last=20, elapsed=60.0, limit=600.0)
+    assert line == ("time limit 10.0 min: evolution.generations (20) ended the run after 60 s, not the limit; at this "
+                    "pace about 210 generations would fit in it (raise evolution.generations and the limit stops "
+                    "evolution in time)")
+    assert unused_limit_line(evolved=21, last=20, elapsed=300.0, limit=600.0) is None  # half of it used
+    assert unused_limit_line(evolved=0, last=20, elapsed=1.0, limit=600.0) is None  # nothing evolved this run

@@ -189,8 +189,18 @@ def test_a_time_limited_run_says_where_it_stopped_and_resume_goes_on(tmp_path, c
     resumed = cli("resume", campaign_id, store=store)
     assert resumed.returncode == 0, resumed.stderr
     assert "generations done 2/4" in " ".join(cli("status", campaign_id, store=store).stdout.split())
+    assert "ended the run" not in said
     bad = cli("run", str(spec), "--backend", "local", "--time-limit", "ten minutes", store=store)
     assert bad.returncode != 0 and "evolution.time_limit" in bad.stderr
+
+
+def test_a_run_that_used_little_of_its_time_limit_says_how_many_generations_would_fit(tmp_path, cli):
+    spec = write_spec(tmp_path, **{"evolution.generations": 1, "training.polish_epochs": 2})
+    run = cli("run", str(spec), "--backend", "local", "--time-limit", "1h", store=tmp_path / "s.db")
+    assert run.returncode == 0, run.stderr
+    said = " ".join(run.stderr.split())
+    assert "time limit 60.0 min: evolution.generations (1) ended the run after" in said
+    assert "generations would fit in it (raise evolution.generations" in said
 
 
 def test_compress_from_the_command_line(tmp_path, cli):
