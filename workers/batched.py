@@ -205,9 +205,11 @@ class _BucketTraining:
             logits = self.stack.forward(xb, self.step if self.step_tensor is None else self.step_tensor)
         loss = data.loss.rows(logits.float(), yb).mean(dim=1)
         objective = loss.sum()
-        if self.stack.any_penalty:
+        if self.stack.any_penalty and not self.stack.l1_by_hand:
             objective = objective + self.stack.penalty().sum()
         objective.backward()
+        if self.stack.l1_by_hand:
+            self.stack.add_l1_gradients()
         self.optimizer.step()
         if self.step_tensor is not None:
             self.step_tensor.add_(1)

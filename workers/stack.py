@@ -69,6 +69,11 @@ class Stack:
         self.any_l1 = bool((l1_ratio > 0).any())
         self.any_l2 = bool((l1_ratio < 1).any())
         self.any_dropout = bool((dropout > 0).any())
+        # a pure L1 penalty on own weights (the default genes) has the gradient weight_decay x
+        # l1_ratio x sign(w): added by hand after the backward pass (add_l1_gradients), it skips
+        # the penalty's graph, five passes over every padded block a step, with the same bits
+        self.l1_by_hand = self.any_penalty and self.any_l1 and not self.any_l2 and shared is None
+        self.l1_coefficient = (weight_decay * l1_ratio)[:, None, None]
         # CUDA's reductions depend on the stack's size: sum in a fixed order there (workers/invariant.py)
         self.invariant = invariant.uses_invariant_reductions(keys.device)
 
@@ -265,6 +270,20 @@ class Stack:
         for p in products[1:]:
             z = z + p
         return z
+
+    @torch.no_grad()
+    def add_l1_gradients(self) -> None:
+        """Add the L1 penalty's gradient, ``weight_decay x l1_ratio x sign(w)``, to every weight
+        block's gradient (after the loss's backward pass; stacks of :attr:`l1_by_hand` only).
+
+        The same bits as the backward pass of :meth:`penalty`: autograd multiplies the expanded
+        coefficient by ``sign(w x mask)`` and then by the mask, all exact (a sign of 0 or +-1, a
+        mask of 0 or 1; an absent entry's weight is 0), and adds the result to the loss's
+        gradient, a sum of two terms, whose order does not change its bits."""
+        for lv in self.levels:
+            for w in (lv.wx, lv.wh):
+                if w is not None and w.grad is not None:
+                    w.grad.addcmul_(torch.sign(w), self.l1_coefficient)
 
     def penalty(self) -> torch.Tensor:
         """Per candidate, the elastic-net penalty of its regularization genes ``(C,)``."""

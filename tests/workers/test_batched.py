@@ -321,3 +321,36 @@ def test_absent_weights_stay_zero_and_train_to_the_bits_of_a_masked_forward(wine
     monkeypatch.setattr(Stack, "_effective", masked)
     monkeypatch.setattr(Stack, "live_masks", lambda self: [None] * len(self.parameters()))
     assert [comparable(e) for e in train(reqs, wine, settings)] == now
+
+
+def test_the_l1_gradient_added_by_hand_has_the_bits_of_the_penalty_backward_pass(wine, monkeypatch):
+    """A stack whose genes weigh the L1 term alone adds ``weight_decay x l1_ratio x sign(w)`` to
+    its gradients after the backward pass instead of building the penalty's graph: every
+    candidate (L1 strengths from none to strong, dropout among them, weight-sharing groups
+    where the operators grew them) trains to the bits it got through the penalty's graph."""
+    from connevo.search_space.genome import Regularization
+    from connevo.workers.stack import Stack
+
+    strengths = [0.0, 0.001, 0.01, 0.3]
+    genomes = [g.replace(regularization=Regularization(strengths[i % 4], 1.0, 0.2 * (i % 2)))
+               for i, g in enumerate(random_genomes(wine, 12, seed=11))]
+    reqs = requests_for(genomes)
+    settings = dataclasses.replace(SETTINGS, epochs=3)
+    by_hand: list[bool] = []
+    init = Stack.__init__
+
+    def recording(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        by_hand.append(self.l1_by_hand)
+
+    monkeypatch.setattr(Stack, "__init__", recording)
+    now = [comparable(e) for e in train(reqs, wine, settings)]
+    assert any(by_hand)  # the stacks without shared weights take the gradient by hand
+
+    def through_the_graph(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.l1_by_hand = False
+
+    monkeypatch.setattr(Stack, "__init__", through_the_graph)
+    assert [comparable(e) for e in train(reqs, wine, settings)] == now
+    assert all(e.status == Status.OK for e in now)
