@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import tomllib
-import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -22,6 +20,7 @@ from pydantic import (
 )
 
 from connevo.errors import SpecError
+from connevo.evolution.key_suggestions import suggestion
 from connevo.evolution.time_limit import parse_seconds
 from connevo.results.metrics import DEFAULT_OBJECTIVES, KINDS, metric, objective_names
 from connevo.search_space.genome import ACTIVATIONS
@@ -507,28 +506,13 @@ class CampaignSpec(_Strict):
 def _describe(error: dict[str, Any]) -> str:
     location = ".".join(str(p) for p in error["loc"]) or "spec"
     if error["type"] == "extra_forbidden":
-        return f"unknown key '{location}'" + _did_you_mean(error["loc"])
+        return f"unknown key '{location}'" + suggestion(CampaignSpec, error["loc"])
     if error["type"] == "missing":
         return f"'{location}' is required"
     message = error["msg"].removeprefix("Value error, ")
     if not error["loc"]:  # a check of the whole spec: its message names the fields (the input is the spec)
         return message
     return f"'{location}': {message} (got {error.get('input')!r})"
-
-
-def _did_you_mean(location: tuple[Any, ...]) -> str:
-    """``"; did you mean 'x'?"`` when the table holding an unknown key has a key spelled like it."""
-    model: Any = CampaignSpec
-    for part in location[:-1]:
-        field = model.model_fields.get(str(part)) if isinstance(model, type) and issubclass(model, BaseModel) else None
-        if field is None:
-            return ""
-        options = [field.annotation, *typing.get_args(field.annotation)]
-        model = next((t for t in options if isinstance(t, type) and issubclass(t, BaseModel)), None)
-    if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        return ""
-    close = difflib.get_close_matches(str(location[-1]), list(model.model_fields), n=1, cutoff=0.75)
-    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def parse_spec(data: Any) -> CampaignSpec:

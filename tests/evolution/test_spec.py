@@ -3,9 +3,11 @@
 import json
 
 import pytest
+from pydantic import BaseModel
 
 from connevo.errors import SpecError
-from connevo.evolution.spec import load_spec, parse_spec
+from connevo.evolution.key_suggestions import OTHER_NAMES
+from connevo.evolution.spec import CampaignSpec, load_spec, parse_spec
 from tests.support import ROOT, small_spec
 
 
@@ -62,6 +64,59 @@ def test_bad_values_are_rejected_naming_field_and_value(change, message):
 def test_a_misspelt_key_is_answered_with_the_key_spelled_like_it(change, message):
     with pytest.raises(SpecError, match=message):
         parse_spec(small_spec(**change))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"evolution.epochs": 3}, r"unknown key 'evolution.epochs'; did you mean 'training.epochs'\?$"),
+        ({"training.population": 3}, r"unknown key 'training.population'; did you mean 'evolution.population'\?$"),
+        ({"dataset": "a.csv"}, r"unknown key 'dataset'; did you mean 'task.dataset'\?$"),
+        ({"evolution.time_limitt": "1m"}, r"did you mean 'time_limit'\?$"),  # spelled like a key of its own table
+        ({"regularization.time_limit": "1m"}, r"unknown key 'regularization.time_limit'$"),  # in two tables: no guess
+    ],
+)
+def test_a_key_under_the_wrong_table_is_answered_with_its_place(change, message):
+    with pytest.raises(SpecError, match=message):
+        parse_spec(small_spec(**change))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"task.label": "y"}, r"unknown key 'task.label'; did you mean 'target'\?$"),
+        ({"label": "y"}, r"unknown key 'label'; did you mean 'task.target'\?$"),
+        ({"evolution.pop_size": 8}, r"unknown key 'evolution.pop_size'; did you mean 'population'\?$"),
+        ({"training.lr": 0.1}, r"unknown key 'training.lr'; did you mean 'learning_rate'\?$"),
+        ({"workers.n_jobs": 2}, r"unknown key 'workers.n_jobs'; did you mean 'count'\?$"),
+        ({"random_state": 1}, r"unknown key 'random_state'; did you mean 'seed'\?$"),
+    ],
+)
+def test_a_key_named_as_other_tools_name_it_is_answered_with_connevos_name(change, message):
+    with pytest.raises(SpecError, match=message):
+        parse_spec(small_spec(**change))
+
+
+def test_a_data_table_in_place_of_the_task_table_is_answered_with_task():
+    data = small_spec()
+    data["data"] = data.pop("task")
+    with pytest.raises(SpecError, match=r"unknown key 'data'; did you mean 'task'\?"):
+        parse_spec(data)
+
+
+def test_every_other_tools_name_points_at_a_key_of_the_spec():
+    def keys(model: type[BaseModel], prefix: str = "") -> set[str]:
+        found = set()
+        for name, field in model.model_fields.items():
+            found.add(prefix + name)
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                found |= keys(annotation, f"{prefix}{name}.")
+        return found
+
+    known = keys(CampaignSpec)
+    assert {"task.target", "training.epochs", "evolution.mutation.add_node"} <= known  # the walk goes deep
+    assert {key for key in OTHER_NAMES.values() if key not in known} == set()
 
 
 def test_missing_name_is_reported():
