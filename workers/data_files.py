@@ -3,6 +3,7 @@ with an error naming the file and column for every bad input."""
 
 from __future__ import annotations
 
+import difflib
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -15,6 +16,28 @@ from connevo.errors import DataError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+TARGET_NAMES: tuple[str, ...] = ("label", "labels", "target", "class", "y", "outcome", "response")
+"""Names a data file's target column often has: guessed when the spec's ``task.target`` is absent."""
+
+
+def meant_target(target: str, columns: Sequence[str]) -> str | None:
+    """The column a ``task.target`` absent from ``columns`` probably meant: the same name in
+    another case (``type`` for ``Type``), one of :data:`TARGET_NAMES` in any case (for the
+    default ``label``, a file whose target is ``class``), else one spelled like it; None if none."""
+    by_lower: dict[str, list[str]] = {}
+    for column in columns:
+        by_lower.setdefault(column.lower(), []).append(column)
+    same = by_lower.get(target.lower(), [])
+    if len(same) == 1:
+        return same[0]
+    if target.lower() in TARGET_NAMES:
+        usual = [by_lower[name][0] for name in TARGET_NAMES if len(by_lower.get(name, [])) == 1]
+        if len(usual) == 1:
+            return usual[0]
+    close = difflib.get_close_matches(target.lower(), list(by_lower), n=1, cutoff=0.8)
+    return by_lower[close[0]][0] if close and len(by_lower[close[0]]) == 1 else None
+
 
 NPZ_FEATURE_NAMES: tuple[str, ...] = ("X", "x", "features")
 """Names an NPZ file's feature array may have (besides being the one array that is not the target)."""
@@ -75,10 +98,13 @@ def read_table(path: Path, target: str, suffix: str) -> tuple[np.ndarray, np.nda
     if target not in columns:
         shown = columns if len(columns) <= 20 else [*columns[:20], f"... {len(columns) - 20} more"]
         headless = kind == "CSV" and all(_is_number(c) for c in columns)
+        guess = meant_target(target, columns)
         raise DataError(
             f"target column {target!r} not found in {str(path)!r}; available columns: {shown}"
             + ("; its first line holds numbers: connevo reads that line as the column names, so add a header "
-               "line (e.g. x0,x1,...,label)" if headless else "; set task.target to the column to predict")
+               "line (e.g. x0,x1,...,label)" if headless else
+               f"; did you mean {guess!r}? (task.target = {guess!r})" if guess is not None else
+               "; set task.target to the column to predict")
         )
     if len(frame) == 0:
         raise DataError(f"{kind} file {str(path)!r} has no data rows")
@@ -162,7 +188,9 @@ def read_npz(path: Path, target: str) -> tuple[np.ndarray, np.ndarray, tuple[str
 
     names = sorted(arrays)
     if target not in arrays:
-        raise DataError(f"target array {target!r} not found in {str(path)!r}; available arrays: {names}")
+        guess = meant_target(target, names)
+        raise DataError(f"target array {target!r} not found in {str(path)!r}; available arrays: {names}"
+                        + (f"; did you mean {guess!r}? (task.target = {guess!r})" if guess is not None else ""))
     others = [n for n in names if n != target]
     if len(others) == 1:
         feature_key = others[0]
@@ -235,4 +263,5 @@ def row_number_notes(x: np.ndarray, names: Sequence[str]) -> tuple[str, ...]:
 # Classes, split, standardization
 
 
-__all__ = ["NPZ_FEATURE_NAMES", "READ_ERRORS", "csv_dialect", "read_npz", "read_table", "row_number_notes"]
+__all__ = ["NPZ_FEATURE_NAMES", "READ_ERRORS", "TARGET_NAMES", "csv_dialect", "meant_target", "read_npz", "read_table",
+           "row_number_notes"]

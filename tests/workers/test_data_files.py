@@ -223,6 +223,43 @@ def test_missing_target_column_names_column_file_and_columns(tmp_path, make_fram
         load_dataset(tmp_path / "a.csv", target=None)
 
 
+@pytest.mark.parametrize(
+    "columns, target, meant",
+    [
+        (["Type", "price", "weight"], "type", "Type"),              # another case
+        (["x0", "x1", "Class"], "label", "Class"),                  # the default target, the usual name another
+        (["x0", "x1", "target"], "labels", "target"),
+        (["height", "weight", "specis"], "species", "specis"),      # spelled like it
+    ],
+)
+def test_a_missing_target_column_is_answered_with_the_column_meant(tmp_path, columns, target, meant) -> None:
+    frame = pd.DataFrame(np.arange(30.0).reshape(10, 3) % 2, columns=columns)
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    with pytest.raises(DataError, match=rf"target column '{target}' not found.*; did you mean '{meant}'\? "
+                                        rf"\(task\.target = '{meant}'\)$"):
+        load_dataset(tmp_path / "a.csv", target=target)
+
+
+@pytest.mark.parametrize(
+    "columns, target",
+    [
+        (["height", "weight", "species"], "kind"),                  # nothing like it
+        (["x0", "class", "y"], "label"),                            # two usual names: no guess between them
+        (["Type", "TYPE", "w"], "type"),                            # two columns in other cases
+    ],
+)
+def test_a_missing_target_column_without_one_meant_gets_no_guess(tmp_path, columns, target) -> None:
+    pd.DataFrame(np.zeros((10, 3)), columns=columns).to_csv(tmp_path / "a.csv", index=False)
+    with pytest.raises(DataError, match=r"; set task\.target to the column to predict$"):
+        load_dataset(tmp_path / "a.csv", target=target)
+
+
+def test_a_missing_target_array_of_an_npz_is_answered_with_the_array_meant(tmp_path) -> None:
+    np.savez(tmp_path / "a.npz", X=np.ones((40, 2)), Y=np.repeat([0, 1], 20))
+    with pytest.raises(DataError, match=r"target array 'y'.*\['X', 'Y'\]; did you mean 'Y'\?"):
+        load_dataset(tmp_path / "a.npz", target="y")
+
+
 def test_a_csv_without_a_header_line_is_told_to_add_one(tmp_path) -> None:
     rows = "\n".join(f"{i * 0.1:.1f},{i % 3 * 1.5},{i % 2}" for i in range(1, 40))
     (tmp_path / "bare.csv").write_text(rows + "\n")
