@@ -28,10 +28,10 @@ OTHER_NAMES: dict[str, str] = {
     # the data file
     "data": "task", "path": "task.dataset", "file": "task.dataset", "csv": "task.dataset",
     "data_path": "task.dataset", "train_file": "task.dataset",
-    # evolution's sizes (DEAP, neat-python, pymoo, Optuna)
+    # evolution's sizes (DEAP, neat-python, pymoo)
     "pop_size": "evolution.population", "population_size": "evolution.population",
     "n_generations": "evolution.generations", "ngen": "evolution.generations", "n_gen": "evolution.generations",
-    "n_trials": "evolution.generations", "iterations": "evolution.generations",
+    "iterations": "evolution.generations",
     # training (PyTorch, Keras)
     "lr": "training.learning_rate", "n_epochs": "training.epochs", "max_epochs": "training.epochs",
     "batch": "training.batch_size", "early_stopping": "training.patience",
