@@ -77,8 +77,8 @@ def _named(found: tuple[str, ...], table: tuple[str, ...]) -> str:
 def suggestion(root: type[BaseModel], location: tuple[Any, ...]) -> str:
     """``"; did you mean 'x'?"`` for the unknown key at ``location`` of a spec validated by
     ``root``, or ``""`` when nothing looks meant."""
-    *table_parts, leaf_part = (str(p) for p in location)
-    table, leaf = tuple(table_parts), leaf_part
+    parts = tuple(str(p) for p in location)
+    table, leaf = parts[:-1], parts[-1]
     model = _table_model(root, table)
     if model is None:
         return ""
