@@ -39,6 +39,12 @@ def meant_target(target: str, columns: Sequence[str]) -> str | None:
     return by_lower[close[0]][0] if close and len(by_lower[close[0]]) == 1 else None
 
 
+def _meant_target_hint(target: str, columns: Sequence[str]) -> str:
+    """``"; did you mean 'x'? (task.target = 'x')"`` for :func:`meant_target`'s guess, or ``""``."""
+    guess = meant_target(target, columns)
+    return "" if guess is None else f"; did you mean {guess!r}? (task.target = {guess!r})"
+
+
 NPZ_FEATURE_NAMES: tuple[str, ...] = ("X", "x", "features")
 """Names an NPZ file's feature array may have (besides being the one array that is not the target)."""
 
@@ -98,14 +104,10 @@ def read_table(path: Path, target: str, suffix: str) -> tuple[np.ndarray, np.nda
     if target not in columns:
         shown = columns if len(columns) <= 20 else [*columns[:20], f"... {len(columns) - 20} more"]
         headless = kind == "CSV" and all(_is_number(c) for c in columns)
-        guess = meant_target(target, columns)
-        raise DataError(
-            f"target column {target!r} not found in {str(path)!r}; available columns: {shown}"
-            + ("; its first line holds numbers: connevo reads that line as the column names, so add a header "
-               "line (e.g. x0,x1,...,label)" if headless else
-               f"; did you mean {guess!r}? (task.target = {guess!r})" if guess is not None else
-               "; set task.target to the column to predict")
-        )
+        hint = ("; its first line holds numbers: connevo reads that line as the column names, so add a header "
+                "line (e.g. x0,x1,...,label)" if headless else
+                _meant_target_hint(target, columns) or "; set task.target to the column to predict")
+        raise DataError(f"target column {target!r} not found in {str(path)!r}; available columns: {shown}" + hint)
     if len(frame) == 0:
         raise DataError(f"{kind} file {str(path)!r} has no data rows")
     feature_cols = [c for c in columns if c != target]
@@ -188,9 +190,8 @@ def read_npz(path: Path, target: str) -> tuple[np.ndarray, np.ndarray, tuple[str
 
     names = sorted(arrays)
     if target not in arrays:
-        guess = meant_target(target, names)
         raise DataError(f"target array {target!r} not found in {str(path)!r}; available arrays: {names}"
-                        + (f"; did you mean {guess!r}? (task.target = {guess!r})" if guess is not None else ""))
+                        + _meant_target_hint(target, names))
     others = [n for n in names if n != target]
     if len(others) == 1:
         feature_key = others[0]
