@@ -554,6 +554,23 @@ def _feature_scaling(x_train: np.ndarray) -> tuple[Callable[[np.ndarray], np.nda
     return standardize, mean.astype(np.float32), std.astype(np.float32)
 
 
+def _small_classes_hint(class_names: tuple[str, ...], counts: np.ndarray) -> str:
+    """What to do about classes of under 3 rows: a target of many distinct numbers is likely a
+    quantity (a regression); otherwise the rare classes' rows are to be dropped or merged."""
+    small = int((counts < 3).sum())
+    some = f"{small} of the {len(class_names)} classes have fewer than 3 rows" if small > 1 else "it is the only one"
+    try:
+        [float(name) for name in class_names]
+    except ValueError:
+        numeric = False
+    else:
+        numeric = len(class_names) > 10
+    if numeric:
+        return (f" ({some}); the target holds {len(class_names)} distinct numbers: if it is a quantity to "
+                f"predict, not a category, set task.kind = \"regression\"")
+    return f" ({some}); drop the rows of such classes, or merge them into another class, before the run"
+
+
 def _split_and_standardize(
     name: str,
     x: np.ndarray,
@@ -574,6 +591,7 @@ def _split_and_standardize(
         raise DataError(
             f"{source}: class {class_names[smallest]!r} has only {int(counts[smallest])} row(s); a "
             f"stratified train/validation/test split needs at least 3 rows of every class"
+            + _small_classes_hint(class_names, counts)
         )
     n_test, n_val = _part_sizes(n, validation_fraction, test_fraction, n_classes, f"the {n_classes} classes", source)
 

@@ -344,6 +344,21 @@ def test_npz_bad_arrays(tmp_path) -> None:
         load_dataset(tmp_path / "rows.npz")
 
 
+def test_a_target_of_many_numbers_is_pointed_at_a_regression(tmp_path, make_frame) -> None:
+    frame = make_frame().drop(columns="species")
+    frame["price"] = np.arange(len(frame)) % 30
+    frame.loc[0, "price"] = 99
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    with pytest.raises(DataError, match=r"class '0' has only 1 row.*31 of the 31 classes.*31 distinct numbers.*task.kind = \"regression\""):
+        load_dataset(tmp_path / "a.csv", target="price")
+    frame["price"] = np.arange(len(frame)) % 4  # few numbers: category codes, no regression hint
+    frame.loc[0, "price"] = 9
+    frame.to_csv(tmp_path / "b.csv", index=False)
+    with pytest.raises(DataError, match=r"class '9' has only 1 row.*drop the rows") as raised:
+        load_dataset(tmp_path / "b.csv", target="price")
+    assert "regression" not in str(raised.value)
+
+
 def test_fewer_than_two_classes(tmp_path, make_frame) -> None:
     frame = make_frame()
     frame["species"] = "cat"
@@ -356,7 +371,7 @@ def test_class_too_small_for_a_stratified_split(tmp_path, make_frame) -> None:
     frame = make_frame()
     frame.loc[0, "species"] = "yak"
     frame.to_csv(tmp_path / "a.csv", index=False)
-    with pytest.raises(DataError, match=r"class 'yak' has only 1 row"):
+    with pytest.raises(DataError, match=r"class 'yak' has only 1 row.*only one\); drop the rows"):
         load_dataset(tmp_path / "a.csv", target="species")
     with pytest.raises(DataError, match=r"test part.*test_fraction"):
         load_dataset("iris", test_fraction=0.01)
