@@ -166,7 +166,8 @@ def _check_finite(values: np.ndarray, column: str, file: str) -> None:
     (:func:`workers.tasks`); a column with no value at all, or an infinite one, is refused."""
     n_nan = int(np.isnan(values).sum())
     if n_nan and n_nan == values.shape[0]:
-        raise DataError(f"feature column {column!r} of {file!r} has no values: all {n_nan} are missing (NaN)")
+        raise DataError(f"feature column {column!r} of {file!r} has no values: all {n_nan} are missing (NaN); "
+                        "drop the column from the file: it tells the networks nothing")
     n_inf = int(np.isinf(values).sum())
     if n_inf:
         raise DataError(f"feature column {column!r} of {file!r} has {n_inf} infinite value(s)")

@@ -309,7 +309,7 @@ def test_a_wholly_missing_or_infinite_feature_is_refused_naming_it(tmp_path, mak
     frame = make_frame()
     frame["height"] = np.nan
     frame.to_csv(tmp_path / "a.csv", index=False)
-    with pytest.raises(DataError, match=r"'height'.*no values.*60 are missing"):
+    with pytest.raises(DataError, match=r"'height'.*no values.*60 are missing.*drop the column"):
         load_dataset(tmp_path / "a.csv", target="species")
     x = np.ones((40, 2))
     x[5, 1] = np.inf
