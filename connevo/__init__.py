@@ -40,6 +40,7 @@ _LAZY = {
     "compress": "connevo.evolution.compress",
     "load_model": "connevo.evolution.export",
     "export_front": "connevo.evolution.front_export",
+    "score_front": "connevo.evolution.heldout",
     "resume": "connevo.evolution.api",
     "extend": "connevo.evolution.api",
 }

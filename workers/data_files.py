@@ -82,8 +82,8 @@ def csv_dialect(path: Path) -> dict[str, str]:
     return {}
 
 
-def read_table(path: Path, target: str, suffix: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """Features, raw targets and feature names of a CSV or Parquet file."""
+def read_frame(path: Path, suffix: str) -> pd.DataFrame:
+    """A CSV or Parquet file as a frame of ``str`` column names, each name once."""
     import pandas as pd  # here, not with the module: Ray workers import it and never read a file
 
     kind = "CSV" if suffix == ".csv" else "Parquet"
@@ -101,6 +101,16 @@ def read_table(path: Path, target: str, suffix: str) -> tuple[np.ndarray, np.nda
     if len(set(columns)) != len(columns):
         dupes = sorted({c for c in columns if columns.count(c) > 1})
         raise DataError(f"{kind} file {str(path)!r} has duplicate column names: {dupes}")
+    return frame
+
+
+def read_table(path: Path, target: str, suffix: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Features, raw targets and feature names of a CSV or Parquet file."""
+    import pandas as pd
+
+    kind = "CSV" if suffix == ".csv" else "Parquet"
+    frame = read_frame(path, suffix)
+    columns = list(frame.columns)
     if target not in columns:
         shown = columns if len(columns) <= 20 else [*columns[:20], f"... {len(columns) - 20} more"]
         headless = kind == "CSV" and all(_is_number(c) for c in columns)

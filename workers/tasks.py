@@ -39,6 +39,7 @@ __all__ = [
     "POLISH_ROWS",
     "Dataset",
     "builtin_kind",
+    "class_names_of",
     "is_builtin",
     "load_dataset",
     "polish_dataset",
@@ -464,6 +465,15 @@ def _encode_classes(values: np.ndarray, source: str) -> tuple[np.ndarray, tuple[
             f"target is a regression: set task.kind = \"regression\")"
         )
     return np.asarray(y, dtype=np.int64).reshape(-1), names
+
+
+def class_names_of(values: np.ndarray) -> np.ndarray:
+    """Each raw target value's class name as :func:`load_dataset` names classes: its ``str()``,
+    a float that is a whole number as the integer (``1.0`` is class ``"1"``)."""
+    values = np.asarray(values)
+    if values.dtype.kind == "f" and np.isfinite(values).all() and np.all(np.mod(values, 1) == 0):
+        values = values.astype(np.int64)
+    return np.array([str(v) for v in values.tolist()], dtype=object)
 
 
 def _numeric_target(values: np.ndarray, source: str) -> np.ndarray:
