@@ -158,8 +158,10 @@ def heldout_rows(data: str | Path | pd.DataFrame, dataset: Dataset, target: str
         raise DataError(f"{source} has no data rows")
     text = [c for c in features if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))]
     if text:
-        raise DataError(f"{source}: feature column {text[0]!r} is not numeric (dtype {frame[text[0]].dtype}), "
-                        "as it was in the campaign's data: encode it the way the training file was")
+        example = next(iter(frame[text[0]].dropna()), None)
+        raise DataError(f"{source}: feature column {text[0]!r} is not numeric (dtype {frame[text[0]].dtype}; "
+                        f"example value {example!r}); the campaign trained on numbers: "
+                        "encode it as the training file encoded it")
     x = frame[features].to_numpy(dtype=np.float64, na_value=np.nan)
     if np.isinf(x).any():
         column = features[int(np.argwhere(np.isinf(x))[0, 1])]
