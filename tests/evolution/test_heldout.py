@@ -109,7 +109,7 @@ def test_bad_heldout_data_is_refused_naming_the_column(classified):
         connevo.score_front(store, "tiny-xor", held.drop(columns="b"))
     with pytest.raises(DataError, match=r"no target column 'klass'.*did you mean 'Klass'"):
         connevo.score_front(store, "tiny-xor", held.rename(columns={"klass": "Klass"}))
-    with pytest.raises(DataError, match=r"feature column 'a' not numeric.*value 'x'.*encode it as"):
+    with pytest.raises(DataError, match=r"column 'a' is not numeric.*value 'x'.*encode it as"):
         connevo.score_front(store, "tiny-xor", held.assign(a="x"))
     with pytest.raises(DataError, match=r"'c' has infinite values"):
         connevo.score_front(store, "tiny-xor", held.assign(c=np.inf))
