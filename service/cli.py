@@ -311,40 +311,50 @@ def cmd_front(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from connevo.evolution.heldout import score_front
     from connevo.results.store import open_store
     from connevo.service.formatting import console as terminal
     from connevo.service.formatting import jsonable, print_frame
     from connevo.service.progress import progress_console
 
-    store = open_store(args.store)
-    with progress_console().status("scoring the front on the held-out rows"):
-        scores = score_front(store, args.campaign, args.data, max_connections=args.max_connections,
-                             unpolished=args.unpolished)
-    if args.format == "json":
-        print(json.dumps(jsonable(scores.as_dict()), indent=2))
-        return 0
-    if args.format == "csv":
-        sys.stdout.write(scores.networks.to_csv(index=False))
+    if args.server:
+        with _client(args) as client, progress_console().status("scoring the front on the held-out rows"):
+            answer = client.score(args.campaign, args.data, max_connections=args.max_connections,
+                                  unpolished=args.unpolished)
     else:
-        print_frame(terminal(), scores.networks)
-    for line in score_summary(scores):
+        store = open_store(args.store)
+        with progress_console().status("scoring the front on the held-out rows"):
+            answer = jsonable(score_front(store, args.campaign, args.data, max_connections=args.max_connections,
+                                          unpolished=args.unpolished).as_dict())
+    if args.format == "json":
+        print(json.dumps(answer, indent=2))
+        return 0
+    networks = pd.DataFrame(answer["networks"])
+    if args.format == "csv":
+        sys.stdout.write(networks.to_csv(index=False))
+    else:
+        print_frame(terminal(), networks)
+    for line in score_summary(answer):
         print(line, file=sys.stderr if args.format == "csv" else sys.stdout)
     return 0
 
 
-def score_summary(scores: Any) -> list[str]:
-    """The lines under ``connevo score``'s table: the hypervolume and its reference, what was left out."""
-    lines = [f"held-out {scores.metric} of {len(scores.networks)} front networks of campaign {scores.campaign_id} "
-             f"on {scores.rows} rows; {int(scores.networks['heldout_front'].sum())} on the held-out front",
-             f"held-out hypervolume {scores.hypervolume:.4f} (reference: {scores.metric} 0 and "
-             f"{scores.reference_connections:g} connections, twice the dense input-to-output network's)"]
-    if scores.ignored_columns:
-        lines.append(f"left out: columns the campaign did not train on: {list(scores.ignored_columns)}")
-    if scores.unseen_labels:
-        total = sum(scores.unseen_labels.values())
+def score_summary(answer: dict[str, Any]) -> list[str]:
+    """The lines under ``connevo score``'s table (``answer``: :meth:`HeldOutScores.as_dict`): the
+    hypervolume and its reference, what was left out."""
+    metric, networks = answer["metric"], answer["networks"]
+    lines = [f"held-out {metric} of {len(networks)} front networks of campaign {answer['campaign_id']} "
+             f"on {answer['rows']} rows; {sum(bool(n['heldout_front']) for n in networks)} on the held-out front",
+             f"held-out hypervolume {answer['hypervolume']:.4f} (reference: {metric} 0 and "
+             f"{answer['reference']['connections']:g} connections, twice the dense input-to-output network's)"]
+    if answer["ignored_columns"]:
+        lines.append(f"left out: columns the campaign did not train on: {answer['ignored_columns']}")
+    if answer["unseen_labels"]:
+        total = sum(answer["unseen_labels"].values())
         lines.append(f"{total} held-out row(s) have labels the campaign's data never had, wrong for every network: "
-                     f"{scores.unseen_labels}")
+                     f"{answer['unseen_labels']}")
     return lines
 
 
@@ -535,9 +545,10 @@ def _add_query_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("score", parents=[common],
                        help="score a campaign's front on held-out rows it never saw: each network's accuracy "
                             "(a regression: R^2) there, and the held-out hypervolume")
+    _add_server_option(p)
     p.add_argument("campaign", help="campaign id or name")
     p.add_argument("data", help="a CSV, Parquet or NPZ file with the campaign's feature columns (any order) "
-                                "and its target column")
+                                "and its target column (with --server: a file in the server's --data-dir)")
     p.add_argument("--max-connections", type=int, default=None, help="only the front's networks of at most N connections")
     p.add_argument("--unpolished", action="store_true",
                    help="the front as evolution left it: the networks the final polish replaced, not their polished copies")

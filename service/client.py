@@ -98,6 +98,15 @@ class Client:
             params["max_connections"] = max_connections
         return self._call("GET", f"/campaigns/{_quote(id_or_name)}/front", params=params)
 
+    def score(self, id_or_name: str, data: str, *, max_connections: int | None = None,
+              unpolished: bool = False) -> dict[str, Any]:
+        """``GET /campaigns/{id}/score``: the front scored on the held-out file ``data`` of the
+        server's data folder, as ``connevo score --format json`` answers."""
+        params: dict[str, Any] = {"data": data, "unpolished": unpolished}
+        if max_connections is not None:
+            params["max_connections"] = max_connections
+        return self._call("GET", f"/campaigns/{_quote(id_or_name)}/score", params=params)
+
     def candidates(self, id_or_name: str, **params: Any) -> dict[str, Any]:
         """``GET /campaigns/{id}/candidates`` with filters: ``{"total", "items", ...}``."""
         return self._call("GET", f"/campaigns/{_quote(id_or_name)}/candidates",

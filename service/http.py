@@ -10,7 +10,8 @@ campaign manager and the limits as FastAPI dependencies (:mod:`service.dependenc
 
 - :mod:`service.routes_campaigns`: launch, list, status, stop, resume;
 - :mod:`service.routes_results`: the Pareto front, candidates page by page, one candidate;
-- :mod:`service.routes_plots`: PNG plots; :mod:`service.routes_exports`: trained networks and fronts as zips
+- :mod:`service.routes_plots`: PNG plots; :mod:`service.routes_exports`: trained networks and fronts as zips;
+  :mod:`service.routes_scores`: a front scored on held-out rows
   (`connevo export` in a child process); :mod:`service.routes_dashboard`: the dashboard.
 
 Errors: every :class:`~connevo.errors.ConnevoError` becomes its ``http_status`` with the JSON
@@ -41,7 +42,7 @@ from connevo.collector import freeze_long_lived_objects
 from connevo.errors import ConnevoError
 from connevo.results.storage import BaseStore
 from connevo.results.store import open_store
-from connevo.service import routes_campaigns, routes_dashboard, routes_exports, routes_plots
+from connevo.service import routes_campaigns, routes_dashboard, routes_exports, routes_plots, routes_scores
 from connevo.service.errors import install_error_handlers
 from connevo.service.formatting import jsonable, records
 from connevo.service.front_cache import FrontCache
@@ -109,6 +110,7 @@ def create_app(
     app.include_router(results_router(limits.max_page_size))
     app.include_router(routes_plots.router)
     app.include_router(routes_exports.router)
+    app.include_router(routes_scores.router)
     app.include_router(routes_dashboard.router)
     routes_dashboard.mount_static(app)
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]

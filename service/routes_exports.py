@@ -88,34 +88,42 @@ async def export_front(
 async def _zipped(request: Request, store_url: str, arguments: list[str], name: str) -> Response:
     """Run ``connevo <arguments>`` in an empty folder on the store; answer what it wrote as
     ``<name>.zip``."""
-    url = make_url(store_url)
-    if url.get_backend_name() == "sqlite" and sqlite_file(url) is None:
-        raise ExportFailed("this server's store lives in its memory, which an export process cannot read; "
-                           "serve a store file or database to export networks")
-    slots = _slots(request)
-    async with slots:
-        with tempfile.TemporaryDirectory(prefix="connevo-export-") as folder:
-            child = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "connevo.service.cli", *arguments, cwd=folder,
-                env={**os.environ, STORE_ENV: store_url}, stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE)
-            try:
-                _, stderr = await asyncio.wait_for(child.communicate(), EXPORT_TIMEOUT_S)
-            except TimeoutError:
-                await _end(child)
-                raise ExportTimedOut(f"the export ran past {EXPORT_TIMEOUT_S:g} s and was stopped") from None
-            except asyncio.CancelledError:  # the server is shutting down
-                await _end(child)
-                raise
-            if child.returncode != 0:
-                lines = stderr.decode(errors="replace").strip().splitlines()
-                last = lines[-1] if lines else f"exit status {child.returncode}"
-                if last.startswith("connevo: error: "):
-                    raise ExportFailed(last.removeprefix("connevo: error: "))
-                raise RuntimeError(f"connevo export failed: {last}")
-            content = await run_in_threadpool(_zip_folder, Path(folder))
+    with tempfile.TemporaryDirectory(prefix="connevo-export-") as folder:
+        await run_connevo(request, store_url, arguments, Path(folder))
+        content = await run_in_threadpool(_zip_folder, Path(folder))
     return Response(content, media_type="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="{name}.zip"', "Cache-Control": "no-store"})
+
+
+async def run_connevo(request: Request, store_url: str, arguments: list[str], folder: Path,
+                      refused: type[ConnevoError] = ExportFailed) -> bytes:
+    """Run ``connevo <arguments>`` in ``folder`` on the store, in a child process (one of the
+    server's :data:`EXPORTS_AT_ONCE` slots); its standard output. A refusal (``connevo: error:``)
+    raises ``refused`` with its message."""
+    url = make_url(store_url)
+    if url.get_backend_name() == "sqlite" and sqlite_file(url) is None:
+        raise refused("this server's store lives in its memory, which a child process cannot read; "
+                      "serve a store file or database to export or score networks")
+    async with _slots(request):
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "connevo.service.cli", *arguments, cwd=folder,
+            env={**os.environ, STORE_ENV: store_url}, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        try:
+            stdout, stderr = await asyncio.wait_for(child.communicate(), EXPORT_TIMEOUT_S)
+        except TimeoutError:
+            await _end(child)
+            raise ExportTimedOut(f"connevo {arguments[0]} ran past {EXPORT_TIMEOUT_S:g} s and was stopped") from None
+        except asyncio.CancelledError:  # the server is shutting down
+            await _end(child)
+            raise
+    if child.returncode != 0:
+        lines = stderr.decode(errors="replace").strip().splitlines()
+        last = lines[-1] if lines else f"exit status {child.returncode}"
+        if last.startswith("connevo: error: "):
+            raise refused(last.removeprefix("connevo: error: "))
+        raise RuntimeError(f"connevo {arguments[0]} failed: {last}")
+    return stdout
 
 
 async def _end(child: asyncio.subprocess.Process) -> None:
@@ -140,4 +148,4 @@ def _zip_folder(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["EXPORTS_AT_ONCE", "ExportFailed", "ExportTimedOut", "router"]
+__all__ = ["EXPORTS_AT_ONCE", "ExportFailed", "ExportTimedOut", "router", "run_connevo"]

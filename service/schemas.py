@@ -150,6 +150,23 @@ class FrontPage(BaseModel):
     items: list[FrontItem]
 
 
+class HeldOutScores(BaseModel):
+    """A campaign's front scored on held-out rows (``GET /campaigns/{campaign}/score``, ``connevo score``)."""
+
+    campaign_id: str
+    kind: Literal["classification", "regression"]
+    metric: Literal["accuracy", "r2"]
+    rows: int = Field(description="held-out rows scored")
+    hypervolume: float = Field(description="of (held-out score, connections), normalized to [0, 1]")
+    reference: dict[str, float] = Field(description="the hypervolume's reference point: the score 0 and twice "
+                                                    "the connections of the dense input-to-output network")
+    ignored_columns: list[str] = Field(description="columns of the file the campaign did not train on")
+    unseen_labels: dict[str, int] = Field(description="held-out labels the campaign's data never had, with their "
+                                                      "row counts (wrong for every network)")
+    networks: list[dict[str, Any]] = Field(description="one per front network: candidate_id, connections, "
+                                                       "hidden_nodes, val_/test_/heldout_<metric>, heldout_front")
+
+
 class CandidatePage(BaseModel):
     total: int = Field(description="candidates that match the filters, over all pages")
     limit: int
@@ -179,7 +196,7 @@ ERROR_DESCRIPTIONS = {
     422: "a query parameter, path parameter or body that does not validate",
     429: "as many campaigns run already as limits.max_concurrent allows",
     500: "the store failed",
-    504: "an export ran past its time limit",
+    504: "an export (or a scoring) ran past its time limit",
 }
 
 
@@ -230,6 +247,6 @@ def openapi_schema(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-__all__ = ["COMMON_ERRORS", "ERROR_DESCRIPTIONS", "PNG", "ZIP", "CampaignDetail", "CampaignStatus", "CampaignSummary",
+__all__ = ["COMMON_ERRORS", "ERROR_DESCRIPTIONS", "PNG", "ZIP", "HeldOutScores", "CampaignDetail", "CampaignStatus", "CampaignSummary",
            "CandidateDetail", "CandidatePage", "CandidateRow", "CandidateStatus", "ErrorBody", "FrontItem", "FrontPage",
            "GenerationPoint", "Launched", "Progress", "Stopping", "Topology", "errors", "ok", "openapi_schema"]

@@ -17,6 +17,7 @@ import connevo
 from connevo.evolution.task import load_task
 from connevo.service.http import create_app
 from tests.support import LiveServer, live_server, small_spec
+from tests.support import connevo as connevo_cli
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     data = load_task(spec)
     raw = (data.x_test.astype(np.float64) * data.std + data.mean).astype(np.float32)
     with live_server(create_app(str(tmp / "s.db"), data_dir=tmp)) as live:
-        yield {"server": live, "campaign": result.campaign_id, "raw": raw, "labels": data.y_test}
+        yield {"server": live, "campaign": result.campaign_id, "raw": raw, "labels": data.y_test, "tmp": tmp,
+               "classes": data.class_names, "store": tmp / "s.db"}
 
 
 def unzipped(response) -> dict[str, bytes]:
@@ -114,3 +116,37 @@ def test_a_server_on_postgresql_exports_through_the_store_url(postgres_url: str,
     live = make_server(create_app(postgres_url, data_dir=tmp_path))
     files = unzipped(live.client.get(f"/candidates/{member['candidate_id']}/export", timeout=300))
     assert sorted(files) == [f"{member['candidate_id']}.classes.json", f"{member['candidate_id']}.pt2"]
+
+
+def test_the_front_scores_on_a_held_out_file_of_the_data_folder_as_the_cli_scores_it(served: dict) -> None:
+    server: LiveServer = served["server"]
+    held = pd.DataFrame(served["raw"], columns=["a", "b", "c"]).assign(
+        label=np.asarray(served["classes"], dtype=object)[served["labels"]])
+    held.to_csv(served["tmp"] / "held.csv", index=False)
+    response = server.client.get(f"/campaigns/{served['campaign']}/score", params={"data": "held.csv"}, timeout=300)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    local = connevo.score_front(str(served["store"]), served["campaign"], served["tmp"] / "held.csv")
+    assert answer["hypervolume"] == pytest.approx(local.hypervolume, abs=1e-12)
+    assert [n["heldout_accuracy"] for n in answer["networks"]] == list(local.networks["heldout_accuracy"])
+    stored = {n["candidate_id"]: n["test_accuracy"] for n in answer["networks"]}
+    assert all(n["heldout_accuracy"] == stored[n["candidate_id"]] for n in answer["networks"])  # its own test rows
+
+    over_cli = connevo_cli("score", "served", "held.csv", "--server", server.url)
+    assert over_cli.returncode == 0, over_cli.stderr
+    assert f"held-out hypervolume {local.hypervolume:.4f}" in over_cli.stdout
+
+
+def test_scoring_over_http_refuses_files_outside_the_data_folder_and_bad_rows(served: dict) -> None:
+    server: LiveServer = served["server"]
+    url = f"/campaigns/{served['campaign']}/score"
+    (served["tmp"].parent / "outside.csv").write_text("a,b,c,label\n1,2,3,up\n")
+    pd.DataFrame(served["raw"], columns=["a", "b", "c"]).drop(columns="b").assign(label="up").to_csv(
+        served["tmp"] / "no_b.csv", index=False)
+    for data, status, message in (("../outside.csv", 400, "lies outside the service's data folder"),
+                                  ("absent.csv", 400, "is not a file in the service's data folder"),
+                                  ("data.txt", 400, "is not a .csv, .npz, .parquet file"),
+                                  ("no_b.csv", 400, "lacks 1 of the campaign's 3 feature columns: ['b']")):
+        response = server.client.get(url, params={"data": data}, timeout=300)
+        assert response.status_code == status and message in response.json()["detail"], (data, response.text)
+    assert server.client.get("/campaigns/nope/score", params={"data": "held.csv"}).status_code == 404

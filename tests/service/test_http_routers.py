@@ -29,6 +29,7 @@ OPERATION_IDS = {
         "network_plot_candidates__candidate_id__plots_network_png_get",
     ("get", "/candidates/{candidate_id}/export"): "export_network_candidates__candidate_id__export_get",
     ("get", "/campaigns/{campaign}/front/export"): "export_front_campaigns__campaign__front_export_get",
+    ("get", "/campaigns/{campaign}/score"): "score_front_campaigns__campaign__score_get",
 }
 
 
