@@ -143,7 +143,7 @@ def heldout_rows(data: str | Path | pd.DataFrame, dataset: Dataset, target: str
         if suffix not in FILE_EXTENSIONS:
             raise DataError(f"held-out file {str(path)!r}: expected one of {', '.join(FILE_EXTENSIONS)}")
         source = f"held-out file {str(path)!r}"
-        frame = _npz_frame(path, target, dataset) if suffix == ".npz" else read_frame(path, suffix)
+        frame = _npz_frame(path, target) if suffix == ".npz" else read_frame(path, suffix)
     columns = list(frame.columns)
     if target not in columns:
         guess = meant_target(target, columns)
@@ -173,7 +173,7 @@ def heldout_rows(data: str | Path | pd.DataFrame, dataset: Dataset, target: str
     return x, y.to_numpy(), ignored
 
 
-def _npz_frame(path: Path, target: str, dataset: Dataset) -> pd.DataFrame:
+def _npz_frame(path: Path, target: str) -> pd.DataFrame:
     """An NPZ file's features (named ``x0``, ``x1``, ... as connevo names them) and target as a frame."""
     from connevo.workers.data_files import read_npz
 

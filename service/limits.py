@@ -63,19 +63,10 @@ def confine_spec(spec: CampaignSpec, data_dir: Path) -> CampaignSpec:
     changes: dict[str, Any] = {"base_dir": str(data_dir)}
     dataset = spec.task.dataset
     if dataset.lower().endswith(FILE_SUFFIXES):
-        try:
-            raw = Path(dataset).expanduser()  # as the loader reads it
-            resolved = (raw if raw.is_absolute() else data_dir / raw).resolve()
-        except (OSError, RuntimeError, ValueError) as exc:
-            raise SpecError(f"'task.dataset': {dataset!r} is not a usable path ({exc})") from None
-        if not resolved.is_relative_to(data_dir):
-            raise SpecError(
-                f"'task.dataset': {dataset!r} lies outside the service's data folder; "
-                "name a file inside it (relative paths are read from there)"
-            )
-        changes["task.dataset"] = str(resolved)
+        changes["task.dataset"] = str(inside_data_dir(dataset, data_dir, "task.dataset"))
     if spec.tracking.tensorboard is not None:
-        changes["tracking.tensorboard"] = str(_inside(spec.tracking.tensorboard, data_dir, "tracking.tensorboard"))
+        changes["tracking.tensorboard"] = str(inside_data_dir(spec.tracking.tensorboard, data_dir,
+                                                              "tracking.tensorboard", what="folder"))
     if spec.tracking.mlflow is not None and not spec.tracking.mlflow.lower().startswith(("http://", "https://")):
         raise SpecError(
             f"'tracking.mlflow': {spec.tracking.mlflow!r} cannot be chosen over HTTP; name a tracking server "
@@ -89,18 +80,19 @@ def confine_spec(spec: CampaignSpec, data_dir: Path) -> CampaignSpec:
     return spec.with_overrides(**changes)
 
 
-def _inside(path: str, data_dir: Path, field: str) -> Path:
-    """``path`` (relative ones from ``data_dir``) resolved; :class:`SpecError` naming ``field``
-    when it lies outside ``data_dir``."""
+def inside_data_dir(path: str, data_dir: Path, field: str, what: str = "file") -> Path:
+    """``path`` (relative ones from ``data_dir``, as the loader reads them) resolved, after ``..``
+    and symbolic links; :class:`SpecError` naming ``field`` when it lies outside ``data_dir``
+    (``what``: a file or folder, for the message)."""
     try:
         raw = Path(path).expanduser()
         resolved = (raw if raw.is_absolute() else data_dir / raw).resolve()
     except (OSError, RuntimeError, ValueError) as exc:
         raise SpecError(f"'{field}': {path!r} is not a usable path ({exc})") from None
-    if not resolved.is_relative_to(data_dir):
+    if not resolved.is_relative_to(data_dir.resolve()):
         raise SpecError(f"'{field}': {path!r} lies outside the service's data folder; "
-                        "name a folder inside it (relative paths are from there)")
+                        f"name a {what} inside it (relative paths are read from there)")
     return resolved
 
 
-__all__ = ["ServiceLimits", "confine_spec"]
+__all__ = ["ServiceLimits", "confine_spec", "inside_data_dir"]

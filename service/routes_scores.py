@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from connevo.errors import ConnevoError
 from connevo.service.dependencies import DataDirDep, StoreDep
+from connevo.service.limits import inside_data_dir
 from connevo.service.routes_exports import run_connevo
 from connevo.service.schemas import COMMON_ERRORS, HeldOutScores, errors, ok
 from connevo.workers.tasks import FILE_EXTENSIONS
@@ -62,16 +63,9 @@ async def score_front(
 
 
 def held_out_file(data: str, data_dir: Path) -> Path:
-    """``data`` resolved inside ``data_dir`` (after ``..`` and links), an existing data file;
-    otherwise :class:`ScoreRefused` naming the ``data`` parameter."""
-    try:
-        raw = Path(data).expanduser()
-        resolved = (raw if raw.is_absolute() else data_dir / raw).resolve()
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise ScoreRefused(f"'data': {data!r} is not a usable path ({exc})") from None
-    if not resolved.is_relative_to(data_dir.resolve()):
-        raise ScoreRefused(f"'data': {data!r} lies outside the service's data folder; name a file inside it "
-                           "(relative paths are read from there)")
+    """``data`` resolved inside ``data_dir`` (:func:`service.limits.inside_data_dir`), an existing
+    data file; otherwise a 400 naming the ``data`` parameter."""
+    resolved = inside_data_dir(data, data_dir, "data")
     if resolved.suffix.lower() not in FILE_EXTENSIONS:
         raise ScoreRefused(f"'data': {data!r} is not a {', '.join(FILE_EXTENSIONS)} file")
     if not resolved.is_file():

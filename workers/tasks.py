@@ -434,16 +434,13 @@ column taken for the class (a classifier with one output per value would be poin
 def _encode_classes(values: np.ndarray, source: str) -> tuple[np.ndarray, tuple[str, ...]]:
     """Class indices by the sorted distinct values, and the values' ``str()`` as class names."""
     values = np.asarray(values)
-    if values.dtype.kind == "f":
-        finite = np.isfinite(values)
-        if finite.all() and not np.all(np.mod(values, 1) == 0):
-            sample = ", ".join(f"{v:g}" for v in values[np.mod(values, 1) != 0][:3])
-            raise DataError(
-                f"{source}: the target holds non-integer numbers ({sample}, ...): it looks continuous; "
-                "a classification needs class labels: for a regression target set task.kind = \"regression\""
-            )
-        if finite.all():
-            values = values.astype(np.int64)  # 1.0/2.0 read from a float column name classes "1"/"2"
+    if values.dtype.kind == "f" and np.isfinite(values).all() and not np.all(np.mod(values, 1) == 0):
+        sample = ", ".join(f"{v:g}" for v in values[np.mod(values, 1) != 0][:3])
+        raise DataError(
+            f"{source}: the target holds non-integer numbers ({sample}, ...): it looks continuous; "
+            "a classification needs class labels: for a regression target set task.kind = \"regression\""
+        )
+    values = _whole_floats_as_ints(values)
     try:
         distinct, y = np.unique(values, return_inverse=True)
         names = tuple(str(v.item() if isinstance(v, np.generic) else v) for v in distinct)
@@ -470,10 +467,15 @@ def _encode_classes(values: np.ndarray, source: str) -> tuple[np.ndarray, tuple[
 def class_names_of(values: np.ndarray) -> np.ndarray:
     """Each raw target value's class name as :func:`load_dataset` names classes: its ``str()``,
     a float that is a whole number as the integer (``1.0`` is class ``"1"``)."""
-    values = np.asarray(values)
+    return np.array([str(v) for v in _whole_floats_as_ints(np.asarray(values)).tolist()], dtype=object)
+
+
+def _whole_floats_as_ints(values: np.ndarray) -> np.ndarray:
+    """Finite floats that are all whole numbers as int64 (1.0/2.0 read from a float column name
+    classes "1"/"2"); any other array as it is."""
     if values.dtype.kind == "f" and np.isfinite(values).all() and np.all(np.mod(values, 1) == 0):
-        values = values.astype(np.int64)
-    return np.array([str(v) for v in values.tolist()], dtype=object)
+        return values.astype(np.int64)
+    return values
 
 
 def _numeric_target(values: np.ndarray, source: str) -> np.ndarray:
