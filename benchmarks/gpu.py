@@ -13,7 +13,9 @@ host time). Without CUDA it prints one line and exits 0.
 
 What it prints: candidates/s on each device and the ratio; useful FLOP/s (2 x live connections x
 rows x (3 x epochs of training + 1 forward per part)) as a fraction of each device's measured
-fp32 matmul peak; and the agreement of the scores. GPU and CPU reduce in different orders, so
+fp32 matmul peak, and beside it the executed FLOP/s (every entry of the dense weight blocks the
+products multiply, absent connections included: the useful share's ceiling is useful / executed
+of the peak); and the agreement of the scores. GPU and CPU reduce in different orders, so
 trained weights drift apart by rounding and a candidate's accuracy may differ by a few rows: the
 stated tolerance is |val_accuracy difference| <= 0.02 (7 of digits' 360 validation rows) for at
 least 95% of the candidates, and a median of at most 0.005. Nothing is asserted: the last line is
@@ -104,7 +106,7 @@ def main() -> int:
         dataset = load_dataset("digits", seed=0)
         reqs = requests("layered", args.population) + requests("dag", args.population // 2, seed=1)
         warm = requests("layered", 2, seed=99)
-    useful, _ = training_flops(reqs, dataset, args.epochs)
+    useful, executed = training_flops(reqs, dataset, args.epochs)
     measured: dict[str, tuple[float, list]] = {}
     for device in ("cpu", args.against):
         settings = dataclasses.replace(base, device=device)
@@ -140,7 +142,9 @@ def main() -> int:
     for name, seconds in ((cpu_name, t_cpu), (other_name, t_other)):
         print(f"  {name:<12} {seconds:8.2f} s  {len(reqs) / seconds:8.1f} candidates/s  "
               f"useful {useful / seconds / 1e9:9.1f} GFLOP/s = {useful / seconds / peaks[name]:.4f} of its "
-              f"fp32 matmul peak ({peaks[name] / 1e9:.0f} GFLOP/s)")
+              f"fp32 matmul peak ({peaks[name] / 1e9:.0f} GFLOP/s); executed {executed / seconds / 1e9:.1f} "
+              f"GFLOP/s = {executed / seconds / peaks[name]:.4f} (useful / executed {useful / executed:.2f}: the "
+              f"absent connections of dense blocks multiply too)")
     for name, (t_loop, t_batched) in loops.items():
         count = min(args.loop, len(reqs))
         print(f"  {name + ', loop':<12} {t_loop:8.2f} s  {count / t_loop:8.1f} candidates/s one at a time, the first "
