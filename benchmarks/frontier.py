@@ -357,10 +357,10 @@ def fewer_rows(sp: Split, share: float, seed: int) -> Split:
 
 
 def baseline_arms(data: FrontierData, sp: Split, seed: int, effort: Effort, regrowth: str,
-                  search: Callable[[], GenomeSearch], share: float = 1.0
+                  search: Callable[[], GenomeSearch], simple: Split | None = None
                   ) -> dict[str, Callable[[], ArmResult | None]]:
-    """Every baseline as a call; the simple ones fit on ``share`` of the 75% (:func:`fewer_rows`)."""
-    simple = fewer_rows(sp, share, seed)
+    """Every baseline as a call; the simple ones fit on ``simple`` (default ``sp``: all of the 75%)."""
+    simple = sp if simple is None else simple
     return {
         "l1_path": lambda: l1_path(data, simple, seed, effort),
         "dense_mlp": lambda: dense_mlp(data, simple, seed, effort),
@@ -374,10 +374,10 @@ def baseline_arms(data: FrontierData, sp: Split, seed: int, effort: Effort, regr
 def run_seed(data: FrontierData, seed: int, args: argparse.Namespace, results: dict[str, Measured]) -> None:
     sp = split(data, seed)
     effort = Effort.of(args.quick)
-    if args.baseline_share < 1.0:
-        fitted = len(fewer_rows(sp, args.baseline_share, seed).y_fit)
-        print(f"  [{data.name} seed {seed}] the simple baselines fit on {fitted} of the {len(sp.y_fit)} rows "
-              f"(--baseline-share {args.baseline_share:g})", flush=True)
+    simple = fewer_rows(sp, args.baseline_share, seed)
+    if simple is not sp:
+        print(f"  [{data.name} seed {seed}] the simple baselines fit on {len(simple.y_fit)} of the {len(sp.y_fit)} "
+              f"rows (--baseline-share {args.baseline_share:g})", flush=True)
     with tempfile.TemporaryDirectory(prefix="frontier-") as tmp:
         spec_file = write_task(sp, Path(tmp), f"frontier-{data.name}-{seed}", seed, args)
         spec = load_spec(spec_file)
@@ -392,8 +392,7 @@ def run_seed(data: FrontierData, seed: int, args: argparse.Namespace, results: d
             result, trainings = connevo_arm(sp, spec_file, spec)
             return result
 
-        arms = {"connevo": connevo, **baseline_arms(data, sp, seed, effort, args.regrowth, search,
-                                                             args.baseline_share)}
+        arms = {"connevo": connevo, **baseline_arms(data, sp, seed, effort, args.regrowth, search, simple)}
         models: dict[str, pd.DataFrame] = {}
         for method in (m for m in arms if m in args.methods):
             begin = time.perf_counter()
