@@ -33,7 +33,7 @@ from connevo.evolution.task import load_task, target_name
 from connevo.results import queries
 from connevo.results.pareto import normalized_hypervolume, pareto_mask
 from connevo.results.storage import BaseStore
-from connevo.workers.data_files import meant_target, read_frame
+from connevo.workers.data_files import example_non_numeric, meant_target, non_numeric_columns, read_frame, read_npz
 from connevo.workers.tasks import FILE_EXTENSIONS, Dataset, class_names_of
 
 
@@ -156,9 +156,9 @@ def heldout_rows(data: str | Path | pd.DataFrame, dataset: Dataset, target: str
                         f"{absent[:10]}{' ...' if len(absent) > 10 else ''}; it has {columns[:20]}")
     if len(frame) == 0:
         raise DataError(f"{source} has no data rows")
-    text = [c for c in features if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))]
+    text = non_numeric_columns(frame, features)
     if text:
-        example = next(iter(frame[text[0]].dropna()), None)
+        example = example_non_numeric(frame[text[0]])
         raise DataError(f"{source}: feature column {text[0]!r} is not numeric (dtype {frame[text[0]].dtype}; "
                         f"example value {example!r}); the campaign trained on numbers: "
                         "encode it as the training file encoded it")
@@ -175,8 +175,6 @@ def heldout_rows(data: str | Path | pd.DataFrame, dataset: Dataset, target: str
 
 def _npz_frame(path: Path, target: str) -> pd.DataFrame:
     """An NPZ file's features (named ``x0``, ``x1``, ... as connevo names them) and target as a frame."""
-    from connevo.workers.data_files import read_npz
-
     x, y, names = read_npz(path, target)
     frame = pd.DataFrame(x, columns=list(names))
     frame[target] = y

@@ -106,8 +106,6 @@ def read_frame(path: Path, suffix: str) -> pd.DataFrame:
 
 def read_table(path: Path, target: str, suffix: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """Features, raw targets and feature names of a CSV or Parquet file."""
-    import pandas as pd
-
     kind = "CSV" if suffix == ".csv" else "Parquet"
     frame = read_frame(path, suffix)
     columns = list(frame.columns)
@@ -124,15 +122,14 @@ def read_table(path: Path, target: str, suffix: str) -> tuple[np.ndarray, np.nda
     if not feature_cols:
         raise DataError(f"{kind} file {str(path)!r} has no feature columns besides target {target!r}")
 
-    text = [c for c in feature_cols
-            if not (pd.api.types.is_numeric_dtype(frame[c].dtype) or pd.api.types.is_bool_dtype(frame[c].dtype))]
+    text = non_numeric_columns(frame, feature_cols)
     if text:  # every one named at once: a user fixes them in one go
         col = text[0]
         others = f" (and {len(text) - 1} more: {text[1:] if len(text) <= 11 else [*text[1:11], '...']})" \
             if len(text) > 1 else ""
         raise DataError(
             f"feature column {col!r} of {str(path)!r} is not numeric "
-            f"(dtype {frame[col].dtype}); example bad value: {_example_non_numeric(frame[col])!r}{others}; encode "
+            f"(dtype {frame[col].dtype}); example bad value: {example_non_numeric(frame[col])!r}{others}; encode "
             f"categories as numbers first, e.g. one column per category: pandas.get_dummies(frame, columns={text!r})"
         )
     blocks = []
@@ -158,7 +155,15 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _example_non_numeric(series: pd.Series) -> object:
+def non_numeric_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
+    """Those of ``columns`` whose values are neither numbers nor booleans (text, categories, dates)."""
+    import pandas as pd
+
+    return [c for c in columns
+            if not (pd.api.types.is_numeric_dtype(frame[c].dtype) or pd.api.types.is_bool_dtype(frame[c].dtype))]
+
+
+def example_non_numeric(series: pd.Series) -> object:
     """The first non-missing value of ``series`` that does not parse as a number."""
     import pandas as pd
 
@@ -275,5 +280,5 @@ def row_number_notes(x: np.ndarray, names: Sequence[str]) -> tuple[str, ...]:
 # Classes, split, standardization
 
 
-__all__ = ["NPZ_FEATURE_NAMES", "READ_ERRORS", "TARGET_NAMES", "csv_dialect", "meant_target", "read_npz", "read_table",
-           "row_number_notes"]
+__all__ = ["NPZ_FEATURE_NAMES", "READ_ERRORS", "TARGET_NAMES", "csv_dialect", "example_non_numeric", "meant_target",
+           "non_numeric_columns", "read_frame", "read_npz", "read_table", "row_number_notes"]
