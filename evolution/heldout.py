@@ -12,7 +12,8 @@ and twice the connections of the dense input-to-output network).
 
 Columns are matched by name: the file may hold them in any order, and columns the campaign did not
 train on (an id, a note) are left out and named. A held-out label the campaign never saw counts as
-a wrong prediction of every network, and is counted.
+a wrong prediction of every network, and is counted; so are the missing feature values (each
+becomes its column's training mean, as in the exported network).
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ class HeldOutScores:
     ignored_columns: tuple[str, ...] = ()
     unseen_labels: dict[str, int] = field(default_factory=dict)
     """Held-out labels the campaign's data never had, with their row counts (wrong for every network)."""
+    missing_values: dict[str, int] = field(default_factory=dict)
+    """Feature columns with missing values, with their counts (each read as the column's training mean)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: every field, the networks as records."""
@@ -62,6 +65,7 @@ class HeldOutScores:
                 "hypervolume": self.hypervolume, "reference": {self.metric: 0.0,
                                                                "connections": self.reference_connections},
                 "ignored_columns": list(self.ignored_columns), "unseen_labels": dict(self.unseen_labels),
+                "missing_values": dict(self.missing_values),
                 "networks": self.networks.to_dict("records")}
 
 
@@ -127,7 +131,13 @@ def _score_front(store: BaseStore, campaign: str, data: str | Path | pd.DataFram
                                 {column: 0.0, "connections": reference}, {column: 1.0, "connections": 0.0},
                                 ["max", "min"])
     return HeldOutScores(info["id"], dataset.kind, metric, len(x), networks, float(hv), float(reference),
-                         ignored, unseen)
+                         ignored, unseen, missing_values(x, list(dataset.feature_names)))
+
+
+def missing_values(x: np.ndarray, features: list[str]) -> dict[str, int]:
+    """The feature columns of ``x`` with missing values (NaN), in column order, and their counts."""
+    counts = np.isnan(x).sum(axis=0)
+    return {features[k]: int(counts[k]) for k in np.flatnonzero(counts)}
 
 
 def heldout_rows(data: str | Path | pd.DataFrame, dataset: Dataset, target: str
@@ -196,4 +206,4 @@ def r_squared(truth: np.ndarray, predicted: np.ndarray) -> float:
     return 1.0 - sse / sst if sst > 0 else (1.0 if sse == 0 else 0.0)
 
 
-__all__ = ["HeldOutScores", "heldout_rows", "r_squared", "score_front"]
+__all__ = ["HeldOutScores", "heldout_rows", "missing_values", "r_squared", "score_front"]

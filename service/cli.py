@@ -355,6 +355,10 @@ def score_summary(answer: dict[str, Any]) -> list[str]:
         total = sum(answer["unseen_labels"].values())
         lines.append(f"{total} held-out row(s) have labels the campaign's data never had, wrong for every network: "
                      f"{answer['unseen_labels']}")
+    if answer.get("missing_values"):
+        total = sum(answer["missing_values"].values())
+        lines.append(f"{total} missing feature value(s), each read as its column's training mean: "
+                     f"{answer['missing_values']}")
     return lines
 
 

@@ -163,6 +163,9 @@ class HeldOutScores(BaseModel):
     ignored_columns: list[str] = Field(description="columns of the file the campaign did not train on")
     unseen_labels: dict[str, int] = Field(description="held-out labels the campaign's data never had, with their "
                                                       "row counts (wrong for every network)")
+    missing_values: dict[str, int] = Field(default_factory=dict,
+                                           description="feature columns with missing values, with their counts "
+                                                       "(each read as the column's training mean)")
     networks: list[dict[str, Any]] = Field(description="one per front network: candidate_id, connections, "
                                                        "hidden_nodes, val_/test_/heldout_<metric>, heldout_front")
 

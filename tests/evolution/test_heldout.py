@@ -127,9 +127,21 @@ def test_a_missing_value_reads_as_the_training_mean(classified):
                                .networks["candidate_id"].iloc[-1], store=str(classified["store"]))
     with_nan, with_mean = held.copy(), held.copy()
     with_nan.loc[::2, "a"], with_mean.loc[::2, "a"] = np.nan, float(model.mean[0])
-    nan_scores = connevo.score_front(str(classified["store"]), "tiny-xor", with_nan).networks["heldout_accuracy"]
-    mean_scores = connevo.score_front(str(classified["store"]), "tiny-xor", with_mean).networks["heldout_accuracy"]
-    assert list(nan_scores) == list(mean_scores)
+    with_nan.loc[:2, "c"] = np.nan
+    nan_scores = connevo.score_front(str(classified["store"]), "tiny-xor", with_nan)
+    mean_scores = connevo.score_front(str(classified["store"]), "tiny-xor", with_mean)
+    assert list(nan_scores.networks["heldout_accuracy"]) == list(mean_scores.networks["heldout_accuracy"])
+    assert nan_scores.missing_values == {"a": len(held[::2]), "c": 3}  # counted per column, in the campaign's order
+    assert mean_scores.missing_values == {} and nan_scores.as_dict()["missing_values"] == {"a": len(held[::2]), "c": 3}
+
+
+def test_connevo_score_counts_the_missing_values_it_filled(classified):
+    held = classified["held"].copy()
+    held.loc[:4, "b"] = np.nan
+    held.to_csv(classified["tmp"] / "held_gaps.csv", index=False)
+    table = connevo_cli("score", "tiny-xor", str(classified["tmp"] / "held_gaps.csv"), store=classified["store"])
+    assert table.returncode == 0, table.stderr
+    assert "5 missing feature value(s), each read as its column's training mean: {'b': 5}" in table.stdout
 
 
 def test_connevo_score_prints_the_table_and_the_hypervolume(classified):
@@ -141,6 +153,7 @@ def test_connevo_score_prints_the_table_and_the_hypervolume(classified):
     assert "heldout_accuracy" in table.stdout
     assert f"held-out hypervolume {expected.hypervolume:.4f} (reference: accuracy 0 and 18 connections" in table.stdout
     assert "left out: columns the campaign did not train on: ['id']" in table.stdout
+    assert "missing feature value" not in table.stdout
     as_json = connevo_cli("score", "tiny-xor", str(tmp / "held_cli.csv"), "--format", "json", store=classified["store"])
     answer = json.loads(as_json.stdout)
     assert answer["hypervolume"] == pytest.approx(expected.hypervolume)
